@@ -1,0 +1,62 @@
+// Incidents reach the governor workflow through these activities, each a Temporal Update.
+// The update id makes a retried activity idempotent: Temporal applies an update id only once.
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import {
+  acquireLockUpdate,
+  beginActionUpdate,
+  endActionUpdate,
+  governorWorkflowId,
+  releaseUpdate,
+  TASK_QUEUE,
+  type AcquireLockInput,
+  type AcquireLockResult,
+  type BeginActionInput,
+  type BeginActionResult,
+  type EndActionInput,
+  type ReleaseInput,
+} from '../workflows/contracts.js';
+
+export interface GovernorDeps {
+  client: Client;
+  taskQueue?: string;
+}
+
+/** Runs an update on the governor, starting the governor first if it is not running. */
+export function governorCaller({ client, taskQueue = TASK_QUEUE }: GovernorDeps) {
+  return async function callGovernor<Ret, Arg>(
+    update: UpdateDefinition<Ret, [Arg]>,
+    arg: Arg,
+    updateId: string,
+  ): Promise<Ret> {
+    const startWorkflowOperation = new WithStartWorkflowOperation('governorWorkflow', {
+      workflowId: governorWorkflowId(taskQueue),
+      taskQueue,
+      args: [{}],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return client.workflow.executeUpdateWithStart(update, { args: [arg], updateId, startWorkflowOperation });
+  };
+}
+
+export interface Keyed {
+  /** Unique per logical call (incident + step + try + purpose). */
+  key: string;
+}
+
+export function createGovernorActivities(deps: GovernorDeps) {
+  const call = governorCaller(deps);
+  return {
+    governorAcquireLock: (i: AcquireLockInput & Keyed): Promise<AcquireLockResult> =>
+      call(acquireLockUpdate, strip(i), i.key),
+    governorBeginAction: (i: BeginActionInput & Keyed): Promise<BeginActionResult> =>
+      call(beginActionUpdate, strip(i), i.key),
+    governorEndAction: (i: EndActionInput & Keyed): Promise<void> => call(endActionUpdate, strip(i), i.key),
+    governorRelease: (i: ReleaseInput & Keyed): Promise<void> => call(releaseUpdate, strip(i), i.key),
+  };
+}
+
+function strip<T extends Keyed>(input: T): Omit<T, 'key'> {
+  const { key: _key, ...rest } = input;
+  return rest;
+}

@@ -1,0 +1,133 @@
+// HTTP side effects: the generic `http` action and the HTTP probe used for verification.
+// Factory over an injected fetch and secret lookup, so tests point it at real local servers.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { HttpRequest } from '../src/playbooks/schema.js';
+
+export interface HttpDeps {
+  fetch: typeof globalThis.fetch;
+  /** Resolves {{secret.NAME}} in header values; undefined means "not configured". */
+  secret: (name: string) => string | undefined;
+}
+
+export interface HttpActionInput {
+  /** Already rendered by the workflow, except {{secret.*}} placeholders. */
+  request: HttpRequest;
+  /** incident id + step + the workflow's try of the step: the same on every activity retry. */
+  idempotencyKey: string;
+  dryRun: boolean;
+  timeoutMs: number;
+}
+
+export interface HttpActionResult {
+  dryRun: boolean;
+  summary: string;
+  status?: number;
+  durationMs: number;
+  bodyExcerpt?: string;
+}
+
+export interface HttpProbeInput {
+  url: string;
+  method: 'GET' | 'HEAD' | 'POST';
+  expectStatus: number[];
+  bodyContains?: string;
+  timeoutMs: number;
+}
+
+export interface HttpProbeResult {
+  ok: boolean;
+  status?: number;
+  latencyMs: number;
+  evidence: string;
+}
+
+const SECRET = /\{\{\s*secret\.([A-Za-z0-9_]+)\s*\}\}/g;
+const EXCERPT = 500;
+
+export const describeRequest = (r: Pick<HttpRequest, 'method' | 'url'>): string => `${r.method} ${r.url}`;
+
+export function createHttpActivities(deps: HttpDeps) {
+  const resolveSecrets = (headers: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [
+        k,
+        v.replace(SECRET, (_m, name: string) => {
+          const value = deps.secret(name);
+          if (value === undefined) {
+            throw ApplicationFailure.create({
+              type: 'MissingSecret',
+              nonRetryable: true,
+              message: `secret ${name} is not configured (set MEDIC_SECRET_${name})`,
+            });
+          }
+          return value;
+        }),
+      ]),
+    );
+
+  async function httpAction(input: HttpActionInput): Promise<HttpActionResult> {
+    const { request } = input;
+    const what = describeRequest(request);
+    if (input.dryRun) {
+      return { dryRun: true, summary: `dry run: would ${what}`, durationMs: 0 };
+    }
+    const started = Date.now();
+    let res: Response;
+    try {
+      res = await deps.fetch(request.url, {
+        method: request.method,
+        headers: {
+          ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...resolveSecrets(request.headers),
+          'idempotency-key': input.idempotencyKey,
+        },
+        body: request.method === 'GET' ? undefined : request.body,
+        signal: AbortSignal.timeout(input.timeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      // Network errors and timeouts are worth retrying: the server dedupes by Idempotency-Key.
+      throw new Error(`${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+    const body = (await res.text()).slice(0, EXCERPT);
+    const durationMs = Date.now() - started;
+    if (!request.expectStatus.includes(res.status)) {
+      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+      throw ApplicationFailure.create({
+        type: 'UnexpectedStatus',
+        nonRetryable: !retryable,
+        message: `${what} answered ${res.status}, expected ${request.expectStatus.join('/')}`,
+        details: [{ status: res.status, bodyExcerpt: body }],
+      });
+    }
+    return { dryRun: false, summary: `${what} → ${res.status}`, status: res.status, durationMs, bodyExcerpt: body };
+  }
+
+  async function httpProbe(input: HttpProbeInput): Promise<HttpProbeResult> {
+    const started = Date.now();
+    try {
+      const res = await deps.fetch(input.url, {
+        method: input.method,
+        signal: AbortSignal.timeout(input.timeoutMs),
+      });
+      const body = input.method === 'HEAD' ? '' : await res.text();
+      const latencyMs = Date.now() - started;
+      if (!input.expectStatus.includes(res.status)) {
+        return { ok: false, status: res.status, latencyMs, evidence: `${input.url} answered ${res.status}` };
+      }
+      if (input.bodyContains !== undefined && !body.includes(input.bodyContains)) {
+        return {
+          ok: false,
+          status: res.status,
+          latencyMs,
+          evidence: `${input.url} body lacks "${input.bodyContains}"`,
+        };
+      }
+      return { ok: true, status: res.status, latencyMs, evidence: `${input.url} answered ${res.status} in ${latencyMs}ms` };
+    } catch (err) {
+      return { ok: false, latencyMs: Date.now() - started, evidence: `${input.url} unreachable: ${(err as Error).message}` };
+    }
+  }
+
+  return { httpAction, httpProbe };
+}

@@ -1,0 +1,53 @@
+// Lint rules. workflows/ (and the pure modules the workflow bundle pulls in) may not import Node
+// built-ins or leave promises floating: both break Temporal's deterministic replay.
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const workflowSandbox = [
+  'workflows/**/*.ts',
+  'src/policy/**/*.ts',
+  'src/playbooks/duration.ts',
+  'src/playbooks/template.ts',
+  'src/playbooks/schema.ts',
+  'src/intake/schemas.ts',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', '.cache/**', '.medic/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  {
+    files: workflowSandbox,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code runs in a deterministic sandbox: no Node built-ins (use an activity).',
+          })),
+          patterns: [{ group: ['../activities/*', '../../activities/*'], allowTypeImports: true, message: 'Import activities as types only.' }],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() in a loop.' },
+        { name: 'fetch', message: 'I/O belongs in an activity.' },
+        { name: 'process', message: 'No process access in workflows.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Provisions the real Temporal parts medic runs and tests against, into <repo>/.cache (git-ignored):
+#
+#   .cache/bin/temporal                 Temporal CLI (dev server: `temporal server start-dev`),
+#                                       built from source with `go install` (pinned below)
+#   .cache/bin/temporal-test-server     wrapper around the Java time-skipping test server
+#                                       (io.temporal:temporal-test-server from Maven Central)
+#   .cache/temporal-test-server/lib/    its resolved classpath
+#   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=...
+#
+# plus Debian's docker-compose (offline validation of docker-compose.yml in the tests).
+#
+# Idempotent: every part is stamped with its version and skipped when the stamp matches, so a
+# second run takes well under a second. Force a rebuild with `--force` (or MEDIC_PROVISION_FORCE=1),
+# or delete .cache/bin/temporal.version / .cache/temporal-test-server/version.
+# Go's build cache (~/.cache/go-build) is left alone, so even a forced CLI rebuild is mostly cached.
+set -euo pipefail
+
+TEMPORAL_CLI_VERSION="v1.5.1"          # needs Go >= 1.25; v1.6+ cannot be `go install`ed (replace lines)
+TEMPORAL_CLI_MODULE="github.com/temporalio/cli"
+TEST_SERVER_VERSION="1.38.0"           # io.temporal:temporal-test-server
+MIN_GO="1.25"
+MIN_JAVA=17
+MIN_NODE="20.3.0"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+CACHE="$ROOT/.cache"
+BIN_DIR="$CACHE/bin"
+LOG_DIR="$CACHE/logs"
+CLI="$BIN_DIR/temporal"
+CLI_STAMP="$BIN_DIR/temporal.version"
+TS_DIR="$CACHE/temporal-test-server"
+TS_LIB="$TS_DIR/lib"
+TS_STAMP="$TS_DIR/version"
+TS_WRAPPER="$BIN_DIR/temporal-test-server"
+TS_POM="$ROOT/scripts/test-server/pom.xml"
+ENV_FILE="$CACHE/provision.env"
+
+FORCE="${MEDIC_PROVISION_FORCE:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "medic: provision: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "medic: $*"; }
+die() { echo "medic: $*" >&2; exit 1; }
+
+# version_ge A B: true when dotted version A >= B
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. Toolchains (all checked up front: `npm test` needs every one of them)
+# ---------------------------------------------------------------------------------------------
+missing=()
+if command -v go >/dev/null 2>&1; then
+  go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
+  if [ -z "$go_version" ] || ! version_ge "$go_version" "$MIN_GO"; then
+    missing+=("go >= $MIN_GO (found ${go_version:-unknown}; Temporal CLI $TEMPORAL_CLI_VERSION needs it; install from https://go.dev/dl)")
+  fi
+else
+  missing+=("go (install Go >= $MIN_GO from https://go.dev/dl; Debian 12's golang-go is 1.19, too old)")
+fi
+if command -v java >/dev/null 2>&1; then
+  java_version="$(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
+  java_major="${java_version%%.*}"
+  [ "$java_major" = "1" ] && java_major="$(echo "$java_version" | cut -d. -f2)"
+  if ! [[ "$java_major" =~ ^[0-9]+$ ]] || [ "$java_major" -lt "$MIN_JAVA" ]; then
+    missing+=("java >= $MIN_JAVA (found ${java_version:-unknown}; install a JDK/JRE $MIN_JAVA+, e.g. apt-get install openjdk-17-jre-headless)")
+  fi
+else
+  missing+=("java (install Java >= $MIN_JAVA, e.g. apt-get install openjdk-17-jre-headless)")
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+  missing+=("mvn (install Apache Maven 3.8+, e.g. apt-get install maven)")
+fi
+if command -v node >/dev/null 2>&1; then
+  node_version="$(node -p 'process.versions.node' 2>/dev/null || true)"
+  if [ -z "$node_version" ] || ! version_ge "$node_version" "$MIN_NODE"; then
+    missing+=("node >= $MIN_NODE (found ${node_version:-unknown}; https://nodejs.org)")
+  fi
+else
+  missing+=("node (install Node.js >= $MIN_NODE, https://nodejs.org)")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  for m in "${missing[@]}"; do echo "medic: missing toolchain: $m" >&2; done
+  exit 1
+fi
+
+mkdir -p "$BIN_DIR" "$LOG_DIR"
+
+# One provisioner at a time (e.g. two `npm test` runs in parallel share .cache).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/provision.lock"
+  if ! flock -n 9; then
+    say "another provision run holds $CACHE/provision.lock; waiting for it…"
+    flock 9
+  fi
+fi
+
+BUILD_PID=""
+BUILD_PGID=""
+TMP_PATHS=()
+cleanup() {
+  if [ -n "$BUILD_PID" ] && kill -0 "$BUILD_PID" 2>/dev/null; then
+    if [ -n "$BUILD_PGID" ]; then
+      kill -TERM -- "-$BUILD_PGID" 2>/dev/null || kill "$BUILD_PID" 2>/dev/null || true
+    else
+      kill "$BUILD_PID" 2>/dev/null || true
+    fi
+  fi
+  local p
+  for p in "${TMP_PATHS[@]+"${TMP_PATHS[@]}"}"; do rm -rf "$p"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# 2. docker-compose (Debian's 1.29; the tests only run `docker-compose config` offline)
+# ---------------------------------------------------------------------------------------------
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian package docker-compose (apt-get)…"
+    apt_log="$LOG_DIR/apt-docker-compose.log"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends docker-compose >"$apt_log" 2>&1; then
+      say "apt-get install failed; running apt-get update and retrying…"
+      if ! { apt-get update && apt-get install -y --no-install-recommends docker-compose; } >>"$apt_log" 2>&1; then
+        tail -n 20 "$apt_log" >&2
+        die "could not install the Debian package docker-compose (log: $apt_log)"
+      fi
+    fi
+    command -v docker-compose >/dev/null 2>&1 || die "docker-compose still not on PATH after installing it (log: $apt_log)"
+  else
+    die "missing tool: docker-compose (install the Debian package as root: apt-get install --no-install-recommends docker-compose)"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. Temporal CLI, built from source with `go install` (pinned)
+# ---------------------------------------------------------------------------------------------
+if [ "$FORCE" != "1" ] && [ -x "$CLI" ] && [ -f "$CLI_STAMP" ] \
+   && [ "$(cat "$CLI_STAMP")" = "$TEMPORAL_CLI_VERSION" ]; then
+  : # fast path: already built
+else
+  say "building Temporal CLI $TEMPORAL_CLI_VERSION with go install (first run only, several minutes on $(nproc 2>/dev/null || echo ?) cores)…"
+  build_dir="$(mktemp -d "$BIN_DIR/.build.XXXXXX")"
+  TMP_PATHS+=("$build_dir")
+  build_log="$LOG_DIR/temporal-cli-build.log"
+  # Same ldflags as the upstream release build, so `temporal --version` reports the real version
+  # (a plain `go install` says 0.0.0-DEV) and the binary is stripped (~1/3 smaller).
+  ldflags="-s -w -X $TEMPORAL_CLI_MODULE/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}"
+  # In its own session (setsid) so an interrupted provision can stop the whole build tree, and
+  # without the lock fd (9>&-) so no leftover compiler process can keep holding the lock.
+  setsid_cmd=()
+  command -v setsid >/dev/null 2>&1 && setsid_cmd=(setsid)
+  (
+    cd "$build_dir"
+    GOBIN="$build_dir" GOWORK=off exec "${setsid_cmd[@]+"${setsid_cmd[@]}"}" go install -ldflags "$ldflags" \
+      "$TEMPORAL_CLI_MODULE/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  ) 9>&- >"$build_log" 2>&1 &
+  BUILD_PID=$!
+  BUILD_PGID=""
+  [ "${#setsid_cmd[@]}" -gt 0 ] && BUILD_PGID="$BUILD_PID"
+  started=$SECONDS
+  next_beat=30
+  while kill -0 "$BUILD_PID" 2>/dev/null; do
+    sleep 1
+    if [ $((SECONDS - started)) -ge "$next_beat" ]; then
+      say "… still building Temporal CLI ($((SECONDS - started))s elapsed)"
+      next_beat=$((next_beat + 30))
+    fi
+  done
+  if wait "$BUILD_PID"; then build_rc=0; else build_rc=$?; fi
+  BUILD_PID=""
+  if [ "$build_rc" -ne 0 ] || [ ! -x "$build_dir/temporal" ]; then
+    tail -n 30 "$build_log" >&2
+    die "building Temporal CLI $TEMPORAL_CLI_VERSION failed (exit $build_rc; full log: $build_log)"
+  fi
+  mv -f "$build_dir/temporal" "$CLI"
+  echo "$TEMPORAL_CLI_VERSION" >"$CLI_STAMP"
+  say "built Temporal CLI in $((SECONDS - started))s"
+fi
+cli_version="$("$CLI" --version 2>/dev/null)" || die "$CLI does not run; re-provision with: bash scripts/provision.sh --force"
+cli_version="${cli_version#temporal version }"
+
+# ---------------------------------------------------------------------------------------------
+# 4. Java time-skipping test server (Maven Central) + executable wrapper
+# ---------------------------------------------------------------------------------------------
+if [ "$FORCE" != "1" ] && [ -x "$TS_WRAPPER" ] && [ -f "$TS_STAMP" ] \
+   && [ "$(cat "$TS_STAMP")" = "$TEST_SERVER_VERSION" ] \
+   && [ -f "$TS_LIB/temporal-test-server-$TEST_SERVER_VERSION.jar" ] \
+   && grep -qF "\"$TS_LIB/*\"" "$TS_WRAPPER"; then
+  : # fast path (the last check catches a repo moved since the wrapper was written)
+else
+  say "resolving io.temporal:temporal-test-server:$TEST_SERVER_VERSION from Maven Central…"
+  mkdir -p "$TS_DIR"
+  lib_tmp="$(mktemp -d "$TS_DIR/.lib.XXXXXX")"
+  TMP_PATHS+=("$lib_tmp")
+  mvn_log="$LOG_DIR/temporal-test-server-mvn.log"
+  if ! mvn -q -B -Dstyle.color=never -f "$TS_POM" dependency:copy-dependencies \
+        -Dtemporal.test-server.version="$TEST_SERVER_VERSION" \
+        -DoutputDirectory="$lib_tmp" >"$mvn_log" 2>&1; then
+    tail -n 30 "$mvn_log" >&2
+    die "resolving temporal-test-server $TEST_SERVER_VERSION with Maven failed (log: $mvn_log)"
+  fi
+  [ -f "$lib_tmp/temporal-test-server-$TEST_SERVER_VERSION.jar" ] \
+    || die "Maven did not produce temporal-test-server-$TEST_SERVER_VERSION.jar (log: $mvn_log)"
+  rm -rf "$TS_LIB"
+  mv "$lib_tmp" "$TS_LIB"
+  chmod 755 "$TS_LIB"
+  wrapper_tmp="$BIN_DIR/.temporal-test-server.tmp"
+  TMP_PATHS+=("$wrapper_tmp")
+  cat >"$wrapper_tmp" <<EOF
+#!/usr/bin/env bash
+# Temporal Java time-skipping test server $TEST_SERVER_VERSION (generated by scripts/provision.sh).
+# Usage: temporal-test-server <port> --enable-time-skipping
+# Extra JVM options: MEDIC_TEST_SERVER_JAVA_OPTS (word-split).
+exec java \${MEDIC_TEST_SERVER_JAVA_OPTS:-} -cp "$TS_LIB/*" io.temporal.testserver.TestServer "\$@"
+EOF
+  chmod 755 "$wrapper_tmp"
+  mv -f "$wrapper_tmp" "$TS_WRAPPER"
+  echo "$TEST_SERVER_VERSION" >"$TS_STAMP"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. Paths for the TypeScript side
+# ---------------------------------------------------------------------------------------------
+env_tmp="$ENV_FILE.tmp"
+TMP_PATHS+=("$env_tmp")
+printf 'MEDIC_TEMPORAL_CLI=%s\nMEDIC_TEMPORAL_TEST_SERVER=%s\n' "$CLI" "$TS_WRAPPER" >"$env_tmp"
+if ! cmp -s "$env_tmp" "$ENV_FILE" 2>/dev/null; then mv -f "$env_tmp" "$ENV_FILE"; fi
+
+say "temporal CLI ready: $CLI ($cli_version)"
+say "temporal test server ready: $TS_WRAPPER ($TEST_SERVER_VERSION)"
+say "docker-compose ready: $(command -v docker-compose)"

@@ -1,0 +1,118 @@
+// medic's configuration: one zod schema, read from environment variables and an optional YAML
+// file (MEDIC_CONFIG), parsed once at start. An invalid config fails with every problem listed.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TASK_QUEUE } from '../workflows/contracts.js';
+
+const Token = z.string().min(16, 'tokens must be at least 16 characters');
+
+export const OperatorSchema = z.strictObject({
+  user: z.string().min(1).describe('The identity recorded in approvals and the audit log'),
+  token: Token.describe('API token the CLI sends as a bearer token'),
+  admin: z.boolean().default(false).describe('May pause/resume automation and mark deployments'),
+});
+export type Operator = z.infer<typeof OperatorSchema>;
+
+export const ConfigSchema = z.strictObject({
+  mode: z.enum(['production', 'demo']).default('production'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  http: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z.coerce.number().int().min(0).max(65535).default(8080),
+      bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
+    })
+    .prefault({}),
+  temporal: z
+    .strictObject({
+      address: z.string().default('localhost:7233'),
+      namespace: z.string().default('default'),
+      taskQueue: z.string().default(TASK_QUEUE),
+      uiUrl: z.string().default('http://localhost:8233'),
+    })
+    .prefault({}),
+  intake: z.strictObject({
+    alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
+  }),
+  operators: z.array(OperatorSchema).default([]),
+  playbooks: z.array(z.string().min(1)).default(['playbooks']),
+  /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
+  secrets: z.record(z.string(), z.string()).default({}),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid medic configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** MEDIC_OPERATORS="alice:<token>:admin,bob:<token>" */
+function operatorsFromEnv(value: string): unknown[] {
+  return value
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const [user, token, role] = entry.split(':');
+      return { user, token, admin: role === 'admin' };
+    });
+}
+
+function fromEnv(env: Env): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown> | unknown> = {};
+  const set = (path: string[], value: unknown): void => {
+    let node = out as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1]!] = value;
+  };
+  const map: Record<string, string[]> = {
+    MEDIC_MODE: ['mode'],
+    MEDIC_LOG_LEVEL: ['logLevel'],
+    MEDIC_HTTP_HOST: ['http', 'host'],
+    MEDIC_HTTP_PORT: ['http', 'port'],
+    MEDIC_HTTP_BODY_LIMIT: ['http', 'bodyLimitBytes'],
+    MEDIC_TEMPORAL_ADDRESS: ['temporal', 'address'],
+    MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
+    MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
+    MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
+    MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
+  };
+  for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
+  if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
+  if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
+  const secrets = Object.entries(env).filter(([k, v]) => k.startsWith('MEDIC_SECRET_') && v !== undefined);
+  if (secrets.length > 0) set(['secrets'], Object.fromEntries(secrets.map(([k, v]) => [k.slice('MEDIC_SECRET_'.length), v])));
+  return out;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** Environment variables win over the YAML file. */
+export function loadConfig(env: Env = process.env): Config {
+  let file: Record<string, unknown> = {};
+  if (env.MEDIC_CONFIG) {
+    try {
+      file = (parseYaml(readFileSync(env.MEDIC_CONFIG, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError([`${env.MEDIC_CONFIG}: ${(err as Error).message}`]);
+    }
+  }
+  const parsed = ConfigSchema.safeParse(merge(file, fromEnv(env)));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,98 @@
+// Turns alerts into incidents: match a playbook, derive the incident id, and signalWithStart so
+// that repeats and correlated alerts reach the running incident instead of opening another.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { findPlaybook, incidentWorkflowId, shortHash, targetOf } from '../playbooks/match.js';
+import type { Playbook } from '../playbooks/schema.js';
+import {
+  alertSignal,
+  INCIDENT_WORKFLOW_TYPE,
+  SearchAttributes,
+  type IncidentInput,
+  type IncidentOptions,
+} from '../../workflows/contracts.js';
+import type { Alert } from './schemas.js';
+
+export interface IngestDeps {
+  client: Client;
+  taskQueue: string;
+  playbooks: () => Playbook[];
+  log: Logger;
+  incidentOptions?: Partial<IncidentOptions>;
+  /** Told about every incident an ingest touched (the demo follows them live). */
+  onIncident?: (workflowId: string) => void;
+}
+
+export interface IngestResult {
+  incidents: { workflowId: string; playbook: string; alerts: number }[];
+  unmatched: number;
+  /** Resolved alerts for which no incident is running: nothing to do. */
+  resolvedWithoutIncident: number;
+}
+
+export const withFingerprint = (a: Alert): Alert =>
+  a.fingerprint ? a : { ...a, fingerprint: shortHash(Object.entries(a.labels).sort(), 16) };
+
+export async function ingestAlerts(
+  deps: IngestDeps,
+  alerts: Alert[],
+  opts: { requestedBy?: string } = {},
+): Promise<IngestResult> {
+  const groups = new Map<string, { pb: Playbook; alerts: Alert[] }>();
+  let unmatched = 0;
+  for (const raw of alerts) {
+    const alert = withFingerprint(raw);
+    const pb = findPlaybook(deps.playbooks(), alert);
+    if (!pb) {
+      unmatched += 1;
+      deps.log.info({ alertname: alert.alertname, labels: alert.labels }, 'no playbook matches alert');
+      continue;
+    }
+    const id = incidentWorkflowId(pb, alert);
+    const group = groups.get(id) ?? { pb, alerts: [] };
+    group.alerts.push(alert);
+    groups.set(id, group);
+  }
+
+  const result: IngestResult = { incidents: [], unmatched, resolvedWithoutIncident: 0 };
+  for (const [workflowId, { pb, alerts: batch }] of groups) {
+    const firing = batch.find((a) => a.status === 'firing');
+    const log = deps.log.child({ workflowId });
+    if (!firing) {
+      try {
+        await deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        result.resolvedWithoutIncident += batch.length;
+        log.info('resolved alert for an incident that is not running; ignored');
+        continue;
+      }
+    } else {
+      const input: IncidentInput = {
+        playbook: pb,
+        alert: firing,
+        target: targetOf(pb, firing),
+        ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
+        ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
+      };
+      await deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        signal: alertSignal,
+        signalArgs: [batch],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SearchAttributes.service, value: firing.labels.service ?? '' },
+          { key: SearchAttributes.severity, value: firing.severity },
+          { key: SearchAttributes.status, value: 'open' },
+        ],
+      });
+    }
+    log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
+    result.incidents.push({ workflowId, playbook: pb.name, alerts: batch.length });
+    deps.onIncident?.(workflowId);
+  }
+  return result;
+}

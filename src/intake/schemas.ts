@@ -1,0 +1,62 @@
+// Payload schemas for alert intake. Alertmanager webhook v4 is documented at
+// https://prometheus.io/docs/alerting/latest/configuration/#webhook_config.
+import { z } from 'zod';
+
+const Labels = z.record(z.string(), z.string());
+
+export const AlertmanagerAlertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels: Labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
+    message: 'labels.alertname is required',
+  }),
+  annotations: Labels.default({}),
+  startsAt: z.string().min(1),
+  endsAt: z.string().default('0001-01-01T00:00:00Z'),
+  generatorURL: z.string().default(''),
+  fingerprint: z.string().default(''),
+});
+
+export const AlertmanagerWebhookSchema = z.object({
+  version: z.literal('4'),
+  groupKey: z.string().min(1),
+  truncatedAlerts: z.number().int().min(0).default(0),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string(),
+  groupLabels: Labels.default({}),
+  commonLabels: Labels.default({}),
+  commonAnnotations: Labels.default({}),
+  externalURL: z.string().default(''),
+  alerts: z.array(AlertmanagerAlertSchema).min(1).max(1000),
+});
+export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhookSchema>;
+
+/** One alert as medic carries it into a workflow (plain JSON). */
+export const AlertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  alertname: z.string(),
+  severity: z.string(),
+  labels: Labels,
+  annotations: Labels,
+  startsAt: z.string(),
+  fingerprint: z.string(),
+  source: z.enum(['alertmanager', 'drill', 'manual']),
+  receivedAt: z.number().describe('epoch ms when medic received it'),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+
+export function fromAlertmanager(
+  payload: AlertmanagerWebhook,
+  receivedAt: number,
+): Alert[] {
+  return payload.alerts.map((a) => ({
+    status: a.status,
+    alertname: a.labels.alertname ?? '',
+    severity: a.labels.severity ?? 'none',
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: a.startsAt,
+    fingerprint: a.fingerprint,
+    source: 'alertmanager' as const,
+    receivedAt,
+  }));
+}

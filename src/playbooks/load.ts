@@ -1,0 +1,121 @@
+// Loads playbooks from YAML. Every problem is reported with file, line and column (zod issue
+// paths are mapped back to YAML nodes), and one broken file never stops the others loading.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { isCollection, LineCounter, parseDocument, type Document } from 'yaml';
+import { PlaybookSchema, type Playbook } from './schema.js';
+
+export interface PlaybookProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface LoadResult {
+  playbooks: Playbook[];
+  problems: PlaybookProblem[];
+  files: string[];
+}
+
+/** Finds the YAML node for a zod path; falls back to the nearest ancestor that exists. */
+function positionOf(doc: Document, lines: LineCounter, path: PropertyKey[]): { line: number; column: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+    const keyNode = depth > 0 ? findKeyNode(doc, path.slice(0, depth)) : undefined;
+    const range = keyNode?.range ?? (node && typeof node === 'object' ? node.range : undefined);
+    if (range) {
+      const { line, col } = lines.linePos(range[0]);
+      return { line, column: col };
+    }
+  }
+  return { line: 1, column: 1 };
+}
+
+/** For a missing or mis-typed value, pointing at its key reads better than at its value. */
+function findKeyNode(doc: Document, path: PropertyKey[]): { range?: [number, number, number] } | undefined {
+  const parent = doc.getIn(path.slice(0, -1) as (string | number)[], true);
+  const last = path[path.length - 1];
+  if (!isCollection(parent) || typeof last !== 'string') return undefined;
+  for (const item of parent.items as { key?: { value?: unknown; range?: [number, number, number] } }[]) {
+    if (item.key && item.key.value === last) return item.key;
+  }
+  return undefined;
+}
+
+const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** ${VAR} and ${VAR:-default} are replaced at load time, for non-secret settings such as URLs
+ * (secrets go in headers as {{secret.NAME}} and are resolved only by the activity). */
+export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => env[name] ?? fallback ?? '');
+}
+
+export function parsePlaybook(
+  source: string,
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): { playbook?: Playbook; problems: PlaybookProblem[] } {
+  const text = interpolateEnv(source, env);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { file, line, column: col, message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    };
+  }
+  const parsed = PlaybookSchema.safeParse(doc.toJS());
+  if (parsed.success) return { playbook: parsed.data, problems: [] };
+  return {
+    problems: parsed.error.issues.map((issue) => {
+      const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      return { file, ...positionOf(doc, lines, issue.path), message: `${where}${issue.message}` };
+    }),
+  };
+}
+
+async function expand(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of paths) {
+    const info = await stat(p);
+    if (info.isDirectory()) {
+      const entries = (await readdir(p)).filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
+      files.push(...entries.map((f) => join(p, f)));
+    } else {
+      files.push(p);
+    }
+  }
+  return files;
+}
+
+export async function loadPlaybooks(paths: string[]): Promise<LoadResult> {
+  const files = await expand(paths);
+  const playbooks: Playbook[] = [];
+  const problems: PlaybookProblem[] = [];
+  const owner = new Map<string, string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      problems.push({ file, line: 1, column: 1, message: `cannot read: ${(err as Error).message}` });
+      continue;
+    }
+    const r = parsePlaybook(text, file);
+    problems.push(...r.problems);
+    if (!r.playbook) continue;
+    const first = owner.get(r.playbook.name);
+    if (first) {
+      problems.push({ file, line: 1, column: 1, message: `name "${r.playbook.name}" is already used by ${first}` });
+      continue;
+    }
+    owner.set(r.playbook.name, file);
+    playbooks.push(r.playbook);
+  }
+  return { playbooks, problems, files };
+}
+
+export const formatProblem = (p: PlaybookProblem): string => `${p.file}:${p.line}:${p.column}: ${p.message}`;

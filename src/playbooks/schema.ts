@@ -1,0 +1,152 @@
+// The playbook schema is the single source of truth: types come from z.infer, the JSON Schema in
+// playbooks/playbook.schema.json is generated from it (npm run schema), and `medic validate`
+// reports its errors with file, line and column.
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
+
+export const Duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration like 500ms, 30s, 5m, 1h or 2d')
+  .describe('A duration: a number followed by ms, s, m, h or d');
+
+const Name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (max 63)');
+
+const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+export const MatchSchema = z
+  .strictObject({
+    alertname: OneOrMany.optional().describe('Alert name(s) this playbook handles'),
+    severity: OneOrMany.optional().describe('Severities this playbook handles'),
+    labels: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Labels that must be equal; a value "~regex" matches a regular expression'),
+  })
+  .refine((m) => m.alertname !== undefined || m.labels !== undefined, {
+    message: 'match needs at least alertname or labels',
+  });
+
+/** Values may use {{incident.id}}, {{labels.NAME}}, {{annotations.NAME}}; header values may use
+ * {{secret.NAME}}, which only the activity resolves (from MEDIC_SECRET_NAME), so secrets never
+ * enter workflow history. */
+export const HttpRequestSchema = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  url: z.url({ protocol: /^https?$/ }).or(z.string().regex(/^\{\{.+\}\}/)),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().optional().describe('Request body template'),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),
+});
+export type HttpRequest = z.infer<typeof HttpRequestSchema>;
+
+export const HttpProbeSchema = z.strictObject({
+  url: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  bodyContains: z.string().optional(),
+  timeout: Duration.default('5s').describe('Per-request timeout'),
+});
+
+export const VerificationSchema = z.strictObject({
+  http: HttpProbeSchema,
+  window: Duration.default('30s').describe('The probe must pass continuously this long'),
+  interval: Duration.default('5s'),
+  deadline: Duration.default('5m').describe('Give up (step failed) if not verified by then'),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+export const StepSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    // Later issues add kubernetes, ssm and flag actions (the step becomes a discriminated union).
+    action: z.literal('http'),
+    params: HttpRequestSchema,
+    risk: z.enum(['low', 'medium', 'high']).default('low'),
+    requiresApproval: z.boolean().default(false),
+    approvers: z.array(z.string().min(1)).default([]).describe('User ids allowed to approve (default deny)'),
+    fourEyes: z.boolean().default(false).describe('The requester may not approve'),
+    approvalTimeout: Duration.default('30m'),
+    targets: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('What this step touches (templates); counted against limits.blastRadius'),
+    verification: VerificationSchema.optional(),
+    timeout: Duration.default('30s'),
+    retries: z.number().int().min(0).max(20).default(3).describe('Activity retries of one try'),
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(5)
+      .default(1)
+      .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
+    dryRun: z.boolean().optional(),
+  })
+  .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
+    message: 'a step that requires approval must list approvers',
+    path: ['approvers'],
+  });
+export type Step = z.infer<typeof StepSchema>;
+
+export const EscalationRungSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('record'),
+    to: z.string().min(1).describe('Who is responsible next (shown in the timeline)'),
+  }),
+  z.strictObject({ kind: z.literal('webhook'), request: HttpRequestSchema }),
+]);
+export type EscalationRung = z.infer<typeof EscalationRungSchema>;
+
+const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
+const Weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+
+export const MaintenanceWindowSchema = z.union([
+  z.strictObject({
+    start: z.iso.datetime({ offset: true }),
+    end: z.iso.datetime({ offset: true }),
+    reason: z.string().optional(),
+  }),
+  z.strictObject({
+    days: z.array(Weekday).min(1),
+    from: TimeOfDay,
+    to: TimeOfDay,
+    timeZone: z.string().default('UTC').describe('IANA time zone, e.g. Europe/Berlin'),
+    reason: z.string().optional(),
+  }),
+]);
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindowSchema>;
+
+export const LimitsSchema = z.strictObject({
+  maxActionsPerHourPerTarget: z.number().int().min(1).default(6),
+  maxActionsPerHourGlobal: z.number().int().min(1).default(60),
+  maxConcurrentPerTarget: z.number().int().min(1).default(1),
+  maxConcurrentGlobal: z.number().int().min(1).default(10),
+  blastRadius: z.number().int().min(1).default(1).describe('Max targets one action may touch'),
+  maxHold: Duration.default('1h').describe('Escalate if gates hold a step longer than this'),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+
+export const PlaybookSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  runbookUrl: z.string().optional(),
+  match: MatchSchema,
+  groupBy: z.array(z.string().min(1)).default(['alertname', 'service']),
+  target: z.string().min(1).optional().describe('Template naming the target (default: groupBy values)'),
+  cooldown: Duration.default('15m').describe('After a failed remediation, no automation on the target'),
+  limits: LimitsSchema.default(LimitsSchema.parse({})),
+  maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),
+  deploymentLabel: z
+    .string()
+    .default('deploying')
+    .describe('An alert label/annotation with value "true" marks an active deployment'),
+  dryRun: z.boolean().default(false),
+  holdAfterEscalation: Duration.default('4h').describe(
+    'After escalating, keep the incident open (absorbing repeats) until resolved or this long',
+  ),
+  steps: z.array(StepSchema).min(1),
+  escalation: z.array(EscalationRungSchema).default([{ kind: 'record', to: 'on-call' }]),
+});
+export type Playbook = z.infer<typeof PlaybookSchema>;
+export type PlaybookInput = z.input<typeof PlaybookSchema>;

@@ -1,0 +1,38 @@
+// Builds the medic worker: every activity from its real client, the workflow code either from a
+// pre-built bundle (tests, production) or from source (development).
+import { createRequire } from 'node:module';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+
+const require = createRequire(import.meta.url);
+export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  client: Client;
+  namespace?: string;
+  taskQueue: string;
+  workflowBundle?: WorkflowBundle;
+  secrets?: Record<string, string>;
+  fetch?: typeof globalThis.fetch;
+  identity?: string;
+}
+
+export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
+  const secrets = o.secrets ?? {};
+  const activities = createActivities({
+    client: o.client,
+    taskQueue: o.taskQueue,
+    fetch: o.fetch ?? globalThis.fetch,
+    secret: (name) => secrets[name],
+  });
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace ?? 'default',
+    taskQueue: o.taskQueue,
+    activities,
+    ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+}

@@ -1,0 +1,53 @@
+// One real Temporal environment per test file: the CLI dev server for integration tests, the
+// Java time-skipping test server for long timers. Both come from scripts/provision.sh.
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { SearchAttributes } from '../../workflows/contracts.js';
+import { createMedicWorker } from '../../src/temporal/worker.js';
+import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      searchAttributes: Object.values(SearchAttributes),
+    },
+  });
+}
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerPath() } },
+  });
+}
+
+export async function workflowBundle(): Promise<{ code: string }> {
+  return { code: await readFile(BUNDLE_PATH, 'utf8') };
+}
+
+export const uniqueQueue = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+
+export async function medicWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  secrets: Record<string, string> = {},
+): Promise<Worker> {
+  return createMedicWorker({
+    connection: env.nativeConnection,
+    client: env.client,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    secrets,
+  });
+}

@@ -1,0 +1,229 @@
+// The one module that the HTTP server, the CLI and the Slack app import from workflows/:
+// names, signals, queries, updates and their payload types. It pulls in no activity code.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { z } from 'zod';
+import type { Alert } from '../src/intake/schemas.js';
+import type { Playbook } from '../src/playbooks/schema.js';
+import type {
+  ActionLedger,
+  Cooldown,
+  DeploymentMarker,
+  GateDecision,
+  PauseState,
+} from '../src/policy/gates.js';
+import type { Limits } from '../src/playbooks/schema.js';
+
+export type { Alert, Playbook, GateDecision, PauseState };
+
+export const TASK_QUEUE = 'medic';
+/** One governor per task queue, so separate medic deployments (and tests) never share state. */
+export const governorWorkflowId = (taskQueue: string): string => `medic-governor/${taskQueue}`;
+export const INCIDENT_WORKFLOW_TYPE = 'incidentWorkflow';
+
+export const SearchAttributes = {
+  service: defineSearchAttributeKey('MedicService', 'KEYWORD'),
+  severity: defineSearchAttributeKey('MedicSeverity', 'KEYWORD'),
+  status: defineSearchAttributeKey('MedicStatus', 'KEYWORD'),
+} as const;
+/** For `temporal server start-dev --search-attribute …` and createLocal(). */
+export const SEARCH_ATTRIBUTE_REGISTRATIONS = Object.values(SearchAttributes).map((k) => k.name);
+
+// ---------------------------------------------------------------- incident
+
+export type IncidentStatusName =
+  | 'open'
+  | 'holding'
+  | 'awaiting_approval'
+  | 'acting'
+  | 'verifying'
+  | 'resolved'
+  | 'escalated';
+
+export type TimelineKind =
+  | 'alert'
+  | 'gate'
+  | 'lock'
+  | 'approval'
+  | 'action'
+  | 'verification'
+  | 'escalation'
+  | 'resolution'
+  | 'control';
+
+export interface TimelineEntry {
+  at: number;
+  kind: TimelineKind;
+  message: string;
+  step?: number;
+  data?: Record<string, unknown>;
+}
+
+export interface ApprovalRequest {
+  step: number;
+  stepName: string;
+  what: string;
+  risk: Step['risk'];
+  approvers: string[];
+  fourEyes: boolean;
+  requestedBy?: string;
+  requestedAt: number;
+  expiresAt: number;
+}
+
+type Step = Playbook['steps'][number];
+
+export interface IncidentOptions {
+  /** continueAsNew once history passes this many events (Temporal also suggests it). */
+  maxHistoryEvents: number;
+  /** Timeline entries kept in workflow state; older ones are dropped (counted). */
+  timelineCap: number;
+  /** Lease on the per-target lock, renewed at every step. */
+  lockLeaseMs: number;
+  temporalUiUrl?: string;
+}
+
+export interface IncidentInput {
+  playbook: Playbook;
+  alert: Alert;
+  target: string;
+  requestedBy?: string;
+  options?: Partial<IncidentOptions>;
+  /** Present only when continuing as new. */
+  carried?: IncidentState;
+}
+
+export interface IncidentState {
+  incidentId: string;
+  status: IncidentStatusName;
+  phase: 'lock' | 'gates' | 'approval' | 'act' | 'verify' | 'escalate' | 'done';
+  stepIndex: number;
+  /** The workflow's own try of the current step; part of the idempotency key. */
+  stepTry: number;
+  alertsReceived: number;
+  lastAlert: Alert;
+  /** Last status seen per alert fingerprint; resolved when every one is resolved. */
+  fingerprints: Record<string, 'firing' | 'resolved'>;
+  resolvedByAlert: boolean;
+  pause: PauseState;
+  lockHeld: boolean;
+  lockHolder?: string;
+  holdStartedAt?: number;
+  lastHold?: string;
+  /** Counter making every governor call's update id unique. */
+  calls: number;
+  /** An action really ran (not a dry run): a failure then puts the target in cooldown. */
+  acted: boolean;
+  escalationReason?: string;
+  escalationSent: boolean;
+  pendingApproval?: ApprovalRequest;
+  approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string };
+  verify?: { startedAt: number; passingSince?: number; probes: number; lastEvidence?: string };
+  outcome?: string;
+  startedAt: number;
+  endedAt?: number;
+  timeline: TimelineEntry[];
+  timelineDropped: number;
+  continuedAsNew: number;
+}
+
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert'> {
+  workflowId: string;
+  playbook: string;
+  service: string;
+  severity: string;
+  target: string;
+  stepName?: string;
+  alertname: string;
+}
+
+export const alertSignal = defineSignal<[Alert[]]>('alerts');
+export const pauseSignal = defineSignal<[PauseState]>('pause');
+export const lockFreedSignal = defineSignal<[]>('lockFreed');
+export const statusQuery = defineQuery<IncidentStatus>('status');
+export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+
+export const DecisionInputSchema = z.strictObject({
+  decision: z.enum(['approve', 'deny']),
+  user: z.string().min(1),
+  reason: z.string().max(2000).optional(),
+  /** The step the decider saw; a stale click on an older request is rejected. */
+  step: z.number().int().min(0).optional(),
+});
+export type DecisionInput = z.infer<typeof DecisionInputSchema>;
+export interface DecisionResult {
+  decision: 'approve' | 'deny';
+  by: string;
+  at: number;
+  step: number;
+}
+export const decideUpdate = defineUpdate<DecisionResult, [DecisionInput]>('decide');
+
+// ---------------------------------------------------------------- governor
+
+export interface GovernorState {
+  pause: PauseState;
+  locks: Record<string, { workflowId: string; incidentId: string; expiresAt: number }>;
+  waiters: Record<string, string[]>;
+  starts: { target: string; at: number }[];
+  inFlight: Record<string, string[]>;
+  cooldowns: Record<string, Cooldown>;
+  deployments: Record<string, DeploymentMarker>;
+  incidents: Record<string, number>;
+}
+
+export interface AcquireLockInput {
+  target: string;
+  workflowId: string;
+  incidentId: string;
+  leaseMs: number;
+}
+export interface AcquireLockResult {
+  granted: boolean;
+  holder?: string;
+  pause: PauseState;
+}
+export interface BeginActionInput {
+  target: string;
+  workflowId: string;
+  limits: Limits;
+}
+export interface BeginActionResult {
+  decisions: GateDecision[];
+  allowed: boolean;
+}
+export interface EndActionInput {
+  target: string;
+  workflowId: string;
+}
+export interface ReleaseInput {
+  target: string;
+  workflowId: string;
+  /** Set when the incident acted and still failed: no automation on the target for a while. */
+  cooldown?: { incidentId: string; ms: number };
+}
+
+export const SetPausedInputSchema = z.strictObject({
+  paused: z.boolean(),
+  by: z.string().min(1),
+  reason: z.string().max(500).optional(),
+});
+export type SetPausedInput = z.infer<typeof SetPausedInputSchema>;
+
+export const SetDeploymentInputSchema = z.strictObject({
+  target: z.string().min(1),
+  /** Epoch ms the deployment is expected to end; null clears the marker. */
+  until: z.number().int().nullable(),
+  by: z.string().min(1),
+});
+export type SetDeploymentInput = z.infer<typeof SetDeploymentInputSchema>;
+
+export const acquireLockUpdate = defineUpdate<AcquireLockResult, [AcquireLockInput]>('acquireLock');
+export const beginActionUpdate = defineUpdate<BeginActionResult, [BeginActionInput]>('beginAction');
+export const endActionUpdate = defineUpdate<void, [EndActionInput]>('endAction');
+export const releaseUpdate = defineUpdate<void, [ReleaseInput]>('release');
+export const setPausedUpdate = defineUpdate<PauseState, [SetPausedInput]>('setPaused');
+export const setDeploymentUpdate = defineUpdate<void, [SetDeploymentInput]>('setDeployment');
+export const governorStateQuery = defineQuery<GovernorState>('governorState');
+
+export type { ActionLedger };

@@ -1,0 +1,164 @@
+// The governor: one long-running workflow holding cross-incident state (kill switch, per-target
+// lock leases, rate/concurrency budgets, cooldowns, deployment markers). Incidents reach it
+// through Updates, which Temporal applies one at a time, so every decision is durable and ordered.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  combine,
+  concurrencyGate,
+  cooldownGate,
+  deploymentGate,
+  killSwitchGate,
+  rateLimitGate,
+} from '../src/policy/gates.js';
+import {
+  acquireLockUpdate,
+  beginActionUpdate,
+  endActionUpdate,
+  governorStateQuery,
+  lockFreedSignal,
+  pauseSignal,
+  releaseUpdate,
+  SetDeploymentInputSchema,
+  setDeploymentUpdate,
+  SetPausedInputSchema,
+  setPausedUpdate,
+  type GovernorState,
+} from './contracts.js';
+
+const HOUR = 3_600_000;
+const STALE_INCIDENT_MS = 7 * 24 * HOUR;
+
+export function emptyGovernorState(): GovernorState {
+  return {
+    pause: { paused: false },
+    locks: {},
+    waiters: {},
+    starts: [],
+    inFlight: {},
+    cooldowns: {},
+    deployments: {},
+    incidents: {},
+  };
+}
+
+export interface GovernorInput {
+  state?: GovernorState;
+  /** For tests: continue as new after this many history events. */
+  maxHistoryEvents?: number;
+}
+
+export async function governorWorkflow(input: GovernorInput = {}): Promise<void> {
+  const s: GovernorState = input.state ?? emptyGovernorState();
+  const maxEvents = input.maxHistoryEvents ?? 5_000;
+
+  const prune = (now: number): void => {
+    s.starts = s.starts.filter((x) => x.at > now - HOUR);
+    for (const [t, lock] of Object.entries(s.locks)) if (lock.expiresAt <= now) delete s.locks[t];
+    for (const [t, c] of Object.entries(s.cooldowns)) if (c.until <= now) delete s.cooldowns[t];
+    for (const [t, d] of Object.entries(s.deployments)) if (d.until <= now) delete s.deployments[t];
+    for (const [id, at] of Object.entries(s.incidents)) if (at < now - STALE_INCIDENT_MS) delete s.incidents[id];
+  };
+
+  const notify = (workflowId: string, send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): void => {
+    // A finished incident cannot be signalled; that is fine, it no longer needs to know.
+    void send(getExternalWorkflowHandle(workflowId)).catch(() => undefined);
+  };
+
+  const removeFrom = (list: string[] | undefined, id: string): string[] => (list ?? []).filter((x) => x !== id);
+
+  setHandler(governorStateQuery, () => s);
+
+  setHandler(acquireLockUpdate, ({ target, workflowId, incidentId, leaseMs }) => {
+    const now = Date.now();
+    prune(now);
+    s.incidents[workflowId] = now;
+    const lock = s.locks[target];
+    if (!lock || lock.workflowId === workflowId) {
+      s.locks[target] = { workflowId, incidentId, expiresAt: now + leaseMs };
+      s.waiters[target] = removeFrom(s.waiters[target], workflowId);
+      return { granted: true, pause: s.pause };
+    }
+    if (!s.waiters[target]?.includes(workflowId)) (s.waiters[target] ??= []).push(workflowId);
+    return { granted: false, holder: lock.incidentId, pause: s.pause };
+  });
+
+  setHandler(beginActionUpdate, ({ target, workflowId, limits }) => {
+    const now = Date.now();
+    prune(now);
+    // A repeated call for an action already admitted (activity retry) admits it again, uncounted.
+    if (s.inFlight[target]?.includes(workflowId)) return { decisions: [], allowed: true };
+    const ledger = {
+      targetStarts: s.starts.filter((x) => x.target === target).map((x) => x.at),
+      globalStarts: s.starts.map((x) => x.at),
+      targetInFlight: s.inFlight[target]?.length ?? 0,
+      globalInFlight: Object.values(s.inFlight).reduce((n, l) => n + l.length, 0),
+    };
+    const decisions = [
+      killSwitchGate(s.pause, now),
+      deploymentGate({ labelActive: false, label: '', marker: s.deployments[target] }, now),
+      cooldownGate(s.cooldowns[target], now),
+      rateLimitGate(ledger, limits, now),
+      concurrencyGate(ledger, limits, now),
+    ];
+    const allowed = combine(decisions).verdict === 'allow';
+    if (allowed) {
+      s.starts.push({ target, at: now });
+      (s.inFlight[target] ??= []).push(workflowId);
+    }
+    return { decisions, allowed };
+  });
+
+  setHandler(endActionUpdate, ({ target, workflowId }) => {
+    s.inFlight[target] = removeFrom(s.inFlight[target], workflowId);
+    if (s.inFlight[target].length === 0) delete s.inFlight[target];
+  });
+
+  setHandler(releaseUpdate, ({ target, workflowId, cooldown }) => {
+    if (cooldown && cooldown.ms > 0) {
+      s.cooldowns[target] = { until: Date.now() + cooldown.ms, incidentId: cooldown.incidentId };
+    }
+    delete s.incidents[workflowId];
+    s.inFlight[target] = removeFrom(s.inFlight[target], workflowId);
+    if (s.inFlight[target].length === 0) delete s.inFlight[target];
+    s.waiters[target] = removeFrom(s.waiters[target], workflowId);
+    if (s.locks[target]?.workflowId === workflowId) {
+      delete s.locks[target];
+      const next = s.waiters[target][0];
+      if (next) notify(next, (h) => h.signal(lockFreedSignal));
+    }
+    if (s.waiters[target].length === 0) delete s.waiters[target];
+  });
+
+  setHandler(
+    setPausedUpdate,
+    ({ paused, by, reason }) => {
+      s.pause = { paused, by, reason, at: Date.now() };
+      const pause = s.pause;
+      for (const id of Object.keys(s.incidents)) notify(id, (h) => h.signal(pauseSignal, pause));
+      return s.pause;
+    },
+    { validator: (input) => void SetPausedInputSchema.parse(input) },
+  );
+
+  setHandler(
+    setDeploymentUpdate,
+    ({ target, until, by }) => {
+      if (until === null) delete s.deployments[target];
+      else s.deployments[target] = { until, by };
+    },
+    { validator: (input) => void SetDeploymentInputSchema.parse(input) },
+  );
+
+  await condition(
+    () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents,
+  );
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof governorWorkflow>({ state: s, maxHistoryEvents: input.maxHistoryEvents });
+}

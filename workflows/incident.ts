@@ -1,0 +1,443 @@
+// One incident = one workflow: lock the target → gates → (approval) → act → verify → next step
+// → escalate. State lives in `s` so the loop can continueAsNew at any phase boundary.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { toMs } from '../src/playbooks/duration.js';
+import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
+import {
+  blastRadiusGate,
+  combine,
+  deploymentGate,
+  killSwitchGate,
+  maintenanceGate,
+  type GateDecision,
+} from '../src/policy/gates.js';
+import {
+  alertSignal,
+  decideUpdate,
+  DecisionInputSchema,
+  lockFreedSignal,
+  pauseSignal,
+  SearchAttributes,
+  statusQuery,
+  timelineQuery,
+  type IncidentInput,
+  type IncidentState,
+  type IncidentStatus,
+  type IncidentStatusName,
+  type TimelineEntry,
+} from './contracts.js';
+import {
+  applyAlerts,
+  approvalRequest,
+  DEFAULT_OPTIONS,
+  newState,
+  record,
+  refuseDecision,
+  statusOf,
+} from './incident-state.js';
+
+// Named timeout profiles (see DESIGN.md): governor calls are local activities for latency.
+const governor = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '5m',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+const probeProfile = (timeoutMs: number): ActivityOptions => ({
+  startToCloseTimeout: timeoutMs + 2_000,
+  retry: { maximumAttempts: 2, initialInterval: '500ms' },
+});
+const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
+  startToCloseTimeout: step.timeout,
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['MissingSecret'],
+  },
+});
+const LOCK_RECHECK_MS = 30_000;
+
+const isTrue = (v: string | undefined): boolean => v?.toLowerCase() === 'true';
+const failureText = (err: unknown): string => {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e.cause?.message ?? e.message ?? String(err);
+};
+
+export async function incidentWorkflow(input: IncidentInput): Promise<IncidentStatus> {
+  const info = workflowInfo();
+  const opts = { ...DEFAULT_OPTIONS, ...input.options };
+  const pb = input.playbook;
+  const wfId = info.workflowId;
+  const incidentId = `${wfId}:${info.firstExecutionRunId.slice(0, 8)}`;
+  const s: IncidentState = input.carried ?? newState(incidentId, input.alert, Date.now());
+  const ctx: TemplateContext = {
+    incident: { id: incidentId, workflowId: wfId },
+    labels: input.alert.labels,
+    annotations: input.alert.annotations,
+    target: input.target,
+  };
+  let lockFreed = false;
+  let continuing = false;
+
+  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
+    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
+    log.info(message, { incidentId, kind });
+  };
+  const setStatus = (status: IncidentStatusName): void => {
+    if (s.status === status) return;
+    s.status = status;
+    upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+  };
+  const key = (purpose: string): string => `${incidentId}:${purpose}:${++s.calls}`;
+  const stepLabel = (i = s.stepIndex): string => `step ${i + 1}/${pb.steps.length} (${pb.steps[i]?.name ?? '?'})`;
+  const currentStep = (): Step => {
+    const step = pb.steps[s.stepIndex];
+    if (!step) throw ApplicationFailure.nonRetryable(`no step ${s.stepIndex} in ${pb.name}`, 'BadState');
+    return step;
+  };
+  const renderRequest = (r: HttpRequest): HttpRequest => ({
+    ...r,
+    url: render(r.url, ctx),
+    headers: renderRecord(r.headers, ctx),
+    ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}),
+  });
+
+  setHandler(alertSignal, (alerts) => {
+    for (const a of applyAlerts(s, alerts)) {
+      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}`, { data: { labels: a.labels } });
+    }
+  });
+  setHandler(pauseSignal, (pause) => {
+    s.pause = pause;
+    note('control', pause.paused ? `kill switch ON by ${pause.by ?? '?'}` : `kill switch OFF by ${pause.by ?? '?'}`);
+  });
+  setHandler(lockFreedSignal, () => void (lockFreed = true));
+  setHandler(statusQuery, () => statusOf(s, input, wfId));
+  setHandler(timelineQuery, () => s.timeline);
+  setHandler(
+    decideUpdate,
+    (d) => {
+      const at = Date.now();
+      const step = s.pendingApproval?.step ?? s.stepIndex;
+      s.approval = { decision: d.decision, by: d.user, at, ...(d.reason ? { reason: d.reason } : {}) };
+      note(
+        'approval',
+        d.decision === 'approve'
+          ? `${stepLabel(step)} approved by ${d.user}`
+          : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
+        { step },
+      );
+      return { decision: d.decision, by: d.user, at, step };
+    },
+    {
+      validator: (raw) => {
+        const parsed = DecisionInputSchema.safeParse(raw);
+        if (!parsed.success) throw new Error(`invalid decision: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        const why = refuseDecision(s, parsed.data, Date.now());
+        if (why) throw new Error(why);
+      },
+    },
+  );
+
+  const finish = (status: 'resolved' | 'escalated', outcome: string): void => {
+    setStatus(status);
+    s.outcome = outcome;
+    s.endedAt = Date.now();
+    s.phase = 'done';
+    note('resolution', `${status}: ${outcome}`);
+  };
+
+  const toEscalation = (reason: string): void => {
+    s.escalationReason = reason;
+    s.phase = 'escalate';
+  };
+
+  const nextStep = (reason: string): void => {
+    const step = currentStep();
+    s.pendingApproval = undefined;
+    s.approval = undefined;
+    s.verify = undefined;
+    s.holdStartedAt = undefined;
+    s.lastHold = undefined;
+    if (s.stepTry < step.attempts) {
+      s.stepTry += 1;
+      note('action', `${stepLabel()}: ${reason}; trying again (try ${s.stepTry} of ${step.attempts})`);
+    } else if (s.stepIndex + 1 < pb.steps.length) {
+      s.stepIndex += 1;
+      s.stepTry = 1;
+      note('action', `${reason}; moving on to ${stepLabel()}`);
+    } else {
+      toEscalation(`all ${pb.steps.length} step(s) tried; last: ${reason}`);
+      return;
+    }
+    s.phase = 'lock';
+  };
+
+  const holdTooLong = (now: number): boolean =>
+    s.holdStartedAt !== undefined && now - s.holdStartedAt >= toMs(pb.limits.maxHold);
+
+  async function lockPhase(): Promise<void> {
+    const r = await governor.governorAcquireLock({
+      target: input.target,
+      workflowId: wfId,
+      incidentId,
+      leaseMs: opts.lockLeaseMs,
+      key: key('lock'),
+    });
+    s.pause = r.pause;
+    if (r.granted) {
+      if (!s.lockHeld) note('lock', `lock on ${input.target} acquired`);
+      s.lockHeld = true;
+      s.phase = 'gates';
+      return;
+    }
+    const now = Date.now();
+    if (s.lockHolder !== r.holder) note('lock', `${input.target} is already being healed by ${r.holder}; waiting`);
+    s.lockHolder = r.holder;
+    setStatus('holding');
+    s.holdStartedAt ??= now;
+    if (holdTooLong(now)) return toEscalation(`waited ${pb.limits.maxHold} for ${r.holder} to release ${input.target}`);
+    await condition(() => lockFreed || s.resolvedByAlert, LOCK_RECHECK_MS);
+    lockFreed = false;
+  }
+
+  async function gatesPhase(): Promise<void> {
+    const step = currentStep();
+    const now = Date.now();
+    const targets = step.targets.map((t) => render(t, ctx));
+    let decisions: GateDecision[] = [
+      killSwitchGate(s.pause, now),
+      maintenanceGate(pb.maintenanceWindows, now),
+      deploymentGate(
+        {
+          labelActive: isTrue(ctx.labels[pb.deploymentLabel]) || isTrue(ctx.annotations[pb.deploymentLabel]),
+          label: pb.deploymentLabel,
+        },
+        now,
+      ),
+      blastRadiusGate(targets.length > 0 ? targets : [input.target], pb.limits.blastRadius),
+    ];
+    let verdict = combine(decisions);
+    const needsApproval = step.requiresApproval && s.approval?.decision !== 'approve';
+    if (verdict.verdict === 'allow' && !needsApproval) {
+      const admitted = await governor.governorBeginAction({
+        target: input.target,
+        workflowId: wfId,
+        limits: pb.limits,
+        key: key('begin'),
+      });
+      decisions = [...decisions, ...admitted.decisions];
+      verdict = admitted.allowed ? { verdict: 'allow' } : combine(admitted.decisions);
+    }
+    const data = { decisions };
+    if (verdict.verdict === 'allow') {
+      note('gate', `gates passed for ${stepLabel()}: ${decisions.map((d) => d.gate).join(', ')}`, { step: s.stepIndex, data });
+      s.holdStartedAt = undefined;
+      s.lastHold = undefined;
+      s.phase = needsApproval ? 'approval' : 'act';
+      return;
+    }
+    if (verdict.verdict === 'block') {
+      note('gate', `${stepLabel()} blocked: ${verdict.reasons.join('; ')}`, { step: s.stepIndex, data });
+      return toEscalation(`policy blocked ${stepLabel()}: ${verdict.reasons.join('; ')}`);
+    }
+    const message = `holding ${stepLabel()}: ${verdict.reasons.join('; ')}`;
+    if (message !== s.lastHold) note('gate', message, { step: s.stepIndex, data });
+    s.lastHold = message;
+    setStatus('holding');
+    s.holdStartedAt ??= now;
+    if (holdTooLong(now)) return toEscalation(`held longer than ${pb.limits.maxHold}: ${verdict.reasons.join('; ')}`);
+    const pausedBefore = s.pause.paused;
+    await condition(() => s.resolvedByAlert || s.pause.paused !== pausedBefore, Math.max(1_000, verdict.untilMs - now));
+    s.phase = 'lock'; // re-reads the kill switch from the governor and renews the lease
+  }
+
+  async function approvalPhase(): Promise<void> {
+    const step = currentStep();
+    if (s.pendingApproval?.step !== s.stepIndex) {
+      const what = `${stepLabel()}: ${step.params.method} ${render(step.params.url, ctx)}`;
+      s.pendingApproval = approvalRequest(step, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
+      s.approval = undefined;
+      const p = s.pendingApproval;
+      note(
+        'approval',
+        `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ' (four-eyes)' : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
+        { step: s.stepIndex, data: { request: p } },
+      );
+    }
+    setStatus('awaiting_approval');
+    const p = s.pendingApproval;
+    await condition(() => s.approval !== undefined || s.resolvedByAlert, Math.max(0, p.expiresAt - Date.now()));
+    if (s.approval?.decision === 'approve') {
+      s.phase = 'gates'; // gates are evaluated again: the world may have changed while waiting
+    } else if (s.approval?.decision === 'deny') {
+      toEscalation(`${stepLabel()} denied by ${s.approval.by}: ${s.approval.reason ?? 'no reason given'}`);
+    } else if (!s.resolvedByAlert) {
+      s.approval = { decision: 'expired', by: 'medic', at: Date.now() };
+      note('approval', `approval for ${stepLabel()} expired unanswered`, { step: s.stepIndex });
+      toEscalation(`approval for ${stepLabel()} expired after ${step.approvalTimeout}`);
+    }
+  }
+
+  async function actPhase(): Promise<void> {
+    const step = currentStep();
+    setStatus('acting');
+    const request = renderRequest(step.params);
+    const idempotencyKey = `${incidentId}:step-${s.stepIndex}:try-${s.stepTry}`;
+    const dryRun = pb.dryRun || step.dryRun === true;
+    note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${request.method} ${request.url}`, {
+      step: s.stepIndex,
+      data: { idempotencyKey },
+    });
+    let error: string | undefined;
+    try {
+      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction({
+        request,
+        idempotencyKey,
+        dryRun,
+        timeoutMs: toMs(step.timeout),
+      });
+      if (!dryRun) s.acted = true;
+      note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, {
+        step: s.stepIndex,
+        data: { status: r.status, bodyExcerpt: r.bodyExcerpt },
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      s.acted = true;
+      error = failureText(err);
+      note('action', `${stepLabel()} failed: ${error}`, { step: s.stepIndex });
+    } finally {
+      await CancellationScope.nonCancellable(() =>
+        governor.governorEndAction({ target: input.target, workflowId: wfId, key: key('end') }),
+      );
+    }
+    if (error !== undefined) return nextStep(`action failed (${error})`);
+    if (dryRun) {
+      note('verification', 'dry run: verification skipped', { step: s.stepIndex });
+      return toEscalation('dry run: no action was taken; a human decides');
+    }
+    s.verify = undefined;
+    s.phase = 'verify';
+  }
+
+  async function verifyPhase(): Promise<void> {
+    const step = currentStep();
+    const v = step.verification;
+    if (!v) return finish('resolved', `${stepLabel()} succeeded (no verification configured)`);
+    setStatus('verifying');
+    if (!s.verify) {
+      s.verify = { startedAt: Date.now(), probes: 0 };
+      note('verification', `verifying ${stepLabel()}: ${v.http.method} ${render(v.http.url, ctx)} must pass for ${v.window} (deadline ${v.deadline})`, { step: s.stepIndex });
+    }
+    const timeoutMs = toMs(v.http.timeout);
+    const r = await proxyActivities<Activities>(probeProfile(timeoutMs)).httpProbe({
+      url: render(v.http.url, ctx),
+      method: v.http.method,
+      expectStatus: v.http.expectStatus,
+      ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
+      timeoutMs,
+    });
+    const now = Date.now();
+    const st = s.verify;
+    st.probes += 1;
+    st.lastEvidence = r.evidence;
+    if (r.ok) {
+      st.passingSince ??= now;
+      if (now - st.passingSince >= toMs(v.window)) {
+        note('verification', `verified: healthy for ${v.window} (${st.probes} probes); ${r.evidence}`, { step: s.stepIndex });
+        return finish('resolved', `healed by ${stepLabel()}`);
+      }
+    } else {
+      if (st.passingSince !== undefined || st.probes === 1) note('verification', `probe failed: ${r.evidence}`, { step: s.stepIndex });
+      st.passingSince = undefined;
+    }
+    if (now - st.startedAt >= toMs(v.deadline)) {
+      note('verification', `verification failed: not healthy for ${v.window} within ${v.deadline}; last: ${r.evidence}`, {
+        step: s.stepIndex,
+        data: { evidence: r.evidence, probes: st.probes },
+      });
+      return nextStep('verification failed');
+    }
+    await sleep(v.interval);
+  }
+
+  async function escalatePhase(): Promise<void> {
+    if (!s.escalationSent) {
+      setStatus('escalated');
+      note('escalation', `escalating: ${s.escalationReason ?? 'unknown reason'}`);
+      for (const [i, rung] of pb.escalation.entries()) {
+        if (rung.kind === 'record') {
+          note('escalation', `handed over to ${rung.to}`);
+          continue;
+        }
+        const request = renderRequest(rung.request);
+        try {
+          const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
+            request,
+            idempotencyKey: `${incidentId}:escalation-${i}`,
+            dryRun: false,
+            timeoutMs: 10_000,
+          });
+          note('escalation', `notified ${r.summary}`);
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
+        }
+      }
+      s.escalationSent = true;
+    }
+    await condition(() => s.resolvedByAlert, pb.holdAfterEscalation);
+    if (s.resolvedByAlert) return finish('resolved', `alert resolved after escalation (${s.escalationReason ?? ''})`);
+    return finish('escalated', s.escalationReason ?? 'escalated');
+  }
+
+  const phases = { lock: lockPhase, gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
+
+  if (input.carried) s.continuedAsNew += 1;
+  else note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`);
+
+  try {
+    while (s.phase !== 'done') {
+      const now = workflowInfo();
+      if (now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents) {
+        await condition(allHandlersFinished);
+        continuing = true;
+        return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });
+      }
+      if (s.resolvedByAlert && (s.phase === 'lock' || s.phase === 'gates' || s.phase === 'approval')) {
+        finish('resolved', 'alert resolved before medic acted');
+        break;
+      }
+      await phases[s.phase]();
+    }
+  } finally {
+    // Always tell the governor: it also drops us from the waiters of a lock we never got.
+    if (!continuing) {
+      const cooldown = s.status === 'escalated' && s.acted ? { incidentId, ms: toMs(pb.cooldown) } : undefined;
+      await CancellationScope.nonCancellable(() =>
+        governor.governorRelease({ target: input.target, workflowId: wfId, key: key('release'), ...(cooldown ? { cooldown } : {}) }),
+      );
+    }
+  }
+  await condition(allHandlersFinished);
+  return statusOf(s, input, wfId);
+}

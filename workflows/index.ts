@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow type the worker runs.
+export { incidentWorkflow } from './incident.js';
+export { governorWorkflow } from './governor.js';
