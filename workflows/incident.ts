@@ -120,6 +120,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}),
   });
 
+  if (input.carried) s.continuedAsNew += 1;
+  else note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`);
+  // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
     for (const a of applyAlerts(s, alerts)) {
       note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}`, { data: { labels: a.labels } });
@@ -249,7 +252,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
     const data = { decisions };
     if (verdict.verdict === 'allow') {
-      note('gate', `gates passed for ${stepLabel()}: ${decisions.map((d) => d.gate).join(', ')}`, { step: s.stepIndex, data });
+      const gates = [...new Set(decisions.map((d) => d.gate))].join(', ');
+      note('gate', `gates passed for ${stepLabel()}: ${gates}`, { step: s.stepIndex, data });
       s.holdStartedAt = undefined;
       s.lastHold = undefined;
       s.phase = needsApproval ? 'approval' : 'act';
@@ -411,9 +415,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   }
 
   const phases = { lock: lockPhase, gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
-
-  if (input.carried) s.continuedAsNew += 1;
-  else note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`);
 
   try {
     while (s.phase !== 'done') {

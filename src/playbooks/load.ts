@@ -3,6 +3,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isCollection, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
 import { PlaybookSchema, type Playbook } from './schema.js';
 
 export interface PlaybookProblem {
@@ -48,14 +49,33 @@ const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 /** ${VAR} and ${VAR:-default} are replaced at load time, for non-secret settings such as URLs
  * (secrets go in headers as {{secret.NAME}} and are resolved only by the activity). */
 export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => env[name] ?? fallback ?? '');
+  // As in the shell, ${VAR:-default} uses the default when VAR is unset *or empty*.
+  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    const value = env[name];
+    return value === undefined || value === '' ? (fallback ?? '') : value;
+  });
 }
+
+/** Where a zod issue is shown, and how it reads. */
+function describeIssue(doc: Document, issue: z.core.$ZodIssue): { at: PropertyKey[]; message: string } {
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  // An unknown key is reported on the key itself, not on the object holding it.
+  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
+    return { at: [...issue.path, issue.keys[0]], message: `${where}${issue.message}` };
+  }
+  if (issue.code === 'invalid_type' && issue.path.length > 0 && !doc.hasIn(issue.path)) {
+    return { at: issue.path, message: `${where}is required (expected ${issue.expected})` };
+  }
+  return { at: issue.path, message: `${where}${issue.message}` };
+}
+
+const byPosition = (a: PlaybookProblem, b: PlaybookProblem): number => a.line - b.line || a.column - b.column;
 
 export function parsePlaybook(
   source: string,
   file: string,
   env: Record<string, string | undefined> = process.env,
-): { playbook?: Playbook; problems: PlaybookProblem[] } {
+): { playbook?: Playbook; problems: PlaybookProblem[]; namePosition?: { line: number; column: number } } {
   const text = interpolateEnv(source, env);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -68,33 +88,41 @@ export function parsePlaybook(
     };
   }
   const parsed = PlaybookSchema.safeParse(doc.toJS());
-  if (parsed.success) return { playbook: parsed.data, problems: [] };
+  if (parsed.success) return { playbook: parsed.data, problems: [], namePosition: positionOf(doc, lines, ['name']) };
   return {
-    problems: parsed.error.issues.map((issue) => {
-      const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      return { file, ...positionOf(doc, lines, issue.path), message: `${where}${issue.message}` };
-    }),
+    problems: parsed.error.issues
+      .map((issue) => {
+        const { at, message } = describeIssue(doc, issue);
+        return { file, ...positionOf(doc, lines, at), message };
+      })
+      .sort(byPosition),
   };
 }
 
-async function expand(paths: string[]): Promise<string[]> {
+/** Files named by `paths` (directories give their *.yaml / *.yml files, sorted). A path that
+ * cannot be read is a problem, not a crash, so the other paths still load. */
+async function expand(paths: string[], problems: PlaybookProblem[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    const info = await stat(p);
-    if (info.isDirectory()) {
-      const entries = (await readdir(p)).filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
-      files.push(...entries.map((f) => join(p, f)));
-    } else {
-      files.push(p);
+    try {
+      if ((await stat(p)).isDirectory()) {
+        const entries = (await readdir(p)).filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
+        files.push(...entries.map((f) => join(p, f)));
+      } else {
+        files.push(p);
+      }
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      problems.push({ file: p, line: 1, column: 1, message: missing ? 'no such file or directory' : `cannot read: ${(err as Error).message}` });
     }
   }
   return files;
 }
 
 export async function loadPlaybooks(paths: string[]): Promise<LoadResult> {
-  const files = await expand(paths);
-  const playbooks: Playbook[] = [];
   const problems: PlaybookProblem[] = [];
+  const files = await expand(paths, problems);
+  const playbooks: Playbook[] = [];
   const owner = new Map<string, string>();
   for (const file of files) {
     let text: string;
@@ -109,7 +137,8 @@ export async function loadPlaybooks(paths: string[]): Promise<LoadResult> {
     if (!r.playbook) continue;
     const first = owner.get(r.playbook.name);
     if (first) {
-      problems.push({ file, line: 1, column: 1, message: `name "${r.playbook.name}" is already used by ${first}` });
+      const at = r.namePosition ?? { line: 1, column: 1 };
+      problems.push({ file, ...at, message: `name: "${r.playbook.name}" is already used by ${first}` });
       continue;
     }
     owner.set(r.playbook.name, file);

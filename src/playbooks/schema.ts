@@ -13,6 +13,17 @@ const Name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (max 63)');
 
+/** A "~regex" label value must compile, or matching would throw on every alert. */
+function compiles(value: string): boolean {
+  if (!value.startsWith('~')) return true;
+  try {
+    new RegExp(`^(?:${value.slice(1)})$`); // as match.ts builds it
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 export const MatchSchema = z
@@ -20,7 +31,7 @@ export const MatchSchema = z
     alertname: OneOrMany.optional().describe('Alert name(s) this playbook handles'),
     severity: OneOrMany.optional().describe('Severities this playbook handles'),
     labels: z
-      .record(z.string(), z.string())
+      .record(z.string(), z.string().refine(compiles, { error: (i) => `invalid regular expression ${String(i.input)}` }))
       .optional()
       .describe('Labels that must be equal; a value "~regex" matches a regular expression'),
   })
@@ -33,7 +44,9 @@ export const MatchSchema = z
  * enter workflow history. */
 export const HttpRequestSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  url: z.url({ protocol: /^https?$/ }).or(z.string().regex(/^\{\{.+\}\}/)),
+  url: z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\{\{.+\}\}/)], {
+    error: 'must be an http(s) URL, or a template starting with {{...}}',
+  }),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional().describe('Request body template'),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),

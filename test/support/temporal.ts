@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
@@ -27,9 +28,24 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   });
+  // The Java test server has no --search-attribute flag (createTimeSkipping ignores
+  // `searchAttributes`) and rejects undefined ones: "search attribute MedicService is not
+  // defined". Its operator service registers them, as createLocal() does for the dev server.
+  try {
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(
+        Object.values(SearchAttributes).map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!]),
+      ),
+    });
+  } catch (err) {
+    await env.teardown();
+    throw err;
+  }
+  return env;
 }
 
 export async function workflowBundle(): Promise<{ code: string }> {

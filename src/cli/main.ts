@@ -1,0 +1,164 @@
+// The `medic` CLI. Everything except `validate` goes through medic's HTTP API with an operator
+// token, so the CLI acts as the operator the token belongs to, never as whoever it claims to be.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } from './format.js';
+import { validateCommand } from './validate.js';
+
+const HELP = `medic — self-healing operations bot
+
+usage: medic <command> [options]
+
+commands:
+  validate [paths…]              check playbooks (default: playbooks/); exits 1 on any problem
+  incidents [--all]              list running (or all) incidents
+  status [id]                    kill-switch state and open incidents, or one incident's timeline
+  approve <id> [--reason r]      approve the pending step of an incident
+  deny <id> --reason r           deny the pending step (the incident escalates)
+  pause [--reason r]             kill switch: stop all automation (admin)
+  resume                         re-enable automation (admin)
+  deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
+  drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
+
+options:
+  --url URL      medic's HTTP address (env MEDIC_URL; the demo writes .medic/cli.json)
+  --token T      operator API token (env MEDIC_TOKEN)
+  --json         print raw JSON
+  -h, --help     this help`;
+
+interface Connection {
+  url: string;
+  token: string;
+}
+
+class CliError extends Error {}
+
+function connection(values: { url?: string; token?: string }): Connection {
+  let saved: Partial<Connection> = {};
+  try {
+    saved = JSON.parse(readFileSync(join(process.cwd(), '.medic', 'cli.json'), 'utf8')) as Partial<Connection>;
+  } catch {
+    // no demo connection file: flags or env must say where medic is
+  }
+  const url = values.url ?? process.env.MEDIC_URL ?? saved.url;
+  const token = values.token ?? process.env.MEDIC_TOKEN ?? saved.token;
+  if (!url) throw new CliError('where is medic? pass --url or set MEDIC_URL (or start the demo: npm start)');
+  if (!token) throw new CliError('no API token: pass --token or set MEDIC_TOKEN');
+  return { url: url.replace(/\/$/, ''), token };
+}
+
+async function call<T>(conn: Connection, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${conn.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${conn.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach medic at ${conn.url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  const data = text ? (JSON.parse(text) as { error?: string }) : {};
+  if (!res.ok) throw new CliError(`${res.status}: ${data.error ?? text}`);
+  return data as T;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      reason: { type: 'string' },
+      step: { type: 'string' },
+      minutes: { type: 'string' },
+      clear: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command || command === 'help') {
+    console.log(HELP);
+    return command || values.help ? 0 : 1;
+  }
+  const print = (data: unknown, human: () => string): void => console.log(values.json ? JSON.stringify(data, null, 2) : human());
+  const needId = (): string => {
+    if (!args[0]) throw new CliError(`usage: medic ${command} <incident-id>`);
+    return encodeURIComponent(args[0]);
+  };
+
+  switch (command) {
+    case 'validate':
+      return validateCommand(args.length > 0 ? args : ['playbooks'], { log: console.log, error: console.error });
+    case 'incidents': {
+      const conn = connection(values);
+      const data = await call<{ incidents: SummaryRow[] }>(conn, 'GET', `/api/incidents${values.all ? '?all=true' : ''}`);
+      print(data, () => formatSummary(data.incidents));
+      return 0;
+    }
+    case 'status': {
+      const conn = connection(values);
+      if (args[0]) {
+        const data = await call<IncidentDetail>(conn, 'GET', `/api/incidents/${needId()}`);
+        print(data, () => formatIncident(data));
+      } else {
+        const [gov, list] = await Promise.all([
+          call<{ pause: { paused: boolean; by?: string; reason?: string } }>(conn, 'GET', '/api/governor'),
+          call<{ incidents: SummaryRow[] }>(conn, 'GET', '/api/incidents'),
+        ]);
+        print({ governor: gov, incidents: list.incidents }, () => {
+          const p = gov.pause;
+          const ks = p.paused ? `PAUSED by ${p.by ?? '?'}${p.reason ? ` (${p.reason})` : ''}` : 'automation enabled';
+          return `kill switch: ${ks}\n${formatSummary(list.incidents)}`;
+        });
+      }
+      return 0;
+    }
+    case 'approve':
+    case 'deny': {
+      const conn = connection(values);
+      if (command === 'deny' && !values.reason) throw new CliError('deny needs --reason "…" (it goes into the timeline and audit)');
+      const body = { ...(values.reason ? { reason: values.reason } : {}), ...(values.step ? { step: Number(values.step) - 1 } : {}) };
+      const data = await call<{ decision: string; by: string; step: number }>(conn, 'POST', `/api/incidents/${needId()}/${command}`, body);
+      print(data, () => `step ${data.step + 1} ${data.decision === 'approve' ? 'approved' : 'denied'} by ${data.by}`);
+      return 0;
+    }
+    case 'pause':
+    case 'resume': {
+      const conn = connection(values);
+      const data = await call<{ paused: boolean; by: string }>(conn, 'POST', `/api/${command}`, values.reason ? { reason: values.reason } : {});
+      print(data, () => (data.paused ? `automation PAUSED by ${data.by}` : `automation resumed by ${data.by}`));
+      return 0;
+    }
+    case 'deploy': {
+      const conn = connection(values);
+      if (!args[0]) throw new CliError('usage: medic deploy <target> --minutes n | --clear');
+      const minutes = values.clear ? null : Number(values.minutes);
+      if (minutes !== null && !(minutes > 0)) throw new CliError('--minutes must be a positive number (or use --clear)');
+      const data = await call<{ target: string; until: string | null }>(conn, 'POST', '/api/deployments', { target: args[0], minutes });
+      print(data, () => (data.until ? `deployment marked on ${data.target} until ${data.until}` : `deployment marker cleared on ${data.target}`));
+      return 0;
+    }
+    case 'drill': {
+      const conn = connection(values);
+      if (!args[0]) throw new CliError('usage: medic drill <name>   (e.g. demo-outage)');
+      const data = await call<{ drill: string; result: string }>(conn, 'POST', `/api/drills/${encodeURIComponent(args[0])}`);
+      print(data, () => `drill ${data.drill}: ${data.result}`);
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command "${command}" (see medic --help)`);
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  });

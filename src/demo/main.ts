@@ -1,0 +1,145 @@
+// `npm start`: the embedded demo. Brings up a Temporal dev server (SQLite under .medic/), the
+// medic worker and HTTP server, the demo service and a health watcher, then follows incidents
+// live in the terminal. Needs no Slack or PagerDuty account.
+//   --once   run the demo-outage drill by itself, wait for the incident to end, and exit
+//            (0 when it resolved): a smoke test of the whole path.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { destination } from 'pino';
+import { ConfigSchema } from '../config.js';
+import { createLogger } from '../log.js';
+import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { buildServer } from '../server/app.js';
+import { installRuntimeLogger } from '../temporal/connect.js';
+import { createMedicWorker } from '../temporal/worker.js';
+import { startDemoService } from '../dev/demo-service.js';
+import { startHealthWatcher } from '../dev/health-watcher.js';
+import { freePort } from '../dev/ports.js';
+import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
+import { followIncident } from './follow.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const token = (): string => randomBytes(24).toString('base64url');
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { once: { type: 'boolean', default: false }, dir: { type: 'string' } } });
+  const dir = values.dir ?? join(ROOT, '.medic');
+  await mkdir(dir, { recursive: true });
+  const say = (line: string): void => console.log(line);
+  // Component logs go to a file; the terminal shows the incident timeline.
+  const log = createLogger(process.env.MEDIC_LOG_LEVEL ?? 'info', destination(join(dir, 'medic.log')));
+  installRuntimeLogger(log, 'WARN');
+
+  say('medic demo: starting Temporal dev server…');
+  const temporal = await startTemporalDevServer({ root: ROOT, dbFile: join(dir, 'temporal.db') });
+  const demoToken = token();
+  const demo = await startDemoService(await freePort(8099), { token: demoToken });
+  process.env.DEMO_SERVICE_URL = demo.url;
+
+  const operator = { user: 'demo-operator', token: token(), admin: true };
+  const config = ConfigSchema.parse({
+    mode: 'demo',
+    http: { host: '127.0.0.1', port: await freePort(8080) },
+    temporal: { address: temporal.address, uiUrl: temporal.uiUrl },
+    intake: { alertmanagerToken: token() },
+    operators: [operator],
+    playbooks: [join(ROOT, 'playbooks')],
+    secrets: { DEMO_TOKEN: demoToken },
+  });
+  const { playbooks, problems } = await loadPlaybooks(config.playbooks);
+  for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
+
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets });
+  const workerRun = worker.run();
+
+  const followed = new Map<string, Promise<string>>();
+  const server = await buildServer({
+    config,
+    client,
+    log,
+    playbooks: () => playbooks,
+    drills: {
+      'demo-outage': async () => {
+        demo.state.fault = 'outage';
+        return 'demo service now fails /healthz; the health watcher will alert medic';
+      },
+      'demo-stubborn': async () => {
+        demo.state.fault = 'stubborn';
+        return 'demo service fails /healthz and restarts do not help: expect escalation';
+      },
+    },
+    onIncident: (workflowId) => {
+      if (!followed.has(workflowId)) followed.set(workflowId, followIncident(client, workflowId, config.temporal.uiUrl, say));
+    },
+  });
+  const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
+  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token }), { mode: 0o600 });
+  const watcher = startHealthWatcher({
+    healthUrl: `${demo.url}/healthz`,
+    webhookUrl: `${medicUrl}/webhooks/alertmanager`,
+    token: config.intake.alertmanagerToken,
+    labels: { alertname: 'DemoServiceDown', service: 'demo', severity: 'critical' },
+    onEvent: say,
+  });
+
+  say(`
+medic demo is running
+  medic          ${medicUrl}   (operator token in ${join(dir, 'cli.json')})
+  Temporal UI    ${temporal.uiUrl}
+  demo service   ${demo.url}/healthz
+  playbooks      ${playbooks.map((p) => p.name).join(', ')}
+  logs           ${join(dir, 'medic.log')}
+
+Break the demo service from another terminal:
+  npx medic drill demo-outage      (medic heals it)
+  npx medic drill demo-stubborn    (healing fails: medic escalates)
+  npx medic status                 (kill switch + open incidents)
+Ctrl-C stops everything.
+`);
+
+  let exitCode = 0;
+  const shutdown = async (): Promise<void> => {
+    watcher.stop();
+    await server.close();
+    worker.shutdown();
+    await workerRun;
+    await demo.close();
+    await nativeConnection.close();
+    await connection.close();
+    await temporal.stop();
+  };
+
+  if (values.once) {
+    say('--once: running drill demo-outage');
+    demo.state.fault = 'outage';
+    const deadline = Date.now() + 120_000;
+    while (followed.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const outcomes = await Promise.all(followed.values());
+    exitCode = outcomes.length > 0 && outcomes.every((o) => o === 'resolved') ? 0 : 1;
+    say(`--once: incident ${outcomes.join(', ') || 'never opened'}`);
+    await shutdown();
+    return exitCode;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  say('\nstopping…');
+  await shutdown();
+  return exitCode;
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    console.error(`medic demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

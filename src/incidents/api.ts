@@ -1,0 +1,105 @@
+// Operations on incidents and the governor shared by the HTTP API (and so the CLI) and, later,
+// the Slack app. Everything goes through Temporal: queries, updates, visibility.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { governorCaller } from '../../activities/governor.js';
+import {
+  decideUpdate,
+  governorStateQuery,
+  governorWorkflowId,
+  INCIDENT_WORKFLOW_TYPE,
+  SearchAttributes,
+  setDeploymentUpdate,
+  setPausedUpdate,
+  statusQuery,
+  timelineQuery,
+  type DecisionInput,
+  type DecisionResult,
+  type GovernorState,
+  type IncidentStatus,
+  type PauseState,
+  type SetDeploymentInput,
+  type TimelineEntry,
+} from '../../workflows/contracts.js';
+
+/** Accepts a workflow id or an incident id (workflow id + ':' + 8 characters of the first run). */
+export function workflowIdOf(id: string): string {
+  const match = /^(incident:[a-z0-9-]+:[0-9a-f]{12})(?::[0-9a-f-]{8})?$/.exec(id);
+  return match?.[1] ?? id;
+}
+
+export class NotFoundError extends Error {}
+/** A decision the workflow's validator refused: the message says why. */
+export class RejectedError extends Error {}
+
+export interface IncidentSummary {
+  workflowId: string;
+  status: string;
+  service: string;
+  severity: string;
+  startedAt: string;
+  closedAt?: string;
+  runStatus: string;
+}
+
+export function incidentsApi(client: Client, taskQueue: string) {
+  const callGovernor = governorCaller({ client, taskQueue });
+  let governorCalls = 0;
+  const updateId = (what: string): string => `${what}:${Date.now()}:${++governorCalls}`;
+
+  async function detail(id: string): Promise<{ status: IncidentStatus; timeline: TimelineEntry[] }> {
+    const handle = client.workflow.getHandle(workflowIdOf(id));
+    try {
+      const [status, timeline] = await Promise.all([handle.query(statusQuery), handle.query(timelineQuery)]);
+      return { status, timeline };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no incident ${id}`);
+      throw err;
+    }
+  }
+
+  async function list(opts: { all?: boolean; limit?: number } = {}): Promise<IncidentSummary[]> {
+    const running = opts.all ? '' : ` AND ExecutionStatus = 'Running'`;
+    const query = `WorkflowType = '${INCIDENT_WORKFLOW_TYPE}' AND TaskQueue = '${taskQueue}'${running}`;
+    const out: IncidentSummary[] = [];
+    for await (const wf of client.workflow.list({ query })) {
+      const sa = wf.typedSearchAttributes;
+      out.push({
+        workflowId: wf.workflowId,
+        status: sa.get(SearchAttributes.status) ?? '',
+        service: sa.get(SearchAttributes.service) ?? '',
+        severity: sa.get(SearchAttributes.severity) ?? '',
+        startedAt: wf.startTime.toISOString(),
+        ...(wf.closeTime ? { closedAt: wf.closeTime.toISOString() } : {}),
+        runStatus: wf.status.name,
+      });
+      if (out.length >= (opts.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  async function decide(id: string, input: DecisionInput): Promise<DecisionResult> {
+    try {
+      return await client.workflow.getHandle(workflowIdOf(id)).executeUpdate(decideUpdate, { args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause as { message?: string } | undefined;
+        throw new RejectedError(cause?.message ?? err.message);
+      }
+      throw err;
+    }
+  }
+
+  const setPaused = (paused: boolean, by: string, reason?: string): Promise<PauseState> =>
+    callGovernor(setPausedUpdate, { paused, by, ...(reason ? { reason } : {}) }, updateId('pause'));
+
+  const setDeployment = (input: SetDeploymentInput): Promise<void> =>
+    callGovernor(setDeploymentUpdate, input, updateId('deployment'));
+
+  const governorState = (): Promise<GovernorState> =>
+    client.workflow.getHandle(governorWorkflowId(taskQueue)).query(governorStateQuery);
+
+  return { detail, list, decide, setPaused, setDeployment, governorState };
+}
+
+export type IncidentsApi = ReturnType<typeof incidentsApi>;

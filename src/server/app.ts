@@ -1,0 +1,154 @@
+// medic's HTTP server: alert intake (Alertmanager webhook v4) and the operator API the CLI uses.
+// Bad input gets a 4xx that names the problem, and nothing is started.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config, Operator } from '../config.js';
+import { ingestAlerts } from '../intake/ingest.js';
+import { AlertmanagerWebhookSchema, fromAlertmanager } from '../intake/schemas.js';
+import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
+import type { Playbook } from '../playbooks/schema.js';
+import { bearer, operatorFor, sameSecret } from './auth.js';
+
+export interface ServerDeps {
+  config: Config;
+  client: Client;
+  log: Logger;
+  playbooks: () => Playbook[];
+  /** Demo-only fault drills, by name; absent in production. */
+  drills?: Record<string, (by: string) => Promise<string>>;
+  onIncident?: (workflowId: string) => void;
+}
+
+const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
+  err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+
+const DecisionBody = z.strictObject({ reason: z.string().max(2000).optional(), step: z.number().int().min(0).optional() });
+const PauseBody = z.strictObject({ reason: z.string().max(500).optional() });
+const DeploymentBody = z.strictObject({ target: z.string().min(1), minutes: z.number().positive().max(24 * 60).nullable() });
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operator?: Operator;
+  }
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, log } = deps;
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes });
+  const api = incidentsApi(deps.client, config.temporal.taskQueue);
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send({ error: `payload too large (limit ${config.http.bodyLimitBytes} bytes)` });
+    if (status === 415) return reply.code(415).send({ error: 'content-type must be application/json' });
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
+    req.log.error({ err }, 'request failed');
+    // Temporal unreachable: tell the sender to come back (Alertmanager retries on 5xx).
+    return reply.code(503).header('retry-after', '10').send({ error: 'medic cannot reach Temporal right now; retry later' });
+  });
+
+  const requireOperator = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const token = bearer(req.headers.authorization);
+    const op = operatorFor(config.operators, token);
+    if (!op) {
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="medic"')
+        .send({ error: token ? 'unknown API token' : 'missing bearer token' });
+      return;
+    }
+    req.operator = op;
+  };
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await requireOperator(req, reply);
+    if (!reply.sent && !req.operator?.admin) {
+      await reply.code(403).send({ error: `${req.operator?.user} is not an admin` });
+    }
+  };
+  const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post('/webhooks/alertmanager', async (req, reply) => {
+    if (!sameSecret(bearer(req.headers.authorization), config.intake.alertmanagerToken)) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: 'invalid or missing bearer token' });
+    }
+    const parsed = AlertmanagerWebhookSchema.safeParse(req.body);
+    if (!parsed.success) {
+      return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', issues: issuesOf(parsed.error) });
+    }
+    const alerts = fromAlertmanager(parsed.data, Date.now());
+    const result = await ingestAlerts(
+      {
+        client: deps.client,
+        taskQueue: config.temporal.taskQueue,
+        playbooks: deps.playbooks,
+        log: req.log as unknown as Logger,
+        ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
+      },
+      alerts,
+    );
+    return reply.code(202).send(result);
+  });
+
+  app.register(async (ops) => {
+    ops.addHook('preHandler', requireOperator);
+    ops.get('/api/incidents', async (req) => {
+      const all = (req.query as { all?: string }).all === 'true';
+      return { incidents: await api.list({ all }) };
+    });
+    ops.get('/api/incidents/:id', async (req, reply) => {
+      try {
+        return await api.detail((req.params as { id: string }).id);
+      } catch (err) {
+        if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
+        throw err;
+      }
+    });
+    for (const decision of ['approve', 'deny'] as const) {
+      ops.post(`/api/incidents/:id/${decision}`, async (req, reply) => {
+        const body = DecisionBody.safeParse(req.body ?? {});
+        if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
+        try {
+          return await api.decide((req.params as { id: string }).id, { decision, user: user(req), ...body.data });
+        } catch (err) {
+          if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
+          if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
+          throw err;
+        }
+      });
+    }
+    ops.get('/api/governor', async () => api.governorState());
+    ops.post('/api/drills/:name', async (req, reply) => {
+      const name = (req.params as { name: string }).name;
+      const drill = deps.drills?.[name];
+      if (!drill) {
+        const known = Object.keys(deps.drills ?? {});
+        return reply.code(404).send({ error: `no drill "${name}"${known.length ? `; available: ${known.join(', ')}` : ' (drills run only in the embedded demo)'}` });
+      }
+      return reply.code(202).send({ drill: name, result: await drill(user(req)) });
+    });
+  });
+
+  app.register(async (admin) => {
+    admin.addHook('preHandler', requireAdmin);
+    for (const paused of [true, false]) {
+      admin.post(paused ? '/api/pause' : '/api/resume', async (req, reply) => {
+        const body = PauseBody.safeParse(req.body ?? {});
+        if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
+        return api.setPaused(paused, user(req), body.data.reason);
+      });
+    }
+    admin.post('/api/deployments', async (req, reply) => {
+      const body = DeploymentBody.safeParse(req.body ?? {});
+      if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
+      const until = body.data.minutes === null ? null : Date.now() + body.data.minutes * 60_000;
+      await api.setDeployment({ target: body.data.target, until, by: user(req) });
+      return { target: body.data.target, until: until === null ? null : new Date(until).toISOString() };
+    });
+  });
+
+  return app;
+}

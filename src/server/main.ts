@@ -1,0 +1,27 @@
+// Entry point: medic's HTTP server (alert intake + operator API).
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { connectClient } from '../temporal/connect.js';
+import { buildServer } from './app.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const { playbooks, problems } = await loadPlaybooks(config.playbooks);
+  // A broken playbook is reported and skipped; the others keep working.
+  for (const p of problems) log.error({ file: p.file }, `playbook skipped: ${formatProblem(p)}`);
+  log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
+  const client = await connectClient(config);
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks });
+  await app.listen({ host: config.http.host, port: config.http.port });
+  log.info({ port: config.http.port }, 'medic server listening');
+  const stop = (): void => void app.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

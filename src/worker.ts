@@ -1,0 +1,26 @@
+// Entry point: the medic worker (incident + governor workflows and all activities).
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
+import { createMedicWorker } from './temporal/worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  installRuntimeLogger(log);
+  const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
+  const worker = await createMedicWorker({
+    connection,
+    client,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    secrets: config.secrets,
+  });
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
+  await worker.run();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
