@@ -75,6 +75,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (!sameSecret(bearer(req.headers.authorization), config.intake.alertmanagerToken)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: 'invalid or missing bearer token' });
     }
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      return reply.code(415).send({ error: 'content-type must be application/json' });
+    }
     const parsed = AlertmanagerWebhookSchema.safeParse(req.body);
     if (!parsed.success) {
       return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', issues: issuesOf(parsed.error) });

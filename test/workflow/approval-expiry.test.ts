@@ -1,0 +1,142 @@
+// Approvals on the Java time-skipping test server: expiry escalates without acting, a listed
+// approver lets the step run, and the update validator turns away everyone else.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlaybookInput } from '../../src/playbooks/schema.js';
+import { decideUpdate, statusQuery } from '../../workflows/contracts.js';
+import { demoPlaybook } from '../support/fixtures.js';
+import {
+  appliedFor,
+  entries,
+  MINUTE,
+  startIncident,
+  timeline,
+  updateRejection,
+  waitForStatus,
+  workflowHarness,
+  type WorkflowHarness,
+} from '../support/workflow-harness.js';
+
+let h: WorkflowHarness;
+beforeAll(async () => {
+  h = await workflowHarness('approval');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The demo playbook whose only step (POST /remediate) needs approval, expiring after 30 minutes. */
+function approvalPlaybook(approvers: string[], fourEyes = false) {
+  const base = demoPlaybook(h.demo.url);
+  const [restart] = base.steps;
+  return demoPlaybook(h.demo.url, {
+    holdAfterEscalation: '1h',
+    steps: [{ ...restart!, risk: 'high', requiresApproval: true, approvers, fourEyes, approvalTimeout: '30m' }],
+  } as Partial<PlaybookInput>);
+}
+
+const awaitingApproval = (i: Awaited<ReturnType<typeof startIncident>>) =>
+  waitForStatus(i.handle, (s) => s.status === 'awaiting_approval', 'the approval request');
+
+describe('approval on a high-risk step', () => {
+  it('nobody decides: after 30 minutes the request expires and the incident escalates, nothing is done', async () => {
+    h.demo.state.fault = 'outage';
+    const i = await startIncident(h, approvalPlaybook(['alice']));
+    const pending = await awaitingApproval(i);
+    expect(pending.pendingApproval).toMatchObject({ step: 0, approvers: ['alice'], fourEyes: false, risk: 'high' });
+    expect(pending.pendingApproval!.expiresAt - pending.pendingApproval!.requestedAt).toBe(30 * MINUTE);
+
+    // 29 minutes of skipped time: still waiting for a human.
+    await h.env.sleep(29 * MINUTE);
+    expect((await i.handle.query(statusQuery)).status).toBe('awaiting_approval');
+
+    await h.env.sleep(2 * MINUTE);
+    const escalated = await waitForStatus(i.handle, (s) => s.status === 'escalated', 'escalation after expiry');
+    expect(escalated.approval).toMatchObject({ decision: 'expired', by: 'medic' });
+    expect(escalated.escalationReason).toBe('approval for step 1/1 (restart) expired after 30m');
+
+    const t = await timeline(i.handle);
+    const [expired] = entries(t, 'approval', 'expired unanswered');
+    expect(expired).toBeDefined();
+    expect(expired!.at).toBeGreaterThanOrEqual(pending.pendingApproval!.expiresAt);
+    const escalation = entries(t, 'escalation', 'escalating: approval for step 1/1 (restart) expired');
+    expect(escalation).toHaveLength(1);
+    expect(escalation[0]!.at).toBeGreaterThanOrEqual(expired!.at);
+    expect(entries(t, 'escalation', 'handed over to on-call')).toHaveLength(1);
+    expect(entries(t, 'action')).toEqual([]);
+
+    // A click after expiry gets a clear answer too.
+    expect(await updateRejection(i.handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice' }] }))).toMatch(
+      /request for step 1 expired at/,
+    );
+
+    const final = await i.handle.result();
+    expect(final.status).toBe('escalated');
+    expect(appliedFor(h.demo, i.incidentId)).toBe(0);
+    expect(h.demo.state.fault).toBe('outage');
+  });
+
+  it('a listed approver approves before expiry: the step runs and the incident resolves', async () => {
+    h.demo.state.fault = 'outage';
+    const i = await startIncident(h, approvalPlaybook(['alice']));
+    await awaitingApproval(i);
+    await h.env.sleep(10 * MINUTE); // decided well inside the 30 minutes, not at once
+
+    const refused = await updateRejection(
+      i.handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'mallory' }] }),
+    );
+    expect(refused).toContain('mallory may not decide step 1; approvers: alice');
+    expect(appliedFor(h.demo, i.incidentId)).toBe(0);
+
+    const decided = await i.handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice', step: 0 }] });
+    expect(decided).toMatchObject({ decision: 'approve', by: 'alice', step: 0 });
+
+    const final = await i.handle.result();
+    expect(final.status).toBe('resolved');
+    expect(final.outcome).toBe('healed by step 1/1 (restart)');
+    expect(appliedFor(h.demo, i.incidentId)).toBe(1);
+
+    const t = await timeline(i.handle);
+    expect(entries(t, 'approval', 'approved by alice')).toHaveLength(1);
+    expect(t.some((e) => e.message.includes('mallory'))).toBe(false); // the validator wrote nothing
+    const approvedAt = entries(t, 'approval', 'approved by alice')[0]!.at;
+    const [started] = entries(t, 'action', 'started');
+    expect(started!.at).toBeGreaterThanOrEqual(approvedAt);
+    expect(approvedAt - entries(t, 'approval', 'approval needed')[0]!.at).toBeGreaterThanOrEqual(10 * MINUTE);
+  });
+
+  it('four-eyes: the requester may not approve, another approver may, and only once', async () => {
+    h.demo.state.fault = 'outage';
+    const i = await startIncident(h, approvalPlaybook(['alice', 'bob'], true), { requestedBy: 'alice' });
+    const pending = await awaitingApproval(i);
+    expect(pending.pendingApproval).toMatchObject({ approvers: ['alice', 'bob'], fourEyes: true, requestedBy: 'alice' });
+
+    const decide = (user: string, decision: 'approve' | 'deny' = 'approve') =>
+      i.handle.executeUpdate(decideUpdate, { args: [{ decision, user }] });
+
+    expect(await updateRejection(decide('alice'))).toBe('four-eyes step: alice requested it and may not approve it');
+    expect(await updateRejection(decide('eve'))).toContain('eve may not decide step 1');
+    expect(await updateRejection(i.handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: '' }] }))).toMatch(
+      /^invalid decision/,
+    );
+    // A stale click on a request for another step is refused.
+    expect(
+      await updateRejection(i.handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'bob', step: 3 }] })),
+    ).toContain('no longer current');
+    expect((await i.handle.query(statusQuery)).status).toBe('awaiting_approval');
+
+    expect(await decide('bob')).toMatchObject({ decision: 'approve', by: 'bob', step: 0 });
+    // Time stays locked here, so the verification window (2s of workflow time) has not passed yet.
+    expect(await updateRejection(decide('alice', 'deny'))).toBe('step 1 was already approved by bob');
+    expect(await updateRejection(decide('bob'))).toBe('step 1 was already approved by bob');
+
+    const final = await i.handle.result();
+    expect(final.status).toBe('resolved');
+    expect(final.approval).toMatchObject({ decision: 'approve', by: 'bob' });
+    expect(appliedFor(h.demo, i.incidentId)).toBe(1);
+    const t = await timeline(i.handle);
+    expect(entries(t, 'approval').map((e) => e.message)).toEqual([
+      expect.stringMatching(/^approval needed for step 1\/1 \(restart\): POST .*\/remediate — risk high; approvers: alice, bob \(four-eyes\)/),
+      'step 1/1 (restart) approved by bob',
+    ]);
+  });
+});
