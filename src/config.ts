@@ -27,20 +27,31 @@ export const ConfigSchema = z.strictObject({
   temporal: z
     .strictObject({
       address: z.string().default('localhost:7233'),
+      /** A pre-built workflow bundle (npm run bundle); without it the worker bundles from source. */
+      workflowBundle: z.string().optional(),
       namespace: z.string().default('default'),
       taskQueue: z.string().default(TASK_QUEUE),
       uiUrl: z.string().default('http://localhost:8233'),
     })
     .prefault({}),
-  intake: z.strictObject({
-    alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
-  }),
+  // Optional here because only the HTTP server needs it; the server refuses to start without it.
+  intake: z
+    .strictObject({
+      alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
+    })
+    .optional(),
   operators: z.array(OperatorSchema).default([]),
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
   secrets: z.record(z.string(), z.string()).default({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The HTTP server's extra requirement over the shared schema. */
+export function intakeTokenOf(config: Config): string {
+  if (!config.intake) throw new ConfigError(['intake.alertmanagerToken: required by the server (set MEDIC_INTAKE_TOKEN)']);
+  return config.intake.alertmanagerToken;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -54,6 +65,7 @@ type Env = Record<string, string | undefined>;
 function operatorsFromEnv(value: string): unknown[] {
   return value
     .split(',')
+    .map((entry) => entry.trim()) // "alice:…:admin, bob:…" must not make a user " bob"
     .filter(Boolean)
     .map((entry) => {
       const [user, token, role] = entry.split(':');
@@ -78,6 +90,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
     MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
     MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
+    MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
     MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
   };
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);

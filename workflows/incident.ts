@@ -267,10 +267,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     if (message !== s.lastHold) note('gate', message, { step: s.stepIndex, data });
     s.lastHold = message;
     setStatus('holding');
-    s.holdStartedAt ??= now;
+    // maxHold is for holds that may never end by themselves (kill switch, limits, deployments).
+    // A maintenance window is planned and ends on its own: the step waits it out, and time
+    // inside it does not count toward maxHold.
+    const inWindow = decisions.some((d) => d.gate === 'maintenance-window' && d.outcome === 'wait');
+    if (inWindow) s.holdStartedAt = undefined;
+    else s.holdStartedAt ??= now;
     if (holdTooLong(now)) return toEscalation(`held longer than ${pb.limits.maxHold}: ${verdict.reasons.join('; ')}`);
     const pausedBefore = s.pause.paused;
-    await condition(() => s.resolvedByAlert || s.pause.paused !== pausedBefore, Math.max(1_000, verdict.untilMs - now));
+    // Look again at least every half lease: the lock phase renews the lease on the target.
+    const waitMs = Math.min(Math.max(1_000, verdict.untilMs - now), opts.lockLeaseMs / 2);
+    await condition(() => s.resolvedByAlert || s.pause.paused !== pausedBefore, waitMs);
     s.phase = 'lock'; // re-reads the kill switch from the governor and renews the lease
   }
 

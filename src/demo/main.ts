@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { destination } from 'pino';
-import { ConfigSchema } from '../config.js';
+import { ConfigSchema, intakeTokenOf } from '../config.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { buildServer } from '../server/app.js';
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
   const watcher = startHealthWatcher({
     healthUrl: `${demo.url}/healthz`,
     webhookUrl: `${medicUrl}/webhooks/alertmanager`,
-    token: config.intake.alertmanagerToken,
+    token: intakeTokenOf(config),
     labels: { alertname: 'DemoServiceDown', service: 'demo', severity: 'critical' },
     onEvent: say,
   });

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Config, Operator } from '../config.js';
+import { intakeTokenOf, type Config, type Operator } from '../config.js';
 import { ingestAlerts } from '../intake/ingest.js';
 import { AlertmanagerWebhookSchema, fromAlertmanager } from '../intake/schemas.js';
 import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
@@ -38,6 +38,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, log } = deps;
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes });
   const api = incidentsApi(deps.client, config.temporal.taskQueue);
+  const intakeToken = intakeTokenOf(config);
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     const status = err.statusCode ?? 500;
@@ -72,7 +73,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.post('/webhooks/alertmanager', async (req, reply) => {
-    if (!sameSecret(bearer(req.headers.authorization), config.intake.alertmanagerToken)) {
+    if (!sameSecret(bearer(req.headers.authorization), intakeToken)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: 'invalid or missing bearer token' });
     }
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {

@@ -2,7 +2,7 @@
 // pre-built bundle (tests, production) or from source (development).
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 
 const require = createRequire(import.meta.url);
@@ -13,7 +13,8 @@ export interface WorkerOptions {
   client: Client;
   namespace?: string;
   taskQueue: string;
-  workflowBundle?: WorkflowBundle;
+  /** Pre-built bundle code, or the path of a bundle file (production); else bundled from source. */
+  workflowBundle?: WorkflowBundleOption;
   secrets?: Record<string, string>;
   fetch?: typeof globalThis.fetch;
   identity?: string;

@@ -38,7 +38,7 @@ const restart = (name: string, extra: Record<string, unknown> = {}) => ({
 });
 
 const messages = async (id: string): Promise<string[]> => (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`);
-const cancel = (id: string): Promise<void> => m.env.client.workflow.getHandle(id).cancel();
+const cancel = async (id: string): Promise<void> => void (await m.env.client.workflow.getHandle(id).cancel());
 
 describe('escalation ladder', () => {
   it('failing action → next step → escalation recorded', async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorCaller } from '../../activities/governor.js';
-import { setPausedUpdate, statusQuery } from '../../workflows/contracts.js';
+import { governorStateQuery, governorWorkflowId, setPausedUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import {
   appliedFor,
@@ -69,11 +69,11 @@ describe('maintenance windows', () => {
     expect(entries(t, 'escalation')).toEqual([]);
   });
 
-  it('back-to-back windows hold the step for 3h in all and are not cut by maxHold', async () => {
+  it('overlapping windows hold the step for 3.5h in all: not cut by maxHold, lock lease kept', async () => {
     h.demo.state.fault = 'outage';
     const now = await h.env.currentTimeMs();
-    const firstEnd = now + 2 * HOUR;
-    const secondEnd = now + 3 * HOUR;
+    const firstEnd = now + 2.5 * HOUR;
+    const secondEnd = now + 3.5 * HOUR;
     const i = await startIncident(
       h,
       windowPlaybook([
@@ -82,6 +82,15 @@ describe('maintenance windows', () => {
       ]),
     );
     await waitForStatus(i.handle, (s) => s.status === 'holding', 'the maintenance hold');
+
+    // 2h15m into the first window (past maxHold and the 2h lock lease): still holding, still
+    // owning the target, because the hold loop renews the lease.
+    await h.env.sleep(135 * MINUTE);
+    expect((await i.handle.query(statusQuery)).status).toBe('holding');
+    const governor = await h.env.client.workflow.getHandle(governorWorkflowId(h.taskQueue)).query(governorStateQuery);
+    const lock = governor.locks[i.alert.labels.service!];
+    expect(lock).toMatchObject({ workflowId: i.handle.workflowId, incidentId: i.incidentId });
+    expect(lock!.expiresAt).toBeGreaterThan(await h.env.currentTimeMs());
 
     const final = await i.handle.result();
     expect(final.status).toBe('resolved');

@@ -1,0 +1,115 @@
+// The medic CLI as a separate process against a real medic: it acts as the operator its token
+// maps to, and its approvals pass the same validator as Slack clicks.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestAlerts } from '../../src/intake/ingest.js';
+import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { ROOT } from '../support/paths.js';
+
+const run = promisify(execFile);
+let m: Medic;
+
+async function medic(token: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), ...args], {
+      cwd: '/tmp',
+      env: { ...process.env, MEDIC_URL: m.url, MEDIC_TOKEN: token },
+    });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  m = await startMedic();
+  m.playbooks.push(
+    demoPlaybook(m.demo.url, {
+      name: 'four-eyes',
+      match: { alertname: 'FourEyes' },
+      steps: [
+        {
+          name: 'failover',
+          action: 'http',
+          params: { method: 'POST', url: `${m.demo.url}/remediate` },
+          risk: 'high',
+          requiresApproval: true,
+          fourEyes: true,
+          approvers: ['alice', 'bob'],
+          // verifying keeps the incident running while the test clicks again
+          verification: { http: { url: `${m.demo.url}/healthz` }, window: '3s', interval: '500ms', deadline: '20s' },
+        },
+      ],
+    }),
+  );
+});
+afterAll(() => m?.stop());
+
+describe('medic CLI', () => {
+  it('refuses an unknown token', async () => {
+    const r = await medic('not-a-known-token-xxxxx', 'incidents');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('401: unknown API token');
+  });
+
+  it('approvals go through the workflow validator as the token’s operator', async () => {
+    // alice opened this incident (e.g. from a runbook); the step is four-eyes
+    const alert = { ...firingAlert({ alertname: 'FourEyes' }) };
+    const started = await ingestAlerts(
+      { client: m.env.client, taskQueue: m.config.temporal.taskQueue, playbooks: () => m.playbooks, log: silentLog },
+      [alert],
+      { requestedBy: 'alice' },
+    );
+    const id = started.incidents[0]!.workflowId;
+    await m.waitFor(id, (s) => s.status === 'awaiting_approval');
+
+    const list = await medic(TOKENS.alice, 'incidents');
+    expect(list.out).toContain(id);
+    expect(list.out).toContain('awaiting_approval');
+
+    const admin = await medic(TOKENS.admin, 'approve', id);
+    expect(admin.code).not.toBe(0);
+    expect(admin.err).toContain('409: root may not decide step 1; approvers: alice, bob');
+
+    const requester = await medic(TOKENS.alice, 'approve', id);
+    expect(requester.err).toContain('four-eyes step: alice requested it and may not approve it');
+
+    const denyWithoutReason = await medic(TOKENS.bob, 'deny', id);
+    expect(denyWithoutReason.code).toBe(2);
+    expect(denyWithoutReason.err).toContain('deny needs --reason');
+
+    const ok = await medic(TOKENS.bob, 'approve', id);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('step 1 approved by bob');
+
+    const again = await medic(TOKENS.bob, 'approve', id);
+    expect(again.err).toContain('step 1 was already approved by bob');
+
+    const final = await m.waitFor(id, (s) => s.endedAt !== undefined);
+    expect(final.approval?.by).toBe('bob');
+    const status = await medic(TOKENS.alice, 'status', id);
+    expect(status.out).toContain('approved by bob');
+  });
+
+  it('pause/resume and status show the kill switch; non-admins are refused', async () => {
+    expect((await medic(TOKENS.bob, 'pause')).err).toContain('403: bob is not an admin');
+    expect((await medic(TOKENS.admin, 'pause', '--reason', 'game day')).out).toContain('automation PAUSED by root');
+    expect((await medic(TOKENS.alice, 'status')).out).toContain('kill switch: PAUSED by root (game day)');
+    expect((await medic(TOKENS.admin, 'resume')).out).toContain('automation resumed by root');
+    expect((await medic(TOKENS.alice, 'status')).out).toContain('kill switch: automation enabled');
+  });
+
+  it('drills exist only in the embedded demo, with a clear message', async () => {
+    const r = await medic(TOKENS.alice, 'drill', 'demo-outage');
+    expect(r.err).toContain('404: no drill "demo-outage" (drills run only in the embedded demo)');
+  });
+
+  it('says what went wrong for unknown commands and missing arguments', async () => {
+    expect((await medic(TOKENS.alice, 'explode')).err).toContain('unknown command "explode"');
+    expect((await medic(TOKENS.alice, 'approve')).err).toContain('usage: medic approve <incident-id>');
+  });
+});
