@@ -2,17 +2,15 @@
 // The update id makes a retried activity idempotent: Temporal applies an update id only once.
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import {
-  acquireLockUpdate,
-  beginActionUpdate,
+  admitUpdate,
   endActionUpdate,
   governorWorkflowId,
   releaseUpdate,
   TASK_QUEUE,
-  type AcquireLockInput,
-  type AcquireLockResult,
-  type BeginActionInput,
-  type BeginActionResult,
+  type AdmitInput,
+  type AdmitResult,
   type EndActionInput,
   type ReleaseInput,
 } from '../workflows/contracts.js';
@@ -24,11 +22,18 @@ export interface GovernorDeps {
 
 /** Runs an update on the governor, starting the governor first if it is not running. */
 export function governorCaller({ client, taskQueue = TASK_QUEUE }: GovernorDeps) {
+  const handle = client.workflow.getHandle(governorWorkflowId(taskQueue));
   return async function callGovernor<Ret, Arg>(
     update: UpdateDefinition<Ret, [Arg]>,
     arg: Arg,
     updateId: string,
   ): Promise<Ret> {
+    try {
+      // The common case, and the cheaper call: the governor is running.
+      return await handle.executeUpdate(update, { args: [arg], updateId });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
     const startWorkflowOperation = new WithStartWorkflowOperation('governorWorkflow', {
       workflowId: governorWorkflowId(taskQueue),
       taskQueue,
@@ -47,10 +52,7 @@ export interface Keyed {
 export function createGovernorActivities(deps: GovernorDeps) {
   const call = governorCaller(deps);
   return {
-    governorAcquireLock: (i: AcquireLockInput & Keyed): Promise<AcquireLockResult> =>
-      call(acquireLockUpdate, strip(i), i.key),
-    governorBeginAction: (i: BeginActionInput & Keyed): Promise<BeginActionResult> =>
-      call(beginActionUpdate, strip(i), i.key),
+    governorAdmit: (i: AdmitInput & Keyed): Promise<AdmitResult> => call(admitUpdate, strip(i), i.key),
     governorEndAction: (i: EndActionInput & Keyed): Promise<void> => call(endActionUpdate, strip(i), i.key),
     governorRelease: (i: ReleaseInput & Keyed): Promise<void> => call(releaseUpdate, strip(i), i.key),
   };

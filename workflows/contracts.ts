@@ -96,7 +96,7 @@ export interface IncidentInput {
 export interface IncidentState {
   incidentId: string;
   status: IncidentStatusName;
-  phase: 'lock' | 'gates' | 'approval' | 'act' | 'verify' | 'escalate' | 'done';
+  phase: 'gates' | 'approval' | 'act' | 'verify' | 'escalate' | 'done';
   stepIndex: number;
   /** The workflow's own try of the current step; part of the idempotency key. */
   stepTry: number;
@@ -172,23 +172,19 @@ export interface GovernorState {
   incidents: Record<string, number>;
 }
 
-export interface AcquireLockInput {
+/** Takes (or renews) the target's lock and, when `begin` carries the limits, runs the
+ * cross-incident gates and admits the action: one round trip on the hot path. */
+export interface AdmitInput {
   target: string;
   workflowId: string;
   incidentId: string;
   leaseMs: number;
+  begin?: Limits;
 }
-export interface AcquireLockResult {
+export interface AdmitResult {
   granted: boolean;
   holder?: string;
   pause: PauseState;
-}
-export interface BeginActionInput {
-  target: string;
-  workflowId: string;
-  limits: Limits;
-}
-export interface BeginActionResult {
   decisions: GateDecision[];
   allowed: boolean;
 }
@@ -218,8 +214,7 @@ export const SetDeploymentInputSchema = z.strictObject({
 });
 export type SetDeploymentInput = z.infer<typeof SetDeploymentInputSchema>;
 
-export const acquireLockUpdate = defineUpdate<AcquireLockResult, [AcquireLockInput]>('acquireLock');
-export const beginActionUpdate = defineUpdate<BeginActionResult, [BeginActionInput]>('beginAction');
+export const admitUpdate = defineUpdate<AdmitResult, [AdmitInput]>('admit');
 export const endActionUpdate = defineUpdate<void, [EndActionInput]>('endAction');
 export const releaseUpdate = defineUpdate<void, [ReleaseInput]>('release');
 export const setPausedUpdate = defineUpdate<PauseState, [SetPausedInput]>('setPaused');

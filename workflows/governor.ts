@@ -18,8 +18,7 @@ import {
   rateLimitGate,
 } from '../src/policy/gates.js';
 import {
-  acquireLockUpdate,
-  beginActionUpdate,
+  admitUpdate,
   endActionUpdate,
   governorStateQuery,
   lockFreedSignal,
@@ -75,25 +74,21 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
 
   setHandler(governorStateQuery, () => s);
 
-  setHandler(acquireLockUpdate, ({ target, workflowId, incidentId, leaseMs }) => {
+  setHandler(admitUpdate, ({ target, workflowId, incidentId, leaseMs, begin }) => {
     const now = Date.now();
     prune(now);
     s.incidents[workflowId] = now;
     const lock = s.locks[target];
-    if (!lock || lock.workflowId === workflowId) {
-      s.locks[target] = { workflowId, incidentId, expiresAt: now + leaseMs };
-      s.waiters[target] = removeFrom(s.waiters[target], workflowId);
-      return { granted: true, pause: s.pause };
+    if (lock && lock.workflowId !== workflowId) {
+      if (!s.waiters[target]?.includes(workflowId)) (s.waiters[target] ??= []).push(workflowId);
+      return { granted: false, holder: lock.incidentId, pause: s.pause, decisions: [], allowed: false };
     }
-    if (!s.waiters[target]?.includes(workflowId)) (s.waiters[target] ??= []).push(workflowId);
-    return { granted: false, holder: lock.incidentId, pause: s.pause };
-  });
-
-  setHandler(beginActionUpdate, ({ target, workflowId, limits }) => {
-    const now = Date.now();
-    prune(now);
-    // A repeated call for an action already admitted (activity retry) admits it again, uncounted.
-    if (s.inFlight[target]?.includes(workflowId)) return { decisions: [], allowed: true };
+    s.locks[target] = { workflowId, incidentId, expiresAt: now + leaseMs };
+    s.waiters[target] = removeFrom(s.waiters[target], workflowId);
+    if (s.waiters[target].length === 0) delete s.waiters[target];
+    if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false };
+    // A repeated admission of an action already admitted (activity retry) is not counted again.
+    if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true };
     const ledger = {
       targetStarts: s.starts.filter((x) => x.target === target).map((x) => x.at),
       globalStarts: s.starts.map((x) => x.at),
@@ -104,15 +99,15 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
       killSwitchGate(s.pause, now),
       deploymentGate({ labelActive: false, label: '', marker: s.deployments[target] }, now),
       cooldownGate(s.cooldowns[target], now),
-      rateLimitGate(ledger, limits, now),
-      concurrencyGate(ledger, limits, now),
+      rateLimitGate(ledger, begin, now),
+      concurrencyGate(ledger, begin, now),
     ];
     const allowed = combine(decisions).verdict === 'allow';
     if (allowed) {
       s.starts.push({ target, at: now });
       (s.inFlight[target] ??= []).push(workflowId);
     }
-    return { decisions, allowed };
+    return { granted: true, pause: s.pause, decisions, allowed };
   });
 
   setHandler(endActionUpdate, ({ target, workflowId }) => {

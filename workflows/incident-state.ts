@@ -22,7 +22,7 @@ export function newState(incidentId: string, alert: Alert, now: number): Inciden
   return {
     incidentId,
     status: 'open',
-    phase: 'lock',
+    phase: 'gates',
     stepIndex: 0,
     stepTry: 1,
     alertsReceived: 0,

@@ -191,42 +191,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       toEscalation(`all ${pb.steps.length} step(s) tried; last: ${reason}`);
       return;
     }
-    s.phase = 'lock';
+    s.phase = 'gates';
   };
 
   const holdTooLong = (now: number): boolean =>
     s.holdStartedAt !== undefined && now - s.holdStartedAt >= toMs(pb.limits.maxHold);
 
-  async function lockPhase(): Promise<void> {
-    const r = await governor.governorAcquireLock({
-      target: input.target,
-      workflowId: wfId,
-      incidentId,
-      leaseMs: opts.lockLeaseMs,
-      key: key('lock'),
-    });
-    s.pause = r.pause;
-    if (r.granted) {
-      if (!s.lockHeld) note('lock', `lock on ${input.target} acquired`);
-      s.lockHeld = true;
-      s.phase = 'gates';
-      return;
-    }
-    const now = Date.now();
-    if (s.lockHolder !== r.holder) note('lock', `${input.target} is already being healed by ${r.holder}; waiting`);
-    s.lockHolder = r.holder;
-    setStatus('holding');
-    s.holdStartedAt ??= now;
-    if (holdTooLong(now)) return toEscalation(`waited ${pb.limits.maxHold} for ${r.holder} to release ${input.target}`);
-    await condition(() => lockFreed || s.resolvedByAlert, LOCK_RECHECK_MS);
-    lockFreed = false;
-  }
-
   async function gatesPhase(): Promise<void> {
     const step = currentStep();
     const now = Date.now();
     const targets = step.targets.map((t) => render(t, ctx));
-    let decisions: GateDecision[] = [
+    const local: GateDecision[] = [
       killSwitchGate(s.pause, now),
       maintenanceGate(pb.maintenanceWindows, now),
       deploymentGate(
@@ -238,18 +213,33 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       ),
       blastRadiusGate(targets.length > 0 ? targets : [input.target], pb.limits.blastRadius),
     ];
-    let verdict = combine(decisions);
+    const localVerdict = combine(local);
     const needsApproval = step.requiresApproval && s.approval?.decision !== 'approve';
-    if (verdict.verdict === 'allow' && !needsApproval) {
-      const admitted = await governor.governorBeginAction({
-        target: input.target,
-        workflowId: wfId,
-        limits: pb.limits,
-        key: key('begin'),
-      });
-      decisions = [...decisions, ...admitted.decisions];
-      verdict = admitted.allowed ? { verdict: 'allow' } : combine(admitted.decisions);
+    const begin = localVerdict.verdict === 'allow' && !needsApproval;
+    // One governor round trip takes/renews the target lock and, when ready to act, admits the action.
+    const r = await governor.governorAdmit({
+      target: input.target,
+      workflowId: wfId,
+      incidentId,
+      leaseMs: opts.lockLeaseMs,
+      key: key('admit'),
+      ...(begin ? { begin: pb.limits } : {}),
+    });
+    s.pause = r.pause;
+    if (!r.granted) {
+      if (s.lockHolder !== r.holder) note('lock', `${input.target} is already being healed by ${r.holder}; waiting`);
+      s.lockHolder = r.holder;
+      setStatus('holding');
+      s.holdStartedAt ??= now;
+      if (holdTooLong(now)) return toEscalation(`waited ${pb.limits.maxHold} for ${r.holder} to release ${input.target}`);
+      await condition(() => lockFreed || s.resolvedByAlert, LOCK_RECHECK_MS);
+      lockFreed = false;
+      return;
     }
+    if (!s.lockHeld) note('lock', `lock on ${input.target} acquired`);
+    s.lockHeld = true;
+    const decisions = [...local, ...r.decisions];
+    const verdict = begin ? (r.allowed ? ({ verdict: 'allow' } as const) : combine(r.decisions)) : localVerdict;
     const data = { decisions };
     if (verdict.verdict === 'allow') {
       const gates = [...new Set(decisions.map((d) => d.gate))].join(', ');
@@ -275,10 +265,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     else s.holdStartedAt ??= now;
     if (holdTooLong(now)) return toEscalation(`held longer than ${pb.limits.maxHold}: ${verdict.reasons.join('; ')}`);
     const pausedBefore = s.pause.paused;
-    // Look again at least every half lease: the lock phase renews the lease on the target.
+    // Look again at least every half lease: the governor call at the top renews the target's lease.
     const waitMs = Math.min(Math.max(1_000, verdict.untilMs - now), opts.lockLeaseMs / 2);
     await condition(() => s.resolvedByAlert || s.pause.paused !== pausedBefore, waitMs);
-    s.phase = 'lock'; // re-reads the kill switch from the governor and renews the lease
   }
 
   async function approvalPhase(): Promise<void> {
@@ -421,7 +410,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     return finish('escalated', s.escalationReason ?? 'escalated');
   }
 
-  const phases = { lock: lockPhase, gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
+  const phases = { gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
 
   try {
     while (s.phase !== 'done') {
@@ -431,7 +420,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         continuing = true;
         return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });
       }
-      if (s.resolvedByAlert && (s.phase === 'lock' || s.phase === 'gates' || s.phase === 'approval')) {
+      if (s.resolvedByAlert && (s.phase === 'gates' || s.phase === 'approval')) {
         finish('resolved', 'alert resolved before medic acted');
         break;
       }

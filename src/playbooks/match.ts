@@ -37,18 +37,20 @@ export function shortHash(value: unknown, length = 12): string {
 }
 
 export function incidentWorkflowId(pb: Playbook, alert: Alert): string {
-  const grouping = Object.entries(groupingLabels(pb, alert)).sort(([a], [b]) => a.localeCompare(b));
+  // Code-point order, not localeCompare: the id must not depend on the server's locale.
+  const grouping = Object.entries(groupingLabels(pb, alert)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `incident:${pb.name}:${shortHash(grouping)}`;
 }
 
 export function targetOf(pb: Playbook, alert: Alert): string {
-  if (pb.target) {
-    return render(pb.target, {
-      incident: { id: '', workflowId: '' },
-      labels: alert.labels,
-      annotations: alert.annotations,
-      target: '',
-    });
-  }
-  return Object.values(groupingLabels(pb, alert)).filter(Boolean).join('/') || pb.name;
+  const fallback = Object.values(groupingLabels(pb, alert)).filter(Boolean).join('/') || pb.name;
+  if (!pb.target) return fallback;
+  const rendered = render(pb.target, {
+    incident: { id: '', workflowId: '' },
+    labels: alert.labels,
+    annotations: alert.annotations,
+    target: '',
+  });
+  // A template whose labels are missing must not make unrelated incidents share one lock.
+  return rendered.trim() === '' ? fallback : rendered;
 }

@@ -42,11 +42,13 @@ export const MatchSchema = z
 /** Values may use {{incident.id}}, {{labels.NAME}}, {{annotations.NAME}}; header values may use
  * {{secret.NAME}}, which only the activity resolves (from MEDIC_SECRET_NAME), so secrets never
  * enter workflow history. */
+const HttpUrl = z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\{\{.+\}\}/)], {
+  error: 'must be an http(s) URL, or a template starting with {{...}}',
+});
+
 export const HttpRequestSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  url: z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\{\{.+\}\}/)], {
-    error: 'must be an http(s) URL, or a template starting with {{...}}',
-  }),
+  url: HttpUrl,
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional().describe('Request body template'),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),
@@ -54,7 +56,7 @@ export const HttpRequestSchema = z.strictObject({
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 
 export const HttpProbeSchema = z.strictObject({
-  url: z.string().min(1),
+  url: HttpUrl,
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
   bodyContains: z.string().optional(),

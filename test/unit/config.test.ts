@@ -114,7 +114,7 @@ describe('loadConfig with a YAML file (MEDIC_CONFIG)', () => {
     expect(c.logLevel).toBe('debug');
     expect(c.http).toEqual({ host: '127.0.0.1', port: 9191, bodyLimitBytes: 1_048_576 });
     expect(c.temporal).toMatchObject({ address: 'temporal.internal:7233', namespace: 'prod' });
-    expect(c.intake.alertmanagerToken).toBe(INTAKE);
+    expect(c.intake?.alertmanagerToken).toBe(INTAKE);
     expect(c.operators).toEqual([{ user: 'carol', token: 'carol-token-0123456789', admin: true }]);
     expect(c.secrets).toEqual({ FROM_FILE: 'file-secret', SHARED: 'from-env' });
   });
@@ -130,7 +130,7 @@ describe('loadConfig with a YAML file (MEDIC_CONFIG)', () => {
 
   it('an empty file is fine when the environment supplies the rest', async () => {
     const path = await yamlFile('empty.yaml', '');
-    expect(loadConfig({ MEDIC_CONFIG: path, MEDIC_INTAKE_TOKEN: INTAKE }).intake.alertmanagerToken).toBe(INTAKE);
+    expect(loadConfig({ MEDIC_CONFIG: path, MEDIC_INTAKE_TOKEN: INTAKE }).intake?.alertmanagerToken).toBe(INTAKE);
   });
 
   it('a missing or unparsable file is a ConfigError naming the file', async () => {

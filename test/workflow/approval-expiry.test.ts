@@ -1,7 +1,6 @@
 // Approvals on the Java time-skipping test server: expiry escalates without acting, a listed
 // approver lets the step run, and the update validator turns away everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { decideUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import {
@@ -24,14 +23,16 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** The demo playbook whose only step (POST /remediate) needs approval, expiring after 30 minutes. */
+/** The demo playbook whose only step (POST /remediate) needs approval, expiring after 30 minutes.
+ * Its 1m verification window keeps an approved incident running (time skipping is locked until
+ * the test awaits the result), so late decisions meet a live workflow. */
 function approvalPlaybook(approvers: string[], fourEyes = false) {
-  const base = demoPlaybook(h.demo.url);
-  const [restart] = base.steps;
+  const [restart] = demoPlaybook(h.demo.url).steps;
+  const verification = { http: { url: `${h.demo.url}/healthz` }, window: '1m', interval: '10s', deadline: '5m' };
   return demoPlaybook(h.demo.url, {
     holdAfterEscalation: '1h',
-    steps: [{ ...restart!, risk: 'high', requiresApproval: true, approvers, fourEyes, approvalTimeout: '30m' }],
-  } as Partial<PlaybookInput>);
+    steps: [{ ...restart!, risk: 'high', requiresApproval: true, approvers, fourEyes, approvalTimeout: '30m', verification }],
+  });
 }
 
 const awaitingApproval = (i: Awaited<ReturnType<typeof startIncident>>) =>
@@ -125,7 +126,7 @@ describe('approval on a high-risk step', () => {
     expect((await i.handle.query(statusQuery)).status).toBe('awaiting_approval');
 
     expect(await decide('bob')).toMatchObject({ decision: 'approve', by: 'bob', step: 0 });
-    // Time stays locked here, so the verification window (2s of workflow time) has not passed yet.
+    // Still verifying (time is locked), so the request is still there, already decided.
     expect(await updateRejection(decide('alice', 'deny'))).toBe('step 1 was already approved by bob');
     expect(await updateRejection(decide('bob'))).toBe('step 1 was already approved by bob');
 

@@ -119,7 +119,7 @@ describe('maintenance windows', () => {
     const pb = demoPlaybook(h.demo.url, {
       maintenanceWindows: [{ start: iso(now - MINUTE), end: iso(end) }],
       limits: { maxHold: '2m' },
-    } as Partial<PlaybookInput>);
+    });
     await pause(true);
     try {
       const i = await startIncident(h, pb);

@@ -1,0 +1,146 @@
+// npm run bench:latency — alert received → first action activity started, against the floor
+// measured in the same run on the same server: a trivial workflow running one no-op activity.
+// Both are timed from the moment the request leaves the client to the moment the activity
+// starts on the worker (recorded by an activity interceptor), alternating one of each.
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { ConfigSchema } from '../src/config.js';
+import { alertmanagerPayload } from '../src/dev/health-watcher.js';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { PlaybookSchema } from '../src/playbooks/schema.js';
+import { buildServer } from '../src/server/app.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const N = Number(process.env.BENCH_N ?? 200);
+const WARMUP = 20;
+const TOKEN = 'bench-intake-token-0123456789';
+const taskQueue = 'bench';
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  console.log('bench: starting Temporal dev server (in memory)…');
+  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+
+  // The action target: answers at once.
+  const sink = createServer((_req, res) => res.writeHead(200).end('ok'));
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+
+  const started = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const mark = (workflowId: string): void => {
+    if (started.has(workflowId)) return;
+    started.set(workflowId, performance.timeOrigin + performance.now());
+    waiters.get(workflowId)?.();
+  };
+  const activities = {
+    ...createActivities({ client, taskQueue, fetch, secret: () => undefined }),
+    noop: async () => undefined,
+  };
+  console.log('bench: bundling workflows…');
+  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    activities,
+    workflowBundle: { code },
+    interceptors: {
+      activity: [
+        () => ({
+          inbound: {
+            execute: (input, next) => {
+              const info = Context.current().info;
+              if (info.activityType === 'httpAction' || info.activityType === 'noop') mark(info.workflowExecution?.workflowId ?? '');
+              return next(input);
+            },
+          },
+        }),
+      ],
+    },
+  });
+  const workerRun = worker.run();
+
+  const playbook = PlaybookSchema.parse({
+    name: 'bench',
+    match: { alertname: 'BenchAlert' },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000 },
+    steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${sinkUrl}/poke` }, timeout: '5s' }],
+  });
+  const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN }, http: { port: 0 } });
+  const server = await buildServer({ config, client, log: pino({ level: 'silent' }), playbooks: () => [playbook] });
+  const medicUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+
+  const waitStarted = (workflowId: string): Promise<void> =>
+    started.has(workflowId) ? Promise.resolve() : new Promise((r) => waiters.set(workflowId, r));
+  const now = (): number => performance.timeOrigin + performance.now();
+
+  async function oneAlert(i: number): Promise<number> {
+    const body = JSON.stringify(alertmanagerPayload('firing', { alertname: 'BenchAlert', service: `svc-${i}` }, new Date().toISOString()));
+    const t0 = now();
+    const res = await fetch(`${medicUrl}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body,
+    });
+    const { incidents } = (await res.json()) as { incidents: { workflowId: string }[] };
+    const id = incidents[0]!.workflowId;
+    await waitStarted(id);
+    return started.get(id)! - t0;
+  }
+
+  async function oneFloor(i: number): Promise<number> {
+    const workflowId = `floor-${i}`;
+    const t0 = now();
+    await client.workflow.start('floorWorkflow', { workflowId, taskQueue, args: [] });
+    await waitStarted(workflowId);
+    return started.get(workflowId)! - t0;
+  }
+
+  const medic: number[] = [];
+  const floor: number[] = [];
+  console.log(`bench: ${WARMUP} warm-up rounds, then ${N} alerts and ${N} floor workflows, alternating, one at a time…`);
+  for (let i = 0; i < WARMUP + N; i++) {
+    const m = await oneAlert(i);
+    const f = await oneFloor(i);
+    if (i >= WARMUP) {
+      medic.push(m);
+      floor.push(f);
+    }
+    if ((i + 1) % 50 === 0) console.log(`bench: ${i + 1}/${WARMUP + N}`);
+  }
+
+  const row = (name: string, xs: number[]): string =>
+    `${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
+  console.log('');
+  console.log(row('floor (start → no-op activity)', floor));
+  console.log(row('medic (alert → action started)', medic));
+  console.log(`ratio p50 ${(pct(medic, 50) / pct(floor, 50)).toFixed(2)}x   ratio p99 ${(pct(medic, 99) / pct(floor, 99)).toFixed(2)}x   (goal: p99 ≤ 1.5x floor)`);
+
+  await server.close();
+  worker.shutdown();
+  await workerRun;
+  sink.close();
+  await nativeConnection.close();
+  await connection.close();
+  await temporal.stop();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
