@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+# Production workers load a pre-built workflow bundle (no webpack at start-up).
+RUN npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
 USER node
 EXPOSE 8080

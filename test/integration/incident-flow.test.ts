@@ -35,6 +35,62 @@ async function result(workflowId: string): Promise<IncidentStatus> {
 }
 
 describe('incident flow on the Temporal dev server', () => {
+  it('resolves {{secret.NAME}} only in the activity: the secret never enters history or the timeline', async () => {
+    const secret = 'demo-secret-token-5f0c9e1d';
+    const guarded = await startDemoService(0, { token: secret });
+    try {
+      const secretWorker = await medicWorker(env, `${taskQueue}-secret`, { DEMO_TOKEN: secret });
+      await secretWorker.runUntil(async () => {
+        guarded.state.fault = 'outage';
+        const pb = demoPlaybook(guarded.url, {
+          name: 'guarded',
+          steps: [
+            {
+              name: 'restart with token',
+              action: 'http',
+              params: { method: 'POST', url: `${guarded.url}/remediate`, headers: { authorization: 'Bearer {{secret.DEMO_TOKEN}}' } },
+              retries: 0,
+            },
+          ],
+        });
+        const r = await ingestAlerts({ ...deps(), taskQueue: `${taskQueue}-secret`, playbooks: () => [pb] }, [firingAlert()]);
+        const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+        const final = (await handle.result()) as IncidentStatus;
+        expect(final.status).toBe('resolved');
+        expect(Object.values(guarded.state.applied)).toEqual([1]);
+        // payloads are base64 JSON: decode every one to search what history really holds
+        const raw = JSON.stringify((await handle.fetchHistory()).events);
+        const history = [...raw.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((x) => Buffer.from(x[1]!, 'base64').toString()).join('\n');
+        expect(history).toContain('{{secret.DEMO_TOKEN}}');
+        expect(history).not.toContain(secret);
+        expect(JSON.stringify(await handle.query(timelineQuery))).not.toContain(secret);
+
+        // a secret that is not configured fails the step at once (no retries) with a clear reason
+        guarded.state.fault = 'outage';
+        const pb2 = demoPlaybook(guarded.url, {
+          name: 'unconfigured',
+          holdAfterEscalation: '1s',
+          steps: [
+            {
+              name: 'needs a secret',
+              action: 'http',
+              params: { method: 'POST', url: `${guarded.url}/remediate`, headers: { 'x-key': '{{secret.NOT_CONFIGURED}}' } },
+              retries: 5,
+            },
+          ],
+        });
+        const r2 = await ingestAlerts({ ...deps(), taskQueue: `${taskQueue}-secret`, playbooks: () => [pb2] }, [firingAlert()]);
+        const handle2 = env.client.workflow.getHandle(r2.incidents[0]!.workflowId);
+        expect(((await handle2.result()) as IncidentStatus).status).toBe('escalated');
+        const text = (await handle2.query(timelineQuery)).map((e) => e.message).join('\n');
+        expect(text).toContain('secret NOT_CONFIGURED is not configured (set MEDIC_SECRET_NOT_CONFIGURED)');
+      });
+    } finally {
+      await guarded.close();
+    }
+  });
+
+
   it('alert → action → verified → resolved', async () => {
     playbooks = [demoPlaybook(demo.url)];
     demo.state.fault = 'outage';

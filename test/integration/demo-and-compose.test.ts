@@ -1,0 +1,57 @@
+// The README's run command path, end to end: the embedded demo with --once breaks the demo
+// service, the health watcher alerts medic through the real intake, and the incident resolves.
+// Also: docker-compose.yml validates with Debian's docker-compose (offline, no engine).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/paths.js';
+
+const run = promisify(execFile);
+
+describe('embedded demo', () => {
+  it('npm start -- --once: outage drill → alert → action → verified → resolved, timeline printed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'medic-demo-'));
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/demo/main.ts'), '--once', '--dir', dir], {
+        cwd: ROOT,
+        timeout: 120_000,
+      });
+      expect(stdout).toContain('medic demo is running');
+      expect(stdout).toMatch(/Temporal UI\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(stdout).toContain('npx medic drill demo-outage');
+      expect(stdout).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/incident%3Ademo-service-down%3A[0-9a-f]{12}/);
+      for (const line of ['health watcher: DemoServiceDown firing → medic (202)', 'lock on demo acquired', 'gates passed', 'restart demo service) finished', 'verified: healthy for 5s', 'resolved: healed by step 1/1']) {
+        expect(stdout).toContain(line);
+      }
+      expect(stdout).toContain('--once: incident resolved');
+      // the CLI connection file is private to the user
+      const cli = JSON.parse(await readFile(join(dir, 'cli.json'), 'utf8')) as { url: string; token: string };
+      expect(cli.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      // secrets (the demo service token) never reach the log file
+      const log = await readFile(join(dir, 'medic.log'), 'utf8');
+      expect(log).not.toContain(cli.token);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
+
+describe('docker-compose.yml', () => {
+  it('validates with docker-compose config', async () => {
+    const { stdout } = await run('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], {
+      env: { ...process.env, MEDIC_INTAKE_TOKEN: 'x'.repeat(24) },
+    });
+    expect(stdout).toContain('temporal:');
+    expect(stdout).toContain('medic-worker:');
+    expect(stdout).toContain('MEDIC_TEMPORAL_ADDRESS: temporal:7233');
+  });
+
+  it('refuses to validate without the intake token', async () => {
+    const env = { ...process.env };
+    delete env.MEDIC_INTAKE_TOKEN;
+    await expect(run('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], { env })).rejects.toThrow(/set MEDIC_INTAKE_TOKEN/);
+  });
+});
