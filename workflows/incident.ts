@@ -1,4 +1,4 @@
-// One incident = one workflow: lock the target → gates → (approval) → act → verify → next step
+// One incident = one workflow: gates (+ target lock) → (approval) → act → verify → next step
 // → escalate. State lives in `s` so the loop can continueAsNew at any phase boundary.
 import {
   allHandlersFinished,
@@ -9,16 +9,15 @@ import {
   isCancellation,
   log,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import { actionProfile, governor, probeProfile } from './profiles.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import {
   blastRadiusGate,
@@ -53,26 +52,6 @@ import {
   statusOf,
 } from './incident-state.js';
 
-// Named timeout profiles (see DESIGN.md): governor calls are local activities for latency.
-const governor = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
-const probeProfile = (timeoutMs: number): ActivityOptions => ({
-  startToCloseTimeout: timeoutMs + 2_000,
-  retry: { maximumAttempts: 2, initialInterval: '500ms' },
-});
-const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
-  startToCloseTimeout: step.timeout,
-  retry: {
-    maximumAttempts: step.retries + 1,
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['MissingSecret'],
-  },
-});
 const LOCK_RECHECK_MS = 30_000;
 
 const isTrue = (v: string | undefined): boolean => v?.toLowerCase() === 'true';

@@ -134,6 +134,28 @@ describe('each gate blocks with its reason', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('global concurrency limit holds a second action while the first runs', async () => {
+    const { startDemoService } = await import('../../src/dev/demo-service.js');
+    const slow = await startDemoService(0, { remediateDelayMs: 1_500 });
+    try {
+      slow.state.fault = 'outage';
+      const step = { name: 'slow restart', action: 'http' as const, params: { method: 'POST' as const, url: `${slow.url}/remediate` }, retries: 0 };
+      const fire = playbook({ limits: { maxConcurrentGlobal: 1 }, steps: [step] });
+      const a = await fire('conc-a');
+      await m.waitFor(a, (s) => s.status === 'acting');
+      const b = await fire('conc-b');
+      await m.waitFor(b, (s) => s.status === 'holding');
+      expect((await messages(b)).join('\n')).toContain('1 action(s) running across medic (limit 1)');
+      await m.waitFor(a, (s) => s.endedAt !== undefined);
+      await m.waitFor(b, (s) => s.endedAt !== undefined, 20_000);
+      expect(Object.keys(slow.state.applied)).toHaveLength(2);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('kill switch', () => {
   it('only admins may pause', async () => {
     const res = await m.api('POST', '/api/pause', TOKENS.alice, { reason: 'x' });

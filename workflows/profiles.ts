@@ -1,0 +1,25 @@
+// Named timeout and retry profiles for the incident workflow's activities, in one place.
+import { proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { Step } from '../src/playbooks/schema.js';
+
+// Named timeout profiles (see DESIGN.md): governor calls are local activities for latency.
+export const governor = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '5m',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+export const probeProfile = (timeoutMs: number): ActivityOptions => ({
+  startToCloseTimeout: timeoutMs + 2_000,
+  retry: { maximumAttempts: 2, initialInterval: '500ms' },
+});
+export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
+  startToCloseTimeout: step.timeout,
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['MissingSecret'],
+  },
+});
