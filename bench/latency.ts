@@ -29,7 +29,10 @@ const pct = (xs: number[], p: number): number => {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('bench: starting Temporal dev server (in memory)…');
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
+  // BENCH_SERVER_ARGS: extra dev-server flags, e.g. one task-queue partition:
+  //   --dynamic-config-value matching.numTaskqueueReadPartitions=1 --dynamic-config-value matching.numTaskqueueWritePartitions=1
+  const extraArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const temporal = await startTemporalDevServer({ root: ROOT, ui: false, extraArgs });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });

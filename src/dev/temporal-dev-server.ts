@@ -24,7 +24,15 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startTemporalDevServer(o: { root: string; dbFile?: string; port?: number; uiPort?: number; ui?: boolean }): Promise<DevServer> {
+export async function startTemporalDevServer(o: {
+  root: string;
+  dbFile?: string;
+  port?: number;
+  uiPort?: number;
+  ui?: boolean;
+  /** Extra `start-dev` flags, e.g. --dynamic-config-value KEY=VALUE. */
+  extraArgs?: string[];
+}): Promise<DevServer> {
   const cli = temporalCliPath(o.root);
   if (!existsSync(cli)) throw new Error(`Temporal CLI not found at ${cli}: run "bash scripts/provision.sh"`);
   const port = await freePort(o.port ?? 7233);
@@ -33,6 +41,7 @@ export async function startTemporalDevServer(o: { root: string; dbFile?: string;
   args.push(...(o.ui === false ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   for (const name of SEARCH_ATTRIBUTE_REGISTRATIONS) args.push('--search-attribute', `${name}=Keyword`);
+  args.push(...(o.extraArgs ?? []));
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
