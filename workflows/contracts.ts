@@ -52,6 +52,8 @@ export type TimelineKind =
   | 'control';
 
 export interface TimelineEntry {
+  /** Position in the incident's whole timeline (survives the cap and continue-as-new). */
+  seq: number;
   at: number;
   kind: TimelineKind;
   message: string;
@@ -124,10 +126,14 @@ export interface IncidentState {
   endedAt?: number;
   timeline: TimelineEntry[];
   timelineDropped: number;
+  /** Entries with seq below this went to the sinks already (Slack thread, audit, store). */
+  publishedSeq: number;
+  /** What sinks asked us to remember (e.g. the Slack root message ts), returned by publish. */
+  sinkRefs: Record<string, string>;
   continuedAsNew: number;
 }
 
-export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert'> {
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs'> {
   workflowId: string;
   playbook: string;
   service: string;
@@ -135,6 +141,18 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   target: string;
   stepName?: string;
   alertname: string;
+}
+
+/** What the workflow hands its sinks after new timeline entries: see activities/publish.ts. */
+export interface PublishInput {
+  incident: IncidentStatus;
+  /** New entries, in order; a sink must ignore seqs it has seen (activity retries). */
+  entries: TimelineEntry[];
+  refs: Record<string, string>;
+  temporalUiUrl?: string;
+}
+export interface PublishResult {
+  refs: Record<string, string>;
 }
 
 export const alertSignal = defineSignal<[Alert[]]>('alerts');

@@ -37,6 +37,8 @@ export function newState(incidentId: string, alert: Alert, now: number): Inciden
     startedAt: now,
     timeline: [],
     timelineDropped: 0,
+    publishedSeq: 0,
+    sinkRefs: {},
     continuedAsNew: 0,
   };
 }
@@ -44,8 +46,9 @@ export function newState(incidentId: string, alert: Alert, now: number): Inciden
 export function record(
   s: IncidentState,
   cap: number,
-  entry: Omit<TimelineEntry, 'at'> & { at: number },
+  fields: Omit<TimelineEntry, 'seq'>,
 ): TimelineEntry {
+  const entry: TimelineEntry = { seq: s.timelineDropped + s.timeline.length, ...fields };
   s.timeline.push(entry);
   while (s.timeline.length > cap) {
     s.timeline.shift();
@@ -69,7 +72,7 @@ export function applyAlerts(s: IncidentState, alerts: Alert[]): Alert[] {
 }
 
 export function statusOf(s: IncidentState, input: IncidentInput, workflowId: string): IncidentStatus {
-  const { timeline: _t, lastAlert, ...rest } = s;
+  const { timeline: _t, lastAlert, sinkRefs: _r, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
   return {
     ...rest,

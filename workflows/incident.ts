@@ -17,7 +17,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
-import { actionProfile, governor, probeProfile } from './profiles.js';
+import { actionProfile, governor, probeProfile, publishProfile } from './profiles.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import {
   blastRadiusGate,
@@ -76,9 +76,39 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let lockFreed = false;
   let continuing = false;
 
+  // New timeline entries go to the sinks in the background, batched per activation (a microtask
+  // runs after the activation's code), so publishing never delays an action.
+  let publishing: Promise<void> = Promise.resolve();
+  let flushQueued = false;
+  const sinks = proxyActivities<Activities>(publishProfile);
+  const flush = (): void => {
+    flushQueued = false;
+    const entries = s.timeline.filter((e) => e.seq >= s.publishedSeq);
+    if (entries.length === 0) return;
+    s.publishedSeq = entries[entries.length - 1]!.seq + 1;
+    const incident = statusOf(s, input, wfId);
+    publishing = publishing.then(async () => {
+      try {
+        const r = await sinks.publishIncident({
+          incident,
+          entries,
+          refs: s.sinkRefs,
+          ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
+        });
+        Object.assign(s.sinkRefs, r.refs);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn(`publishing timeline failed: ${failureText(err)}`, { incidentId });
+      }
+    });
+  };
   const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
     record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
     log.info(message, { incidentId, kind });
+    if (!flushQueued) {
+      flushQueued = true;
+      void Promise.resolve().then(flush);
+    }
   };
   const setStatus = (status: IncidentStatusName): void => {
     if (s.status === status) return;
@@ -396,6 +426,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       const now = workflowInfo();
       if (now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents) {
         await condition(allHandlersFinished);
+        flush();
+        await publishing;
         continuing = true;
         return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });
       }
@@ -415,5 +447,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
   }
   await condition(allHandlersFinished);
+  flush();
+  await publishing;
   return statusOf(s, input, wfId);
 }

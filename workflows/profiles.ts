@@ -23,3 +23,9 @@ export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): Activity
     nonRetryableErrorTypes: ['MissingSecret'],
   },
 });
+
+/** Publishing to sinks (Slack, audit) runs beside the incident; an outage is retried for a while. */
+export const publishProfile: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+};

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
+import type { IncidentSink } from '../../activities/publish.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   secrets?: Record<string, string>;
   fetch?: typeof globalThis.fetch;
   identity?: string;
+  /** Where incident timelines are published (Slack thread, audit log, …). */
+  sinks?: IncidentSink[];
 }
 
 export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
@@ -27,6 +30,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     fetch: o.fetch ?? globalThis.fetch,
     secret: (name) => secrets[name],
+    sinks: o.sinks ?? [],
   });
   return Worker.create({
     connection: o.connection,

@@ -98,7 +98,8 @@ describe('each gate blocks with its reason', () => {
     m.demo.state.fault = 'outage';
     const fire = playbook({ limits: { maxActionsPerHourPerTarget: 1 }, steps: [restart('r')] });
     const first = await fire('rated');
-    expect((await m.waitFor(first, (s) => s.endedAt !== undefined)).status).toBe('resolved');
+    // wait for the run to close, not just decide: an alert before the close joins that run
+    expect(((await m.env.client.workflow.getHandle(first).result()) as { status: string }).status).toBe('resolved');
     const second = await fire('rated');
     expect(second).toBe(first); // same grouping → same workflow id, a fresh run
     await m.waitFor(second, (s) => s.status === 'holding');

@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
-import { timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
@@ -35,6 +35,38 @@ async function result(workflowId: string): Promise<IncidentStatus> {
 }
 
 describe('incident flow on the Temporal dev server', () => {
+  it('publishes every timeline entry to the sinks once, in order, and remembers their refs', async () => {
+    const seen: { seq: number; message: string }[] = [];
+    const refsSeen: Record<string, string>[] = [];
+    let failOnce = true;
+    const sink = {
+      name: 'recorder',
+      async publish(input: PublishInput) {
+        refsSeen.push({ ...input.refs });
+        if (failOnce) {
+          failOnce = false; // the first delivery fails: the retry hands the same entries again
+          throw new Error('sink briefly down');
+        }
+        for (const e of input.entries) if (!seen.some((x) => x.seq === e.seq)) seen.push({ seq: e.seq, message: e.message });
+        return { thread: 'T-1' };
+      },
+    };
+    const q = `${taskQueue}-sink`;
+    const sinkWorker = await medicWorker(env, q, {}, [sink]);
+    await sinkWorker.runUntil(async () => {
+      demo.state.fault = 'outage';
+      const r = await ingestAlerts({ ...deps(), taskQueue: q, playbooks: () => [demoPlaybook(demo.url)] }, [firingAlert()]);
+      const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+      await handle.result();
+      const timeline = await handle.query(timelineQuery);
+      expect(seen.map((e) => e.seq)).toEqual(timeline.map((e) => e.seq));
+      expect(seen.map((e) => e.message)).toEqual(timeline.map((e) => e.message));
+      expect(refsSeen[0]).toEqual({});
+      expect(refsSeen[refsSeen.length - 1]).toEqual({ thread: 'T-1' });
+    });
+  });
+
+
   it('resolves {{secret.NAME}} only in the activity: the secret never enters history or the timeline', async () => {
     const secret = 'demo-secret-token-5f0c9e1d';
     const guarded = await startDemoService(0, { token: secret });
@@ -103,7 +135,8 @@ describe('incident flow on the Temporal dev server', () => {
     expect(final.status).toBe('resolved');
     expect(final.outcome).toContain('healed by step 1/1');
     expect(demo.state.fault).toBe('none');
-    expect(Object.values(demo.state.applied)).toEqual([1]);
+    const mine = Object.entries(demo.state.applied).filter(([key]) => key.startsWith(final.incidentId));
+    expect(mine).toEqual([[`${final.incidentId}:step-0:try-1`, 1]]);
     const timeline = await env.client.workflow.getHandle(workflowId).query(timelineQuery);
     const kinds = timeline.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['alert', 'lock', 'gate', 'action', 'verification', 'resolution']));

@@ -7,6 +7,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
+import type { IncidentSink } from '../../activities/publish.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 
 let runtimeInstalled = false;
@@ -58,8 +59,10 @@ export async function medicWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   secrets: Record<string, string> = {},
+  sinks: IncidentSink[] = [],
 ): Promise<Worker> {
   return createMedicWorker({
+    sinks,
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,
