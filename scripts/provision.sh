@@ -8,7 +8,8 @@
 #   .cache/temporal-test-server/lib/    its resolved classpath
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=...
 #
-# plus Debian's docker-compose (offline validation of docker-compose.yml in the tests).
+# plus Debian's docker-compose (offline validation of docker-compose.yml in the tests),
+# prometheus and prometheus-alertmanager (real detection path in the tests and the demo).
 #
 # Idempotent: every part is stamped with its version and skipped when the stamp matches, so a
 # second run takes well under a second. Force a rebuild with `--force` (or MEDIC_PROVISION_FORCE=1),
@@ -119,25 +120,32 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------
-# 2. docker-compose (Debian's 1.29; the tests only run `docker-compose config` offline)
+# 2. Debian packages the tests run for real: docker-compose 1.29 (`docker-compose config`
+#    offline), Prometheus 2.42 and Alertmanager 0.25 (started by the tests on free ports).
 # ---------------------------------------------------------------------------------------------
-if ! command -v docker-compose >/dev/null 2>&1; then
+# ensure_deb COMMAND PACKAGE: installs PACKAGE when COMMAND is missing (root + apt-get), else dies.
+ensure_deb() {
+  local cmd="$1" pkg="$2"
+  command -v "$cmd" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing Debian package docker-compose (apt-get)…"
-    apt_log="$LOG_DIR/apt-docker-compose.log"
+    say "installing Debian package $pkg (apt-get)…"
+    local apt_log="$LOG_DIR/apt-$pkg.log"
     export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends docker-compose >"$apt_log" 2>&1; then
+    if ! apt-get install -y --no-install-recommends "$pkg" >"$apt_log" 2>&1; then
       say "apt-get install failed; running apt-get update and retrying…"
-      if ! { apt-get update && apt-get install -y --no-install-recommends docker-compose; } >>"$apt_log" 2>&1; then
+      if ! { apt-get update && apt-get install -y --no-install-recommends "$pkg"; } >>"$apt_log" 2>&1; then
         tail -n 20 "$apt_log" >&2
-        die "could not install the Debian package docker-compose (log: $apt_log)"
+        die "could not install the Debian package $pkg (log: $apt_log)"
       fi
     fi
-    command -v docker-compose >/dev/null 2>&1 || die "docker-compose still not on PATH after installing it (log: $apt_log)"
+    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing $pkg (log: $apt_log)"
   else
-    die "missing tool: docker-compose (install the Debian package as root: apt-get install --no-install-recommends docker-compose)"
+    die "missing tool: $cmd (install the Debian package as root: apt-get install --no-install-recommends $pkg)"
   fi
-fi
+}
+ensure_deb docker-compose docker-compose
+ensure_deb prometheus prometheus
+ensure_deb prometheus-alertmanager prometheus-alertmanager
 
 # ---------------------------------------------------------------------------------------------
 # 3. Temporal CLI, built from source with `go install` (pinned)
@@ -237,3 +245,4 @@ if ! cmp -s "$env_tmp" "$ENV_FILE" 2>/dev/null; then mv -f "$env_tmp" "$ENV_FILE
 say "temporal CLI ready: $CLI ($cli_version)"
 say "temporal test server ready: $TS_WRAPPER ($TEST_SERVER_VERSION)"
 say "docker-compose ready: $(command -v docker-compose)"
+say "prometheus ready: $(command -v prometheus), alertmanager ready: $(command -v prometheus-alertmanager)"

@@ -27,13 +27,20 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
   const state: DemoService['state'] = { fault: 'none', applied: {}, requests: {} };
   const replies = new Map<string, { status: number; body: unknown }>();
   const registry = new Registry();
-  const up = new Gauge({ name: 'demo_up', help: '1 when the demo service is healthy', registers: [registry] });
+  // Read at scrape time, so any way the fault changes (API, drill, test) shows in the metric.
+  new Gauge({
+    name: 'demo_up',
+    help: '1 when the demo service is healthy',
+    registers: [registry],
+    collect() {
+      this.set(state.fault === 'none' ? 1 : 0);
+    },
+  });
   const remediations = new Counter({
     name: 'demo_remediations_total',
     help: 'Remediations applied (distinct idempotency keys)',
     registers: [registry],
   });
-  up.set(1);
 
   const authorized = (header: string | undefined): boolean => !opts.token || header === `Bearer ${opts.token}`;
   app.addHook('onRequest', async (req, reply) => {
@@ -51,7 +58,6 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
     const parsed = z.object({ fault: FaultSchema }).safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'body must be {"fault": "none|outage|stubborn|broken-remediation"}' });
     state.fault = parsed.data.fault;
-    up.set(state.fault === 'none' ? 1 : 0);
     return { fault: state.fault };
   });
   app.post('/remediate', async (req, reply) => {
@@ -71,7 +77,6 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
       remediations.inc();
       const before = state.fault;
       if (state.fault === 'outage') state.fault = 'none';
-      up.set(state.fault === 'none' ? 1 : 0);
       result = { status: 200, body: { restarted: true, before, after: state.fault } };
     }
     replies.set(key, result);

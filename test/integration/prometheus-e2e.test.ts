@@ -1,0 +1,72 @@
+// The real detection path: Prometheus scrapes the demo service, its rule fires, Alertmanager
+// posts webhook v4 to medic, the incident heals the service, the alert resolves and
+// Alertmanager's resolved notification reaches the incident.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { demoPlaybook } from '../support/fixtures.js';
+import { startMedic, TOKENS, type Medic } from '../support/medic.js';
+
+let m: Medic;
+let stack: PrometheusStack;
+
+beforeAll(async () => {
+  m = await startMedic();
+  m.playbooks.push(
+    demoPlaybook(m.demo.url, {
+      name: 'demo-service-down',
+      steps: [
+        {
+          name: 'restart',
+          action: 'http',
+          params: { method: 'POST', url: `${m.demo.url}/remediate` },
+          verification: { http: { url: `${m.demo.url}/healthz` }, window: '8s', interval: '500ms', deadline: '60s' },
+        },
+      ],
+    }),
+  );
+  stack = await startPrometheusStack({
+    scrapeTarget: new URL(m.demo.url).host,
+    webhookUrl: `${m.url}/webhooks/alertmanager`,
+    webhookToken: TOKENS.intake,
+    rules: DEMO_RULES,
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await m?.stop();
+});
+
+it('break the demo service → rule fires → Alertmanager → medic → healed → resolved notification', async () => {
+  // Prometheus really scrapes the demo service
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const q = (await (await fetch(`${stack.prometheusUrl}/api/v1/query?query=demo_up`)).json()) as { data: { result: unknown[] } };
+    if (q.data.result.length > 0) break;
+    if (Date.now() > deadline) throw new Error('Prometheus never scraped demo_up');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  m.demo.state.fault = 'outage';
+  let workflowId: string | undefined;
+  const found = Date.now() + 30_000;
+  while (!workflowId) {
+    const list = await m.api('GET', '/api/incidents?all=true', TOKENS.alice);
+    workflowId = (list.body.incidents as { workflowId: string }[])[0]?.workflowId;
+    if (Date.now() > found) throw new Error('no incident opened from the Prometheus rule');
+    if (!workflowId) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(workflowId).toMatch(/^incident:demo-service-down:[0-9a-f]{12}$/);
+
+  const final = (await m.env.client.workflow.getHandle(workflowId).result()) as { status: string; alertsReceived: number };
+  expect(final.status).toBe('resolved');
+  expect(m.demo.state.fault).toBe('none');
+  const timeline = (await m.timeline(workflowId)).map((e) => e.message);
+  expect(timeline).toContain('DemoServiceDown firing (critical) from alertmanager');
+  // the resolved notification came back through Alertmanager while medic verified the heal
+  expect(timeline).toContain('DemoServiceDown resolved (critical) from alertmanager');
+  expect(timeline.some((t) => t.startsWith('verified: healthy for 8s'))).toBe(true);
+
+  // Alertmanager itself shows no active alert any more
+  const active = (await (await fetch(`${stack.alertmanagerUrl}/api/v2/alerts?active=true`)).json()) as unknown[];
+  expect(active).toEqual([]);
+}, 90_000);
