@@ -1,6 +1,6 @@
 // `npm start`: the embedded demo. Brings up a Temporal dev server (SQLite under .medic/), the
-// medic worker and HTTP server, the demo service and a health watcher, then follows incidents
-// live in the terminal. Needs no Slack or PagerDuty account.
+// medic worker and HTTP server, the demo service and detection (Prometheus + Alertmanager, or a
+// built-in health watcher), then follows incidents live in the terminal. Needs no Slack or PagerDuty account.
 //   --once   run the demo-outage drill by itself, wait for the incident to end, and exit
 //            (0 when it resolved): a smoke test of the whole path.
 import { randomBytes } from 'node:crypto';
@@ -18,9 +18,9 @@ import { buildServer } from '../server/app.js';
 import { installRuntimeLogger } from '../temporal/connect.js';
 import { createMedicWorker } from '../temporal/worker.js';
 import { startDemoService } from '../dev/demo-service.js';
-import { startHealthWatcher } from '../dev/health-watcher.js';
 import { freePort } from '../dev/ports.js';
 import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
+import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     drills: {
       'demo-outage': async () => {
         demo.state.fault = 'outage';
-        return 'demo service now fails /healthz; the health watcher will alert medic';
+        return 'demo service now fails /healthz (demo_up = 0); detection will alert medic';
       },
       'demo-stubborn': async () => {
         demo.state.fault = 'stubborn';
@@ -82,19 +82,14 @@ async function main(): Promise<number> {
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
   await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token }), { mode: 0o600 });
-  const watcher = startHealthWatcher({
-    healthUrl: `${demo.url}/healthz`,
-    webhookUrl: `${medicUrl}/webhooks/alertmanager`,
-    token: intakeTokenOf(config),
-    labels: { alertname: 'DemoServiceDown', service: 'demo', severity: 'critical' },
-    onEvent: say,
-  });
+  const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
   say(`
 medic demo is running
   medic          ${medicUrl}   (operator token in ${join(dir, 'cli.json')})
   Temporal UI    ${temporal.uiUrl}
   demo service   ${demo.url}/healthz
+  detection      ${detection.description}
   playbooks      ${playbooks.map((p) => p.name).join(', ')}
   logs           ${join(dir, 'medic.log')}
 
@@ -107,7 +102,7 @@ Ctrl-C stops everything.
 
   let exitCode = 0;
   const shutdown = async (): Promise<void> => {
-    watcher.stop();
+    await detection.stop();
     await server.close();
     worker.shutdown();
     await workerRun;

@@ -23,7 +23,9 @@ describe('embedded demo', () => {
       expect(stdout).toMatch(/Temporal UI\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(stdout).toContain('npx medic drill demo-outage');
       expect(stdout).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/incident%3Ademo-service-down%3A[0-9a-f]{12}/);
-      for (const line of ['health watcher: DemoServiceDown firing → medic (202)', 'lock on demo acquired', 'gates passed', 'restart demo service) finished', 'verified: healthy for 5s', 'resolved: healed by step 1/1']) {
+      // Prometheus + Alertmanager are provisioned, so the demo detects through them
+      expect(stdout).toMatch(/detection\s+Prometheus http:\/\/127\.0\.0\.1:\d+ \(rule DemoServiceDown/);
+      for (const line of ['DemoServiceDown firing (critical) from alertmanager', 'lock on demo acquired', 'gates passed', 'restart demo service) finished', 'verified: healthy for 5s', 'resolved: healed by step 1/1']) {
         expect(stdout).toContain(line);
       }
       expect(stdout).toContain('--once: incident resolved');
