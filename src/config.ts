@@ -38,6 +38,7 @@ export const ConfigSchema = z.strictObject({
   intake: z
     .strictObject({
       alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
+      hmacSecret: Token.optional().describe('Accept HMAC-signed webhooks (generic, Grafana) signed with this'),
     })
     .optional(),
   operators: z.array(OperatorSchema).default([]),
@@ -92,6 +93,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
     MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
     MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
+    MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
   };
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));

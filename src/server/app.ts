@@ -5,11 +5,10 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { intakeTokenOf, type Config, type Operator } from '../config.js';
-import { ingestAlerts } from '../intake/ingest.js';
-import { AlertmanagerWebhookSchema, fromAlertmanager } from '../intake/schemas.js';
 import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
 import type { Playbook } from '../playbooks/schema.js';
-import { bearer, operatorFor, sameSecret } from './auth.js';
+import { bearer, operatorFor } from './auth.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface ServerDeps {
   config: Config;
@@ -72,29 +71,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.post('/webhooks/alertmanager', async (req, reply) => {
-    if (!sameSecret(bearer(req.headers.authorization), intakeToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: 'invalid or missing bearer token' });
-    }
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-      return reply.code(415).send({ error: 'content-type must be application/json' });
-    }
-    const parsed = AlertmanagerWebhookSchema.safeParse(req.body);
-    if (!parsed.success) {
-      return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', issues: issuesOf(parsed.error) });
-    }
-    const alerts = fromAlertmanager(parsed.data, Date.now());
-    const result = await ingestAlerts(
-      {
-        client: deps.client,
-        taskQueue: config.temporal.taskQueue,
-        playbooks: deps.playbooks,
-        log: req.log as unknown as Logger,
-        ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
-      },
-      alerts,
-    );
-    return reply.code(202).send(result);
+  app.register(webhookRoutes, {
+    token: intakeToken,
+    ...(config.intake?.hmacSecret ? { hmacSecret: config.intake.hmacSecret } : {}),
+    ingest: {
+      client: deps.client,
+      taskQueue: config.temporal.taskQueue,
+      playbooks: deps.playbooks,
+      ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
+    },
   });
 
   app.register(async (ops) => {

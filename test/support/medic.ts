@@ -35,7 +35,7 @@ export interface Medic {
   waitFor(workflowId: string, done: (s: IncidentStatus) => boolean, timeoutMs?: number): Promise<IncidentStatus>;
 }
 
-export async function startMedic(opts: { bodyLimitBytes?: number } = {}): Promise<Medic> {
+export async function startMedic(opts: { bodyLimitBytes?: number; hmacSecret?: string } = {}): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
@@ -44,7 +44,7 @@ export async function startMedic(opts: { bodyLimitBytes?: number } = {}): Promis
   const config = ConfigSchema.parse({
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },
     temporal: { taskQueue },
-    intake: { alertmanagerToken: TOKENS.intake },
+    intake: { alertmanagerToken: TOKENS.intake, ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}) },
     operators: [
       { user: 'alice', token: TOKENS.alice },
       { user: 'bob', token: TOKENS.bob },

@@ -1,0 +1,83 @@
+// Two more intake formats, normalized to medic's Alert: a documented generic JSON webhook (for
+// scripts, CI, other monitors) and Grafana-managed alerting's webhook contact point.
+import { z } from 'zod';
+import type { Alert } from './schemas.js';
+
+const Labels = z.record(z.string(), z.string());
+
+/** POST /webhooks/generic — documented in README ("Generic webhook"). */
+export const GenericWebhookSchema = z.strictObject({
+  alerts: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(200),
+        status: z.enum(['firing', 'resolved']).default('firing'),
+        severity: z.string().min(1).max(50).default('warning'),
+        labels: Labels.default({}),
+        annotations: Labels.default({}),
+        startsAt: z.iso.datetime({ offset: true }).optional(),
+        fingerprint: z.string().max(200).optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+export type GenericWebhook = z.infer<typeof GenericWebhookSchema>;
+
+/** Grafana alerting webhook contact point (payload version "1"). */
+export const GrafanaWebhookSchema = z.object({
+  version: z.literal('1'),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string().default(''),
+  groupKey: z.string().default(''),
+  alerts: z
+    .array(
+      z.object({
+        status: z.enum(['firing', 'resolved']),
+        labels: Labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
+          message: 'labels.alertname is required',
+        }),
+        annotations: Labels.default({}),
+        startsAt: z.string().min(1),
+        fingerprint: z.string().default(''),
+        dashboardURL: z.string().optional(),
+        panelURL: z.string().optional(),
+        valueString: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+export type GrafanaWebhook = z.infer<typeof GrafanaWebhookSchema>;
+
+export function fromGeneric(payload: GenericWebhook, receivedAt: number): Alert[] {
+  return payload.alerts.map((a) => ({
+    status: a.status,
+    alertname: a.name,
+    severity: a.severity,
+    labels: { ...a.labels, alertname: a.name, severity: a.severity },
+    annotations: a.annotations,
+    startsAt: a.startsAt ?? new Date(receivedAt).toISOString(),
+    fingerprint: a.fingerprint ?? '',
+    source: 'generic' as const,
+    receivedAt,
+  }));
+}
+
+export function fromGrafana(payload: GrafanaWebhook, receivedAt: number): Alert[] {
+  return payload.alerts.map((a) => ({
+    status: a.status,
+    alertname: a.labels.alertname ?? '',
+    severity: a.labels.severity ?? 'none',
+    labels: a.labels,
+    annotations: {
+      ...a.annotations,
+      ...(a.dashboardURL ? { dashboardURL: a.dashboardURL } : {}),
+      ...(a.valueString ? { values: a.valueString } : {}),
+    },
+    startsAt: a.startsAt,
+    fingerprint: a.fingerprint,
+    source: 'grafana' as const,
+    receivedAt,
+  }));
+}
