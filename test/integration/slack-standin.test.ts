@@ -1,0 +1,138 @@
+// The Slack stand-in behaves like Slack where medic depends on it: auth, Slack's error codes for
+// bad shapes, per-channel and Tier 3 rate limits with 429 + Retry-After, and signed requests Bolt
+// accepts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifySlackRequest } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
+import { slackSignature } from '../../src/dev/slack/interact.js';
+import { slackWebClient } from '../../src/slack/client.js';
+
+const TOKEN = 'xoxb-standin-test-token';
+let slack: SlackStandIn;
+let web: WebClient;
+
+beforeAll(async () => {
+  slack = await startSlackStandIn({
+    botToken: TOKEN,
+    channels: [
+      { id: 'C0INCIDENT', name: 'incidents' },
+      { id: 'C0OTHER', name: 'other' },
+    ],
+    users: [{ id: 'U0ALICE', name: 'alice' }],
+    usergroups: [{ id: 'S0ONCALL', handle: 'oncall', users: ['U0ALICE'] }],
+    // Rejected calls count against the budget as on Slack; this suite tests shapes, not pacing.
+    rateLimits: { postMessagePerChannel: { burst: 50, perSecond: 1 } },
+  });
+  web = slackWebClient({ botToken: TOKEN, apiUrl: slack.apiUrl, retries: 0 });
+});
+afterAll(async () => {
+  await slack?.close();
+});
+
+const errorOf = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+  }
+  throw new Error('expected the call to fail');
+};
+
+describe('Slack Web API stand-in', () => {
+  it('checks the token like Slack: not_authed without one, invalid_auth with a wrong one', async () => {
+    const res = await fetch(`${slack.apiUrl}auth.test`, { method: 'POST' });
+    expect(await res.json()).toEqual({ ok: false, error: 'not_authed' });
+    const wrong = new WebClient('xoxb-wrong', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    expect(await errorOf(wrong.auth.test())).toBe('invalid_auth');
+    const ok = await web.auth.test();
+    expect(ok).toMatchObject({ ok: true, user_id: slack.bot.userId, team_id: slack.team.id });
+  });
+
+  it("rejects what Slack rejects, with Slack's error codes, and records nothing", async () => {
+    const before = slack.messages.length;
+    const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0NOPE', text: 'hi' }))).toBe('channel_not_found');
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0INCIDENT', text: 'hi', blocks: [{ type: 'carousel' }] }))).toBe('invalid_blocks');
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0INCIDENT', text: 'hi', blocks: Array.from({ length: 51 }, () => section('x')) }))).toBe('invalid_blocks');
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0INCIDENT', text: 'hi', blocks: [section('x'.repeat(3001))] }))).toBe('invalid_blocks');
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0INCIDENT', text: '' }))).toBe('no_text');
+    expect(await errorOf(web.chat.postMessage({ channel: 'C0INCIDENT', text: 'reply', thread_ts: '1.000001' }))).toBe('thread_not_found');
+    expect(await errorOf(web.chat.update({ channel: 'C0INCIDENT', ts: '1.000001', text: 'x' }))).toBe('message_not_found');
+    expect(await errorOf(web.views.open({ trigger_id: 'made-up', view: { type: 'modal', title: { type: 'plain_text', text: 't' }, blocks: [] } }))).toBe('invalid_trigger_id');
+    expect(await errorOf(web.chat.postEphemeral({ channel: 'C0INCIDENT', user: 'U0NOBODY', text: 'psst' }))).toBe('user_not_found');
+    expect(slack.messages.length).toBe(before);
+    // The boundary: exactly 50 blocks and 3000 characters are fine.
+    await web.chat.postMessage({ channel: 'C0INCIDENT', text: 'ok', blocks: Array.from({ length: 50 }, () => section('x')) });
+    await web.chat.postMessage({ channel: '#incidents', text: 'ok', blocks: [section('x'.repeat(3000))] });
+    expect(slack.messages.length).toBe(before + 2);
+  });
+
+  it('keeps threads and edits in place, and answers the lookups medic makes', async () => {
+    const root = await web.chat.postMessage({ channel: 'C0OTHER', text: 'root' });
+    await web.chat.postMessage({ channel: 'C0OTHER', text: 'reply 1', thread_ts: root.ts! });
+    await web.chat.update({ channel: 'C0OTHER', ts: root.ts!, text: 'root, edited' });
+    expect(slack.message('C0OTHER', root.ts!)).toMatchObject({ text: 'root, edited', updates: 1 });
+    expect(slack.thread('C0OTHER', root.ts!).map((m) => m.text)).toEqual(['reply 1']);
+    expect((await web.usergroups.users.list({ usergroup: 'S0ONCALL' })).users).toEqual(['U0ALICE']);
+    expect((await web.users.info({ user: 'U0ALICE' })).user?.name).toBe('alice');
+    expect((await web.conversations.info({ channel: 'C0OTHER' })).channel?.name).toBe('other');
+    const trigger = slack.issueTrigger('U0ALICE');
+    const opened = await web.views.open({ trigger_id: trigger, view: { type: 'modal', title: { type: 'plain_text', text: 'Hi' }, blocks: [] } });
+    expect(slack.views.get(opened.view!.id!)?.user).toBe('U0ALICE');
+    expect(await errorOf(web.views.open({ trigger_id: trigger, view: { type: 'modal', title: { type: 'plain_text', text: 'Hi' }, blocks: [] } }))).toBe('invalid_trigger_id');
+  });
+
+  it('rate-limits chat.postMessage per channel with a short burst: 429 + Retry-After; WebClient waits and nothing is lost', async () => {
+    const limited = await startSlackStandIn({ botToken: TOKEN, channels: [{ id: 'C1', name: 'one' }, { id: 'C2', name: 'two' }], rateLimits: { postMessagePerChannel: { burst: 2, perSecond: 2 } } });
+    try {
+      const raw = (channel: string) =>
+        fetch(`${limited.apiUrl}chat.postMessage`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ channel, text: 'x' }),
+        });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await raw('C1')).status);
+      expect(statuses).toEqual([200, 200, 429, 429]);
+      const limitedRes = await raw('C1');
+      expect(limitedRes.status).toBe(429);
+      expect(Number(limitedRes.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await raw('C2')).status).toBe(200); // another channel has its own budget
+
+      const patient = slackWebClient({ botToken: TOKEN, apiUrl: limited.apiUrl, retries: 10 });
+      const sent = await Promise.all(Array.from({ length: 6 }, (_, i) => patient.chat.postMessage({ channel: 'C2', text: `m${i}` })));
+      expect(sent.every((r) => r.ok)).toBe(true);
+      expect(limited.history('C2').map((m) => m.text).filter((t) => t.startsWith('m')).sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+      expect(limited.calls.some((c) => c.method === 'chat.postMessage' && c.status === 429 && c.channel === 'C2')).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('rate-limits chat.update at Tier 3', async () => {
+    const limited = await startSlackStandIn({ botToken: TOKEN, rateLimits: { tier3: { burst: 3, perSecond: 50 / 60 } } });
+    try {
+      const c = slackWebClient({ botToken: TOKEN, apiUrl: limited.apiUrl, retries: 0 });
+      const root = await c.chat.postMessage({ channel: 'C0INCIDENT', text: 'root' });
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push(await c.chat.update({ channel: 'C0INCIDENT', ts: root.ts!, text: `v${i}` }).then(() => 'ok', (e: Error) => e.message));
+      expect(results.slice(0, 3)).toEqual(['ok', 'ok', 'ok']);
+      expect(results[3]).toMatch(/rate limit/i);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("signs requests the way Bolt verifies them (v0 HMAC-SHA256 over timestamp and raw body)", () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const body = 'payload=%7B%7D';
+    const secret = 'signing-secret-for-tests';
+    expect(() =>
+      verifySlackRequest({ signingSecret: secret, body, headers: { 'x-slack-signature': slackSignature(secret, ts, body), 'x-slack-request-timestamp': ts } }),
+    ).not.toThrow();
+    expect(() =>
+      verifySlackRequest({ signingSecret: secret, body: `${body}x`, headers: { 'x-slack-signature': slackSignature(secret, ts, body), 'x-slack-request-timestamp': ts } }),
+    ).toThrow();
+  });
+});
