@@ -21,6 +21,8 @@ export interface IngestDeps {
   incidentOptions?: Partial<IncidentOptions>;
   /** Told about every incident an ingest touched (the demo follows them live). */
   onIncident?: (workflowId: string) => void;
+  /** Bound on each Temporal call, so a sender (Alertmanager: 10 s timeout) gets a 503 in time. */
+  temporalDeadlineMs?: number;
 }
 
 export interface IngestResult {
@@ -55,12 +57,14 @@ export async function ingestAlerts(
   }
 
   const result: IngestResult = { incidents: [], unmatched, resolvedWithoutIncident: 0 };
+  const bounded = <T>(call: () => Promise<T>): Promise<T> =>
+    deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 5_000), call);
   for (const [workflowId, { pb, alerts: batch }] of groups) {
     const firing = batch.find((a) => a.status === 'firing');
     const log = deps.log.child({ workflowId });
     if (!firing) {
       try {
-        await deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch);
+        await bounded(() => deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch));
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         result.resolvedWithoutIncident += batch.length;
@@ -75,7 +79,7 @@ export async function ingestAlerts(
         ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
         ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
       };
-      await deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+      await bounded(() => deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [input],
@@ -88,7 +92,7 @@ export async function ingestAlerts(
           { key: SearchAttributes.severity, value: firing.severity },
           { key: SearchAttributes.status, value: 'open' },
         ],
-      });
+      }));
     }
     log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
     result.incidents.push({ workflowId, playbook: pb.name, alerts: batch.length });
