@@ -39,7 +39,7 @@ export const AlertSchema = z.object({
   annotations: Labels,
   startsAt: z.string(),
   fingerprint: z.string(),
-  source: z.enum(['alertmanager', 'grafana', 'generic', 'drill', 'manual']),
+  source: z.enum(['alertmanager', 'grafana', 'generic', 'detector', 'drill', 'manual']),
   receivedAt: z.number().describe('epoch ms when medic received it'),
 });
 export type Alert = z.infer<typeof AlertSchema>;
