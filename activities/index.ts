@@ -1,10 +1,14 @@
 // All activities the worker registers, built once from their clients.
 import { createGovernorActivities, type GovernorDeps } from './governor.js';
 import { createHttpActivities, type HttpDeps } from './http.js';
+import { event as pdEvent } from '@pagerduty/pdjs';
+import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty.js';
 import { createPublishActivities, type IncidentSink } from './publish.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
   sinks?: IncidentSink[];
+  /** PagerDuty Events API host/trust; default: pdjs against events.pagerduty.com. */
+  pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -12,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHttpActivities(deps),
     ...createGovernorActivities(deps),
     ...createPublishActivities({ sinks: deps.sinks ?? [] }),
+    ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
   };
 }
 

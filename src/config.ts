@@ -45,6 +45,16 @@ export const ConfigSchema = z.strictObject({
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
   secrets: z.record(z.string(), z.string()).default({}),
+  /** PagerDuty Events API v2 (routing keys are secrets named by each playbook's `pagerduty` rung). */
+  pagerduty: z
+    .strictObject({
+      server: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be host[:port] (pdjs always uses https)')
+        .default('events.pagerduty.com')
+        .describe('Events API host; a private CA is trusted through NODE_EXTRA_CA_CERTS'),
+    })
+    .optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -93,6 +103,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
     MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
     MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
+    MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
     MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
   };
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
+    ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');

@@ -118,6 +118,8 @@ export interface IncidentState {
   acted: boolean;
   escalationReason?: string;
   escalationSent: boolean;
+  /** PagerDuty pages sent by `pagerduty` rungs (dedup_key = incident id); resolved on healing. */
+  pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
   pendingApproval?: ApprovalRequest;
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string };
   verify?: { startedAt: number; passingSince?: number; probes: number; lastEvidence?: string };

@@ -17,7 +17,8 @@ import {
 import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
-import { actionProfile, governor, probeProfile, publishProfile } from './profiles.js';
+import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
+import { buildPage } from './page.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import {
   blastRadiusGate,
@@ -333,7 +334,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       if (isCancellation(err)) throw err;
       s.acted = true;
       error = failureText(err);
-      note('action', `${stepLabel()} failed: ${error}`, { step: s.stepIndex });
+      const details = (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
+      note('action', `${stepLabel()} failed: ${error}`, {
+        step: s.stepIndex,
+        ...(details && typeof details === 'object' ? { data: { ...(details as Record<string, unknown>), failed: true } } : {}),
+      });
     } finally {
       await CancellationScope.nonCancellable(() =>
         governor.governorEndAction({ target: input.target, workflowId: wfId, key: key('end') }),
@@ -386,8 +391,49 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       });
       return nextStep('verification failed');
     }
-    await sleep(v.interval);
+    await sleep(toMs(v.interval));
   }
+
+  // PagerDuty pages go out in the background (a 429 or an outage is retried with backoff) while
+  // the incident goes on; a resolve waits for its trigger to land first.
+  const pd = proxyActivities<Activities>(pagerdutyProfile);
+  let paging: Promise<void> = Promise.resolve();
+  const pagerdutyPage = (rung: number, routingKeySecret: string): void => {
+    const uiUrl = opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {};
+    const page = buildPage(s, input, { workflowId: wfId, namespace: info.namespace, ...uiUrl }, Date.now());
+    const sent = { rung, routingKeySecret, dedupKey: page.dedupKey, sent: false };
+    (s.pages ??= []).push(sent);
+    note('escalation', `paging PagerDuty (dedup_key ${page.dedupKey}): ${page.summary}`, {
+      data: { pagerduty: { event_action: 'trigger', routingKeySecret, ...page } },
+    });
+    paging = paging.then(async () => {
+      try {
+        const r = await pd.pagerdutyTrigger({ routingKeySecret, page });
+        sent.sent = true;
+        note('escalation', `PagerDuty accepted the page: ${r.status} ${r.message} (dedup_key ${r.dedupKey})`, { data: { pagerduty: r } });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        note('escalation', `PagerDuty page failed: ${failureText(err)}`);
+      }
+    });
+  };
+  const resolvePages = async (): Promise<void> => {
+    await paging;
+    for (const p of s.pages ?? []) {
+      if (!p.sent || p.resolved) continue;
+      note('escalation', `resolving the PagerDuty alert (dedup_key ${p.dedupKey})`, {
+        data: { pagerduty: { event_action: 'resolve', routingKeySecret: p.routingKeySecret, dedupKey: p.dedupKey } },
+      });
+      try {
+        const r = await pd.pagerdutyResolve({ routingKeySecret: p.routingKeySecret, dedupKey: p.dedupKey });
+        p.resolved = true;
+        note('escalation', `PagerDuty accepted the resolve: ${r.status} ${r.message}`, { data: { pagerduty: r } });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        note('escalation', `PagerDuty resolve failed: ${failureText(err)}`);
+      }
+    }
+  };
 
   async function escalatePhase(): Promise<void> {
     if (!s.escalationSent) {
@@ -396,6 +442,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       for (const [i, rung] of pb.escalation.entries()) {
         if (rung.kind === 'record') {
           note('escalation', `handed over to ${rung.to}`);
+          continue;
+        }
+        if (rung.kind === 'pagerduty') {
+          pagerdutyPage(i, rung.routingKeySecret);
           continue;
         }
         const request = renderRequest(rung.request);
@@ -414,8 +464,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       }
       s.escalationSent = true;
     }
-    await condition(() => s.resolvedByAlert, pb.holdAfterEscalation);
-    if (s.resolvedByAlert) return finish('resolved', `alert resolved after escalation (${s.escalationReason ?? ''})`);
+    await condition(() => s.resolvedByAlert, toMs(pb.holdAfterEscalation));
+    if (s.resolvedByAlert) {
+      await resolvePages();
+      return finish('resolved', `alert resolved after escalation (${s.escalationReason ?? ''})`);
+    }
     return finish('escalated', s.escalationReason ?? 'escalated');
   }
 
@@ -426,6 +479,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       const now = workflowInfo();
       if (now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents) {
         await condition(allHandlersFinished);
+        await paging;
         flush();
         await publishing;
         continuing = true;
@@ -447,6 +501,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
   }
   await condition(allHandlersFinished);
+  await paging; // a page still being retried is not dropped when the incident ends
   flush();
   await publishing;
   return statusOf(s, input, wfId);

@@ -2,6 +2,7 @@
 import { proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { Step } from '../src/playbooks/schema.js';
+import { toMs } from '../src/playbooks/duration.js';
 
 // Named timeout profiles (see DESIGN.md): governor calls are local activities for latency.
 export const governor = proxyLocalActivities<Activities>({
@@ -14,7 +15,7 @@ export const probeProfile = (timeoutMs: number): ActivityOptions => ({
   retry: { maximumAttempts: 2, initialInterval: '500ms' },
 });
 export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
-  startToCloseTimeout: step.timeout,
+  startToCloseTimeout: toMs(step.timeout), // ms types (@types/ms) no longer accept a plain string
   retry: {
     maximumAttempts: step.retries + 1,
     initialInterval: '1s',
@@ -28,4 +29,17 @@ export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): Activity
 export const publishProfile: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+};
+
+/** PagerDuty: a 429 or an outage is retried with backoff (in the background) until it lands;
+ * a rejected event (other 4xx) or a missing routing key is permanent. */
+export const pagerdutyProfile: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '24h',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    nonRetryableErrorTypes: ['MissingSecret', 'PagerDutyRejected'],
+  },
 };

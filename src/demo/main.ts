@@ -4,6 +4,7 @@
 //   --once   run the demo-outage drill by itself, wait for the incident to end, and exit
 //            (0 when it resolved): a smoke test of the whole path.
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import { createMedicWorker } from '../temporal/worker.js';
 import { startDemoService } from '../dev/demo-service.js';
 import { freePort } from '../dev/ports.js';
 import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
+import { startPagerDutyStandIn } from '../dev/pagerduty/stand-in.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
 
@@ -40,6 +42,8 @@ async function main(): Promise<number> {
   const demoToken = token();
   const demo = await startDemoService(await freePort(8099), { token: demoToken });
   process.env.DEMO_SERVICE_URL = demo.url;
+  // PagerDuty Events API stand-in (HTTPS, own CA): escalations page it instead of a real account.
+  const pagerduty = await startPagerDutyStandIn({ port: await freePort(8098) });
 
   const operator = { user: 'demo-operator', token: token(), admin: true };
   const config = ConfigSchema.parse({
@@ -49,7 +53,7 @@ async function main(): Promise<number> {
     intake: { alertmanagerToken: token() },
     operators: [operator],
     playbooks: [join(ROOT, 'playbooks')],
-    secrets: { DEMO_TOKEN: demoToken },
+    secrets: { DEMO_TOKEN: demoToken, PD_ROUTING_KEY: randomBytes(16).toString('hex') },
   });
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
@@ -57,7 +61,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) } });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -89,6 +93,7 @@ medic demo is running
   medic          ${medicUrl}   (operator token in ${join(dir, 'cli.json')})
   Temporal UI    ${temporal.uiUrl}
   demo service   ${demo.url}/healthz
+  PagerDuty      ${pagerduty.url}/_stand-in   (stand-in; its CA: ${pagerduty.certs.caPath})
   detection      ${detection.description}
   playbooks      ${playbooks.map((p) => p.name).join(', ')}
   logs           ${join(dir, 'medic.log')}
@@ -107,6 +112,7 @@ Ctrl-C stops everything.
     worker.shutdown();
     await workerRun;
     await demo.close();
+    await pagerduty.close();
     await nativeConnection.close();
     await connection.close();
     await temporal.stop();

@@ -110,6 +110,15 @@ export const EscalationRungSchema = z.discriminatedUnion('kind', [
     to: z.string().min(1).describe('Who is responsible next (shown in the timeline)'),
   }),
   z.strictObject({ kind: z.literal('webhook'), request: HttpRequestSchema }),
+  z
+    .strictObject({
+      kind: z.literal('pagerduty'),
+      routingKeySecret: z
+        .string()
+        .regex(/^[A-Za-z0-9_]+$/, 'must be a secret name (letters, digits, _)')
+        .describe('Secret holding the 32-character Events API v2 routing key (MEDIC_SECRET_<NAME>)'),
+    })
+    .describe('Page PagerDuty (Events API v2); dedup_key = incident id, resolved when the incident heals'),
 ]);
 export type EscalationRung = z.infer<typeof EscalationRungSchema>;
 

@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
+import type { ActivityDeps } from '../../activities/index.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   identity?: string;
   /** Where incident timelines are published (Slack thread, audit log, …). */
   sinks?: IncidentSink[];
+  /** PagerDuty Events API host and trust (the local stand-in in tests and the demo). */
+  pagerduty?: ActivityDeps['pagerduty'];
 }
 
 export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
@@ -31,6 +34,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
     fetch: o.fetch ?? globalThis.fetch,
     secret: (name) => secrets[name],
     sinks: o.sinks ?? [],
+    ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
   });
   return Worker.create({
     connection: o.connection,

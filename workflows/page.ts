@@ -1,0 +1,125 @@
+// What medic tells PagerDuty when it pages: built here, inside the workflow, from the incident's
+// own state (pure and deterministic), so the timeline records exactly what is sent. The routing
+// key is not part of it: the activity resolves it from a secret, so it never enters history.
+import type { IncidentInput, IncidentState, TimelineEntry } from './contracts.js';
+
+export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
+
+export interface PageContent {
+  /** = the incident id, so a re-escalation updates the same PagerDuty alert. */
+  dedupKey: string;
+  summary: string;
+  severity: PdSeverity;
+  source: string;
+  component?: string;
+  group?: string;
+  class?: string;
+  timestamp: string;
+  customDetails: Record<string, unknown>;
+  links: { href: string; text: string }[];
+}
+
+export const MAX_SUMMARY = 1024;
+export const MAX_DEDUP_KEY = 255;
+const EXCERPT = 500;
+
+const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+/** Alert severities as monitoring systems spell them → PagerDuty's four. */
+export function pdSeverity(severity: string): PdSeverity {
+  const s = severity.toLowerCase();
+  if (['critical', 'crit', 'fatal', 'emergency', 'page', 'p1'].includes(s)) return 'critical';
+  if (['warning', 'warn', 'medium', 'p3'].includes(s)) return 'warning';
+  if (['info', 'informational', 'low', 'none', 'notice', 'p4', 'p5'].includes(s)) return 'info';
+  return 'error'; // error, high, major, p2 and anything unknown: a page should not be downplayed
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function actionsTried(timeline: TimelineEntry[], input: IncidentInput): Record<string, unknown>[] {
+  // An action's outcome entry has a step and no idempotency key (that one marks the start).
+  return timeline
+    .filter((e) => e.kind === 'action' && e.step !== undefined && e.data?.idempotencyKey === undefined)
+    .map((e) => {
+      const status = e.data?.status;
+      const excerpt = e.data?.bodyExcerpt;
+      return {
+        at: iso(e.at),
+        step: input.playbook.steps[e.step!]?.name ?? `step ${e.step! + 1}`,
+        result: e.data?.failed === true || / failed: /.test(e.message) ? 'failed' : /dry run/.test(e.message) ? 'dry run' : 'succeeded',
+        message: e.message,
+        ...(typeof status === 'number' ? { http_status: status } : {}),
+        ...(typeof excerpt === 'string' && excerpt !== '' ? { output_excerpt: clip(excerpt, EXCERPT) } : {}),
+      };
+    });
+}
+
+function gatesThatBlocked(timeline: TimelineEntry[]): Record<string, unknown>[] {
+  return timeline
+    .filter(
+      (e) =>
+        (e.kind === 'gate' && !e.message.startsWith('gates passed')) ||
+        (e.kind === 'lock' && e.message.includes('already being healed')) ||
+        (e.kind === 'approval' && /denied|expired/.test(e.message)),
+    )
+    .map((e) => {
+      const decisions = (e.data?.decisions as { gate: string; outcome: string; reason: string }[] | undefined) ?? [];
+      const blocking = decisions.filter((d) => d.outcome !== 'pass').map((d) => ({ gate: d.gate, outcome: d.outcome, reason: d.reason }));
+      return { at: iso(e.at), message: e.message, ...(blocking.length > 0 ? { decisions: blocking } : {}) };
+    });
+}
+
+export interface PageContext {
+  workflowId: string;
+  namespace: string;
+  temporalUiUrl?: string;
+}
+
+export function buildPage(s: IncidentState, input: IncidentInput, c: PageContext, now: number): PageContent {
+  const alert = input.alert;
+  const labels = alert.labels;
+  const reason = s.escalationReason ?? 'escalated';
+  const links: PageContent['links'] = [];
+  const slack = s.sinkRefs.slackPermalink ?? s.sinkRefs.slackThreadUrl;
+  if (slack) links.push({ href: slack, text: 'Slack incident thread' });
+  if (c.temporalUiUrl) {
+    links.push({
+      href: `${c.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(c.namespace)}/workflows/${encodeURIComponent(c.workflowId)}`,
+      text: 'Temporal workflow (full history)',
+    });
+  }
+  if (input.playbook.runbookUrl) links.push({ href: input.playbook.runbookUrl, text: `Runbook (${input.playbook.name})` });
+  const verification = s.timeline.filter((e) => e.kind === 'verification').map((e) => ({ at: iso(e.at), message: e.message }));
+  return {
+    dedupKey: s.incidentId.length <= MAX_DEDUP_KEY ? s.incidentId : s.incidentId.slice(-MAX_DEDUP_KEY),
+    summary: clip(`[medic] ${alert.alertname} on ${input.target}: ${reason}`, MAX_SUMMARY),
+    severity: pdSeverity(alert.severity),
+    source: input.target,
+    component: labels.service ?? labels.job ?? input.target,
+    group: labels.namespace ?? labels.cluster ?? input.playbook.name,
+    class: alert.alertname,
+    timestamp: iso(now),
+    customDetails: {
+      incident_id: s.incidentId,
+      playbook: input.playbook.name,
+      escalation_reason: reason,
+      opened_at: iso(s.startedAt),
+      alerts_received: s.alertsReceived,
+      triggering_signal: {
+        alertname: alert.alertname,
+        severity: alert.severity,
+        status: alert.status,
+        source: alert.source,
+        starts_at: alert.startsAt,
+        labels: alert.labels,
+        annotations: alert.annotations,
+      },
+      ...(s.alertsReceived > 1 ? { latest_signal: { status: s.lastAlert.status, labels: s.lastAlert.labels, severity: s.lastAlert.severity } } : {}),
+      actions_tried: actionsTried(s.timeline, input),
+      verification,
+      gates_blocked: gatesThatBlocked(s.timeline),
+      ...(s.timelineDropped > 0 ? { timeline_entries_not_shown: s.timelineDropped } : {}),
+    },
+    links,
+  };
+}
