@@ -55,6 +55,16 @@ export const ConfigSchema = z.strictObject({
         .describe('Events API host; a private CA is trusted through NODE_EXTRA_CA_CERTS'),
     })
     .optional(),
+  /** Absent: medic runs without Slack (no threads, no buttons; the CLI still approves). */
+  slack: z
+    .strictObject({
+      botToken: z.string().min(1).describe('Bot token (xoxb-…) from the app installed with slack-manifest.yml'),
+      signingSecret: z.string().min(16).describe('Signing secret: requests to /slack/events must carry its signature'),
+      channel: z.string().min(1).describe('Channel id (or #name) that incident root messages go to'),
+      apiUrl: z.url().optional().describe('Web API base URL; only for the local stand-in (tests, demo)'),
+      admins: z.array(z.string().min(1)).default([]).describe('Slack user ids or @group handles allowed to pause/resume'),
+    })
+    .optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -109,6 +119,9 @@ function fromEnv(env: Env): Record<string, unknown> {
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
   if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
+  const slackEnv = { botToken: 'MEDIC_SLACK_BOT_TOKEN', signingSecret: 'MEDIC_SLACK_SIGNING_SECRET', channel: 'MEDIC_SLACK_CHANNEL', apiUrl: 'MEDIC_SLACK_API_URL' };
+  for (const [key, name] of Object.entries(slackEnv)) if (env[name] !== undefined) set(['slack', key], env[name]);
+  if (env.MEDIC_SLACK_ADMINS) set(['slack', 'admins'], env.MEDIC_SLACK_ADMINS.split(',').map((a) => a.trim()).filter(Boolean));
   const secrets = Object.entries(env).filter(([k, v]) => k.startsWith('MEDIC_SECRET_') && v !== undefined);
   if (secrets.length > 0) set(['secrets'], Object.fromEntries(secrets.map(([k, v]) => [k.slice('MEDIC_SECRET_'.length), v])));
   return out;

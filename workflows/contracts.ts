@@ -169,6 +169,8 @@ export const DecisionInputSchema = z.strictObject({
   reason: z.string().max(2000).optional(),
   /** The step the decider saw; a stale click on an older request is rejected. */
   step: z.number().int().min(0).optional(),
+  /** An approver group (`@handle` or S… id) the Slack app confirmed `user` belongs to (usergroups.users.list). */
+  via: z.string().regex(/^(@[\w.-]+|S[A-Z0-9]+)$/).optional(),
 });
 export type DecisionInput = z.infer<typeof DecisionInputSchema>;
 export interface DecisionResult {

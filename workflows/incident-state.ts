@@ -120,7 +120,8 @@ export function refuseDecision(s: IncidentState, d: DecisionInput, now: number):
       : `step ${p.step + 1} was already ${s.approval.decision === 'approve' ? 'approved' : 'denied'} by ${s.approval.by}`;
   }
   if (now >= p.expiresAt) return `the request for step ${p.step + 1} expired at ${new Date(p.expiresAt).toISOString()}`;
-  if (!p.approvers.includes(d.user)) {
+  // A group handle counts only when the Slack app vouched for the membership (`via`).
+  if (!p.approvers.includes(d.user) && !(d.via !== undefined && p.approvers.includes(d.via))) {
     return `${d.user} may not decide step ${p.step + 1}; approvers: ${p.approvers.join(', ') || 'nobody'}`;
   }
   if (d.decision === 'approve' && p.fourEyes && d.user === p.requestedBy) {

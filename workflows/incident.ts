@@ -78,28 +78,38 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let continuing = false;
 
   // New timeline entries go to the sinks in the background, batched per activation (a microtask
-  // runs after the activation's code), so publishing never delays an action.
+  // runs after the activation's code), so publishing never delays an action. One publish at a
+  // time: entries noted while one is in flight go out together when it returns, so a busy
+  // incident coalesces into few sink calls (and few Slack messages) instead of one per entry.
   let publishing: Promise<void> = Promise.resolve();
   let flushQueued = false;
+  let publishInFlight = false;
   const sinks = proxyActivities<Activities>(publishProfile);
+  const unpublished = (): TimelineEntry[] => s.timeline.filter((e) => e.seq >= s.publishedSeq);
   const flush = (): void => {
     flushQueued = false;
-    const entries = s.timeline.filter((e) => e.seq >= s.publishedSeq);
-    if (entries.length === 0) return;
-    s.publishedSeq = entries[entries.length - 1]!.seq + 1;
-    const incident = statusOf(s, input, wfId);
+    if (publishInFlight || unpublished().length === 0) return;
+    publishInFlight = true;
     publishing = publishing.then(async () => {
       try {
-        const r = await sinks.publishIncident({
-          incident,
-          entries,
-          refs: s.sinkRefs,
-          ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
-        });
-        Object.assign(s.sinkRefs, r.refs);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        log.warn(`publishing timeline failed: ${failureText(err)}`, { incidentId });
+        // `await publishing` therefore also waits for entries noted during the publish.
+        for (let entries = unpublished(); entries.length > 0; entries = unpublished()) {
+          s.publishedSeq = entries[entries.length - 1]!.seq + 1;
+          try {
+            const r = await sinks.publishIncident({
+              incident: statusOf(s, input, wfId),
+              entries,
+              refs: s.sinkRefs,
+              ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
+            });
+            Object.assign(s.sinkRefs, r.refs);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            log.warn(`publishing timeline failed: ${failureText(err)}`, { incidentId });
+          }
+        }
+      } finally {
+        publishInFlight = false;
       }
     });
   };

@@ -9,6 +9,7 @@ import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js'
 import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
+import { createSlackApp } from '../slack/app.js';
 
 export interface ServerDeps {
   config: Config;
@@ -70,6 +71,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
+  if (config.slack) {
+    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log }).plugin);
+  }
 
   app.register(webhookRoutes, {
     token: intakeToken,

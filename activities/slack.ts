@@ -1,0 +1,121 @@
+// The Slack sink: each incident gets one root message in the incidents channel, updated in place
+// as its status changes, and a thread with its timeline; an approval request becomes a message
+// with Approve / Deny buttons. Idempotent per entry seq (refs carry the last seq posted), paced
+// per channel so medic stays under Slack's limits by itself; a 429 that still happens is waited
+// out by the WebClient (Retry-After) and the call repeated, so nothing is dropped.
+import type { WebClient } from '@slack/web-api';
+import type { IncidentSink } from './publish.js';
+import type { ApprovalRequest, IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
+import { Pacer, type BucketSpec } from '../src/dev/slack/rate-limit.js';
+import { incidentRoot, temporalLink, timelineMessages, type SlackMessage } from '../src/slack/ui/incident.js';
+import { approvalMessage, type Decided } from '../src/slack/ui/approval.js';
+
+export interface SlackSinkDeps {
+  web: WebClient;
+  /** Channel id (or #name) that incident root messages go to. */
+  channel: string;
+  temporalUiUrl?: string;
+  namespace?: string;
+  /** Slack allows about one message per second per channel, with short bursts. */
+  postPace?: BucketSpec;
+  /** chat.update is Tier 3: about 50 per minute. */
+  updatePace?: BucketSpec;
+}
+
+export const SLACK_REFS = {
+  channel: 'slackChannel',
+  rootTs: 'slackRootTs',
+  seq: 'slackSeq',
+  status: 'slackStatus',
+  approval: (step: number) => `slackApproval.${step}`,
+} as const;
+
+const statusKey = (i: IncidentStatus): string => `${i.status}:${i.stepIndex}:${i.outcome ? 'done' : ''}`;
+const isRequest = (e: TimelineEntry): ApprovalRequest | undefined =>
+  e.kind === 'approval' && e.data && typeof e.data.request === 'object' ? (e.data.request as ApprovalRequest) : undefined;
+
+export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
+  const { web } = deps;
+  const posts = new Pacer(deps.postPace ?? { burst: 3, perSecond: 1 });
+  const updates = new Pacer(deps.updatePace ?? { burst: 10, perSecond: 50 / 60 });
+  // What this worker already posted per incident. A publish that fails halfway is retried with
+  // the workflow's older refs; this keeps the retry from posting the same messages twice.
+  const progress = new Map<string, Record<string, string>>();
+
+  async function post(channel: string, m: SlackMessage, threadTs?: string): Promise<{ channel: string; ts: string }> {
+    await posts.take(channel);
+    const r = await web.chat.postMessage({ channel, text: m.text, blocks: m.blocks, ...(threadTs ? { thread_ts: threadTs } : {}), unfurl_links: false });
+    if (!r.ts || !r.channel) throw new Error('chat.postMessage returned no ts');
+    return { channel: r.channel, ts: r.ts };
+  }
+  async function update(channel: string, ts: string, m: SlackMessage): Promise<void> {
+    await updates.take('chat.update');
+    await web.chat.update({ channel, ts, text: m.text, blocks: m.blocks });
+  }
+
+  return {
+    name: 'slack',
+    async publish(input: PublishInput) {
+      const i = input.incident;
+      const key = i.incidentId;
+      const known = progress.get(key);
+      const refs: Record<string, string> =
+        known && Number(known[SLACK_REFS.seq] ?? -1) >= Number(input.refs[SLACK_REFS.seq] ?? -1) ? { ...input.refs, ...known } : { ...input.refs };
+      const out: Record<string, string> = {};
+      const save = (k: string, v: string): void => {
+        out[k] = v;
+        refs[k] = v;
+        progress.set(key, Object.fromEntries(Object.entries(refs).filter(([rk]) => rk.startsWith('slack'))));
+      };
+      const uiUrl = input.temporalUiUrl ?? deps.temporalUiUrl;
+      const root = (): SlackMessage => incidentRoot(i, uiUrl ? { temporalUrl: temporalLink(uiUrl, deps.namespace ?? 'default', i.workflowId) } : {});
+
+      if (!refs[SLACK_REFS.rootTs]) {
+        const r = await post(refs[SLACK_REFS.channel] ?? deps.channel, root());
+        save(SLACK_REFS.channel, r.channel);
+        save(SLACK_REFS.rootTs, r.ts);
+        save(SLACK_REFS.status, statusKey(i));
+      }
+      const channel = refs[SLACK_REFS.channel]!;
+      const thread = refs[SLACK_REFS.rootTs]!;
+
+      const fresh = input.entries.filter((e) => e.seq > Number(refs[SLACK_REFS.seq] ?? -1));
+      let run: TimelineEntry[] = [];
+      const postRun = async (): Promise<void> => {
+        for (const m of timelineMessages(run)) {
+          await post(channel, m, thread);
+          save(SLACK_REFS.seq, String(m.lastSeq));
+        }
+        run = [];
+      };
+      const decisions: Decided[] = [];
+      for (const e of fresh) {
+        const request = isRequest(e);
+        if (!request) {
+          run.push(e);
+          if (e.kind === 'approval' && i.approval && i.approval.at === e.at) decisions.push(i.approval);
+          continue;
+        }
+        // A request is its own message (it carries buttons); what came before it is posted first.
+        await postRun();
+        const r = await post(channel, approvalMessage(i.workflowId, request), thread);
+        save(SLACK_REFS.approval(request.step), r.ts);
+        save(SLACK_REFS.seq, String(e.seq));
+      }
+      await postRun();
+
+      // A decided request loses its buttons, whoever decided and however (Slack, CLI, expiry).
+      const pending = i.pendingApproval;
+      const approvalTs = pending ? refs[SLACK_REFS.approval(pending.step)] : undefined;
+      const decided = decisions.at(-1);
+      if (pending && approvalTs && decided) await update(channel, approvalTs, approvalMessage(i.workflowId, pending, decided));
+
+      if (refs[SLACK_REFS.status] !== statusKey(i)) {
+        await update(channel, thread, root());
+        save(SLACK_REFS.status, statusKey(i));
+      }
+      if (i.phase === 'done') progress.delete(key);
+      return out;
+    },
+  };
+}

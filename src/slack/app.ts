@@ -1,0 +1,54 @@
+// The Slack app: real Bolt, receiving on medic's HTTP server through FastifyReceiver, its
+// listeners registered by kind. Built only when the config has a `slack` section.
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { incidentsApi } from '../incidents/api.js';
+import { slackAccess } from './access.js';
+import type { ListenerDeps } from './deps.js';
+import { FastifyReceiver } from './receiver.js';
+import * as actions from './listeners/actions/index.js';
+import * as commands from './listeners/commands/index.js';
+import * as views from './listeners/views/index.js';
+
+export type SlackConfig = NonNullable<Config['slack']>;
+
+/** Bolt's logger interface over pino, so Slack logs land with medic's. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.WARN;
+  return {
+    debug: (...m: unknown[]) => log.debug(m.join(' ')),
+    info: (...m: unknown[]) => log.info(m.join(' ')),
+    warn: (...m: unknown[]) => log.warn(m.join(' ')),
+    error: (...m: unknown[]) => log.error(m.join(' ')),
+    setLevel: (l: LogLevel) => void (level = l),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger }) {
+  const log = deps.log.child({ component: 'slack' });
+  const receiver = new FastifyReceiver({ signingSecret: deps.slack.signingSecret, log });
+  const bolt = new App({
+    token: deps.slack.botToken,
+    receiver,
+    logger: boltLogger(log),
+    clientOptions: {
+      ...(deps.slack.apiUrl ? { slackApiUrl: deps.slack.apiUrl } : {}),
+      retryConfig: { retries: 5, factor: 1.6, minTimeout: 250, maxTimeout: 5_000 },
+    },
+  });
+  const listenerDeps: ListenerDeps = {
+    api: incidentsApi(deps.client, deps.taskQueue),
+    client: deps.client,
+    access: slackAccess(bolt.client, log),
+    admins: deps.slack.admins,
+    log,
+  };
+  actions.register(bolt, listenerDeps);
+  views.register(bolt, listenerDeps);
+  commands.register(bolt, listenerDeps);
+  return { bolt, receiver, plugin: receiver.plugin };
+}

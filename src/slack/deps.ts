@@ -1,0 +1,14 @@
+// What every Slack listener gets: Temporal (through the incidents API), access checks, config.
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { IncidentsApi } from '../incidents/api.js';
+import type { SlackAccess } from './access.js';
+
+export interface ListenerDeps {
+  api: IncidentsApi;
+  client: Client;
+  access: SlackAccess;
+  /** Slack user ids or @group handles allowed to pause/resume. */
+  admins: string[];
+  log: Logger;
+}

@@ -1,0 +1,11 @@
+import type { App } from '@slack/bolt';
+import type { BlockButtonAction } from '@slack/bolt';
+import { ACTIONS } from '../../ui/approval.js';
+import type { ListenerDeps } from '../../deps.js';
+import { approveStep } from './approve.js';
+import { denyStep } from './deny.js';
+
+export function register(app: App, deps: ListenerDeps): void {
+  app.action<BlockButtonAction>(ACTIONS.approve, approveStep(deps));
+  app.action<BlockButtonAction>(ACTIONS.deny, denyStep(deps));
+}

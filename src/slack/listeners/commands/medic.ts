@@ -1,0 +1,49 @@
+// /medic status [incident] | incidents | pause [reason] | resume | help. Answers are ephemeral
+// (only the person who typed sees them); pause/resume are for the configured admins only.
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { NotFoundError } from '../../../incidents/api.js';
+import { HELP, incidentsText, incidentText, overviewText } from '../../ui/command.js';
+import type { ListenerDeps } from '../../deps.js';
+
+type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+
+export const medicCommand =
+  (deps: ListenerDeps) =>
+  async ({ ack, command, client }: Args): Promise<void> => {
+    await ack();
+    const user = command.user_id;
+    const reply = (text: string) => client.chat.postEphemeral({ channel: command.channel_id, user, text });
+    const [sub = 'help', ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
+    try {
+      switch (sub.toLowerCase()) {
+        case 'help':
+          return void (await reply(HELP));
+        case 'incidents':
+          return void (await reply(incidentsText(await deps.api.list())));
+        case 'status': {
+          if (rest[0]) {
+            const d = await deps.api.detail(rest[0]);
+            return void (await reply(incidentText(d.status, d.timeline)));
+          }
+          const [gov, list] = await Promise.all([deps.api.governorState(), deps.api.list()]);
+          return void (await reply(overviewText(gov.pause, list)));
+        }
+        case 'pause':
+        case 'resume': {
+          if (!(await deps.access.allowed(deps.admins, user))) {
+            const who = deps.admins.length ? deps.admins.join(', ') : 'nobody is configured (slack.admins)';
+            return void (await reply(`:no_entry: Only medic admins may ${sub} automation (admins: ${who}). Nothing was changed.`));
+          }
+          const reason = rest.join(' ') || undefined;
+          const p = await deps.api.setPaused(sub === 'pause', user, reason);
+          return void (await reply(p.paused ? `:octagonal_sign: Automation paused${reason ? `: ${reason}` : ''}.` : ':large_green_circle: Automation resumed.'));
+        }
+        default:
+          return void (await reply(`Unknown subcommand \`${sub}\`.\n${HELP}`));
+      }
+    } catch (err) {
+      if (err instanceof NotFoundError) return void (await reply(`:grey_question: ${err.message}`));
+      deps.log.error({ err, sub }, '/medic failed');
+      await reply(':warning: medic could not answer right now (Temporal unreachable?). Please try again.');
+    }
+  };

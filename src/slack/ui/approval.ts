@@ -1,0 +1,95 @@
+// Block Kit for approval requests: the message with Approve / Deny, its decided form, and the
+// modal asking why a step is denied.
+import type { types } from '@slack/bolt';
+import type { ApprovalRequest } from '../../../workflows/contracts.js';
+
+type ModalView = types.ModalView;
+import { esc, hhmm, type SlackMessage, type UiBlock } from './incident.js';
+
+export const ACTIONS = { approve: 'approve_step', deny: 'deny_step' } as const;
+export const VIEWS = { denyReason: 'deny_reason' } as const;
+export const DENY_REASON_BLOCK = 'reason';
+export const DENY_REASON_ACTION = 'reason_input';
+
+/** What a button carries: which incident and which step the clicker saw. */
+export interface ApprovalRef {
+  workflowId: string;
+  step: number;
+}
+export const encodeRef = (r: ApprovalRef): string => JSON.stringify({ w: r.workflowId, s: r.step });
+export function decodeRef(value: string | undefined): ApprovalRef | undefined {
+  try {
+    const v = JSON.parse(value ?? '') as { w?: unknown; s?: unknown };
+    return typeof v.w === 'string' && Number.isInteger(v.s) ? { workflowId: v.w, step: v.s as number } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const who = (approvers: string[]): string =>
+  approvers.map((a) => (/^[UW][A-Z0-9]+$/.test(a) ? `<@${a}>` : esc(a))).join(', ') || 'nobody';
+
+export interface Decided {
+  decision: 'approve' | 'deny' | 'expired';
+  by: string;
+  at: number;
+  reason?: string;
+}
+
+const mention = (by: string): string => (/^[UW][A-Z0-9]+$/.test(by) ? `<@${by}>` : esc(by));
+
+export function decidedLine(d: Decided): string {
+  if (d.decision === 'approve') return `:white_check_mark: Approved by ${mention(d.by)} at ${hhmm(d.at)} UTC`;
+  if (d.decision === 'deny') return `:no_entry: Denied by ${mention(d.by)} at ${hhmm(d.at)} UTC: ${esc(d.reason ?? 'no reason given')}`;
+  return `:hourglass: Expired unanswered at ${hhmm(d.at)} UTC`;
+}
+
+/** The request; once decided, the same message without buttons and with who decided. */
+export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?: Decided): SlackMessage {
+  const ref = encodeRef({ workflowId, step: r.step });
+  const lines = [
+    `*Approval needed* for step ${r.step + 1}: *${esc(r.stepName)}*`,
+    `*What:* ${esc(r.what)}`,
+    `*Risk:* ${r.risk}${r.fourEyes ? ' · four-eyes: the requester may not approve' : ''}`,
+    `*Who may approve:* ${who(r.approvers)}`,
+    `*Expires:* <!date^${Math.floor(r.expiresAt / 1000)}^{date_short_pretty} {time}|${new Date(r.expiresAt).toISOString()}>`,
+  ];
+  const blocks: UiBlock[] = [{ type: 'section', block_id: 'request', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } }];
+  if (decided) {
+    blocks.push({ type: 'context', block_id: 'decided', elements: [{ type: 'mrkdwn', text: decidedLine(decided).slice(0, 3000) }] });
+  } else {
+    blocks.push({
+      type: 'actions',
+      block_id: 'decide',
+      elements: [
+        { type: 'button', action_id: ACTIONS.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: ref },
+        { type: 'button', action_id: ACTIONS.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value: ref },
+      ],
+    });
+  }
+  const text = decided
+    ? `${r.stepName}: ${decidedLine(decided).replace(/^:[a-z_]+: /, '')}`
+    : `Approval needed: ${r.what} (risk ${r.risk})`;
+  return { text, blocks };
+}
+
+/** The modal Deny opens; private_metadata carries the button's reference and where it was. */
+export function denyReasonModal(ref: ApprovalRef, stepName: string, message: { channel: string; ts: string }): ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEWS.denyReason,
+    private_metadata: JSON.stringify({ ...ref, channel: message.channel, ts: message.ts }),
+    title: { type: 'plain_text', text: 'Deny step' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `Deny step ${ref.step + 1} (*${esc(stepName)}*)? The incident will be escalated.` } },
+      {
+        type: 'input',
+        block_id: DENY_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: { type: 'plain_text_input', action_id: DENY_REASON_ACTION, multiline: true, min_length: 3, max_length: 2000 },
+      },
+    ],
+  };
+}

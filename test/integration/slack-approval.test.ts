@@ -1,0 +1,199 @@
+// Approve / Deny from Slack, end to end on real parts: the Slack sink posts the incident's root
+// message, thread and approval request into the stand-in; signed clicks reach real Bolt on
+// medic's server; the workflow's Update validator decides.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPlaybook } from '../support/fixtures.js';
+import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+import type { StandInMessage } from '../../src/dev/slack/server.js';
+
+let m: SlackMedic;
+beforeAll(async () => {
+  m = await startSlackMedic();
+});
+afterAll(async () => {
+  await m?.stop();
+});
+
+let n = 0;
+const approvalPlaybook = (over: { fourEyes?: boolean; approvalTimeout?: string } = {}) =>
+  demoPlaybook(m.demo.url, {
+    name: `needs-approval-${++n}`,
+    steps: [
+      {
+        name: 'restart',
+        action: 'http',
+        params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
+        risk: 'high',
+        requiresApproval: true,
+        approvers: [U.alice, '@oncall'],
+        fourEyes: over.fourEyes ?? false,
+        approvalTimeout: over.approvalTimeout ?? '2m',
+        timeout: '5s',
+        verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
+      },
+    ],
+  });
+
+async function pendingApproval(workflowId: string): Promise<StandInMessage> {
+  return waitUntil('the approval message', () => {
+    const msg = m.approvalMessage(workflowId);
+    return msg && JSON.stringify(msg.blocks).includes('approve_step') ? msg : undefined;
+  });
+}
+const hasButtons = (msg: StandInMessage | undefined) => JSON.stringify(msg?.blocks ?? []).includes('approve_step');
+const ephemeralsFor = (user: string) => m.slack.ephemerals.filter((e) => e.user === user).map((e) => e.text);
+
+describe('Slack approvals through Bolt and Temporal Updates', () => {
+  it('full loop: alert → root message + thread → approval → Approve by an approver → action → verified → root shows Resolved', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook());
+    const request = await pendingApproval(id);
+    const root = m.rootOf(id)!;
+    expect(request.thread_ts).toBe(root.ts);
+    const text = JSON.stringify(request.blocks);
+    for (const s of ['POST', '/remediate', 'high', '<@U0ALICE>, @oncall', 'Expires']) expect(text).toContain(s);
+    await waitUntil('root shows Awaiting approval', () => JSON.stringify(m.rootOf(id)!.blocks).includes('Awaiting approval'));
+
+    const res = await m.interact.clickButton(U.alice, request, 'approve_step');
+    expect(res.status).toBe(200);
+    const done = await waitUntil('resolved', async () => ((await m.status(id)).status === 'resolved' ? m.status(id) : undefined));
+    expect(done.approval).toMatchObject({ decision: 'approve', by: U.alice });
+    expect(Object.keys(m.demo.state.applied)).toHaveLength(1); // the action ran once
+
+    const rewritten = m.slack.message(SLACK.channel, request.ts)!;
+    expect(hasButtons(rewritten)).toBe(false);
+    expect(JSON.stringify(rewritten.blocks)).toMatch(/Approved by <@U0ALICE> at \d\d:\d\d UTC/);
+    await waitUntil('root message resolved', () => JSON.stringify(m.rootOf(id)!.blocks).includes('Resolved'));
+    expect(m.rootOf(id)!.updates).toBeGreaterThan(0);
+    // Every timeline entry is in the thread exactly once, in order.
+    const timeline = await m.timeline(id);
+    const threadText = () => m.threadOf(id).flatMap((x) => (x.blocks as { text?: { text: string } }[]).map((b) => b.text?.text ?? '')).join('\n');
+    await waitUntil('thread complete', () => threadText().includes('resolved: healed'));
+    const thread = threadText();
+    let at = -1;
+    // The request itself is the approval message (checked above); every other entry is a line.
+    for (const e of timeline.filter((x) => !x.data?.request)) {
+      const needle = e.message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').slice(0, 60);
+      const pos = thread.indexOf(needle, at + 1);
+      expect(pos, `timeline entry ${e.seq} "${e.message}" in thread after ${at}`).toBeGreaterThan(at);
+      at = pos;
+    }
+    const lines = thread.split('\n').filter((l) => !l.includes('Approval needed'));
+    expect(lines.filter((l) => l.startsWith(':'))).toHaveLength(timeline.filter((e) => !e.data?.request).length);
+    expect(m.slack.calls.filter((c) => !c.ok && c.status !== 429)).toEqual([]);
+  });
+
+  it('a non-approver is told why, privately, and nothing changes', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook());
+    const request = await pendingApproval(id);
+    const res = await m.interact.clickButton(U.carol, request, 'approve_step');
+    expect(res.status).toBe(200);
+    const told = await waitUntil('ephemeral to carol', () => ephemeralsFor(U.carol).find((t) => t.includes('may not decide')));
+    expect(told).toContain('Nothing was changed');
+    const s = await m.status(id);
+    expect(s.status).toBe('awaiting_approval');
+    expect(s.approval).toBeUndefined();
+    expect(hasButtons(m.slack.message(SLACK.channel, request.ts))).toBe(true);
+    await m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+
+  it('four-eyes: the requester is refused; a member of the @oncall approver group may approve', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook({ fourEyes: true }), { requestedBy: U.alice });
+    const request = await pendingApproval(id);
+    await m.interact.clickButton(U.alice, request, 'approve_step');
+    expect(await waitUntil('four-eyes refusal', () => ephemeralsFor(U.alice).find((t) => t.includes('four-eyes')))).toContain('may not approve');
+    expect((await m.status(id)).approval).toBeUndefined();
+    await m.interact.clickButton(U.bob, request, 'approve_step');
+    const s = await waitUntil('approved by bob', async () => ((await m.status(id)).approval?.by === U.bob ? m.status(id) : undefined));
+    expect(s.approval?.decision).toBe('approve');
+    await waitUntil('resolved', async () => (await m.status(id)).status === 'resolved');
+  });
+
+  it('double click by two approvers: exactly one wins, the other is told', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook());
+    const request = await pendingApproval(id);
+    const before = m.slack.ephemerals.length;
+    const [a, b] = await Promise.all([m.interact.clickButton(U.alice, request, 'approve_step'), m.interact.clickButton(U.bob, request, 'approve_step')]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const s = await waitUntil('decided', async () => ((await m.status(id)).approval ? m.status(id) : undefined));
+    const winner = s.approval!.by;
+    const loser = winner === U.alice ? U.bob : U.alice;
+    expect([U.alice, U.bob]).toContain(winner);
+    const told = await waitUntil('loser told', () => m.slack.ephemerals.slice(before).find((e) => e.user === loser));
+    expect(told.text).toContain(`already approved by ${winner}`);
+    expect(m.slack.ephemerals.slice(before).filter((e) => e.user === winner)).toEqual([]);
+    expect((await m.timeline(id)).filter((e) => e.kind === 'approval' && /approved by/.test(e.message))).toHaveLength(1);
+    await waitUntil('resolved', async () => (await m.status(id)).status === 'resolved');
+  });
+
+  it('a click after expiry is refused; the request shows it expired and the incident escalates', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook({ approvalTimeout: '2s' }));
+    const request = await pendingApproval(id);
+    await waitUntil('escalated', async () => (await m.status(id)).status === 'escalated', 15_000);
+    await m.interact.clickButton(U.alice, request, 'approve_step');
+    expect(await waitUntil('expiry refusal', () => ephemeralsFor(U.alice).find((t) => t.includes('expired')))).toContain('Not approved');
+    expect((await m.status(id)).approval?.decision).toBe('expired');
+    await waitUntil('request marked expired', () => JSON.stringify(m.slack.message(SLACK.channel, request.ts)!.blocks).includes('Expired unanswered'));
+    expect(hasButtons(m.slack.message(SLACK.channel, request.ts))).toBe(false);
+    await waitUntil('root shows Escalated', () => JSON.stringify(m.rootOf(id)!.blocks).includes('Escalated'));
+    await m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+
+  it('Deny opens a modal; a non-approver gets a field error; the reason goes into the timeline and the incident escalates', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook());
+    const request = await pendingApproval(id);
+    await m.interact.clickButton(U.carol, request, 'deny_step');
+    const carolView = await waitUntil('modal for carol', () => m.interact.openViewFor(U.carol));
+    const refused = await m.interact.submitView(U.carol, carolView.id, { reason: 'I do not like it' });
+    expect(refused.status).toBe(200);
+    expect(refused.body).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('may not decide') } });
+    expect((await m.status(id)).approval).toBeUndefined();
+
+    await m.interact.clickButton(U.alice, request, 'deny_step');
+    const view = await waitUntil('modal for alice', () => m.interact.openViewFor(U.alice));
+    expect(JSON.stringify(view.view.blocks)).toContain('Reason');
+    const tooShort = await m.interact.submitView(U.alice, view.id, { reason: 'no' });
+    expect(tooShort.body).toMatchObject({ response_action: 'errors' });
+    const ok = await m.interact.submitView(U.alice, view.id, { reason: 'database migration running' });
+    expect(ok).toMatchObject({ status: 200, body: '' });
+    const s = await waitUntil('escalated', async () => ((await m.status(id)).status === 'escalated' ? m.status(id) : undefined));
+    expect(s.approval).toMatchObject({ decision: 'deny', by: U.alice, reason: 'database migration running' });
+    const timeline = await m.timeline(id);
+    expect(timeline.some((e) => e.kind === 'approval' && e.message.includes('denied by U0ALICE: database migration running'))).toBe(true);
+    expect(timeline.some((e) => e.kind === 'escalation')).toBe(true);
+    expect(Object.keys(m.demo.state.applied)).not.toContain(expect.stringContaining(id));
+    await waitUntil('thread shows the denial', () => m.threadOf(id).some((x) => JSON.stringify(x.blocks).includes('database migration running')));
+    expect(JSON.stringify(m.slack.message(SLACK.channel, request.ts)!.blocks)).toContain('Denied by <@U0ALICE>');
+    await m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+
+  it('forged signature, stale timestamp and a replayed request are refused with 401, and nothing changes', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(approvalPlaybook());
+    const request = await pendingApproval(id);
+    const forged = await m.interact.clickButton(U.alice, request, 'approve_step', { signature: `v0=${'0'.repeat(64)}` });
+    expect(forged).toMatchObject({ status: 401, body: { error: 'invalid signature' } });
+    const stale = await m.interact.clickButton(U.alice, request, 'approve_step', { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale).toMatchObject({ status: 401, body: { error: 'stale or invalid request timestamp' } });
+    const wrongSecret = await m.interact.slashCommand(U.root, '/medic', 'pause', SLACK.channel, { signature: 'v0=deadbeef' });
+    expect(wrongSecret.status).toBe(401);
+    const s = await m.status(id);
+    expect(s.approval).toBeUndefined();
+    expect(hasButtons(m.slack.message(SLACK.channel, request.ts))).toBe(true);
+
+    // A genuine request is accepted once; the same bytes sent again are a replay.
+    const carolClick = await m.interact.clickButton(U.carol, request, 'approve_step');
+    expect(carolClick.status).toBe(200);
+    const replayed = await carolClick.replay();
+    expect(replayed).toMatchObject({ status: 401, body: { error: 'replayed request' } });
+    await waitUntil('carol told once', () => ephemeralsFor(U.carol).length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await m.status(id)).approval).toBeUndefined();
+    await m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+});

@@ -1,0 +1,127 @@
+// medic with Slack on real parts: Temporal dev server, worker with the Slack sink, medic's HTTP
+// server with the Bolt app, the Slack stand-in, and the demo service being healed. Clicks and
+// commands reach Bolt as correctly signed HTTP requests from the stand-in's interactor.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { createSlackSink } from '../../activities/slack.js';
+import { ConfigSchema, type Config } from '../../src/config.js';
+import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { slackInteractor, type SlackInteractor } from '../../src/dev/slack/interact.js';
+import { startSlackStandIn, type SlackStandIn, type StandInMessage, type StandInOptions } from '../../src/dev/slack/server.js';
+import { ingestAlerts } from '../../src/intake/ingest.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
+import { buildServer } from '../../src/server/app.js';
+import { slackWebClient } from '../../src/slack/client.js';
+import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
+import { firingAlert, silentLog } from './fixtures.js';
+import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
+
+export const SLACK = {
+  token: 'xoxb-medic-test-token',
+  secret: 'slack-signing-secret-0123456789',
+  channel: 'C0INCIDENT',
+} as const;
+/** alice approves directly, bob through the @oncall group, carol may not, root is an admin. */
+export const U = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL', root: 'U0ROOT', dana: 'U0DANA' } as const;
+
+export interface SlackMedic {
+  env: TestWorkflowEnvironment;
+  demo: DemoService;
+  slack: SlackStandIn;
+  interact: SlackInteractor;
+  worker: Worker;
+  server: FastifyInstance;
+  url: string;
+  config: Config;
+  taskQueue: string;
+  start(pb: Playbook, opts?: { requestedBy?: string; labels?: Record<string, string> }): Promise<string>;
+  status(workflowId: string): Promise<IncidentStatus>;
+  timeline(workflowId: string): Promise<TimelineEntry[]>;
+  rootOf(workflowId: string): StandInMessage | undefined;
+  threadOf(workflowId: string): StandInMessage[];
+  approvalMessage(workflowId: string): StandInMessage | undefined;
+  stop(): Promise<void>;
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+export async function startSlackMedic(o: { standIn?: Partial<StandInOptions> } = {}): Promise<SlackMedic> {
+  const env = await devServerEnv();
+  const demo = await startDemoService();
+  const slack = await startSlackStandIn({
+    botToken: SLACK.token,
+    channels: [{ id: SLACK.channel, name: 'incidents' }],
+    users: Object.entries(U).map(([name, id]) => ({ id, name })),
+    usergroups: [
+      { id: 'S0ONCALL', handle: 'oncall', users: [U.bob] },
+      { id: 'S0SREADM', handle: 'sre-admins', users: [U.dana] },
+    ],
+    ...o.standIn,
+  });
+  const taskQueue = uniqueQueue('slack');
+  const web = slackWebClient({ botToken: SLACK.token, apiUrl: slack.apiUrl, retries: 10 });
+  const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
+  const worker = await medicWorker(env, taskQueue, {}, [sink]);
+  const running = worker.run();
+  const config = ConfigSchema.parse({
+    http: { port: 0 },
+    temporal: { taskQueue },
+    intake: { alertmanagerToken: 'intake-token-0123456789' },
+    slack: { botToken: SLACK.token, signingSecret: SLACK.secret, channel: SLACK.channel, apiUrl: slack.apiUrl, admins: [U.root, '@sre-admins'] },
+  });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [] });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret });
+
+  const rootOf = (id: string) => slack.history(SLACK.channel).find((m) => JSON.stringify(m.blocks ?? []).includes(id));
+  const threadOf = (id: string) => {
+    const root = rootOf(id);
+    return root ? slack.thread(SLACK.channel, root.ts) : [];
+  };
+  return {
+    env,
+    demo,
+    slack,
+    interact,
+    worker,
+    server,
+    url,
+    config,
+    taskQueue,
+    async start(pb, opts = {}) {
+      const r = await ingestAlerts(
+        { client: env.client, taskQueue, playbooks: () => [pb], log: silentLog },
+        [firingAlert(opts.labels)],
+        opts.requestedBy ? { requestedBy: opts.requestedBy } : {},
+      );
+      return r.incidents[0]!.workflowId;
+    },
+    status: (id) => env.client.workflow.getHandle(id).query(statusQuery),
+    timeline: (id) => env.client.workflow.getHandle(id).query(timelineQuery),
+    rootOf,
+    threadOf,
+    approvalMessage: (id) => threadOf(id).find((m) => (m.blocks as { block_id?: string }[] | undefined)?.some((b) => b.block_id === 'request')),
+    async stop() {
+      await server.close();
+      worker.shutdown();
+      await running;
+      await slack.close();
+      await demo.close();
+      await env.teardown();
+    },
+  };
+}
