@@ -1,5 +1,7 @@
 // Entry point: the medic worker (incident + governor workflows and all activities).
 import { loadConfig } from './config.js';
+import { createAuditSink } from '../activities/audit.js';
+import { openAuditDb } from './audit/log.js';
 import { createLogger } from './log.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
 import { createMedicWorker } from './temporal/worker.js';
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
+    ...(config.audit ? { sinks: [createAuditSink(openAuditDb(config.audit.path))] } : {}),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });

@@ -150,7 +150,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   });
   setHandler(pauseSignal, (pause) => {
     s.pause = pause;
-    note('control', pause.paused ? `kill switch ON by ${pause.by ?? '?'}` : `kill switch OFF by ${pause.by ?? '?'}`);
+    note('control', pause.paused ? `kill switch ON by ${pause.by ?? '?'}` : `kill switch OFF by ${pause.by ?? '?'}`, {
+      data: { paused: pause.paused, ...(pause.by ? { by: pause.by } : {}), ...(pause.reason ? { reason: pause.reason } : {}) },
+    });
   });
   setHandler(lockFreedSignal, () => void (lockFreed = true));
   setHandler(statusQuery, () => statusOf(s, input, wfId));
@@ -166,7 +168,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         d.decision === 'approve'
           ? `${stepLabel(step)} approved by ${d.user}`
           : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
-        { step },
+        { step, data: { decision: d.decision, by: d.user, ...(d.reason ? { reason: d.reason } : {}) } },
       );
       return { decision: d.decision, by: d.user, at, step };
     },

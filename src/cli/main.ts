@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } from './format.js';
 import { validateCommand } from './validate.js';
+import { auditCommand, AuditUsageError } from './audit.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -20,6 +21,8 @@ commands:
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
   drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
+  audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
+  audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
 
 options:
   --url URL      medic's HTTP address (env MEDIC_URL; the demo writes .medic/cli.json)
@@ -75,6 +78,9 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       reason: { type: 'string' },
+      since: { type: 'string' },
+      format: { type: 'string' },
+      file: { type: 'string' },
       step: { type: 'string' },
       minutes: { type: 'string' },
       clear: { type: 'boolean', default: false },
@@ -144,6 +150,8 @@ export async function main(argv: string[]): Promise<number> {
       print(data, () => (data.until ? `deployment marked on ${data.target} until ${data.until}` : `deployment marker cleared on ${data.target}`));
       return 0;
     }
+    case 'audit':
+      return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
     case 'drill': {
       const conn = connection(values);
       if (!args[0]) throw new CliError('usage: medic drill <name>   (e.g. demo-outage)');
@@ -160,5 +168,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof AuditUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

@@ -22,6 +22,8 @@ import { startDemoService } from '../dev/demo-service.js';
 import { freePort } from '../dev/ports.js';
 import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
 import { startPagerDutyStandIn } from '../dev/pagerduty/stand-in.js';
+import { auditLog, openAuditDb } from '../audit/log.js';
+import { createAuditSink } from '../../activities/audit.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
 
@@ -54,14 +56,16 @@ async function main(): Promise<number> {
     operators: [operator],
     playbooks: [join(ROOT, 'playbooks')],
     secrets: { DEMO_TOKEN: demoToken, PD_ROUTING_KEY: randomBytes(16).toString('hex') },
+    audit: { path: join(dir, 'audit.db') },
   });
+  const auditDb = openAuditDb(config.audit!.path);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
 
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) } });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) } });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -70,6 +74,7 @@ async function main(): Promise<number> {
     client,
     log,
     playbooks: () => playbooks,
+    audit: auditLog(auditDb),
     drills: {
       'demo-outage': async () => {
         demo.state.fault = 'outage';
@@ -85,7 +90,7 @@ async function main(): Promise<number> {
     },
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
-  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token }), { mode: 0o600 });
+  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path }), { mode: 0o600 });
   const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
   say(`
@@ -113,6 +118,7 @@ Ctrl-C stops everything.
     await workerRun;
     await demo.close();
     await pagerduty.close();
+    auditDb.close();
     await nativeConnection.close();
     await connection.close();
     await temporal.stop();

@@ -2,6 +2,7 @@
 // the Slack app. Everything goes through Temporal: queries, updates, visibility.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { governorCaller } from '../../activities/governor.js';
+import type { AuditLog } from '../audit/log.js';
 import {
   decideUpdate,
   governorStateQuery,
@@ -41,7 +42,7 @@ export interface IncidentSummary {
   runStatus: string;
 }
 
-export function incidentsApi(client: Client, taskQueue: string) {
+export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: AuditLog } = {}) {
   const callGovernor = governorCaller({ client, taskQueue });
   let governorCalls = 0;
   const updateId = (what: string): string => `${what}:${Date.now()}:${++governorCalls}`;
@@ -90,8 +91,27 @@ export function incidentsApi(client: Client, taskQueue: string) {
     }
   }
 
-  const setPaused = (paused: boolean, by: string, reason?: string): Promise<PauseState> =>
-    callGovernor(setPausedUpdate, { paused, by, ...(reason ? { reason } : {}) }, updateId('pause'));
+  async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
+    const before = opts.audit ? await governorState().then((g) => g.pause, () => undefined) : undefined;
+    const after = await callGovernor(setPausedUpdate, { paused, by, ...(reason ? { reason } : {}) }, updateId('pause'));
+    // Kill-switch changes are audited with the operator who made them.
+    opts.audit?.append([
+      {
+        at: new Date().toISOString(),
+        incidentId: null,
+        seq: null,
+        kind: 'kill-switch',
+        who: by,
+        what: paused ? 'kill switch ON: all automation paused' : 'kill switch OFF: automation resumed',
+        why: reason ?? '',
+        target: `all automation (task queue ${taskQueue})`,
+        before: before === undefined ? 'unknown' : before.paused ? 'paused' : 'running',
+        after: after.paused ? 'paused' : 'running',
+        data: { pause: after },
+      },
+    ]);
+    return after;
+  }
 
   const setDeployment = (input: SetDeploymentInput): Promise<void> =>
     callGovernor(setDeploymentUpdate, input, updateId('deployment'));

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { intakeTokenOf, type Config, type Operator } from '../config.js';
 import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
+import type { AuditLog } from '../audit/log.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
@@ -19,6 +20,8 @@ export interface ServerDeps {
   /** Demo-only fault drills, by name; absent in production. */
   drills?: Record<string, (by: string) => Promise<string>>;
   onIncident?: (workflowId: string) => void;
+  /** The tamper-evident audit log; kill-switch changes are written to it. */
+  audit?: AuditLog;
 }
 
 const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
@@ -37,7 +40,7 @@ declare module 'fastify' {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, log } = deps;
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes });
-  const api = incidentsApi(deps.client, config.temporal.taskQueue);
+  const api = incidentsApi(deps.client, config.temporal.taskQueue, deps.audit ? { audit: deps.audit } : {});
   const intakeToken = intakeTokenOf(config);
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {

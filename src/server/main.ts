@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { connectClient } from '../temporal/connect.js';
 import { buildServer } from './app.js';
+import { auditLog, openAuditDb } from '../audit/log.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,7 +14,8 @@ async function main(): Promise<void> {
   for (const p of problems) log.error({ file: p.file }, `playbook skipped: ${formatProblem(p)}`);
   log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
   const client = await connectClient(config);
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks });
+  const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks, ...(audit ? { audit } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   const stop = (): void => void app.close().then(() => process.exit(0));

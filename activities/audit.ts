@@ -1,0 +1,76 @@
+// The audit sink: every incident timeline entry becomes one row of the tamper-evident audit log
+// (src/audit/log.ts) with who / what / why / target / before / after / time derived from the
+// entry's kind and data. Idempotent per (incident id, seq): a retried publish writes nothing twice.
+import type { Database } from 'better-sqlite3';
+import { auditLog, type AuditRecord } from '../src/audit/log.js';
+import type { IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
+import type { IncidentSink } from './publish.js';
+
+type Fields = Pick<AuditRecord, 'who' | 'what' | 'why' | 'before' | 'after'>;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function blockingReasons(e: TimelineEntry): string {
+  const decisions = (e.data?.decisions as { outcome: string; reason: string }[] | undefined) ?? [];
+  return decisions.filter((d) => d.outcome !== 'pass').map((d) => d.reason).join('; ');
+}
+
+/** Who/what/why/before/after for one timeline entry. */
+export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields {
+  const d = e.data ?? {};
+  const base: Fields = { who: 'medic', what: e.message, why: '', before: '', after: '' };
+  switch (e.kind) {
+    case 'alert':
+      return { ...base, who: `alert source: ${/ from (\S+)$/.exec(e.message)?.[1] ?? 'intake'}`, after: /\b(firing|resolved)\b/.exec(e.message)?.[1] ?? 'firing' };
+    case 'gate': {
+      const passed = e.message.startsWith('gates passed');
+      return { ...base, why: passed ? '' : blockingReasons(e), before: 'pending', after: passed ? 'allowed' : e.message.includes('blocked') ? 'blocked' : 'held' };
+    }
+    case 'approval': {
+      const decision = str(d.decision);
+      if (decision) return { ...base, who: str(d.by) || 'unknown', why: str(d.reason), before: 'awaiting approval', after: decision === 'approve' ? 'approved' : 'denied' };
+      if (e.message.includes('expired')) return { ...base, why: 'nobody decided before the request expired', before: 'awaiting approval', after: 'expired' };
+      return { ...base, why: 'the step requires approval', before: 'pending', after: 'awaiting approval' };
+    }
+    case 'action': {
+      if (d.idempotencyKey !== undefined) return { ...base, why: `playbook ${incident.playbook}`, before: 'not started', after: 'started' };
+      const failed = d.failed === true || / failed: /.test(e.message);
+      const status = typeof d.status === 'number' ? ` (HTTP ${d.status})` : '';
+      return { ...base, why: `playbook ${incident.playbook}`, before: 'started', after: `${failed ? 'failed' : 'succeeded'}${status}` };
+    }
+    case 'verification':
+      return { ...base, after: /^verified/.test(e.message) ? 'healthy' : /failed/.test(e.message) ? 'unhealthy' : 'checking' };
+    case 'escalation':
+      return { ...base, why: incident.escalationReason ?? '', after: 'escalated' };
+    case 'resolution':
+      return { ...base, why: incident.outcome ?? '', before: 'open', after: e.message.startsWith('resolved') ? 'resolved' : 'escalated' };
+    case 'control': {
+      const paused = typeof d.paused === 'boolean' ? d.paused : e.message.includes(' ON ');
+      return { ...base, who: str(d.by) || (/ by (\S+)/.exec(e.message)?.[1] ?? 'unknown'), why: str(d.reason), before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
+    }
+    default:
+      return base;
+  }
+}
+
+export function auditRecordsOf(input: PublishInput): AuditRecord[] {
+  const inc = input.incident;
+  return input.entries.map((e) => ({
+    at: new Date(e.at).toISOString(),
+    incidentId: inc.incidentId,
+    seq: e.seq,
+    kind: e.kind,
+    target: inc.target,
+    ...auditFields(e, inc),
+    data: { workflowId: inc.workflowId, playbook: inc.playbook, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}), ...(e.data ? { data: e.data } : {}) },
+  }));
+}
+
+export function createAuditSink(db: Database): IncidentSink {
+  const log = auditLog(db);
+  return {
+    name: 'audit',
+    async publish(input) {
+      log.append(auditRecordsOf(input));
+    },
+  };
+}
