@@ -27,6 +27,7 @@ export const SLACK_REFS = {
   rootTs: 'slackRootTs',
   seq: 'slackSeq',
   status: 'slackStatus',
+  permalink: 'slackPermalink',
   approval: (step: number) => `slackApproval.${step}`,
 } as const;
 
@@ -75,6 +76,11 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
         save(SLACK_REFS.channel, r.channel);
         save(SLACK_REFS.rootTs, r.ts);
         save(SLACK_REFS.status, statusKey(i));
+      }
+      if (!refs[SLACK_REFS.permalink]) {
+        // Links to the thread from elsewhere (the PagerDuty page, the audit log).
+        const p = await web.chat.getPermalink({ channel: refs[SLACK_REFS.channel]!, message_ts: refs[SLACK_REFS.rootTs]! });
+        if (p.permalink) save(SLACK_REFS.permalink, p.permalink);
       }
       const channel = refs[SLACK_REFS.channel]!;
       const thread = refs[SLACK_REFS.rootTs]!;

@@ -3,6 +3,7 @@ import { loadConfig } from './config.js';
 import { createAuditSink } from '../activities/audit.js';
 import { openAuditDb } from './audit/log.js';
 import { createLogger } from './log.js';
+import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
 import { createMedicWorker } from './temporal/worker.js';
 
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   installRuntimeLogger(log);
   const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
+  const slack = slackSinkDeps(config);
   const worker = await createMedicWorker({
     connection,
     client,
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     ...(config.audit ? { sinks: [createAuditSink(openAuditDb(config.audit.path))] } : {}),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
+    ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');

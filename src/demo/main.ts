@@ -22,6 +22,8 @@ import { startDemoService } from '../dev/demo-service.js';
 import { freePort } from '../dev/ports.js';
 import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
 import { startPagerDutyStandIn } from '../dev/pagerduty/stand-in.js';
+import { startDemoSlack } from '../dev/slack/demo.js';
+import { slackSinkDeps } from '../slack/client.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
 import { createAuditSink } from '../../activities/audit.js';
 import { startDetection } from './detection.js';
@@ -46,6 +48,8 @@ async function main(): Promise<number> {
   process.env.DEMO_SERVICE_URL = demo.url;
   // PagerDuty Events API stand-in (HTTPS, own CA): escalations page it instead of a real account.
   const pagerduty = await startPagerDutyStandIn({ port: await freePort(8098) });
+  // Slack Web API stand-in: incident threads and Approve/Deny without a Slack workspace.
+  const slack = await startDemoSlack(await freePort(8097));
 
   const operator = { user: 'demo-operator', token: token(), admin: true };
   const config = ConfigSchema.parse({
@@ -56,6 +60,7 @@ async function main(): Promise<number> {
     operators: [operator],
     playbooks: [join(ROOT, 'playbooks')],
     secrets: { DEMO_TOKEN: demoToken, PD_ROUTING_KEY: randomBytes(16).toString('hex') },
+    slack: slack.config,
     audit: { path: join(dir, 'audit.db') },
   });
   const auditDb = openAuditDb(config.audit!.path);
@@ -65,7 +70,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) } });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -99,6 +104,7 @@ medic demo is running
   Temporal UI    ${temporal.uiUrl}
   demo service   ${demo.url}/healthz
   PagerDuty      ${pagerduty.url}/_stand-in   (stand-in; its CA: ${pagerduty.certs.caPath})
+  Slack          ${slack.standIn.apiUrl}   (Web API stand-in; channel #incidents)
   detection      ${detection.description}
   playbooks      ${playbooks.map((p) => p.name).join(', ')}
   logs           ${join(dir, 'medic.log')}
@@ -118,6 +124,7 @@ Ctrl-C stops everything.
     await workerRun;
     await demo.close();
     await pagerduty.close();
+    await slack.standIn.close();
     auditDb.close();
     await nativeConnection.close();
     await connection.close();

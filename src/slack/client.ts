@@ -1,5 +1,7 @@
 // medic's one Slack Web API client: pointed at real Slack, or at the local stand-in (apiUrl).
 import { LogLevel, WebClient } from '@slack/web-api';
+import type { SlackSinkDeps } from '../../activities/slack.js';
+import type { Config } from '../config.js';
 
 export interface SlackClientOptions {
   botToken: string;
@@ -16,4 +18,15 @@ export function slackWebClient(o: SlackClientOptions): WebClient {
     rejectRateLimitedCalls: false,
     retryConfig: { retries: o.retries ?? 12, factor: 1.6, minTimeout: 250, maxTimeout: 10_000, randomize: true },
   });
+}
+
+/** What the worker's Slack sink needs, from the config's `slack` section. */
+export function slackSinkDeps(config: Config): SlackSinkDeps | undefined {
+  if (!config.slack) return undefined;
+  return {
+    web: slackWebClient({ botToken: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) }),
+    channel: config.slack.channel,
+    temporalUiUrl: config.temporal.uiUrl,
+    namespace: config.temporal.namespace,
+  };
 }

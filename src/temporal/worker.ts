@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
+import { createSlackSink, type SlackSinkDeps } from '../../activities/slack.js';
 import type { ActivityDeps } from '../../activities/index.js';
 
 const require = createRequire(import.meta.url);
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   sinks?: IncidentSink[];
   /** PagerDuty Events API host and trust (the local stand-in in tests and the demo). */
   pagerduty?: ActivityDeps['pagerduty'];
+  /** Incident threads in Slack: added to `sinks` when configured. */
+  slack?: SlackSinkDeps;
 }
 
 export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
@@ -33,7 +36,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     fetch: o.fetch ?? globalThis.fetch,
     secret: (name) => secrets[name],
-    sinks: o.sinks ?? [],
+    sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
   });
   return Worker.create({

@@ -65,6 +65,7 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     expect(JSON.stringify(rewritten.blocks)).toMatch(/Approved by <@U0ALICE> at \d\d:\d\d UTC/);
     await waitUntil('root message resolved', () => JSON.stringify(m.rootOf(id)!.blocks).includes('Resolved'));
     expect(m.rootOf(id)!.updates).toBeGreaterThan(0);
+    expect(m.slack.calls.some((c) => c.method === 'chat.getPermalink' && c.ok)).toBe(true);
     // Every timeline entry is in the thread exactly once, in order.
     const timeline = await m.timeline(id);
     const threadText = () => m.threadOf(id).flatMap((x) => (x.blocks as { text?: { text: string } }[]).map((b) => b.text?.text ?? '')).join('\n');

@@ -202,6 +202,12 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
       homes.set(user.id, args.view as Record<string, unknown>);
       return { view: { ...(args.view as Record<string, unknown>), id: `VH${user.id}` } };
     },
+    'chat.getPermalink': (args) => {
+      const ch = channelOf(args);
+      const m = findMessage(ch.id, String(args.message_ts ?? ''));
+      if (!m) throw new SlackError('message_not_found');
+      return { channel: ch.id, permalink: `https://${team.domain}.slack.com/archives/${ch.id}/p${m.ts.replace('.', '')}` };
+    },
     'users.info': (args) => ({ user: { ...userOf(args.user), team_id: team.id, deleted: false, is_bot: false } }),
     'usergroups.list': () => ({
       usergroups: [...usergroups.values()].map((g) => ({ id: g.id, handle: g.handle, name: g.handle, team_id: team.id, user_count: g.users.length })),
