@@ -146,6 +146,7 @@ ensure_deb() {
 ensure_deb docker-compose docker-compose
 ensure_deb prometheus prometheus
 ensure_deb prometheus-alertmanager prometheus-alertmanager
+ensure_deb chromium chromium   # the Slack stand-in's browser test (playwright-core drives it)
 
 # ---------------------------------------------------------------------------------------------
 # 3. Temporal CLI, built from source with `go install` (pinned)

@@ -95,6 +95,7 @@ async function main(): Promise<number> {
     },
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
+  slack.standIn.connect({ eventsUrl: `${medicUrl}/slack/events`, signingSecret: slack.config.signingSecret });
   await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path }), { mode: 0o600 });
   const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
@@ -104,7 +105,7 @@ medic demo is running
   Temporal UI    ${temporal.uiUrl}
   demo service   ${demo.url}/healthz
   PagerDuty      ${pagerduty.url}/_stand-in   (stand-in; its CA: ${pagerduty.certs.caPath})
-  Slack          ${slack.standIn.apiUrl}   (Web API stand-in; channel #incidents)
+  Slack          ${slack.standIn.url}/   (local Slack: #incidents threads, buttons, /medic; pick a user)
   detection      ${detection.description}
   playbooks      ${playbooks.map((p) => p.name).join(', ')}
   logs           ${join(dir, 'medic.log')}

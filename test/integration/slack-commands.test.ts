@@ -1,6 +1,7 @@
 // /medic through real Bolt: help, status, incidents, and the kill switch restricted to admins
 // (a user id or a member of an admin @group); everyone else is refused and nothing changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 
@@ -21,7 +22,7 @@ async function command(user: string, text: string): Promise<string> {
 }
 const paused = async (): Promise<boolean> => {
   try {
-    return (await m.env.client.workflow.getHandle(`medic-governor/${m.taskQueue}`).query<{ pause: { paused: boolean } }>('governorState')).pause.paused;
+    return (await m.env.client.workflow.getHandle(governorWorkflowId(m.taskQueue)).query<{ pause: { paused: boolean } }>('governorState')).pause.paused;
   } catch {
     return false; // no governor yet: nothing was ever paused
   }

@@ -86,6 +86,7 @@ export async function startSlackMedic(o: { standIn?: Partial<StandInOptions> } =
   const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret });
+  slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons
 
   const rootOf = (id: string) => slack.history(SLACK.channel).find((m) => JSON.stringify(m.blocks ?? []).includes(id));
   const threadOf = (id: string) => {

@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { blocksProblem, LIMITS, viewProblem } from './blocks.js';
 import { Buckets, type BucketSpec } from './rate-limit.js';
+import { registerWebUi } from './web.js';
 
 export interface StandInMessage {
   channel: string;
@@ -66,6 +67,8 @@ export interface SlackStandIn {
   /** Replies in a thread, oldest first. */
   thread(channel: string, ts: string): StandInMessage[];
   message(channel: string, ts: string): StandInMessage | undefined;
+  /** Points the web page's buttons, modals and slash commands at a Bolt endpoint. */
+  connect(o: { eventsUrl: string; signingSecret: string }): void;
   close(): Promise<void>;
 }
 
@@ -265,8 +268,10 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     }
   });
 
+  let self: SlackStandIn | undefined;
+  const web = registerWebUi(app, () => self!);
   const url = await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
-  return {
+  return (self = {
     apiUrl: `${url}/api/`,
     url,
     app,
@@ -288,6 +293,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     history: (channel) => messages.filter((m) => m.channel === channel && !m.thread_ts),
     thread: (channel, ts) => messages.filter((m) => m.channel === channel && m.thread_ts === ts),
     message: findMessage,
+    connect: (c) => web.connect(c),
     close: () => app.close(),
-  };
+  });
 }

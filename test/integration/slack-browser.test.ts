@@ -1,0 +1,80 @@
+// The stand-in's web page in headless Chromium (Debian `chromium` + playwright-core): a user
+// opens the local "Slack", clicks Approve on a pending step, and sees the incident resolve.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPlaybook } from '../support/fixtures.js';
+import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+
+const OUT = fileURLToPath(new URL('../../test-results/slack-browser/', import.meta.url));
+// A closed network: no first-run, sync, update or metrics traffic; no sandbox as root in CI.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--metrics-recording-only',
+];
+
+let m: SlackMedic;
+let browser: Browser;
+beforeAll(async () => {
+  m = await startSlackMedic();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  await mkdir(OUT, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await m?.stop();
+});
+
+describe('the local Slack page in a browser', () => {
+  it('shows the incident thread; clicking Approve runs the step and the root message turns Resolved', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(
+      demoPlaybook(m.demo.url, {
+        name: 'browser-approval',
+        steps: [
+          {
+            name: 'restart',
+            action: 'http',
+            params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
+            risk: 'high',
+            requiresApproval: true,
+            approvers: [U.alice],
+            verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
+          },
+        ],
+      }),
+    );
+    await waitUntil('approval message', () => m.approvalMessage(id));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${m.slack.url}/?user=${U.alice}`);
+    await page.getByText('Approval needed').first().waitFor();
+    await page.getByText('Awaiting approval').first().waitFor();
+    await page.screenshot({ path: join(OUT, 'pending.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText(/Approved by @alice at \d\d:\d\d UTC/).waitFor({ timeout: 20_000 });
+    await page.getByText('Resolved', { exact: false }).first().waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect((await m.status(id)).status).toBe('resolved');
+
+    await page.locator('#cmd').fill('/medic status');
+    await page.locator('#cmd').press('Enter');
+    await page.getByText('Only visible to you').first().waitFor();
+    await page.getByText('Automation is running').first().waitFor();
+    const shot = join(OUT, 'approved.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`screenshot: ${shot}`);
+    await page.close();
+  });
+});
