@@ -45,6 +45,8 @@ export const ConfigSchema = z.strictObject({
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
   secrets: z.record(z.string(), z.string()).default({}),
+  /** The incident store (SQLite): incidents, steps, outcomes, timings; feeds /metrics. */
+  store: z.strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/store.db') }).optional(),
   /** The tamper-evident audit log (SQLite). Absent: nothing is audited. */
   audit: z.strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') }).optional(),
   /** PagerDuty Events API v2 (routing keys are secrets named by each playbook's `pagerduty` rung). */
@@ -117,6 +119,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
     MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
     MEDIC_AUDIT_PATH: ['audit', 'path'],
+    MEDIC_STORE_PATH: ['store', 'path'],
     MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
   };
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);

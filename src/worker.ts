@@ -2,6 +2,8 @@
 import { loadConfig } from './config.js';
 import { createAuditSink } from '../activities/audit.js';
 import { openAuditDb } from './audit/log.js';
+import { createStoreSink } from '../activities/store.js';
+import { openStore } from './store/store.js';
 import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
@@ -19,7 +21,10 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
-    ...(config.audit ? { sinks: [createAuditSink(openAuditDb(config.audit.path))] } : {}),
+    sinks: [
+      ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
+      ...(config.store ? [createStoreSink(openStore(config.store.path))] : []),
+    ],
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),

@@ -26,6 +26,9 @@ import { startDemoSlack } from '../dev/slack/demo.js';
 import { slackSinkDeps } from '../slack/client.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
 import { createAuditSink } from '../../activities/audit.js';
+import { createStoreSink } from '../../activities/store.js';
+import { medicRegistry } from '../store/metrics.js';
+import { incidentStore, openStore } from '../store/store.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
 
@@ -62,15 +65,17 @@ async function main(): Promise<number> {
     secrets: { DEMO_TOKEN: demoToken, PD_ROUTING_KEY: randomBytes(16).toString('hex') },
     slack: slack.config,
     audit: { path: join(dir, 'audit.db') },
+    store: { path: join(dir, 'store.db') },
   });
   const auditDb = openAuditDb(config.audit!.path);
+  const storeDb = openStore(config.store!.path);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
 
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(storeDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -80,6 +85,7 @@ async function main(): Promise<number> {
     log,
     playbooks: () => playbooks,
     audit: auditLog(auditDb),
+    metrics: medicRegistry(incidentStore(storeDb)),
     drills: {
       'demo-outage': async () => {
         demo.state.fault = 'outage';
@@ -127,6 +133,7 @@ Ctrl-C stops everything.
     await pagerduty.close();
     await slack.standIn.close();
     auditDb.close();
+    storeDb.close();
     await nativeConnection.close();
     await connection.close();
     await temporal.stop();

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { intakeTokenOf, type Config, type Operator } from '../config.js';
 import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
 import type { AuditLog } from '../audit/log.js';
+import type { Registry } from 'prom-client';
+import { medicRegistry } from '../store/metrics.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
@@ -22,6 +24,8 @@ export interface ServerDeps {
   onIncident?: (workflowId: string) => void;
   /** The tamper-evident audit log; kill-switch changes are written to it. */
   audit?: AuditLog;
+  /** Metrics for GET /metrics (KPIs from the incident store); default: Node process metrics only. */
+  metrics?: Registry;
 }
 
 const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
@@ -74,6 +78,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const metrics = deps.metrics ?? medicRegistry();
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
     await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log }).plugin);

@@ -5,6 +5,8 @@ import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { connectClient } from '../temporal/connect.js';
 import { buildServer } from './app.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
+import { medicRegistry } from '../store/metrics.js';
+import { incidentStore, openStore } from '../store/store.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,7 +17,8 @@ async function main(): Promise<void> {
   log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
   const client = await connectClient(config);
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks, ...(audit ? { audit } : {}) });
+  const metrics = medicRegistry(config.store ? incidentStore(openStore(config.store.path)) : undefined);
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks, metrics, ...(audit ? { audit } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   const stop = (): void => void app.close().then(() => process.exit(0));
