@@ -5,11 +5,13 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { incidentsApi } from '../incidents/api.js';
+import type { AuditLog } from '../audit/log.js';
 import { slackAccess } from './access.js';
 import type { ListenerDeps } from './deps.js';
 import { FastifyReceiver } from './receiver.js';
 import * as actions from './listeners/actions/index.js';
 import * as commands from './listeners/commands/index.js';
+import * as events from './listeners/events/index.js';
 import * as views from './listeners/views/index.js';
 
 export type SlackConfig = NonNullable<Config['slack']>;
@@ -28,7 +30,7 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger }) {
+export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger; audit?: AuditLog }) {
   const log = deps.log.child({ component: 'slack' });
   const receiver = new FastifyReceiver({ signingSecret: deps.slack.signingSecret, log });
   const bolt = new App({
@@ -41,8 +43,9 @@ export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQ
     },
   });
   const listenerDeps: ListenerDeps = {
-    api: incidentsApi(deps.client, deps.taskQueue),
+    api: incidentsApi(deps.client, deps.taskQueue, deps.audit ? { audit: deps.audit } : {}), // pauses from Slack are audited
     client: deps.client,
+    taskQueue: deps.taskQueue,
     access: slackAccess(bolt.client, log),
     admins: deps.slack.admins,
     log,
@@ -50,5 +53,6 @@ export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQ
   actions.register(bolt, listenerDeps);
   views.register(bolt, listenerDeps);
   commands.register(bolt, listenerDeps);
+  events.register(bolt, listenerDeps);
   return { bolt, receiver, plugin: receiver.plugin };
 }

@@ -7,6 +7,7 @@ import type { SlackAccess } from './access.js';
 export interface ListenerDeps {
   api: IncidentsApi;
   client: Client;
+  taskQueue: string;
   access: SlackAccess;
   /** Slack user ids or @group handles allowed to pause/resume. */
   admins: string[];

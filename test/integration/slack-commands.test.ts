@@ -70,3 +70,41 @@ describe('/medic slash command', () => {
     expect(await paused()).toBe(false);
   });
 });
+
+describe('App Home', () => {
+  const home = (user: string) => JSON.stringify(m.slack.homes.get(user)?.blocks ?? []);
+
+  it('shows the kill switch, open incidents and the last 7 days (auto-resolved, escalated, MTTR)', async () => {
+    m.demo.state.fault = 'outage';
+    const id = await m.start(demoPlaybook(m.demo.url, { name: 'home-healed' }));
+    await waitUntil('healed', async () => (await m.status(id)).status === 'resolved', 30_000);
+    await waitUntil('home counts the resolved incident', async () => {
+      const res = await m.interact.openAppHome(U.carol);
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      return /Auto-resolved \(7 days\)\*\\n[1-9]/.test(home(U.carol)) ? true : undefined;
+    });
+    const view = home(U.carol);
+    expect(view).toContain('Automation is running');
+    expect(view).toContain('Open incidents');
+    expect(view).toContain('Escalated (7 days)');
+    expect(view).not.toMatch(/MTTR \(7 days\)\*\\n—/);
+  });
+
+  it('the kill-switch button works for admins only', async () => {
+    await m.interact.openAppHome(U.carol);
+    await waitUntil('carol home', () => (m.slack.homes.get(U.carol) ? true : undefined));
+    await m.interact.clickHomeButton(U.carol, 'toggle_pause');
+    await waitUntil('refusal on carol home', () => (home(U.carol).includes('Only medic admins may pause') ? true : undefined));
+    expect(await paused()).toBe(false);
+
+    await m.interact.openAppHome(U.root);
+    await waitUntil('root home', () => (m.slack.homes.get(U.root) ? true : undefined));
+    await m.interact.clickHomeButton(U.root, 'toggle_pause');
+    await waitUntil('paused', () => (home(U.root).includes('Automation is paused') ? true : undefined));
+    expect(await paused()).toBe(true);
+    await m.interact.clickHomeButton(U.root, 'toggle_pause');
+    await waitUntil('resumed', () => (home(U.root).includes('You resumed automation') ? true : undefined));
+    expect(await paused()).toBe(false);
+  });
+});

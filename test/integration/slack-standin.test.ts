@@ -124,6 +124,19 @@ describe('Slack Web API stand-in', () => {
     }
   });
 
+  it('takes file uploads the two-step way (getUploadURLExternal → bytes → completeUploadExternal) and shares them into a thread', async () => {
+    const root = await web.chat.postMessage({ channel: 'C0OTHER', text: 'graph below' });
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const r = await web.filesUploadV2({ channel_id: 'C0OTHER', thread_ts: root.ts!, file: png, filename: 'graph.png', title: 'p99 latency', initial_comment: 'latency over the incident' });
+    expect(r.ok).toBe(true);
+    const shared = slack.thread('C0OTHER', root.ts!).find((x) => x.files?.length);
+    expect(shared).toMatchObject({ text: 'latency over the incident', files: [{ title: 'p99 latency', name: 'graph.png', size: png.length }] });
+    expect(slack.files.get(shared!.files![0]!.id)?.bytes).toEqual(png);
+    expect(await errorOf(web.files.completeUploadExternal({ files: [{ id: 'F0NOPE' }] }))).toBe('file_not_found');
+    const pending = await web.files.getUploadURLExternal({ filename: 'x.txt', length: 10 });
+    expect(await errorOf(web.files.completeUploadExternal({ files: [{ id: pending.file_id! }] }))).toBe('file_upload_size_mismatch');
+  });
+
   it("signs requests the way Bolt verifies them (v0 HMAC-SHA256 over timestamp and raw body)", () => {
     const ts = Math.floor(Date.now() / 1000);
     const body = 'payload=%7B%7D';

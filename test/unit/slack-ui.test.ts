@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { blocksProblem, viewProblem } from '../../src/dev/slack/blocks.js';
 import { ACTIONS, approvalMessage, decodeRef, denyReasonModal } from '../../src/slack/ui/approval.js';
 import { incidentRoot, timelineMessages } from '../../src/slack/ui/incident.js';
+import { homeView } from '../../src/slack/ui/home.js';
 import type { ApprovalRequest, IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
 
 const AT = Date.UTC(2026, 10, 25, 10, 42);
@@ -76,5 +77,17 @@ describe('Slack UI builders', () => {
     const v = denyReasonModal({ workflowId: incident.workflowId, step: 0 }, 'failover', { channel: 'C1', ts: '1.2' });
     expect(viewProblem(v)).toBeUndefined();
     expect(JSON.parse(v.private_metadata as string)).toEqual({ workflowId: incident.workflowId, step: 0, channel: 'C1', ts: '1.2' });
+  });
+
+  it('App Home is a valid home view with the kill-switch button and 7-day numbers', () => {
+    const open = [{ workflowId: incident.workflowId, status: 'acting', service: 'checkout', severity: 'critical', startedAt: '', runStatus: 'RUNNING' }];
+    const running = homeView({ pause: { paused: false }, open, week: { autoResolved: 3, escalated: 1, mttrMs: 95_000 } });
+    expect(viewProblem(running)).toBeUndefined();
+    const text = JSON.stringify(running.blocks);
+    for (const s of ['Automation is running', '"value":"pause"', 'Acting', 'checkout', 'Auto-resolved (7 days)*\\n3', 'MTTR (7 days)*\\n2m']) expect(text).toContain(s);
+    const paused = homeView({ pause: { paused: true, by: 'U0ROOT', reason: 'db migration' }, open: [], week: { autoResolved: 0, escalated: 0 }, notice: 'You paused automation.' });
+    expect(viewProblem(paused)).toBeUndefined();
+    expect(JSON.stringify(paused.blocks)).toContain('"value":"resume"');
+    expect(JSON.stringify(paused.blocks)).toContain('MTTR (7 days)*\\n—');
   });
 });

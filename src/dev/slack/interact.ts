@@ -53,14 +53,28 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
   const interaction = (payload: unknown, o?: SignOverrides) =>
     send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', o);
 
+  type Element = { type: string; action_id?: string; value?: string; text?: unknown };
+  type Block = { type: string; block_id?: string; elements?: Element[]; accessory?: Element };
+  /** Finds a button (in an actions block or as a section accessory) by action id. */
+  function findButton(blocks: unknown[] | undefined, actionId: string): { block: Block; el: Element } | undefined {
+    for (const block of (blocks ?? []) as Block[]) {
+      const el = [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])].find((e) => e.action_id === actionId);
+      if (el) return { block, el };
+    }
+    return undefined;
+  }
+  const actionOf = (found: { block: Block; el: Element }, actionId: string) => ({
+    type: found.el.type,
+    action_id: actionId,
+    block_id: found.block.block_id ?? '',
+    text: found.el.text,
+    value: found.el.value,
+    action_ts: String(Date.now() / 1000),
+  });
+
   /** Clicks the button with `actionId` in a message the stand-in recorded. */
   function clickButton(user: string, message: StandInMessage, actionId: string, o?: SignOverrides) {
-    type Block = { type: string; block_id?: string; elements?: { type: string; action_id?: string; value?: string; text?: unknown }[] };
-    let found: { block: Block; el: NonNullable<Block['elements']>[number] } | undefined;
-    for (const block of (message.blocks ?? []) as Block[]) {
-      const el = block.elements?.find((e) => e.action_id === actionId);
-      if (el) found = { block, el };
-    }
+    const found = findButton(message.blocks, actionId);
     if (!found) throw new Error(`no button ${actionId} in message ${message.ts}`);
     const channel = standIn.channels.get(message.channel);
     return interaction(
@@ -75,16 +89,43 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
         channel: { id: message.channel, name: channel?.name ?? message.channel },
         message: { type: 'message', user: message.user, ts: message.ts, text: message.text, blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
         response_url: `${standIn.url}/response/${message.channel}/${message.ts}`,
-        actions: [
-          {
-            type: found.el.type,
-            action_id: actionId,
-            block_id: found.block.block_id ?? '',
-            text: found.el.text,
-            value: found.el.value,
-            action_ts: String(Date.now() / 1000),
-          },
-        ],
+        actions: [actionOf(found, actionId)],
+      },
+      o,
+    );
+  }
+
+  /** Opens medic's App Home tab (the app_home_opened event, as Events API JSON). */
+  function openAppHome(user: string, o?: SignOverrides) {
+    const now = Date.now() / 1000;
+    const body = {
+      token: 'deprecated-verification-token',
+      team_id: standIn.team.id,
+      api_app_id: 'A0MEDIC',
+      type: 'event_callback',
+      event_id: `Ev${Math.floor(now * 1000)}`,
+      event_time: Math.floor(now),
+      event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab: 'home', event_ts: String(now) },
+    };
+    return send(JSON.stringify(body), 'application/json', o);
+  }
+
+  /** Clicks a button on the user's App Home as published by the app. */
+  function clickHomeButton(user: string, actionId: string, o?: SignOverrides) {
+    const view = standIn.homes.get(user);
+    const found = findButton(view?.blocks as unknown[] | undefined, actionId);
+    if (!view || !found) throw new Error(`no button ${actionId} on ${user}'s App Home`);
+    return interaction(
+      {
+        type: 'block_actions',
+        user: userRef(user),
+        api_app_id: 'A0MEDIC',
+        token: 'deprecated-verification-token',
+        container: { type: 'view', view_id: `VH${user}` },
+        trigger_id: standIn.issueTrigger(user),
+        team: standIn.team,
+        view: { ...view, id: `VH${user}`, team_id: standIn.team.id },
+        actions: [actionOf(found, actionId)],
       },
       o,
     );
@@ -137,6 +178,6 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
   /** The newest modal the stand-in opened for a user. */
   const openViewFor = (user: string) => [...standIn.views.values()].filter((v) => v.user === user).at(-1);
 
-  return { send, clickButton, submitView, slashCommand, openViewFor };
+  return { send, clickButton, submitView, slashCommand, openViewFor, openAppHome, clickHomeButton };
 }
 export type SlackInteractor = ReturnType<typeof slackInteractor>;

@@ -15,6 +15,8 @@ export interface StandInMessage {
   user: string;
   text: string;
   blocks?: unknown[];
+  /** Files shared with the message (files.completeUploadExternal). */
+  files?: { id: string; title: string; name: string; size: number }[];
   /** How many times chat.update rewrote it. */
   updates: number;
 }
@@ -60,6 +62,8 @@ export interface SlackStandIn {
   homes: Map<string, Record<string, unknown>>;
   /** Every call, in order, with its outcome: tests assert on 429s and errors. */
   calls: { method: string; ok: boolean; error?: string; status: number; channel?: string }[];
+  /** Uploads by file id: bytes arrive at the upload URL between the two files.* calls. */
+  files: Map<string, { id: string; name: string; length: number; bytes?: Buffer; title?: string }>;
   /** Issues a trigger id as Slack does with an interaction (valid 3 s, once). */
   issueTrigger(user: string): string;
   /** Root messages of a channel (not replies), oldest first. */
@@ -81,7 +85,7 @@ class SlackError extends Error {
     super(code);
   }
 }
-const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'files']);
 
 export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn> {
   const app = Fastify({ logger: false });
@@ -96,6 +100,8 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   const homes = new Map<string, Record<string, unknown>>();
   const calls: SlackStandIn['calls'] = [];
   const triggers = new Map<string, { user: string; expires: number }>();
+  const files: SlackStandIn['files'] = new Map();
+  let baseUrl = '';
   const perChannel = new Buckets(o.rateLimits?.postMessagePerChannel ?? { burst: 4, perSecond: 1 });
   const tier3 = new Buckets(o.rateLimits?.tier3 ?? { burst: 20, perSecond: 50 / 60 });
   const tier4 = new Buckets(o.rateLimits?.tier4 ?? { burst: 100, perSecond: 100 / 60 });
@@ -211,6 +217,42 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
       if (!m) throw new SlackError('message_not_found');
       return { channel: ch.id, permalink: `https://${team.domain}.slack.com/archives/${ch.id}/p${m.ts.replace('.', '')}` };
     },
+    // The two-step upload Slack requires since files.upload was retired: get a URL, send the
+    // bytes there, then complete (which shares the files into a channel or thread).
+    'files.getUploadURLExternal': (args) => {
+      const length = Number(args.length);
+      if (typeof args.filename !== 'string' || !args.filename) throw new SlackError('invalid_arguments');
+      if (!Number.isInteger(length) || length <= 0) throw new SlackError('invalid_arguments');
+      const id = `F${String(++ids).padStart(8, '0')}`;
+      files.set(id, { id, name: args.filename, length });
+      return { upload_url: `${baseUrl}/upload/${id}`, file_id: id };
+    },
+    'files.completeUploadExternal': (args) => {
+      const list = args.files as { id?: string; title?: string }[] | undefined;
+      if (!Array.isArray(list) || list.length === 0) throw new SlackError('invalid_arguments');
+      const done = list.map((f) => {
+        const file = files.get(String(f.id ?? ''));
+        if (!file) throw new SlackError('file_not_found');
+        if (!file.bytes || file.bytes.length !== file.length) throw new SlackError('file_upload_size_mismatch');
+        file.title = f.title ?? file.name;
+        return file;
+      });
+      if (args.channel_id !== undefined || args.channels !== undefined) {
+        const ch = channelOf({ channel: args.channel_id ?? args.channels });
+        const thread = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
+        if (thread && !findMessage(ch.id, thread)) throw new SlackError('thread_not_found');
+        messages.push({
+          channel: ch.id,
+          ts: nextTs(),
+          user: bot.userId,
+          text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
+          files: done.map((f) => ({ id: f.id, title: f.title ?? f.name, name: f.name, size: f.length })),
+          ...(thread ? { thread_ts: thread } : {}),
+          updates: 0,
+        });
+      }
+      return { files: done.map((f) => ({ id: f.id, title: f.title ?? f.name })) };
+    },
     'users.info': (args) => ({ user: { ...userOf(args.user), team_id: team.id, deleted: false, is_bot: false } }),
     'usergroups.list': () => ({
       usergroups: [...usergroups.values()].map((g) => ({ id: g.id, handle: g.handle, name: g.handle, team_id: team.id, user_count: g.users.length })),
@@ -228,6 +270,25 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.addContentTypeParser(['application/octet-stream', 'image/png', 'image/svg+xml', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^multipart\//, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post('/upload/:id', async (req, reply) => {
+    const file = files.get((req.params as { id: string }).id);
+    if (!file) return reply.code(404).send('file not found');
+    const body = req.body as Buffer | undefined;
+    // A multipart upload carries the bytes between its boundaries; raw uploads are the bytes.
+    const ct = String(req.headers['content-type'] ?? '');
+    let bytes = Buffer.isBuffer(body) ? body : Buffer.from(String(body ?? ''));
+    if (ct.startsWith('multipart/')) {
+      const text = bytes.toString('latin1');
+      const start = text.indexOf('\r\n\r\n') + 4;
+      const end = text.lastIndexOf('\r\n--');
+      bytes = Buffer.from(text.slice(start, end), 'latin1');
+    }
+    file.bytes = bytes;
+    return reply.type('text/plain').send(`OK - ${bytes.length}`);
   });
 
   app.post('/api/:method', async (req, reply) => {
@@ -271,6 +332,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   let self: SlackStandIn | undefined;
   const web = registerWebUi(app, () => self!);
   const url = await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
+  baseUrl = url;
   return (self = {
     apiUrl: `${url}/api/`,
     url,
@@ -285,6 +347,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     views,
     homes,
     calls,
+    files,
     issueTrigger(user) {
       const id = `${Date.now()}.${++ids}.trigger`;
       triggers.set(id, { user, expires: Date.now() + 3_000 });

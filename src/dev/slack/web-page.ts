@@ -52,7 +52,7 @@ function blocks(m){if(!m.blocks||!m.blocks.length)return '<div>'+mrkdwn(esc(m.te
     case 'actions':return '<div>'+b.elements.filter(e=>e.type==='button').map(e=>'<button class="btn '+(e.style||'')+'" data-channel="'+esc(m.channel)+'" data-ts="'+esc(m.ts)+'" data-action="'+esc(e.action_id)+'">'+esc(e.text.text)+'</button>').join('')+'</div>';
     default:return '<div class="ctx">['+esc(b.type)+']</div>'}}).join('')}
 const stamp=ts=>new Date(Number(ts)*1000).toLocaleTimeString();
-function msg(m,cls){return '<div class="'+cls+'"><span class="who">'+(m.user==='U0MEDICBOT'?'medic':esc(name(m.user)))+'</span><span class="ts">'+stamp(m.ts)+(m.updates?' (edited)':'')+'</span>'+blocks(m)+'</div>'}
+function msg(m,cls){return '<div class="'+cls+'"><span class="who">'+(m.user==='U0MEDICBOT'?'medic':esc(name(m.user)))+'</span><span class="ts">'+stamp(m.ts)+(m.updates?' (edited)':'')+'</span>'+blocks(m)+(m.files||[]).map(f=>'<div class="ctx">📎 '+esc(f.title)+' ('+esc(f.name)+', '+f.size+' bytes)</div>').join('')+'</div>'}
 function render(){const s=state;const us=document.getElementById('user');
   if(!us.options.length){for(const u of s.users){const o=document.createElement('option');o.value=u.id;o.textContent=(u.real_name||u.name)+' ('+u.id+')';us.appendChild(o)}if(!user&&s.users[0])user=s.users[0].id;us.value=user}
   if(!channel&&s.channels[0])channel=s.channels[0].id;

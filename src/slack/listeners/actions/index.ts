@@ -4,8 +4,11 @@ import { ACTIONS } from '../../ui/approval.js';
 import type { ListenerDeps } from '../../deps.js';
 import { approveStep } from './approve.js';
 import { denyStep } from './deny.js';
+import { togglePause } from './toggle-pause.js';
+import { HOME_ACTIONS } from '../../ui/home.js';
 
 export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(ACTIONS.approve, approveStep(deps));
   app.action<BlockButtonAction>(ACTIONS.deny, denyStep(deps));
+  app.action<BlockButtonAction>(HOME_ACTIONS.togglePause, togglePause(deps));
 }
