@@ -6,6 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   admitUpdate,
   endActionUpdate,
+  governorTaskQueue,
   governorWorkflowId,
   releaseUpdate,
   TASK_QUEUE,
@@ -36,7 +37,7 @@ export function governorCaller({ client, taskQueue = TASK_QUEUE }: GovernorDeps)
     }
     const startWorkflowOperation = new WithStartWorkflowOperation('governorWorkflow', {
       workflowId: governorWorkflowId(taskQueue),
-      taskQueue,
+      taskQueue: governorTaskQueue(taskQueue),
       args: [{}],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });

@@ -14,6 +14,7 @@ import { alertmanagerPayload } from '../src/dev/health-watcher.js';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
+import { governorTaskQueue } from '../workflows/contracts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 200);
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
       ],
     },
   });
-  const workerRun = worker.run();
+  // The governor has its own task queue and slots (see src/temporal/worker.ts).
+  const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
+  const workerRun = Promise.all([worker.run(), governorWorker.run()]);
 
   const playbook = PlaybookSchema.parse({
     name: 'bench',
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
 
   await server.close();
   worker.shutdown();
+  governorWorker.shutdown();
   await workerRun;
   sink.close();
   await nativeConnection.close();

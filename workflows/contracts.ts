@@ -19,6 +19,8 @@ export type { Alert, Playbook, GateDecision, PauseState };
 export const TASK_QUEUE = 'medic';
 /** One governor per task queue, so separate medic deployments (and tests) never share state. */
 export const governorWorkflowId = (taskQueue: string): string => `medic-governor/${taskQueue}`;
+/** The governor's own task queue (see src/temporal/worker.ts for why it is separate). */
+export const governorTaskQueue = (taskQueue: string): string => `${taskQueue}/governor`;
 export const INCIDENT_WORKFLOW_TYPE = 'incidentWorkflow';
 
 export const SearchAttributes = {

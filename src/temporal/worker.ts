@@ -1,8 +1,12 @@
 // Builds the medic worker: every activity from its real client, the workflow code either from a
-// pre-built bundle (tests, production) or from source (development).
+// pre-built bundle (tests, production) or from source (development). The governor runs on its
+// own task queue with its own workflow-task slots: incidents call it from local activities that
+// hold their workflow task, so with one shared pool a burst of new incidents could take every
+// slot and starve the governor they are waiting for.
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { governorTaskQueue } from '../../workflows/contracts.js';
 import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { createSlackSink, type SlackSinkDeps } from '../../activities/slack.js';
@@ -29,7 +33,14 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
 }
 
-export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
+/** The incident worker and the governor worker, run and stopped together. */
+export interface MedicWorker {
+  run(): Promise<void>;
+  runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>)): Promise<R>;
+  shutdown(): void;
+}
+
+export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> {
   const secrets = o.secrets ?? {};
   const activities = createActivities({
     client: o.client,
@@ -39,12 +50,34 @@ export async function createMedicWorker(o: WorkerOptions): Promise<Worker> {
     sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
   });
-  return Worker.create({
+  // Bundle once for both workers (bundling takes seconds).
+  const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };
+  const common = {
     connection: o.connection,
     namespace: o.namespace ?? 'default',
-    taskQueue: o.taskQueue,
-    activities,
+    workflowBundle,
     ...(o.identity ? { identity: o.identity } : {}),
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-  });
+  };
+  const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
+  const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });
+  const stop = (w: Worker): void => {
+    if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    async run() {
+      const runs = [incidents.run(), governor.run()];
+      try {
+        await Promise.all(runs);
+      } finally {
+        stop(incidents);
+        stop(governor);
+        await Promise.allSettled(runs);
+      }
+    },
+    runUntil: (fnOrPromise) => governor.runUntil(incidents.runUntil(fnOrPromise)),
+    shutdown() {
+      stop(incidents);
+      stop(governor);
+    },
+  };
 }

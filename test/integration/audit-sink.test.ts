@@ -1,12 +1,12 @@
 // The audit sink on a real Temporal dev server and a real SQLite file: every timeline entry of an
 // incident lands in the hash-chained log exactly once even when the publish activity is retried,
 // approvals carry the approver, and kill-switch changes carry the operator.
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { Database } from 'better-sqlite3';
 import { createAuditSink } from '../../activities/audit.js';
 import { auditLog, openAuditDb, type AuditLog } from '../../src/audit/log.js';
@@ -21,7 +21,7 @@ let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let db: Database;
 let log: AuditLog;
-let worker: Worker;
+let worker: MedicWorker;
 let running: Promise<void>;
 const taskQueue = uniqueQueue('audit');
 let flakyCalls = 0;

@@ -1,18 +1,18 @@
 // The governor under load: it continues-as-new often (tiny history budget) while incidents
 // hammer it with admissions concurrently; no update is lost and its state carries over.
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { governorWorkflowId, type IncidentStatus } from '../../workflows/contracts.js';
+import { governorTaskQueue, governorWorkflowId, type IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
-let worker: Worker;
+let worker: MedicWorker;
 let running: Promise<void>;
 const taskQueue = uniqueQueue('gov');
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 it('keeps every admission and its state across many continue-as-new runs', async () => {
   const id = governorWorkflowId(taskQueue);
-  const first = await env.client.workflow.start('governorWorkflow', { workflowId: id, taskQueue, args: [{ maxHistoryEvents: 40 }] });
+  const first = await env.client.workflow.start('governorWorkflow', { workflowId: id, taskQueue: governorTaskQueue(taskQueue), args: [{ maxHistoryEvents: 40 }] });
   const api = incidentsApi(env.client, taskQueue);
   await api.setDeployment({ target: 'frozen-target', until: Date.now() + 3_600_000, by: 'release-bot' });
 

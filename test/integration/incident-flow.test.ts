@@ -1,6 +1,6 @@
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
@@ -10,7 +10,7 @@ import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
-let worker: Worker;
+let worker: MedicWorker;
 let running: Promise<void>;
 const taskQueue = uniqueQueue('flow');
 let playbooks: Playbook[] = [];

@@ -1,7 +1,7 @@
 // A whole medic on real parts for integration tests: Temporal dev server, worker, HTTP server
 // (real Fastify on a port), and the demo service as the system being healed.
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
@@ -22,7 +22,7 @@ export const TOKENS = {
 export interface Medic {
   env: TestWorkflowEnvironment;
   demo: DemoService;
-  worker: Worker;
+  worker: MedicWorker;
   server: FastifyInstance;
   url: string;
   config: Config;

@@ -1,8 +1,8 @@
 // medic with Slack on real parts: Temporal dev server, worker with the Slack sink, medic's HTTP
 // server with the Bolt app, the Slack stand-in, and the demo service being healed. Clicks and
 // commands reach Bolt as correctly signed HTTP requests from the stand-in's interactor.
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { createSlackSink } from '../../activities/slack.js';
 import { ConfigSchema, type Config } from '../../src/config.js';
@@ -30,7 +30,7 @@ export interface SlackMedic {
   demo: DemoService;
   slack: SlackStandIn;
   interact: SlackInteractor;
-  worker: Worker;
+  worker: MedicWorker;
   server: FastifyInstance;
   url: string;
   config: Config;

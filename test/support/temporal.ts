@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
-import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
-import { createMedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 
@@ -60,7 +60,7 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-): Promise<Worker> {
+): Promise<MedicWorker> {
   return createMedicWorker({
     sinks,
     connection: env.nativeConnection,

@@ -4,10 +4,10 @@
 // Time skipping is locked except while a test awaits `handle.result()` or `env.sleep()`; while
 // locked, workflow time runs at wall-clock speed, so tests poll queries in real time to catch a
 // workflow in a given state, then skip.
+import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { IncomingMessage } from 'node:http';
 import type { WorkflowHandleWithSignaledRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { startDemoService, type DemoService, type Fault } from '../../src/dev/demo-service.js';
 import { withFingerprint } from '../../src/intake/ingest.js';
 import { incidentWorkflowId, targetOf } from '../../src/playbooks/match.js';
@@ -29,7 +29,7 @@ import { medicWorker, timeSkippingEnv, uniqueQueue } from './temporal.js';
 export interface WorkflowHarness {
   env: TestWorkflowEnvironment;
   demo: DemoService;
-  worker: Worker;
+  worker: MedicWorker;
   taskQueue: string;
   close(): Promise<void>;
 }

@@ -1,0 +1,134 @@
+// npm run bench:storm — 10,000 alerts in 60 s across 50 incidents through the real HTTP intake
+// into a real Temporal dev server. Prints alerts/s accepted, p99 intake latency, incidents
+// created (must be 50), alerts lost (must be 0) and medic's peak RSS.
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { pino } from 'pino';
+import { ConfigSchema } from '../src/config.js';
+import { alertmanagerPayload } from '../src/dev/health-watcher.js';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { PlaybookSchema } from '../src/playbooks/schema.js';
+import { buildServer } from '../src/server/app.js';
+import { createMedicWorker } from '../src/temporal/worker.js';
+import { statusQuery } from '../workflows/contracts.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000);
+const INCIDENTS = Number(process.env.STORM_INCIDENTS ?? 50);
+const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
+const CONCURRENCY = 16;
+const TOKEN = 'storm-intake-token-0123456789';
+const taskQueue = 'storm';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger((process.env.STORM_LOG as 'WARN') ?? 'ERROR') });
+  console.log('storm: starting Temporal dev server (in memory)…');
+  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue });
+  const workerRun = worker.run();
+  // The incidents hold at an approval nobody gives, so all 50 stay open through the storm.
+  const playbook = PlaybookSchema.parse({
+    name: 'storm',
+    match: { alertname: 'StormAlert' },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    steps: [{ name: 'guarded', action: 'http', params: { method: 'POST', url: 'http://127.0.0.1:9/none' }, requiresApproval: true, approvers: ['nobody'] }],
+  });
+  const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN }, http: { port: 0 } });
+  const server = await buildServer({ config, client, log: pino({ level: 'silent' }), playbooks: () => [playbook] });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let next = 0;
+  const start = performance.now();
+  const spacingMs = (SECONDS * 1000) / ALERTS;
+  console.log(`storm: sending ${ALERTS} alerts over ${SECONDS}s across ${INCIDENTS} incidents (${CONCURRENCY} senders)…`);
+
+  async function sender(): Promise<void> {
+    for (;;) {
+      const i = next++;
+      if (i >= ALERTS) return;
+      const due = start + i * spacingMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const labels = { alertname: 'StormAlert', service: `svc-${i % INCIDENTS}`, instance: `host-${i}` };
+      const body = JSON.stringify(alertmanagerPayload('firing', labels, new Date().toISOString()));
+      // Like Alertmanager: retry on 429/5xx with the server's Retry-After.
+      for (let attempt = 0; ; attempt++) {
+        const t0 = performance.now();
+        const res = await fetch(`${url}/webhooks/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body,
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 202) break;
+        const retryAfter = Number(res.headers.get('retry-after') ?? 1);
+        await new Promise((r) => setTimeout(r, Math.min(retryAfter, 2) * 1000));
+        if (attempt > 20) throw new Error(`alert ${i} refused ${attempt} times (last ${res.status})`);
+      }
+      if ((i + 1) % 2000 === 0) console.log(`storm: ${i + 1}/${ALERTS} accepted`);
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, sender));
+  const elapsed = (performance.now() - start) / 1000;
+
+  // Account for every alert in its incident (give the last signals a moment to be applied).
+  // Queries wait for the worker, which may still be digesting the storm: retry them.
+  const alertsOf = async (workflowId: string): Promise<number> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await client.workflow.getHandle(workflowId).query(statusQuery)).alertsReceived;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  };
+  let received = 0;
+  let incidents = 0;
+  const drainStart = performance.now();
+  for (let attempt = 0; attempt < 60; attempt++) {
+    received = 0;
+    incidents = 0;
+    for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND WorkflowType = 'incidentWorkflow'` })) {
+      incidents += 1;
+      received += await alertsOf(wf.workflowId);
+    }
+    if (received === ALERTS && incidents === INCIDENTS) break;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  clearInterval(sampler);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  console.log('');
+  console.log(`alerts accepted       ${ALERTS} in ${elapsed.toFixed(1)} s → ${(ALERTS / elapsed).toFixed(0)} alerts/s`);
+  console.log(`intake latency        p50 ${p(0.5).toFixed(1)} ms   p99 ${p(0.99).toFixed(1)} ms   (responses: ${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ')})`);
+  console.log(`incidents created     ${incidents} (must be ${INCIDENTS})`);
+  console.log(`alerts lost           ${ALERTS - received} (must be 0; ${received} accounted for in their incidents)`);
+ console.log(`all applied in workflows ${drainSeconds.toFixed(1)} s after the last alert was accepted`);
+  console.log(`medic peak RSS        ${(peakRss / 1024 / 1024).toFixed(0)} MiB (server + worker in one process)`);
+
+  await server.close();
+  worker.shutdown();
+  await workerRun;
+  await nativeConnection.close();
+  await connection.close();
+  await temporal.stop();
+  if (incidents !== INCIDENTS || received !== ALERTS) process.exit(1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
