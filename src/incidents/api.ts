@@ -92,7 +92,13 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   }
 
   async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
-    const before = opts.audit ? await governorState().then((g) => g.pause, () => undefined) : undefined;
+    // No governor yet means nothing was ever paused.
+    const before = opts.audit
+      ? await governorState().then(
+          (g) => g.pause,
+          (err: unknown) => (err instanceof WorkflowNotFoundError ? { paused: false } : undefined),
+        )
+      : undefined;
     const after = await callGovernor(setPausedUpdate, { paused, by, ...(reason ? { reason } : {}) }, updateId('pause'));
     // Kill-switch changes are audited with the operator who made them.
     opts.audit?.append([

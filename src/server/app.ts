@@ -82,7 +82,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
-    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log }).plugin);
+    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log, ...(deps.audit ? { audit: deps.audit } : {}) }).plugin);
   }
 
   app.register(webhookRoutes, {

@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createSlackSink } from '../../activities/slack.js';
 import { ConfigSchema, type Config } from '../../src/config.js';
+import type { AuditLog } from '../../src/audit/log.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { slackInteractor, type SlackInteractor } from '../../src/dev/slack/interact.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage, type StandInOptions } from '../../src/dev/slack/server.js';
@@ -59,7 +60,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
-export async function startSlackMedic(o: { standIn?: Partial<StandInOptions> } = {}): Promise<SlackMedic> {
+export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; audit?: AuditLog } = {}): Promise<SlackMedic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const slack = await startSlackStandIn({
@@ -83,7 +84,7 @@ export async function startSlackMedic(o: { standIn?: Partial<StandInOptions> } =
     intake: { alertmanagerToken: 'intake-token-0123456789' },
     slack: { botToken: SLACK.token, signingSecret: SLACK.secret, channel: SLACK.channel, apiUrl: slack.apiUrl, admins: [U.root, '@sre-admins'] },
   });
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [] });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], ...(o.audit ? { audit: o.audit } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret });
   slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons

@@ -1,0 +1,163 @@
+// npm run bench:approval — a Slack Approve click → the approved action's activity started,
+// p50/p99 over BENCH_N clicks (default 100), against the floor measured in the same run on the
+// same server: a bare Temporal Update round trip on a running workflow. The click is a correctly
+// signed block_actions request from the Slack stand-in to medic's Bolt endpoint; medic then
+// queries the incident, runs the Update (validator + handler), and the workflow re-checks its
+// gates with the governor before the action starts.
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { createSlackSink } from '../activities/slack.js';
+import { ConfigSchema } from '../src/config.js';
+import { slackInteractor } from '../src/dev/slack/interact.js';
+import { startSlackStandIn } from '../src/dev/slack/server.js';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { ingestAlerts } from '../src/intake/ingest.js';
+import { PlaybookSchema } from '../src/playbooks/schema.js';
+import { buildServer } from '../src/server/app.js';
+import { slackWebClient } from '../src/slack/client.js';
+import { governorTaskQueue } from '../workflows/contracts.js';
+import { pingUpdate } from './approval-workflows.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const N = Number(process.env.BENCH_N ?? 100);
+const WARMUP = 10;
+const taskQueue = 'bench-approval';
+const APPROVER = 'U0BENCH';
+const SECRET = 'bench-signing-secret-0123456789';
+const TOKEN = 'xoxb-bench';
+const log = pino({ level: 'silent' });
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const now = (): number => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  console.log('bench: starting Temporal dev server (in memory) and the Slack stand-in…');
+  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  // Posting is not what is measured: generous limits so setting up 100 approvals is quick.
+  const fast = { burst: 10_000, perSecond: 10_000 };
+  const slack = await startSlackStandIn({ botToken: TOKEN, users: [{ id: APPROVER, name: 'bench' }], rateLimits: { postMessagePerChannel: fast, tier3: fast, tier4: fast } });
+
+  const target = createServer((_req, res) => res.writeHead(200).end('ok'));
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}`;
+
+  const started = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const sink = createSlackSink({ web: slackWebClient({ botToken: TOKEN, apiUrl: slack.apiUrl }), channel: 'C0INCIDENT', postPace: fast, updatePace: fast });
+  console.log('bench: bundling workflows…');
+  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./approval-workflows.ts', import.meta.url)) });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink] }),
+    workflowBundle: { code },
+    interceptors: {
+      activity: [
+        () => ({
+          inbound: {
+            execute: (input, next) => {
+              const info = Context.current().info;
+              const id = info.workflowExecution?.workflowId ?? '';
+              if (info.activityType === 'httpAction' && !started.has(id)) {
+                started.set(id, now());
+                waiters.get(id)?.();
+              }
+              return next(input);
+            },
+          },
+        }),
+      ],
+    },
+  });
+  const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
+  const workerRun = Promise.all([worker.run(), governorWorker.run()]);
+
+  const playbook = PlaybookSchema.parse({
+    name: 'bench-approval',
+    match: { alertname: 'BenchApproval' },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000 },
+    steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${targetUrl}/poke` }, risk: 'high', requiresApproval: true, approvers: [APPROVER], timeout: '5s' }],
+  });
+  const config = ConfigSchema.parse({
+    temporal: { taskQueue },
+    intake: { alertmanagerToken: 'bench-intake-token-0123456789' },
+    http: { port: 0 },
+    slack: { botToken: TOKEN, signingSecret: SECRET, channel: 'C0INCIDENT', apiUrl: slack.apiUrl },
+  });
+  const server = await buildServer({ config, client, log, playbooks: () => [playbook] });
+  const medicUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+  const interact = slackInteractor({ standIn: slack, eventsUrl: `${medicUrl}/slack/events`, signingSecret: SECRET });
+
+  const floorHandle = await client.workflow.start('updateFloorWorkflow', { workflowId: `floor-${Date.now()}`, taskQueue, args: [] });
+
+  async function oneClick(i: number): Promise<number> {
+    const alert = { status: 'firing' as const, alertname: 'BenchApproval', severity: 'critical', labels: { alertname: 'BenchApproval', service: `svc-${i}` }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: `f${i}`, source: 'alertmanager' as const, receivedAt: Date.now() };
+    const r = await ingestAlerts({ client, taskQueue, playbooks: () => [playbook], log }, [alert]);
+    const id = r.incidents[0]!.workflowId;
+    let request;
+    while (!(request = slack.messages.find((m) => m.thread_ts && JSON.stringify(m.blocks ?? []).includes('approve_step') && JSON.stringify(m.blocks).includes(id)))) {
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    const actionStarted = new Promise<void>((res) => waiters.set(id, res));
+    const t0 = now();
+    const res = await interact.clickButton(APPROVER, request, 'approve_step');
+    if (res.status !== 200) throw new Error(`click answered ${res.status}`);
+    await actionStarted;
+    return started.get(id)! - t0;
+  }
+  async function oneFloor(i: number): Promise<number> {
+    const t0 = now();
+    await floorHandle.executeUpdate(pingUpdate, { args: [i] });
+    return now() - t0;
+  }
+
+  const clicks: number[] = [];
+  const floor: number[] = [];
+  console.log(`bench: ${WARMUP} warm-up rounds, then ${N} Approve clicks and ${N} bare Updates, alternating, one at a time…`);
+  for (let i = 0; i < WARMUP + N; i++) {
+    const c = await oneClick(i);
+    const f = await oneFloor(i);
+    if (i >= WARMUP) {
+      clicks.push(c);
+      floor.push(f);
+    }
+    if ((i + 1) % 25 === 0) console.log(`bench: ${i + 1}/${WARMUP + N}`);
+  }
+
+  const row = (name: string, xs: number[]): string =>
+    `${name.padEnd(40)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
+  console.log('');
+  console.log(row('floor (bare Update round trip)', floor));
+  console.log(row('click → approved action started', clicks));
+  console.log(`p99 ${pct(clicks, 99).toFixed(1)} ms (goal ≤ 300 ms): ${pct(clicks, 99) <= 300 ? 'met' : 'NOT met'}`);
+
+  await floorHandle.executeUpdate(pingUpdate, { args: [-1] });
+  await server.close();
+  worker.shutdown();
+  governorWorker.shutdown();
+  await workerRun;
+  target.close();
+  await slack.close();
+  await nativeConnection.close();
+  await connection.close();
+  await temporal.stop();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
