@@ -3,12 +3,15 @@ import { createGovernorActivities, type GovernorDeps } from './governor.js';
 import { createHttpActivities, type HttpDeps } from './http.js';
 import { event as pdEvent } from '@pagerduty/pdjs';
 import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty.js';
+import { createPrometheusActivities } from './prometheus.js';
 import { createPublishActivities, type IncidentSink } from './publish.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
   sinks?: IncidentSink[];
   /** PagerDuty Events API host/trust; default: pdjs against events.pagerduty.com. */
   pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
+  /** Default Prometheus for PromQL verification (MEDIC_PROMETHEUS_URL). */
+  prometheusUrl?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHttpActivities(deps),
     ...createGovernorActivities(deps),
     ...createPublishActivities({ sinks: deps.sinks ?? [] }),
+    ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
   };
 }

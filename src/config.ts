@@ -41,6 +41,9 @@ export const ConfigSchema = z.strictObject({
       hmacSecret: Token.optional().describe('Accept HMAC-signed webhooks (generic, Grafana) signed with this'),
     })
     .optional(),
+  prometheus: z
+    .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
+    .optional(),
   operators: z.array(OperatorSchema).default([]),
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
@@ -117,6 +120,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
     MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
     MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
+    MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
     MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
     MEDIC_AUDIT_PATH: ['audit', 'path'],
     MEDIC_STORE_PATH: ['store', 'path'],

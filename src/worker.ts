@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
+    ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
       ...(config.store ? [createStoreSink(openStore(config.store.path))] : []),

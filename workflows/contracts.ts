@@ -124,7 +124,7 @@ export interface IncidentState {
   pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
   pendingApproval?: ApprovalRequest;
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string };
-  verify?: { startedAt: number; passingSince?: number; probes: number; lastEvidence?: string };
+  verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
   outcome?: string;
   startedAt: number;
   endedAt?: number;

@@ -372,16 +372,42 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     setStatus('verifying');
     if (!s.verify) {
       s.verify = { startedAt: Date.now(), probes: 0 };
-      note('verification', `verifying ${stepLabel()}: ${v.http.method} ${render(v.http.url, ctx)} must pass for ${v.window} (deadline ${v.deadline})`, { step: s.stepIndex });
+      const what = [v.http ? `${v.http.method} ${render(v.http.url, ctx)}` : '', v.promql ? `PromQL ${v.promql.query}` : ''].filter(Boolean).join(' and ');
+      note('verification', `verifying ${stepLabel()}: ${what} must pass for ${v.window} (deadline ${v.deadline})`, { step: s.stepIndex });
     }
-    const timeoutMs = toMs(v.http.timeout);
-    const r = await proxyActivities<Activities>(probeProfile(timeoutMs)).httpProbe({
-      url: render(v.http.url, ctx),
-      method: v.http.method,
-      expectStatus: v.http.expectStatus,
-      ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
-      timeoutMs,
-    });
+    // Every configured probe runs each round (in parallel); all must pass. PromQL "no data" is a
+    // scrape gap: tolerated for maxNoData rounds without resetting the window, then a failure.
+    const [http, promql] = await Promise.all([
+      v.http
+        ? proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
+            url: render(v.http.url, ctx),
+            method: v.http.method,
+            expectStatus: v.http.expectStatus,
+            ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
+            timeoutMs: toMs(v.http.timeout),
+          })
+        : undefined,
+      v.promql
+        ? proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
+            query: v.promql.query,
+            ...(v.promql.prometheusUrl ? { prometheusUrl: v.promql.prometheusUrl } : {}),
+            timeoutMs: toMs(v.promql.timeout),
+          })
+        : undefined,
+    ]);
+    const noData = promql?.outcome === 'nodata';
+    s.verify.noData = noData ? (s.verify.noData ?? 0) + 1 : 0;
+    const gapTolerated = noData && s.verify.noData <= (v.promql?.maxNoData ?? 0);
+    const r = {
+      ok: (http?.ok ?? true) && (promql ? promql.outcome === 'pass' : true),
+      evidence: [http?.evidence, promql?.evidence].filter(Boolean).join('; '),
+    };
+    if (gapTolerated && (http?.ok ?? true)) {
+      s.verify.probes += 1;
+      s.verify.lastEvidence = r.evidence;
+      await sleep(toMs(v.interval));
+      return;
+    }
     const now = Date.now();
     const st = s.verify;
     st.probes += 1;

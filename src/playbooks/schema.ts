@@ -63,12 +63,22 @@ export const HttpProbeSchema = z.strictObject({
   timeout: Duration.default('5s').describe('Per-request timeout'),
 });
 
-export const VerificationSchema = z.strictObject({
-  http: HttpProbeSchema,
-  window: Duration.default('30s').describe('The probe must pass continuously this long'),
-  interval: Duration.default('5s'),
-  deadline: Duration.default('5m').describe('Give up (step failed) if not verified by then'),
+export const PromqlProbeSchema = z.strictObject({
+  query: z.string().min(1).describe('PromQL giving 1 (healthy) or 0 per series, e.g. `demo_up` or `rate(errors[1m]) < bool 0.01`'),
+  prometheusUrl: HttpUrl.optional().describe('Default: MEDIC_PROMETHEUS_URL'),
+  timeout: Duration.default('5s'),
+  maxNoData: z.number().int().min(0).default(3).describe('Consecutive empty results tolerated (scrape gaps) before they count as failing'),
 });
+
+export const VerificationSchema = z
+  .strictObject({
+    http: HttpProbeSchema.optional(),
+    promql: PromqlProbeSchema.optional(),
+    window: Duration.default('30s').describe('Every configured probe must pass continuously this long'),
+    interval: Duration.default('5s'),
+    deadline: Duration.default('5m').describe('Give up (step failed) if not verified by then'),
+  })
+  .refine((v) => v.http !== undefined || v.promql !== undefined, { message: 'verification needs http, promql or both' });
 export type Verification = z.infer<typeof VerificationSchema>;
 
 export const StepSchema = z

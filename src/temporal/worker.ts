@@ -29,6 +29,8 @@ export interface WorkerOptions {
   sinks?: IncidentSink[];
   /** PagerDuty Events API host and trust (the local stand-in in tests and the demo). */
   pagerduty?: ActivityDeps['pagerduty'];
+  /** Default Prometheus for PromQL verification. */
+  prometheusUrl?: string;
   /** Incident threads in Slack: added to `sinks` when configured. */
   slack?: SlackSinkDeps;
 }
@@ -49,6 +51,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     secret: (name) => secrets[name],
     sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
+    ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };

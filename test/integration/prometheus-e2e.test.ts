@@ -11,6 +11,12 @@ let stack: PrometheusStack;
 
 beforeAll(async () => {
   m = await startMedic();
+  stack = await startPrometheusStack({
+    scrapeTarget: new URL(m.demo.url).host,
+    webhookUrl: `${m.url}/webhooks/alertmanager`,
+    webhookToken: TOKENS.intake,
+    rules: DEMO_RULES,
+  });
   m.playbooks.push(
     demoPlaybook(m.demo.url, {
       name: 'demo-service-down',
@@ -19,17 +25,18 @@ beforeAll(async () => {
           name: 'restart',
           action: 'http',
           params: { method: 'POST', url: `${m.demo.url}/remediate` },
-          verification: { http: { url: `${m.demo.url}/healthz` }, window: '8s', interval: '500ms', deadline: '60s' },
+          // both probes must hold: the HTTP health check and Prometheus' view of the service
+          verification: {
+            http: { url: `${m.demo.url}/healthz` },
+            promql: { query: 'demo_up', prometheusUrl: stack.prometheusUrl },
+            window: '8s',
+            interval: '500ms',
+            deadline: '60s',
+          },
         },
       ],
     }),
   );
-  stack = await startPrometheusStack({
-    scrapeTarget: new URL(m.demo.url).host,
-    webhookUrl: `${m.url}/webhooks/alertmanager`,
-    webhookToken: TOKENS.intake,
-    rules: DEMO_RULES,
-  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -64,9 +71,38 @@ it('break the demo service → rule fires → Alertmanager → medic → healed 
   expect(timeline).toContain('DemoServiceDown firing (critical) from alertmanager');
   // the resolved notification came back through Alertmanager while medic verified the heal
   expect(timeline).toContain('DemoServiceDown resolved (critical) from alertmanager');
-  expect(timeline.some((t) => t.startsWith('verified: healthy for 8s'))).toBe(true);
+  const verified = timeline.find((t) => t.startsWith('verified: healthy for 8s'));
+  expect(verified).toMatch(/answered 200 .*; demo_up: .*job="demo".*=1/);
 
   // Alertmanager itself shows no active alert any more
   const active = (await (await fetch(`${stack.alertmanagerUrl}/api/v2/alerts?active=true`)).json()) as unknown[];
   expect(active).toEqual([]);
 }, 90_000);
+
+it('a PromQL verification that never holds fails the step with the values seen', async () => {
+  m.playbooks.length = 0;
+  m.playbooks.push(
+    demoPlaybook(m.demo.url, {
+      name: 'stubborn-demo',
+      match: { alertname: 'StubbornDown' },
+      holdAfterEscalation: '1s',
+      steps: [
+        {
+          name: 'restart',
+          action: 'http',
+          params: { method: 'POST', url: `${m.demo.url}/remediate` },
+          verification: { promql: { query: 'demo_up', prometheusUrl: stack.prometheusUrl }, window: '2s', interval: '500ms', deadline: '4s' },
+        },
+      ],
+    }),
+  );
+  m.demo.state.fault = 'stubborn';
+  const res = await m.postAlerts('firing', { alertname: 'StubbornDown', service: 'stubborn' });
+  const { incidents } = (await res.json()) as { incidents: { workflowId: string }[] };
+  const id = incidents[0]!.workflowId;
+  const final = (await m.env.client.workflow.getHandle(id).result()) as { status: string };
+  expect(final.status).toBe('escalated');
+  const failed = (await m.timeline(id)).find((e) => e.message.startsWith('verification failed'));
+  expect(failed?.message).toMatch(/last: demo_up: .*job="demo".*=0/);
+  m.demo.state.fault = 'none';
+}, 60_000);
