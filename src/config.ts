@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TASK_QUEUE } from '../workflows/contracts.js';
+import { DetectorSchema } from './detect/schema.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -44,6 +45,8 @@ export const ConfigSchema = z.strictObject({
   prometheus: z
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
     .optional(),
+  /** Built-in detectors evaluated against `prometheus.url` (YAML config file only). */
+  detectors: z.array(DetectorSchema).default([]),
   operators: z.array(OperatorSchema).default([]),
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */

@@ -1,5 +1,7 @@
 // Entry point: medic's HTTP server (alert intake + operator API).
-import { loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { startDetectors } from '../detect/runner.js';
+import { ingestAlerts } from '../intake/ingest.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { connectClient } from '../temporal/connect.js';
@@ -21,6 +23,17 @@ async function main(): Promise<void> {
   const app = await buildServer({ config, client, log, playbooks: () => playbooks, metrics, ...(audit ? { audit } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
+  if (config.detectors.length > 0) {
+    if (!config.prometheus) throw new ConfigError(['detectors: need prometheus.url (MEDIC_PROMETHEUS_URL)']);
+    const ingest = { client, taskQueue: config.temporal.taskQueue, playbooks: () => playbooks, log };
+    startDetectors({
+      detectors: config.detectors,
+      prometheusUrl: config.prometheus.url,
+      deliver: (alerts) => ingestAlerts(ingest, alerts),
+      onError: (detector, err) => log.warn({ detector }, `detector evaluation failed: ${err.message}`),
+    });
+    log.info({ detectors: config.detectors.map((d) => d.name) }, 'detectors running');
+  }
   const stop = (): void => void app.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
