@@ -49,6 +49,8 @@ export const ConfigSchema = z.strictObject({
   detectors: z.array(DetectorSchema).default([]),
   operators: z.array(OperatorSchema).default([]),
   playbooks: z.array(z.string().min(1)).default(['playbooks']),
+  /** Runbooks `/medic run` may start (files or directories of YAML). */
+  runbooks: z.array(z.string().min(1)).default(['runbooks']),
   /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
   secrets: z.record(z.string(), z.string()).default({}),
   /** The incident store (SQLite): incidents, steps, outcomes, timings; feeds /metrics. */
@@ -132,6 +134,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
   if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
+  if (env.MEDIC_RUNBOOKS) set(['runbooks'], env.MEDIC_RUNBOOKS.split(','));
   const slackEnv = { botToken: 'MEDIC_SLACK_BOT_TOKEN', signingSecret: 'MEDIC_SLACK_SIGNING_SECRET', channel: 'MEDIC_SLACK_CHANNEL', apiUrl: 'MEDIC_SLACK_API_URL' };
   for (const [key, name] of Object.entries(slackEnv)) if (env[name] !== undefined) set(['slack', key], env[name]);
   if (env.MEDIC_SLACK_ADMINS) set(['slack', 'admins'], env.MEDIC_SLACK_ADMINS.split(',').map((a) => a.trim()).filter(Boolean));

@@ -15,6 +15,7 @@ import { destination } from 'pino';
 import { ConfigSchema, intakeTokenOf } from '../config.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { loadRunbooks } from '../runbooks/load.js';
 import { buildServer } from '../server/app.js';
 import { installRuntimeLogger } from '../temporal/connect.js';
 import { createMedicWorker } from '../temporal/worker.js';
@@ -70,6 +71,7 @@ async function main(): Promise<number> {
   const auditDb = openAuditDb(config.audit!.path);
   const storeDb = openStore(config.store!.path);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
+  const { runbooks } = await loadRunbooks([join(ROOT, 'runbooks')]);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
 
   const connection = await Connection.connect({ address: temporal.address });
@@ -84,6 +86,7 @@ async function main(): Promise<number> {
     client,
     log,
     playbooks: () => playbooks,
+    runbooks: () => runbooks,
     audit: auditLog(auditDb),
     metrics: medicRegistry(incidentStore(storeDb)),
     drills: {
@@ -120,6 +123,7 @@ Break the demo service from another terminal:
   npx medic drill demo-outage      (medic heals it)
   npx medic drill demo-stubborn    (healing fails: medic escalates)
   npx medic status                 (kill switch + open incidents)
+In the local Slack page, as "you": /medic run restart-demo — then switch to "sam" to approve it.
 Ctrl-C stops everything.
 `);
 

@@ -13,12 +13,15 @@ import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
 import { createSlackApp } from '../slack/app.js';
+import type { Runbook } from '../runbooks/schema.js';
 
 export interface ServerDeps {
   config: Config;
   client: Client;
   log: Logger;
   playbooks: () => Playbook[];
+  /** Runbooks `/medic run` may start in Slack. */
+  runbooks?: () => Runbook[];
   /** Demo-only fault drills, by name; absent in production. */
   drills?: Record<string, (by: string) => Promise<string>>;
   onIncident?: (workflowId: string) => void;
@@ -82,7 +85,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
-    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log, ...(deps.audit ? { audit: deps.audit } : {}) }).plugin);
+    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.runbooks ? { runbooks: deps.runbooks } : {}) }).plugin);
   }
 
   app.register(webhookRoutes, {

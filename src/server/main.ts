@@ -4,6 +4,7 @@ import { startDetectors } from '../detect/runner.js';
 import { ingestAlerts } from '../intake/ingest.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { loadRunbooks } from '../runbooks/load.js';
 import { connectClient } from '../temporal/connect.js';
 import { buildServer } from './app.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
@@ -17,10 +18,12 @@ async function main(): Promise<void> {
   // A broken playbook is reported and skipped; the others keep working.
   for (const p of problems) log.error({ file: p.file }, `playbook skipped: ${formatProblem(p)}`);
   log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
+  const { runbooks, problems: runbookProblems } = await loadRunbooks(config.runbooks);
+  for (const p of runbookProblems) log.error(`runbook skipped: ${p}`);
   const client = await connectClient(config);
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
   const metrics = medicRegistry(config.store ? incidentStore(openStore(config.store.path)) : undefined);
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks, metrics, ...(audit ? { audit } : {}) });
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   if (config.detectors.length > 0) {

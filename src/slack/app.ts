@@ -4,6 +4,7 @@ import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Runbook } from '../runbooks/schema.js';
 import { incidentsApi } from '../incidents/api.js';
 import type { AuditLog } from '../audit/log.js';
 import { slackAccess } from './access.js';
@@ -30,7 +31,7 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger; audit?: AuditLog }) {
+export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger; audit?: AuditLog; runbooks?: () => Runbook[] }) {
   const log = deps.log.child({ component: 'slack' });
   const receiver = new FastifyReceiver({ signingSecret: deps.slack.signingSecret, log });
   const bolt = new App({
@@ -49,6 +50,7 @@ export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQ
     access: slackAccess(bolt.client, log),
     admins: deps.slack.admins,
     log,
+    runbooks: deps.runbooks ?? (() => []),
   };
   actions.register(bolt, listenerDeps);
   views.register(bolt, listenerDeps);

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { IncidentsApi } from '../incidents/api.js';
+import type { Runbook } from '../runbooks/schema.js';
 import type { SlackAccess } from './access.js';
 
 export interface ListenerDeps {
@@ -12,4 +13,6 @@ export interface ListenerDeps {
   /** Slack user ids or @group handles allowed to pause/resume. */
   admins: string[];
   log: Logger;
+  /** Runbooks /medic run may start (loaded from the config's runbook paths). */
+  runbooks: () => Runbook[];
 }

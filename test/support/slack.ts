@@ -13,6 +13,7 @@ import { startSlackStandIn, type SlackStandIn, type StandInMessage, type StandIn
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
+import type { Runbook } from '../../src/runbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from './fixtures.js';
@@ -60,7 +61,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
-export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; audit?: AuditLog } = {}): Promise<SlackMedic> {
+export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; audit?: AuditLog; runbooks?: Runbook[] } = {}): Promise<SlackMedic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const slack = await startSlackStandIn({
@@ -84,7 +85,7 @@ export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; au
     intake: { alertmanagerToken: 'intake-token-0123456789' },
     slack: { botToken: SLACK.token, signingSecret: SLACK.secret, channel: SLACK.channel, apiUrl: slack.apiUrl, admins: [U.root, '@sre-admins'] },
   });
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], ...(o.audit ? { audit: o.audit } : {}) });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], ...(o.audit ? { audit: o.audit } : {}), runbooks: () => o.runbooks ?? [] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret });
   slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons

@@ -47,6 +47,8 @@ describe('loadConfig from the environment', () => {
       intake: { alertmanagerToken: INTAKE },
       operators: [],
       playbooks: ['playbooks'],
+      runbooks: ['runbooks'],
+      detectors: [],
       secrets: {},
     });
   });

@@ -5,6 +5,7 @@ import { entryLine, esc, statusLabel } from './incident.js';
 
 export const HELP = [
   '*medic* — self-healing operations',
+  '`/medic run <runbook> [key=value…]` — start a runbook (a modal asks for missing parameters)',
   '`/medic status [incident]` — kill switch and open incidents, or one incident in detail',
   '`/medic incidents` — open incidents',
   '`/medic pause [reason]` / `/medic resume` — kill switch (admins only)',

@@ -3,6 +3,9 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { NotFoundError } from '../../../incidents/api.js';
 import { HELP, incidentsText, incidentText, overviewText } from '../../ui/command.js';
+import { parseKeyValues } from '../../../runbooks/schema.js';
+import { checkParams, startRunbook } from '../../runbooks.js';
+import { runModal } from '../../ui/runbook.js';
 import type { ListenerDeps } from '../../deps.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
@@ -27,6 +30,23 @@ export const medicCommand =
           }
           const [gov, list] = await Promise.all([deps.api.governorState(), deps.api.list()]);
           return void (await reply(overviewText(gov.pause, list)));
+        }
+        case 'run': {
+          const [name, ...args] = rest;
+          const rb = deps.runbooks().find((r) => r.name === name);
+          if (!rb) {
+            const known = deps.runbooks().map((r) => `\`${r.name}\``).join(', ') || 'none configured';
+            return void (await reply(`${name ? `No runbook \`${name}\`.` : 'Which runbook?'} Runbooks: ${known}.`));
+          }
+          const { values, stray } = parseKeyValues(args.join(' '));
+          const check = checkParams(rb, values);
+          // Anything missing or wrong: the modal shows every parameter, prefilled, with its rules.
+          if (!check.ok || stray.length > 0) {
+            await client.views.open({ trigger_id: command.trigger_id, view: runModal(rb, values, command.channel_id) });
+            return;
+          }
+          const id = await startRunbook(deps, rb, check.params, user);
+          return void (await reply(`:arrow_forward: Runbook *${rb.name}* started: \`${id}\` (its thread is in the incidents channel).`));
         }
         case 'pause':
         case 'resume': {
