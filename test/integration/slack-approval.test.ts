@@ -92,6 +92,10 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     expect(res.status).toBe(200);
     const told = await waitUntil('ephemeral to carol', () => ephemeralsFor(U.carol).find((t) => t.includes('may not decide')));
     expect(told).toContain('Nothing was changed');
+    // A button whose incident is unknown (or long gone): told so, nothing else happens.
+    const ghost = { ...request, blocks: JSON.parse(JSON.stringify(request.blocks).split(id).join('incident:ghost:0123456789ab')) as unknown[] };
+    await m.interact.clickButton(U.carol, ghost, 'approve_step');
+    await waitUntil('told it is gone', () => ephemeralsFor(U.carol).find((t) => t.includes('no longer running')));
     const s = await m.status(id);
     expect(s.status).toBe('awaiting_approval');
     expect(s.approval).toBeUndefined();

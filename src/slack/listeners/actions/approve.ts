@@ -2,6 +2,7 @@
 // refusal reaches only the clicker (ephemeral) and changes nothing; success rewrites the request
 // message so everyone sees who approved, with the buttons gone.
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
 import { statusQuery } from '../../../../workflows/contracts.js';
 import { approvalMessage, decodeRef } from '../../ui/approval.js';
@@ -32,7 +33,7 @@ export const approveStep =
       }
     } catch (err) {
       if (err instanceof RejectedError) return void (await tell(`:no_entry: Not approved: ${err.message}. Nothing was changed.`));
-      if (err instanceof NotFoundError) return void (await tell(':information_source: This incident is no longer running; nothing was changed.'));
+      if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) return void (await tell(':information_source: This incident is no longer running; nothing was changed.'));
       deps.log.error({ err, workflowId: ref.workflowId }, 'approve failed');
       await tell(':warning: medic could not record your approval right now (Temporal unreachable?). Please try again.');
     }

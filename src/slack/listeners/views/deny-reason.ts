@@ -2,6 +2,7 @@
 // milliseconds, so the decision is made before ack(): a refusal (not an approver, already
 // decided, expired) is shown as a field error inside the modal instead of silently closing it.
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
 import { statusQuery } from '../../../../workflows/contracts.js';
 import { approvalMessage, DENY_REASON_ACTION, DENY_REASON_BLOCK } from '../../ui/approval.js';
@@ -40,7 +41,7 @@ export const denyReasonSubmitted =
       }
     } catch (err) {
       if (err instanceof RejectedError) return void (await fieldError(`Not denied: ${err.message}. Nothing was changed.`.slice(0, 2000)));
-      if (err instanceof NotFoundError) return void (await fieldError('This incident is no longer running; nothing was changed.'));
+      if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) return void (await fieldError('This incident is no longer running; nothing was changed.'));
       deps.log.error({ err, workflowId: meta.workflowId }, 'deny failed');
       await fieldError('medic could not record this right now (Temporal unreachable?). Please try again.');
     }
