@@ -145,7 +145,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
     for (const a of applyAlerts(s, alerts)) {
-      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}`, { data: { labels: a.labels } });
+      const correlated = a.annotations.medicCorrelation ? ` — correlated: ${a.annotations.medicCorrelation}` : '';
+      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}`, { data: { labels: a.labels } });
     }
   });
   setHandler(pauseSignal, (pause) => {

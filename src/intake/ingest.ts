@@ -11,6 +11,7 @@ import {
   type IncidentInput,
   type IncidentOptions,
 } from '../../workflows/contracts.js';
+import type { Correlator } from './correlate.js';
 import type { Alert } from './schemas.js';
 
 export interface IngestDeps {
@@ -23,10 +24,14 @@ export interface IngestDeps {
   onIncident?: (workflowId: string) => void;
   /** Bound on each Temporal call, so a sender (Alertmanager: 10 s timeout) gets a 503 in time. */
   temporalDeadlineMs?: number;
+  /** Folds alerts for a service (or its dependents) into the open incident. */
+  correlator?: Correlator;
 }
 
 export interface IngestResult {
   incidents: { workflowId: string; playbook: string; alerts: number }[];
+  /** Alerts attached to another open incident by correlation. */
+  correlated: { workflowId: string; alerts: number; reason: string }[];
   unmatched: number;
   /** Resolved alerts for which no incident is running: nothing to do. */
   resolvedWithoutIncident: number;
@@ -41,10 +46,18 @@ export async function ingestAlerts(
   opts: { requestedBy?: string } = {},
 ): Promise<IngestResult> {
   const groups = new Map<string, { pb: Playbook; alerts: Alert[] }>();
+  const folded = new Map<string, { alerts: Alert[]; reason: string }>();
   let unmatched = 0;
   for (const raw of alerts) {
     const alert = withFingerprint(raw);
     const pb = findPlaybook(deps.playbooks(), alert);
+    const route = deps.correlator?.route(alert.labels.service, alert.fingerprint, pb && incidentWorkflowId(pb, alert));
+    if (route) {
+      const f = folded.get(route.workflowId) ?? { alerts: [], reason: route.reason };
+      f.alerts.push({ ...alert, annotations: { ...alert.annotations, medicCorrelation: route.reason } });
+      folded.set(route.workflowId, f);
+      continue;
+    }
     if (!pb) {
       unmatched += 1;
       deps.log.info({ alertname: alert.alertname, labels: alert.labels }, 'no playbook matches alert');
@@ -56,9 +69,26 @@ export async function ingestAlerts(
     groups.set(id, group);
   }
 
-  const result: IngestResult = { incidents: [], unmatched, resolvedWithoutIncident: 0 };
+  const result: IngestResult = { incidents: [], correlated: [], unmatched, resolvedWithoutIncident: 0 };
   const bounded = <T>(call: () => Promise<T>): Promise<T> =>
     deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 5_000), call);
+
+  for (const [workflowId, f] of folded) {
+    try {
+      await bounded(() => deps.client.workflow.getHandle(workflowId).signal(alertSignal, f.alerts));
+      for (const a of f.alerts) deps.correlator?.attach(a.fingerprint, workflowId);
+      result.correlated.push({ workflowId, alerts: f.alerts.length, reason: f.reason });
+      deps.log.info({ workflowId, alerts: f.alerts.length, reason: f.reason }, 'alerts correlated into open incident');
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // The incident has ended: handle these alerts on their own after all.
+      deps.correlator?.forget(workflowId);
+      const again = await ingestAlerts(deps, f.alerts.map(({ annotations: { medicCorrelation: _c, ...rest }, ...a }) => ({ ...a, annotations: rest })), opts);
+      result.incidents.push(...again.incidents);
+      result.unmatched += again.unmatched;
+      result.resolvedWithoutIncident += again.resolvedWithoutIncident;
+    }
+  }
   for (const [workflowId, { pb, alerts: batch }] of groups) {
     const firing = batch.find((a) => a.status === 'firing');
     const log = deps.log.child({ workflowId });
@@ -94,6 +124,7 @@ export async function ingestAlerts(
         ],
       }));
     }
+    if (firing) deps.correlator?.opened(firing.labels.service, workflowId);
     log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
     result.incidents.push({ workflowId, playbook: pb.name, alerts: batch.length });
     deps.onIncident?.(workflowId);
