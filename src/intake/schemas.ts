@@ -53,10 +53,35 @@ export function fromAlertmanager(
     alertname: a.labels.alertname ?? '',
     severity: a.labels.severity ?? 'none',
     labels: a.labels,
-    annotations: a.annotations,
+    // Links for humans (Prometheus graph, Alertmanager silence); the graph's expression comes
+    // from the generator URL.
+    annotations: {
+      ...a.annotations,
+      ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
+      ...(payload.externalURL ? { silenceURL: silenceUrl(payload.externalURL, a.labels) } : {}),
+    },
     startsAt: a.startsAt,
     fingerprint: a.fingerprint,
     source: 'alertmanager' as const,
     receivedAt,
   }));
+}
+
+/** Alertmanager's "new silence" page pre-filled with the alert's labels. */
+export function silenceUrl(externalURL: string, labels: Record<string, string>): string {
+  const matchers = Object.entries(labels)
+    .filter(([k]) => k === 'alertname' || k === 'service' || k === 'instance')
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
+  return `${externalURL.replace(/\/$/, '')}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}`;
+}
+
+/** The PromQL expression of a Prometheus alert, from its generator URL (…/graph?g0.expr=…). */
+export function expressionOf(generatorURL: string | undefined): string | undefined {
+  if (!generatorURL) return undefined;
+  try {
+    return new URL(generatorURL).searchParams.get('g0.expr') ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -74,6 +74,23 @@ it('break the demo service → rule fires → Alertmanager → medic → healed 
   const verified = timeline.find((t) => t.startsWith('verified: healthy for 8s'));
   expect(verified).toMatch(/answered 200 .*; demo_up: .*job="demo".*=1/);
 
+  // the alert carries its expression and a silence link; the incident graph renders from them
+  const { expressionOf } = await import('../../src/intake/schemas.js');
+  const { incidentGraphPng } = await import('../../src/graphs/incident-graph.js');
+  const { PNG } = await import('pngjs');
+  const entries = await m.timeline(workflowId);
+  const firstAlert = entries.find((e) => e.kind === 'alert' && e.message.includes('firing'));
+  expect(firstAlert).toBeDefined();
+  // the incident's input (first history event) holds the alert as received
+  const history = await m.env.client.workflow.getHandle(workflowId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  const input = JSON.parse(Buffer.from(started as Uint8Array).toString()) as { alert: { annotations: Record<string, string> } };
+  expect(input.alert.annotations.silenceURL).toMatch(/^http:\/\/.*\/#\/silences\/new\?filter=/);
+  const expression = expressionOf(input.alert.annotations.generatorURL);
+  expect(expression).toBe('demo_up == 0');
+  const png = PNG.sync.read(await incidentGraphPng({ prometheusUrl: stack.prometheusUrl, expression: expression!, timeline: entries }));
+  expect(png.width).toBeGreaterThanOrEqual(640);
+
   // Alertmanager itself shows no active alert any more
   const active = (await (await fetch(`${stack.alertmanagerUrl}/api/v2/alerts?active=true`)).json()) as unknown[];
   expect(active).toEqual([]);

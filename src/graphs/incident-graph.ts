@@ -1,0 +1,51 @@
+// The graph for an incident thread: the alert's expression over the last hour from Prometheus'
+// range API, its threshold (when the expression compares with a number) and medic's actions.
+import type { TimelineEntry } from '../../workflows/contracts.js';
+import { renderGraphPng, type GraphSeries } from './render.js';
+
+interface RangeResponse {
+  status: string;
+  error?: string;
+  data?: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+}
+
+/** `rate(x[5m]) > 0.5` → { query: 'rate(x[5m])', threshold: 0.5 }: plot the signal, mark the line. */
+export function splitThreshold(expr: string): { query: string; threshold?: number } {
+  const m = /^(.*?)\s*(?:==|!=|>=|<=|>|<)\s*(?:bool\s+)?(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/i.exec(expr.trim());
+  return m ? { query: m[1]!, threshold: Number(m[2]) } : { query: expr };
+}
+
+export async function queryRange(
+  fetchFn: typeof globalThis.fetch,
+  prometheusUrl: string,
+  query: string,
+  startMs: number,
+  endMs: number,
+): Promise<GraphSeries[]> {
+  const step = Math.max(1, Math.round((endMs - startMs) / 1000 / 240)); // ~240 points
+  const params = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: `${step}s` });
+  const res = await fetchFn(`${prometheusUrl.replace(/\/$/, '')}/api/v1/query_range?${params}`, { signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json()) as RangeResponse;
+  if (body.status !== 'success' || !body.data) throw new Error(`Prometheus query_range failed: ${body.error ?? res.status}`);
+  return body.data.result.slice(0, 8).map((r) => ({
+    name: Object.entries(r.metric).filter(([k]) => k !== '__name__').map(([k, v]) => `${k}=${v}`).join(',') || query,
+    points: r.values.map(([t, v]) => ({ t: t * 1000, v: Number(v) })),
+  }));
+}
+
+export async function incidentGraphPng(o: {
+  fetch?: typeof globalThis.fetch;
+  prometheusUrl: string;
+  expression: string;
+  timeline: TimelineEntry[];
+  endMs?: number;
+  title?: string;
+}): Promise<Buffer> {
+  const end = o.endMs ?? Date.now();
+  const { query, threshold } = splitThreshold(o.expression);
+  const series = await queryRange(o.fetch ?? fetch, o.prometheusUrl, query, end - 3_600_000, end);
+  const marks = o.timeline
+    .filter((e) => (e.kind === 'action' && / (started|finished|failed)/.test(e.message)) || (e.kind === 'verification' && e.message.startsWith('verified')))
+    .map((e) => ({ t: e.at, label: e.kind === 'verification' ? 'verified' : e.message.includes('started') ? 'action' : e.message.includes('failed') ? 'failed' : 'done' }));
+  return renderGraphPng({ title: o.title ?? `${query} — last hour`, series, ...(threshold !== undefined ? { threshold } : {}), marks });
+}
