@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
+import { CorrelationSchema } from './intake/correlate.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -45,6 +46,8 @@ export const ConfigSchema = z.strictObject({
   prometheus: z
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
     .optional(),
+  /** Alert correlation window and service dependency map (YAML config file only). */
+  correlation: CorrelationSchema.optional(),
   /** Built-in detectors evaluated against `prometheus.url` (YAML config file only). */
   detectors: z.array(DetectorSchema).default([]),
   operators: z.array(OperatorSchema).default([]),

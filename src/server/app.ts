@@ -12,6 +12,7 @@ import { medicRegistry } from '../store/metrics.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
+import { Correlator } from '../intake/correlate.js';
 import { createSlackApp } from '../slack/app.js';
 import type { Runbook } from '../runbooks/schema.js';
 
@@ -96,6 +97,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       taskQueue: config.temporal.taskQueue,
       playbooks: deps.playbooks,
       ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
+      ...(config.correlation ? { correlator: new Correlator(config.correlation) } : {}),
     },
   });
 

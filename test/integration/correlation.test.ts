@@ -10,7 +10,7 @@ import { startMedic, type Medic } from '../support/medic.js';
 let m: Medic;
 let deps: IngestDeps;
 beforeAll(async () => {
-  m = await startMedic();
+  m = await startMedic({ correlation: { window: '10m' } });
   const guarded = (name: string, alertname: string) =>
     demoPlaybook(m.demo.url, {
       name,
@@ -60,6 +60,17 @@ describe('correlation', () => {
     const r = await ingestAlerts(deps, [firingAlert({ alertname: 'HighLatency', service: 'search' })]);
     expect(r.incidents).toHaveLength(1);
     expect(r.correlated).toEqual([]);
+  });
+});
+
+describe('correlation through the HTTP intake (config `correlation`)', () => {
+  it('the server correlates webhook alerts for a service with an open incident', async () => {
+    const first = await m.postAlerts('firing', { alertname: 'HighLatency', service: 'web', severity: 'critical' });
+    const { incidents } = (await first.json()) as { incidents: { workflowId: string }[] };
+    const second = await m.postAlerts('firing', { alertname: 'HighErrorRate', service: 'web', severity: 'critical' });
+    const body = (await second.json()) as { incidents: unknown[]; correlated: { workflowId: string; reason: string }[] };
+    expect(body.incidents).toEqual([]);
+    expect(body.correlated).toEqual([{ workflowId: incidents[0]!.workflowId, alerts: 1, reason: 'same service web' }]);
   });
 });
 

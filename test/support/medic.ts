@@ -35,7 +35,7 @@ export interface Medic {
   waitFor(workflowId: string, done: (s: IncidentStatus) => boolean, timeoutMs?: number): Promise<IncidentStatus>;
 }
 
-export async function startMedic(opts: { bodyLimitBytes?: number; hmacSecret?: string } = {}): Promise<Medic> {
+export async function startMedic(opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown> } = {}): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
@@ -45,6 +45,7 @@ export async function startMedic(opts: { bodyLimitBytes?: number; hmacSecret?: s
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },
     temporal: { taskQueue },
     intake: { alertmanagerToken: TOKENS.intake, ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}) },
+    ...(opts.correlation ? { correlation: opts.correlation } : {}),
     operators: [
       { user: 'alice', token: TOKENS.alice },
       { user: 'bob', token: TOKENS.bob },
