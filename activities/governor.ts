@@ -6,12 +6,15 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   admitUpdate,
   endActionUpdate,
+  recordStepRunUpdate,
   governorTaskQueue,
   governorWorkflowId,
   releaseUpdate,
   TASK_QUEUE,
   type AdmitInput,
   type AdmitResult,
+  type Demotion,
+  type RecordStepRunInput,
   type EndActionInput,
   type ReleaseInput,
 } from '../workflows/contracts.js';
@@ -56,6 +59,7 @@ export function createGovernorActivities(deps: GovernorDeps) {
     governorAdmit: (i: AdmitInput & Keyed): Promise<AdmitResult> => call(admitUpdate, strip(i), i.key),
     governorEndAction: (i: EndActionInput & Keyed): Promise<void> => call(endActionUpdate, strip(i), i.key),
     governorRelease: (i: ReleaseInput & Keyed): Promise<void> => call(releaseUpdate, strip(i), i.key),
+    governorRecordStepRun: (i: RecordStepRunInput & Keyed): Promise<Demotion> => call(recordStepRunUpdate, strip(i), i.key),
   };
 }
 

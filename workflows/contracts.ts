@@ -13,6 +13,7 @@ import type {
   PauseState,
 } from '../src/policy/gates.js';
 import type { Limits } from '../src/playbooks/schema.js';
+import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
 
 export type { Alert, Playbook, GateDecision, PauseState };
 
@@ -120,6 +121,8 @@ export interface IncidentState {
   acted: boolean;
   escalationReason?: string;
   escalationSent: boolean;
+  /** The step the governor auto-demoted to require approval (it kept failing), and why. */
+  demoted?: { step: number; reason: string };
   /** PagerDuty pages sent by `pagerduty` rungs (dedup_key = incident id); resolved on healing. */
   pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
   pendingApproval?: ApprovalRequest;
@@ -194,6 +197,8 @@ export interface GovernorState {
   cooldowns: Record<string, Cooldown>;
   deployments: Record<string, DeploymentMarker>;
   incidents: Record<string, number>;
+  /** Recent runs per (playbook, step index), keyed by stepKey(); feeds auto-demotion. */
+  steps?: Record<string, StepHistory>;
 }
 
 /** Takes (or renews) the target's lock and, when `begin` carries the limits, runs the
@@ -204,6 +209,9 @@ export interface AdmitInput {
   incidentId: string;
   leaseMs: number;
   begin?: Limits;
+  /** The step about to run: the governor says whether it is auto-demoted, and then admits
+   * the action (`begin`) only once a person has `approved` it. */
+  step?: { playbook: string; index: number; demoteAfter: DemoteAfter; approved: boolean };
 }
 export interface AdmitResult {
   granted: boolean;
@@ -211,6 +219,38 @@ export interface AdmitResult {
   pause: PauseState;
   decisions: GateDecision[];
   allowed: boolean;
+  /** Present when the step is auto-demoted to require approval. */
+  demotion?: Demotion;
+}
+
+/** One run (action + verification of one try) of a step ended. */
+export interface RecordStepRunInput {
+  playbook: string;
+  step: number;
+  stepName: string;
+  ok: boolean;
+  incidentId: string;
+  demoteAfter: DemoteAfter;
+}
+
+export const PromoteStepInputSchema = z.strictObject({
+  playbook: z.string().min(1),
+  step: z.number().int().min(0),
+  by: z.string().min(1),
+});
+export type PromoteStepInput = z.infer<typeof PromoteStepInputSchema>;
+export interface PromoteStepResult {
+  /** The step's history before the promotion reset it (absent: it had none). */
+  before?: StepHistory;
+  wasDemoted: boolean;
+}
+/** A demoted step as the operator API shows it. */
+export interface DemotedStep {
+  playbook: string;
+  step: number;
+  stepName: string;
+  reason: string;
+  runs: StepHistory['runs'];
 }
 export interface EndActionInput {
   target: string;
@@ -243,6 +283,8 @@ export const endActionUpdate = defineUpdate<void, [EndActionInput]>('endAction')
 export const releaseUpdate = defineUpdate<void, [ReleaseInput]>('release');
 export const setPausedUpdate = defineUpdate<PauseState, [SetPausedInput]>('setPaused');
 export const setDeploymentUpdate = defineUpdate<void, [SetDeploymentInput]>('setDeployment');
+export const recordStepRunUpdate = defineUpdate<Demotion, [RecordStepRunInput]>('recordStepRun');
+export const promoteStepUpdate = defineUpdate<PromoteStepResult, [PromoteStepInput]>('promoteStep');
 export const governorStateQuery = defineQuery<GovernorState>('governorState');
 
-export type { ActionLedger };
+export type { ActionLedger, DemoteAfter, Demotion, StepHistory };

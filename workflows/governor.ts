@@ -17,12 +17,16 @@ import {
   killSwitchGate,
   rateLimitGate,
 } from '../src/policy/gates.js';
+import { demotionOf, recordRun, stepKey } from '../src/policy/demotion.js';
 import {
   admitUpdate,
   endActionUpdate,
   governorStateQuery,
   lockFreedSignal,
   pauseSignal,
+  PromoteStepInputSchema,
+  promoteStepUpdate,
+  recordStepRunUpdate,
   releaseUpdate,
   SetDeploymentInputSchema,
   setDeploymentUpdate,
@@ -44,6 +48,7 @@ export function emptyGovernorState(): GovernorState {
     cooldowns: {},
     deployments: {},
     incidents: {},
+    steps: {},
   };
 }
 
@@ -56,6 +61,7 @@ export interface GovernorInput {
 export async function governorWorkflow(input: GovernorInput = {}): Promise<void> {
   const s: GovernorState = input.state ?? emptyGovernorState();
   const maxEvents = input.maxHistoryEvents ?? 5_000;
+  const steps = (s.steps ??= {}); // state carried from before auto-demotion existed has none
 
   const prune = (now: number): void => {
     s.starts = s.starts.filter((x) => x.at > now - HOUR);
@@ -74,7 +80,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
 
   setHandler(governorStateQuery, () => s);
 
-  setHandler(admitUpdate, ({ target, workflowId, incidentId, leaseMs, begin }) => {
+  setHandler(admitUpdate, ({ target, workflowId, incidentId, leaseMs, begin: asked, step }) => {
     const now = Date.now();
     prune(now);
     s.incidents[workflowId] = now;
@@ -86,9 +92,14 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     s.locks[target] = { workflowId, incidentId, expiresAt: now + leaseMs };
     s.waiters[target] = removeFrom(s.waiters[target], workflowId);
     if (s.waiters[target].length === 0) delete s.waiters[target];
-    if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false };
+    // An auto-demoted step is admitted only once a person approved it.
+    const history = step ? steps[stepKey(step.playbook, step.index)] : undefined;
+    const d = step && history ? demotionOf(history.runs, step.demoteAfter) : undefined;
+    const demotion = d?.demoted ? { demotion: d } : {};
+    const begin = d?.demoted && !step?.approved ? undefined : asked;
+    if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion };
     // A repeated admission of an action already admitted (activity retry) is not counted again.
-    if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true };
+    if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion };
     const ledger = {
       targetStarts: s.starts.filter((x) => x.target === target).map((x) => x.at),
       globalStarts: s.starts.map((x) => x.at),
@@ -107,8 +118,29 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
       s.starts.push({ target, at: now });
       (s.inFlight[target] ??= []).push(workflowId);
     }
-    return { granted: true, pause: s.pause, decisions, allowed };
+    return { granted: true, pause: s.pause, decisions, allowed, ...demotion };
   });
+
+  setHandler(recordStepRunUpdate, ({ playbook, step, stepName, ok, incidentId, demoteAfter }) => {
+    const key = stepKey(playbook, step);
+    const prev = steps[key];
+    const keep = Math.max(demoteAfter.of, prev?.policy.of ?? 0);
+    const runs = recordRun(prev?.runs ?? [], { ok, at: Date.now(), incidentId }, keep);
+    steps[key] = { ...prev, playbook, step, stepName, runs, policy: demoteAfter };
+    return demotionOf(runs, demoteAfter);
+  });
+
+  setHandler(
+    promoteStepUpdate,
+    ({ playbook, step, by }) => {
+      const key = stepKey(playbook, step);
+      const before = steps[key];
+      const wasDemoted = before ? demotionOf(before.runs, before.policy).demoted : false;
+      if (before) steps[key] = { ...before, runs: [], promoted: { by, at: Date.now() } };
+      return { ...(before ? { before } : {}), wasDemoted };
+    },
+    { validator: (input) => void PromoteStepInputSchema.parse(input) },
+  );
 
   setHandler(endActionUpdate, ({ target, workflowId }) => {
     s.inFlight[target] = removeFrom(s.inFlight[target], workflowId);

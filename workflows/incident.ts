@@ -8,6 +8,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -217,6 +218,26 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     s.phase = 'gates';
   };
 
+  // Learning: each run of a step (action + verification of one try) is reported to the governor,
+  // which auto-demotes a step that keeps failing (src/policy/demotion.ts).
+  const recordRun = async (ok: boolean): Promise<void> => {
+    if (!patched('auto-demotion')) return;
+    try {
+      await governor.governorRecordStepRun({
+        playbook: pb.name,
+        step: s.stepIndex,
+        stepName: currentStep().name,
+        ok,
+        incidentId,
+        demoteAfter: pb.limits.demoteAfter,
+        key: `${incidentId}:run:${s.stepIndex}:${s.stepTry}`,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn(`recording the step run failed: ${failureText(err)}`, { incidentId });
+    }
+  };
+
   const holdTooLong = (now: number): boolean =>
     s.holdStartedAt !== undefined && now - s.holdStartedAt >= toMs(pb.limits.maxHold);
 
@@ -247,6 +268,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       leaseMs: opts.lockLeaseMs,
       key: key('admit'),
       ...(begin ? { begin: pb.limits } : {}),
+      step: { playbook: pb.name, index: s.stepIndex, demoteAfter: pb.limits.demoteAfter, approved: s.approval?.decision === 'approve' },
     });
     s.pause = r.pause;
     if (!r.granted) {
@@ -264,12 +286,21 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const decisions = [...local, ...r.decisions];
     const verdict = begin ? (r.allowed ? ({ verdict: 'allow' } as const) : combine(r.decisions)) : localVerdict;
     const data = { decisions };
+    const demoted = r.demotion?.reason !== undefined && !needsApproval && s.approval?.decision !== 'approve';
+    if (demoted && verdict.verdict === 'allow' && s.demoted?.step !== s.stepIndex) {
+      s.demoted = { step: s.stepIndex, reason: r.demotion?.reason ?? '' };
+      const msg = `step ${s.stepIndex + 1} (${step.name}) auto-demoted to require approval: ${s.demoted.reason}`;
+      note('gate', msg, { step: s.stepIndex, data: { demotion: r.demotion } });
+      if (step.approvers.length === 0 && pb.demotionApprovers.length === 0) {
+        return toEscalation(`${msg}; nobody may approve it (the step lists no approvers and the playbook no demotionApprovers)`);
+      }
+    }
     if (verdict.verdict === 'allow') {
       const gates = [...new Set(decisions.map((d) => d.gate))].join(', ');
       note('gate', `gates passed for ${stepLabel()}: ${gates}`, { step: s.stepIndex, data });
       s.holdStartedAt = undefined;
       s.lastHold = undefined;
-      s.phase = needsApproval ? 'approval' : 'act';
+      s.phase = needsApproval || demoted ? 'approval' : 'act';
       return;
     }
     if (verdict.verdict === 'block') {
@@ -297,7 +328,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const step = currentStep();
     if (s.pendingApproval?.step !== s.stepIndex) {
       const what = `${stepLabel()}: ${step.params.method} ${render(step.params.url, ctx)}`;
-      s.pendingApproval = approvalRequest(step, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
+      const demotedStep = s.demoted?.step === s.stepIndex && step.approvers.length === 0 ? { ...step, approvers: pb.demotionApprovers } : step;
+      s.pendingApproval = approvalRequest(demotedStep, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
       s.approval = undefined;
       const p = s.pendingApproval;
       note(
@@ -357,7 +389,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         governor.governorEndAction({ target: input.target, workflowId: wfId, key: key('end') }),
       );
     }
-    if (error !== undefined) return nextStep(`action failed (${error})`);
+    if (error !== undefined) {
+      await recordRun(false);
+      return nextStep(`action failed (${error})`);
+    }
     if (dryRun) {
       note('verification', 'dry run: verification skipped', { step: s.stepIndex });
       return toEscalation('dry run: no action was taken; a human decides');
@@ -369,7 +404,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   async function verifyPhase(): Promise<void> {
     const step = currentStep();
     const v = step.verification;
-    if (!v) return finish('resolved', `${stepLabel()} succeeded (no verification configured)`);
+    if (!v) {
+      await recordRun(true);
+      return finish('resolved', `${stepLabel()} succeeded (no verification configured)`);
+    }
     setStatus('verifying');
     if (!s.verify) {
       s.verify = { startedAt: Date.now(), probes: 0 };
@@ -417,6 +455,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       st.passingSince ??= now;
       if (now - st.passingSince >= toMs(v.window)) {
         note('verification', `verified: healthy for ${v.window} (${st.probes} probes); ${r.evidence}`, { step: s.stepIndex });
+        await recordRun(true);
         return finish('resolved', `healed by ${stepLabel()}`);
       }
     } else {
@@ -428,6 +467,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         step: s.stepIndex,
         data: { evidence: r.evidence, probes: st.probes },
       });
+      await recordRun(false);
       return nextStep('verification failed');
     }
     await sleep(toMs(v.interval));

@@ -20,6 +20,7 @@ commands:
   pause [--reason r]             kill switch: stop all automation (admin)
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
+  promote <playbook> <step>      re-promote an auto-demoted step (1-based): it runs without approval again (admin)
   drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
   audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
   audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
@@ -114,13 +115,15 @@ export async function main(argv: string[]): Promise<number> {
         print(data, () => formatIncident(data));
       } else {
         const [gov, list] = await Promise.all([
-          call<{ pause: { paused: boolean; by?: string; reason?: string } }>(conn, 'GET', '/api/governor'),
+          call<{ pause: { paused: boolean; by?: string; reason?: string }; demotedSteps?: { playbook: string; step: number; stepName: string; reason: string }[] }>(conn, 'GET', '/api/governor'),
           call<{ incidents: SummaryRow[] }>(conn, 'GET', '/api/incidents'),
         ]);
         print({ governor: gov, incidents: list.incidents }, () => {
           const p = gov.pause;
           const ks = p.paused ? `PAUSED by ${p.by ?? '?'}${p.reason ? ` (${p.reason})` : ''}` : 'automation enabled';
-          return `kill switch: ${ks}\n${formatSummary(list.incidents)}`;
+          const demoted = (gov.demotedSteps ?? []).map((d) => `  ${d.playbook} step ${d.step + 1} (${d.stepName}): ${d.reason} — medic promote ${d.playbook} ${d.step + 1}`);
+          const dm = demoted.length ? `auto-demoted steps (need approval):\n${demoted.join('\n')}\n` : '';
+          return `kill switch: ${ks}\n${dm}${formatSummary(list.incidents)}`;
         });
       }
       return 0;
@@ -148,6 +151,19 @@ export async function main(argv: string[]): Promise<number> {
       if (minutes !== null && !(minutes > 0)) throw new CliError('--minutes must be a positive number (or use --clear)');
       const data = await call<{ target: string; until: string | null }>(conn, 'POST', '/api/deployments', { target: args[0], minutes });
       print(data, () => (data.until ? `deployment marked on ${data.target} until ${data.until}` : `deployment marker cleared on ${data.target}`));
+      return 0;
+    }
+    case 'promote': {
+      const conn = connection(values);
+      const step = Number(args[1]);
+      if (!args[0] || !Number.isInteger(step) || step < 1) throw new CliError('usage: medic promote <playbook> <step>   (step numbered from 1)');
+      const data = await call<{ playbook: string; step: number; stepName: string; wasDemoted: boolean; by: string }>(
+        conn,
+        'POST',
+        `/api/playbooks/${encodeURIComponent(args[0])}/steps/${step - 1}/promote`,
+        {},
+      );
+      print(data, () => `${data.playbook} step ${data.step + 1} (${data.stepName}) ${data.wasDemoted ? 're-promoted' : 'was not demoted; history reset'} by ${data.by}: it runs without approval again`);
       return 0;
     }
     case 'audit':

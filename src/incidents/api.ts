@@ -3,10 +3,12 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { governorCaller } from '../../activities/governor.js';
 import type { AuditLog } from '../audit/log.js';
+import { demotionOf } from '../policy/demotion.js';
 import {
   decideUpdate,
   governorStateQuery,
   governorWorkflowId,
+  promoteStepUpdate,
   INCIDENT_WORKFLOW_TYPE,
   SearchAttributes,
   setDeploymentUpdate,
@@ -15,9 +17,11 @@ import {
   timelineQuery,
   type DecisionInput,
   type DecisionResult,
+  type DemotedStep,
   type GovernorState,
   type IncidentStatus,
   type PauseState,
+  type PromoteStepResult,
   type SetDeploymentInput,
   type TimelineEntry,
 } from '../../workflows/contracts.js';
@@ -122,10 +126,43 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   const setDeployment = (input: SetDeploymentInput): Promise<void> =>
     callGovernor(setDeploymentUpdate, input, updateId('deployment'));
 
-  const governorState = (): Promise<GovernorState> =>
-    client.workflow.getHandle(governorWorkflowId(taskQueue)).query(governorStateQuery);
+  /** The governor's state plus the steps auto-demoted right now (each with why). */
+  const governorState = async (): Promise<GovernorState & { demotedSteps: DemotedStep[] }> => {
+    const g = await client.workflow.getHandle(governorWorkflowId(taskQueue)).query(governorStateQuery);
+    return { ...g, demotedSteps: demotedSteps(g) };
+  };
 
-  return { detail, list, decide, setPaused, setDeployment, governorState };
+  /** Re-promotes an auto-demoted step (resets its history) and audits who did it. */
+  async function promote(playbook: string, step: number, stepName: string, by: string): Promise<PromoteStepResult> {
+    const r = await callGovernor(promoteStepUpdate, { playbook, step, by }, updateId('promote'));
+    const label = `step ${step + 1} (${stepName}) of playbook ${playbook}`;
+    const reason = r.before ? demotionOf(r.before.runs, r.before.policy).reason : undefined;
+    opts.audit?.append([
+      {
+        at: new Date().toISOString(),
+        incidentId: null,
+        seq: null,
+        kind: 'promotion',
+        who: by,
+        what: `${label} re-promoted: runs automatically again (history reset)`,
+        why: reason ? `it was auto-demoted: ${reason}` : 'it was not demoted',
+        target: label,
+        before: r.wasDemoted ? 'demoted: requires approval' : 'automatic',
+        after: 'automatic',
+        data: { playbook, step, runs: r.before?.runs ?? [] },
+      },
+    ]);
+    return r;
+  }
+
+  return { detail, list, decide, setPaused, setDeployment, governorState, promote };
 }
 
 export type IncidentsApi = ReturnType<typeof incidentsApi>;
+
+export function demotedSteps(g: GovernorState): DemotedStep[] {
+  return Object.values(g.steps ?? {}).flatMap((h) => {
+    const d = demotionOf(h.runs, h.policy);
+    return d.demoted ? [{ playbook: h.playbook, step: h.step, stepName: h.stepName, reason: d.reason ?? '', runs: h.runs }] : [];
+  });
+}

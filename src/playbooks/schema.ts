@@ -158,6 +158,14 @@ export const LimitsSchema = z.strictObject({
   maxConcurrentGlobal: z.number().int().min(1).default(10),
   blastRadius: z.number().int().min(1).default(1).describe('Max targets one action may touch'),
   maxHold: Duration.default('1h').describe('Escalate if gates hold a step longer than this'),
+  demoteAfter: z
+    .strictObject({
+      failures: z.number().int().min(1).describe('Failed runs that demote the step'),
+      of: z.number().int().min(1).max(50).describe('Among this many most recent runs of the step'),
+    })
+    .refine((d) => d.failures <= d.of, { message: 'failures must not exceed of', path: ['failures'] })
+    .default({ failures: 3, of: 5 })
+    .describe('A step that failed `failures` of its last `of` runs is auto-demoted to require approval until re-promoted'),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
@@ -180,6 +188,10 @@ export const PlaybookSchema = z.strictObject({
     'After escalating, keep the incident open (absorbing repeats) until resolved or this long',
   ),
   steps: z.array(StepSchema).min(1),
+  demotionApprovers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Who may approve an auto-demoted step that lists no approvers (default: nobody, so it escalates)'),
   escalation: z.array(EscalationRungSchema).default([{ kind: 'record', to: 'on-call' }]),
 });
 export type Playbook = z.infer<typeof PlaybookSchema>;

@@ -156,6 +156,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.setDeployment({ target: body.data.target, until, by: user(req) });
       return { target: body.data.target, until: until === null ? null : new Date(until).toISOString() };
     });
+    // Re-promotes an auto-demoted step (index 0-based): it runs without approval again.
+    admin.post('/api/playbooks/:name/steps/:index/promote', async (req, reply) => {
+      const { name, index } = req.params as { name: string; index: string };
+      const pb = deps.playbooks().find((p) => p.name === name);
+      if (!pb) return reply.code(404).send({ error: `no playbook "${name}"` });
+      const step = /^\d+$/.test(index) ? pb.steps[Number(index)] : undefined;
+      if (!step) return reply.code(404).send({ error: `playbook ${name} has no step ${index} (steps are numbered 0 to ${pb.steps.length - 1})` });
+      const r = await api.promote(name, Number(index), step.name, user(req));
+      return { playbook: name, step: Number(index), stepName: step.name, wasDemoted: r.wasDemoted, by: user(req) };
+    });
   });
 
   return app;
