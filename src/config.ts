@@ -77,6 +77,7 @@ export const ConfigSchema = z.strictObject({
       signingSecret: z.string().min(16).describe('Signing secret: requests to /slack/events must carry its signature'),
       channel: z.string().min(1).describe('Channel id (or #name) that incident root messages go to'),
       apiUrl: z.url().optional().describe('Web API base URL; only for the local stand-in (tests, demo)'),
+      appToken: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional().describe('Socket Mode: connect out to Slack instead of receiving on /slack/events'),
       admins: z.array(z.string().min(1)).default([]).describe('Slack user ids or @group handles allowed to pause/resume'),
     })
     .optional(),
@@ -138,7 +139,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
   if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
   if (env.MEDIC_RUNBOOKS) set(['runbooks'], env.MEDIC_RUNBOOKS.split(','));
-  const slackEnv = { botToken: 'MEDIC_SLACK_BOT_TOKEN', signingSecret: 'MEDIC_SLACK_SIGNING_SECRET', channel: 'MEDIC_SLACK_CHANNEL', apiUrl: 'MEDIC_SLACK_API_URL' };
+  const slackEnv = { botToken: 'MEDIC_SLACK_BOT_TOKEN', signingSecret: 'MEDIC_SLACK_SIGNING_SECRET', channel: 'MEDIC_SLACK_CHANNEL', apiUrl: 'MEDIC_SLACK_API_URL', appToken: 'MEDIC_SLACK_APP_TOKEN' };
   for (const [key, name] of Object.entries(slackEnv)) if (env[name] !== undefined) set(['slack', key], env[name]);
   if (env.MEDIC_SLACK_ADMINS) set(['slack', 'admins'], env.MEDIC_SLACK_ADMINS.split(',').map((a) => a.trim()).filter(Boolean));
   const secrets = Object.entries(env).filter(([k, v]) => k.startsWith('MEDIC_SECRET_') && v !== undefined);

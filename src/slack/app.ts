@@ -1,6 +1,8 @@
-// The Slack app: real Bolt, receiving on medic's HTTP server through FastifyReceiver, its
-// listeners registered by kind. Built only when the config has a `slack` section.
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+// The Slack app: real Bolt, receiving on medic's HTTP server through FastifyReceiver (or over
+// Socket Mode with an app token), its listeners registered by kind. Built only when the config
+// has a `slack` section.
+import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -33,13 +35,18 @@ function boltLogger(log: Logger): BoltLogger {
 
 export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger; audit?: AuditLog; runbooks?: () => Runbook[] }) {
   const log = deps.log.child({ component: 'slack' });
-  const receiver = new FastifyReceiver({ signingSecret: deps.slack.signingSecret, log });
+  const apiUrl = deps.slack.apiUrl ? { slackApiUrl: deps.slack.apiUrl } : {};
+  // Socket Mode (an app token): medic connects out to Slack, nothing listens on /slack/events.
+  const socket = deps.slack.appToken
+    ? new SocketModeReceiver({ appToken: deps.slack.appToken, logger: boltLogger(log), installerOptions: { clientOptions: apiUrl } })
+    : undefined;
+  const receiver = socket ?? new FastifyReceiver({ signingSecret: deps.slack.signingSecret, log });
   const bolt = new App({
     token: deps.slack.botToken,
     receiver,
     logger: boltLogger(log),
     clientOptions: {
-      ...(deps.slack.apiUrl ? { slackApiUrl: deps.slack.apiUrl } : {}),
+      ...apiUrl,
       retryConfig: { retries: 5, factor: 1.6, minTimeout: 250, maxTimeout: 5_000 },
     },
   });
@@ -56,5 +63,12 @@ export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQ
   views.register(bolt, listenerDeps);
   commands.register(bolt, listenerDeps);
   events.register(bolt, listenerDeps);
-  return { bolt, receiver, plugin: receiver.plugin };
+  // Either way it lives and dies with medic's HTTP server.
+  const plugin = socket
+    ? async (f: FastifyInstance): Promise<void> => {
+        f.addHook('onReady', async () => void (await bolt.start()));
+        f.addHook('onClose', async () => void (await bolt.stop()));
+      }
+    : (receiver as FastifyReceiver).plugin;
+  return { bolt, receiver, plugin };
 }

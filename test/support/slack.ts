@@ -22,6 +22,7 @@ import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 export const SLACK = {
   token: 'xoxb-medic-test-token',
   secret: 'slack-signing-secret-0123456789',
+  appToken: 'xapp-medic-test-app-token',
   channel: 'C0INCIDENT',
 } as const;
 /** alice approves directly, bob through the @oncall group, carol may not, root is an admin. */
@@ -61,11 +62,14 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
-export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; audit?: AuditLog; runbooks?: Runbook[] } = {}): Promise<SlackMedic> {
+export async function startSlackMedic(
+  o: { standIn?: Partial<StandInOptions>; audit?: AuditLog; runbooks?: Runbook[]; socketMode?: boolean } = {},
+): Promise<SlackMedic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const slack = await startSlackStandIn({
     botToken: SLACK.token,
+    appToken: SLACK.appToken,
     channels: [{ id: SLACK.channel, name: 'incidents' }],
     users: Object.entries(U).map(([name, id]) => ({ id, name })),
     usergroups: [
@@ -83,11 +87,18 @@ export async function startSlackMedic(o: { standIn?: Partial<StandInOptions>; au
     http: { port: 0 },
     temporal: { taskQueue },
     intake: { alertmanagerToken: 'intake-token-0123456789' },
-    slack: { botToken: SLACK.token, signingSecret: SLACK.secret, channel: SLACK.channel, apiUrl: slack.apiUrl, admins: [U.root, '@sre-admins'] },
+    slack: {
+      botToken: SLACK.token,
+      signingSecret: SLACK.secret,
+      channel: SLACK.channel,
+      apiUrl: slack.apiUrl,
+      admins: [U.root, '@sre-admins'],
+      ...(o.socketMode ? { appToken: SLACK.appToken } : {}),
+    },
   });
   const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], ...(o.audit ? { audit: o.audit } : {}), runbooks: () => o.runbooks ?? [] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
-  const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret });
+  const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret, transport: o.socketMode ? 'socket' : 'http' });
   slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons
 
   const rootOf = (id: string) => slack.history(SLACK.channel).find((m) => JSON.stringify(m.blocks ?? []).includes(id));

@@ -3,6 +3,7 @@
 // app's signing secret (v0: HMAC-SHA256 over "v0:<timestamp>:<raw body>").
 import { createHmac } from 'node:crypto';
 import type { SlackStandIn, StandInMessage } from './server.js';
+import type { EnvelopeType } from './socket.js';
 
 export interface SignedResponse {
   status: number;
@@ -21,8 +22,14 @@ export interface SignOverrides {
   signature?: string;
 }
 
-export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string; signingSecret: string }) {
+export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string; signingSecret: string; transport?: 'http' | 'socket' }) {
   const { standIn, eventsUrl, signingSecret } = opts;
+  /** Socket Mode: the same payloads as envelopes over the app's WebSocket (no signature there). */
+  const overSocket = async (type: EnvelopeType, payload: unknown) => {
+    const r = await standIn.socket.deliver(type, payload);
+    const answer = { status: r.acked ? 200 : 504, body: r.payload ?? '' };
+    return { ...answer, replay: async () => answer };
+  };
   const userRef = (id: string) => {
     const u = standIn.users.get(id);
     return { id, username: u?.name ?? id, name: u?.name ?? id, team_id: standIn.team.id };
@@ -51,7 +58,7 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
   }
 
   const interaction = (payload: unknown, o?: SignOverrides) =>
-    send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', o);
+    opts.transport === 'socket' ? overSocket('interactive', payload) : send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', o);
 
   type Element = { type: string; action_id?: string; value?: string; text?: unknown };
   type Block = { type: string; block_id?: string; elements?: Element[]; accessory?: Element };
@@ -107,7 +114,7 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
       event_time: Math.floor(now),
       event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab: 'home', event_ts: String(now) },
     };
-    return send(JSON.stringify(body), 'application/json', o);
+    return opts.transport === 'socket' ? overSocket('events_api', body) : send(JSON.stringify(body), 'application/json', o);
   }
 
   /** Clicks a button on the user's App Home as published by the app. */
@@ -172,7 +179,7 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
       response_url: `${standIn.url}/response/${channel}/command`,
       trigger_id: standIn.issueTrigger(user),
     });
-    return send(body.toString(), 'application/x-www-form-urlencoded', o);
+    return opts.transport === 'socket' ? overSocket('slash_commands', Object.fromEntries(body)) : send(body.toString(), 'application/x-www-form-urlencoded', o);
   }
 
   /** The newest modal the stand-in opened for a user. */

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { blocksProblem, LIMITS, viewProblem } from './blocks.js';
 import { Buckets, type BucketSpec } from './rate-limit.js';
 import { registerWebUi } from './web.js';
+import { socketModeServer, type SocketModeServer } from './socket.js';
 
 export interface StandInMessage {
   channel: string;
@@ -39,6 +40,8 @@ export interface StandInUser {
 }
 export interface StandInOptions {
   botToken: string;
+  /** App-level token (xapp-…) for Socket Mode: only apps.connections.open accepts it. */
+  appToken?: string;
   channels?: { id: string; name: string }[];
   users?: StandInUser[];
   usergroups?: { id: string; handle: string; users: string[] }[];
@@ -71,6 +74,8 @@ export interface SlackStandIn {
   /** Replies in a thread, oldest first. */
   thread(channel: string, ts: string): StandInMessage[];
   message(channel: string, ts: string): StandInMessage | undefined;
+  /** Socket Mode: envelopes to the connected app (see socket.ts). */
+  socket: SocketModeServer;
   /** Points the web page's buttons, modals and slash commands at a Bolt endpoint. */
   connect(o: { eventsUrl: string; signingSecret: string }): void;
   close(): Promise<void>;
@@ -153,6 +158,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   };
 
   const methods: Record<string, (args: Args) => Record<string, unknown>> = {
+    'apps.connections.open': () => ({ url: `${baseUrl.replace(/^http/, 'ws')}/socket-mode?ticket=${++ids}` }),
     'auth.test': () => ({ url: `https://${team.domain}.slack.com/`, team: 'medic dev', user: 'medic', team_id: team.id, user_id: bot.userId, bot_id: bot.botId }),
     'chat.postMessage': (args) => {
       const ch = channelOf(args);
@@ -301,7 +307,10 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
       void calls.push({ method, ok, status, ...(error ? { error } : {}), ...(typeof raw.channel === 'string' ? { channel: raw.channel } : {}) });
     try {
       if (!token) throw new SlackError('not_authed');
-      if (token !== o.botToken) throw new SlackError('invalid_auth');
+      // The app-level token opens Socket Mode connections and does nothing else; bot tokens cannot.
+      const appOnly = method === 'apps.connections.open';
+      if (token !== o.botToken && !(o.appToken && token === o.appToken)) throw new SlackError('invalid_auth');
+      if (appOnly !== (token === o.appToken)) throw new SlackError('not_allowed_token_type');
       const impl = methods[method];
       if (!impl) throw new SlackError('unknown_method');
       // Form-encoded calls carry JSON-valued arguments as strings, as WebClient sends them.
@@ -330,6 +339,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   });
 
   let self: SlackStandIn | undefined;
+  const socket = socketModeServer(app);
   const web = registerWebUi(app, () => self!);
   const url = await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   baseUrl = url;
@@ -356,7 +366,11 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     history: (channel) => messages.filter((m) => m.channel === channel && !m.thread_ts),
     thread: (channel, ts) => messages.filter((m) => m.channel === channel && m.thread_ts === ts),
     message: findMessage,
+    socket,
     connect: (c) => web.connect(c),
-    close: () => app.close(),
+    close: async () => {
+      socket.close();
+      await app.close();
+    },
   });
 }
