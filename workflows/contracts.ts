@@ -148,6 +148,8 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   target: string;
   stepName?: string;
   alertname: string;
+  /** The playbook's runbook link, for the Slack root message and pages. */
+  runbookUrl?: string;
 }
 
 /** What the workflow hands its sinks after new timeline entries: see activities/publish.ts. */

@@ -83,6 +83,7 @@ export function statusOf(s: IncidentState, input: IncidentInput, workflowId: str
     alertname: lastAlert.alertname,
     target: input.target,
     ...(step ? { stepName: step.name } : {}),
+    ...(input.playbook.runbookUrl ? { runbookUrl: input.playbook.runbookUrl } : {}),
   };
 }
 

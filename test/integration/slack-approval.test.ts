@@ -177,6 +177,11 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     await m.env.client.workflow.getHandle(id).terminate('test done');
   });
 
+  it('medic stayed under Slack\'s limits by itself: not one 429 from the stand-in in this whole file', () => {
+    expect(m.slack.calls.length).toBeGreaterThan(50);
+    expect(m.slack.calls.filter((c) => c.status === 429)).toEqual([]);
+  });
+
   it('forged signature, stale timestamp and a replayed request are refused with 401, and nothing changes', async () => {
     m.demo.state.fault = 'outage';
     const id = await m.start(approvalPlaybook());

@@ -34,10 +34,10 @@ const request: ApprovalRequest = {
 
 describe('Slack UI builders', () => {
   it('root message: title, status, severity, service, target, playbook, Temporal link; valid Block Kit', () => {
-    const m = incidentRoot(incident, { temporalUrl: 'http://localhost:8233/namespaces/default/workflows/x' });
+    const m = incidentRoot({ ...incident, runbookUrl: 'https://wiki.example.com/demo-down' }, { temporalUrl: 'http://localhost:8233/namespaces/default/workflows/x' });
     expect(blocksProblem(m.blocks, 'message')).toBeUndefined();
     const text = JSON.stringify(m.blocks);
-    for (const s of ['DemoServiceDown on checkout', 'Awaiting approval', 'critical', 'demo-down', 'failover', '|Temporal UI>']) expect(text).toContain(s);
+    for (const s of ['DemoServiceDown on checkout', 'Awaiting approval', 'critical', 'demo-down', 'failover', '|Temporal UI>', '<https://wiki.example.com/demo-down|Runbook>']) expect(text).toContain(s);
     expect(m.text).toBe('Awaiting approval: DemoServiceDown on checkout (critical)');
     const done = incidentRoot({ ...incident, status: 'resolved', outcome: 'healed by step 1/1 (restart)', endedAt: AT + 60_000 });
     expect(JSON.stringify(done.blocks)).toContain('Resolved');

@@ -58,6 +58,7 @@ export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string } = {}
   const context = [`opened ${hhmm(i.startedAt)} UTC`];
   if (i.endedAt) context.push(`ended ${hhmm(i.endedAt)} UTC`);
   if (o.temporalUrl) context.push(`<${o.temporalUrl}|Temporal UI>`);
+  if (i.runbookUrl && /^https?:\/\//.test(i.runbookUrl)) context.push(`<${i.runbookUrl}|Runbook>`);
   const blocks: UiBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(title, 150), emoji: true } },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
