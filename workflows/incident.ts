@@ -142,7 +142,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   });
 
   if (input.carried) s.continuedAsNew += 1;
-  else note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`);
+  else {
+    const { source, startsAt, receivedAt, annotations } = input.alert;
+    // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
+    const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
+    note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`, {
+      data: { detection },
+    });
+  }
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
     for (const a of applyAlerts(s, alerts)) {

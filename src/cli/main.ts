@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } from './format.js';
 import { validateCommand } from './validate.js';
 import { auditCommand, AuditUsageError } from './audit.js';
+import { reportCommand, ReportUsageError } from './report.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -22,6 +23,7 @@ commands:
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
   promote <playbook> <step>      re-promote an auto-demoted step (1-based): it runs without approval again (admin)
   drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
+  report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules
   audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
   audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
 
@@ -82,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       format: { type: 'string' },
       file: { type: 'string' },
+      store: { type: 'string' },
       step: { type: 'string' },
       minutes: { type: 'string' },
       clear: { type: 'boolean', default: false },
@@ -166,6 +169,8 @@ export async function main(argv: string[]): Promise<number> {
       print(data, () => `${data.playbook} step ${data.step + 1} (${data.stepName}) ${data.wasDemoted ? 're-promoted' : 'was not demoted; history reset'} by ${data.by}: it runs without approval again`);
       return 0;
     }
+    case 'report':
+      return reportCommand(values, { out: (t) => process.stdout.write(t) });
     case 'audit':
       return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
     case 'drill': {
@@ -184,5 +189,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof AuditUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof AuditUsageError || err instanceof ReportUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

@@ -48,7 +48,21 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (incident_id, step, try)
    );
    CREATE INDEX incidents_ended ON incidents (ended_at);`,
+  // Time to detect (seconds from the problem starting to medic receiving the alert), where known.
+  `ALTER TABLE incidents ADD COLUMN ttd_seconds REAL;
+   CREATE INDEX incidents_opened ON incidents (opened_at);`,
 ];
+
+/** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
+ * annotation), or for Alertmanager the time from startsAt to medic receiving it. */
+export function ttdSecondsOf(d: { source?: unknown; startsAt?: unknown; receivedAt?: unknown; ttdSeconds?: unknown }): number | null {
+  const own = Number(d.ttdSeconds);
+  if (d.ttdSeconds !== undefined && Number.isFinite(own) && own >= 0) return own;
+  if (d.source !== 'alertmanager' || typeof d.startsAt !== 'string' || typeof d.receivedAt !== 'number') return null;
+  const started = Date.parse(d.startsAt);
+  if (Number.isNaN(started) || started <= 0 || started > d.receivedAt) return null;
+  return (d.receivedAt - started) / 1000;
+}
 
 /** How an incident ended, for KPIs. */
 export type OutcomeClass = 'auto_resolved' | 'resolved_before_action' | 'resolved_after_escalation' | 'escalated';
@@ -97,6 +111,7 @@ export function incidentStore(db: Database) {
   const latestTry = db.prepare<[string, number], { try: number }>('SELECT max(try) AS try FROM steps WHERE incident_id = ? AND step = ?');
   const endStep = db.prepare('UPDATE steps SET ended_at = ?, result = ?, http_status = ? WHERE incident_id = ? AND step = ? AND try = ?');
   const verifyStep = db.prepare('UPDATE steps SET verified = ? WHERE incident_id = ? AND step = ? AND try = ?');
+  const setTtd = db.prepare('UPDATE incidents SET ttd_seconds = ? WHERE incident_id = ? AND ttd_seconds IS NULL');
 
   function applyStep(incidentId: string, e: TimelineEntry): void {
     if (e.step === undefined) return;
@@ -144,12 +159,18 @@ export function incidentStore(db: Database) {
     for (const e of input.entries) {
       const fresh = insertEvent.run(inc.incidentId, e.seq, e.at, e.kind, e.step ?? null, e.message, e.data ? JSON.stringify(e.data) : null);
       if (fresh.changes > 0) applyStep(inc.incidentId, e); // a retried publish changes nothing
+      const detection = e.kind === 'alert' ? (e.data?.detection as Record<string, unknown> | undefined) : undefined;
+      const ttd = detection ? ttdSecondsOf(detection) : null;
+      if (ttd !== null) setTtd.run(ttd, inc.incidentId);
     }
   });
 
   return {
     record: (input: PublishInput): void => record.immediate(input),
     incidents: () => db.prepare('SELECT * FROM incidents ORDER BY opened_at').all() as IncidentRow[],
+    /** Incidents opened in [from, to) (epoch ms), for reports. */
+    openedBetween: (from: number, to: number) =>
+      db.prepare('SELECT * FROM incidents WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at').all(from, to) as IncidentRow[],
     steps: (incidentId: string) => db.prepare('SELECT * FROM steps WHERE incident_id = ? ORDER BY step, try').all(incidentId) as StepRow[],
     events: (incidentId: string) => db.prepare('SELECT * FROM incident_events WHERE incident_id = ? ORDER BY seq').all(incidentId) as EventRow[],
     /** Ended incidents per outcome class. */
@@ -186,6 +207,7 @@ export interface IncidentRow {
   opened_at: number;
   ended_at: number | null;
   updated_at: number;
+  ttd_seconds: number | null;
 }
 export interface StepRow {
   incident_id: string;
