@@ -5,6 +5,8 @@ import { event as pdEvent } from '@pagerduty/pdjs';
 import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty.js';
 import { createPrometheusActivities } from './prometheus.js';
 import { createPublishActivities, type IncidentSink } from './publish.js';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createSsmActivities } from './ssm.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
   sinks?: IncidentSink[];
@@ -12,6 +14,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps {
   pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
   /** Default Prometheus for PromQL verification (MEDIC_PROMETHEUS_URL). */
   prometheusUrl?: string;
+  /** AWS SSM (default: a client from the standard AWS chain for region and credentials). */
+  ssm?: SSMClient;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -21,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPublishActivities({ sinks: deps.sinks ?? [] }),
     ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
+    ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
   };
 }
 

@@ -70,6 +70,11 @@ export const ConfigSchema = z.strictObject({
         .describe('Events API host; a private CA is trusted through NODE_EXTRA_CA_CERTS'),
     })
     .optional(),
+  /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
+   * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
+  aws: z
+    .strictObject({ endpoint: z.url({ protocol: /^https?$/ }).optional().describe('SSM endpoint override, e.g. http://127.0.0.1:5000 (moto)') })
+    .optional(),
   /** Absent: medic runs without Slack (no threads, no buttons; the CLI still approves). */
   slack: z
     .strictObject({
@@ -134,6 +139,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     MEDIC_AUDIT_PATH: ['audit', 'path'],
     MEDIC_STORE_PATH: ['store', 'path'],
     MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
+    MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
   };
   for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));

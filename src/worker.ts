@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
+    ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
       ...(config.store ? [createStoreSink(openStore(config.store.path))] : []),

@@ -20,6 +20,7 @@ import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
+import { describeAction, runAction } from './actions.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import {
   blastRadiusGate,
@@ -334,7 +335,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   async function approvalPhase(): Promise<void> {
     const step = currentStep();
     if (s.pendingApproval?.step !== s.stepIndex) {
-      const what = `${stepLabel()}: ${step.params.method} ${render(step.params.url, ctx)}`;
+      const what = `${stepLabel()}: ${describeAction(step, ctx)}`;
       const demotedStep = s.demoted?.step === s.stepIndex && step.approvers.length === 0 ? { ...step, approvers: pb.demotionApprovers } : step;
       s.pendingApproval = approvalRequest(demotedStep, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
       s.approval = undefined;
@@ -362,26 +363,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   async function actPhase(): Promise<void> {
     const step = currentStep();
     setStatus('acting');
-    const request = renderRequest(step.params);
     const idempotencyKey = `${incidentId}:step-${s.stepIndex}:try-${s.stepTry}`;
     const dryRun = pb.dryRun || step.dryRun === true;
-    note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${request.method} ${request.url}`, {
+    note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${describeAction(step, ctx)}`, {
       step: s.stepIndex,
       data: { idempotencyKey },
     });
     let error: string | undefined;
     try {
-      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction({
-        request,
-        idempotencyKey,
-        dryRun,
-        timeoutMs: toMs(step.timeout),
-      });
+      const r = await runAction(step, ctx, { idempotencyKey, dryRun });
       if (!dryRun) s.acted = true;
-      note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, {
-        step: s.stepIndex,
-        data: { status: r.status, bodyExcerpt: r.bodyExcerpt },
-      });
+      note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, { step: s.stepIndex, data: r.data });
     } catch (err) {
       if (isCancellation(err)) throw err;
       s.acted = true;
@@ -435,7 +427,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         : undefined,
       v.promql
         ? proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
-            query: v.promql.query,
+            query: render(v.promql.query, ctx),
             ...(v.promql.prometheusUrl ? { prometheusUrl: v.promql.prometheusUrl } : {}),
             timeoutMs: toMs(v.promql.timeout),
           })

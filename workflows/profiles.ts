@@ -43,3 +43,17 @@ export const pagerdutyProfile: ActivityOptions = {
     nonRetryableErrorTypes: ['MissingSecret', 'PagerDutyRejected'],
   },
 };
+
+/** SSM actions poll inside the activity: heartbeats show it alive; the step's timeout bounds the
+ * whole run (plus slack for the final calls). A rejected request or a failed command is final. */
+export const ssmProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
+  startToCloseTimeout: toMs(step.timeout) + 30_000,
+  heartbeatTimeout: '45s',
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['SsmRejected', 'SsmCommandFailed', 'SsmAutomationFailed', 'SsmTimeout'],
+  },
+});

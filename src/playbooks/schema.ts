@@ -81,33 +81,70 @@ export const VerificationSchema = z
   .refine((v) => v.http !== undefined || v.promql !== undefined, { message: 'verification needs http, promql or both' });
 export type Verification = z.infer<typeof VerificationSchema>;
 
-export const StepSchema = z
+const DocumentName = z
+  .string()
+  .regex(/^([a-zA-Z0-9_.-]{3,128}|arn:[^\s]+)$/, 'must be an SSM document name (3-128 of letters, digits, _ . -) or an ARN')
+  .describe('SSM document, e.g. AWS-RunShellScript, or the name/ARN of your own');
+const SsmParameters = z
+  .record(z.string(), z.union([z.string(), z.array(z.string())]))
+  .default({})
+  .describe('Document parameters (a value may be a list); values may use templates such as {{labels.instance}}');
+
+export const SsmCommandParamsSchema = z
   .strictObject({
-    name: z.string().min(1),
-    // Later issues add kubernetes, ssm and flag actions (the step becomes a discriminated union).
-    action: z.literal('http'),
-    params: HttpRequestSchema,
-    risk: z.enum(['low', 'medium', 'high']).default('low'),
-    requiresApproval: z.boolean().default(false),
-    approvers: z.array(z.string().min(1)).default([]).describe('User ids allowed to approve (default deny)'),
-    fourEyes: z.boolean().default(false).describe('The requester may not approve'),
-    approvalTimeout: Duration.default('30m'),
+    document: DocumentName,
+    parameters: SsmParameters,
+    instanceIds: z.array(z.string().min(1)).default([]).describe('Managed instance ids (templates allowed)'),
     targets: z
-      .array(z.string().min(1))
+      .array(z.strictObject({ key: z.string().min(1).describe('e.g. tag:Role'), values: z.array(z.string().min(1)).min(1) }))
       .default([])
-      .describe('What this step touches (templates); counted against limits.blastRadius'),
-    verification: VerificationSchema.optional(),
-    timeout: Duration.default('30s'),
-    retries: z.number().int().min(0).max(20).default(3).describe('Activity retries of one try'),
-    attempts: z
-      .number()
-      .int()
-      .min(1)
-      .max(5)
-      .default(1)
-      .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
-    dryRun: z.boolean().optional(),
+      .describe('Tag targets, instead of or beside instanceIds'),
   })
+  .refine((p) => p.instanceIds.length > 0 || p.targets.length > 0, { message: 'ssm-command needs instanceIds or targets', path: ['instanceIds'] });
+export type SsmCommandParams = z.infer<typeof SsmCommandParamsSchema>;
+
+export const SsmAutomationParamsSchema = z.strictObject({
+  document: DocumentName,
+  documentVersion: z.string().min(1).optional(),
+  parameters: SsmParameters,
+});
+export type SsmAutomationParams = z.infer<typeof SsmAutomationParamsSchema>;
+
+const stepCommon = {
+  name: z.string().min(1),
+  risk: z.enum(['low', 'medium', 'high']).default('low'),
+  requiresApproval: z.boolean().default(false),
+  approvers: z.array(z.string().min(1)).default([]).describe('User ids allowed to approve (default deny)'),
+  fourEyes: z.boolean().default(false).describe('The requester may not approve'),
+  approvalTimeout: Duration.default('30m'),
+  targets: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('What this step touches (templates); counted against limits.blastRadius'),
+  verification: VerificationSchema.optional(),
+  timeout: Duration.default('30s'),
+  retries: z.number().int().min(0).max(20).default(3).describe('Activity retries of one try'),
+  attempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .default(1)
+    .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
+  dryRun: z.boolean().optional(),
+};
+
+// Later issues add kubernetes and flag actions as further members of the union.
+export const StepSchema = z
+  .discriminatedUnion('action', [
+    z.strictObject({ ...stepCommon, action: z.literal('http'), params: HttpRequestSchema }).describe('An HTTP request'),
+    z
+      .strictObject({ ...stepCommon, action: z.literal('ssm-command'), params: SsmCommandParamsSchema })
+      .describe('AWS SSM Run Command (SendCommand), polled to completion; output captured (truncated, redacted)'),
+    z
+      .strictObject({ ...stepCommon, action: z.literal('ssm-automation'), params: SsmAutomationParamsSchema })
+      .describe('AWS SSM Automation runbook (StartAutomationExecution), polled to completion'),
+  ])
   .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
     message: 'a step that requires approval must list approvers',
     path: ['approvers'],

@@ -5,6 +5,7 @@
 // slot and starve the governor they are waiting for.
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { governorTaskQueue } from '../../workflows/contracts.js';
 import { createActivities } from '../../activities/index.js';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   prometheusUrl?: string;
   /** Incident threads in Slack: added to `sinks` when configured. */
   slack?: SlackSinkDeps;
+  /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
+  awsEndpoint?: string;
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -52,6 +55,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+    ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };

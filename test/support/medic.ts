@@ -35,11 +35,13 @@ export interface Medic {
   waitFor(workflowId: string, done: (s: IncidentStatus) => boolean, timeoutMs?: number): Promise<IncidentStatus>;
 }
 
-export async function startMedic(opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown> } = {}): Promise<Medic> {
+export async function startMedic(
+  opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown>; awsEndpoint?: string } = {},
+): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue);
+  const worker = await medicWorker(env, taskQueue, {}, [], opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {});
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
-import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../src/temporal/worker.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 
@@ -60,8 +60,10 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
+    ...extra,
     sinks,
     connection: env.nativeConnection,
     client: env.client,

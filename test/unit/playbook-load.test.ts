@@ -239,7 +239,8 @@ describe('environment interpolation', () => {
     );
     const set = parsePlaybook(text, 'pb.yaml', { RESTART_URL: 'https://ops.example/restart', STEP_TIMEOUT: '2m' });
     expect(set.problems).toEqual([]);
-    expect(set.playbook?.steps[0]?.params.url).toBe('https://ops.example/restart');
+    const step = set.playbook?.steps[0];
+    expect(step?.action === 'http' ? step.params.url : undefined).toBe('https://ops.example/restart');
     expect(set.playbook?.steps[0]?.timeout).toBe('2m');
     const defaulted = parsePlaybook(text, 'pb.yaml', { RESTART_URL: 'http://a/b' });
     expect(defaulted.playbook?.steps[0]?.timeout).toBe('45s');
@@ -355,7 +356,9 @@ describe('generated JSON Schema', () => {
 
   it('lets a URL field hold a ${VAR:-default} reference, as the shipped playbook does', () => {
     const schema = JSON.parse(renderSchema());
-    const url = schema.properties.steps.items.properties.params.properties.url as { anyOf: { pattern?: string }[] };
+    type Variant = { properties: { action: { const: string }; params: { properties: { url: unknown } } } };
+    const http = (schema.properties.steps.items.oneOf as Variant[]).find((v) => v.properties.action.const === 'http');
+    const url = http!.properties.params.properties.url as { anyOf: { pattern?: string }[] };
     const patterns = url.anyOf.flatMap((s) => (s.pattern ? [new RegExp(s.pattern)] : []));
     expect(patterns.some((re) => re.test('${DEMO_SERVICE_URL:-http://127.0.0.1:8099}/remediate'))).toBe(true);
   });

@@ -1,0 +1,184 @@
+// AWS SSM actions against moto in server mode (the real part behind the real SDK client): Run
+// Command with idempotency across retried attempts, output capture, and a playbook with an
+// ssm-command step end to end on a real Temporal dev server. moto 5.2.5 does not implement
+// StartAutomationExecution / GetAutomationExecution / ListCommandInvocations (see README).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Info } from '@temporalio/activity';
+import { ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
+import { PlaybookSchema } from '../../src/playbooks/schema.js';
+import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { startMoto, type Moto } from '../support/moto.js';
+
+let moto: Moto;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(() => moto?.stop());
+
+/** Runs an activity function with a Temporal activity context (heartbeats, attempt, details). */
+const inActivity = async <I, R>(info: Partial<Info>, fn: (input: I) => Promise<R>, input: I): Promise<R> =>
+  (await new MockActivityEnvironment(info).run(fn, input)) as R;
+const acts = () => createSsmActivities({ ssm: moto.ssm, pollMs: { initial: 50, max: 200 } });
+let n = 0;
+const command = (over: Partial<SsmCommandInput> = {}): SsmCommandInput => ({
+  documentName: 'AWS-RunShellScript',
+  parameters: { commands: ['df -h /'] },
+  instanceIds: ['i-0123456789abcdef0'],
+  targets: [],
+  idempotencyKey: `incident:disk:abc:run${++n}:step-0:try-1`,
+  dryRun: false,
+  timeoutMs: 10_000,
+  ...over,
+});
+const commandsWith = async (comment: string) =>
+  ((await moto.ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.Comment === comment);
+
+describe('ssmRunCommand against moto', () => {
+  it('runs a document on an instance and reports the command, its status and per-instance output', async () => {
+    const input = command();
+    const r = await inActivity({}, acts().ssmRunCommand, input);
+    expect(r).toMatchObject({ dryRun: false, status: 'Success', reused: false });
+    expect(r.summary).toMatch(/^SSM AWS-RunShellScript on i-0123456789abcdef0 → Success \(command [0-9a-f-]{36}\)$/);
+    expect(r.invocations).toEqual([{ instanceId: 'i-0123456789abcdef0', status: 'Success', responseCode: 0, output: '', error: '' }]);
+    const sent = await commandsWith(commandComment(input.idempotencyKey));
+    expect(sent.map((c) => [c.CommandId, c.DocumentName, c.Parameters])).toEqual([[r.commandId, 'AWS-RunShellScript', { commands: ['df -h /'] }]]);
+  });
+
+  it('a retried activity with the same key polls the command it sent instead of sending it again', async () => {
+    const input = command();
+    const first = await inActivity({ attempt: 1 }, acts().ssmRunCommand, input);
+    const retried = await inActivity({ attempt: 2 }, acts().ssmRunCommand, input);
+    expect(retried.commandId).toBe(first.commandId);
+    expect(retried.reused).toBe(true);
+    expect(retried.summary).toContain('found from an earlier attempt');
+    expect(await commandsWith(commandComment(input.idempotencyKey))).toHaveLength(1);
+  });
+
+  it('an attempt that crashed after SendCommand: the next attempt finds that command by its Comment', async () => {
+    const input = command();
+    const crashed = await moto.ssm.send(
+      new SendCommandCommand({
+        DocumentName: input.documentName,
+        Parameters: input.parameters,
+        InstanceIds: input.instanceIds,
+        Comment: commandComment(input.idempotencyKey),
+      }),
+    );
+    const r = await inActivity({ attempt: 2 }, acts().ssmRunCommand, input);
+    expect(r.commandId).toBe(crashed.Command?.CommandId);
+    expect(r.reused).toBe(true);
+    expect(await commandsWith(commandComment(input.idempotencyKey))).toHaveLength(1);
+  });
+
+  it('heartbeats carry the command id, and a retry resuming from them sends nothing', async () => {
+    const input = command();
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const r = (await env.run(acts().ssmRunCommand, input)) as SsmCommandResult;
+    expect(beats).toContainEqual({ commandId: r.commandId });
+    const resumed = await inActivity({ attempt: 2, heartbeatDetails: { commandId: r.commandId } }, acts().ssmRunCommand, input);
+    expect(resumed).toMatchObject({ commandId: r.commandId, reused: true, status: 'Success' });
+    expect(await commandsWith(commandComment(input.idempotencyKey))).toHaveLength(1);
+  });
+
+  it('a new try of the step (a new key) sends a new command; a dry run sends none', async () => {
+    const base = command();
+    const a = await inActivity({}, acts().ssmRunCommand, base);
+    const b = await inActivity({}, acts().ssmRunCommand, { ...base, idempotencyKey: base.idempotencyKey.replace('try-1', 'try-2') });
+    expect(b.commandId).not.toBe(a.commandId);
+    const dry = await inActivity({}, acts().ssmRunCommand, command({ dryRun: true }));
+    expect(dry).toEqual({ dryRun: true, summary: 'dry run: would run SSM AWS-RunShellScript on i-0123456789abcdef0', durationMs: 0 });
+    expect(await commandsWith(commandComment(`incident:disk:abc:run${n}:step-0:try-1`))).toHaveLength(0);
+  });
+
+  it('a long idempotency key still fits SendCommand’s 100-character Comment and stays unique', async () => {
+    const long = `incident:${'x'.repeat(63)}:0123456789ab:deadbeef:step-3:try-`;
+    const c1 = commandComment(`${long}1`);
+    const c2 = commandComment(`${long}2`);
+    expect(c1.length).toBeLessThanOrEqual(100);
+    expect(c1).not.toBe(c2);
+    const r = await inActivity({}, acts().ssmRunCommand, command({ idempotencyKey: `${long}1` }));
+    expect(await commandsWith(c1)).toEqual([expect.objectContaining({ CommandId: r.commandId })]);
+  });
+});
+
+describe('ssmAutomation against moto', () => {
+  it('dry run starts nothing', async () => {
+    const r = await inActivity({}, acts().ssmAutomation, {
+      documentName: 'AWS-RestartEC2Instance',
+      parameters: { InstanceId: ['i-0123456789abcdef0'] },
+      idempotencyKey: 'k',
+      dryRun: true,
+      timeoutMs: 5_000,
+    });
+    expect(r).toEqual({ dryRun: true, summary: 'dry run: would start SSM Automation AWS-RestartEC2Instance', durationMs: 0 });
+  });
+
+  it('moto 5.2.5 does not implement StartAutomationExecution: the call reaches it and fails as a retryable server error', async () => {
+    const run = inActivity({}, acts().ssmAutomation, {
+      documentName: 'AWS-RestartEC2Instance',
+      parameters: { InstanceId: ['i-0123456789abcdef0'] },
+      idempotencyKey: 'incident:x:step-0:try-1',
+      dryRun: false,
+      timeoutMs: 5_000,
+    });
+    // A server fault (HTTP 500) is an outage to retry, not a permanent rejection.
+    await expect(run).rejects.toThrow('StartAutomationExecution failed: the endpoint answered HTTP 500 with a body that is not an SSM API response');
+    await expect(run).rejects.not.toHaveProperty('nonRetryable', true);
+  });
+});
+
+describe('a playbook with an ssm-command step, end to end', () => {
+  let m: Medic;
+  beforeAll(async () => {
+    m = await startMedic({ awsEndpoint: moto.url });
+  });
+  afterAll(() => m?.stop());
+
+  it('the incident runs the command on moto once; command id, status and output land in the timeline', async () => {
+    m.playbooks.push(
+      PlaybookSchema.parse({
+        name: 'disk-full-ssm-e2e',
+        match: { alertname: 'DiskFullE2E' },
+        groupBy: ['alertname', 'instance_id'],
+        target: 'ec2/{{labels.instance_id}}',
+        steps: [
+          {
+            name: 'clean-up-disk',
+            action: 'ssm-command',
+            timeout: '20s',
+            params: {
+              document: 'AWS-RunShellScript',
+              instanceIds: ['{{labels.instance_id}}'],
+              parameters: { commands: ['journalctl --vacuum-size=200M', 'df -h {{labels.mountpoint}}'] },
+            },
+          },
+        ],
+      }),
+    );
+    const res = await m.postAlerts('firing', { alertname: 'DiskFullE2E', instance_id: 'i-0e2e0e2e0e2e0e2e0', mountpoint: '/var', severity: 'warning' });
+    expect(res.status).toBe(202);
+    const id = await incidentIdFrom(res);
+    const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
+    expect(final.status).toBe('resolved');
+    const timeline = await m.timeline(id);
+    const started = timeline.find((e) => e.kind === 'action' && e.message.includes('started'));
+    expect(started?.message).toContain('SSM Run Command AWS-RunShellScript on i-0e2e0e2e0e2e0e2e0');
+    const finished = timeline.find((e) => e.kind === 'action' && e.message.includes('finished'));
+    expect(finished?.message).toMatch(/SSM AWS-RunShellScript on i-0e2e0e2e0e2e0e2e0 → Success \(command [0-9a-f-]{36}\)/);
+    const data = finished?.data as { commandId: string; status: string; invocations: unknown[] };
+    expect(data.status).toBe('Success');
+    expect(data.invocations).toEqual([{ instanceId: 'i-0e2e0e2e0e2e0e2e0', status: 'Success', responseCode: 0, output: '', error: '' }]);
+    const key = (started?.data as { idempotencyKey: string }).idempotencyKey;
+    const sent = await commandsWith(commandComment(key));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      CommandId: data.commandId,
+      InstanceIds: ['i-0e2e0e2e0e2e0e2e0'],
+      Parameters: { commands: ['journalctl --vacuum-size=200M', 'df -h /var'] },
+    });
+  });
+});

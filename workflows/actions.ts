@@ -1,0 +1,89 @@
+// A step's action, rendered and run through the activity of its kind. Deterministic workflow code:
+// templates are rendered here, {{secret.*}} placeholders are left for the activity.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { toMs } from '../src/playbooks/duration.js';
+import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
+import { actionProfile, ssmProfile } from './profiles.js';
+
+export interface ActionOutcome {
+  summary: string;
+  durationMs: number;
+  /** What goes into the timeline entry's data (status, output, ids). */
+  data: Record<string, unknown>;
+}
+
+export const renderHttpRequest = (r: HttpRequest, ctx: TemplateContext): HttpRequest => ({
+  ...r,
+  url: render(r.url, ctx),
+  headers: renderRecord(r.headers, ctx),
+  ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}),
+});
+
+const renderParameters = (p: Record<string, string | string[]>, ctx: TemplateContext): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map((x) => render(x, ctx))]));
+
+/** One line naming what the step does, for the timeline and approval requests. */
+export function describeAction(step: Step, ctx: TemplateContext): string {
+  switch (step.action) {
+    case 'http':
+      return `${step.params.method} ${render(step.params.url, ctx)}`;
+    case 'ssm-command': {
+      const p = step.params;
+      const on = [...p.instanceIds.map((i) => render(i, ctx)), ...p.targets.map((t) => `${t.key}=${t.values.join('|')}`)];
+      return `SSM Run Command ${p.document} on ${on.join(', ')}`;
+    }
+    case 'ssm-automation':
+      return `SSM Automation ${step.params.document}`;
+  }
+}
+
+export async function runAction(
+  step: Step,
+  ctx: TemplateContext,
+  o: { idempotencyKey: string; dryRun: boolean },
+): Promise<ActionOutcome> {
+  const timeoutMs = toMs(step.timeout);
+  switch (step.action) {
+    case 'http': {
+      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction({
+        request: renderHttpRequest(step.params, ctx),
+        ...o,
+        timeoutMs,
+      });
+      return { summary: r.summary, durationMs: r.durationMs, data: { status: r.status, bodyExcerpt: r.bodyExcerpt } };
+    }
+    case 'ssm-command': {
+      const p = step.params;
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand({
+        documentName: p.document,
+        parameters: renderParameters(p.parameters, ctx),
+        instanceIds: p.instanceIds.map((i) => render(i, ctx)),
+        targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
+        ...o,
+        timeoutMs,
+      });
+      return {
+        summary: r.summary,
+        durationMs: r.durationMs,
+        data: { commandId: r.commandId, status: r.status, reused: r.reused, invocations: r.invocations },
+      };
+    }
+    case 'ssm-automation': {
+      const p = step.params;
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation({
+        documentName: p.document,
+        ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
+        parameters: renderParameters(p.parameters, ctx),
+        ...o,
+        timeoutMs,
+      });
+      return {
+        summary: r.summary,
+        durationMs: r.durationMs,
+        data: { executionId: r.executionId, status: r.status, outputs: r.outputs, failedSteps: r.failedSteps },
+      };
+    }
+  }
+}
