@@ -19,7 +19,10 @@ export type { Alert, Playbook, GateDecision, PauseState };
 
 export const TASK_QUEUE = 'medic';
 /** One governor per task queue, so separate medic deployments (and tests) never share state. */
-export const governorWorkflowId = (taskQueue: string): string => `medic-governor/${taskQueue}`;
+/** Bump GOVERNOR_VERSION when the governor's code changes incompatibly: a new version starts a
+ * fresh governor instead of replaying an old run's history (e.g. a persisted demo database). */
+export const GOVERNOR_VERSION = 2;
+export const governorWorkflowId = (taskQueue: string): string => `medic-governor/v${GOVERNOR_VERSION}/${taskQueue}`;
 /** The governor's own task queue (see src/temporal/worker.ts for why it is separate). */
 export const governorTaskQueue = (taskQueue: string): string => `${taskQueue}/governor`;
 export const INCIDENT_WORKFLOW_TYPE = 'incidentWorkflow';
