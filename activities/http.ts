@@ -1,5 +1,6 @@
 // HTTP side effects: the generic `http` action and the HTTP probe used for verification.
 // Factory over an injected fetch and secret lookup, so tests point it at real local servers.
+import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HttpRequest } from '../src/playbooks/schema.js';
 
@@ -43,27 +44,45 @@ export interface HttpProbeResult {
 
 const SECRET = /\{\{\s*secret\.([A-Za-z0-9_]+)\s*\}\}/g;
 const EXCERPT = 500;
+/** A server asking for a longer pause than this gets this (the step's retries still bound it). */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent/invalid. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const v = value.trim();
+  const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+/** hex HMAC-SHA256(key, timestamp + body): what a receiver recomputes to verify the request. */
+export const hmacSignature = (key: string, timestamp: string, body: string): string =>
+  createHmac('sha256', key).update(timestamp + body).digest('hex');
 
 export const describeRequest = (r: Pick<HttpRequest, 'method' | 'url'>): string => `${r.method} ${r.url}`;
 
 export function createHttpActivities(deps: HttpDeps) {
+  const secretValue = (name: string): string => {
+    const value = deps.secret(name);
+    if (value === undefined) {
+      throw ApplicationFailure.create({
+        type: 'MissingSecret',
+        nonRetryable: true,
+        message: `secret ${name} is not configured (set MEDIC_SECRET_${name})`,
+      });
+    }
+    return value;
+  };
   const resolveSecrets = (headers: Record<string, string>): Record<string, string> =>
-    Object.fromEntries(
-      Object.entries(headers).map(([k, v]) => [
-        k,
-        v.replace(SECRET, (_m, name: string) => {
-          const value = deps.secret(name);
-          if (value === undefined) {
-            throw ApplicationFailure.create({
-              type: 'MissingSecret',
-              nonRetryable: true,
-              message: `secret ${name} is not configured (set MEDIC_SECRET_${name})`,
-            });
-          }
-          return value;
-        }),
-      ]),
-    );
+    Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace(SECRET, (_m, name: string) => secretValue(name))]));
+  /** Signed per attempt (fresh timestamp); the key is read here only, never returned. */
+  const signature = (request: HttpRequest, body: string | undefined): Record<string, string> => {
+    if (!request.hmac) return {};
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const key = secretValue(request.hmac.secret);
+    return { [request.hmac.timestampHeader]: timestamp, [request.hmac.header]: hmacSignature(key, timestamp, body ?? '') };
+  };
 
   async function httpAction(input: HttpActionInput): Promise<HttpActionResult> {
     const { request } = input;
@@ -72,6 +91,7 @@ export function createHttpActivities(deps: HttpDeps) {
       return { dryRun: true, summary: `dry run: would ${what}`, durationMs: 0 };
     }
     const started = Date.now();
+    const body = request.method === 'GET' ? undefined : request.body;
     let res: Response;
     try {
       res = await deps.fetch(request.url, {
@@ -79,9 +99,10 @@ export function createHttpActivities(deps: HttpDeps) {
         headers: {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...resolveSecrets(request.headers),
+          ...signature(request, body),
           'idempotency-key': input.idempotencyKey,
         },
-        body: request.method === 'GET' ? undefined : request.body,
+        body,
         signal: AbortSignal.timeout(input.timeoutMs),
       });
     } catch (err) {
@@ -89,18 +110,21 @@ export function createHttpActivities(deps: HttpDeps) {
       // Network errors and timeouts are worth retrying: the server dedupes by Idempotency-Key.
       throw new Error(`${what} failed: ${(err as Error).message}`, { cause: err });
     }
-    const body = (await res.text()).slice(0, EXCERPT);
+    const excerpt = (await res.text()).slice(0, EXCERPT);
     const durationMs = Date.now() - started;
     if (!request.expectStatus.includes(res.status)) {
       const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+      // 429/503 may say when to come back: the next attempt waits that long instead of the backoff.
+      const after = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get('retry-after')) : undefined;
       throw ApplicationFailure.create({
         type: 'UnexpectedStatus',
         nonRetryable: !retryable,
-        message: `${what} answered ${res.status}, expected ${request.expectStatus.join('/')}`,
-        details: [{ status: res.status, bodyExcerpt: body }],
+        message: `${what} answered ${res.status}, expected ${request.expectStatus.join('/')}${after !== undefined ? ` (Retry-After ${after}ms)` : ''}`,
+        details: [{ status: res.status, bodyExcerpt: excerpt, ...(after !== undefined ? { retryAfterMs: after } : {}) }],
+        ...(after !== undefined && retryable ? { nextRetryDelay: after } : {}),
       });
     }
-    return { dryRun: false, summary: `${what} → ${res.status}`, status: res.status, durationMs, bodyExcerpt: body };
+    return { dryRun: false, summary: `${what} → ${res.status}`, status: res.status, durationMs, bodyExcerpt: excerpt };
   }
 
   async function httpProbe(input: HttpProbeInput): Promise<HttpProbeResult> {

@@ -52,6 +52,14 @@ export const HttpRequestSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional().describe('Request body template'),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),
+  hmac: z
+    .strictObject({
+      secret: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a secret name (letters, digits, _)').describe('Secret holding the key (MEDIC_SECRET_<NAME>)'),
+      header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').default('x-signature'),
+      timestampHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').default('x-signature-timestamp'),
+    })
+    .optional()
+    .describe('Sign the request: header = hex HMAC-SHA256(secret, timestamp + body); the timestamp (unix seconds) goes in timestampHeader'),
 });
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 

@@ -36,12 +36,12 @@ export interface Medic {
 }
 
 export async function startMedic(
-  opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown>; awsEndpoint?: string } = {},
+  opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown>; awsEndpoint?: string; secrets?: Record<string, string> } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue, {}, [], opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {});
+  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, [], opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {});
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },
