@@ -20,6 +20,8 @@ export interface SlackSinkDeps {
   postPace?: BucketSpec;
   /** chat.update is Tier 3: about 50 per minute. */
   updatePace?: BucketSpec;
+  /** Renders the incident's graph (PNG) for its thread; undefined when there is none to draw. */
+  graph?: (incident: IncidentStatus) => Promise<{ png: Buffer; title: string } | undefined>;
 }
 
 export const SLACK_REFS = {
@@ -28,6 +30,7 @@ export const SLACK_REFS = {
   seq: 'slackSeq',
   status: 'slackStatus',
   permalink: 'slackPermalink',
+  graph: 'slackGraph',
   approval: (step: number) => `slackApproval.${step}`,
 } as const;
 
@@ -84,6 +87,19 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       }
       const channel = refs[SLACK_REFS.channel]!;
       const thread = refs[SLACK_REFS.rootTs]!;
+      if (deps.graph && !refs[SLACK_REFS.graph]) {
+        // Once per incident, through Slack's two-step upload (getUploadURLExternal → bytes →
+        // completeUploadExternal). No graph (no expression, Prometheus down) is not an error.
+        const g = await deps.graph(i).catch(() => undefined);
+        if (g) {
+          await posts.take(channel);
+          const up = await web.files.uploadV2({ channel_id: channel, thread_ts: thread, file: g.png, filename: 'incident-graph.png', title: g.title });
+          const fileId = (up as { files?: { files?: { id?: string }[] }[] }).files?.[0]?.files?.[0]?.id ?? 'uploaded';
+          save(SLACK_REFS.graph, fileId);
+        } else {
+          save(SLACK_REFS.graph, 'none');
+        }
+      }
 
       const fresh = input.entries.filter((e) => e.seq > Number(refs[SLACK_REFS.seq] ?? -1));
       let run: TimelineEntry[] = [];

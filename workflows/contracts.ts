@@ -144,6 +144,8 @@ export interface IncidentState {
 }
 
 export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs'> {
+  /** For humans: the alert's Prometheus graph link (its expression) and Alertmanager silence link. */
+  alertLinks?: { graph?: string; silence?: string };
   workflowId: string;
   playbook: string;
   service: string;

@@ -82,6 +82,10 @@ export function statusOf(s: IncidentState, input: IncidentInput, workflowId: str
     severity: lastAlert.severity,
     alertname: lastAlert.alertname,
     target: input.target,
+    alertLinks: {
+      ...(input.alert.annotations.generatorURL ? { graph: input.alert.annotations.generatorURL } : {}),
+      ...(input.alert.annotations.silenceURL ? { silence: input.alert.annotations.silenceURL } : {}),
+    },
     ...(step ? { stepName: step.name } : {}),
     ...(input.playbook.runbookUrl ? { runbookUrl: input.playbook.runbookUrl } : {}),
   };

@@ -1,6 +1,7 @@
 // The graph for an incident thread: the alert's expression over the last hour from Prometheus'
 // range API, its threshold (when the expression compares with a number) and medic's actions.
-import type { TimelineEntry } from '../../workflows/contracts.js';
+import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
+import { expressionOf } from '../intake/schemas.js';
 import { renderGraphPng, type GraphSeries } from './render.js';
 
 interface RangeResponse {
@@ -48,4 +49,14 @@ export async function incidentGraphPng(o: {
     .filter((e) => (e.kind === 'action' && / (started|finished|failed)/.test(e.message)) || (e.kind === 'verification' && e.message.startsWith('verified')))
     .map((e) => ({ t: e.at, label: e.kind === 'verification' ? 'verified' : e.message.includes('started') ? 'action' : e.message.includes('failed') ? 'failed' : 'done' }));
   return renderGraphPng({ title: o.title ?? `${query} — last hour`, series, ...(threshold !== undefined ? { threshold } : {}), marks });
+}
+
+/** The Slack sink's graph for an incident: the alert expression from its Prometheus link. */
+export function slackGraph(prometheusUrl: string, fetchFn: typeof globalThis.fetch = fetch) {
+  return async (i: IncidentStatus): Promise<{ png: Buffer; title: string } | undefined> => {
+    const expression = expressionOf(i.alertLinks?.graph);
+    if (!expression) return undefined;
+    const title = `${i.alertname} on ${i.target}: ${expression} — last hour`;
+    return { png: await incidentGraphPng({ fetch: fetchFn, prometheusUrl, expression, timeline: [], title }), title };
+  };
 }

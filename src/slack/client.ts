@@ -2,6 +2,7 @@
 import { LogLevel, WebClient } from '@slack/web-api';
 import type { SlackSinkDeps } from '../../activities/slack.js';
 import type { Config } from '../config.js';
+import { slackGraph } from '../graphs/incident-graph.js';
 
 export interface SlackClientOptions {
   botToken: string;
@@ -28,5 +29,6 @@ export function slackSinkDeps(config: Config): SlackSinkDeps | undefined {
     channel: config.slack.channel,
     temporalUiUrl: config.temporal.uiUrl,
     namespace: config.temporal.namespace,
+    ...(config.prometheus ? { graph: slackGraph(config.prometheus.url) } : {}),
   };
 }

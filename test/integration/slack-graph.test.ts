@@ -1,0 +1,52 @@
+// The incident graph reaches the Slack thread: an alert with its Prometheus generator URL opens
+// an incident, and the Slack sink renders the expression over the last hour from a real
+// Prometheus and uploads it through the stand-in's two-step file upload into the thread.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createSlackSink } from '../../activities/slack.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
+import { slackGraph } from '../../src/graphs/incident-graph.js';
+import { slackWebClient } from '../../src/slack/client.js';
+import type { MedicWorker } from '../../src/temporal/worker.js';
+import { ingestAlerts } from '../../src/intake/ingest.js';
+import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { startMedic, type Medic } from '../support/medic.js';
+import { medicWorker, uniqueQueue } from '../support/temporal.js';
+
+let m: Medic;
+let stack: PrometheusStack;
+let slack: SlackStandIn;
+let worker: MedicWorker;
+let running: Promise<void>;
+const taskQueue = uniqueQueue('graph');
+
+beforeAll(async () => {
+  m = await startMedic();
+  slack = await startSlackStandIn({ botToken: 'xoxb-graph-test', channels: [{ id: 'C0GRAPH', name: 'incidents' }] });
+  stack = await startPrometheusStack({ scrapeTarget: new URL(m.demo.url).host, webhookUrl: 'http://127.0.0.1:9/none', webhookToken: 'x'.repeat(20), rules: DEMO_RULES });
+  const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-graph-test', apiUrl: slack.apiUrl, retries: 5 }), channel: 'C0GRAPH', graph: slackGraph(stack.prometheusUrl) });
+  worker = await medicWorker(m.env, taskQueue, {}, [sink]);
+  running = worker.run();
+}, 120_000);
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await stack?.stop();
+  await slack?.close();
+  await m?.stop();
+});
+
+it('uploads the graph of the alert expression into the incident thread', async () => {
+  m.demo.state.fault = 'outage';
+  const alert = firingAlert({ service: 'graphed' });
+  alert.annotations.generatorURL = `${stack.prometheusUrl}/graph?g0.expr=${encodeURIComponent('demo_up == 0')}&g0.tab=1`;
+  await ingestAlerts({ client: m.env.client, taskQueue, playbooks: () => [demoPlaybook(m.demo.url)], log: silentLog }, [alert]);
+  const deadline = Date.now() + 60_000;
+  let withFile: { files?: { name: string; size: number }[] } | undefined;
+  while (!withFile && Date.now() < deadline) {
+    withFile = slack.history('C0GRAPH').flatMap((root) => slack.thread('C0GRAPH', root.ts)).find((msg) => (msg.files ?? []).length > 0);
+    if (!withFile) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(withFile?.files?.[0]?.name).toBe('incident-graph.png');
+  expect(withFile!.files![0]!.size).toBeGreaterThan(5_000);
+}, 90_000);
