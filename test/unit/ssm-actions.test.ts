@@ -1,6 +1,9 @@
 // The pure parts of the SSM actions: output redaction and capping, idempotency markers, and the
 // playbook schema's ssm-command / ssm-automation steps.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/paths.js';
 import { automationClientToken, commandComment } from '../../activities/ssm.js';
 import { capOutput, redact } from '../../activities/redact.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
@@ -96,5 +99,29 @@ describe('ssm steps in playbooks', () => {
       '8:7: steps.0.params.document: must be an SSM document name (3-128 of letters, digits, _ . -) or an ARN',
       '9:7: steps.0.params: Unrecognized key: "url"',
     ]);
+  });
+});
+
+describe('deploy/aws/iam-policy.json', () => {
+  it('grants exactly the SSM calls the actions make (plus PassRole to SSM), never a wildcard action', () => {
+    const policy = JSON.parse(readFileSync(join(ROOT, 'deploy/aws/iam-policy.json'), 'utf8')) as {
+      Version: string;
+      Statement: { Effect: string; Action: string | string[]; Resource: string | string[] }[];
+    };
+    expect(policy.Version).toBe('2012-10-17');
+    const actions = new Set(policy.Statement.flatMap((s) => [s.Action].flat()));
+    expect([...actions].sort()).toEqual([
+      'iam:PassRole',
+      'ssm:GetAutomationExecution',
+      'ssm:GetCommandInvocation',
+      'ssm:ListCommandInvocations',
+      'ssm:ListCommands',
+      'ssm:SendCommand',
+      'ssm:StartAutomationExecution',
+    ]);
+    expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
+    // Only the List/Get calls that have no resource-level permissions run on "*".
+    const star = policy.Statement.filter((s) => [s.Resource].flat().includes('*')).flatMap((s) => [s.Action].flat());
+    expect(star.sort()).toEqual(['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands']);
   });
 });
