@@ -163,7 +163,8 @@ export function createSsmActivities(deps: SsmDeps) {
           new ListCommandsCommand({
             Filters: [
               { key: 'DocumentName', value: documentName },
-              { key: 'InvokedAfter', value: since.toISOString() },
+              // AWS documents the value as 2024-07-07T00:00:00Z: whole seconds.
+              { key: 'InvokedAfter', value: since.toISOString().replace(/\.\d{3}Z$/, 'Z') },
             ],
             ...(NextToken ? { NextToken } : {}),
           }),
