@@ -26,7 +26,15 @@ beforeAll(async () => {
     correlator: new Correlator(CorrelationSchema.parse({ window: '10m', dependsOn: { checkout: ['db'] } })),
   };
 });
-afterAll(() => m?.stop());
+afterAll(async () => {
+  // Known open issue (see the issue notes): in this file a governor Update can stall in a started
+  // speculative workflow task, leaving a local activity in flight that blocks worker shutdown.
+  // Terminating what still runs ends those calls so the file can shut down.
+  for await (const wf of m.env.client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+    await m.env.client.workflow.getHandle(wf.workflowId).terminate('test cleanup').catch(() => undefined);
+  }
+  await m?.stop();
+});
 
 describe('correlation', () => {
   it('attaches a different alert for the same service to the open incident', async () => {
