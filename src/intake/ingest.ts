@@ -71,7 +71,7 @@ export async function ingestAlerts(
 
   const result: IngestResult = { incidents: [], correlated: [], unmatched, resolvedWithoutIncident: 0 };
   const bounded = <T>(call: () => Promise<T>): Promise<T> =>
-    deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 5_000), call);
+    deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 3_000), call);
 
   for (const [workflowId, f] of folded) {
     try {
