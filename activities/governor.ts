@@ -1,6 +1,7 @@
 // Incidents reach the governor workflow through these activities, each a Temporal Update.
 // The update id makes a retried activity idempotent: Temporal applies an update id only once.
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import {
@@ -32,20 +33,38 @@ export function governorCaller({ client, taskQueue = TASK_QUEUE }: GovernorDeps)
     arg: Arg,
     updateId: string,
   ): Promise<Ret> {
+    // Inside an activity, a timed-out or cancelled attempt aborts its RPC instead of waiting on
+    // forever (a stuck Update would otherwise also keep the worker from shutting down).
+    const signal = activitySignal();
+    const bounded = <T>(call: () => Promise<T>): Promise<T> => (signal ? client.withAbortSignal(signal, call) : call());
     try {
       // The common case, and the cheaper call: the governor is running.
-      return await handle.executeUpdate(update, { args: [arg], updateId });
+      return await bounded(() => handle.executeUpdate(update, { args: [arg], updateId }));
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    const startWorkflowOperation = new WithStartWorkflowOperation('governorWorkflow', {
-      workflowId: governorWorkflowId(taskQueue),
-      taskQueue: governorTaskQueue(taskQueue),
-      args: [{}],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    return client.workflow.executeUpdateWithStart(update, { args: [arg], updateId, startWorkflowOperation });
+    // Not running yet (or closed): start it, then update. A plain start + update rather than
+    // update-with-start: the latter was seen to stall under concurrent first calls in the tests.
+    await bounded(() => client.workflow
+      .start('governorWorkflow', {
+        workflowId: governorWorkflowId(taskQueue),
+        taskQueue: governorTaskQueue(taskQueue),
+        args: [{}],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }));
+    return bounded(() => handle.executeUpdate(update, { args: [arg], updateId }));
   };
+}
+
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // called from the API, not from an activity
+  }
 }
 
 export interface Keyed {
