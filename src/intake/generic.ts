@@ -1,7 +1,7 @@
 // Two more intake formats, normalized to medic's Alert: a documented generic JSON webhook (for
 // scripts, CI, other monitors) and Grafana-managed alerting's webhook contact point.
 import { z } from 'zod';
-import type { Alert } from './schemas.js';
+import { fromLabelledAlert, type Alert } from './schemas.js';
 
 const Labels = z.record(z.string(), z.string());
 
@@ -65,19 +65,10 @@ export function fromGeneric(payload: GenericWebhook, receivedAt: number): Alert[
 }
 
 export function fromGrafana(payload: GrafanaWebhook, receivedAt: number): Alert[] {
-  return payload.alerts.map((a) => ({
-    status: a.status,
-    alertname: a.labels.alertname ?? '',
-    severity: a.labels.severity ?? 'none',
-    labels: a.labels,
-    annotations: {
-      ...a.annotations,
+  return payload.alerts.map((a) =>
+    fromLabelledAlert(a, 'grafana', receivedAt, {
       ...(a.dashboardURL ? { dashboardURL: a.dashboardURL } : {}),
       ...(a.valueString ? { values: a.valueString } : {}),
-    },
-    startsAt: a.startsAt,
-    fingerprint: a.fingerprint,
-    source: 'grafana' as const,
-    receivedAt,
-  }));
+    }),
+  );
 }

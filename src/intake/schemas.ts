@@ -44,27 +44,35 @@ export const AlertSchema = z.object({
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
-export function fromAlertmanager(
-  payload: AlertmanagerWebhook,
+/** An alert whose labels carry alertname/severity (Alertmanager, Grafana) as medic's Alert. */
+export function fromLabelledAlert(
+  a: { status: Alert['status']; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; fingerprint: string },
+  source: Alert['source'],
   receivedAt: number,
-): Alert[] {
-  return payload.alerts.map((a) => ({
+  extraAnnotations: Record<string, string> = {},
+): Alert {
+  return {
     status: a.status,
     alertname: a.labels.alertname ?? '',
     severity: a.labels.severity ?? 'none',
     labels: a.labels,
-    // Links for humans (Prometheus graph, Alertmanager silence); the graph's expression comes
-    // from the generator URL.
-    annotations: {
-      ...a.annotations,
-      ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
-      ...(payload.externalURL ? { silenceURL: silenceUrl(payload.externalURL, a.labels) } : {}),
-    },
+    annotations: { ...a.annotations, ...extraAnnotations },
     startsAt: a.startsAt,
     fingerprint: a.fingerprint,
-    source: 'alertmanager' as const,
+    source,
     receivedAt,
-  }));
+  };
+}
+
+export function fromAlertmanager(payload: AlertmanagerWebhook, receivedAt: number): Alert[] {
+  // Links for humans (Prometheus graph, Alertmanager silence); the graph's expression comes
+  // from the generator URL.
+  return payload.alerts.map((a) =>
+    fromLabelledAlert(a, 'alertmanager', receivedAt, {
+      ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
+      ...(payload.externalURL ? { silenceURL: silenceUrl(payload.externalURL, a.labels) } : {}),
+    }),
+  );
 }
 
 /** Alertmanager's "new silence" page pre-filled with the alert's labels. */
