@@ -17,49 +17,59 @@ export const OperatorSchema = z.strictObject({
 export type Operator = z.infer<typeof OperatorSchema>;
 
 export const ConfigSchema = z.strictObject({
-  mode: z.enum(['production', 'demo']).default('production'),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  mode: z.enum(['production', 'demo']).default('production').describe('demo loads the local stand-ins (npm start); never set it in production'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level'),
   http: z
     .strictObject({
-      host: z.string().default('0.0.0.0'),
-      port: z.coerce.number().int().min(0).max(65535).default(8080),
-      bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
+      host: z.string().default('0.0.0.0').describe('Address the HTTP server listens on'),
+      port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port (webhooks, operator API, /metrics, /healthz, /readyz)'),
+      bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('Larger request bodies get 413'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('The HTTP server (medic server only)'),
   temporal: z
     .strictObject({
-      address: z.string().default('localhost:7233'),
-      /** A pre-built workflow bundle (npm run bundle); without it the worker bundles from source. */
-      workflowBundle: z.string().optional(),
-      namespace: z.string().default('default'),
-      taskQueue: z.string().default(TASK_QUEUE),
-      uiUrl: z.string().default('http://localhost:8233'),
+      address: z.string().default('localhost:7233').describe('Temporal frontend host:port'),
+      workflowBundle: z.string().optional().describe('A pre-built workflow bundle (npm run bundle); without it the worker bundles from source'),
+      namespace: z.string().default('default').describe('Temporal namespace'),
+      taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
+      uiUrl: z.string().default('http://localhost:8233').describe('Temporal UI base URL, for links in Slack, PagerDuty and the CLI'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Temporal connection'),
   // Optional here because only the HTTP server needs it; the server refuses to start without it.
   intake: z
     .strictObject({
       alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
       hmacSecret: Token.optional().describe('Accept HMAC-signed webhooks (generic, Grafana) signed with this'),
     })
-    .optional(),
+    .optional()
+    .describe('Alert intake authentication (medic server only; the server refuses to start without it)'),
   prometheus: z
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
-    .optional(),
-  /** Alert correlation window and service dependency map (YAML config file only). */
-  correlation: CorrelationSchema.optional(),
-  /** Built-in detectors evaluated against `prometheus.url` (YAML config file only). */
-  detectors: z.array(DetectorSchema).default([]),
-  operators: z.array(OperatorSchema).default([]),
-  playbooks: z.array(z.string().min(1)).default(['playbooks']),
-  /** Runbooks `/medic run` may start (files or directories of YAML). */
-  runbooks: z.array(z.string().min(1)).default(['runbooks']),
-  /** Values for {{secret.NAME}} in playbook headers; from MEDIC_SECRET_<NAME> env vars. */
-  secrets: z.record(z.string(), z.string()).default({}),
-  /** The incident store (SQLite): incidents, steps, outcomes, timings; feeds /metrics. */
-  store: z.strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/store.db') }).optional(),
-  /** The tamper-evident audit log (SQLite). Absent: nothing is audited. */
-  audit: z.strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') }).optional(),
+    .optional()
+    .describe('Prometheus (PromQL verification, detectors, incident graphs)'),
+  correlation: CorrelationSchema.optional().describe('Alert correlation window and service dependency map (YAML config file only)'),
+  detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
+  operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
+  playbooks: z.array(z.string().min(1)).default(['playbooks']).describe('Playbook files or directories of YAML'),
+  runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
+  secrets: z.record(z.string(), z.string()).default({}).describe('Values for {{secret.NAME}} in playbooks; from MEDIC_SECRET_<NAME> env vars, resolved only inside activities'),
+  store: z
+    .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/store.db') })
+    .optional()
+    .describe('The incident store (SQLite): incidents, steps, outcomes, timings; feeds /metrics'),
+  audit: z
+    .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') })
+    .optional()
+    .describe('The tamper-evident audit log (SQLite). Absent: nothing is audited'),
+  tracing: z
+    .strictObject({
+      otlpEndpoint: z.url({ protocol: /^https?$/ }).describe('OTLP/HTTP base URL of a collector, e.g. http://otel-collector:4318 (spans go to <url>/v1/traces)'),
+      serviceName: z.string().min(1).default('medic').describe('service.name resource attribute (the process role is appended: medic-server, medic-worker)'),
+    })
+    .optional()
+    .describe('OpenTelemetry tracing: one trace per incident, from webhook to resolution. Absent: no tracing'),
   /** PagerDuty Events API v2 (routing keys are secrets named by each playbook's `pagerduty` rung). */
   pagerduty: z
     .strictObject({
@@ -69,12 +79,14 @@ export const ConfigSchema = z.strictObject({
         .default('events.pagerduty.com')
         .describe('Events API host; a private CA is trusted through NODE_EXTRA_CA_CERTS'),
     })
-    .optional(),
+    .optional()
+    .describe('PagerDuty Events API v2 (routing keys are secrets named by each playbook\'s pagerduty rung)'),
   /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
    * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
   aws: z
     .strictObject({ endpoint: z.url({ protocol: /^https?$/ }).optional().describe('SSM endpoint override, e.g. http://127.0.0.1:5000 (moto)') })
-    .optional(),
+    .optional()
+    .describe('AWS SSM actions; region and credentials come from the standard AWS chain (AWS_REGION, AWS_PROFILE, instance/task roles)'),
   /** Absent: medic runs without Slack (no threads, no buttons; the CLI still approves). */
   slack: z
     .strictObject({
@@ -85,7 +97,8 @@ export const ConfigSchema = z.strictObject({
       appToken: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional().describe('Socket Mode: connect out to Slack instead of receiving on /slack/events'),
       admins: z.array(z.string().min(1)).default([]).describe('Slack user ids or @group handles allowed to pause/resume'),
     })
-    .optional(),
+    .optional()
+    .describe('Slack app; absent: no threads or buttons (the CLI still approves)'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -115,6 +128,44 @@ function operatorsFromEnv(value: string): unknown[] {
     });
 }
 
+/** Environment variables that set one config value (docs/configuration.md is generated from this). */
+export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
+  MEDIC_MODE: ['mode'],
+  MEDIC_LOG_LEVEL: ['logLevel'],
+  MEDIC_HTTP_HOST: ['http', 'host'],
+  MEDIC_HTTP_PORT: ['http', 'port'],
+  MEDIC_HTTP_BODY_LIMIT: ['http', 'bodyLimitBytes'],
+  MEDIC_TEMPORAL_ADDRESS: ['temporal', 'address'],
+  MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
+  MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
+  MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
+  MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
+  MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
+  MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
+  MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
+  MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
+  MEDIC_AUDIT_PATH: ['audit', 'path'],
+  MEDIC_STORE_PATH: ['store', 'path'],
+  MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
+  MEDIC_SLACK_BOT_TOKEN: ['slack', 'botToken'],
+  MEDIC_SLACK_SIGNING_SECRET: ['slack', 'signingSecret'],
+  MEDIC_SLACK_CHANNEL: ['slack', 'channel'],
+  MEDIC_SLACK_API_URL: ['slack', 'apiUrl'],
+  MEDIC_SLACK_APP_TOKEN: ['slack', 'appToken'],
+  MEDIC_OTLP_ENDPOINT: ['tracing', 'otlpEndpoint'],
+  MEDIC_OTEL_SERVICE_NAME: ['tracing', 'serviceName'],
+};
+
+/** Environment variables with a list syntax of their own (see fromEnv). */
+export const ENV_LISTS: Readonly<Record<string, { path: readonly string[]; format: string }>> = {
+  MEDIC_OPERATORS: { path: ['operators'], format: '`user:token[:admin],…`' },
+  MEDIC_PLAYBOOKS: { path: ['playbooks'], format: 'comma-separated paths' },
+  MEDIC_RUNBOOKS: { path: ['runbooks'], format: 'comma-separated paths' },
+  MEDIC_SLACK_ADMINS: { path: ['slack', 'admins'], format: 'comma-separated user ids or @groups' },
+  'MEDIC_SECRET_<NAME>': { path: ['secrets'], format: 'one variable per secret NAME' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { path: ['tracing', 'otlpEndpoint'], format: 'the standard OpenTelemetry variable, when MEDIC_OTLP_ENDPOINT is unset' },
+};
+
 function fromEnv(env: Env): Record<string, unknown> {
   const out: Record<string, Record<string, unknown> | unknown> = {};
   const set = (path: string[], value: unknown): void => {
@@ -122,31 +173,13 @@ function fromEnv(env: Env): Record<string, unknown> {
     for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[path[path.length - 1]!] = value;
   };
-  const map: Record<string, string[]> = {
-    MEDIC_MODE: ['mode'],
-    MEDIC_LOG_LEVEL: ['logLevel'],
-    MEDIC_HTTP_HOST: ['http', 'host'],
-    MEDIC_HTTP_PORT: ['http', 'port'],
-    MEDIC_HTTP_BODY_LIMIT: ['http', 'bodyLimitBytes'],
-    MEDIC_TEMPORAL_ADDRESS: ['temporal', 'address'],
-    MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
-    MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
-    MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
-    MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
-    MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
-    MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
-    MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
-    MEDIC_AUDIT_PATH: ['audit', 'path'],
-    MEDIC_STORE_PATH: ['store', 'path'],
-    MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
-    MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
-  };
-  for (const [name, path] of Object.entries(map)) if (env[name] !== undefined) set(path, env[name]);
+  for (const [name, path] of Object.entries(ENV_PATHS)) if (env[name] !== undefined) set([...path], env[name]);
+  // The standard OpenTelemetry variables, unless medic's own are set.
+  if (env.MEDIC_OTLP_ENDPOINT === undefined && env.OTEL_EXPORTER_OTLP_ENDPOINT) set(['tracing', 'otlpEndpoint'], env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  if (env.MEDIC_OTEL_SERVICE_NAME === undefined && env.OTEL_SERVICE_NAME && (env.MEDIC_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT)) set(['tracing', 'serviceName'], env.OTEL_SERVICE_NAME);
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
   if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
   if (env.MEDIC_RUNBOOKS) set(['runbooks'], env.MEDIC_RUNBOOKS.split(','));
-  const slackEnv = { botToken: 'MEDIC_SLACK_BOT_TOKEN', signingSecret: 'MEDIC_SLACK_SIGNING_SECRET', channel: 'MEDIC_SLACK_CHANNEL', apiUrl: 'MEDIC_SLACK_API_URL', appToken: 'MEDIC_SLACK_APP_TOKEN' };
-  for (const [key, name] of Object.entries(slackEnv)) if (env[name] !== undefined) set(['slack', key], env[name]);
   if (env.MEDIC_SLACK_ADMINS) set(['slack', 'admins'], env.MEDIC_SLACK_ADMINS.split(',').map((a) => a.trim()).filter(Boolean));
   const secrets = Object.entries(env).filter(([k, v]) => k.startsWith('MEDIC_SECRET_') && v !== undefined);
   if (secrets.length > 0) set(['secrets'], Object.fromEntries(secrets.map(([k, v]) => [k.slice('MEDIC_SECRET_'.length), v])));
