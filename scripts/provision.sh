@@ -9,6 +9,8 @@
 #   .cache/moto-venv/                   Python virtualenv with moto[server] (pinned, PyPI): the
 #                                       AWS SSM API the SSM actions are tested against
 #   .cache/bin/moto_server              wrapper: `moto_server -p PORT`
+#   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
+#                                       the feature-flag server the `flag` action is tested against
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
 #                                       MEDIC_MOTO_SERVER=...
 #
@@ -285,6 +287,11 @@ EOF
   mv -f "$wrapper_tmp" "$MOTO_WRAPPER"
   echo "$MOTO_VERSION" >"$MOTO_STAMP"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 4c. Unleash (npm, pinned) in .cache/unleash: the feature-flag server of the `flag` action tests
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-unleash.sh" 9>&-
 
 # ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side
