@@ -25,6 +25,8 @@ export interface HttpActionResult {
   status?: number;
   durationMs: number;
   bodyExcerpt?: string;
+  /** A server-side dry run's prediction (`medic-would-heal` response header), when it gave one. */
+  wouldHeal?: boolean;
 }
 
 export interface HttpProbeInput {
@@ -87,7 +89,8 @@ export function createHttpActivities(deps: HttpDeps) {
   async function httpAction(input: HttpActionInput): Promise<HttpActionResult> {
     const { request } = input;
     const what = describeRequest(request);
-    if (input.dryRun) {
+    // Without server-side dry run nothing is sent; with it, the target answers without acting.
+    if (input.dryRun && !request.dryRunHeader) {
       return { dryRun: true, summary: `dry run: would ${what}`, durationMs: 0 };
     }
     const started = Date.now();
@@ -101,6 +104,7 @@ export function createHttpActivities(deps: HttpDeps) {
           ...resolveSecrets(request.headers),
           ...signature(request, body),
           'idempotency-key': input.idempotencyKey,
+          ...(input.dryRun && request.dryRunHeader ? { [request.dryRunHeader]: 'true' } : {}),
         },
         body,
         signal: AbortSignal.timeout(input.timeoutMs),
@@ -123,6 +127,12 @@ export function createHttpActivities(deps: HttpDeps) {
         details: [{ status: res.status, bodyExcerpt: excerpt, ...(after !== undefined ? { retryAfterMs: after } : {}) }],
         ...(after !== undefined && retryable ? { nextRetryDelay: after } : {}),
       });
+    }
+    if (input.dryRun) {
+      const heal = res.headers.get('medic-would-heal');
+      const wouldHeal = heal === null ? undefined : heal === 'true';
+      const said = wouldHeal === undefined ? '' : wouldHeal ? '; the target says it would heal' : '; the target says it would not heal';
+      return { dryRun: true, summary: `dry run: ${what} → ${res.status} (the target's own dry run${said})`, status: res.status, durationMs, bodyExcerpt: excerpt, ...(wouldHeal !== undefined ? { wouldHeal } : {}) };
     }
     return { dryRun: false, summary: `${what} → ${res.status}`, status: res.status, durationMs, bodyExcerpt: excerpt };
   }

@@ -9,14 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  combine,
-  concurrencyGate,
-  cooldownGate,
-  deploymentGate,
-  killSwitchGate,
-  rateLimitGate,
-} from '../src/policy/gates.js';
+import { admissionGates } from '../src/policy/admission.js';
 import { demotionOf, recordRun, stepKey } from '../src/policy/demotion.js';
 import {
   admitUpdate,
@@ -100,20 +93,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion };
     // A repeated admission of an action already admitted (activity retry) is not counted again.
     if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion };
-    const ledger = {
-      targetStarts: s.starts.filter((x) => x.target === target).map((x) => x.at),
-      globalStarts: s.starts.map((x) => x.at),
-      targetInFlight: s.inFlight[target]?.length ?? 0,
-      globalInFlight: Object.values(s.inFlight).reduce((n, l) => n + l.length, 0),
-    };
-    const decisions = [
-      killSwitchGate(s.pause, now),
-      deploymentGate({ labelActive: false, label: '', marker: s.deployments[target] }, now),
-      cooldownGate(s.cooldowns[target], now),
-      rateLimitGate(ledger, begin, now),
-      concurrencyGate(ledger, begin, now),
-    ];
-    const allowed = combine(decisions).verdict === 'allow';
+    const { decisions, allowed } = admissionGates(s, target, begin, now);
     if (allowed) {
       s.starts.push({ target, at: now });
       (s.inFlight[target] ??= []).push(workflowId);

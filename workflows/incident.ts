@@ -22,14 +22,8 @@ import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile
 import { buildPage } from './page.js';
 import { describeAction, runAction } from './actions.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
-import {
-  blastRadiusGate,
-  combine,
-  deploymentGate,
-  killSwitchGate,
-  maintenanceGate,
-  type GateDecision,
-} from '../src/policy/gates.js';
+import { combine } from '../src/policy/gates.js';
+import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, modeOf, requiresApproval, type PlaybookMode } from '../src/policy/plan.js';
 import {
   alertSignal,
   decideUpdate,
@@ -57,7 +51,6 @@ import {
 
 const LOCK_RECHECK_MS = 30_000;
 
-const isTrue = (v: string | undefined): boolean => v?.toLowerCase() === 'true';
 const failureText = (err: unknown): string => {
   const e = err as { cause?: { message?: string }; message?: string };
   return e.cause?.message ?? e.message ?? String(err);
@@ -78,6 +71,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   };
   let lockFreed = false;
   let continuing = false;
+  // Rollout mode (src/policy/plan.ts); patched so histories from before it replay as 'auto'.
+  const mode: PlaybookMode = modeOf(pb) !== 'auto' && patched('playbook-mode') ? modeOf(pb) : 'auto';
 
   // New timeline entries go to the sinks in the background, batched per activation (a microtask
   // runs after the activation's code), so publishing never delays an action. One publish at a
@@ -205,22 +200,23 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     s.phase = 'escalate';
   };
 
-  const nextStep = (reason: string): void => {
+  const nextStep = (reason: string, dryRunAll = false): void => {
     const step = currentStep();
     s.pendingApproval = undefined;
     s.approval = undefined;
     s.verify = undefined;
     s.holdStartedAt = undefined;
     s.lastHold = undefined;
-    if (s.stepTry < step.attempts) {
-      s.stepTry += 1;
+    const next = dryRunAll ? advanceAfterDryRun(pb, s.stepIndex) : advance(pb, s, reason);
+    if (next.kind === 'retry') {
+      s.stepTry = next.stepTry;
       note('action', `${stepLabel()}: ${reason}; trying again (try ${s.stepTry} of ${step.attempts})`);
-    } else if (s.stepIndex + 1 < pb.steps.length) {
-      s.stepIndex += 1;
+    } else if (next.kind === 'next') {
+      s.stepIndex = next.stepIndex;
       s.stepTry = 1;
       note('action', `${reason}; moving on to ${stepLabel()}`);
     } else {
-      toEscalation(`all ${pb.steps.length} step(s) tried; last: ${reason}`);
+      toEscalation(next.reason);
       return;
     }
     s.phase = 'gates';
@@ -253,20 +249,18 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const step = currentStep();
     const now = Date.now();
     const targets = step.targets.map((t) => render(t, ctx));
-    const local: GateDecision[] = [
-      killSwitchGate(s.pause, now),
-      maintenanceGate(pb.maintenanceWindows, now),
-      deploymentGate(
-        {
-          labelActive: isTrue(ctx.labels[pb.deploymentLabel]) || isTrue(ctx.annotations[pb.deploymentLabel]),
-          label: pb.deploymentLabel,
-        },
-        now,
-      ),
-      blastRadiusGate(targets.length > 0 ? targets : [input.target], pb.limits.blastRadius),
-    ];
+    const local = localGates({
+      pause: s.pause,
+      maintenanceWindows: pb.maintenanceWindows,
+      deploymentLabel: pb.deploymentLabel,
+      labels: ctx.labels,
+      annotations: ctx.annotations,
+      targets: targets.length > 0 ? targets : [input.target],
+      blastRadius: pb.limits.blastRadius,
+      now,
+    });
     const localVerdict = combine(local);
-    const needsApproval = step.requiresApproval && s.approval?.decision !== 'approve';
+    const needsApproval = requiresApproval(step, mode) && s.approval?.decision !== 'approve';
     const begin = localVerdict.verdict === 'allow' && !needsApproval;
     // One governor round trip takes/renews the target lock and, when ready to act, admits the action.
     const r = await governor.governorAdmit({
@@ -336,8 +330,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const step = currentStep();
     if (s.pendingApproval?.step !== s.stepIndex) {
       const what = `${stepLabel()}: ${describeAction(step, ctx)}`;
-      const demotedStep = s.demoted?.step === s.stepIndex && step.approvers.length === 0 ? { ...step, approvers: pb.demotionApprovers } : step;
-      s.pendingApproval = approvalRequest(demotedStep, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
+      const fallback = s.demoted?.step === s.stepIndex || mode === 'approve-all';
+      const approvers = approversOf(pb, step, fallback);
+      if (approvers.length === 0) return toEscalation(`mode approve-all: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
+      s.pendingApproval = approvalRequest({ ...step, approvers }, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
       s.approval = undefined;
       const p = s.pendingApproval;
       note(
@@ -364,7 +360,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const step = currentStep();
     setStatus('acting');
     const idempotencyKey = `${incidentId}:step-${s.stepIndex}:try-${s.stepTry}`;
-    const dryRun = pb.dryRun || step.dryRun === true;
+    const dryRun = isDryRun(pb, step, mode);
     note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${describeAction(step, ctx)}`, {
       step: s.stepIndex,
       data: { idempotencyKey },
@@ -394,6 +390,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
     if (dryRun) {
       note('verification', 'dry run: verification skipped', { step: s.stepIndex });
+      if (mode === 'dry-run') return nextStep('dry run', true);
       return toEscalation('dry run: no action was taken; a human decides');
     }
     s.verify = undefined;

@@ -60,6 +60,13 @@ export const HttpRequestSchema = z.strictObject({
     })
     .optional()
     .describe('Sign the request: header = hex HMAC-SHA256(secret, timestamp + body); the timestamp (unix seconds) goes in timestampHeader'),
+  dryRunHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .optional()
+    .describe(
+      'The target supports server-side dry run: in dry-run (mode: dry-run, medic simulate) the request is sent with this header set to "true" and the target answers what it would do without acting (it may add `medic-would-heal: true|false`)',
+    ),
 });
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 
@@ -229,6 +236,12 @@ export const PlaybookSchema = z.strictObject({
     .default('deploying')
     .describe('An alert label/annotation with value "true" marks an active deployment'),
   dryRun: z.boolean().default(false),
+  mode: z
+    .enum(['dry-run', 'approve-all', 'auto'])
+    .default('auto')
+    .describe(
+      'Rollout stage: dry-run = every step only reports what it would do (nothing changes, no approvals), then a human decides; approve-all = every step waits for approval (step approvers, else demotionApprovers); auto = steps run as written',
+    ),
   holdAfterEscalation: Duration.default('4h').describe(
     'After escalating, keep the incident open (absorbing repeats) until resolved or this long',
   ),
