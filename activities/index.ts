@@ -1,4 +1,5 @@
 // All activities the worker registers, built once from their clients.
+import { createFlagActivities } from './flags.js';
 import { createGovernorActivities, type GovernorDeps } from './governor.js';
 import { createHttpActivities, type HttpDeps } from './http.js';
 import { event as pdEvent } from '@pagerduty/pdjs';
@@ -7,6 +8,7 @@ import { createPrometheusActivities } from './prometheus.js';
 import { createPublishActivities, type IncidentSink } from './publish.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createSsmActivities } from './ssm.js';
+import { createKubernetesActivities, type KubernetesDeps } from './kubernetes.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
   sinks?: IncidentSink[];
@@ -16,6 +18,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps {
   prometheusUrl?: string;
   /** AWS SSM (default: a client from the standard AWS chain for region and credentials). */
   ssm?: SSMClient;
+  /** Kubernetes API clients; absent: Kubernetes steps fail with "not configured". */
+  kubernetes?: KubernetesDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +30,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
+    ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
+    ...createKubernetesActivities(deps.kubernetes),
   };
 }
 

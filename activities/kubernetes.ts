@@ -1,0 +1,76 @@
+// Kubernetes actuator: restart, delete pod, scale (bounded), roll back, cordon, drain (Eviction
+// API, PodDisruptionBudgets respected), uncordon, Argo Rollouts pause/abort, and read-only
+// verification probes. A factory over injected API clients (built once by the worker from a
+// kubeconfig or the in-cluster service account; in tests, a ServiceAccount bound to the shipped
+// deploy/kubernetes/rbac.yaml).
+//
+// Every mutating action stamps the object with the workflow's idempotency key (incident + step +
+// the workflow's try) in the same patch, so a retried activity sees its stamp and does not act
+// twice; a dry run is the API server's own (dryRun=All); each returns what it changed.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';
+import { createNodeActions } from './kubernetes/nodes.js';
+import { createProbes } from './kubernetes/probes.js';
+import { createRolloutActions } from './kubernetes/rollouts.js';
+import { createWorkloadActions } from './kubernetes/workloads.js';
+
+export type { K8sActionResult, K8sChange } from './kubernetes/changes.js';
+export type { K8sCheck, K8sProbeResult } from './kubernetes/probes.js';
+export { STAMP, STAMP_DETAIL } from './kubernetes/changes.js';
+export { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';
+
+export interface KubernetesDeps {
+  clients: KubeClients;
+  /** Namespace for steps that name none. */
+  namespace: string;
+  /** Deadline of one API request (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Drain: first wait between eviction rounds and its cap (backoff doubles in between). */
+  pollMs?: { initial: number; max: number };
+}
+
+/** Deps from a KubeConfig; the namespace defaults to the current context's, else "default". */
+export function kubernetesDeps(kc: KubeConfig, namespace?: string): KubernetesDeps {
+  const ctx = kc.getContextObject(kc.getCurrentContext());
+  return { clients: kubeClientsFrom(kc), namespace: namespace ?? ctx?.namespace ?? 'default' };
+}
+
+function build(deps: KubernetesDeps) {
+  const timeout = deps.requestTimeoutMs ?? 15_000;
+  return {
+    ...createWorkloadActions(deps.clients, deps.namespace, timeout),
+    ...createNodeActions(deps.clients, timeout, deps.pollMs ?? { initial: 1_000, max: 5_000 }),
+    ...createRolloutActions(deps.clients, deps.namespace, timeout),
+    ...createProbes(deps.clients, deps.namespace, timeout),
+  };
+}
+
+export function createKubernetesActivities(deps: KubernetesDeps | undefined) {
+  const acts = deps ? build(deps) : undefined;
+  const need = () => {
+    if (!acts) {
+      throw ApplicationFailure.create({
+        type: 'KubernetesNotConfigured',
+        nonRetryable: true,
+        message: 'Kubernetes is not configured for this worker (set MEDIC_KUBECONFIG or MEDIC_KUBERNETES_IN_CLUSTER=true)',
+      });
+    }
+    return acts;
+  };
+  type A = ReturnType<typeof build>;
+  return {
+    k8sRestart: (i: Parameters<A['k8sRestart']>[0]) => need().k8sRestart(i),
+    k8sScale: (i: Parameters<A['k8sScale']>[0]) => need().k8sScale(i),
+    k8sRollback: (i: Parameters<A['k8sRollback']>[0]) => need().k8sRollback(i),
+    k8sDeletePod: (i: Parameters<A['k8sDeletePod']>[0]) => need().k8sDeletePod(i),
+    k8sCordon: (i: Parameters<A['k8sCordon']>[0]) => need().k8sCordon(i),
+    k8sUncordon: (i: Parameters<A['k8sUncordon']>[0]) => need().k8sUncordon(i),
+    k8sDrain: (i: Parameters<A['k8sDrain']>[0]) => need().k8sDrain(i),
+    k8sRolloutPause: (i: Parameters<A['k8sRolloutPause']>[0]) => need().k8sRolloutPause(i),
+    k8sRolloutAbort: (i: Parameters<A['k8sRolloutAbort']>[0]) => need().k8sRolloutAbort(i),
+    k8sProbe: (i: Parameters<A['k8sProbe']>[0]) => need().k8sProbe(i),
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;
