@@ -1,15 +1,14 @@
 // The incident-store sink: each publish upserts the incident (status, outcome, timings) and adds
-// its new timeline entries and step results to the store (src/store/store.ts), once per seq.
-import type { Database } from 'better-sqlite3';
-import { incidentStore } from '../src/store/store.js';
+// its new timeline entries and step results to the store (src/store/store.ts, SQLite or
+// PostgreSQL), once per seq.
+import type { IncidentStore } from '../src/store/store.js';
 import type { IncidentSink } from './publish.js';
 
-export function createStoreSink(db: Database): IncidentSink {
-  const store = incidentStore(db);
+export function createStoreSink(store: IncidentStore): IncidentSink {
   return {
     name: 'store',
     async publish(input) {
-      store.record(input);
+      await store.record(input);
     },
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
+import { StoreSchema } from './store/config.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -55,10 +56,7 @@ export const ConfigSchema = z.strictObject({
   playbooks: z.array(z.string().min(1)).default(['playbooks']).describe('Playbook files or directories of YAML'),
   runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
   secrets: z.record(z.string(), z.string()).default({}).describe('Values for {{secret.NAME}} in playbooks; from MEDIC_SECRET_<NAME> env vars, resolved only inside activities'),
-  store: z
-    .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/store.db') })
-    .optional()
-    .describe('The incident store (SQLite): incidents, steps, outcomes, timings; feeds /metrics'),
+  store: StoreSchema.optional().describe('The incident store (SQLite or PostgreSQL): incidents, steps, outcomes, timings; feeds /metrics, reports, postmortems'),
   audit: z
     .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') })
     .optional()
@@ -146,6 +144,8 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
   MEDIC_AUDIT_PATH: ['audit', 'path'],
   MEDIC_STORE_PATH: ['store', 'path'],
+  MEDIC_STORE_URL: ['store', 'url'],
+  MEDIC_STORE_KIND: ['store', 'kind'],
   MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
   MEDIC_SLACK_BOT_TOKEN: ['slack', 'botToken'],
   MEDIC_SLACK_SIGNING_SECRET: ['slack', 'signingSecret'],

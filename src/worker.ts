@@ -3,7 +3,7 @@ import { loadConfig } from './config.js';
 import { createAuditSink } from '../activities/audit.js';
 import { openAuditDb } from './audit/log.js';
 import { createStoreSink } from '../activities/store.js';
-import { openStore } from './store/store.js';
+import { openIncidentStore } from './store/store.js';
 import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
-      ...(config.store ? [createStoreSink(openStore(config.store.path))] : []),
+      ...(config.store ? [createStoreSink(await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }))] : []),
     ],
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),

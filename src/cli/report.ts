@@ -1,21 +1,35 @@
-// `medic report`: reads the incident store (SQLite) directly, found from --store, the config's
-// store.path (MEDIC_STORE_PATH / MEDIC_CONFIG) or the embedded demo's .medic/store.db.
+// `medic report`: reads the incident store directly — a SQLite file or a postgres:// URL from
+// --store, the config's store (MEDIC_STORE_PATH / MEDIC_STORE_URL / MEDIC_CONFIG) or the embedded
+// demo's .medic/store.db.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { DURATION_PATTERN, toMs } from '../playbooks/duration.js';
 import { buildReport, formatReport } from '../report/report.js';
-import { incidentStore, openStore } from '../store/store.js';
+import type { StoreConfig } from '../store/config.js';
+import { openIncidentStore, type IncidentStore } from '../store/store.js';
 
 export class ReportUsageError extends Error {}
 
-function storePath(flag: string | undefined): string {
-  if (flag) return flag;
-  const configured = loadConfig().store?.path;
-  if (configured) return configured;
+/** The store named by --store (a file or a postgres:// URL), else the configured one, else the demo's. */
+export function storeOf(flag: string | undefined): StoreConfig {
+  const given = flag ? (/^postgres(ql)?:\/\//.test(flag) ? { url: flag } : { path: flag }) : (loadConfig().store ?? undefined);
+  if (given) {
+    if (given.path !== undefined && given.url === undefined && !existsSync(given.path)) throw new ReportUsageError(`no incident store at ${given.path}`);
+    return given;
+  }
   const demo = join(process.cwd(), '.medic', 'store.db');
-  if (existsSync(demo)) return demo;
-  throw new ReportUsageError('where is the incident store? pass --store, or set MEDIC_STORE_PATH (config store.path)');
+  if (existsSync(demo)) return { path: demo };
+  throw new ReportUsageError('where is the incident store? pass --store (file or postgres:// URL), or set MEDIC_STORE_PATH / MEDIC_STORE_URL');
+}
+
+export async function withStore<T>(flag: string | undefined, fn: (store: IncidentStore) => Promise<T>): Promise<T> {
+  const store = await openIncidentStore(storeOf(flag));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** `--since` as a duration back from now (7d, 24h) or an ISO date/time; the period ends now. */
@@ -26,17 +40,11 @@ export function periodOf(since: string, now: number): { from: number; label: str
   return { from: t, label: `${((now - t) / 86_400_000).toFixed(1)}d` };
 }
 
-export function reportCommand(values: { store?: string; since?: string; json?: boolean }, io: { out: (text: string) => void }, now = Date.now()): number {
-  const path = storePath(values.store);
-  if (!existsSync(path)) throw new ReportUsageError(`no incident store at ${path}`);
+export async function reportCommand(values: { store?: string; since?: string; json?: boolean }, io: { out: (text: string) => void }, now = Date.now()): Promise<number> {
   const { from, label } = periodOf(values.since ?? '7d', now);
-  const db = openStore(path);
-  try {
-    const store = incidentStore(db);
-    const report = buildReport(store.openedBetween(from, now), store.openedBetween(from - (now - from), from), from, now);
+  return withStore(values.store, async (store) => {
+    const report = buildReport(await store.openedBetween(from, now), await store.openedBetween(from - (now - from), from), from, now);
     io.out(`${values.json ? JSON.stringify(report, null, 2) : formatReport(report, label)}\n`);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -29,7 +29,7 @@ import { auditLog, openAuditDb } from '../audit/log.js';
 import { createAuditSink } from '../../activities/audit.js';
 import { createStoreSink } from '../../activities/store.js';
 import { medicRegistry } from '../store/metrics.js';
-import { incidentStore, openStore } from '../store/store.js';
+import { openIncidentStore } from '../store/store.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
 
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     store: { path: join(dir, 'store.db') },
   });
   const auditDb = openAuditDb(config.audit!.path);
-  const storeDb = openStore(config.store!.path);
+  const store = await openIncidentStore(config.store!);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   const { runbooks } = await loadRunbooks([join(ROOT, 'runbooks')]);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(storeDb)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
     playbooks: () => playbooks,
     runbooks: () => runbooks,
     audit: auditLog(auditDb),
-    metrics: medicRegistry(incidentStore(storeDb)),
+    metrics: medicRegistry(store),
     drills: {
       'demo-outage': async () => {
         demo.state.fault = 'outage';
@@ -137,7 +137,7 @@ Ctrl-C stops everything.
     await pagerduty.close();
     await slack.standIn.close();
     auditDb.close();
-    storeDb.close();
+    await store.close();
     await nativeConnection.close();
     await connection.close();
     await temporal.stop();

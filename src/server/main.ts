@@ -9,7 +9,7 @@ import { connectClient } from '../temporal/connect.js';
 import { buildServer } from './app.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
 import { medicRegistry } from '../store/metrics.js';
-import { incidentStore, openStore } from '../store/store.js';
+import { openIncidentStore } from '../store/store.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   for (const p of runbookProblems) log.error(`runbook skipped: ${p}`);
   const client = await connectClient(config);
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
-  const metrics = medicRegistry(config.store ? incidentStore(openStore(config.store.path)) : undefined);
+  const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
+  const metrics = medicRegistry(store);
   const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');

@@ -1,57 +1,13 @@
-// The incident store (SQLite via better-sqlite3): each incident's alerts and decisions (its
-// timeline), the steps it tried with their results, its outcome and timings. Written by the store
-// sink in the worker (activities/store.ts), read by /metrics and reports. Migrations run at open.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+// The incident store: each incident's alerts and decisions (its timeline), the steps it tried with
+// their results, its outcome and timings. SQLite by default, PostgreSQL when configured — the same
+// schema and queries over src/store/sql.ts; migrations run at open. Written by the store sink in
+// the worker (activities/store.ts), read by /metrics, `medic report`, the digest and postmortems.
 import type { PublishInput, TimelineEntry } from '../../workflows/contracts.js';
-
-const MIGRATIONS: string[] = [
-  `CREATE TABLE incidents (
-     incident_id TEXT PRIMARY KEY,
-     workflow_id TEXT NOT NULL,
-     playbook TEXT NOT NULL,
-     service TEXT NOT NULL,
-     alertname TEXT NOT NULL,
-     severity TEXT NOT NULL,
-     target TEXT NOT NULL,
-     status TEXT NOT NULL,
-     outcome TEXT,
-     outcome_class TEXT,
-     acted INTEGER NOT NULL DEFAULT 0,
-     escalated INTEGER NOT NULL DEFAULT 0,
-     alerts_received INTEGER NOT NULL DEFAULT 0,
-     opened_at INTEGER NOT NULL,
-     ended_at INTEGER,
-     updated_at INTEGER NOT NULL
-   );
-   CREATE TABLE incident_events (
-     incident_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     at INTEGER NOT NULL,
-     kind TEXT NOT NULL,
-     step INTEGER,
-     message TEXT NOT NULL,
-     data TEXT,
-     PRIMARY KEY (incident_id, seq)
-   );
-   CREATE TABLE steps (
-     incident_id TEXT NOT NULL,
-     step INTEGER NOT NULL,
-     try INTEGER NOT NULL,
-     name TEXT NOT NULL,
-     started_at INTEGER NOT NULL,
-     ended_at INTEGER,
-     result TEXT,
-     http_status INTEGER,
-     verified INTEGER,
-     PRIMARY KEY (incident_id, step, try)
-   );
-   CREATE INDEX incidents_ended ON incidents (ended_at);`,
-  // Time to detect (seconds from the problem starting to medic receiving the alert), where known.
-  `ALTER TABLE incidents ADD COLUMN ttd_seconds REAL;
-   CREATE INDEX incidents_opened ON incidents (opened_at);`,
-];
+import { storeKindOf, type StoreConfig } from './config.js';
+import { migrate } from './migrations.js';
+import { openPostgres } from './postgres.js';
+import type { SqlDb, SqlTx } from './sql.js';
+import { openSqlite } from './sqlite.js';
 
 /** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
  * annotation), or for Alertmanager the time from startsAt to medic receiving it. */
@@ -75,117 +31,112 @@ export function outcomeClass(status: string, outcome: string | undefined, escala
   return 'auto_resolved';
 }
 
-export function openStore(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  }).immediate();
-  return db;
+/** Opens the configured store and brings its schema up to date. */
+export async function openIncidentStore(where: StoreConfig, opts: { onError?: (err: Error) => void } = {}): Promise<IncidentStore> {
+  let db: SqlDb;
+  if (storeKindOf(where) === 'postgres') {
+    if (!where.url) throw new Error('store.url is required for a PostgreSQL store (postgres://user:password@host:5432/db)');
+    db = openPostgres(where.url, opts);
+  } else {
+    if (!where.path) throw new Error('store.path is required for a SQLite store');
+    db = openSqlite(where.path);
+  }
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return incidentStore(db);
 }
 
 const TRY = /:step-(\d+):try-(\d+)$/;
+const UPSERT_INCIDENT = `INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, outcome,
+     outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+   ON CONFLICT (incident_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome,
+     outcome_class = excluded.outcome_class, acted = excluded.acted,
+     escalated = CASE WHEN excluded.escalated > incidents.escalated THEN excluded.escalated ELSE incidents.escalated END,
+     alerts_received = excluded.alerts_received, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
+     severity = excluded.severity
+   WHERE excluded.updated_at >= incidents.updated_at`;
 
-export function incidentStore(db: Database) {
-  const upsertIncident = db.prepare(
-    `INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, outcome, outcome_class,
-       acted, escalated, alerts_received, opened_at, ended_at, updated_at)
-     VALUES (@incidentId, @workflowId, @playbook, @service, @alertname, @severity, @target, @status, @outcome, @outcomeClass,
-       @acted, @escalated, @alertsReceived, @openedAt, @endedAt, @updatedAt)
-     ON CONFLICT (incident_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome,
-       outcome_class = excluded.outcome_class, acted = excluded.acted, escalated = max(incidents.escalated, excluded.escalated),
-       alerts_received = excluded.alerts_received, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
-       severity = excluded.severity
-     WHERE excluded.updated_at >= incidents.updated_at`,
-  );
-  const insertEvent = db.prepare(
-    'INSERT INTO incident_events (incident_id, seq, at, kind, step, message, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const startStep = db.prepare(
-    'INSERT INTO steps (incident_id, step, try, name, started_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const latestTry = db.prepare<[string, number], { try: number }>('SELECT max(try) AS try FROM steps WHERE incident_id = ? AND step = ?');
-  const endStep = db.prepare('UPDATE steps SET ended_at = ?, result = ?, http_status = ? WHERE incident_id = ? AND step = ? AND try = ?');
-  const verifyStep = db.prepare('UPDATE steps SET verified = ? WHERE incident_id = ? AND step = ? AND try = ?');
-  const setTtd = db.prepare('UPDATE incidents SET ttd_seconds = ? WHERE incident_id = ? AND ttd_seconds IS NULL');
-
-  function applyStep(incidentId: string, e: TimelineEntry): void {
-    if (e.step === undefined) return;
-    const d = e.data ?? {};
-    if (e.kind === 'action' && typeof d.idempotencyKey === 'string') {
-      const m = TRY.exec(d.idempotencyKey);
-      const name = /^step \d+\/\d+ \((.*)\) (?:started|dry run)/.exec(e.message)?.[1] ?? `step ${e.step + 1}`;
-      startStep.run(incidentId, e.step, m ? Number(m[2]) : 1, name, e.at);
-      return;
-    }
-    const t = latestTry.get(incidentId, e.step)?.try;
-    if (t === null || t === undefined) return;
-    if (e.kind === 'action') {
-      const failed = d.failed === true || / failed: /.test(e.message);
-      const result = failed ? 'failed' : /dry run/.test(e.message) ? 'dry run' : 'succeeded';
-      endStep.run(e.at, result, typeof d.status === 'number' ? d.status : null, incidentId, e.step, t);
-    } else if (e.kind === 'verification') {
-      if (e.message.startsWith('verified')) verifyStep.run(1, incidentId, e.step, t);
-      else if (e.message.startsWith('verification failed')) verifyStep.run(0, incidentId, e.step, t);
-    }
+async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promise<void> {
+  if (e.step === undefined) return;
+  const d = e.data ?? {};
+  if (e.kind === 'action' && typeof d.idempotencyKey === 'string') {
+    const m = TRY.exec(d.idempotencyKey);
+    const name = /^step \d+\/\d+ \((.*)\) (?:started|dry run)/.exec(e.message)?.[1] ?? `step ${e.step + 1}`;
+    await tx.run('INSERT INTO steps (incident_id, step, try, name, started_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+      incidentId, e.step, m ? Number(m[2]) : 1, name, e.at,
+    ]);
+    return;
   }
+  const t = (await tx.all<{ try: number | null }>('SELECT max(try) AS try FROM steps WHERE incident_id = $1 AND step = $2', [incidentId, e.step]))[0]?.try;
+  if (t === null || t === undefined) return;
+  if (e.kind === 'action') {
+    const failed = d.failed === true || / failed: /.test(e.message);
+    const result = failed ? 'failed' : /dry run/.test(e.message) ? 'dry run' : 'succeeded';
+    await tx.run('UPDATE steps SET ended_at = $1, result = $2, http_status = $3 WHERE incident_id = $4 AND step = $5 AND try = $6', [
+      e.at, result, typeof d.status === 'number' ? d.status : null, incidentId, e.step, t,
+    ]);
+  } else if (e.kind === 'verification') {
+    const verified = e.message.startsWith('verified') ? 1 : e.message.startsWith('verification failed') ? 0 : null;
+    if (verified !== null) await tx.run('UPDATE steps SET verified = $1 WHERE incident_id = $2 AND step = $3 AND try = $4', [verified, incidentId, e.step, t]);
+  }
+}
 
-  /** Records one publish: the incident's latest status and its new timeline entries (each once). */
-  const record = db.transaction((input: PublishInput) => {
-    const inc = input.incident;
-    const escalated = inc.escalationSent || inc.status === 'escalated';
-    upsertIncident.run({
-      incidentId: inc.incidentId,
-      workflowId: inc.workflowId,
-      playbook: inc.playbook,
-      service: inc.service,
-      alertname: inc.alertname,
-      severity: inc.severity,
-      target: inc.target,
-      status: inc.status,
-      outcome: inc.outcome ?? null,
-      outcomeClass: inc.endedAt !== undefined ? outcomeClass(inc.status, inc.outcome, escalated) : null,
-      acted: inc.acted ? 1 : 0,
-      escalated: escalated ? 1 : 0,
-      alertsReceived: inc.alertsReceived,
-      openedAt: inc.startedAt,
-      endedAt: inc.endedAt ?? null,
-      updatedAt: Math.max(inc.endedAt ?? 0, ...input.entries.map((e) => e.at), inc.startedAt),
-    });
-    for (const e of input.entries) {
-      const fresh = insertEvent.run(inc.incidentId, e.seq, e.at, e.kind, e.step ?? null, e.message, e.data ? JSON.stringify(e.data) : null);
-      if (fresh.changes > 0) applyStep(inc.incidentId, e); // a retried publish changes nothing
-      const detection = e.kind === 'alert' ? (e.data?.detection as Record<string, unknown> | undefined) : undefined;
-      const ttd = detection ? ttdSecondsOf(detection) : null;
-      if (ttd !== null) setTtd.run(ttd, inc.incidentId);
-    }
-  });
+/** Records one publish: the incident's latest status and its new timeline entries (each once). */
+async function record(tx: SqlTx, input: PublishInput): Promise<void> {
+  const inc = input.incident;
+  const escalated = inc.escalationSent || inc.status === 'escalated';
+  await tx.run(UPSERT_INCIDENT, [
+    inc.incidentId, inc.workflowId, inc.playbook, inc.service, inc.alertname, inc.severity, inc.target, inc.status, inc.outcome ?? null,
+    inc.endedAt !== undefined ? outcomeClass(inc.status, inc.outcome, escalated) : null,
+    inc.acted ? 1 : 0, escalated ? 1 : 0, inc.alertsReceived, inc.startedAt, inc.endedAt ?? null,
+    Math.max(inc.endedAt ?? 0, ...input.entries.map((e) => e.at), inc.startedAt),
+  ]);
+  for (const e of input.entries) {
+    const fresh = await tx.run(
+      'INSERT INTO incident_events (incident_id, seq, at, kind, step, message, data) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+      [inc.incidentId, e.seq, e.at, e.kind, e.step ?? null, e.message, e.data ? JSON.stringify(e.data) : null],
+    );
+    if (fresh > 0) await applyStep(tx, inc.incidentId, e); // a retried publish changes nothing
+    const detection = e.kind === 'alert' ? (e.data?.detection as Record<string, unknown> | undefined) : undefined;
+    const ttd = detection ? ttdSecondsOf(detection) : null;
+    if (ttd !== null) await tx.run('UPDATE incidents SET ttd_seconds = $1 WHERE incident_id = $2 AND ttd_seconds IS NULL', [ttd, inc.incidentId]);
+  }
+}
 
+export function incidentStore(db: SqlDb) {
   return {
-    record: (input: PublishInput): void => record.immediate(input),
-    incidents: () => db.prepare('SELECT * FROM incidents ORDER BY opened_at').all() as IncidentRow[],
+    kind: db.dialect,
+    record: (input: PublishInput): Promise<void> => db.transaction((tx) => record(tx, input)),
+    incidents: () => db.all<IncidentRow>('SELECT * FROM incidents ORDER BY opened_at'),
+    incident: async (incidentId: string): Promise<IncidentRow | undefined> =>
+      (await db.all<IncidentRow>('SELECT * FROM incidents WHERE incident_id = $1', [incidentId]))[0],
     /** Incidents opened in [from, to) (epoch ms), for reports. */
-    openedBetween: (from: number, to: number) =>
-      db.prepare('SELECT * FROM incidents WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at').all(from, to) as IncidentRow[],
-    steps: (incidentId: string) => db.prepare('SELECT * FROM steps WHERE incident_id = ? ORDER BY step, try').all(incidentId) as StepRow[],
-    events: (incidentId: string) => db.prepare('SELECT * FROM incident_events WHERE incident_id = ? ORDER BY seq').all(incidentId) as EventRow[],
+    openedBetween: (from: number, to: number) => db.all<IncidentRow>('SELECT * FROM incidents WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at', [from, to]),
+    steps: (incidentId: string) => db.all<StepRow>('SELECT * FROM steps WHERE incident_id = $1 ORDER BY step, try', [incidentId]),
+    events: (incidentId: string) => db.all<EventRow>('SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY seq', [incidentId]),
     /** Ended incidents per outcome class. */
-    outcomes: () => db.prepare('SELECT outcome_class AS outcome, count(*) AS n FROM incidents WHERE outcome_class IS NOT NULL GROUP BY 1').all() as { outcome: OutcomeClass; n: number }[],
-    openCount: () => (db.prepare('SELECT count(*) AS n FROM incidents WHERE ended_at IS NULL').get() as { n: number }).n,
+    outcomes: () =>
+      db.all<{ outcome: OutcomeClass; n: number }>('SELECT outcome_class AS outcome, CAST(count(*) AS INTEGER) AS n FROM incidents WHERE outcome_class IS NOT NULL GROUP BY 1'),
+    openCount: async () => (await db.all<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM incidents WHERE ended_at IS NULL'))[0]!.n,
     /** Seconds from opening to recovery for incidents that ended resolved after medic acted or escalated. */
-    recoverySeconds: () =>
-      (db.prepare(`SELECT (ended_at - opened_at) / 1000.0 AS s FROM incidents WHERE outcome_class IN ('auto_resolved', 'resolved_after_escalation')`).all() as { s: number }[]).map((r) => r.s),
+    recoverySeconds: async () =>
+      (
+        await db.all<{ s: number }>(
+          `SELECT CAST(ended_at - opened_at AS DOUBLE PRECISION) / 1000.0 AS s FROM incidents WHERE outcome_class IN ('auto_resolved', 'resolved_after_escalation')`,
+        )
+      ).map((r) => Number(r.s)),
     stepResults: () =>
-      db.prepare(`SELECT i.playbook, s.name AS step, s.result, count(*) AS n FROM steps s JOIN incidents i USING (incident_id) WHERE s.result IS NOT NULL GROUP BY 1, 2, 3`).all() as {
-        playbook: string;
-        step: string;
-        result: string;
-        n: number;
-      }[],
+      db.all<{ playbook: string; step: string; result: string; n: number }>(
+        'SELECT i.playbook, s.name AS step, s.result, CAST(count(*) AS INTEGER) AS n FROM steps s JOIN incidents i USING (incident_id) WHERE s.result IS NOT NULL GROUP BY 1, 2, 3',
+      ),
+    /** Applied schema versions, oldest first. */
+    schemaVersions: async () => (await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version),
+    close: (): Promise<void> => db.close(),
   };
 }
 export type IncidentStore = ReturnType<typeof incidentStore>;

@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Database } from 'better-sqlite3';
 import { createStoreSink } from '../../activities/store.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
-import { incidentStore, openStore, ttdSecondsOf } from '../../src/store/store.js';
+import { openIncidentStore, ttdSecondsOf, type IncidentStore } from '../../src/store/store.js';
 import { statusQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
+import { STORE_BACKENDS } from '../support/stores.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
 const run = promisify(execFile);
@@ -25,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'medic-report-'));
 async function report(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return reportWith({}, ...args);
 }
-async function reportWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function reportWith(env: Record<string, string | undefined>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), 'report', ...args], {
       cwd: '/tmp',
@@ -43,7 +43,7 @@ const printed: Record<string, string> = {};
 describe('medic report from real incidents', () => {
   let env: TestWorkflowEnvironment;
   let demo: DemoService;
-  let db: Database;
+  let db: IncidentStore;
   let worker: Awaited<ReturnType<typeof medicWorker>>;
   let running: Promise<void>;
   const taskQueue = uniqueQueue('report');
@@ -52,14 +52,14 @@ describe('medic report from real incidents', () => {
 
   beforeAll(async () => {
     [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
-    db = openStore(path);
+    db = await openIncidentStore({ path });
     worker = await medicWorker(env, taskQueue, {}, [createStoreSink(db)]);
     running = worker.run();
   });
   afterAll(async () => {
     worker?.shutdown();
     await running;
-    db?.close();
+    await db?.close();
     await demo?.close();
     await env?.teardown();
   });
@@ -115,8 +115,10 @@ describe('medic report from real incidents', () => {
   });
 });
 
-describe('medic report against the previous period', () => {
-  const path = join(dir, 'written.db');
+describe.each(STORE_BACKENDS)('medic report against the previous period ($name)', (backend) => {
+  let where = '';
+  let envVar: Record<string, string | undefined> = {};
+  let closeBackend: () => Promise<void>;
   const DAY = 86_400_000;
   const now = Date.now();
   let n = 0;
@@ -147,9 +149,13 @@ describe('medic report against the previous period', () => {
     ];
   }
 
-  beforeAll(() => {
-    const db = openStore(path);
-    const store = incidentStore(db);
+  beforeAll(async () => {
+    const started = await backend.start();
+    closeBackend = started.close;
+    where = started.config.path ?? started.config.url!;
+    // undefined: left out of the child's environment (an empty MEDIC_STORE_PATH would be a path)
+    envVar = started.config.url ? { MEDIC_STORE_URL: started.config.url, MEDIC_STORE_PATH: undefined } : { MEDIC_STORE_PATH: started.config.path! };
+    const store = await started.open();
     const all = [
       // this week: DemoServiceDown is mostly noise
       ...[1, 2, 3, 4].flatMap((d) => incident({ alertname: 'DemoServiceDown', daysAgo: d, outcome: 'noise' })),
@@ -164,12 +170,14 @@ describe('medic report against the previous period', () => {
       // older than both periods: not counted
       ...incident({ alertname: 'DemoServiceDown', daysAgo: 20, outcome: 'noise' }),
     ];
-    for (const p of all) store.record(p);
-    db.close();
+    for (const p of all) await store.record(p);
+    // a retried publish writes nothing twice
+    for (const p of all.slice(0, 4)) await store.record(p);
+    await store.close();
   });
 
   it('prints this week against last week, MTTR/TTD, noise per rule and a suggestion for the noisiest', async () => {
-    const r = await report('--store', path); // default: 7 days
+    const r = await report('--store', where); // default: 7 days
     printed.written = r.out;
     expect(r.err).toBe('');
     expect(r.out).toMatch(/^medic report: .* UTC \(7d\) vs the previous 7d$/m);
@@ -187,13 +195,13 @@ describe('medic report against the previous period', () => {
   });
 
   it('--json gives the same numbers; a missing store or a bad --since is a usage error', async () => {
-    const j = JSON.parse((await report('--store', path, '--since', '7d', '--json')).out) as { current: { incidents: number; noise: number; mttr: { mean: number } }; previous: { incidents: number } };
+    const j = JSON.parse((await report('--store', where, '--since', '7d', '--json')).out) as { current: { incidents: number; noise: number; mttr: { mean: number } }; previous: { incidents: number } };
     expect([j.current.incidents, j.current.noise, j.previous.incidents, j.current.mttr.mean]).toEqual([8, 4, 3, 720]);
     const missing = await report('--store', join(dir, 'nope.db'));
     expect([missing.code, missing.err.trim()]).toEqual([2, `medic: no incident store at ${join(dir, 'nope.db')}`]);
-    expect((await report('--store', path, '--since', 'yesterday')).err).toContain('--since must be a duration like 7d or 24h');
-    // the store's place from the config (MEDIC_STORE_PATH) when --store is not given
-    expect(line((await reportWith({ MEDIC_STORE_PATH: path }, '--since', '14d')).out, 'incidents')).toMatch(/^incidents\s+11\s+1\s+\+10$/);
+    expect((await report('--store', where, '--since', 'yesterday')).err).toContain('--since must be a duration like 7d or 24h');
+    // the store's place from the config (MEDIC_STORE_PATH / MEDIC_STORE_URL) when --store is not given
+    expect(line((await reportWith(envVar, '--since', '14d')).out, 'incidents')).toMatch(/^incidents\s+11\s+1\s+\+10$/);
   });
 
   it('TTD: a detector measures its own; Alertmanager from startsAt to receipt; others unknown', () => {
@@ -203,7 +211,8 @@ describe('medic report against the previous period', () => {
     expect(ttdSecondsOf({ source: 'generic', startsAt: '2026-01-01T00:00:00Z', receivedAt: Date.parse('2026-01-01T00:01:30Z') })).toBeNull();
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    await closeBackend?.();
     // the printed reports, for the closing note
     console.log(`\n--- medic report (real incidents) ---\n${printed.real ?? ''}\n--- medic report (7d vs previous) ---\n${printed.written ?? ''}`);
   });

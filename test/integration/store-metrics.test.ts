@@ -1,11 +1,8 @@
-// The incident store (a real SQLite file) fed by the store sink on a real Temporal dev server, and
-// the KPIs on medic's /metrics (prom-client) matching the incidents that were run.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The incident store fed by the store sink on a real Temporal dev server, and the KPIs on medic's
+// /metrics (prom-client) matching the incidents that were run — the same tests on a SQLite file
+// and on a real PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Database } from 'better-sqlite3';
 import { createStoreSink } from '../../activities/store.js';
 import { ConfigSchema } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
@@ -13,74 +10,82 @@ import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { medicRegistry } from '../../src/store/metrics.js';
-import { incidentStore, openStore, type IncidentStore } from '../../src/store/store.js';
+import type { IncidentStore } from '../../src/store/store.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { STORE_BACKENDS } from '../support/stores.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
-let db: Database;
-let store: IncidentStore;
-let worker: Awaited<ReturnType<typeof medicWorker>>;
-let running: Promise<void>;
-const taskQueue = uniqueQueue('store');
-const playbooks: Playbook[] = [];
-let flakyCalls = 0;
-
 beforeAll(async () => {
   [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
-  db = openStore(join(mkdtempSync(join(tmpdir(), 'medic-store-')), 'store.db'));
-  store = incidentStore(db);
-  // fails every third publish: the retried activity hands the store the same entries again
-  const flaky = {
-    name: 'flaky',
-    async publish(_i: PublishInput) {
-      if (++flakyCalls % 3 === 1) throw new Error('flaky sink down');
-    },
-  };
-  worker = await medicWorker(env, taskQueue, {}, [createStoreSink(db), flaky]);
-  running = worker.run();
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  db?.close();
   await demo?.close();
   await env?.teardown();
 });
 
-const step = (extra: Record<string, unknown> = {}) => ({
-  name: 'restart',
-  action: 'http' as const,
-  params: { method: 'POST' as const, url: `${demo.url}/remediate`, expectStatus: [200] },
-  retries: 0,
-  verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '1500ms' },
-  ...extra,
-});
-let n = 0;
-function playbook(overrides: Partial<PlaybookInput>): string {
-  const alertname = `Store${++n}`;
-  playbooks.push(demoPlaybook(demo.url, { name: `store-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '1s', ...overrides }));
-  return alertname;
-}
-const send = async (alertname: string, status: 'firing' | 'resolved' = 'firing'): Promise<string> => {
-  const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
-    firingAlert({ alertname, service: `svc-${alertname}` }, status),
-  ]);
-  return r.incidents[0]!.workflowId;
-};
-const handle = (id: string) => env.client.workflow.getHandle(id);
-const result = async (id: string) => (await handle(id).result()) as IncidentStatus;
-async function until(id: string, ok: (s: IncidentStatus) => boolean): Promise<void> {
-  for (let i = 0; !ok(await handle(id).query(statusQuery)); i++) {
-    if (i > 300) throw new Error(`timed out waiting on ${id}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
+  let store: IncidentStore;
+  let closeBackend: () => Promise<void>;
+  let worker: Awaited<ReturnType<typeof medicWorker>>;
+  let running: Promise<void>;
+  const taskQueue = uniqueQueue(`store-${backend.name}`);
+  const playbooks: Playbook[] = [];
+  let flakyCalls = 0;
 
-const ran: Record<string, IncidentStatus> = {};
-describe('incident store and KPIs', () => {
+  beforeAll(async () => {
+    const started = await backend.start();
+    closeBackend = started.close;
+    store = await started.open();
+    // fails every third publish: the retried activity hands the store the same entries again
+    const flaky = {
+      name: 'flaky',
+      async publish(_i: PublishInput) {
+        if (++flakyCalls % 3 === 1) throw new Error('flaky sink down');
+      },
+    };
+    worker = await medicWorker(env, taskQueue, {}, [createStoreSink(store), flaky]);
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await store?.close();
+    await closeBackend?.();
+  });
+
+  const step = (extra: Record<string, unknown> = {}) => ({
+    name: 'restart',
+    action: 'http' as const,
+    params: { method: 'POST' as const, url: `${demo.url}/remediate`, expectStatus: [200] },
+    retries: 0,
+    verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '1500ms' },
+    ...extra,
+  });
+  let n = 0;
+  function playbook(overrides: Partial<PlaybookInput>): string {
+    const alertname = `Store${++n}`;
+    playbooks.push(demoPlaybook(demo.url, { name: `store-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '1s', ...overrides }));
+    return alertname;
+  }
+  const send = async (alertname: string, status: 'firing' | 'resolved' = 'firing'): Promise<string> => {
+    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
+      firingAlert({ alertname, service: `svc-${backend.name}-${alertname}` }, status),
+    ]);
+    return r.incidents[0]!.workflowId;
+  };
+  const handle = (id: string) => env.client.workflow.getHandle(id);
+  const result = async (id: string) => (await handle(id).result()) as IncidentStatus;
+  async function until(id: string, ok: (s: IncidentStatus) => boolean): Promise<void> {
+    for (let i = 0; !ok(await handle(id).query(statusQuery)); i++) {
+      if (i > 300) throw new Error(`timed out waiting on ${id}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const ran: Record<string, IncidentStatus> = {};
   it('records incidents, their steps, outcomes and timings, each timeline entry once', async () => {
     demo.state.fault = 'outage'; // the restart heals it
     const healed = await send(playbook({}));
@@ -103,7 +108,7 @@ describe('incident store and KPIs', () => {
     ran.noise = await result(noisyId);
     expect(flakyCalls).toBeGreaterThan(3);
 
-    const rows = new Map(store.incidents().map((r) => [r.incident_id, r]));
+    const rows = new Map((await store.incidents()).map((r) => [r.incident_id, r]));
     const classOf = (s: IncidentStatus) => rows.get(s.incidentId)?.outcome_class;
     expect([classOf(ran.auto!), classOf(ran.escalated!), classOf(ran.afterEscalation!), classOf(ran.noise!)]).toEqual([
       'auto_resolved',
@@ -113,12 +118,12 @@ describe('incident store and KPIs', () => {
     ]);
     const auto = rows.get(ran.auto!.incidentId)!;
     expect(auto).toMatchObject({ status: 'resolved', acted: 1, escalated: 0, opened_at: ran.auto!.startedAt, ended_at: ran.auto!.endedAt, playbook: 'store-1' });
-    expect(store.steps(ran.auto!.incidentId)).toMatchObject([{ step: 0, try: 1, name: 'restart', result: 'succeeded', http_status: 200, verified: 1 }]);
-    expect(store.steps(ran.escalated!.incidentId)).toMatchObject([{ step: 0, try: 1, result: 'succeeded', verified: 0 }]);
-    expect(store.steps(ran.noise!.incidentId)).toEqual([]);
+    expect(await store.steps(ran.auto!.incidentId)).toMatchObject([{ step: 0, try: 1, name: 'restart', result: 'succeeded', http_status: 200, verified: 1 }]);
+    expect(await store.steps(ran.escalated!.incidentId)).toMatchObject([{ step: 0, try: 1, result: 'succeeded', verified: 0 }]);
+    expect(await store.steps(ran.noise!.incidentId)).toEqual([]);
     for (const s of Object.values(ran)) {
       const timeline = await handle(s.workflowId).query(timelineQuery);
-      expect(store.events(s.incidentId).map((e) => [e.seq, e.message])).toEqual(timeline.map((e) => [e.seq, e.message]));
+      expect((await store.events(s.incidentId)).map((e) => [e.seq, e.message])).toEqual(timeline.map((e) => [e.seq, e.message]));
     }
   });
 

@@ -1,0 +1,132 @@
+// The incident store's own contract on both backends (a SQLite file and a real PostgreSQL 15):
+// versioned migrations at open (recorded, idempotent on reopen, refusing a newer schema),
+// idempotent records, the reads reports and /metrics use. SQLite stores made before the
+// migrations table (PRAGMA user_version) are adopted as they stand.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import { openSqlite } from '../../src/store/sqlite.js';
+import type { SqlDb } from '../../src/store/sql.js';
+import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
+import { STORE_BACKENDS } from '../support/stores.js';
+
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+const ID = 'incident:disk:0123456789ab:abcdef01';
+const base = {
+  incidentId: ID,
+  workflowId: ID.slice(0, -9),
+  playbook: 'disk',
+  service: 'api',
+  severity: 'critical',
+  alertname: 'DiskFull',
+  target: 'host-1',
+  alertsReceived: 1,
+  startedAt: T0,
+  acted: false,
+  escalationSent: false,
+};
+const publish = (incident: Partial<IncidentStatus>, entries: PublishInput['entries']): PublishInput => ({
+  incident: { ...base, status: 'open', ...incident } as unknown as IncidentStatus,
+  refs: {},
+  entries,
+});
+const opening = publish({}, [
+  { seq: 0, at: T0, kind: 'alert', message: 'incident opened: DiskFull on host-1', data: { detection: { source: 'alertmanager', startsAt: new Date(T0 - 45_000).toISOString(), receivedAt: T0 } } },
+]);
+const acted = publish({ acted: true, status: 'verifying' }, [
+  { seq: 1, at: T0 + 1_000, kind: 'action', step: 0, message: 'step 1/1 (clean-up) started', data: { idempotencyKey: `${ID}:step-0:try-1` } },
+  { seq: 2, at: T0 + 3_000, kind: 'action', step: 0, message: 'step 1/1 (clean-up) succeeded: HTTP 200', data: { status: 200 } },
+  { seq: 3, at: T0 + 9_000, kind: 'verification', step: 0, message: 'verified: probe held for 5s' },
+]);
+const healed = publish({ acted: true, status: 'resolved', outcome: 'healed by step 1/1 (clean-up)', endedAt: T0 + 10_000 }, [
+  { seq: 4, at: T0 + 10_000, kind: 'resolution', message: 'resolved: healed by step 1/1 (clean-up)' },
+]);
+
+describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
+  let started: Awaited<ReturnType<typeof backend.start>>;
+  let store: IncidentStore;
+  beforeAll(async () => {
+    started = await backend.start();
+    store = await started.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await started?.close();
+  });
+
+  it('runs every migration once at open and records it; reopening applies nothing', async () => {
+    expect(store.kind).toBe(backend.name);
+    expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    const again = await started.open();
+    try {
+      expect(await again.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps an incident, its timeline once per seq, its step tries and timings', async () => {
+    for (const p of [opening, acted, acted, healed, opening]) await store.record(p); // retries repeat publishes
+    const row = await store.incident(ID);
+    expect(row).toMatchObject({ status: 'resolved', outcome_class: 'auto_resolved', acted: 1, escalated: 0, opened_at: T0, ended_at: T0 + 10_000, ttd_seconds: 45 });
+    expect(typeof row!.opened_at).toBe('number'); // BIGINT comes back as a number on PostgreSQL too
+    expect((await store.events(ID)).map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(JSON.parse((await store.events(ID))[0]!.data!)).toMatchObject({ detection: { source: 'alertmanager' } });
+    expect(await store.steps(ID)).toEqual([
+      { incident_id: ID, step: 0, try: 1, name: 'clean-up', started_at: T0 + 1_000, ended_at: T0 + 3_000, result: 'succeeded', http_status: 200, verified: 1 },
+    ]);
+    // an older publish arriving late does not undo the end
+    await store.record(acted);
+    expect((await store.incident(ID))!.status).toBe('resolved');
+  });
+
+  it('answers the reads reports and /metrics use', async () => {
+    expect(await store.incident('incident:none:000000000000:00000000')).toBeUndefined();
+    expect((await store.openedBetween(T0, T0 + 1)).map((r) => r.incident_id)).toEqual([ID]);
+    expect(await store.openedBetween(T0 + 1, T0 + 2)).toEqual([]);
+    expect(await store.outcomes()).toEqual([{ outcome: 'auto_resolved', n: 1 }]);
+    expect(await store.openCount()).toBe(0);
+    expect(await store.recoverySeconds()).toEqual([10]);
+    expect(await store.stepResults()).toEqual([{ playbook: 'disk', step: 'clean-up', result: 'succeeded', n: 1 }]);
+  });
+
+  it('refuses a store whose schema is newer than this medic', async () => {
+    const newer = MIGRATIONS.length + 1;
+    const raw: SqlDb = started.config.url ? openPostgres(started.config.url) : openSqlite(started.config.path!);
+    try {
+      await raw.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [newer, 'from the future', Date.now()]);
+      await expect(started.open()).rejects.toThrow(`the incident store is at schema version ${newer}, newer than this medic knows (${MIGRATIONS.length}): upgrade medic`);
+    } finally {
+      await raw.run('DELETE FROM schema_migrations WHERE version = $1', [newer]);
+      await raw.close();
+    }
+  });
+});
+
+describe('SQLite store made before the migrations table', () => {
+  it('is adopted at its PRAGMA user_version and migrated from there', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'medic-legacy-')), 'store.db');
+    const legacy = new BetterSqlite3(path);
+    legacy.exec(MIGRATIONS[0]!.sql({ bigint: 'INTEGER', double: 'REAL' }));
+    legacy.exec("INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, opened_at, updated_at) VALUES ('old', 'w', 'p', 's', 'a', 'warning', 't', 'open', 1, 1)");
+    legacy.pragma('user_version = 1');
+    legacy.close();
+    const store = await openIncidentStore({ path });
+    try {
+      expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
+      expect(await store.incident('old')).toMatchObject({ status: 'open', ttd_seconds: null });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says what is wrong with a store config', async () => {
+    await expect(openIncidentStore({ kind: 'postgres' })).rejects.toThrow(/store\.url is required/);
+    await expect(openIncidentStore({ kind: 'sqlite' })).rejects.toThrow(/store\.path is required/);
+  });
+});
