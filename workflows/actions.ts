@@ -2,10 +2,11 @@
 // templates are rendered here, {{secret.*}} placeholders are left for the activity.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { FlagActionInput } from '../activities/flags.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
-import { actionProfile, ssmProfile } from './profiles.js';
+import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
 
 export interface ActionOutcome {
   summary: string;
@@ -36,7 +37,31 @@ export function describeAction(step: Step, ctx: TemplateContext): string {
     }
     case 'ssm-automation':
       return `SSM Automation ${step.params.document}`;
+    case 'flag': {
+      const f = flagActionInput(step, ctx, { idempotencyKey: '', dryRun: false });
+      return `Unleash flag ${f.feature} → ${f.enabled ? 'on' : 'off'} in ${f.environment} (project ${f.project})`;
+    }
   }
+}
+
+/** The `flag` activity's input, rendered (the token stays a secret name). */
+export function flagActionInput(
+  step: Extract<Step, { action: 'flag' }>,
+  ctx: TemplateContext,
+  o: { idempotencyKey: string; dryRun: boolean },
+): FlagActionInput {
+  const p = step.params;
+  return {
+    provider: p.provider,
+    url: render(p.url, ctx),
+    project: render(p.project, ctx),
+    environment: render(p.environment, ctx),
+    feature: render(p.feature, ctx),
+    enabled: p.enabled,
+    tokenSecret: p.tokenSecret,
+    ...o,
+    timeoutMs: toMs(step.timeout),
+  };
 }
 
 export async function runAction(
@@ -84,6 +109,12 @@ export async function runAction(
         durationMs: r.durationMs,
         data: { executionId: r.executionId, status: r.status, outputs: r.outputs, failedSteps: r.failedSteps },
       };
+    }
+    case 'flag': {
+      const input = flagActionInput(step, ctx, o);
+      const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);
+      const { project, environment, feature } = input;
+      return { summary: r.summary, durationMs: r.durationMs, data: { project, environment, feature, before: r.before, after: r.after, changed: r.changed } };
     }
   }
 }

@@ -25,6 +25,19 @@ export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): Activity
   },
 });
 
+/** Flag changes: one quick API call or two. An outage or 5xx is retried; a refused token, an
+ * unknown flag or another 4xx is final. */
+export const flagProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
+  startToCloseTimeout: toMs(step.timeout),
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['MissingSecret', 'FlagUnauthorized', 'FlagNotFound', 'FlagRejected', 'FlagNotApplied'],
+  },
+});
+
 /** Publishing to sinks (Slack, audit) runs beside the incident; an outage is retried for a while. */
 export const publishProfile: ActivityOptions = {
   startToCloseTimeout: '30s',

@@ -125,6 +125,24 @@ export const SsmAutomationParamsSchema = z.strictObject({
 });
 export type SsmAutomationParams = z.infer<typeof SsmAutomationParamsSchema>;
 
+const FlagName = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9_.~-]|\{\{[^}]+\}\})+$/, 'must be letters, digits, _ . ~ - (or a {{template}})');
+
+export const FlagParamsSchema = z.strictObject({
+  provider: z.enum(['unleash']).describe('Flag server: Unleash (admin API)'),
+  url: HttpUrl.describe('Unleash base URL (the API is under <url>/api), e.g. ${UNLEASH_URL:-https://unleash.example.com}'),
+  project: FlagName.default('default').describe('Unleash project'),
+  environment: FlagName.describe('Environment to switch the flag in, e.g. production'),
+  feature: FlagName.describe('Flag name'),
+  enabled: z.boolean().describe('Target state: false turns the flag off (kill switch), true turns it on'),
+  tokenSecret: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+$/, 'must be a secret name (letters, digits, _)')
+    .describe('Secret holding an Unleash admin or personal API token (MEDIC_SECRET_<NAME>); read only inside the activity'),
+});
+export type FlagParams = z.infer<typeof FlagParamsSchema>;
+
 const stepCommon = {
   name: z.string().min(1),
   risk: z.enum(['low', 'medium', 'high']).default('low'),
@@ -159,6 +177,9 @@ export const StepSchema = z
     z
       .strictObject({ ...stepCommon, action: z.literal('ssm-automation'), params: SsmAutomationParamsSchema })
       .describe('AWS SSM Automation runbook (StartAutomationExecution), polled to completion'),
+    z
+      .strictObject({ ...stepCommon, action: z.literal('flag'), params: FlagParamsSchema })
+      .describe('Turn a feature flag on or off in one environment (Unleash admin API); reads first, so a repeat changes nothing'),
   ])
   .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
     message: 'a step that requires approval must list approvers',
