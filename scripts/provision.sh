@@ -9,6 +9,8 @@
 #   .cache/moto-venv/                   Python virtualenv with moto[server] (pinned, PyPI): the
 #                                       AWS SSM API the SSM actions are tested against
 #   .cache/bin/moto_server              wrapper: `moto_server -p PORT`
+#   .cache/bin/helm                     helm (go install from the Go module proxy, pinned in
+#                                       scripts/provision-helm.sh): lints/renders deploy/helm/medic
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
@@ -294,6 +296,11 @@ fi
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-unleash.sh" 9>&-
 
 # ---------------------------------------------------------------------------------------------
+# 4c. helm (Go module proxy, pinned, stamped) for the Helm chart tests: scripts/provision-helm.sh
+# ---------------------------------------------------------------------------------------------
+bash "$ROOT/scripts/provision-helm.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&- || die "provisioning helm failed"
+
+# ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side
 # ---------------------------------------------------------------------------------------------
 env_tmp="$ENV_FILE.tmp"
@@ -304,5 +311,6 @@ if ! cmp -s "$env_tmp" "$ENV_FILE" 2>/dev/null; then mv -f "$env_tmp" "$ENV_FILE
 say "temporal CLI ready: $CLI ($cli_version)"
 say "temporal test server ready: $TS_WRAPPER ($TEST_SERVER_VERSION)"
 say "moto server ready: $MOTO_WRAPPER ($MOTO_VERSION)"
+say "helm ready: $BIN_DIR/helm ($(cat "$BIN_DIR/helm.version"))"
 say "docker-compose ready: $(command -v docker-compose)"
 say "prometheus ready: $(command -v prometheus), alertmanager ready: $(command -v prometheus-alertmanager)"

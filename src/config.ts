@@ -38,6 +38,18 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('Temporal connection'),
+  worker: z
+    .strictObject({
+      healthPort: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(65535)
+        .optional()
+        .describe('Serve /healthz (process up) and /readyz (both Temporal workers running) on this port (container probes); absent: no health server'),
+    })
+    .prefault({})
+    .describe('The medic worker process'),
   // Optional here because only the HTTP server needs it; the server refuses to start without it.
   intake: z
     .strictObject({
@@ -138,6 +150,7 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
   MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
   MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
+  MEDIC_WORKER_HEALTH_PORT: ['worker', 'healthPort'],
   MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
   MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],

@@ -8,6 +8,7 @@ import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
 import { createMedicWorker } from './temporal/worker.js';
+import { startHealthServer, workerReadiness } from './temporal/health.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,7 +31,12 @@ async function main(): Promise<void> {
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
+    cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
   });
+  if (config.worker.healthPort !== undefined) {
+    const health = await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });
+    log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
+  }
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
   await worker.run();
 }

@@ -3,10 +3,13 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FlagActionInput } from '../activities/flags.js';
+import type { HttpActionInput } from '../activities/http.js';
+import type { SsmAutomationInput, SsmCommandInput } from '../activities/ssm.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
+import { describeKubernetes, runKubernetes } from './kubernetes.js';
 
 export interface ActionOutcome {
   summary: string;
@@ -37,11 +40,47 @@ export function describeAction(step: Step, ctx: TemplateContext): string {
     }
     case 'ssm-automation':
       return `SSM Automation ${step.params.document}`;
+    case 'kubernetes':
+      return describeKubernetes(step.params, ctx);
     case 'flag': {
       const f = flagActionInput(step, ctx, { idempotencyKey: '', dryRun: false });
       return `Unleash flag ${f.feature} → ${f.enabled ? 'on' : 'off'} in ${f.environment} (project ${f.project})`;
     }
   }
+}
+
+type ActOptions = { idempotencyKey: string; dryRun: boolean };
+type StepOf<A extends Step['action']> = Extract<Step, { action: A }>;
+
+// Activity inputs, rendered: runAction sends them, `medic simulate` hands them to the same
+// activities in dry run.
+export const httpActionInput = (step: StepOf<'http'>, ctx: TemplateContext, o: ActOptions): HttpActionInput => ({
+  request: renderHttpRequest(step.params, ctx),
+  ...o,
+  timeoutMs: toMs(step.timeout),
+});
+
+export function ssmCommandInput(step: StepOf<'ssm-command'>, ctx: TemplateContext, o: ActOptions): SsmCommandInput {
+  const p = step.params;
+  return {
+    documentName: p.document,
+    parameters: renderParameters(p.parameters, ctx),
+    instanceIds: p.instanceIds.map((i) => render(i, ctx)),
+    targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
+    ...o,
+    timeoutMs: toMs(step.timeout),
+  };
+}
+
+export function ssmAutomationInput(step: StepOf<'ssm-automation'>, ctx: TemplateContext, o: ActOptions): SsmAutomationInput {
+  const p = step.params;
+  return {
+    documentName: p.document,
+    ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
+    parameters: renderParameters(p.parameters, ctx),
+    ...o,
+    timeoutMs: toMs(step.timeout),
+  };
 }
 
 /** The `flag` activity's input, rendered (the token stays a secret name). */
@@ -67,28 +106,15 @@ export function flagActionInput(
 export async function runAction(
   step: Step,
   ctx: TemplateContext,
-  o: { idempotencyKey: string; dryRun: boolean },
+  o: ActOptions,
 ): Promise<ActionOutcome> {
-  const timeoutMs = toMs(step.timeout);
   switch (step.action) {
     case 'http': {
-      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction({
-        request: renderHttpRequest(step.params, ctx),
-        ...o,
-        timeoutMs,
-      });
+      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction(httpActionInput(step, ctx, o));
       return { summary: r.summary, durationMs: r.durationMs, data: { status: r.status, bodyExcerpt: r.bodyExcerpt } };
     }
     case 'ssm-command': {
-      const p = step.params;
-      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand({
-        documentName: p.document,
-        parameters: renderParameters(p.parameters, ctx),
-        instanceIds: p.instanceIds.map((i) => render(i, ctx)),
-        targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
-        ...o,
-        timeoutMs,
-      });
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand(ssmCommandInput(step, ctx, o));
       return {
         summary: r.summary,
         durationMs: r.durationMs,
@@ -96,20 +122,15 @@ export async function runAction(
       };
     }
     case 'ssm-automation': {
-      const p = step.params;
-      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation({
-        documentName: p.document,
-        ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
-        parameters: renderParameters(p.parameters, ctx),
-        ...o,
-        timeoutMs,
-      });
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation(ssmAutomationInput(step, ctx, o));
       return {
         summary: r.summary,
         durationMs: r.durationMs,
         data: { executionId: r.executionId, status: r.status, outputs: r.outputs, failedSteps: r.failedSteps },
       };
     }
+    case 'kubernetes':
+      return runKubernetes(step, ctx, o);
     case 'flag': {
       const input = flagActionInput(step, ctx, o);
       const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);

@@ -7,6 +7,8 @@ import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } f
 import { validateCommand } from './validate.js';
 import { auditCommand, AuditUsageError } from './audit.js';
 import { reportCommand, ReportUsageError } from './report.js';
+import { simulateCommand, SimulateUsageError } from './simulate.js';
+import { AlertsInputError } from '../simulate/alerts.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -14,10 +16,13 @@ usage: medic <command> [options]
 
 commands:
   validate [paths…]              check playbooks (default: playbooks/); exits 1 on any problem
+  simulate --alerts f.jsonl | --from-alertmanager URL [--playbooks dir] [--paused] [--config medic.yaml]
+                                 what medic would do with these alerts: real decision code, every action in dry run
   incidents [--all]              list running (or all) incidents
   status [id]                    kill-switch state and open incidents, or one incident's timeline
   approve <id> [--reason r]      approve the pending step of an incident
   deny <id> --reason r           deny the pending step (the incident escalates)
+  resolve <id> [--reason r]      resolve an incident by hand (ends it; a PagerDuty page is resolved)
   pause [--reason r]             kill switch: stop all automation (admin)
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
@@ -88,6 +93,11 @@ export async function main(argv: string[]): Promise<number> {
       step: { type: 'string' },
       minutes: { type: 'string' },
       clear: { type: 'boolean', default: false },
+      playbooks: { type: 'string' },
+      alerts: { type: 'string' },
+      'from-alertmanager': { type: 'string' },
+      paused: { type: 'boolean', default: false },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -105,6 +115,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate':
       return validateCommand(args.length > 0 ? args : ['playbooks'], { log: console.log, error: console.error });
+    case 'simulate':
+      return simulateCommand(values, { log: console.log, error: console.error });
     case 'incidents': {
       const conn = connection(values);
       const data = await call<{ incidents: SummaryRow[] }>(conn, 'GET', `/api/incidents${values.all ? '?all=true' : ''}`);
@@ -138,6 +150,12 @@ export async function main(argv: string[]): Promise<number> {
       const body = { ...(values.reason ? { reason: values.reason } : {}), ...(values.step ? { step: Number(values.step) - 1 } : {}) };
       const data = await call<{ decision: string; by: string; step: number }>(conn, 'POST', `/api/incidents/${needId()}/${command}`, body);
       print(data, () => `step ${data.step + 1} ${data.decision === 'approve' ? 'approved' : 'denied'} by ${data.by}`);
+      return 0;
+    }
+    case 'resolve': {
+      const conn = connection(values);
+      const data = await call<{ by: string; at: number }>(conn, 'POST', `/api/incidents/${needId()}/resolve`, values.reason ? { reason: values.reason } : {});
+      print(data, () => `${args[0]} resolved by ${data.by}`);
       return 0;
     }
     case 'pause':
@@ -189,5 +207,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof AuditUsageError || err instanceof ReportUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

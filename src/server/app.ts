@@ -81,7 +81,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   };
   const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
 
+  // Liveness: the process serves requests. Readiness: Temporal answers too, so a pod that could
+  // not start incidents is taken out of the Service instead of answering webhooks with 503s.
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await deps.client.connection.withDeadline(Date.now() + 2_000, () => deps.client.workflowService.getSystemInfo({}));
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.code(503).send({ status: 'not ready', reason: `Temporal unreachable: ${(err as Error).message}` });
+    }
+  });
   const metrics = deps.metrics ?? medicRegistry();
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.

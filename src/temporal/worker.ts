@@ -36,6 +36,8 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
   awsEndpoint?: string;
+  /** Sticky cache (config temporal.maxCachedWorkflows / stickyTimeoutMs); absent: SDK defaults. */
+  cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number };
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -43,6 +45,8 @@ export interface MedicWorker {
   run(): Promise<void>;
   runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>)): Promise<R>;
   shutdown(): void;
+  /** Worker states (incident queue, governor queue): both RUNNING when the worker polls. */
+  states(): { incidents: string; governor: string };
 }
 
 export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> {
@@ -64,6 +68,8 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     namespace: o.namespace ?? 'default',
     workflowBundle,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.cache?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.cache.maxCachedWorkflows } : {}),
+    ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
   };
   const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
   const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });
@@ -86,5 +92,6 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
       stop(incidents);
       stop(governor);
     },
+    states: () => ({ incidents: incidents.getState(), governor: governor.getState() }),
   };
 }

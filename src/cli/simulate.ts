@@ -1,0 +1,50 @@
+// `medic simulate --playbooks dir --alerts recorded.jsonl | --from-alertmanager URL [--json]`:
+// what medic would do with these alerts, decided by its real code with every action in dry run.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { CorrelationSchema, type Correlation } from '../intake/correlate.js';
+import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { fetchAlertmanagerAlerts, readRecordedAlerts } from '../simulate/alerts.js';
+import { dryRunActuator } from '../simulate/actuator.js';
+import { simulate } from '../simulate/engine.js';
+import { formatSimulation } from '../simulate/format.js';
+
+export class SimulateUsageError extends Error {}
+
+export interface SimulateFlags {
+  playbooks?: string;
+  alerts?: string;
+  'from-alertmanager'?: string;
+  json?: boolean;
+  paused?: boolean;
+  config?: string;
+}
+
+/** The correlation section of a medic config file, when one is given. */
+async function correlationOf(path: string | undefined): Promise<Correlation | undefined> {
+  if (!path) return undefined;
+  const doc = parseYaml(await readFile(path, 'utf8')) as { correlation?: unknown } | null;
+  if (!doc?.correlation) return undefined;
+  const parsed = CorrelationSchema.safeParse(doc.correlation);
+  if (!parsed.success) throw new SimulateUsageError(`${path}: correlation: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export async function simulateCommand(flags: SimulateFlags, out: { log: (s: string) => void; error: (s: string) => void }): Promise<number> {
+  if (!flags.alerts === !flags['from-alertmanager']) {
+    throw new SimulateUsageError('usage: medic simulate [--playbooks dir] (--alerts recorded.jsonl | --from-alertmanager URL) [--json] [--paused] [--config medic.yaml]');
+  }
+  const { playbooks, problems } = await loadPlaybooks((flags.playbooks ?? 'playbooks').split(','));
+  for (const p of problems) out.error(`playbook skipped: ${formatProblem(p)}`);
+  if (playbooks.length === 0) throw new SimulateUsageError(`no valid playbook in ${flags.playbooks ?? 'playbooks'}`);
+  const alerts = flags.alerts ? await readRecordedAlerts(flags.alerts) : await fetchAlertmanagerAlerts(flags['from-alertmanager']!);
+  const correlation = await correlationOf(flags.config);
+  const result = await simulate(alerts, {
+    playbooks,
+    actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`] }),
+    ...(correlation ? { correlation } : {}),
+    ...(flags.paused ? { pause: { paused: true, by: 'simulate --paused' } } : {}),
+  });
+  out.log(flags.json ? JSON.stringify(result, null, 2) : formatSimulation(result));
+  return 0;
+}

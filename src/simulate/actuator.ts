@@ -1,0 +1,50 @@
+// The actuators' own dry runs for `medic simulate`: the activity functions the worker registers,
+// called with dryRun: true. An http step whose target supports server-side dry run
+// (params.dryRunHeader) really asks the target, which answers without acting; others only report
+// what they would do. Nothing here changes anything.
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { ApplicationFailure } from '@temporalio/activity';
+import { createHttpActivities } from '../../activities/http.js';
+import { createSsmActivities } from '../../activities/ssm.js';
+import { describeAction, httpActionInput, ssmAutomationInput, ssmCommandInput } from '../../workflows/actions.js';
+import type { DryRunActuator } from './engine.js';
+
+export interface ActuatorDeps {
+  fetch?: typeof globalThis.fetch;
+  /** Resolves {{secret.NAME}} for targets that need credentials even for a dry run. */
+  secret?: (name: string) => string | undefined;
+}
+
+export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
+  const http = createHttpActivities({ fetch: deps.fetch ?? globalThis.fetch, secret: deps.secret ?? (() => undefined) });
+  // Dry runs of SSM actions return before any AWS call; the client is never used.
+  const ssm = createSsmActivities({ ssm: new SSMClient({ region: 'us-east-1' }) });
+  return async (step, ctx, idempotencyKey) => {
+    const o = { idempotencyKey, dryRun: true };
+    try {
+      switch (step.action) {
+        case 'http': {
+          const r = await http.httpAction(httpActionInput(step, ctx, o));
+          return { ok: true, summary: r.summary, ...(r.wouldHeal !== undefined ? { wouldHeal: r.wouldHeal } : {}) };
+        }
+        case 'ssm-command':
+          return { ok: true, summary: (await ssm.ssmRunCommand(ssmCommandInput(step, ctx, o))).summary };
+        case 'ssm-automation':
+          return { ok: true, summary: (await ssm.ssmAutomation(ssmAutomationInput(step, ctx, o))).summary };
+        default:
+          return { ok: true, summary: `dry run: no dry run available for ${(step as { action: string }).action}` };
+      }
+    } catch (err) {
+      const message = (err as Error).message;
+      // A credential this machine lacks says nothing about the target: no prediction, not a failure.
+      if ((err as { type?: string }).type === 'MissingSecret') {
+        return { ok: true, summary: `dry run: would ${describeAction(step, ctx)} (the target's dry run was skipped: ${message})` };
+      }
+      // Unreachable from here (network error, not an answer): no dry-run output, no prediction.
+      if (!(err instanceof ApplicationFailure)) {
+        return { ok: true, summary: `dry run: would ${describeAction(step, ctx)} (target not reachable from here for its dry run: ${message})` };
+      }
+      return { ok: false, summary: `dry run: the target says this would fail: ${message}`, error: message };
+    }
+  };
+}

@@ -1,0 +1,237 @@
+// The Helm chart in deploy/helm/medic, checked with the real helm (built from the Go module proxy
+// by scripts/provision-helm.sh): `helm lint --strict` passes, `helm template` renders what a
+// production install needs (non-root pods, probes on real endpoints, PDBs, least-privilege RBAC
+// for the worker only, secrets by reference), and broken values fail with the key named.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ConfigSchema } from '../../src/config.js';
+import { ROOT } from '../support/paths.js';
+
+const run = promisify(execFile);
+const HELM = process.env.MEDIC_HELM ?? join(ROOT, '.cache/bin/helm');
+const CHART = join(ROOT, 'deploy/helm/medic');
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered manifests, checked field by field
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(HELM)) throw new Error(`missing ${HELM}: run "bash scripts/provision.sh" (it builds helm)`);
+  dir = await mkdtemp(join(tmpdir(), 'medic-helm-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+async function valuesFile(values: Record<string, unknown>): Promise<string> {
+  const path = join(dir, `values-${++n}.yaml`);
+  await writeFile(path, stringify(values));
+  return path;
+}
+
+async function helm(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(HELM, args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
+  }
+}
+
+async function render(values: Record<string, unknown>): Promise<Doc[]> {
+  const res = await helm(['template', 'medic', CHART, '--namespace', 'ops', '-f', await valuesFile(values)]);
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  return parseAllDocuments(res.stdout)
+    .map((d) => d.toJS() as Doc | null)
+    .filter((d): d is Doc => d !== null);
+}
+
+const byKind = (docs: Doc[], kind: string): Doc[] => docs.filter((d) => d.kind === kind);
+const named = (docs: Doc[], kind: string, name: string): Doc => {
+  const doc = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  if (!doc) throw new Error(`no ${kind} ${name} in: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
+  return doc;
+};
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const BASE = { secrets: { existingSecret: 'medic-secrets', workerExistingSecret: 'medic-action-secrets' } };
+
+// The worker's Kubernetes actions (issue 4: restart, delete pod, scale, roll back, cordon/drain via
+// the Eviction API, Argo Rollouts pause/abort) and exactly the verbs they use.
+const EXPECTED_RULES = [
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'patch'] },
+  { apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['get', 'patch'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete'] },
+  { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+  { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] },
+  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'patch'] },
+];
+
+describe('helm chart deploy/helm/medic', () => {
+  it('helm is the pinned build and `helm lint --strict` passes with realistic values', async () => {
+    expect((await helm(['version', '--short'])).stdout.trim()).toBe('v3.22.0');
+    const values = await valuesFile({
+      ...BASE,
+      playbooks: { inline: { 'demo.yaml': 'name: demo\nmatch: { alertname: DemoDown }\nsteps: []\n' } },
+      metrics: { serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' } } },
+    });
+    const res = await helm(['lint', CHART, '--strict', '-f', values]);
+    expect(res.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(res.code).toBe(0);
+  });
+
+  it('renders worker and app Deployments, a Service, PDBs and service accounts; no ServiceMonitor unless asked', async () => {
+    const docs = await render(BASE);
+    expect(docs.map((d) => d.kind).sort()).toEqual(
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Deployment', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+    );
+    const worker = named(docs, 'Deployment', 'medic-worker');
+    const app = named(docs, 'Deployment', 'medic-app');
+    expect(worker.spec.template.spec.containers[0].command).toEqual(['node', '--import', 'tsx', 'src/worker.ts']);
+    expect(app.spec.template.spec.containers[0].command).toEqual(['node', '--import', 'tsx', 'src/server/main.ts']);
+    expect(worker.spec.replicas).toBe(2);
+
+    // the Service reaches the app pods only, on the port the server listens on
+    const service = named(docs, 'Service', 'medic');
+    expect(matches(service.spec.selector, app.spec.template.metadata.labels)).toBe(true);
+    expect(matches(service.spec.selector, worker.spec.template.metadata.labels)).toBe(false);
+    const appContainer = app.spec.template.spec.containers[0];
+    expect(service.spec.ports[0].targetPort).toBe('http');
+    expect(appContainer.ports).toContainEqual({ name: 'http', containerPort: 8080 });
+    expect(appContainer.env).toContainEqual({ name: 'MEDIC_HTTP_PORT', value: '8080' });
+
+    // one PDB per Deployment, selecting exactly its pods, leaving room for a drain
+    for (const deployment of [worker, app]) {
+      const pdb = byKind(docs, 'PodDisruptionBudget').find((p) => matches(p.spec.selector.matchLabels, deployment.spec.template.metadata.labels));
+      expect(pdb, `PDB for ${deployment.metadata.name}`).toBeDefined();
+      expect(pdb!.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
+    }
+    expect(byKind(docs, 'ServiceMonitor')).toEqual([]);
+  });
+
+  it('every pod runs non-root with a read-only root filesystem, no privilege escalation and no capabilities', async () => {
+    const docs = await render(BASE);
+    for (const d of byKind(docs, 'Deployment')) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+      for (const c of pod.containers) {
+        expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        // a writable /tmp for the runtime (tsx's cache) since the root filesystem is read-only
+        expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      }
+    }
+  });
+
+  it('probes hit /healthz (liveness) and /readyz (readiness) on ports the containers declare', async () => {
+    const docs = await render(BASE);
+    for (const d of byKind(docs, 'Deployment')) {
+      const c = d.spec.template.spec.containers[0];
+      const portNames = c.ports.map((p: { name: string }) => p.name);
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(portNames).toContain(c.livenessProbe.httpGet.port);
+      expect(portNames).toContain(c.readinessProbe.httpGet.port);
+    }
+    // the worker serves them on MEDIC_WORKER_HEALTH_PORT (src/temporal/health.ts)
+    const worker = named(docs, 'Deployment', 'medic-worker').spec.template.spec.containers[0];
+    expect(worker.env).toContainEqual({ name: 'MEDIC_WORKER_HEALTH_PORT', value: '8081' });
+    expect(worker.ports).toContainEqual({ name: 'health', containerPort: 8081 });
+  });
+
+  it('secrets are passed by reference only: envFrom the named Secrets, no secret value in the manifests', async () => {
+    const docs = await render(BASE);
+    const worker = named(docs, 'Deployment', 'medic-worker').spec.template.spec.containers[0];
+    const app = named(docs, 'Deployment', 'medic-app').spec.template.spec.containers[0];
+    expect(worker.envFrom).toEqual([{ secretRef: { name: 'medic-secrets' } }, { secretRef: { name: 'medic-action-secrets' } }]);
+    // action credentials ({{secret.NAME}}, PagerDuty keys) reach the worker only
+    expect(app.envFrom).toEqual([{ secretRef: { name: 'medic-secrets' } }]);
+    expect(byKind(docs, 'Secret')).toEqual([]);
+    for (const c of [worker, app]) {
+      for (const e of c.env as { name: string }[]) expect(e.name).not.toMatch(/TOKEN|SECRET|PASSWORD|OPERATORS/);
+    }
+  });
+
+  it('RBAC: the worker gets exactly the verbs the Kubernetes actions use; the app gets no API token', async () => {
+    const docs = await render(BASE);
+    const role = named(docs, 'ClusterRole', 'medic-worker');
+    expect(role.rules).toEqual(EXPECTED_RULES);
+    for (const rule of role.rules) {
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.resources).not.toContain('*');
+      expect(rule.resources).not.toContain('secrets');
+    }
+    const binding = named(docs, 'ClusterRoleBinding', 'medic-worker');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'medic-worker' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'medic-worker', namespace: 'ops' }]);
+    expect(named(docs, 'Deployment', 'medic-worker').spec.template.spec.serviceAccountName).toBe('medic-worker');
+    const app = named(docs, 'Deployment', 'medic-app').spec.template.spec;
+    expect(app.serviceAccountName).toBe('medic-app');
+    expect(app.automountServiceAccountToken).toBe(false);
+    expect(named(docs, 'ServiceAccount', 'medic-app').automountServiceAccountToken).toBe(false);
+  });
+
+  it('namespaced RBAC: a Role and RoleBinding per listed namespace, without node rules', async () => {
+    const docs = await render({ ...BASE, rbac: { create: true, clusterWide: false, nodes: false, argoRollouts: false, namespaces: ['shop', 'payments'] } });
+    expect(byKind(docs, 'ClusterRole')).toEqual([]);
+    const roles = byKind(docs, 'Role');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['shop', 'payments']);
+    expect(roles[0]!.rules).toEqual(EXPECTED_RULES.filter((r) => !r.resources.includes('nodes') && !r.apiGroups.includes('argoproj.io')));
+    expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
+  });
+
+  it('ServiceMonitor (behind a flag) scrapes the app Service at /metrics', async () => {
+    const docs = await render({ ...BASE, metrics: { serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'kube-prometheus' } } } });
+    const sm = named(docs, 'ServiceMonitor', 'medic');
+    expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(sm.metadata.labels.release).toBe('kube-prometheus');
+    expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+    expect(matches(sm.spec.selector.matchLabels, named(docs, 'Service', 'medic').metadata.labels)).toBe(true);
+  });
+
+  it('the rendered medic.yaml is a valid medic configuration, and inline playbooks are mounted', async () => {
+    const config = { logLevel: 'debug', prometheus: { url: 'http://prometheus:9090' }, tracing: { otlpEndpoint: 'http://otel:4318' }, correlation: { window: '5m' } };
+    const docs = await render({ ...BASE, config, playbooks: { inline: { 'a.yaml': 'name: a\n' } } });
+    const cm = named(docs, 'ConfigMap', 'medic-config');
+    const parsed = ConfigSchema.safeParse(parseAllDocuments(cm.data['medic.yaml'])[0]!.toJS());
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data?.tracing?.otlpEndpoint).toBe('http://otel:4318');
+    expect(named(docs, 'ConfigMap', 'medic-playbooks').data).toEqual({ 'a.yaml': 'name: a\n' });
+    const worker = named(docs, 'Deployment', 'medic-worker').spec.template.spec;
+    expect(worker.containers[0].env).toContainEqual({ name: 'MEDIC_PLAYBOOKS', value: '/etc/medic/playbooks' });
+    expect(worker.volumes).toContainEqual({ name: 'playbooks', configMap: { name: 'medic-playbooks' } });
+  });
+
+  it('broken values fail lint and template, naming the problem', async () => {
+    const cases: Array<{ values: Record<string, unknown>; error: RegExp }> = [
+      // the chart's defaults leave the Secret's name empty on purpose: an install must name one
+      { values: {}, error: /'\/secrets\/existingSecret': minLength: got 0, want 1/ },
+      { values: { ...BASE, worker: { replicas: 'two' } }, error: /\/worker\/replicas.*got string, want integer/ },
+      { values: { ...BASE, workr: { replicas: 2 } }, error: /additional properties 'workr' not allowed/ },
+      { values: { ...BASE, temporal: { address: 'temporal' } }, error: /\/temporal\/address/ },
+      // nodes are cluster-scoped: namespaced RBAC cannot grant cordon/drain
+      { values: { ...BASE, rbac: { create: true, clusterWide: false, namespaces: ['a'] } }, error: /'\/rbac\/nodes': value must be false/ },
+      { values: { ...BASE, rbac: { create: true, clusterWide: false, nodes: false } }, error: /'\/rbac\/namespaces': minItems: got 0, want 1/ },
+    ];
+    for (const c of cases) {
+      const file = await valuesFile(c.values);
+      const template = await helm(['template', 'medic', CHART, '-f', file]);
+      expect(template.code, JSON.stringify(c.values)).not.toBe(0);
+      expect(template.stderr).toMatch(c.error);
+      const lint = await helm(['lint', CHART, '-f', file]);
+      expect(lint.code, JSON.stringify(c.values)).not.toBe(0);
+      expect(lint.stdout + lint.stderr).toMatch(c.error);
+    }
+  });
+});

@@ -1,0 +1,152 @@
+// Parity: for each scenario, `medic simulate` (real decision code, actions in dry run against the
+// real demo service) predicts the step sequence, then the real incident runs on the Temporal dev
+// server against the same demo service, and its timeline's step sequence must be the same. The
+// simulation must change nothing. Also: simulate reads a real Alertmanager's /api/v2/alerts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ingestAlerts } from '../../src/intake/ingest.js';
+import { startDemoService, type DemoService, type Fault } from '../../src/dev/demo-service.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import type { Alert } from '../../src/intake/schemas.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
+import { simulate, type SimIncident } from '../../src/simulate/engine.js';
+import { dryRunActuator } from '../../src/simulate/actuator.js';
+import { fetchAlertmanagerAlerts, parseRecorded } from '../../src/simulate/alerts.js';
+import { formatSimulation } from '../../src/simulate/format.js';
+import { stepSequenceOf, type StepOutcome } from '../../src/simulate/sequence.js';
+import { simulateCommand } from '../../src/cli/simulate.js';
+import { timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import type { MedicWorker } from '../../src/temporal/worker.js';
+import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let demo: DemoService;
+let worker: MedicWorker;
+let running: Promise<void>;
+const taskQueue = uniqueQueue('parity');
+
+beforeAll(async () => {
+  env = await devServerEnv();
+  demo = await startDemoService();
+  worker = await medicWorker(env, taskQueue);
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await demo?.close();
+  await env?.teardown();
+});
+
+const verification = (url: string) => ({ http: { url: `${url}/healthz` }, window: '1s', interval: '250ms', deadline: '4s' });
+const playbook = (url: string): Playbook =>
+  demoPlaybook(url, {
+    name: 'parity',
+    holdAfterEscalation: '1s',
+    cooldown: '1s',
+    limits: { maxActionsPerHourPerTarget: 100 },
+    steps: [
+      { name: 'restart', action: 'http', params: { method: 'POST', url: `${url}/remediate`, expectStatus: [200], dryRunHeader: 'x-dry-run' }, retries: 0, timeout: '5s', verification: verification(url) },
+      { name: 'hard restart', action: 'http', params: { method: 'POST', url: `${url}/remediate?mode=hard`, expectStatus: [200], dryRunHeader: 'x-dry-run' }, retries: 0, timeout: '5s', verification: verification(url) },
+    ],
+  });
+
+async function predict(pb: Playbook, alert: Alert): Promise<SimIncident> {
+  const r = await simulate([alert], { playbooks: [pb], actuator: dryRunActuator() });
+  expect(r.incidents).toHaveLength(1);
+  return r.incidents[0]!;
+}
+
+async function realRun(pb: Playbook, alert: Alert): Promise<{ final: IncidentStatus; sequence: StepOutcome[] }> {
+  const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
+  const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+  const final = (await handle.result()) as IncidentStatus;
+  return { final, sequence: stepSequenceOf(await handle.query(timelineQuery)) };
+}
+
+const scenarios: { name: string; fault: Fault; labels?: Record<string, string>; expected: StepOutcome[]; outcome: 'resolved' | 'escalated' }[] = [
+  { name: 'heals at step 1', fault: 'outage', expected: [{ step: 0, result: 'healed' }], outcome: 'resolved' },
+  { name: 'step 1 fails → step 2 heals', fault: 'broken-remediation', expected: [{ step: 0, result: 'action-failed' }, { step: 1, result: 'healed' }], outcome: 'resolved' },
+  { name: 'every step fails → escalates', fault: 'stubborn', expected: [{ step: 0, result: 'verification-failed' }, { step: 1, result: 'verification-failed' }], outcome: 'escalated' },
+  { name: 'a gate blocks → escalates without acting', fault: 'outage', labels: { deploying: 'true' }, expected: [{ step: 0, result: 'blocked' }], outcome: 'escalated' },
+];
+
+describe('simulate ↔ real run parity (Temporal dev server, real demo service)', () => {
+  for (const sc of scenarios) {
+    it(sc.name, async () => {
+      const pb = playbook(demo.url);
+      demo.state.fault = sc.fault;
+      const alert = firingAlert(sc.labels ?? {});
+      const applied = JSON.stringify(demo.state.applied);
+      const predicted = await predict(pb, alert);
+      // the simulation changed nothing
+      expect(demo.state.fault).toBe(sc.fault);
+      expect(JSON.stringify(demo.state.applied)).toBe(applied);
+      expect(predicted.sequence).toEqual(sc.expected);
+      expect(predicted.outcome).toBe(sc.outcome);
+
+      const real = await realRun(pb, alert);
+      expect(real.sequence).toEqual(predicted.sequence);
+      expect(real.final.status).toBe(predicted.outcome);
+      if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
+    });
+  }
+
+  it('prints every gate decision with its reason, each step with the dry-run output, and the escalation rungs; --json too', async () => {
+    demo.state.fault = 'stubborn';
+    const pb = playbook(demo.url);
+    const r = await simulate([firingAlert()], { playbooks: [pb], actuator: dryRunActuator() });
+    const text = formatSimulation(r);
+    expect(text).toContain('playbook parity (mode auto)');
+    expect(text).toContain('✓ maintenance-window: no maintenance window is active');
+    expect(text).toContain('✓ governor rate-limit: within hourly action limits');
+    expect(text).toMatch(/→ dry run: POST .*\/remediate → 200 \(the target's own dry run; the target says it would not heal\)/);
+    expect(text).toContain('steps: step 1 verification-failed → step 2 verification-failed');
+    expect(text).toContain('⇒ ESCALATES: all 2 step(s) tried; last: verification failed');
+    expect(text).toContain('rung 1: hand over to on-call');
+
+    const dir = await mkdtemp(join(tmpdir(), 'medic-sim-'));
+    const file = join(dir, 'recorded.jsonl');
+    await writeFile(file, `${JSON.stringify(firingAlert())}\n`);
+    await writeFile(join(dir, 'pb.yaml'), JSON.stringify({ ...pb, steps: pb.steps }));
+    const lines: string[] = [];
+    expect(await simulateCommand({ playbooks: join(dir, 'pb.yaml'), alerts: file, json: true }, { log: (s) => lines.push(s), error: (s) => lines.push(s) })).toBe(0);
+    const json = JSON.parse(lines.join('\n')) as { incidents: SimIncident[] };
+    expect(json.incidents[0]!.sequence).toEqual([{ step: 0, result: 'verification-failed' }, { step: 1, result: 'verification-failed' }]);
+  });
+
+  it('bad recorded lines are reported with their line number', () => {
+    expect(() => parseRecorded('{"labels":{}}\nnot json\n', 'rec.jsonl')).toThrow(/rec\.jsonl:1: .*labels.alertname is required[\s\S]*rec\.jsonl:2: /);
+  });
+
+  it('--from-alertmanager: reads a real Alertmanager (fed by Prometheus scraping the demo service) and predicts the heal', async () => {
+    let stack: PrometheusStack | undefined;
+    try {
+      stack = await startPrometheusStack({
+        scrapeTarget: new URL(demo.url).host,
+        webhookUrl: 'http://127.0.0.1:9/unused',
+        webhookToken: 'unused-token-0123456789',
+        rules: DEMO_RULES,
+      });
+      demo.state.fault = 'outage';
+      const pb = demoPlaybook(demo.url, { ...playbook(demo.url), name: 'parity-am' });
+      const deadline = Date.now() + 60_000;
+      let alerts: Alert[] = [];
+      while (Date.now() < deadline && alerts.length === 0) {
+        alerts = await fetchAlertmanagerAlerts(stack.alertmanagerUrl);
+        if (alerts.length === 0) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(alerts.map((a) => [a.alertname, a.labels.service, a.status])).toEqual([['DemoServiceDown', 'demo', 'firing']]);
+      const r = await simulate(alerts, { playbooks: [pb], actuator: dryRunActuator() });
+      expect(r.incidents[0]!.sequence).toEqual([{ step: 0, result: 'healed' }]);
+      expect(demo.state.fault).toBe('outage');
+    } finally {
+      demo.state.fault = 'none';
+      await stack?.stop();
+    }
+  });
+});
