@@ -31,7 +31,6 @@ async function main(): Promise<void> {
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
-    cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
   });
   if (config.worker.healthPort !== undefined) {
     const health = await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });

@@ -36,8 +36,6 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
   awsEndpoint?: string;
-  /** Sticky cache (config temporal.maxCachedWorkflows / stickyTimeoutMs); absent: SDK defaults. */
-  cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number };
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -68,8 +66,6 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     namespace: o.namespace ?? 'default',
     workflowBundle,
     ...(o.identity ? { identity: o.identity } : {}),
-    ...(o.cache?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.cache.maxCachedWorkflows } : {}),
-    ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
   };
   const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
   const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });
