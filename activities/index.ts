@@ -1,4 +1,5 @@
 // All activities the worker registers, built once from their clients.
+import { createFlagActivities } from './flags.js';
 import { createGovernorActivities, type GovernorDeps } from './governor.js';
 import { createHttpActivities, type HttpDeps } from './http.js';
 import { event as pdEvent } from '@pagerduty/pdjs';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
+    ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
     ...createKubernetesActivities(deps.kubernetes),
   };
 }
