@@ -11,6 +11,9 @@
 #   .cache/bin/moto_server              wrapper: `moto_server -p PORT`
 #   .cache/bin/helm                     helm (go install from the Go module proxy, pinned in
 #                                       scripts/provision-helm.sh): lints/renders deploy/helm/medic
+#   .cache/bin/kube-apiserver,          Kubernetes v1.34.4 control plane + etcd v3.6.4, built with Go
+#     kube-controller-manager, etcd     from scripts/kubernetes/ by scripts/provision-kubernetes.sh:
+#                                       the real API the Kubernetes actions are tested against
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
@@ -299,6 +302,11 @@ MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-unleash.sh" 9>&-
 # 4c. helm (Go module proxy, pinned, stamped) for the Helm chart tests: scripts/provision-helm.sh
 # ---------------------------------------------------------------------------------------------
 bash "$ROOT/scripts/provision-helm.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&- || die "provisioning helm failed"
+
+# ---------------------------------------------------------------------------------------------
+# 4d. Kubernetes control plane (kube-apiserver, kube-controller-manager, etcd; Go, pinned, stamped)
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kubernetes.sh" 9>&- || die "provisioning the Kubernetes control plane failed"
 
 # ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side
