@@ -54,10 +54,13 @@ function walk(a: unknown, b: unknown, path: string, out: K8sChange[]): void {
   if (out.length >= MAX_CHANGES) return;
   a = normal(a);
   b = normal(b);
-  if (isRecord(a) && isRecord(b)) {
-    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+  // An absent map (no annotations yet) compares as an empty one: changes show as leaf paths.
+  if ((isRecord(a) || isRecord(b)) && (isRecord(a) || a == null) && (isRecord(b) || b == null)) {
+    const x = isRecord(a) ? a : {};
+    const y = isRecord(b) ? b : {};
+    for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
       if (key === STAMP || key === STAMP_DETAIL) continue;
-      walk(a[key], b[key], join(path, key), out);
+      walk(x[key], y[key], join(path, key), out);
     }
     return;
   }

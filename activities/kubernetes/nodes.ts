@@ -31,6 +31,12 @@ export function skipReason(p: V1Pod): string | undefined {
   return undefined;
 }
 
+/** The API server omits spec.unschedulable when false: show it as false, not null. */
+function schedulable(r: K8sActionResult): K8sActionResult {
+  const changes = r.changes.map((c) => (c.path === 'spec.unschedulable' ? { ...c, before: c.before ?? false, after: c.after ?? false } : c));
+  return { ...r, changes, summary: r.summary.replace(/spec\.unschedulable null → true/, 'spec.unschedulable false → true').replace(/spec\.unschedulable true → null/, 'spec.unschedulable true → false') };
+}
+
 export function createNodeActions(c: KubeClients, requestTimeoutMs: number, pollMs: { initial: number; max: number }) {
   const opts = (patch?: 'merge' | 'json') => requestOptions(requestTimeoutMs, patch);
   const dry = (dryRun: boolean) => (dryRun ? { dryRun: 'All' } : {});
@@ -47,11 +53,11 @@ export function createNodeActions(c: KubeClients, requestTimeoutMs: number, poll
       plan,
     });
 
-  const k8sCordon = (input: NodeInput): Promise<K8sActionResult> =>
-    nodePatch(input, 'cordon', (n) => (n.spec?.unschedulable ? { noop: 'already cordoned' } : { merge: { spec: { unschedulable: true } } }));
+  const k8sCordon = async (input: NodeInput): Promise<K8sActionResult> =>
+    schedulable(await nodePatch(input, 'cordon', (n) => (n.spec?.unschedulable ? { noop: 'already cordoned' } : { merge: { spec: { unschedulable: true } } })));
 
-  const k8sUncordon = (input: NodeInput): Promise<K8sActionResult> =>
-    nodePatch(input, 'uncordon', (n) => (n.spec?.unschedulable ? { merge: { spec: { unschedulable: false } } } : { noop: 'not cordoned' }));
+  const k8sUncordon = async (input: NodeInput): Promise<K8sActionResult> =>
+    schedulable(await nodePatch(input, 'uncordon', (n) => (n.spec?.unschedulable ? { merge: { spec: { unschedulable: false } } } : { noop: 'not cordoned' })));
 
   async function podsOn(node: string): Promise<V1Pod[]> {
     const list = await call(`list pods on Node ${node}`, () => c.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, opts()));
@@ -72,7 +78,11 @@ export function createNodeActions(c: KubeClients, requestTimeoutMs: number, poll
             apiVersion: 'policy/v1',
             kind: 'Eviction',
             metadata: { name, namespace },
-            ...(input.gracePeriodSeconds !== undefined ? { deleteOptions: { gracePeriodSeconds: input.gracePeriodSeconds } } : {}),
+            // The delete the eviction makes carries the dry run too, explicitly.
+            deleteOptions: {
+              ...(input.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: input.gracePeriodSeconds } : {}),
+              ...(input.dryRun ? { dryRun: ['All'] } : {}),
+            },
           },
         },
         opts(),

@@ -185,7 +185,10 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
       );
     }
     try {
-      await c.core.deleteNamespacedPod({ namespace, name: input.name, ...dry(input.dryRun), body: { preconditions: { uid } } }, opts());
+      // With a body, the API server takes the options from it (a dryRun query parameter would be
+      // ignored and the pod really deleted): dryRun goes in the body too.
+      const body = { preconditions: { uid }, ...(input.dryRun ? { dryRun: ['All'] } : {}) };
+      await c.core.deleteNamespacedPod({ namespace, name: input.name, ...dry(input.dryRun), body }, opts());
     } catch (err) {
       if (isNotFound(err)) return done(`delete ${object}: already gone`, true);
       throw k8sError(`delete ${object}`, err);
