@@ -39,11 +39,16 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
     }
     case 'verification':
       return { ...base, after: /^verified/.test(e.message) ? 'healthy' : /failed/.test(e.message) ? 'unhealthy' : 'checking' };
-    case 'escalation':
+    case 'escalation': {
+      const take = (d.take ?? {}) as { outcome?: string; by?: string };
+      if (take.outcome === 'taken') return { ...base, who: take.by ?? 'unknown', why: 'took the incident from Slack', before: 'escalated', after: 'taken' };
       return { ...base, why: incident.escalationReason ?? '', after: 'escalated' };
+    }
     case 'resolution':
       return { ...base, why: incident.outcome ?? '', before: 'open', after: e.message.startsWith('resolved') ? 'resolved' : 'escalated' };
     case 'control': {
+      const human = d.resolvedBy as { by?: string; reason?: string } | undefined;
+      if (human) return { ...base, who: human.by ?? 'unknown', why: human.reason ?? '', before: 'open', after: 'resolved by a person' };
       const paused = typeof d.paused === 'boolean' ? d.paused : e.message.includes(' ON ');
       return { ...base, who: str(d.by) || (/ by (\S+)/.exec(e.message)?.[1] ?? 'unknown'), why: str(d.reason), before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
     }

@@ -9,6 +9,7 @@ import type { ApprovalRequest, IncidentStatus, PublishInput, TimelineEntry } fro
 import { Pacer, type BucketSpec } from '../src/dev/slack/rate-limit.js';
 import { incidentRoot, temporalLink, timelineMessages, type SlackMessage } from '../src/slack/ui/incident.js';
 import { approvalMessage, type Decided } from '../src/slack/ui/approval.js';
+import { groupMention, ladderKey, ladderMessage, takeMessage, type TakeRequest, type TakeSettled } from '../src/slack/ui/ladder.js';
 
 export interface SlackSinkDeps {
   web: WebClient;
@@ -32,11 +33,22 @@ export const SLACK_REFS = {
   permalink: 'slackPermalink',
   graph: 'slackGraph',
   approval: (step: number) => `slackApproval.${step}`,
+  ladder: 'slackLadder',
+  ladderKey: 'slackLadderKey',
+  take: (rung: number) => `slackTake.${rung}`,
+  /** The request as posted (JSON), to rewrite it without its button later. */
+  takeRequest: (rung: number) => `slackTakeRequest.${rung}`,
+  takeSettled: (rung: number) => `slackTakeSettled.${rung}`,
 } as const;
 
 const statusKey = (i: IncidentStatus): string => `${i.status}:${i.stepIndex}:${i.outcome ? 'done' : ''}`;
 const isRequest = (e: TimelineEntry): ApprovalRequest | undefined =>
   e.kind === 'approval' && e.data && typeof e.data.request === 'object' ? (e.data.request as ApprovalRequest) : undefined;
+/** workflows/ladder.ts: a slack-group rung's request (no outcome yet) or how it settled. */
+type TakeData = TakeRequest & { outcome?: 'taken' | 'missed'; by?: string; at?: number };
+const takeOf = (e: TimelineEntry): TakeData | undefined =>
+  e.kind === 'escalation' && e.data && typeof e.data.take === 'object' ? (e.data.take as TakeData) : undefined;
+const isLadder = (e: TimelineEntry): boolean => e.kind === 'escalation' && Array.isArray(e.data?.ladder);
 
 export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
   const { web } = deps;
@@ -45,6 +57,16 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
   // What this worker already posted per incident. A publish that fails halfway is retried with
   // the workflow's older refs; this keeps the retry from posting the same messages twice.
   const progress = new Map<string, Record<string, string>>();
+  // User group handle → id (usergroups.list), so a request mentions the group and notifies it.
+  let groupIds: { at: number; ids: Map<string, string> } | undefined;
+  async function mentionOf(group: string): Promise<string> {
+    if (!group.startsWith('@')) return groupMention(group, group);
+    if (!groupIds || Date.now() - groupIds.at > 60_000) {
+      const r = await web.usergroups.list({});
+      groupIds = { at: Date.now(), ids: new Map((r.usergroups ?? []).map((g) => [`@${g.handle}`, g.id!])) };
+    }
+    return groupMention(group, groupIds.ids.get(group));
+  }
 
   async function post(channel: string, m: SlackMessage, threadTs?: string): Promise<{ channel: string; ts: string }> {
     await posts.take(channel);
@@ -111,7 +133,28 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
         run = [];
       };
       const decisions: Decided[] = [];
+      const settled: (TakeData & TakeSettled)[] = [];
       for (const e of fresh) {
+        const take = takeOf(e);
+        if (take && !take.outcome) {
+          // A take request is its own message (it mentions the group and carries Take it).
+          await postRun();
+          const r = await post(channel, takeMessage(i.workflowId, take, await mentionOf(take.group)), thread);
+          save(SLACK_REFS.take(take.rung), r.ts);
+          save(SLACK_REFS.takeRequest(take.rung), JSON.stringify({ rung: take.rung, group: take.group, since: take.since, until: take.until }));
+          save(SLACK_REFS.seq, String(e.seq));
+          continue;
+        }
+        if (take?.outcome) settled.push({ ...take, outcome: take.outcome });
+        if (isLadder(e) && i.ladder) {
+          // The ladder is one message, rewritten as escalation moves from rung to rung.
+          run.push(e);
+          await postRun();
+          const r = await post(channel, ladderMessage(i), thread);
+          save(SLACK_REFS.ladder, r.ts);
+          save(SLACK_REFS.ladderKey, ladderKey(i));
+          continue;
+        }
         const request = isRequest(e);
         if (!request) {
           run.push(e);
@@ -131,6 +174,25 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       const approvalTs = pending ? refs[SLACK_REFS.approval(pending.step)] : undefined;
       const decided = decisions.at(-1);
       if (pending && approvalTs && decided) await update(channel, approvalTs, approvalMessage(i.workflowId, pending, decided));
+
+      // A take request loses its button once taken, missed, or the incident ended.
+      const open = Object.keys(refs).flatMap((k) => {
+        const m = /^slackTake\.(\d+)$/.exec(k);
+        return m && !refs[SLACK_REFS.takeSettled(Number(m[1]))] ? [Number(m[1])] : [];
+      });
+      for (const rung of open) {
+        const how = settled.find((x) => x.rung === rung);
+        if (!how && i.phase !== 'done') continue;
+        const req = JSON.parse(refs[SLACK_REFS.takeRequest(rung)] ?? '{}') as TakeRequest;
+        const outcome: TakeSettled = how ? { outcome: how.outcome, ...(how.by ? { by: how.by } : {}), ...(how.at ? { at: how.at } : {}) } : { outcome: 'closed' };
+        await update(channel, refs[SLACK_REFS.take(rung)]!, takeMessage(i.workflowId, req, await mentionOf(req.group), outcome));
+        save(SLACK_REFS.takeSettled(rung), outcome.outcome);
+      }
+      const ladderTs = refs[SLACK_REFS.ladder];
+      if (i.ladder && ladderTs && refs[SLACK_REFS.ladderKey] !== ladderKey(i)) {
+        await update(channel, ladderTs, ladderMessage(i));
+        save(SLACK_REFS.ladderKey, ladderKey(i));
+      }
 
       if (refs[SLACK_REFS.status] !== statusKey(i)) {
         await update(channel, thread, root());

@@ -44,7 +44,9 @@ export type IncidentStatusName =
   | 'acting'
   | 'verifying'
   | 'resolved'
-  | 'escalated';
+  | 'escalated'
+  /** Escalated and taken by a person from Slack (a slack-group rung): the ladder stopped. */
+  | 'acknowledged';
 
 export type TimelineKind =
   | 'alert'
@@ -80,6 +82,23 @@ export interface ApprovalRequest {
 }
 
 type Step = Playbook['steps'][number];
+
+/** The escalation ladder as it runs (workflows/ladder.ts); the Slack thread shows it. */
+export interface LadderState {
+  /** One line per rung, in order (what it does, its delay and timeout). */
+  rungs: string[];
+  /** The user groups of its slack-group rungs: their members may resolve the incident from Slack. */
+  groups: string[];
+  /** The rung firing or waiting now; rungs.length once every rung fired. */
+  current: number;
+  startedAt: number;
+  /** When the current rung fires (its `after` delay), while it waits to. */
+  dueAt?: number;
+  /** A slack-group rung waiting for someone to take the incident. */
+  waiting?: { rung: number; group: string; since: number; until: number };
+  /** slack-group rungs nobody took within their wait. */
+  missed: number[];
+}
 
 export interface IncidentOptions {
   /** continueAsNew once history passes this many events (Temporal also suggests it). */
@@ -128,6 +147,12 @@ export interface IncidentState {
   demoted?: { step: number; reason: string };
   /** PagerDuty pages sent by `pagerduty` rungs (dedup_key = incident id); resolved on healing. */
   pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
+  /** The escalation ladder, once escalation started (absent in histories from before it). */
+  ladder?: LadderState;
+  /** Who took the incident from a slack-group rung (the ladder stopped there). */
+  owner?: { by: string; at: number; rung: number; via?: string };
+  /** A person ended the incident (Slack Resolve, `medic resolve`). */
+  resolvedBy?: { by: string; at: number; reason?: string };
   pendingApproval?: ApprovalRequest;
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
@@ -192,6 +217,34 @@ export interface DecisionResult {
   step: number;
 }
 export const decideUpdate = defineUpdate<DecisionResult, [DecisionInput]>('decide');
+
+/** Someone takes an escalated incident from a slack-group rung's "Take it" button. */
+export const TakeInputSchema = z.strictObject({
+  user: z.string().min(1),
+  /** The rung whose request the taker saw; a stale click on an older rung is rejected. */
+  rung: z.number().int().min(0),
+  /** How the Slack app vouched for the taker: the rung's group, or `admin`. */
+  via: z.string().min(1).max(100).optional(),
+});
+export type TakeInput = z.infer<typeof TakeInputSchema>;
+export interface TakeResult {
+  by: string;
+  at: number;
+  rung: number;
+}
+export const takeUpdate = defineUpdate<TakeResult, [TakeInput]>('take');
+
+/** A person resolves the incident (Slack Resolve button, `medic resolve`, operator API). */
+export const ResolveInputSchema = z.strictObject({
+  user: z.string().min(1),
+  reason: z.string().max(2000).optional(),
+});
+export type ResolveInput = z.infer<typeof ResolveInputSchema>;
+export interface ResolveResult {
+  by: string;
+  at: number;
+}
+export const resolveUpdate = defineUpdate<ResolveResult, [ResolveInput]>('resolve');
 
 // ---------------------------------------------------------------- governor
 

@@ -20,6 +20,7 @@ import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
+import { applyTake, humanOutcome, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { describeAction, runAction } from './actions.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import { combine } from '../src/policy/gates.js';
@@ -28,6 +29,8 @@ import {
   alertSignal,
   decideUpdate,
   DecisionInputSchema,
+  resolveUpdate,
+  takeUpdate,
   lockFreedSignal,
   pauseSignal,
   SearchAttributes,
@@ -187,6 +190,30 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     },
   );
 
+  // A person takes the escalated incident (slack-group rung) or resolves it (workflows/ladder.ts).
+  // Validators refuse before anything reaches history; the clicker is told why.
+  setHandler(
+    takeUpdate,
+    (t) => {
+      const at = Date.now();
+      applyTake(s, t, at, note, setStatus);
+      return { by: t.user, at, rung: t.rung };
+    },
+    { validator: (raw) => validateTake(s, raw) },
+  );
+  setHandler(
+    resolveUpdate,
+    (r) => {
+      const at = Date.now();
+      s.resolvedBy = { by: r.user, at, ...(r.reason ? { reason: r.reason } : {}) };
+      note('control', `${r.user} resolved the incident by hand${r.reason ? `: ${r.reason}` : ''}`, { data: { resolvedBy: s.resolvedBy } });
+      return { by: r.user, at };
+    },
+    { validator: (raw) => validateResolve(s, raw) },
+  );
+  /** Nothing more to do: the alert resolved, or a person resolved the incident. */
+  const ended = (): boolean => s.resolvedByAlert || s.resolvedBy !== undefined;
+
   const finish = (status: 'resolved' | 'escalated', outcome: string): void => {
     setStatus(status);
     s.outcome = outcome;
@@ -279,7 +306,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       setStatus('holding');
       s.holdStartedAt ??= now;
       if (holdTooLong(now)) return toEscalation(`waited ${pb.limits.maxHold} for ${r.holder} to release ${input.target}`);
-      await condition(() => lockFreed || s.resolvedByAlert, LOCK_RECHECK_MS);
+      await condition(() => lockFreed || ended(), LOCK_RECHECK_MS);
       lockFreed = false;
       return;
     }
@@ -323,7 +350,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const pausedBefore = s.pause.paused;
     // Look again at least every half lease: the governor call at the top renews the target's lease.
     const waitMs = Math.min(Math.max(1_000, verdict.untilMs - now), opts.lockLeaseMs / 2);
-    await condition(() => s.resolvedByAlert || s.pause.paused !== pausedBefore, waitMs);
+    await condition(() => ended() || s.pause.paused !== pausedBefore, waitMs);
   }
 
   async function approvalPhase(): Promise<void> {
@@ -344,12 +371,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
     setStatus('awaiting_approval');
     const p = s.pendingApproval;
-    await condition(() => s.approval !== undefined || s.resolvedByAlert, Math.max(0, p.expiresAt - Date.now()));
+    await condition(() => s.approval !== undefined || ended(), Math.max(0, p.expiresAt - Date.now()));
     if (s.approval?.decision === 'approve') {
       s.phase = 'gates'; // gates are evaluated again: the world may have changed while waiting
     } else if (s.approval?.decision === 'deny') {
       toEscalation(`${stepLabel()} denied by ${s.approval.by}: ${s.approval.reason ?? 'no reason given'}`);
-    } else if (!s.resolvedByAlert) {
+    } else if (!ended()) {
       s.approval = { decision: 'expired', by: 'medic', at: Date.now() };
       note('approval', `approval for ${stepLabel()} expired unanswered`, { step: s.stepIndex });
       toEscalation(`approval for ${stepLabel()} expired after ${step.approvalTimeout}`);
@@ -363,7 +390,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const dryRun = isDryRun(pb, step, mode);
     note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${describeAction(step, ctx)}`, {
       step: s.stepIndex,
-      data: { idempotencyKey },
+      // The action's kind feeds the store's actions-by-type KPI.
+      data: { idempotencyKey, ...(patched('action-kind-in-timeline') ? { action: step.action } : {}) },
     });
     let error: string | undefined;
     try {
@@ -510,36 +538,39 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
   };
 
+  // One rung that fires without waiting for anyone (the ladder waits around it: workflows/ladder.ts).
+  const fireRung = async (i: number, rung: FiredRung): Promise<void> => {
+    if (rung.kind === 'record') return void note('escalation', `handed over to ${rung.to}`);
+    if (rung.kind === 'pagerduty') return pagerdutyPage(i, rung.routingKeySecret);
+    const request = renderRequest(rung.request);
+    try {
+      const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
+        request,
+        idempotencyKey: `${incidentId}:escalation-${i}`,
+        dryRun: false,
+        timeoutMs: 10_000,
+      });
+      note('escalation', `notified ${r.summary}`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
+    }
+  };
+  const resolveByHuman = async (r: NonNullable<IncidentState['resolvedBy']>): Promise<void> => {
+    await resolvePages(); // a page sent is resolved with the same dedup_key
+    finish('resolved', humanOutcome(r));
+  };
+
   async function escalatePhase(): Promise<void> {
     if (!s.escalationSent) {
       setStatus('escalated');
       note('escalation', `escalating: ${s.escalationReason ?? 'unknown reason'}`);
-      for (const [i, rung] of pb.escalation.entries()) {
-        if (rung.kind === 'record') {
-          note('escalation', `handed over to ${rung.to}`);
-          continue;
-        }
-        if (rung.kind === 'pagerduty') {
-          pagerdutyPage(i, rung.routingKeySecret);
-          continue;
-        }
-        const request = renderRequest(rung.request);
-        try {
-          const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
-            request,
-            idempotencyKey: `${incidentId}:escalation-${i}`,
-            dryRun: false,
-            timeoutMs: 10_000,
-          });
-          note('escalation', `notified ${r.summary}`);
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
-        }
-      }
+      if (patched('escalation-ladder')) await runLadder({ s, rungs: pb.escalation, note, fire: fireRung, resolved: ended });
+      else for (const [i, rung] of pb.escalation.entries()) if (rung.kind !== 'slack-group') await fireRung(i, rung);
       s.escalationSent = true;
     }
-    await condition(() => s.resolvedByAlert, toMs(pb.holdAfterEscalation));
+    await condition(ended, toMs(pb.holdAfterEscalation));
+    if (s.resolvedBy && patched('human-resolve')) return resolveByHuman(s.resolvedBy);
     if (s.resolvedByAlert) {
       await resolvePages();
       return finish('resolved', `alert resolved after escalation (${s.escalationReason ?? ''})`);
@@ -559,6 +590,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         await publishing;
         continuing = true;
         return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });
+      }
+      if (s.resolvedBy && patched('human-resolve')) {
+        await resolveByHuman(s.resolvedBy);
+        break;
       }
       if (s.resolvedByAlert && (s.phase === 'gates' || s.phase === 'approval')) {
         finish('resolved', 'alert resolved before medic acted');

@@ -1,6 +1,7 @@
 // Operations on incidents and the governor shared by the HTTP API (and so the CLI) and, later,
 // the Slack app. Everything goes through Temporal: queries, updates, visibility.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { governorCaller } from '../../activities/governor.js';
 import type { AuditLog } from '../audit/log.js';
 import { demotionOf } from '../policy/demotion.js';
@@ -9,6 +10,8 @@ import {
   governorStateQuery,
   governorWorkflowId,
   promoteStepUpdate,
+  resolveUpdate,
+  takeUpdate,
   INCIDENT_WORKFLOW_TYPE,
   SearchAttributes,
   setDeploymentUpdate,
@@ -22,6 +25,10 @@ import {
   type IncidentStatus,
   type PauseState,
   type PromoteStepResult,
+  type ResolveInput,
+  type ResolveResult,
+  type TakeInput,
+  type TakeResult,
   type SetDeploymentInput,
   type TimelineEntry,
 } from '../../workflows/contracts.js';
@@ -82,9 +89,10 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     return out;
   }
 
-  async function decide(id: string, input: DecisionInput): Promise<DecisionResult> {
+  /** Runs an incident Update; a validator's refusal becomes RejectedError (with its reason). */
+  async function updateIncident<R, A>(id: string, def: UpdateDefinition<R, [A]>, input: A): Promise<R> {
     try {
-      return await client.workflow.getHandle(workflowIdOf(id)).executeUpdate(decideUpdate, { args: [input] });
+      return await client.workflow.getHandle(workflowIdOf(id)).executeUpdate(def, { args: [input] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
       if (err instanceof WorkflowUpdateFailedError) {
@@ -94,6 +102,12 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
       throw err;
     }
   }
+
+  const decide = (id: string, input: DecisionInput): Promise<DecisionResult> => updateIncident(id, decideUpdate, input);
+  /** Someone takes an escalated incident from a slack-group rung: the ladder stops there. */
+  const take = (id: string, input: TakeInput): Promise<TakeResult> => updateIncident(id, takeUpdate, input);
+  /** A person resolves the incident: it ends as resolved by them, a PagerDuty page is resolved. */
+  const resolve = (id: string, input: ResolveInput): Promise<ResolveResult> => updateIncident(id, resolveUpdate, input);
 
   async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
     // No governor yet means nothing was ever paused.
@@ -155,7 +169,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     return r;
   }
 
-  return { detail, list, decide, setPaused, setDeployment, governorState, promote };
+  return { detail, list, decide, take, resolve, setPaused, setDeployment, governorState, promote };
 }
 
 export type IncidentsApi = ReturnType<typeof incidentsApi>;

@@ -187,15 +187,32 @@ export const StepSchema = z
   });
 export type Step = z.infer<typeof StepSchema>;
 
+/** A rung's trigger: it fires this long after the previous rung (unless the incident was taken or
+ * resolved meanwhile). */
+const RungAfter = Duration.optional().describe('Fire this long after the previous rung (default: at once)');
+
 export const EscalationRungSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('record'),
     to: z.string().min(1).describe('Who is responsible next (shown in the timeline)'),
+    after: RungAfter,
   }),
-  z.strictObject({ kind: z.literal('webhook'), request: HttpRequestSchema }),
+  z.strictObject({ kind: z.literal('webhook'), request: HttpRequestSchema, after: RungAfter }),
+  z
+    .strictObject({
+      kind: z.literal('slack-group'),
+      group: z
+        .string()
+        .regex(/^(@[\w.-]+|S[A-Z0-9]+)$/, 'must be a Slack user group: @handle or its S… id')
+        .describe('User group mentioned in the incident thread with a "Take it" button'),
+      wait: Duration.default('15m').describe('How long to wait for a member to take it before the next rung'),
+      after: RungAfter,
+    })
+    .describe('Ask a Slack user group to take the incident; whoever takes it owns it and the ladder stops there'),
   z
     .strictObject({
       kind: z.literal('pagerduty'),
+      after: RungAfter,
       routingKeySecret: z
         .string()
         .regex(/^[A-Za-z0-9_]+$/, 'must be a secret name (letters, digits, _)')

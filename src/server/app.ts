@@ -37,6 +37,7 @@ const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
 
 const DecisionBody = z.strictObject({ reason: z.string().max(2000).optional(), step: z.number().int().min(0).optional() });
 const PauseBody = z.strictObject({ reason: z.string().max(500).optional() });
+const ResolveBody = z.strictObject({ reason: z.string().max(2000).optional() });
 const DeploymentBody = z.strictObject({ target: z.string().min(1), minutes: z.number().positive().max(24 * 60).nullable() });
 
 declare module 'fastify' {
@@ -138,6 +139,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         }
       });
     }
+    // A person resolves the incident: it ends as resolved by them; a PagerDuty page is resolved.
+    ops.post('/api/incidents/:id/resolve', async (req, reply) => {
+      const body = ResolveBody.safeParse(req.body ?? {});
+      if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
+      try {
+        return await api.resolve((req.params as { id: string }).id, { user: user(req), ...body.data });
+      } catch (err) {
+        if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
+        if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
+        throw err;
+      }
+    });
     ops.get('/api/governor', async () => api.governorState());
     ops.post('/api/drills/:name', async (req, reply) => {
       const name = (req.params as { name: string }).name;

@@ -1,7 +1,7 @@
 // medic with Slack on real parts: Temporal dev server, worker with the Slack sink, medic's HTTP
 // server with the Bolt app, the Slack stand-in, and the demo service being healed. Clicks and
 // commands reach Bolt as correctly signed HTTP requests from the stand-in's interactor.
-import type { MedicWorker } from '../../src/temporal/worker.js';
+import type { MedicWorker, WorkerOptions } from '../../src/temporal/worker.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createSlackSink } from '../../activities/slack.js';
@@ -63,7 +63,15 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
 }
 
 export async function startSlackMedic(
-  o: { standIn?: Partial<StandInOptions>; audit?: AuditLog; runbooks?: Runbook[]; socketMode?: boolean } = {},
+  o: {
+    standIn?: Partial<StandInOptions>;
+    audit?: AuditLog;
+    runbooks?: Runbook[];
+    socketMode?: boolean;
+    /** Worker secrets and PagerDuty (the local stand-in), for escalation ladders that page. */
+    secrets?: Record<string, string>;
+    pagerduty?: WorkerOptions['pagerduty'];
+  } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
@@ -81,7 +89,7 @@ export async function startSlackMedic(
   const taskQueue = uniqueQueue('slack');
   const web = slackWebClient({ botToken: SLACK.token, apiUrl: slack.apiUrl, retries: 10 });
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
-  const worker = await medicWorker(env, taskQueue, {}, [sink]);
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink], o.pagerduty ? { pagerduty: o.pagerduty } : {});
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },

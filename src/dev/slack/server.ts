@@ -60,6 +60,8 @@ export interface SlackStandIn {
   users: Map<string, StandInUser>;
   usergroups: Map<string, { id: string; handle: string; users: string[] }>;
   messages: StandInMessage[];
+  /** User groups a posted message mentioned (`<!subteam^ID>`): Slack notifies their members. */
+  groupMentions: { channel: string; ts: string; group: string; notified: string[] }[];
   ephemerals: StandInEphemeral[];
   views: Map<string, StandInView>;
   homes: Map<string, Record<string, unknown>>;
@@ -100,6 +102,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   const users = new Map((o.users ?? []).map((u) => [u.id, u]));
   const usergroups = new Map((o.usergroups ?? []).map((g) => [g.id, g]));
   const messages: StandInMessage[] = [];
+  const groupMentions: SlackStandIn['groupMentions'] = [];
   const ephemerals: StandInEphemeral[] = [];
   const views = new Map<string, StandInView>();
   const homes = new Map<string, Record<string, unknown>>();
@@ -168,6 +171,11 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
       if (thread && !findMessage(ch.id, thread)) throw new SlackError('thread_not_found');
       const m: StandInMessage = { channel: ch.id, ts: nextTs(), user: bot.userId, ...c, ...(thread ? { thread_ts: thread } : {}), updates: 0 };
       messages.push(m);
+      // A mention of an unknown group renders as text in Slack and notifies nobody.
+      for (const [, id] of JSON.stringify([c.text, c.blocks ?? []]).matchAll(/<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>/g)) {
+        const g = usergroups.get(id!);
+        if (g && !groupMentions.some((x) => x.ts === m.ts && x.group === g.id)) groupMentions.push({ channel: ch.id, ts: m.ts, group: g.id, notified: [...g.users] });
+      }
       return { channel: ch.id, ts: m.ts, message: { type: 'message', ...m } };
     },
     'chat.update': (args) => {
@@ -353,6 +361,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     users,
     usergroups,
     messages,
+    groupMentions,
     ephemerals,
     views,
     homes,

@@ -19,6 +19,7 @@ const STATUS: Record<IncidentStatusName, string> = {
   verifying: ':mag: Verifying',
   resolved: ':white_check_mark: Resolved',
   escalated: ':rotating_light: Escalated',
+  acknowledged: ':raising_hand: Taken',
 };
 const SEVERITY: Record<string, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
 const KIND: Record<TimelineEntry['kind'], string> = {

@@ -5,10 +5,15 @@ import type { ListenerDeps } from '../../deps.js';
 import { approveStep } from './approve.js';
 import { denyStep } from './deny.js';
 import { togglePause } from './toggle-pause.js';
+import { LADDER_ACTIONS } from '../../ui/ladder.js';
+import { resolveIncident } from './resolve.js';
+import { takeIncident } from './take.js';
 import { HOME_ACTIONS } from '../../ui/home.js';
 
 export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(ACTIONS.approve, approveStep(deps));
   app.action<BlockButtonAction>(ACTIONS.deny, denyStep(deps));
   app.action<BlockButtonAction>(HOME_ACTIONS.togglePause, togglePause(deps));
+  app.action<BlockButtonAction>(LADDER_ACTIONS.take, takeIncident(deps));
+  app.action<BlockButtonAction>(LADDER_ACTIONS.resolve, resolveIncident(deps));
 }
