@@ -157,3 +157,23 @@ describe('startKubeCluster', () => {
     expect(aborted.status?.abort).toBe(true);
   });
 });
+
+describe('startKubeCluster({ controllers: false })', () => {
+  it('serves the API alone: the default ServiceAccount is made by the harness, so pods are admitted', async () => {
+    const t0 = Date.now();
+    const bare = await startKubeCluster({ controllers: false });
+    try {
+      console.log(`kube-apiserver + etcd alone ready in ${Date.now() - t0} ms`);
+      const core = bare.admin.makeApiClient(CoreV1Api);
+      const pod = await core.createNamespacedPod({
+        namespace: 'default',
+        body: { metadata: { name: 'lonely' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
+      });
+      expect(pod.spec?.serviceAccountName).toBe('default');
+      const sa = await bare.serviceAccount('default', 'reader');
+      expect(await codeOf(sa.makeApiClient(CoreV1Api).readNamespacedPod({ name: 'lonely', namespace: 'default' }))).toBe(403);
+    } finally {
+      await bare.stop();
+    }
+  });
+});

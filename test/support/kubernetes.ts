@@ -137,6 +137,17 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     }
   }
   await pruneOldLogs();
+  // A free port can be taken by someone else between the probe and the bind: start afresh.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(controllers, deadline);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(controllers: boolean, deadline: number): Promise<KubeCluster> {
   const logDir = join(LOG_ROOT, `${process.pid}-${++clusterCount}`);
   mkdirSync(logDir, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'medic-kube-'));
