@@ -104,7 +104,7 @@ command -v setsid >/dev/null 2>&1 && setsid_cmd=(setsid)
   # -mod=readonly: the committed go.sum is the whole truth; one `go build` compiles the shared
   # packages once for all three binaries. etcd's main package is the server module's root, whose
   # binary Go names "server".
-  CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly exec "${setsid_cmd[@]+"${setsid_cmd[@]}"}" \
+  CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" exec "${setsid_cmd[@]+"${setsid_cmd[@]}"}" \
     go build -trimpath -ldflags "$ldflags" -o "$BUILD_DIR/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager go.etcd.io/etcd/server/v3
 ) 8>&- 9>&- >"$build_log" 2>&1 &
