@@ -41,7 +41,7 @@ const onOff = (enabled: boolean): 'on' | 'off' => (enabled ? 'on' : 'off');
 const EXCERPT = 300;
 
 export function createFlagActivities(deps: FlagDeps) {
-  async function call(input: FlagActionInput, token: string, method: 'GET' | 'POST', path: string): Promise<unknown> {
+  async function call(input: FlagActionInput, token: string, signal: AbortSignal, method: 'GET' | 'POST', path: string): Promise<unknown> {
     const base = input.url.replace(/\/+$/, '');
     const what = `Unleash ${method} ${path}`;
     let res: Response;
@@ -49,14 +49,22 @@ export function createFlagActivities(deps: FlagDeps) {
       res = await deps.fetch(`${base}${path}`, {
         method,
         headers: { authorization: token, accept: 'application/json' },
-        signal: AbortSignal.timeout(input.timeoutMs),
+        signal,
       });
     } catch (err) {
       // Unreachable or slow: worth retrying (reading first keeps the retry from toggling twice).
       throw new Error(`${what} at ${base} failed: ${(err as Error).message}`, { cause: err });
     }
     const text = await res.text();
-    if (res.ok) return text === '' ? undefined : (JSON.parse(text) as unknown);
+    if (res.ok) {
+      if (text === '') return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // e.g. a proxy's HTML page: not Unleash answering; worth another try.
+        throw new Error(`${what} answered ${res.status} with a body that is not JSON: ${text.slice(0, 100)}`);
+      }
+    }
     const reason = unleashMessage(text);
     if (res.status >= 500 || res.status === 408 || res.status === 429) {
       throw new Error(`${what} answered ${res.status}${reason ? `: ${reason}` : ''}`);
@@ -97,10 +105,12 @@ export function createFlagActivities(deps: FlagDeps) {
       });
     }
     const started = Date.now();
+    // One deadline for every call of this attempt, so the attempt ends within the step's timeout.
+    const signal = AbortSignal.timeout(input.timeoutMs);
     const p = encodeURIComponent;
     const envPath = `/api/admin/projects/${p(input.project)}/features/${p(input.feature)}/environments/${p(input.environment)}`;
     const read = async (): Promise<boolean> => {
-      const env = (await call(input, token, 'GET', envPath)) as { enabled?: unknown } | undefined;
+      const env = (await call(input, token, signal, 'GET', envPath)) as { enabled?: unknown } | undefined;
       if (typeof env?.enabled !== 'boolean') throw new Error(`Unleash GET ${envPath} answered without an "enabled" field`);
       return env.enabled;
     };
@@ -115,7 +125,7 @@ export function createFlagActivities(deps: FlagDeps) {
     });
     if (before === input.enabled) return done(before, false, `flag ${where} already ${target}: no change`);
     if (input.dryRun) return done(input.enabled, false, `dry run: would turn flag ${where} ${onOff(before)} → ${target}`);
-    await call(input, token, 'POST', `${envPath}/${target}`);
+    await call(input, token, signal, 'POST', `${envPath}/${target}`);
     const after = await read();
     if (after !== input.enabled) {
       // Accepted but not applied (e.g. a change request is required): retrying would not help.

@@ -28,7 +28,7 @@ export const actionProfile = (step: Pick<Step, 'timeout' | 'retries'>): Activity
 /** Flag changes: one quick API call or two. An outage or 5xx is retried; a refused token, an
  * unknown flag or another 4xx is final. */
 export const flagProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
-  startToCloseTimeout: toMs(step.timeout),
+  startToCloseTimeout: toMs(step.timeout) + 2_000, // the activity aborts its calls at step.timeout itself
   retry: {
     maximumAttempts: step.retries + 1,
     initialInterval: '1s',
