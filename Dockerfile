@@ -1,17 +1,53 @@
-# medic runtime image (intake server by default; docker-compose.yml also runs the worker from it).
-FROM node:20-slim
+# syntax=docker/dockerfile:1
+# medic: one image, two processes (docker-compose.yml and deploy/helm/medic run both from it)
+#   app     node --import tsx src/server/main.ts   (default CMD; alert intake, operator API, /metrics)
+#   worker  node --import tsx src/worker.ts        (incident + governor workflows, activities)
+#
+#   docker build -t medic .
+#
+# Stages: deps (production dependencies, native modules built with the full toolchain image),
+# build (all dependencies: type-check, bundle the workflow code once), runtime (slim, non-root,
+# read-only code, production dependencies only).
+ARG NODE_IMAGE=node:20-bookworm
+ARG NODE_RUNTIME_IMAGE=node:20-bookworm-slim
 
-ENV NODE_ENV=production
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-
-# Dependencies first for layer caching. tsx is a runtime dependency, so dev deps are not needed.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY . .
-# Production workers load a pre-built workflow bundle (no webpack at start-up).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY scripts ./scripts
+COPY bin ./bin
+# Production workers load this pre-built bundle (MEDIC_WORKFLOW_BUNDLE): no webpack at start-up.
 RUN npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
-USER node
-EXPOSE 8080
-CMD ["npx", "tsx", "src/server/main.ts"]
+FROM ${NODE_RUNTIME_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    MEDIC_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+WORKDIR /app
+# Code and dependencies stay root-owned (the process cannot change them); only the data
+# directory (SQLite store/audit when not on PostgreSQL) is writable by the runtime user.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY playbooks ./playbooks
+COPY runbooks ./runbooks
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+RUN mkdir -p /var/lib/medic && chown node:node /var/lib/medic
+# The base image's unprivileged `node` user (uid 1000); the Helm chart's runAsUser matches.
+USER 1000:1000
+EXPOSE 8080 8081
+# App: /healthz on MEDIC_HTTP_PORT; worker: /healthz on MEDIC_WORKER_HEALTH_PORT (set it).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "bin/healthcheck.js"]
+CMD ["node", "--import", "tsx", "src/server/main.ts"]

@@ -4,7 +4,7 @@
 // for the worker only, secrets by reference), and broken values fail with the key named.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,17 +65,22 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 const BASE = { secrets: { existingSecret: 'medic-secrets', workerExistingSecret: 'medic-action-secrets' } };
 
-// The worker's Kubernetes actions (issue 4: restart, delete pod, scale, roll back, cordon/drain via
-// the Eviction API, Argo Rollouts pause/abort) and exactly the verbs they use.
-const EXPECTED_RULES = [
-  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'patch'] },
-  { apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['get', 'patch'] },
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete'] },
-  { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
-  { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] },
-  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'patch'] },
-];
+// The chart's RBAC must grant exactly what deploy/kubernetes/rbac.yaml grants (that file is
+// applied to a real API server by the actuator's RBAC test): compared as (group, resource) → verbs.
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+function grants(rules: Rule[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const r of rules) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) (out[`${g || 'core'}/${res}`] ??= new Set()).add(v);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]).sort(([a], [b]) => a.localeCompare(b)));
+}
+async function shippedRbac(): Promise<Record<string, string[]>> {
+  const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy/kubernetes/rbac.yaml'), 'utf8')).map((d) => d.toJS() as Doc);
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  if (!role) throw new Error('deploy/kubernetes/rbac.yaml has no ClusterRole');
+  return grants(role.rules as Rule[]);
+}
+const without = (g: Record<string, string[]>, drop: (key: string) => boolean): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(g).filter(([k]) => !drop(k)));
 
 describe('helm chart deploy/helm/medic', () => {
   it('helm is the pinned build and `helm lint --strict` passes with realistic values', async () => {
@@ -166,7 +171,10 @@ describe('helm chart deploy/helm/medic', () => {
   it('RBAC: the worker gets exactly the verbs the Kubernetes actions use; the app gets no API token', async () => {
     const docs = await render(BASE);
     const role = named(docs, 'ClusterRole', 'medic-worker');
-    expect(role.rules).toEqual(EXPECTED_RULES);
+    expect(grants(role.rules)).toEqual(await shippedRbac());
+    // each optional part can be left out
+    const noExtras = named(await render({ ...BASE, rbac: { create: true, clusterWide: true, nodes: false, argoRollouts: false } }), 'ClusterRole', 'medic-worker');
+    expect(grants(noExtras.rules)).toEqual(without(await shippedRbac(), (k) => k.startsWith('argoproj.io/') || k === 'core/nodes'));
     for (const rule of role.rules) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
@@ -187,7 +195,7 @@ describe('helm chart deploy/helm/medic', () => {
     expect(byKind(docs, 'ClusterRole')).toEqual([]);
     const roles = byKind(docs, 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['shop', 'payments']);
-    expect(roles[0]!.rules).toEqual(EXPECTED_RULES.filter((r) => !r.resources.includes('nodes') && !r.apiGroups.includes('argoproj.io')));
+    expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => k.startsWith('argoproj.io/') || k === 'core/nodes'));
     expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
   });
 
