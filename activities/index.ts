@@ -9,6 +9,7 @@ import { createPublishActivities, type IncidentSink } from './publish.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createSsmActivities } from './ssm.js';
 import { createKubernetesActivities, type KubernetesDeps } from './kubernetes.js';
+import { createDigestActivities, type DigestDeps } from './digest.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
   sinks?: IncidentSink[];
@@ -20,6 +21,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps {
   ssm?: SSMClient;
   /** Kubernetes API clients; absent: Kubernetes steps fail with "not configured". */
   kubernetes?: KubernetesDeps;
+  /** The weekly digest (store + Slack); absent: postDigest fails as not configured. */
+  digest?: DigestDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -32,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
     ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
     ...createKubernetesActivities(deps.kubernetes),
+    ...createDigestActivities(deps.digest),
   };
 }
 

@@ -7,6 +7,8 @@ import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
 import { StoreSchema } from './store/config.js';
+import { SloSchema } from './report/slo.js';
+import { DigestSchema } from './digest/config.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -69,6 +71,8 @@ export const ConfigSchema = z.strictObject({
   runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
   secrets: z.record(z.string(), z.string()).default({}).describe('Values for {{secret.NAME}} in playbooks; from MEDIC_SECRET_<NAME> env vars, resolved only inside activities'),
   store: StoreSchema.optional().describe('The incident store (SQLite or PostgreSQL): incidents, steps, outcomes, timings; feeds /metrics, reports, postmortems'),
+  slos: z.array(SloSchema).default([]).describe('SLOs whose compliance `medic report` and the digest show, evaluated against prometheus.url (YAML config file only)'),
+  digest: DigestSchema.optional().describe('Weekly digest to Slack (a Temporal Schedule the worker creates or updates at start); needs slack and store'),
   audit: z
     .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') })
     .optional()

@@ -4,6 +4,7 @@ import { createAuditSink } from '../activities/audit.js';
 import { openAuditDb } from './audit/log.js';
 import { createStoreSink } from '../activities/store.js';
 import { openIncidentStore } from './store/store.js';
+import { setUpDigest } from './digest/setup.js';
 import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   installRuntimeLogger(log);
   const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
   const slack = slackSinkDeps(config);
+  const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
+  const digest = await setUpDigest(config, client, store);
   const worker = await createMedicWorker({
     connection,
     client,
@@ -26,10 +29,11 @@ async function main(): Promise<void> {
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
-      ...(config.store ? [createStoreSink(await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }))] : []),
+      ...(store ? [createStoreSink(store)] : []),
     ],
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
+    ...(digest ? { digest } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });
   if (config.worker.healthPort !== undefined) {

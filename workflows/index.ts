@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker runs.
 export { incidentWorkflow } from './incident.js';
 export { governorWorkflow } from './governor.js';
+export { digestWorkflow } from './digest.js';

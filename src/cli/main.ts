@@ -28,7 +28,8 @@ commands:
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
   promote <playbook> <step>      re-promote an auto-demoted step (1-based): it runs without approval again (admin)
   drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
-  report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules
+  report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
+  report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
   audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
   audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
 
@@ -90,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       format: { type: 'string' },
       file: { type: 'string' },
       store: { type: 'string' },
+      weekly: { type: 'boolean', default: false },
+      prometheus: { type: 'string' },
       step: { type: 'string' },
       minutes: { type: 'string' },
       clear: { type: 'boolean', default: false },

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { DURATION_PATTERN, toMs } from '../playbooks/duration.js';
-import { buildReport, formatReport } from '../report/report.js';
+import { buildDigest } from '../digest/digest.js';
+import { formatReport } from '../report/report.js';
 import type { StoreConfig } from '../store/config.js';
 import { openIncidentStore, type IncidentStore } from '../store/store.js';
 
@@ -40,11 +41,24 @@ export function periodOf(since: string, now: number): { from: number; label: str
   return { from: t, label: `${((now - t) / 86_400_000).toFixed(1)}d` };
 }
 
-export async function reportCommand(values: { store?: string; since?: string; json?: boolean }, io: { out: (text: string) => void }, now = Date.now()): Promise<number> {
-  const { from, label } = periodOf(values.since ?? '7d', now);
+export interface ReportFlags {
+  store?: string;
+  since?: string;
+  json?: boolean;
+  /** The weekly digest as posted to Slack (period: digest.period, else 7d). */
+  weekly?: boolean;
+  /** Prometheus for SLO compliance; default prometheus.url. */
+  prometheus?: string;
+}
+
+export async function reportCommand(values: ReportFlags, io: { out: (text: string) => void }, now = Date.now()): Promise<number> {
+  const config = loadConfig();
+  const { from, label } = periodOf(values.since ?? (values.weekly ? config.digest?.period : undefined) ?? '7d', now);
+  const prometheusUrl = values.prometheus ?? config.prometheus?.url;
   return withStore(values.store, async (store) => {
-    const report = buildReport(await store.openedBetween(from, now), await store.openedBetween(from - (now - from), from), from, now);
-    io.out(`${values.json ? JSON.stringify(report, null, 2) : formatReport(report, label)}\n`);
+    const digest = await buildDigest({ store, slos: config.slos, prometheusUrl }, from, now);
+    const human = values.weekly ? digest.text : `${formatReport(digest.report, label)}${digest.sloProblem ? `\n\nSLO compliance: ${digest.sloProblem}` : ''}`;
+    io.out(`${values.json ? JSON.stringify(digest.report, null, 2) : human}\n`);
     return 0;
   });
 }

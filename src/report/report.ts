@@ -2,6 +2,7 @@
 // incident store, plus noise per alert rule (incidents whose alert resolved by itself before
 // medic acted) with threshold suggestions for the noisiest rules. Pure over store rows.
 import type { IncidentRow } from '../store/store.js';
+import { formatSloLines, type SloResult } from './slo.js';
 
 export interface PeriodKpis {
   from: number;
@@ -28,6 +29,8 @@ export interface Report {
   previous: PeriodKpis;
   rules: RuleNoise[];
   suggestions: string[];
+  /** SLO compliance, when SLOs are configured (src/report/slo.ts). */
+  slos?: SloResult[];
 }
 
 const pct = (n: number, of: number): number => (of === 0 ? 0 : (100 * n) / of);
@@ -109,6 +112,7 @@ export function formatReport(r: Report, periodLabel: string): string {
     row('TTD p50 / mean', timing(c.ttd), timing(p.ttd)),
     '',
   ];
+  if (r.slos && r.slos.length > 0) lines.push(...formatSloLines(r.slos), '');
   if (r.rules.length === 0) lines.push('no incidents in this period');
   else {
     lines.push('noise per alert rule (this period): resolved by itself before any action');

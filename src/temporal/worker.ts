@@ -36,6 +36,8 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
   awsEndpoint?: string;
+  /** The weekly digest's store, Slack client and SLOs (src/digest/). */
+  digest?: ActivityDeps['digest'];
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -58,6 +60,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
+    ...(o.digest ? { digest: o.digest } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };
