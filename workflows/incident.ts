@@ -22,6 +22,7 @@ import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile
 import { buildPage } from './page.js';
 import { applyTake, humanOutcome, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { describeAction, runAction } from './actions.js';
+import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe } from './kubernetes.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import { combine } from '../src/policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, modeOf, requiresApproval, type PlaybookMode } from '../src/policy/plan.js';
@@ -435,12 +436,20 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     setStatus('verifying');
     if (!s.verify) {
       s.verify = { startedAt: Date.now(), probes: 0 };
-      const what = [v.http ? `${v.http.method} ${render(v.http.url, ctx)}` : '', v.promql ? `PromQL ${v.promql.query}` : ''].filter(Boolean).join(' and ');
+      const what = [
+        v.http ? `${v.http.method} ${render(v.http.url, ctx)}` : '',
+        v.promql ? `PromQL ${v.promql.query}` : '',
+        v.kubernetes ? describeKubernetesCheck(kubernetesCheck(v.kubernetes, ctx)) : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
       note('verification', `verifying ${stepLabel()}: ${what} must pass for ${v.window} (deadline ${v.deadline})`, { step: s.stepIndex });
     }
     // Every configured probe runs each round (in parallel); all must pass. PromQL "no data" is a
     // scrape gap: tolerated for maxNoData rounds without resetting the window, then a failure.
-    const [http, promql] = await Promise.all([
+    // (A kubernetes probe exists only in playbooks written after it was added, so histories
+    // recorded before never reach that branch: replay-safe without a patch marker.)
+    const [http, promql, k8s] = await Promise.all([
       v.http
         ? proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
             url: render(v.http.url, ctx),
@@ -457,15 +466,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
             timeoutMs: toMs(v.promql.timeout),
           })
         : undefined,
+      v.kubernetes ? kubernetesProbe(kubernetesCheck(v.kubernetes, ctx)) : undefined,
     ]);
     const noData = promql?.outcome === 'nodata';
     s.verify.noData = noData ? (s.verify.noData ?? 0) + 1 : 0;
     const gapTolerated = noData && s.verify.noData <= (v.promql?.maxNoData ?? 0);
     const r = {
-      ok: (http?.ok ?? true) && (promql ? promql.outcome === 'pass' : true),
-      evidence: [http?.evidence, promql?.evidence].filter(Boolean).join('; '),
+      ok: (http?.ok ?? true) && (promql ? promql.outcome === 'pass' : true) && (k8s?.ok ?? true),
+      evidence: [http?.evidence, promql?.evidence, k8s?.evidence].filter(Boolean).join('; '),
     };
-    if (gapTolerated && (http?.ok ?? true)) {
+    if (gapTolerated && (http?.ok ?? true) && (k8s?.ok ?? true)) {
       s.verify.probes += 1;
       s.verify.lastEvidence = r.evidence;
       await sleep(toMs(v.interval));

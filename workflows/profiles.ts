@@ -70,3 +70,27 @@ export const ssmProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOpt
     nonRetryableErrorTypes: ['SsmRejected', 'SsmCommandFailed', 'SsmAutomationFailed', 'SsmTimeout'],
   },
 });
+
+/** Kubernetes actions: each API request has its own deadline inside the activity; the step's
+ * timeout is also the drain's deadline for evictions a PodDisruptionBudget refuses, so the
+ * activity gets slack beyond it (a retried drain starts a new deadline). Rejections (4xx), bounds and drain timeouts are final. */
+export const kubernetesProfile = (step: Pick<Step, 'timeout' | 'retries'>, heartbeats = false): ActivityOptions => ({
+  startToCloseTimeout: toMs(step.timeout) + 30_000,
+  // Only a drain heartbeats (between evictions): a dead worker is noticed within a minute.
+  ...(heartbeats ? { heartbeatTimeout: '1m' } : {}),
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [
+      'KubernetesRejected',
+      'KubernetesBadInput',
+      'KubernetesScaleOutOfBounds',
+      'KubernetesNoRevision',
+      'KubernetesDrainRefused',
+      'KubernetesDrainTimeout',
+      'KubernetesNotConfigured',
+    ],
+  },
+});

@@ -3,6 +3,7 @@
 // reports its errors with file, line and column.
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
+import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 
 export const Duration = z
   .string()
@@ -89,11 +90,14 @@ export const VerificationSchema = z
   .strictObject({
     http: HttpProbeSchema.optional(),
     promql: PromqlProbeSchema.optional(),
+    kubernetes: KubernetesProbeSchema.optional(),
     window: Duration.default('30s').describe('Every configured probe must pass continuously this long'),
     interval: Duration.default('5s'),
     deadline: Duration.default('5m').describe('Give up (step failed) if not verified by then'),
   })
-  .refine((v) => v.http !== undefined || v.promql !== undefined, { message: 'verification needs http, promql or both' });
+  .refine((v) => v.http !== undefined || v.promql !== undefined || v.kubernetes !== undefined, {
+    message: 'verification needs http, promql or kubernetes (or several)',
+  });
 export type Verification = z.infer<typeof VerificationSchema>;
 
 const DocumentName = z
@@ -177,6 +181,9 @@ export const StepSchema = z
     z
       .strictObject({ ...stepCommon, action: z.literal('ssm-automation'), params: SsmAutomationParamsSchema })
       .describe('AWS SSM Automation runbook (StartAutomationExecution), polled to completion'),
+    z
+      .strictObject({ ...stepCommon, action: z.literal('kubernetes'), params: KubernetesParamsSchema })
+      .describe('A Kubernetes action (restart, delete-pod, scale, rollback, cordon, drain, uncordon, rollout-pause, rollout-abort); idempotent via an annotation stamp, dry-run server-side'),
     z
       .strictObject({ ...stepCommon, action: z.literal('flag'), params: FlagParamsSchema })
       .describe('Turn a feature flag on or off in one environment (Unleash admin API); reads first, so a repeat changes nothing'),

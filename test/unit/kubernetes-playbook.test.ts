@@ -1,0 +1,113 @@
+// The pure parts of the Kubernetes actuator: the playbook schema of `kubernetes` steps and
+// verification probes (errors at the line), the workflow's rendering and one-line descriptions,
+// and the before → after diff every action reports.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/paths.js';
+import { diffObjects, describeChanges, ownStamp, stampAnnotations, STAMP } from '../../activities/kubernetes/changes.js';
+import { applyMerge } from '../../activities/kubernetes/stamped-patch.js';
+import { parsePlaybook } from '../../src/playbooks/load.js';
+import type { KubernetesParams } from '../../src/playbooks/kubernetes.js';
+import type { TemplateContext } from '../../src/playbooks/template.js';
+import { describeKubernetes, describeKubernetesCheck, kubernetesCheck, renderKubernetesParams } from '../../workflows/kubernetes.js';
+
+const playbook = (step: string): string => `name: k8s
+match:
+  alertname: KubePodCrashLooping
+steps:
+${step}`;
+const parse = (text: string) => parsePlaybook(text, 'pb.yaml', {});
+const problems = (text: string): string[] => parse(text).problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
+const ctx: TemplateContext = {
+  incident: { id: 'incident:x:1', workflowId: 'incident:x' },
+  labels: { namespace: 'shop', deployment: 'web', node: 'node-7' },
+  annotations: {},
+  target: 'k8s/shop/web',
+};
+
+describe('kubernetes steps in playbooks', () => {
+  it('a restart step loads with its defaults and a kubernetes verification', () => {
+    const r = parse(
+      playbook(`  - name: restart
+    action: kubernetes
+    params:
+      operation: restart
+      namespace: '{{labels.namespace}}'
+      name: '{{labels.deployment}}'
+    verification:
+      kubernetes:
+        check: rollout-finished
+        name: '{{labels.deployment}}'`),
+    );
+    expect(r.problems).toEqual([]);
+    const step = r.playbook!.steps[0]!;
+    expect(step).toMatchObject({ action: 'kubernetes', params: { operation: 'restart', kind: 'Deployment', namespace: '{{labels.namespace}}', name: '{{labels.deployment}}' } });
+    expect(step.verification?.kubernetes).toEqual({ check: 'rollout-finished', kind: 'Deployment', name: '{{labels.deployment}}' });
+  });
+
+  it('scale needs min and max, exactly one of replicas/by, and an absolute target inside the bounds', () => {
+    const scale = (params: string) => problems(playbook(`  - name: scale\n    action: kubernetes\n    params:\n      operation: scale\n      name: web\n${params}`));
+    expect(scale('      replicas: 3\n')).toEqual(['7:5: steps.0.params.min: is required (expected number)', '7:5: steps.0.params.max: is required (expected number)']);
+    expect(scale('      replicas: 9\n      min: 1\n      max: 5\n')).toEqual(['10:7: steps.0.params.replicas: replicas must lie within [min, max]']);
+    expect(scale('      replicas: 2\n      by: 1\n      min: 1\n      max: 5\n')).toEqual(['10:7: steps.0.params.replicas: scale needs exactly one of replicas or by']);
+    expect(scale('      by: -1\n      min: 3\n      max: 2\n')).toEqual(['11:7: steps.0.params.min: min must not exceed max']);
+  });
+
+  it('names must be Kubernetes names or templates; unknown operations and fields are refused', () => {
+    const step = (params: string) => problems(playbook(`  - name: x\n    action: kubernetes\n    params:\n${params}`));
+    expect(step('      operation: delete-pod\n      name: Web_1\n')).toEqual(['9:7: steps.0.params.name: name must be a Kubernetes name (lowercase letters, digits, - and .) or a {{template}}']);
+    expect(step('      operation: reboot\n      name: web\n')).toHaveLength(1);
+    expect(step('      operation: cordon\n      node: n1\n      force: true\n')[0]).toMatch(/^10:7: steps\.0\.params: Unrecognized key: "force"$/);
+  });
+
+  it('the shipped Kubernetes playbooks load', () => {
+    // (test/unit/playbook-load.test.ts validates every file in playbooks/; this pins that the
+    // Kubernetes ones exist and use the action.)
+    for (const name of ['crash-looping-pod', 'bad-deploy-rollback', 'node-pressure-drain']) {
+      const r = parse(readFileSync(join(ROOT, 'playbooks', `${name}.yaml`), 'utf8'));
+      expect(r.problems).toEqual([]);
+      expect(r.playbook!.steps.every((s) => s.action === 'kubernetes')).toBe(true);
+    }
+  });
+});
+
+describe('rendering and descriptions', () => {
+  const d = (p: KubernetesParams) => describeKubernetes(p, ctx);
+  it('renders names, namespaces and nodes and describes each operation in one line', () => {
+    expect(renderKubernetesParams({ operation: 'restart', kind: 'StatefulSet', namespace: '{{labels.namespace}}', name: '{{labels.deployment}}-db' }, ctx)).toEqual({
+      operation: 'restart',
+      kind: 'StatefulSet',
+      namespace: 'shop',
+      name: 'web-db',
+    });
+    expect(d({ operation: 'restart', kind: 'Deployment', namespace: '{{labels.namespace}}', name: '{{labels.deployment}}' })).toBe('Kubernetes: rollout restart Deployment shop/web');
+    expect(d({ operation: 'scale', kind: 'Deployment', name: 'web', by: 2, min: 1, max: 6 })).toBe('Kubernetes: scale Deployment web by +2 (bounds 1–6)');
+    expect(d({ operation: 'rollback', name: 'web' })).toBe('Kubernetes: roll back Deployment web to the previous revision');
+    expect(d({ operation: 'drain', node: '{{labels.node}}', force: false })).toBe('Kubernetes: drain Node node-7');
+    expect(d({ operation: 'rollout-abort', namespace: 'shop', name: 'checkout' })).toBe('Argo Rollouts: abort Rollout shop/checkout');
+    const check = kubernetesCheck({ check: 'pods-ready', namespace: '{{labels.namespace}}', selector: 'app={{labels.deployment}}', minReady: 2 }, ctx);
+    expect(check).toEqual({ check: 'pods-ready', namespace: 'shop', selector: 'app=web', minReady: 2 });
+    expect(describeKubernetesCheck(check)).toBe('pods app=web ready');
+  });
+});
+
+describe('before → after', () => {
+  it('reports leaf paths (bracketed when not identifiers), ignores the stamp, and treats absent maps as empty', () => {
+    const before = { spec: { replicas: 2, template: { metadata: {} } }, metadata: { annotations: { a: '1' } } };
+    const patch = { spec: { replicas: 3, template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'T' } } } }, metadata: { annotations: { [STAMP]: 'k' } } };
+    const after = applyMerge(before, patch);
+    expect(diffObjects(before, after, [['spec'], ['metadata', 'annotations']])).toEqual([
+      { path: 'spec.replicas', before: 2, after: 3 },
+      { path: 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]', before: null, after: 'T' },
+    ]);
+    expect(describeChanges([{ path: 'spec.replicas', before: 2, after: 3 }])).toBe('spec.replicas 2 → 3');
+    expect(applyMerge({ a: 1, b: { c: 2 } }, { a: null, b: { d: 3 } })).toEqual({ b: { c: 2, d: 3 } });
+  });
+
+  it('the stamp carries the key and what changed; only the same key counts as ours', () => {
+    const stamp = stampAnnotations('incident:a:step-0:try-1', 'scale', [{ path: 'spec.replicas', before: 2, after: 3 }]);
+    expect(ownStamp(stamp, 'incident:a:step-0:try-1')).toMatchObject({ op: 'scale', changes: [{ path: 'spec.replicas', before: 2, after: 3 }] });
+    expect(ownStamp(stamp, 'incident:a:step-0:try-2')).toBeUndefined();
+  });
+});

@@ -1,0 +1,122 @@
+// The `kubernetes` step action and verification probe, seen from the workflow: templates rendered,
+// one activity per operation. Deterministic code only.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { K8sActionResult, K8sCheck } from '../activities/kubernetes.js';
+import { toMs } from '../src/playbooks/duration.js';
+import type { KubernetesParams, KubernetesProbe } from '../src/playbooks/kubernetes.js';
+import type { Step } from '../src/playbooks/schema.js';
+import { render, type TemplateContext } from '../src/playbooks/template.js';
+import { kubernetesProfile, probeProfile } from './profiles.js';
+
+type KubernetesStep = Extract<Step, { action: 'kubernetes' }>;
+
+const r = (v: string | undefined, ctx: TemplateContext): string | undefined => (v === undefined ? undefined : render(v, ctx));
+
+/** The params with every template rendered (names, namespaces, nodes). */
+export function renderKubernetesParams(p: KubernetesParams, ctx: TemplateContext): KubernetesParams {
+  const out: Record<string, unknown> = { ...p };
+  for (const key of ['name', 'namespace', 'node'] as const) {
+    if (key in p) out[key] = r((p as Record<string, string | undefined>)[key], ctx);
+  }
+  return out as KubernetesParams;
+}
+
+const where = (p: { namespace?: string | undefined; name: string }): string => (p.namespace ? `${p.namespace}/${p.name}` : p.name);
+
+/** One line for the timeline and approval requests. */
+export function describeKubernetes(params: KubernetesParams, ctx: TemplateContext): string {
+  const p = renderKubernetesParams(params, ctx);
+  switch (p.operation) {
+    case 'restart':
+      return `Kubernetes: rollout restart ${p.kind} ${where(p)}`;
+    case 'delete-pod':
+      return `Kubernetes: delete Pod ${where(p)}`;
+    case 'scale': {
+      const to = p.replicas !== undefined ? `to ${p.replicas}` : `by ${p.by! > 0 ? '+' : ''}${p.by}`;
+      return `Kubernetes: scale ${p.kind} ${where(p)} ${to} (bounds ${p.min}–${p.max})`;
+    }
+    case 'rollback':
+      return `Kubernetes: roll back Deployment ${where(p)} to ${p.toRevision !== undefined ? `revision ${p.toRevision}` : 'the previous revision'}`;
+    case 'cordon':
+    case 'uncordon':
+      return `Kubernetes: ${p.operation} Node ${p.node}`;
+    case 'drain':
+      return `Kubernetes: drain Node ${p.node}${p.force ? ' (force)' : ''}`;
+    case 'rollout-pause':
+      return `Argo Rollouts: pause Rollout ${where(p)}`;
+    case 'rollout-abort':
+      return `Argo Rollouts: abort Rollout ${where(p)}`;
+  }
+}
+
+export async function runKubernetes(
+  step: KubernetesStep,
+  ctx: TemplateContext,
+  o: { idempotencyKey: string; dryRun: boolean },
+): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
+  const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
+  const p = renderKubernetesParams(step.params, ctx);
+  const common = { ...o, timeoutMs: toMs(step.timeout) };
+  const ns = (x: { namespace?: string | undefined }) => (x.namespace ? { namespace: x.namespace } : {});
+  let res: K8sActionResult;
+  switch (p.operation) {
+    case 'restart':
+      res = await acts.k8sRestart({ kind: p.kind, ...ns(p), name: p.name, ...common });
+      break;
+    case 'delete-pod':
+      res = await acts.k8sDeletePod({ ...ns(p), name: p.name, ...common });
+      break;
+    case 'scale':
+      res = await acts.k8sScale({
+        kind: p.kind,
+        ...ns(p),
+        name: p.name,
+        ...(p.replicas !== undefined ? { replicas: p.replicas } : {}),
+        ...(p.by !== undefined ? { by: p.by } : {}),
+        min: p.min,
+        max: p.max,
+        ...common,
+      });
+      break;
+    case 'rollback':
+      res = await acts.k8sRollback({ ...ns(p), name: p.name, ...(p.toRevision !== undefined ? { toRevision: p.toRevision } : {}), ...common });
+      break;
+    case 'cordon':
+      res = await acts.k8sCordon({ node: p.node, ...common });
+      break;
+    case 'uncordon':
+      res = await acts.k8sUncordon({ node: p.node, ...common });
+      break;
+    case 'drain':
+      res = await acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...common });
+      break;
+    case 'rollout-pause':
+      res = await acts.k8sRolloutPause({ ...ns(p), name: p.name, ...common });
+      break;
+    case 'rollout-abort':
+      res = await acts.k8sRolloutAbort({ ...ns(p), name: p.name, ...common });
+      break;
+  }
+  const { summary, durationMs, ...data } = res;
+  return { summary, durationMs, data: { ...data } };
+}
+
+/** The probe with its templates rendered, as the k8sProbe activity takes it. */
+export function kubernetesCheck(probe: KubernetesProbe, ctx: TemplateContext): K8sCheck {
+  switch (probe.check) {
+    case 'rollout-finished':
+      return { check: probe.check, kind: probe.kind, ...(probe.namespace ? { namespace: render(probe.namespace, ctx) } : {}), name: render(probe.name, ctx) };
+    case 'pods-ready':
+      return { check: probe.check, ...(probe.namespace ? { namespace: render(probe.namespace, ctx) } : {}), selector: render(probe.selector, ctx), minReady: probe.minReady };
+    case 'node-drained':
+      return { check: probe.check, node: render(probe.node, ctx) };
+  }
+}
+
+export const describeKubernetesCheck = (c: K8sCheck): string =>
+  c.check === 'node-drained' ? `Node ${c.node} drained` : c.check === 'pods-ready' ? `pods ${c.selector} ready` : `${c.kind} ${where(c)} rollout finished`;
+
+/** One verification round of a Kubernetes probe. */
+export const kubernetesProbe = (check: K8sCheck): Promise<{ ok: boolean; evidence: string }> =>
+  proxyActivities<Activities>(probeProfile(15_000)).k8sProbe({ check });
