@@ -8,6 +8,7 @@ import { migrate } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import type { SqlDb, SqlTx } from './sql.js';
 import { openSqlite } from './sqlite.js';
+import type { KpiEvent } from './kpis.js';
 
 /** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
  * annotation), or for Alertmanager the time from startsAt to medic receiving it. */
@@ -21,11 +22,12 @@ export function ttdSecondsOf(d: { source?: unknown; startsAt?: unknown; received
 }
 
 /** How an incident ended, for KPIs. */
-export type OutcomeClass = 'auto_resolved' | 'resolved_before_action' | 'resolved_after_escalation' | 'escalated';
+export type OutcomeClass = 'auto_resolved' | 'resolved_before_action' | 'resolved_after_escalation' | 'resolved_by_human' | 'escalated';
 
-export function outcomeClass(status: string, outcome: string | undefined, escalated: boolean): OutcomeClass | null {
+export function outcomeClass(status: string, outcome: string | undefined, escalated: boolean, byHuman = false): OutcomeClass | null {
   if (status === 'escalated') return 'escalated';
   if (status !== 'resolved') return null;
+  if (byHuman) return 'resolved_by_human'; // a person resolved it (Slack Resolve, medic resolve)
   if (escalated) return 'resolved_after_escalation';
   if (outcome?.startsWith('alert resolved before medic acted')) return 'resolved_before_action';
   return 'auto_resolved';
@@ -52,13 +54,13 @@ export async function openIncidentStore(where: StoreConfig, opts: { onError?: (e
 
 const TRY = /:step-(\d+):try-(\d+)$/;
 const UPSERT_INCIDENT = `INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, outcome,
-     outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at, links)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
    ON CONFLICT (incident_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome,
      outcome_class = excluded.outcome_class, acted = excluded.acted,
      escalated = CASE WHEN excluded.escalated > incidents.escalated THEN excluded.escalated ELSE incidents.escalated END,
      alerts_received = excluded.alerts_received, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
-     severity = excluded.severity
+     severity = excluded.severity, links = COALESCE(excluded.links, incidents.links)
    WHERE excluded.updated_at >= incidents.updated_at`;
 
 async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promise<void> {
@@ -86,15 +88,36 @@ async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promi
   }
 }
 
+/** Where to look further: the alert's graph and silence, the runbook, the Slack thread. */
+export interface IncidentLinks {
+  graph?: string;
+  silence?: string;
+  runbook?: string;
+  slack?: string;
+}
+
+function linksOf(input: PublishInput): string | null {
+  const { alertLinks, runbookUrl } = input.incident;
+  const slack = input.refs.slackPermalink;
+  const links: IncidentLinks = {
+    ...(alertLinks?.graph ? { graph: alertLinks.graph } : {}),
+    ...(alertLinks?.silence ? { silence: alertLinks.silence } : {}),
+    ...(runbookUrl ? { runbook: runbookUrl } : {}),
+    ...(slack ? { slack } : {}),
+  };
+  return Object.keys(links).length > 0 ? JSON.stringify(links) : null;
+}
+
 /** Records one publish: the incident's latest status and its new timeline entries (each once). */
 async function record(tx: SqlTx, input: PublishInput): Promise<void> {
   const inc = input.incident;
   const escalated = inc.escalationSent || inc.status === 'escalated';
   await tx.run(UPSERT_INCIDENT, [
     inc.incidentId, inc.workflowId, inc.playbook, inc.service, inc.alertname, inc.severity, inc.target, inc.status, inc.outcome ?? null,
-    inc.endedAt !== undefined ? outcomeClass(inc.status, inc.outcome, escalated) : null,
+    inc.endedAt !== undefined ? outcomeClass(inc.status, inc.outcome, escalated, inc.resolvedBy !== undefined) : null,
     inc.acted ? 1 : 0, escalated ? 1 : 0, inc.alertsReceived, inc.startedAt, inc.endedAt ?? null,
     Math.max(inc.endedAt ?? 0, ...input.entries.map((e) => e.at), inc.startedAt),
+    linksOf(input),
   ]);
   for (const e of input.entries) {
     const fresh = await tx.run(
@@ -123,11 +146,17 @@ export function incidentStore(db: SqlDb) {
     outcomes: () =>
       db.all<{ outcome: OutcomeClass; n: number }>('SELECT outcome_class AS outcome, CAST(count(*) AS INTEGER) AS n FROM incidents WHERE outcome_class IS NOT NULL GROUP BY 1'),
     openCount: async () => (await db.all<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM incidents WHERE ended_at IS NULL'))[0]!.n,
-    /** Seconds from opening to recovery for incidents that ended resolved after medic acted or escalated. */
+    /** Approval and action rows of every incident, with the incident's end: src/store/kpis.ts. */
+    kpiEvents: () =>
+      db.all<KpiEvent>(
+        `SELECT e.incident_id, e.seq, e.at, e.kind, e.step, e.message, e.data, i.ended_at FROM incident_events e JOIN incidents i USING (incident_id)
+         WHERE e.kind IN ('approval', 'action') ORDER BY e.incident_id, e.seq`,
+      ),
+    /** Seconds from opening to recovery for incidents that ended resolved after medic acted, escalated, or a person resolved them. */
     recoverySeconds: async () =>
       (
         await db.all<{ s: number }>(
-          `SELECT CAST(ended_at - opened_at AS DOUBLE PRECISION) / 1000.0 AS s FROM incidents WHERE outcome_class IN ('auto_resolved', 'resolved_after_escalation')`,
+          `SELECT CAST(ended_at - opened_at AS DOUBLE PRECISION) / 1000.0 AS s FROM incidents WHERE outcome_class IN ('auto_resolved', 'resolved_after_escalation', 'resolved_by_human')`,
         )
       ).map((r) => Number(r.s)),
     stepResults: () =>
@@ -159,6 +188,8 @@ export interface IncidentRow {
   ended_at: number | null;
   updated_at: number;
   ttd_seconds: number | null;
+  /** IncidentLinks as JSON, when any. */
+  links: string | null;
 }
 export interface StepRow {
   incident_id: string;
