@@ -7,6 +7,7 @@ import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } f
 import { validateCommand } from './validate.js';
 import { auditCommand, AuditUsageError } from './audit.js';
 import { reportCommand, ReportUsageError } from './report.js';
+import { emitPostmortem, postmortemFromStore, PostmortemUsageError } from './postmortem.js';
 import { simulateCommand, SimulateUsageError } from './simulate.js';
 import { AlertsInputError } from '../simulate/alerts.js';
 
@@ -30,6 +31,7 @@ commands:
   drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
   report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
   report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
+  postmortem <id> [--out f.md]   an incident's postmortem as Markdown (from medic, or --store f)
   audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
   audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
 
@@ -58,6 +60,22 @@ function connection(values: { url?: string; token?: string }): Connection {
   if (!url) throw new CliError('where is medic? pass --url or set MEDIC_URL (or start the demo: npm start)');
   if (!token) throw new CliError('no API token: pass --token or set MEDIC_TOKEN');
   return { url: url.replace(/\/$/, ''), token };
+}
+
+/** A non-JSON answer (Markdown), or the API's error. */
+async function callText(conn: Connection, path: string): Promise<string> {
+  const res = await fetch(`${conn.url}${path}`, { headers: { authorization: `Bearer ${conn.token}` } }).catch((err: Error) => {
+    throw new CliError(`cannot reach medic at ${conn.url}: ${String(err.cause ?? err.message)}`);
+  });
+  const text = await res.text();
+  if (res.ok) return text;
+  let error = text;
+  try {
+    error = (JSON.parse(text) as { error?: string }).error ?? text;
+  } catch {
+    // not JSON: the text is the error
+  }
+  throw new CliError(`${res.status}: ${error}`);
 }
 
 async function call<T>(conn: Connection, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -93,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       store: { type: 'string' },
       weekly: { type: 'boolean', default: false },
       prometheus: { type: 'string' },
+      out: { type: 'string' },
       step: { type: 'string' },
       minutes: { type: 'string' },
       clear: { type: 'boolean', default: false },
@@ -190,6 +209,11 @@ export async function main(argv: string[]): Promise<number> {
       print(data, () => `${data.playbook} step ${data.step + 1} (${data.stepName}) ${data.wasDemoted ? 're-promoted' : 'was not demoted; history reset'} by ${data.by}: it runs without approval again`);
       return 0;
     }
+    case 'postmortem': {
+      const id = needId();
+      const md = values.store ? await postmortemFromStore(args[0]!, values.store) : await callText(connection(values), `/api/incidents/${id}/postmortem`);
+      return emitPostmortem(md, values.out, { out: (t) => process.stdout.write(t), err: console.error });
+    }
     case 'report':
       return reportCommand(values, { out: (t) => process.stdout.write(t) });
     case 'audit':
@@ -210,5 +234,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

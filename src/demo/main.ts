@@ -89,6 +89,7 @@ async function main(): Promise<number> {
     runbooks: () => runbooks,
     audit: auditLog(auditDb),
     metrics: medicRegistry(store),
+    store,
     drills: {
       'demo-outage': async () => {
         demo.state.fault = 'outage';

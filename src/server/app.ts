@@ -9,6 +9,8 @@ import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js'
 import type { AuditLog } from '../audit/log.js';
 import type { Registry } from 'prom-client';
 import { medicRegistry } from '../store/metrics.js';
+import type { IncidentStore } from '../store/store.js';
+import { postmortemRoute } from '../postmortem/route.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { bearer, operatorFor } from './auth.js';
 import { webhookRoutes } from './webhooks.js';
@@ -30,6 +32,8 @@ export interface ServerDeps {
   audit?: AuditLog;
   /** Metrics for GET /metrics (KPIs from the incident store); default: Node process metrics only. */
   metrics?: Registry;
+  /** The incident store: GET /api/incidents/:id/postmortem. */
+  store?: IncidentStore;
 }
 
 const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
@@ -152,6 +156,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }
     });
     ops.get('/api/governor', async () => api.governorState());
+    if (deps.store) postmortemRoute(ops, deps.store, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
     ops.post('/api/drills/:name', async (req, reply) => {
       const name = (req.params as { name: string }).name;
       const drill = deps.drills?.[name];

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const metrics = medicRegistry(store);
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}) });
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   if (config.detectors.length > 0) {

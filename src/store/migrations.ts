@@ -64,6 +64,11 @@ export const MIGRATIONS: { name: string; sql: (t: Types) => string }[] = [
     sql: (t) => `ALTER TABLE incidents ADD COLUMN ttd_seconds ${t.double};
      CREATE INDEX incidents_opened ON incidents (opened_at);`,
   },
+  {
+    // The alert's graph and silence links, the runbook and the Slack thread (JSON), for postmortems.
+    name: 'incident links',
+    sql: () => 'ALTER TABLE incidents ADD COLUMN links TEXT;',
+  },
 ];
 
 /** Arbitrary, fixed: serialises migrations of a worker and a server starting together. */

@@ -54,13 +54,13 @@ export async function openIncidentStore(where: StoreConfig, opts: { onError?: (e
 
 const TRY = /:step-(\d+):try-(\d+)$/;
 const UPSERT_INCIDENT = `INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, outcome,
-     outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at, links)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
    ON CONFLICT (incident_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome,
      outcome_class = excluded.outcome_class, acted = excluded.acted,
      escalated = CASE WHEN excluded.escalated > incidents.escalated THEN excluded.escalated ELSE incidents.escalated END,
      alerts_received = excluded.alerts_received, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
-     severity = excluded.severity
+     severity = excluded.severity, links = COALESCE(excluded.links, incidents.links)
    WHERE excluded.updated_at >= incidents.updated_at`;
 
 async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promise<void> {
@@ -88,6 +88,26 @@ async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promi
   }
 }
 
+/** Where to look further: the alert's graph and silence, the runbook, the Slack thread. */
+export interface IncidentLinks {
+  graph?: string;
+  silence?: string;
+  runbook?: string;
+  slack?: string;
+}
+
+function linksOf(input: PublishInput): string | null {
+  const { alertLinks, runbookUrl } = input.incident;
+  const slack = input.refs.slackPermalink;
+  const links: IncidentLinks = {
+    ...(alertLinks?.graph ? { graph: alertLinks.graph } : {}),
+    ...(alertLinks?.silence ? { silence: alertLinks.silence } : {}),
+    ...(runbookUrl ? { runbook: runbookUrl } : {}),
+    ...(slack ? { slack } : {}),
+  };
+  return Object.keys(links).length > 0 ? JSON.stringify(links) : null;
+}
+
 /** Records one publish: the incident's latest status and its new timeline entries (each once). */
 async function record(tx: SqlTx, input: PublishInput): Promise<void> {
   const inc = input.incident;
@@ -97,6 +117,7 @@ async function record(tx: SqlTx, input: PublishInput): Promise<void> {
     inc.endedAt !== undefined ? outcomeClass(inc.status, inc.outcome, escalated, inc.resolvedBy !== undefined) : null,
     inc.acted ? 1 : 0, escalated ? 1 : 0, inc.alertsReceived, inc.startedAt, inc.endedAt ?? null,
     Math.max(inc.endedAt ?? 0, ...input.entries.map((e) => e.at), inc.startedAt),
+    linksOf(input),
   ]);
   for (const e of input.entries) {
     const fresh = await tx.run(
@@ -167,6 +188,8 @@ export interface IncidentRow {
   ended_at: number | null;
   updated_at: number;
   ttd_seconds: number | null;
+  /** IncidentLinks as JSON, when any. */
+  links: string | null;
 }
 export interface StepRow {
   incident_id: string;
