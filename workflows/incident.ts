@@ -576,7 +576,34 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       setStatus('escalated');
       note('escalation', `escalating: ${s.escalationReason ?? 'unknown reason'}`);
       if (patched('escalation-ladder')) await runLadder({ s, rungs: pb.escalation, note, fire: fireRung, resolved: ended });
-      else for (const [i, rung] of pb.escalation.entries()) if (rung.kind !== 'slack-group') await fireRung(i, rung);
+      else {
+        // Histories from before the ladder: exactly the old loop (no extra awaits, so the commands
+        // keep their order: the hold timer before the publish and page activities).
+        for (const [i, rung] of pb.escalation.entries()) {
+          if (rung.kind === 'record') {
+            note('escalation', `handed over to ${rung.to}`);
+            continue;
+          }
+          if (rung.kind === 'pagerduty') {
+            pagerdutyPage(i, rung.routingKeySecret);
+            continue;
+          }
+          if (rung.kind !== 'webhook') continue;
+          const request = renderRequest(rung.request);
+          try {
+            const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
+              request,
+              idempotencyKey: `${incidentId}:escalation-${i}`,
+              dryRun: false,
+              timeoutMs: 10_000,
+            });
+            note('escalation', `notified ${r.summary}`);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
+          }
+        }
+      }
       s.escalationSent = true;
     }
     await condition(ended, toMs(pb.holdAfterEscalation));
