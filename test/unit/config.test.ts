@@ -50,6 +50,8 @@ describe('loadConfig from the environment', () => {
       runbooks: ['runbooks'],
       detectors: [],
       secrets: {},
+      slos: [],
+      worker: {},
     });
   });
 
