@@ -20,7 +20,7 @@ import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
-import { applyTake, humanOutcome, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
+import { applyTake, humanOutcome, notifyWebhook, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { describeAction, runAction } from './actions.js';
 import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe } from './kubernetes.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
@@ -552,19 +552,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   const fireRung = async (i: number, rung: FiredRung): Promise<void> => {
     if (rung.kind === 'record') return void note('escalation', `handed over to ${rung.to}`);
     if (rung.kind === 'pagerduty') return pagerdutyPage(i, rung.routingKeySecret);
-    const request = renderRequest(rung.request);
-    try {
-      const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
-        request,
-        idempotencyKey: `${incidentId}:escalation-${i}`,
-        dryRun: false,
-        timeoutMs: 10_000,
-      });
-      note('escalation', `notified ${r.summary}`);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
-    }
+    return notifyWebhook(renderRequest(rung.request), `${incidentId}:escalation-${i}`, note);
   };
   const resolveByHuman = async (r: NonNullable<IncidentState['resolvedBy']>): Promise<void> => {
     await resolvePages(); // a page sent is resolved with the same dedup_key

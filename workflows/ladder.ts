@@ -3,9 +3,11 @@
 // "Take it" Update; whoever takes it owns the incident and the ladder stops. A person resolving
 // the incident (or the alert resolving) stops it too. State lives in `s.ladder`, so the Slack
 // thread can show the ladder with its current rung, and a continued run picks up where it was.
-import { condition } from '@temporalio/workflow';
+import { condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
-import type { EscalationRung } from '../src/playbooks/schema.js';
+import type { EscalationRung, HttpRequest } from '../src/playbooks/schema.js';
+import { actionProfile } from './profiles.js';
 import {
   ResolveInputSchema,
   TakeInputSchema,
@@ -27,6 +29,18 @@ export interface LadderContext {
   fire(index: number, rung: FiredRung): Promise<void>;
   /** The incident was resolved (alert or person): nothing more to escalate. */
   resolved(): boolean;
+}
+
+/** A webhook rung: one signed-if-configured HTTP call, retried; a failure is noted, not fatal. */
+export async function notifyWebhook(request: HttpRequest, idempotencyKey: string, note: Note): Promise<void> {
+  try {
+    const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({ request, idempotencyKey, dryRun: false, timeoutMs: 10_000 });
+    note('escalation', `notified ${r.summary}`);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const e = err as { cause?: { message?: string }; message?: string };
+    note('escalation', `escalation webhook ${request.url} failed: ${e.cause?.message ?? e.message ?? String(err)}`);
+  }
 }
 
 export function describeRung(r: EscalationRung): string {

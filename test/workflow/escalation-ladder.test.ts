@@ -9,7 +9,7 @@ import { createMedicWorker } from '../../src/temporal/worker.js';
 import { alertSignal, resolveUpdate, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
-import { entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
 
 const ROUTING_KEY = 'LADDERR0UT1NGKEY0123456789abcdef';
 let h: WorkflowHarness;
@@ -76,7 +76,7 @@ async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: 
   }
 }
 
-describe('escalation ladder: a Slack user group gets 15 minutes to take the incident', () => {
+describe('escalation ladder on skipped time', () => {
   it('nobody takes it within 15 minutes: the next rung pages PagerDuty; the alert resolving later resolves the page', async () => {
     const i = await startIncident(h, ladderPlaybook());
     const asked = await waitForStatus(i.handle, waiting, 'the take request');
@@ -140,5 +140,32 @@ describe('escalation ladder: a Slack user group gets 15 minutes to take the inci
     expect(entries(t, 'escalation', 'paging PagerDuty')).toEqual([]);
     expect(entries(t, 'escalation', 'resolving the PagerDuty alert')).toEqual([]);
     expect(pagesFor(i.incidentId)).toEqual([]);
+  });
+
+  it('a rung with `after` fires that long after the previous one: the webhook rung notifies 10 minutes after the hand-over', async () => {
+    const pb = demoPlaybook(h.demo.url, {
+      holdAfterEscalation: '1h',
+      steps: [{ name: 'restart', action: 'http', params: { method: 'POST', url: `${h.demo.url}/remediate`, expectStatus: [200] }, dryRun: true }],
+      escalation: [
+        { kind: 'record', to: 'team-lead' },
+        { kind: 'webhook', after: '10m', request: { method: 'POST', url: `${h.demo.url}/remediate`, expectStatus: [200] } },
+      ],
+    });
+    const i = await startIncident(h, pb);
+    const due = await waitForStatus(i.handle, (s) => s.ladder?.current === 1 && s.ladder.dueAt !== undefined, 'rung 2 waiting for its time');
+    expect(due.ladder!.rungs).toEqual(['hand over to team-lead', `notify POST ${h.demo.url}/remediate, after 10m`]);
+    const [handedOver] = entries(await timeline(i.handle), 'escalation', 'handed over to team-lead');
+    expect(due.ladder!.dueAt! - handedOver!.at).toBe(10 * MINUTE);
+
+    await h.env.sleep(9 * MINUTE);
+    expect((await i.handle.query(statusQuery)).ladder!.current).toBe(1);
+    expect(appliedFor(h.demo, i.incidentId)).toBe(0);
+
+    await h.env.sleep(2 * MINUTE);
+    await waitForStatus(i.handle, (s) => s.ladder?.current === 2, 'the webhook rung');
+    expect(appliedFor(h.demo, i.incidentId)).toBe(1); // Idempotency-Key <incident>:escalation-1
+    const [notified] = entries(await timeline(i.handle), 'escalation', `notified POST ${h.demo.url}/remediate`);
+    expect(notified!.at - handedOver!.at).toBeGreaterThanOrEqual(10 * MINUTE);
+    await i.handle.terminate('test done');
   });
 });
