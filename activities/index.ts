@@ -9,6 +9,9 @@ import { createPublishActivities, type IncidentSink } from './publish.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createSsmActivities } from './ssm.js';
 import { createKubernetesActivities, type KubernetesDeps } from './kubernetes.js';
+import { createDrillActivities } from './drills.js';
+import type { DrillTarget } from '../src/drills/schema.js';
+import { TASK_QUEUE } from '../workflows/contracts.js';
 import { createDigestActivities, type DigestDeps } from './digest.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps {
@@ -21,6 +24,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps {
   ssm?: SSMClient;
   /** Kubernetes API clients; absent: Kubernetes steps fail with "not configured". */
   kubernetes?: KubernetesDeps;
+  /** What chaos drills may break (config drills.targets; only those marked drillable). */
+  drillTargets?: Record<string, DrillTarget>;
   /** The weekly digest (store + Slack); absent: postDigest fails as not configured. */
   digest?: DigestDeps;
 }
@@ -35,6 +40,15 @@ export function createActivities(deps: ActivityDeps) {
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
     ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
     ...createKubernetesActivities(deps.kubernetes),
+    ...createDrillActivities({
+      client: deps.client,
+      taskQueue: deps.taskQueue ?? TASK_QUEUE,
+      targets: deps.drillTargets ?? {},
+      fetch: deps.fetch,
+      secret: deps.secret,
+      ssm: deps.ssm ?? new SSMClient({}),
+      sinks: deps.sinks ?? [],
+    }),
     ...createDigestActivities(deps.digest),
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
+import { DrillsConfigSchema } from './drills/schema.js';
 import { StoreSchema } from './store/config.js';
 import { SloSchema } from './report/slo.js';
 import { DigestSchema } from './digest/config.js';
@@ -70,6 +71,7 @@ export const ConfigSchema = z.strictObject({
   playbooks: z.array(z.string().min(1)).default(['playbooks']).describe('Playbook files or directories of YAML'),
   runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
   secrets: z.record(z.string(), z.string()).default({}).describe('Values for {{secret.NAME}} in playbooks; from MEDIC_SECRET_<NAME> env vars, resolved only inside activities'),
+  drills: DrillsConfigSchema.optional().describe('Chaos drills: scenario files, and the targets drills may break (each marked drillable: true); YAML config file only. Absent: no drills'),
   store: StoreSchema.optional().describe('The incident store (SQLite or PostgreSQL): incidents, steps, outcomes, timings; feeds /metrics, reports, postmortems'),
   slos: z.array(SloSchema).default([]).describe('SLOs whose compliance `medic report` and the digest show, evaluated against prometheus.url (YAML config file only)'),
   digest: DigestSchema.optional().describe('Weekly digest to Slack (a Temporal Schedule the worker creates or updates at start); needs slack and store'),

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
+    ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
       ...(store ? [createStoreSink(store)] : []),

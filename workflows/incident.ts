@@ -43,6 +43,7 @@ import {
   type IncidentStatusName,
   type TimelineEntry,
 } from './contracts.js';
+import { drillReportSignal, sinkRefsQuery } from './contracts-drill.js';
 import {
   applyAlerts,
   approvalRequest,
@@ -166,6 +167,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   setHandler(lockFreedSignal, () => void (lockFreed = true));
   setHandler(statusQuery, () => statusOf(s, input, wfId));
   setHandler(timelineQuery, () => s.timeline);
+  // Chaos drills (workflows/drill.ts) join the incident's thread and timeline with their report.
+  setHandler(sinkRefsQuery, () => s.sinkRefs);
+  setHandler(drillReportSignal, ({ message, report }) => note('control', message, { data: { drill: report } }));
   setHandler(
     decideUpdate,
     (d) => {

@@ -9,6 +9,7 @@ import { auditCommand, AuditUsageError } from './audit.js';
 import { reportCommand, ReportUsageError } from './report.js';
 import { emitPostmortem, postmortemFromStore, PostmortemUsageError } from './postmortem.js';
 import { simulateCommand, SimulateUsageError } from './simulate.js';
+import { drillCommand, DrillUsageError } from './drill.js';
 import { AlertsInputError } from '../simulate/alerts.js';
 
 const HELP = `medic — self-healing operations bot
@@ -28,7 +29,9 @@ commands:
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
   promote <playbook> <step>      re-promote an auto-demoted step (1-based): it runs without approval again (admin)
-  drill <name>                   run a fault drill (embedded demo only), e.g. demo-outage
+  drill <scenario>               chaos drill: inject its fault into a drillable target, watch medic heal it, report TTD/MTTR
+  drill schedule <scenario> --cron '0 10 * * 3'   recurring game day (Temporal Schedule; admin)
+  drill schedules                drill schedules and their next runs
   report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
   report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
   postmortem <id> [--out f.md]   an incident's postmortem as Markdown (from medic, or --store f)
@@ -120,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
       'from-alertmanager': { type: 'string' },
       paused: { type: 'boolean', default: false },
       config: { type: 'string' },
+      cron: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -220,10 +224,7 @@ export async function main(argv: string[]): Promise<number> {
       return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
     case 'drill': {
       const conn = connection(values);
-      if (!args[0]) throw new CliError('usage: medic drill <name>   (e.g. demo-outage)');
-      const data = await call<{ drill: string; result: string }>(conn, 'POST', `/api/drills/${encodeURIComponent(args[0])}`);
-      print(data, () => `drill ${data.drill}: ${data.result}`);
-      return 0;
+      return drillCommand(args, values, (method, path, body) => call(conn, method, path, body), console.log);
     }
     default:
       throw new CliError(`unknown command "${command}" (see medic --help)`);
@@ -234,5 +235,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

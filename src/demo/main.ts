@@ -16,6 +16,7 @@ import { ConfigSchema, intakeTokenOf } from '../config.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { loadRunbooks } from '../runbooks/load.js';
+import { loadDrills } from '../drills/load.js';
 import { buildServer } from '../server/app.js';
 import { installRuntimeLogger } from '../temporal/connect.js';
 import { createMedicWorker } from '../temporal/worker.js';
@@ -67,17 +68,21 @@ async function main(): Promise<number> {
     slack: slack.config,
     audit: { path: join(dir, 'audit.db') },
     store: { path: join(dir, 'store.db') },
+    // The demo service is the one target drills may break (drills/*.yaml).
+    drills: { paths: [join(ROOT, 'drills')], targets: { demo: { kind: 'demo-service', url: demo.url, tokenSecret: 'DEMO_TOKEN', drillable: true } } },
   });
   const auditDb = openAuditDb(config.audit!.path);
   const store = await openIncidentStore(config.store!);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   const { runbooks } = await loadRunbooks([join(ROOT, 'runbooks')]);
+  const { drills, problems: drillProblems } = await loadDrills(config.drills!.paths);
+  for (const p of drillProblems) say(`drill skipped: ${p}`);
   for (const p of problems) say(`playbook skipped: ${formatProblem(p)}`);
 
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)! });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -90,16 +95,7 @@ async function main(): Promise<number> {
     audit: auditLog(auditDb),
     metrics: medicRegistry(store),
     store,
-    drills: {
-      'demo-outage': async () => {
-        demo.state.fault = 'outage';
-        return 'demo service now fails /healthz (demo_up = 0); detection will alert medic';
-      },
-      'demo-stubborn': async () => {
-        demo.state.fault = 'stubborn';
-        return 'demo service fails /healthz and restarts do not help: expect escalation';
-      },
-    },
+    drills: () => drills,
     onIncident: (workflowId) => {
       if (!followed.has(workflowId)) followed.set(workflowId, followIncident(client, workflowId, config.temporal.uiUrl, say));
     },

@@ -17,6 +17,10 @@ import { webhookRoutes } from './webhooks.js';
 import { Correlator } from '../intake/correlate.js';
 import { createSlackApp } from '../slack/app.js';
 import type { Runbook } from '../runbooks/schema.js';
+import type { DrillScenario } from '../drills/schema.js';
+import { drillsApi } from '../drills/api.js';
+import { registerDrillMetrics } from '../drills/metrics.js';
+import { drillRoutes } from './drills.js';
 
 export interface ServerDeps {
   config: Config;
@@ -25,8 +29,8 @@ export interface ServerDeps {
   playbooks: () => Playbook[];
   /** Runbooks `/medic run` may start in Slack. */
   runbooks?: () => Runbook[];
-  /** Demo-only fault drills, by name; absent in production. */
-  drills?: Record<string, (by: string) => Promise<string>>;
+  /** Chaos drill scenarios (drills/); what they may break comes from config.drills.targets. */
+  drills?: () => DrillScenario[];
   onIncident?: (workflowId: string) => void;
   /** The tamper-evident audit log; kill-switch changes are written to it. */
   audit?: AuditLog;
@@ -98,6 +102,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
   });
   const metrics = deps.metrics ?? medicRegistry();
+  if (deps.drills) registerDrillMetrics(metrics, deps.client, config.temporal.taskQueue);
+  const drills = drillRoutes(
+    drillsApi({ client: deps.client, taskQueue: config.temporal.taskQueue, scenarios: deps.drills ?? (() => []), targets: config.drills?.targets ?? {}, playbooks: deps.playbooks }),
+    (req) => user(req),
+  );
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
@@ -157,19 +166,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     ops.get('/api/governor', async () => api.governorState());
     if (deps.store) postmortemRoute(ops, deps.store, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
-    ops.post('/api/drills/:name', async (req, reply) => {
-      const name = (req.params as { name: string }).name;
-      const drill = deps.drills?.[name];
-      if (!drill) {
-        const known = Object.keys(deps.drills ?? {});
-        return reply.code(404).send({ error: `no drill "${name}"${known.length ? `; available: ${known.join(', ')}` : ' (drills run only in the embedded demo)'}` });
-      }
-      return reply.code(202).send({ drill: name, result: await drill(user(req)) });
-    });
+    drills.operator(ops);
   });
 
   app.register(async (admin) => {
     admin.addHook('preHandler', requireAdmin);
+    drills.admin(admin);
     for (const paused of [true, false]) {
       admin.post(paused ? '/api/pause' : '/api/resume', async (req, reply) => {
         const body = PauseBody.safeParse(req.body ?? {});

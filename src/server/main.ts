@@ -5,6 +5,7 @@ import { ingestAlerts } from '../intake/ingest.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { loadRunbooks } from '../runbooks/load.js';
+import { loadDrills } from '../drills/load.js';
 import { connectClient } from '../temporal/connect.js';
 import { buildServer } from './app.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
@@ -20,11 +21,13 @@ async function main(): Promise<void> {
   log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
   const { runbooks, problems: runbookProblems } = await loadRunbooks(config.runbooks);
   for (const p of runbookProblems) log.error(`runbook skipped: ${p}`);
+  const { drills, problems: drillProblems } = config.drills ? await loadDrills(config.drills.paths) : { drills: [], problems: [] };
+  for (const p of drillProblems) log.error(`drill skipped: ${p}`);
   const client = await connectClient(config);
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const metrics = medicRegistry(store);
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}) });
+  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}), ...(config.drills ? { drills: () => drills } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   if (config.detectors.length > 0) {

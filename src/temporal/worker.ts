@@ -36,6 +36,8 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
   awsEndpoint?: string;
+  /** What chaos drills may break (config drills.targets). */
+  drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
   digest?: ActivityDeps['digest'];
 }
@@ -60,6 +62,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
+    ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).

@@ -103,9 +103,9 @@ describe('medic CLI', () => {
     expect((await medic(TOKENS.alice, 'status')).out).toContain('kill switch: automation enabled');
   });
 
-  it('drills exist only in the embedded demo, with a clear message', async () => {
+  it('a drill medic has no scenario for is refused with a clear message', async () => {
     const r = await medic(TOKENS.alice, 'drill', 'demo-outage');
-    expect(r.err).toContain('404: no drill "demo-outage" (drills run only in the embedded demo)');
+    expect(r.err).toContain(`404: no drill "demo-outage" (no drill scenarios configured: drills.paths in medic's config)`);
   });
 
   it('says what went wrong for unknown commands and missing arguments', async () => {
