@@ -29,7 +29,7 @@ async function reportWith(env: Record<string, string | undefined>, ...args: stri
   try {
     const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), 'report', ...args], {
       cwd: '/tmp',
-      env: { ...process.env, MEDIC_STORE_PATH: '', MEDIC_CONFIG: '', ...env },
+      env: { ...process.env, MEDIC_STORE_PATH: undefined, MEDIC_STORE_URL: undefined, MEDIC_CONFIG: '', ...env },
     });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
