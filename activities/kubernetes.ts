@@ -8,7 +8,7 @@
 // the workflow's try) in the same patch, so a retried activity sees its stamp and does not act
 // twice; a dry run is the API server's own (dryRun=All); each returns what it changed.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';
 import { createNodeActions } from './kubernetes/nodes.js';
 import { createProbes } from './kubernetes/probes.js';
@@ -28,6 +28,16 @@ export interface KubernetesDeps {
   requestTimeoutMs?: number;
   /** Drain: first wait between eviction rounds and its cap (backoff doubles in between). */
   pollMs?: { initial: number; max: number };
+}
+
+/** The credential medic acts with: the pod's ServiceAccount (in cluster), a kubeconfig file, or
+ * the default chain ($KUBECONFIG, ~/.kube/config). */
+export function loadKubeConfig(o: { kubeconfig?: string | undefined; inCluster?: boolean | undefined }): KubeConfig {
+  const kc = new KubeConfig();
+  if (o.inCluster) kc.loadFromCluster();
+  else if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
 }
 
 /** Deps from a KubeConfig; the namespace defaults to the current context's, else "default". */

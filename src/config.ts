@@ -97,6 +97,18 @@ export const ConfigSchema = z.strictObject({
     })
     .optional()
     .describe('PagerDuty Events API v2 (routing keys are secrets named by each playbook\'s pagerduty rung)'),
+  kubernetes: z
+    .strictObject({
+      kubeconfig: z.string().min(1).optional().describe("kubeconfig file whose current context medic uses (default: $KUBECONFIG or ~/.kube/config, unless inCluster)"),
+      inCluster: z
+        .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()) // env: "true"/"false"
+        .default(false)
+        .describe("Use the pod's ServiceAccount (in-cluster config); bind it with deploy/kubernetes/rbac.yaml"),
+      namespace: z.string().min(1).optional().describe("Namespace for kubernetes steps that name none (default: the context's, else default)"),
+    })
+    .refine((k) => !(k.inCluster && k.kubeconfig), { message: 'set kubeconfig or inCluster, not both', path: ['inCluster'] })
+    .optional()
+    .describe('Kubernetes actions (kubernetes steps and probes). Absent: such steps fail with "not configured"'),
   /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
    * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
   aws: z
@@ -166,6 +178,9 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_STORE_URL: ['store', 'url'],
   MEDIC_STORE_KIND: ['store', 'kind'],
   MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
+  MEDIC_KUBECONFIG: ['kubernetes', 'kubeconfig'],
+  MEDIC_KUBERNETES_IN_CLUSTER: ['kubernetes', 'inCluster'],
+  MEDIC_KUBERNETES_NAMESPACE: ['kubernetes', 'namespace'],
   MEDIC_SLACK_BOT_TOKEN: ['slack', 'botToken'],
   MEDIC_SLACK_SIGNING_SECRET: ['slack', 'signingSecret'],
   MEDIC_SLACK_CHANNEL: ['slack', 'channel'],

@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
 import { createMedicWorker } from './temporal/worker.js';
+import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
 
 async function main(): Promise<void> {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
+    ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [
       ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),

@@ -76,14 +76,14 @@ export function k8sError(what: string, err: unknown): Error {
   if (err instanceof ApplicationFailure) return err;
   const api = apiStatusOf(err);
   if (api) {
-    const reason = api.status.reason ?? (api.code === 401 ? 'Unauthorized' : `HTTP ${api.code}`);
-    const message = `${what}: ${api.code} ${reason}${api.status.message ? `: ${api.status.message}` : ''}`;
+    const reason = api.status.reason ?? (api.code === 401 ? 'Unauthorized' : undefined);
+    const message = `${what}: HTTP ${api.code}${reason ? ` ${reason}` : ''}${api.status.message ? `: ${api.status.message}` : ''}`;
     if (retryableCode(api.code)) return new Error(message, { cause: err });
     return ApplicationFailure.create({
       type: 'KubernetesRejected',
       nonRetryable: true,
       message,
-      details: [{ status: api.code, reason, request: what }],
+      details: [{ status: api.code, ...(reason ? { reason } : {}), request: what }],
     });
   }
   const e = err as { name?: string; message?: string; code?: string };

@@ -12,6 +12,7 @@ import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { createSlackSink, type SlackSinkDeps } from '../../activities/slack.js';
 import type { ActivityDeps } from '../../activities/index.js';
+import type { KubernetesDeps } from '../../activities/kubernetes.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
   awsEndpoint?: string;
+  /** Kubernetes API clients (config kubernetes); absent: kubernetes steps fail as not configured. */
+  kubernetes?: KubernetesDeps;
   /** What chaos drills may break (config drills.targets). */
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
@@ -62,6 +65,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
+    ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
   });

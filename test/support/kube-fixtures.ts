@@ -173,6 +173,9 @@ export interface FlakyProxy {
   seen: string[];
   failed: number;
   fail(n: number, how: '503' | 'hang'): void;
+  /** The next request with this method reaches the API server, but its answer is swallowed: the
+   * caller sees a hung request after its change was made (a crash between call and completion). */
+  loseAnswerTo(method: string): void;
   /** A KubeConfig identical to `kc` but pointed at the proxy. */
   configFor(kc: KubeConfig): KubeConfig;
   close(): Promise<void>;
@@ -184,6 +187,7 @@ export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy>
   const ca = caData ? Buffer.from(caData, 'base64').toString('utf8') : undefined;
   let toFail = 0;
   let how: '503' | 'hang' = '503';
+  let loseAnswer: string | undefined;
   const hung: import('node:http').ServerResponse[] = [];
   const state = { seen: [] as string[], failed: 0 };
   const server: Server = createServer((req, res) => {
@@ -198,9 +202,19 @@ export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy>
       res.writeHead(503, { 'content-type': 'text/plain' }).end('proxy: service unavailable (injected)');
       return;
     }
+    const lose = loseAnswer !== undefined && req.method === loseAnswer;
+    if (lose) {
+      loseAnswer = undefined;
+      state.failed++;
+      hung.push(res);
+    }
     const up = httpsRequest(
       { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca },
       (r) => {
+        if (lose) {
+          r.resume();
+          return;
+        }
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },
@@ -221,6 +235,9 @@ export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy>
     fail(n, h) {
       toFail = n;
       how = h;
+    },
+    loseAnswerTo(method) {
+      loseAnswer = method;
     },
     configFor(kc) {
       const user = kc.getCurrentUser();

@@ -1,6 +1,7 @@
 // A whole medic on real parts for integration tests: Temporal dev server, worker, HTTP server
 // (real Fastify on a port), and the demo service as the system being healed.
 import type { MedicWorker } from '../../src/temporal/worker.js';
+import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
@@ -36,12 +37,22 @@ export interface Medic {
 }
 
 export async function startMedic(
-  opts: { bodyLimitBytes?: number; hmacSecret?: string; correlation?: Record<string, unknown>; awsEndpoint?: string; secrets?: Record<string, string> } = {},
+  opts: {
+    bodyLimitBytes?: number;
+    hmacSecret?: string;
+    correlation?: Record<string, unknown>;
+    awsEndpoint?: string;
+    secrets?: Record<string, string>;
+    kubernetes?: KubernetesDeps;
+  } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, [], opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {});
+  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, [], {
+    ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
+    ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
+  });
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },

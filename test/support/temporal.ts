@@ -60,7 +60,7 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty'>> = {},
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
     ...extra,

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/paths.js';
 import { diffObjects, describeChanges, ownStamp, stampAnnotations, STAMP } from '../../activities/kubernetes/changes.js';
 import { applyMerge } from '../../activities/kubernetes/stamped-patch.js';
+import { loadConfig } from '../../src/config.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
 import type { KubernetesParams } from '../../src/playbooks/kubernetes.js';
 import type { TemplateContext } from '../../src/playbooks/template.js';
@@ -109,5 +110,19 @@ describe('before → after', () => {
     const stamp = stampAnnotations('incident:a:step-0:try-1', 'scale', [{ path: 'spec.replicas', before: 2, after: 3 }]);
     expect(ownStamp(stamp, 'incident:a:step-0:try-1')).toMatchObject({ op: 'scale', changes: [{ path: 'spec.replicas', before: 2, after: 3 }] });
     expect(ownStamp(stamp, 'incident:a:step-0:try-2')).toBeUndefined();
+  });
+});
+
+describe('kubernetes config', () => {
+  it('MEDIC_KUBECONFIG / MEDIC_KUBERNETES_IN_CLUSTER / MEDIC_KUBERNETES_NAMESPACE set the kubernetes section; both sources at once are refused', () => {
+    expect(loadConfig({ MEDIC_KUBECONFIG: '/etc/medic/kubeconfig', MEDIC_KUBERNETES_NAMESPACE: 'shop' }).kubernetes).toEqual({
+      kubeconfig: '/etc/medic/kubeconfig',
+      inCluster: false,
+      namespace: 'shop',
+    });
+    expect(loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true' }).kubernetes).toEqual({ inCluster: true });
+    expect(loadConfig({}).kubernetes).toBeUndefined();
+    expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true', MEDIC_KUBECONFIG: '/k' })).toThrow('kubernetes.inCluster: set kubeconfig or inCluster, not both');
+    expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'yes' })).toThrow(/kubernetes\.inCluster/);
   });
 });
