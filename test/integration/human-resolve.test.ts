@@ -1,0 +1,75 @@
+// `medic resolve <id>` and POST /api/incidents/:id/resolve on a real medic (Temporal dev server,
+// HTTP server, worker): the incident ends as resolved by the token's operator, with the reason;
+// bad input and late or unknown resolves get clear answers and change nothing.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPlaybook } from '../support/fixtures.js';
+import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { ROOT } from '../support/paths.js';
+
+const run = promisify(execFile);
+let m: Medic;
+
+async function medic(token: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), ...args], { cwd: '/tmp', env: { ...process.env, MEDIC_URL: m.url, MEDIC_TOKEN: token } });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  m = await startMedic();
+  m.playbooks.push(
+    demoPlaybook(m.demo.url, {
+      name: 'by-hand',
+      match: { alertname: 'ByHand' },
+      holdAfterEscalation: '10m',
+      steps: [{ name: 'restart', action: 'http', params: { method: 'POST', url: `${m.demo.url}/remediate` }, dryRun: true }],
+    }),
+  );
+});
+afterAll(() => m?.stop());
+
+describe('resolving an incident by hand', () => {
+  it('medic resolve ends an escalated incident as resolved by the operator; a second resolve and unknown ids are refused', async () => {
+    const id = await incidentIdFrom(await m.postAlerts('firing', { alertname: 'ByHand', service: 'by-hand-cli' }));
+    await m.waitFor(id, (s) => s.status === 'escalated' && s.escalationSent);
+
+    const r = await medic(TOKENS.bob, 'resolve', id, '--reason', 'rolled back by hand');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out.trim()).toBe(`${id} resolved by bob`);
+    const final = await m.env.client.workflow.getHandle(id).result();
+    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by bob: rolled back by hand', resolvedBy: { by: 'bob', reason: 'rolled back by hand' } });
+    const t = (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`);
+    expect(t).toContain('control: bob resolved the incident by hand: rolled back by hand');
+    expect(t.at(-1)).toBe('resolution: resolved: resolved by bob: rolled back by hand');
+
+    const again = await medic(TOKENS.alice, 'resolve', id);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toBe(`medic: 404: no running incident ${id}\n`); // it has ended
+    const unknown = await medic(TOKENS.alice, 'resolve', 'incident:nope:0123456789ab');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.err).toContain('404');
+  });
+
+  it('the operator API validates the body and needs a token', async () => {
+    const id = await incidentIdFrom(await m.postAlerts('firing', { alertname: 'ByHand', service: 'by-hand-api' }));
+    await m.waitFor(id, (s) => s.status === 'escalated' && s.escalationSent);
+    expect((await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/resolve`, TOKENS.alice, { reason: 42 })).status).toBe(400);
+    expect((await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/resolve`, TOKENS.alice, { why: 'x' })).status).toBe(400);
+    const noToken = await fetch(`${m.url}/api/incidents/${encodeURIComponent(id)}/resolve`, { method: 'POST' });
+    expect(noToken.status).toBe(401);
+    expect((await m.status(id)).phase).not.toBe('done');
+
+    const ok = await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/resolve`, TOKENS.alice, {});
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ by: 'alice' });
+    const final = await m.env.client.workflow.getHandle(id).result();
+    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by alice', resolvedBy: { by: 'alice' } });
+  });
+});
