@@ -65,11 +65,15 @@ describe('kubernetes steps in playbooks', () => {
   it('the shipped Kubernetes playbooks load', () => {
     // (test/unit/playbook-load.test.ts validates every file in playbooks/; this pins that the
     // Kubernetes ones exist and use the action.)
-    for (const name of ['crash-looping-pod', 'bad-deploy-rollback', 'node-pressure-drain']) {
+    const actions = (name: string) => {
       const r = parse(readFileSync(join(ROOT, 'playbooks', `${name}.yaml`), 'utf8'));
       expect(r.problems).toEqual([]);
-      expect(r.playbook!.steps.every((s) => s.action === 'kubernetes')).toBe(true);
-    }
+      return r.playbook!.steps.map((s) => (s.action === 'kubernetes' ? `kubernetes:${s.params.operation}` : s.action));
+    };
+    expect(actions('crash-looping-pod')).toEqual(['kubernetes:restart', 'kubernetes:delete-pod']);
+    expect(actions('bad-deploy-rollback')).toEqual(['kubernetes:rollback']);
+    expect(actions('node-pressure-drain')).toEqual(['kubernetes:cordon', 'kubernetes:drain']);
+    expect(actions('canary-slo-breach')).toEqual(['kubernetes:rollout-abort', 'flag']);
   });
 });
 
