@@ -38,6 +38,18 @@ export const ConfigSchema = z.strictObject({
       namespace: z.string().default('default').describe('Temporal namespace'),
       taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
       uiUrl: z.string().default('http://localhost:8233').describe('Temporal UI base URL, for links in Slack, PagerDuty and the CLI'),
+      maxCachedWorkflows: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe("Workflow runs each worker keeps in its sticky cache between tasks (evicted ones replay their history on their next task); default: the SDK's, from the heap size (about 2,300 for a 4 GiB heap)"),
+      stickyTimeoutMs: z.coerce
+        .number()
+        .int()
+        .min(500)
+        .default(5_000)
+        .describe('Sticky queue schedule-to-start timeout (ms): how long a task waits for the worker that cached its workflow before any worker takes it. After a worker crash, the governor and its incidents stall this long; the SDK default is 10 s'),
     })
     .prefault({})
     .describe('Temporal connection'),
@@ -168,6 +180,8 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
   MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
   MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
+  MEDIC_TEMPORAL_MAX_CACHED_WORKFLOWS: ['temporal', 'maxCachedWorkflows'],
+  MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: ['temporal', 'stickyTimeoutMs'],
   MEDIC_WORKER_HEALTH_PORT: ['worker', 'healthPort'],
   MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
   MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     ...(slack ? { slack } : {}),
     ...(digest ? { digest } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
+    cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
   });
   if (config.worker.healthPort !== undefined) {
     const health = await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });

@@ -43,6 +43,8 @@ export interface WorkerOptions {
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
   digest?: ActivityDeps['digest'];
+  /** Sticky cache (config temporal.maxCachedWorkflows / stickyTimeoutMs); absent: SDK defaults. */
+  cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number };
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -76,6 +78,8 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     namespace: o.namespace ?? 'default',
     workflowBundle,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.cache?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.cache.maxCachedWorkflows } : {}),
+    ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
   };
   const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
   const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });
