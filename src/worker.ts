@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { slackSinkDeps } from './slack/client.js';
 import { connectClient, connectWorker, installRuntimeLogger } from './temporal/connect.js';
 import { createMedicWorker } from './temporal/worker.js';
+import { startTracing } from './tracing.js';
 import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
 
@@ -16,11 +17,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   installRuntimeLogger(log);
-  const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
+  const tracing = startTracing(config.tracing, 'worker');
+  const [client, connection] = await Promise.all([connectClient(config, tracing?.clientInterceptors), connectWorker(config)]);
   const slack = slackSinkDeps(config);
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const digest = await setUpDigest(config, client, store);
   const worker = await createMedicWorker({
+    ...(tracing ? { tracing: tracing.worker } : {}),
     connection,
     client,
     namespace: config.temporal.namespace,
@@ -45,7 +48,8 @@ async function main(): Promise<void> {
     log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
   }
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
-  await worker.run();
+  await worker.run(); // until SIGINT/SIGTERM (the SDK's runtime shuts the worker down)
+  await tracing?.shutdown();
 }
 
 main().catch((err: unknown) => {

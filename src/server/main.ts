@@ -7,6 +7,7 @@ import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { loadRunbooks } from '../runbooks/load.js';
 import { loadDrills } from '../drills/load.js';
 import { connectClient } from '../temporal/connect.js';
+import { startTracing } from '../tracing.js';
 import { buildServer } from './app.js';
 import { auditLog, openAuditDb } from '../audit/log.js';
 import { medicRegistry } from '../store/metrics.js';
@@ -23,7 +24,10 @@ async function main(): Promise<void> {
   for (const p of runbookProblems) log.error(`runbook skipped: ${p}`);
   const { drills, problems: drillProblems } = config.drills ? await loadDrills(config.drills.paths) : { drills: [], problems: [] };
   for (const p of drillProblems) log.error(`drill skipped: ${p}`);
-  const client = await connectClient(config);
+  // Before the server listens, so its HTTP requests are traced (src/tracing.ts).
+  const tracing = startTracing(config.tracing, 'server');
+  if (tracing) log.info({ endpoint: config.tracing?.otlpEndpoint }, 'tracing to OTLP');
+  const client = await connectClient(config, tracing?.clientInterceptors);
   const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const metrics = medicRegistry(store);
@@ -41,7 +45,11 @@ async function main(): Promise<void> {
     });
     log.info({ detectors: config.detectors.map((d) => d.name) }, 'detectors running');
   }
-  const stop = (): void => void app.close().then(() => process.exit(0));
+  const stop = (): void =>
+    void app
+      .close()
+      .then(() => tracing?.shutdown()) // sends the spans still buffered
+      .then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

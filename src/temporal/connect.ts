@@ -1,13 +1,14 @@
 // Connections to Temporal, and routing the SDK's own logs (workflow logs included, which carry
 // workflowId/runId) into medic's pino logger.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 
-export async function connectClient(config: Config): Promise<Client> {
+/** `interceptors`: the tracing client interceptor when tracing is on (src/tracing.ts). */
+export async function connectClient(config: Config, interceptors: WorkflowClientInterceptor[] = []): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporal.address });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, interceptors: { workflow: interceptors } });
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {

@@ -12,13 +12,20 @@ import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { createSlackSink, type SlackSinkDeps } from '../../activities/slack.js';
 import type { ActivityDeps } from '../../activities/index.js';
+import { NO_TRACING, type WorkerTracing } from '../tracing.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
+/** Workflow interceptors bundled with the workflow code (tracing; inert unless a workflow was started traced). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../../workflows/tracing.ts')];
+/** What every workflow bundle is built from: tests, `npm run bundle`, the Docker image, and here. */
+export const BUNDLE_OPTIONS = { workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES };
 
 export interface WorkerOptions {
   connection: NativeConnection;
+  /** OpenTelemetry (src/tracing.ts) when configured; else workflow spans are dropped. */
+  tracing?: WorkerTracing;
   client: Client;
   namespace?: string;
   taskQueue: string;
@@ -72,12 +79,15 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.digest ? { digest: o.digest } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
-  const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };
+  const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode(BUNDLE_OPTIONS)).code };
   const common = {
     connection: o.connection,
     namespace: o.namespace ?? 'default',
     workflowBundle,
     ...(o.identity ? { identity: o.identity } : {}),
+    // tracing: workflow spans leave through the `exporter` sink, activities get spans of their own
+    sinks: (o.tracing ?? NO_TRACING).sinks,
+    interceptors: { activity: (o.tracing ?? NO_TRACING).activityInterceptors },
     ...(o.cache?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.cache.maxCachedWorkflows } : {}),
     ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
   };

@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../src/temporal/worker.js';
+import { BUNDLE_OPTIONS } from '../../src/temporal/worker.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 
 export default async function setup(): Promise<void> {
   for (const p of [temporalCliPath(), testServerPath()]) {
     if (!existsSync(p)) throw new Error(`missing ${p}: run "bash scripts/provision.sh" (npm test does it for you)`);
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const { code } = await bundleWorkflowCode(BUNDLE_OPTIONS);
   await mkdir(dirname(BUNDLE_PATH), { recursive: true });
   await writeFile(BUNDLE_PATH, code);
 }
