@@ -31,13 +31,14 @@ code{background:#f4f4f4;border:1px solid #e1e1e1;border-radius:3px;padding:0 3px
 <div id="modal"><div class="box" id="modalBox"></div></div><div id="toast"></div>
 <script>
 const q=new URLSearchParams(location.search);let user=q.get('user')||'';let channel=q.get('channel')||'';let last='';let viewKey='';let state=null;
-const EMOJI={':white_check_mark:':'✅',':no_entry:':'⛔',':raised_hand:':'✋',':hammer_and_wrench:':'🛠️',':mag:':'🔍',':rotating_light:':'🚨',':bell:':'🔔',':lock:':'🔒',':vertical_traffic_light:':'🚦',':checkered_flag:':'🏁',':control_knobs:':'🎛️',':large_yellow_circle:':'🟡',':double_vertical_bar:':'⏸️',':red_circle:':'🔴',':large_orange_circle:':'🟠',':large_blue_circle:':'🔵',':white_circle:':'⚪',':hourglass:':'⌛',':warning:':'⚠️',':information_source:':'ℹ️',':octagonal_sign:':'🛑',':large_green_circle:':'🟢',':grey_question:':'❔'};
+const EMOJI={':white_check_mark:':'✅',':no_entry:':'⛔',':raised_hand:':'✋',':hammer_and_wrench:':'🛠️',':mag:':'🔍',':rotating_light:':'🚨',':bell:':'🔔',':lock:':'🔒',':vertical_traffic_light:':'🚦',':checkered_flag:':'🏁',':control_knobs:':'🎛️',':large_yellow_circle:':'🟡',':double_vertical_bar:':'⏸️',':red_circle:':'🔴',':large_orange_circle:':'🟠',':large_blue_circle:':'🔵',':white_circle:':'⚪',':hourglass:':'⌛',':warning:':'⚠️',':information_source:':'ℹ️',':octagonal_sign:':'🛑',':large_green_circle:':'🟢',':grey_question:':'❔',':arrow_forward:':'▶️',':hourglass_flowing_sand:':'⏳',':raising_hand:':'🙋',':x:':'❌',':heavy_minus_sign:':'➖'};
 const esc=s=>String(s).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>{const u=(state?.users||[]).find(u=>u.id===id);return u?u.name:id};
 function mrkdwn(t){ // t is Slack-escaped text: raw < only opens a link, mention or date token
   return String(t).split(/(<[^>]*>)/).map(part=>{
     if(part.startsWith('<')&&part.endsWith('>')){const inner=part.slice(1,-1);
       if(inner.startsWith('@'))return '<span class="mention">@'+esc(name(inner.slice(1)))+'</span>';
+      if(inner.startsWith('!subteam^')){const id=inner.slice(9).split('|')[0];const g=(state?.usergroups||[]).find(g=>g.id===id);return '<span class="mention">@'+esc(g?g.handle:id)+'</span>'}
       if(inner.startsWith('!date^')){const p=inner.split('|');return esc(new Date(Number(inner.split('^')[1])*1000).toLocaleString())}
       const [url,label]=inner.split('|');return '<a href="'+esc(url)+'" target="_blank">'+(label??esc(url))+'</a>'}
     return part.replace(/"/g,'&quot;').replace(/\`([^\`]+)\`/g,'<code>$1</code>').replace(/\\*([^*\\n]+)\\*/g,'<b>$1</b>').replace(/(^|\\s)_([^_\\n]+)_/g,'$1<i>$2</i>').replace(/:[a-z_]+:/g,m=>EMOJI[m]||m).replace(/\\n/g,'<br>')

@@ -27,6 +27,7 @@ export function registerWebUi(app: FastifyInstance, standIn: () => SlackStandIn)
     return {
       team: s.team,
       users: [...s.users.values()],
+      usergroups: [...s.usergroups.values()].map((g) => ({ id: g.id, handle: g.handle })),
       channels: [...s.channels.values()].map((c) => ({
         ...c,
         messages: s.history(c.id).map((m) => ({ ...m, replies: s.thread(c.id, m.ts) })),
