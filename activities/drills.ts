@@ -9,6 +9,7 @@ import type { DrillScenario, DrillTarget } from '../src/drills/schema.js';
 import { refuseTarget } from '../src/drills/targets.js';
 import { stepSequenceOf } from '../src/simulate/sequence.js';
 import { createSsmActivities } from './ssm.js';
+import { requestOptions, type KubeClients } from './kubernetes/client.js';
 import type { IncidentSink } from './publish.js';
 import {
   governorStateQuery,
@@ -29,6 +30,8 @@ export interface DrillDeps {
   secret: (name: string) => string | undefined;
   ssm: SSMClient;
   sinks: IncidentSink[];
+  /** Kubernetes API clients (the worker's); absent: drills on Deployments are refused. */
+  kube?: KubeClients;
   /** How often the watchers look (tests: faster). */
   pollMs?: number;
 }
@@ -47,6 +50,7 @@ export interface IncidentEnd {
   steps: DrillReport['steps'];
 }
 
+const BEFORE = 'medic.dev/drill-replicas-before';
 const refused = (message: string): ApplicationFailure => ApplicationFailure.create({ type: 'DrillRefused', nonRetryable: true, message });
 
 /** The drill's target if it may be broken; refuses with a clear reason otherwise. */
@@ -94,6 +98,39 @@ export function createDrillActivities(deps: DrillDeps) {
     return `${r.summary}${r.commandId ? ` (command ${r.commandId})` : ''}`;
   }
 
+  const kube = (): KubeClients => {
+    if (!deps.kube) throw refused("Kubernetes is not configured for this worker: drills on Deployments need the worker's Kubernetes credentials");
+    return deps.kube;
+  };
+  type K8sTarget = Extract<DrillTarget, { kind: 'kubernetes-deployment' }>;
+  // The replica count before the drill is kept on the Deployment itself, so a retried inject
+  // never records 0 as "before" and the revert survives a worker restart.
+  // Merge patches (get + patch on deployments, as deploy/kubernetes/rbac.yaml grants).
+  const patch = (t: K8sTarget, body: object) =>
+    kube().apps.patchNamespacedDeployment({ name: t.name, namespace: t.namespace, body }, requestOptions(15_000, 'merge'));
+  async function scaleToZero(t: K8sTarget): Promise<string> {
+    const d = await kube().apps.readNamespacedDeployment({ name: t.name, namespace: t.namespace });
+    const before = d.metadata?.annotations?.[BEFORE] ?? String(d.spec?.replicas ?? 1);
+    await patch(t, { metadata: { annotations: { [BEFORE]: before } }, spec: { replicas: 0 } });
+    return `Deployment ${t.namespace}/${t.name} scaled from ${before} to 0 replicas`;
+  }
+  async function scaleBack(t: K8sTarget): Promise<string> {
+    const d = await kube().apps.readNamespacedDeployment({ name: t.name, namespace: t.namespace });
+    const before = d.metadata?.annotations?.[BEFORE];
+    if (before === undefined) return `Deployment ${t.namespace}/${t.name}: nothing to revert`;
+    await patch(t, { metadata: { annotations: { [BEFORE]: null } }, spec: { replicas: Number(before) } });
+    return `Deployment ${t.namespace}/${t.name} scaled back to ${before} replicas`;
+  }
+  async function deletePod(t: K8sTarget): Promise<string> {
+    const d = await kube().apps.readNamespacedDeployment({ name: t.name, namespace: t.namespace });
+    const labelSelector = Object.entries(d.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = await kube().core.listNamespacedPod({ namespace: t.namespace, labelSelector });
+    const victim = pods.items.find((p) => !p.metadata?.deletionTimestamp);
+    if (!victim?.metadata?.name) throw new Error(`Deployment ${t.namespace}/${t.name} has no pod to delete (selector ${labelSelector})`);
+    await kube().core.deleteNamespacedPod({ name: victim.metadata.name, namespace: t.namespace });
+    return `pod ${t.namespace}/${victim.metadata.name} of Deployment ${t.name} deleted`;
+  }
+
   return {
     /** Refuses a drill whose target is not drillable, or while the kill switch is on. */
     async drillPreflight({ scenario }: { scenario: DrillScenario }): Promise<{ target: string }> {
@@ -119,13 +156,17 @@ export function createDrillActivities(deps: DrillDeps) {
       if (f.kind === 'ssm-fill-disk' && t.kind === 'ssm-instance') {
         return { injectedAt, summary: await shell(t, `fallocate -l ${f.sizeMb}M ${f.path}`, `${key}:fill`) };
       }
+      if (t.kind === 'kubernetes-deployment' && (f.kind === 'k8s-scale-to-zero' || f.kind === 'k8s-delete-pod')) {
+        return { injectedAt, summary: f.kind === 'k8s-scale-to-zero' ? await scaleToZero(t) : await deletePod(t) };
+      }
       throw refused(`drill ${scenario.name}: fault ${f.kind} does not apply to ${t.kind}`);
     },
 
     async drillRevert({ scenario, key }: { scenario: DrillScenario; key: string }): Promise<string> {
       const t = drillableTarget(deps.targets, scenario);
       if (t.kind === 'demo-service') return demoFault(t, { fault: 'none' });
-      if (scenario.fault.kind === 'ssm-fill-disk') return shell(t, `rm -f ${scenario.fault.path}`, `${key}:revert`);
+      if (t.kind === 'ssm-instance' && scenario.fault.kind === 'ssm-fill-disk') return shell(t, `rm -f ${scenario.fault.path}`, `${key}:revert`);
+      if (t.kind === 'kubernetes-deployment' && scenario.fault.kind === 'k8s-scale-to-zero') return scaleBack(t);
       return 'nothing to revert';
     },
 

@@ -48,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
       secret: deps.secret,
       ssm: deps.ssm ?? new SSMClient({}),
       sinks: deps.sinks ?? [],
+      ...(deps.kubernetes ? { kube: deps.kubernetes.clients } : {}),
     }),
     ...createDigestActivities(deps.digest),
   };

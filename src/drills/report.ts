@@ -6,7 +6,14 @@ import { formatSequence, type StepOutcome } from '../simulate/sequence.js';
 
 export const describeFault = (s: Pick<DrillScenario, 'fault'>): string => {
   const f = s.fault;
-  return f.kind === 'demo-fault' ? `demo-fault ${f.fault}${f.latencyMs !== undefined ? ` ${f.latencyMs}ms` : ''}` : `ssm-fill-disk ${f.sizeMb}MB at ${f.path}`;
+  switch (f.kind) {
+    case 'demo-fault':
+      return `demo-fault ${f.fault}${f.latencyMs !== undefined ? ` ${f.latencyMs}ms` : ''}`;
+    case 'ssm-fill-disk':
+      return `ssm-fill-disk ${f.sizeMb}MB at ${f.path}`;
+    default:
+      return f.kind;
+  }
 };
 
 export function drillVerdict(
@@ -52,7 +59,7 @@ export function formatDrillReport(r: DrillReport): string {
   const lines = [
     head,
     `  incident: ${r.incident ? `${r.incident.incidentId} ${r.incident.status}${r.incident.outcome ? ` (${r.incident.outcome})` : ''}` : 'none opened'}`,
-    `  time to detect: ${r.ttdSeconds !== undefined ? `${r.ttdSeconds}s` : '—'}; time to recover: ${r.mttrSeconds !== undefined ? `${r.mttrSeconds}s` : '—'} (deadline ${r.deadlineSeconds}s, expected ${r.expected})`,
+    `  time to detect: ${r.ttdSeconds !== undefined ? `${r.ttdSeconds}s` : '—'}; time to ${r.incident?.status === 'escalated' ? 'escalate' : 'recover'}: ${r.mttrSeconds !== undefined ? `${r.mttrSeconds}s` : '—'} (deadline ${r.deadlineSeconds}s, expected ${r.expected})`,
     `  steps: ${formatSequence(r.steps)}`,
   ];
   if (r.reasons.length > 0) lines.push(...r.reasons.map((x) => `  ✗ ${x}`));

@@ -22,6 +22,14 @@ export const DrillTargetSchema = z.discriminatedUnion('kind', [
       drillable: z.boolean().default(false),
     })
     .describe('An EC2 / managed instance: faults through SSM Run Command'),
+  z
+    .strictObject({
+      kind: z.literal('kubernetes-deployment'),
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').default('default'),
+      name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Deployment name'),
+      drillable: z.boolean().default(false),
+    })
+    .describe("A Deployment: faults through the Kubernetes API (the worker's Kubernetes credentials)"),
 ]);
 export type DrillTarget = z.infer<typeof DrillTargetSchema>;
 
@@ -46,6 +54,8 @@ export const DrillFaultSchema = z.discriminatedUnion('kind', [
       sizeMb: z.number().int().min(1).max(1_000_000).default(1024),
     })
     .describe('Fill a disk on the instance: fallocate through AWS-RunShellScript'),
+  z.strictObject({ kind: z.literal('k8s-scale-to-zero') }).describe('Scale the Deployment to zero replicas (reverted to the count before)'),
+  z.strictObject({ kind: z.literal('k8s-delete-pod') }).describe("Delete one of the Deployment's pods (its ReplicaSet replaces it)"),
 ]);
 export type DrillFault = z.infer<typeof DrillFaultSchema>;
 

@@ -2,7 +2,12 @@
 // drillable, and fit the fault. Used by the API (fast, clear refusal) and by the inject activity.
 import type { DrillFault, DrillScenario, DrillTarget } from './schema.js';
 
-const FAULT_TARGET: Record<DrillFault['kind'], DrillTarget['kind']> = { 'demo-fault': 'demo-service', 'ssm-fill-disk': 'ssm-instance' };
+const FAULT_TARGET: Record<DrillFault['kind'], DrillTarget['kind']> = {
+  'demo-fault': 'demo-service',
+  'ssm-fill-disk': 'ssm-instance',
+  'k8s-scale-to-zero': 'kubernetes-deployment',
+  'k8s-delete-pod': 'kubernetes-deployment',
+};
 
 /** Why the drill may not touch its target, or undefined when it may. */
 export function refuseTarget(targets: Record<string, DrillTarget>, scenario: Pick<DrillScenario, 'target' | 'fault' | 'name'>): string | undefined {
