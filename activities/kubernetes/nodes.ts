@@ -158,5 +158,5 @@ export function createNodeActions(c: KubeClients, requestTimeoutMs: number, poll
     }
   }
 
-  return { k8sCordon, k8sUncordon, k8sDrain, podsOn };
+  return { k8sCordon, k8sUncordon, k8sDrain };
 }

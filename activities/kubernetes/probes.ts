@@ -79,11 +79,17 @@ export function createProbes(c: KubeClients, defaultNamespace: string, requestTi
     return { ok: left.length === 0, evidence: `Node ${node}: ${left.length === 0 ? 'drained' : `${left.length} pod(s) left: ${names.slice(0, 5).join(', ')}`}` };
   }
 
+  /** A probe that cannot read its object (gone, forbidden, API down) is a failing probe, not a
+   * failed workflow: the verification loop asks again until its deadline. */
   async function k8sProbe(input: { check: K8sCheck }): Promise<K8sProbeResult> {
     const ch = input.check;
-    if (ch.check === 'rollout-finished') return rolloutFinished(ch.kind, ch.namespace || defaultNamespace, ch.name);
-    if (ch.check === 'pods-ready') return podsReady(ch.namespace || defaultNamespace, ch.selector, ch.minReady);
-    return nodeDrained(ch.node);
+    try {
+      if (ch.check === 'rollout-finished') return await rolloutFinished(ch.kind, ch.namespace || defaultNamespace, ch.name);
+      if (ch.check === 'pods-ready') return await podsReady(ch.namespace || defaultNamespace, ch.selector, ch.minReady);
+      return await nodeDrained(ch.node);
+    } catch (err) {
+      return { ok: false, evidence: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   return { k8sProbe };

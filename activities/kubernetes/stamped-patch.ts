@@ -89,11 +89,14 @@ export async function stampedPatch<T extends HasMeta>(o: StampedPatch<T>): Promi
     try {
       after = await o.patch(body, type, o.dryRun);
     } catch (err) {
-      // 409 (merge patch: resourceVersion moved on) or 422 from the failed `test` op: someone
-      // else wrote in between. Read again; a retry might find our own stamp or a new state.
+      // Someone else wrote in between: 409 for a merge patch whose resourceVersion moved on; a bare
+      // 422 for a JSON patch whose `test` op failed (told apart from a really invalid patch by
+      // reading again). Read again: the object may now carry our own stamp, or a new state.
       const code = apiStatusOf(err)?.code;
-      const raced = code === 409 || (type === 'json' && code === 422 && /test operation/i.test(apiStatusOf(err)?.status.message ?? ''));
-      if (raced && attempt < CONFLICT_RETRIES) continue;
+      const raced =
+        attempt < CONFLICT_RETRIES &&
+        (code === 409 || (type === 'json' && code === 422 && (await o.read()).metadata?.resourceVersion !== before.metadata?.resourceVersion));
+      if (raced) continue;
       throw k8sError(`patch ${o.object}`, err);
     }
     const changes = diffObjects(before, after, o.roots);

@@ -1,7 +1,7 @@
 // Workload actions: rollout restart (Deployment/StatefulSet/DaemonSet), scale within bounds, roll
 // a Deployment back to its previous revision, delete a pod.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { V1DaemonSet, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { call, callOrNotFound, isNotFound, k8sError, requestOptions, type KubeClients } from './client.js';
 import { firstScheduledMs, ownStamp, stampAnnotations, type K8sActionResult } from './changes.js';
 import { stampedPatch, type Plan } from './stamped-patch.js';
@@ -196,7 +196,7 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
     return done(`delete ${object} (${phase})`, false, phase, 'deleted');
   }
 
-  return { k8sRestart, k8sScale, k8sRollback, k8sDeletePod, readWorkload };
+  return { k8sRestart, k8sScale, k8sRollback, k8sDeletePod };
 }
 
 /** The ReplicaSet's template without the pod-template-hash label the controller added. */
@@ -207,5 +207,3 @@ function withoutHashLabel(t: V1PodTemplateSpec): V1PodTemplateSpec {
 }
 
 const iso = (d: Date | string | undefined): string => (d ? new Date(d).toISOString() : 'unknown');
-
-export type { V1Pod };

@@ -328,6 +328,13 @@ describe('verification probes', () => {
     expect(done.evidence).toBe('Deployment shop/probe-web: rollout finished (2 updated, 2 available, 2 total of 2)');
     expect(await ready()).toEqual({ ok: true, evidence: 'pods shop/app=probe-web: 2/2 ready (need ≥ 2)' });
   });
+
+  it('a probe that cannot read its object fails the round (evidence says why) instead of failing the workflow', async () => {
+    expect(await acts.k8sProbe({ check: { check: 'rollout-finished', kind: 'Deployment', name: 'gone' } })).toEqual({
+      ok: false,
+      evidence: `get Deployment ${NS}/gone: HTTP 404 NotFound: deployments.apps "gone" not found`,
+    });
+  });
 });
 
 
