@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/paths.js';
 import { diffObjects, describeChanges, ownStamp, stampAnnotations, STAMP } from '../../activities/kubernetes/changes.js';
 import { applyMerge } from '../../activities/kubernetes/stamped-patch.js';
+import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import { loadConfig } from '../../src/config.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
 import type { KubernetesParams } from '../../src/playbooks/kubernetes.js';
@@ -128,5 +129,17 @@ describe('kubernetes config', () => {
     expect(loadConfig({}).kubernetes).toBeUndefined();
     expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true', MEDIC_KUBECONFIG: '/k' })).toThrow('kubernetes.inCluster: set kubeconfig or inCluster, not both');
     expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'yes' })).toThrow(/kubernetes\.inCluster/);
+  });
+});
+
+describe('without a kubernetes config', () => {
+  it('every kubernetes activity fails at once, non-retryable, saying how to configure it', async () => {
+    const acts = createKubernetesActivities(undefined);
+    await expect(acts.k8sRestart({ kind: 'Deployment', name: 'web', idempotencyKey: 'k', dryRun: false, timeoutMs: 1_000 })).rejects.toMatchObject({
+      type: 'KubernetesNotConfigured',
+      nonRetryable: true,
+      message: 'Kubernetes is not configured for this worker (set MEDIC_KUBECONFIG or MEDIC_KUBERNETES_IN_CLUSTER=true)',
+    });
+    await expect(acts.k8sProbe({ check: { check: 'node-drained', node: 'n' } })).rejects.toMatchObject({ type: 'KubernetesNotConfigured' });
   });
 });
