@@ -37,6 +37,16 @@ export function formatIncident({ status: s, timeline }: IncidentDetail): string 
     const p = s.pendingApproval;
     head.push(`  awaiting approval: ${p.what} — approvers ${p.approvers.join(', ')}; expires ${new Date(p.expiresAt).toISOString()}`);
   }
+  if (s.ladder) {
+    const l = s.ladder;
+    const marks = l.rungs.map((r, i) => {
+      const mark = s.owner?.rung === i ? 'taken' : l.missed.includes(i) ? 'nobody took it' : i < l.current ? 'done' : i === l.current && s.phase !== 'done' && !s.owner ? (l.waiting ? `waiting until ${new Date(l.waiting.until).toISOString()}` : 'now') : 'not reached';
+      return `    ${i + 1}. ${r} — ${mark}`;
+    });
+    head.push('  escalation ladder:', ...marks);
+  }
+  if (s.owner) head.push(`  owner: ${s.owner.by}${s.owner.via ? ` (${s.owner.via})` : ''} since ${new Date(s.owner.at).toISOString()}`);
+  if (s.resolvedBy) head.push(`  resolved by hand: ${s.resolvedBy.by}${s.resolvedBy.reason ? ` — ${s.resolvedBy.reason}` : ''}`);
   if (s.outcome) head.push(`  outcome: ${s.outcome}`);
   const dropped = s.timelineDropped > 0 ? [`  … ${s.timelineDropped} older entries in the audit log`] : [];
   return [...head, '', ...dropped, ...timeline.map((e) => `  ${formatEntry(e)}`)].join('\n');

@@ -48,6 +48,10 @@ describe('resolving an incident by hand', () => {
     const t = (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`);
     expect(t).toContain('control: bob resolved the incident by hand: rolled back by hand');
     expect(t.at(-1)).toBe('resolution: resolved: resolved by bob: rolled back by hand');
+    const shown = await medic(TOKENS.alice, 'status', id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('  escalation ladder:\n    1. hand over to on-call — done\n');
+    expect(shown.out).toContain('  resolved by hand: bob — rolled back by hand\n');
 
     const again = await medic(TOKENS.alice, 'resolve', id);
     expect(again.code).not.toBe(0);

@@ -1,6 +1,7 @@
 // The escalation ladder's pure parts: rung descriptions, the take/resolve validators, the Slack
 // messages (checked with the stand-in's Block Kit rules, as Slack would), and the store KPIs.
 import { describe, expect, it } from 'vitest';
+import { auditFields } from '../../activities/audit.js';
 import { blocksProblem } from '../../src/dev/slack/blocks.js';
 import { EscalationRungSchema } from '../../src/playbooks/schema.js';
 import { ladderMessage, rungMarks, takeMessage } from '../../src/slack/ui/ladder.js';
@@ -112,5 +113,15 @@ describe('store KPIs from timeline rows', () => {
         row('a', 5, 'action', 'action failed (boom); moving on', undefined, null),
       ]),
     ).toEqual([{ type: 'http', result: 'succeeded', n: 1 }, { type: 'ssm-command', result: 'failed', n: 1 }]);
+  });
+});
+
+describe('audit of takes and hand resolves', () => {
+  const incident = { playbook: 'p', escalationReason: 'all steps tried', outcome: 'resolved by U0BOB: fixed' } as IncidentStatus;
+  it('names the Slack user who took or resolved the incident', () => {
+    const take = auditFields({ seq: 1, at: AT, kind: 'escalation', message: 'taken by U0BOB (@oncall) from @oncall; the escalation ladder stops here', data: { take: { rung: 0, group: '@oncall', outcome: 'taken', by: 'U0BOB', at: AT } } }, incident);
+    expect(take).toMatchObject({ who: 'U0BOB', before: 'escalated', after: 'taken' });
+    const resolved = auditFields({ seq: 2, at: AT, kind: 'control', message: 'U0BOB resolved the incident by hand: fixed', data: { resolvedBy: { by: 'U0BOB', at: AT, reason: 'fixed' } } }, incident);
+    expect(resolved).toMatchObject({ who: 'U0BOB', why: 'fixed', before: 'open', after: 'resolved by a person' });
   });
 });
