@@ -70,16 +70,16 @@ export function createKubernetesActivities(deps: KubernetesDeps | undefined) {
   };
   type A = ReturnType<typeof build>;
   return {
-    k8sRestart: (i: Parameters<A['k8sRestart']>[0]) => need().k8sRestart(i),
-    k8sScale: (i: Parameters<A['k8sScale']>[0]) => need().k8sScale(i),
-    k8sRollback: (i: Parameters<A['k8sRollback']>[0]) => need().k8sRollback(i),
-    k8sDeletePod: (i: Parameters<A['k8sDeletePod']>[0]) => need().k8sDeletePod(i),
-    k8sCordon: (i: Parameters<A['k8sCordon']>[0]) => need().k8sCordon(i),
-    k8sUncordon: (i: Parameters<A['k8sUncordon']>[0]) => need().k8sUncordon(i),
-    k8sDrain: (i: Parameters<A['k8sDrain']>[0]) => need().k8sDrain(i),
-    k8sRolloutPause: (i: Parameters<A['k8sRolloutPause']>[0]) => need().k8sRolloutPause(i),
-    k8sRolloutAbort: (i: Parameters<A['k8sRolloutAbort']>[0]) => need().k8sRolloutAbort(i),
-    k8sProbe: (i: Parameters<A['k8sProbe']>[0]) => need().k8sProbe(i),
+    k8sRestart: async (i: Parameters<A['k8sRestart']>[0]) => need().k8sRestart(i),
+    k8sScale: async (i: Parameters<A['k8sScale']>[0]) => need().k8sScale(i),
+    k8sRollback: async (i: Parameters<A['k8sRollback']>[0]) => need().k8sRollback(i),
+    k8sDeletePod: async (i: Parameters<A['k8sDeletePod']>[0]) => need().k8sDeletePod(i),
+    k8sCordon: async (i: Parameters<A['k8sCordon']>[0]) => need().k8sCordon(i),
+    k8sUncordon: async (i: Parameters<A['k8sUncordon']>[0]) => need().k8sUncordon(i),
+    k8sDrain: async (i: Parameters<A['k8sDrain']>[0]) => need().k8sDrain(i),
+    k8sRolloutPause: async (i: Parameters<A['k8sRolloutPause']>[0]) => need().k8sRolloutPause(i),
+    k8sRolloutAbort: async (i: Parameters<A['k8sRolloutAbort']>[0]) => need().k8sRolloutAbort(i),
+    k8sProbe: async (i: Parameters<A['k8sProbe']>[0]) => need().k8sProbe(i),
   };
 }
 
