@@ -26,7 +26,7 @@ beforeAll(async () => {
   await admin.namespace(NS);
   await admin.node(NODE);
   proxy = await startFlakyProxy(cluster);
-  const deps = medicDeps(proxy.configFor(await medicKubeConfig(cluster)), NS, { requestTimeoutMs: 2_000 });
+  const deps = medicDeps(proxy.configFor(await medicKubeConfig(cluster)), NS, { requestTimeoutMs: 5_000 });
   m = await startMedic({ kubernetes: deps });
   // The scheduler's and kubelet's part for every pod in the namespace (see kube-fixtures.ts).
   kubeletLoop = (async () => {

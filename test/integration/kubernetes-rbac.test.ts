@@ -39,7 +39,7 @@ const failureOf = async (p: Promise<unknown>): Promise<Error & { type?: string; 
   }
   throw new Error('expected a failure');
 };
-const restart = (kc: KubeConfig, name = 'web', requestTimeoutMs = 1_000) =>
+const restart = (kc: KubeConfig, name = 'web', requestTimeoutMs = 10_000) =>
   createKubernetesActivities(medicDeps(kc, NS, { requestTimeoutMs })).k8sRestart({
     kind: 'Deployment',
     name,
