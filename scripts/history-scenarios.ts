@@ -256,6 +256,28 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'mode-dry-run',
+    async run(ctx) {
+      const d = await demo(ctx, 'outage');
+      const pb = playbook('mode-dry-run', { mode: 'dry-run', steps: [step(d, 'restart'), step(d, 'restart again')] });
+      const id = await fire(ctx, pb, 'replay-mode-dry-run');
+      await finished(ctx, id, 'escalated', /dry-run mode: all 2 step/);
+      return one('incident-mode-dry-run', id, "mode: dry-run (patched 'playbook-mode'): both steps report what they would do, nothing changes; escalated");
+    },
+  },
+  {
+    name: 'mode-approve-all',
+    async run(ctx) {
+      const d = await demo(ctx, 'outage');
+      const pb = playbook('mode-approve-all', { mode: 'approve-all', demotionApprovers: ['U-LEAD'], steps: [step(d, 'restart')] });
+      const id = await fire(ctx, pb, 'replay-mode-approve-all');
+      await waitForStatus(ctx, id, awaitingApproval, 'the approval request');
+      await decide(ctx, id, 'approve', 'U-LEAD');
+      await finished(ctx, id, 'resolved', /healed by step 1/);
+      return one('incident-mode-approve-all', id, "mode: approve-all (patched 'playbook-mode'): a step without requiresApproval waits for the demotionApprovers; approved; healed");
+    },
+  },
+  {
     name: 'lock-wait',
     async run(ctx) {
       const [a, b] = [await demo(ctx, 'outage'), await demo(ctx, 'outage')];
