@@ -168,4 +168,22 @@ describe('escalation ladder on skipped time', () => {
     expect(notified!.at - handedOver!.at).toBeGreaterThanOrEqual(10 * MINUTE);
     await i.handle.terminate('test done');
   });
+
+  it('a person resolving an incident that waits for approval ends it at once: no expiry, no action, no escalation', async () => {
+    const [restart] = demoPlaybook(h.demo.url).steps;
+    const pb = demoPlaybook(h.demo.url, { steps: [{ ...restart!, risk: 'high', requiresApproval: true, approvers: ['alice'], approvalTimeout: '30m' }] });
+    const i = await startIncident(h, pb);
+    await waitForStatus(i.handle, (s) => s.status === 'awaiting_approval', 'the approval request');
+    await h.env.sleep(5 * MINUTE);
+    await i.handle.executeUpdate(resolveUpdate, { args: [{ user: 'carol', reason: 'false alarm, checked by hand' }] });
+    expect(await updateRejection(i.handle.executeUpdate(resolveUpdate, { args: [{ user: 'dave' }] }))).toMatch(/already (resolved by carol|ended)/);
+    const final = await i.handle.result();
+    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by carol: false alarm, checked by hand', resolvedBy: { by: 'carol' } });
+    const t = await timeline(i.handle);
+    expect(entries(t, 'approval', 'expired')).toEqual([]);
+    expect(entries(t, 'action')).toEqual([]);
+    expect(entries(t, 'escalation')).toEqual([]);
+    expect(appliedFor(h.demo, i.incidentId)).toBe(0);
+    expect(final.endedAt! - final.startedAt).toBeLessThan(10 * MINUTE);
+  });
 });
