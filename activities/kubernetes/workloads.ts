@@ -121,7 +121,7 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
     const uid = deployment.metadata?.uid;
     // A retried attempt whose patch got through: answered by the stamp in stampedPatch, before
     // the ReplicaSets (whose revisions have moved on) are looked at.
-    const owned = ownStamp(deployment.metadata?.annotations, input.idempotencyKey)
+    const owned = !input.dryRun && ownStamp(deployment.metadata?.annotations, input.idempotencyKey)
       ? []
       : (await call(`list replicasets in ${namespace}`, () => c.apps.listNamespacedReplicaSet({ namespace }, opts()))).items.filter((rs) =>
           rs.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller),
