@@ -10,6 +10,8 @@ import { PlaybookSchema, type Playbook, type PlaybookInput } from '../src/playbo
 import {
   decideUpdate,
   governorWorkflowId,
+  resolveUpdate,
+  takeUpdate,
   setPausedUpdate,
   statusQuery,
   type IncidentOptions,
@@ -308,6 +310,47 @@ export const SCENARIOS: Scenario[] = [
       await gov.executeUpdate(setPausedUpdate, { args: [{ paused: false, by: 'root' }] });
       await finished(ctx, id, 'resolved');
       return one('incident-kill-switch-hold', id, 'paused while awaiting approval; approved; held by the kill switch; resumed; heals');
+    },
+  },
+  {
+    name: 'ladder-taken-resolved-by-hand',
+    async run(ctx) {
+      const d = await demo(ctx, 'stubborn');
+      const pb = playbook('ladder-taken', {
+        holdAfterEscalation: '5m',
+        steps: [step(d, 'restart')],
+        escalation: [
+          { kind: 'slack-group', group: '@oncall', wait: '5m' },
+          { kind: 'pagerduty', routingKeySecret: PD_SECRET },
+        ],
+      });
+      const id = await fire(ctx, pb, 'replay-ladder-taken');
+      const h = ctx.client.workflow.getHandle(id);
+      await waitForStatus(ctx, id, (s) => s.ladder?.waiting !== undefined, 'the take request');
+      await h.executeUpdate(takeUpdate, { args: [{ user: 'U0BOB', rung: 0, via: '@oncall' }] });
+      await waitForStatus(ctx, id, (s) => s.status === 'acknowledged', 'the incident to be taken');
+      await h.executeUpdate(resolveUpdate, { args: [{ user: 'U0BOB', reason: 'fixed by hand' }] });
+      await finished(ctx, id, 'resolved', /^resolved by U0BOB/);
+      return one('incident-ladder-taken-resolved-by-hand', id, 'escalated to a slack-group rung; taken (the ladder stops, no page); resolved by hand');
+    },
+  },
+  {
+    name: 'ladder-missed-paged-resolved-by-hand',
+    async run(ctx) {
+      const d = await demo(ctx, 'stubborn');
+      const pb = playbook('ladder-missed', {
+        holdAfterEscalation: '5m',
+        steps: [step(d, 'restart')],
+        escalation: [
+          { kind: 'slack-group', group: '@oncall', wait: '2s' },
+          { kind: 'pagerduty', routingKeySecret: PD_SECRET, after: '1s' },
+        ],
+      });
+      const id = await fire(ctx, pb, 'replay-ladder-missed');
+      await waitForStatus(ctx, id, (s) => s.ladder?.current === 2 && (s.pages ?? []).length > 0 && (s.pages ?? []).every((p) => p.sent), 'the page');
+      await ctx.client.workflow.getHandle(id).executeUpdate(resolveUpdate, { args: [{ user: 'alice' }] });
+      await finished(ctx, id, 'resolved', /^resolved by alice$/);
+      return one('incident-ladder-missed-paged-resolved-by-hand', id, 'nobody takes it within 2s; PagerDuty paged 1s later; resolved by hand, so the page is resolved');
     },
   },
 ];
