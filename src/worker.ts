@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
   }
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
-  await worker.run(); // until SIGINT/SIGTERM (the SDK's runtime shuts the worker down)
+  // Ours, not the SDK runtime's (installRuntimeLogger): worker.shutdown() stops the governor worker last.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  await worker.run(); // until SIGINT/SIGTERM
   await tracing?.shutdown();
 }
 

@@ -16,7 +16,9 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
 }
 
 let installed = false;
-/** Installs the SDK runtime once, logging through pino at the given level. */
+/** Installs the SDK runtime once, logging through pino at the given level. The runtime handles no
+ * signals: the process stops its workers itself, the incident worker before the governor worker
+ * (src/temporal/worker.ts), which the runtime's own handler, stopping all at once, would not. */
 export function installRuntimeLogger(log: Logger, level: LogLevel = 'INFO'): void {
   if (installed) return;
   installed = true;
@@ -40,6 +42,7 @@ export function installRuntimeLogger(log: Logger, level: LogLevel = 'INFO'): voi
           sdk.info(meta, line);
       }
     }),
+    shutdownSignals: [],
   });
 }
 

@@ -3,6 +3,12 @@
 // own task queue with its own workflow-task slots: incidents call it from local activities that
 // hold their workflow task, so with one shared pool a burst of new incidents could take every
 // slot and starve the governor they are waiting for.
+// For the same reason the governor worker stops only after the incident worker has: an incident
+// worker drains (waits for its local activities) before it stops, and a governor Update sent
+// by one of them needs a governor worker to run it. Stopped together, the governor worker (idle,
+// so at once) left that Update with no poller, and the drain waited on a retrying local
+// activity for up to its 5 min schedule-to-close. So SIGINT/SIGTERM must reach us, not the SDK's
+// runtime, which would stop every worker at once (see installRuntimeLogger, src/worker.ts).
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -98,19 +104,18 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
   };
   return {
     async run() {
-      const runs = [incidents.run(), governor.run()];
-      try {
-        await Promise.all(runs);
-      } finally {
-        stop(incidents);
-        stop(governor);
-        await Promise.allSettled(runs);
-      }
+      const results = await Promise.allSettled([
+        incidents.run().finally(() => stop(governor)), // drained: nothing needs the governor now
+        governor.run().finally(() => stop(incidents)), // a failed governor worker: incidents cannot go on
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
+    // runUntil stops the incident worker first and the governor worker once it has stopped.
     runUntil: (fnOrPromise) => governor.runUntil(incidents.runUntil(fnOrPromise)),
+    /** Stops the incident worker; the governor worker follows once the incident worker has stopped (see run). */
     shutdown() {
       stop(incidents);
-      stop(governor);
     },
     states: () => ({ incidents: incidents.getState(), governor: governor.getState() }),
   };
