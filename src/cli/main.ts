@@ -18,8 +18,9 @@ usage: medic <command> [options]
 
 commands:
   validate [paths…]              check playbooks (default: playbooks/); exits 1 on any problem
-  simulate --alerts f.jsonl | --from-alertmanager URL [--playbooks dir] [--paused] [--config medic.yaml]
-                                 what medic would do with these alerts: real decision code, every action in dry run
+  simulate --alerts f.jsonl | --from-alertmanager URL [--playbooks dir] [--paused | --live] [--config medic.yaml]
+                                 what medic would do with these alerts: real decision code, every action in dry run;
+                                 --live takes the running medic's kill switch, cooldowns, limits and demoted steps
   incidents [--all]              list running (or all) incidents
   status [id]                    kill-switch state and open incidents, or one incident's timeline
   approve <id> [--reason r]      approve the pending step of an incident
@@ -122,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
       alerts: { type: 'string' },
       'from-alertmanager': { type: 'string' },
       paused: { type: 'boolean', default: false },
+      live: { type: 'boolean', default: false },
       config: { type: 'string' },
       cron: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -142,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validateCommand(args.length > 0 ? args : ['playbooks'], { log: console.log, error: console.error });
     case 'simulate':
-      return simulateCommand(values, { log: console.log, error: console.error });
+      return simulateCommand(values, { log: console.log, error: console.error }, () => call(connection(values), 'GET', '/api/governor'));
     case 'incidents': {
       const conn = connection(values);
       const data = await call<{ incidents: SummaryRow[] }>(conn, 'GET', `/api/incidents${values.all ? '?all=true' : ''}`);

@@ -6,7 +6,7 @@ import { CorrelationSchema, type Correlation } from '../intake/correlate.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { fetchAlertmanagerAlerts, readRecordedAlerts } from '../simulate/alerts.js';
 import { dryRunActuator } from '../simulate/actuator.js';
-import { simulate } from '../simulate/engine.js';
+import { simulate, type SimOptions } from '../simulate/engine.js';
 import { formatSimulation } from '../simulate/format.js';
 
 export class SimulateUsageError extends Error {}
@@ -18,6 +18,7 @@ export interface SimulateFlags {
   json?: boolean;
   paused?: boolean;
   config?: string;
+  live?: boolean;
 }
 
 /** The correlation section of a medic config file, when one is given. */
@@ -30,20 +31,27 @@ async function correlationOf(path: string | undefined): Promise<Correlation | un
   return parsed.data;
 }
 
-export async function simulateCommand(flags: SimulateFlags, out: { log: (s: string) => void; error: (s: string) => void }): Promise<number> {
+export async function simulateCommand(
+  flags: SimulateFlags,
+  out: { log: (s: string) => void; error: (s: string) => void },
+  /** --live: the running medic's governor state (GET /api/governor). */
+  governor?: () => Promise<SimOptions['governor']>,
+): Promise<number> {
   if (!flags.alerts === !flags['from-alertmanager']) {
-    throw new SimulateUsageError('usage: medic simulate [--playbooks dir] (--alerts recorded.jsonl | --from-alertmanager URL) [--json] [--paused] [--config medic.yaml]');
+    throw new SimulateUsageError('usage: medic simulate [--playbooks dir] (--alerts recorded.jsonl | --from-alertmanager URL) [--json] [--paused] [--live] [--config medic.yaml]');
   }
   const { playbooks, problems } = await loadPlaybooks((flags.playbooks ?? 'playbooks').split(','));
   for (const p of problems) out.error(`playbook skipped: ${formatProblem(p)}`);
   if (playbooks.length === 0) throw new SimulateUsageError(`no valid playbook in ${flags.playbooks ?? 'playbooks'}`);
   const alerts = flags.alerts ? await readRecordedAlerts(flags.alerts) : await fetchAlertmanagerAlerts(flags['from-alertmanager']!);
   const correlation = await correlationOf(flags.config);
+  const live = flags.live && governor ? await governor() : undefined;
   const result = await simulate(alerts, {
     playbooks,
     actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`] }),
     ...(correlation ? { correlation } : {}),
     ...(flags.paused ? { pause: { paused: true, by: 'simulate --paused' } } : {}),
+    ...(live ? { governor: live } : {}),
   });
   out.log(flags.json ? JSON.stringify(result, null, 2) : formatSimulation(result));
   return 0;

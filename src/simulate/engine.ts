@@ -65,6 +65,9 @@ export interface SimOptions {
   correlation?: Correlation;
   /** The kill switch as the simulation assumes it (default: automation enabled). */
   pause?: PauseState;
+  /** A running medic's governor state (GET /api/governor): kill switch, rate ledger, cooldowns,
+   * deployment markers and auto-demoted steps, as they are now. */
+  governor?: Partial<AdmissionLedger> & { demotedSteps?: { playbook: string; step: number; reason: string }[] };
 }
 
 const MAX_ROUNDS = 100;
@@ -133,13 +136,21 @@ function intake(alerts: Alert[], o: SimOptions): { drafts: Draft[]; unmatched: S
 export async function simulate(alerts: Alert[], o: SimOptions): Promise<SimResult> {
   const { drafts, unmatched, resolvedWithoutIncident } = intake(alerts, o);
   // The simulation's stand-in for the governor's ledger, shared by all incidents in the recording.
-  const ledger: AdmissionLedger = { pause: o.pause ?? { paused: false }, starts: [], inFlight: {}, cooldowns: {}, deployments: {} };
+  const g = o.governor ?? {};
+  const ledger: AdmissionLedger = {
+    pause: o.pause ?? g.pause ?? { paused: false },
+    starts: [...(g.starts ?? [])],
+    inFlight: { ...(g.inFlight ?? {}) },
+    cooldowns: { ...(g.cooldowns ?? {}) },
+    deployments: { ...(g.deployments ?? {}) },
+  };
   const incidents: SimIncident[] = [];
-  for (const d of drafts) incidents.push(await decide(d, ledger, o));
+  const demoted = new Map((g.demotedSteps ?? []).map((d) => [`${d.playbook}#${d.step}`, d.reason]));
+  for (const d of drafts) incidents.push(await decide(d, ledger, o, demoted));
   return { incidents, unmatched, resolvedWithoutIncident };
 }
 
-async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions): Promise<SimIncident> {
+async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted: Map<string, string>): Promise<SimIncident> {
   const { pb, first: alert } = d;
   const target = targetOf(pb, alert);
   const mode = modeOf(pb);
@@ -174,7 +185,9 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions): Promise
       blastRadius: pb.limits.blastRadius,
       now,
     });
-    const needsApproval = requiresApproval(step, mode) && approved !== at.stepIndex;
+    // An auto-demoted step (the governor's learning) needs a person too, as in the workflow.
+    const demotion = mode !== 'dry-run' ? demoted.get(`${pb.name}#${at.stepIndex}`) : undefined;
+    const needsApproval = (requiresApproval(step, mode) || demotion !== undefined) && approved !== at.stepIndex;
     const begin = combine(local).verdict === 'allow' && !needsApproval;
     const admission = begin ? admissionGates(ledger, target, pb.limits, now) : undefined;
     const decisions = [...local, ...(admission?.decisions ?? [])];
@@ -202,11 +215,16 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions): Promise
     }
     holdStartedAt = undefined;
     if (needsApproval) {
-      const fallback = mode === 'approve-all';
+      const fallback = mode === 'approve-all' || demotion !== undefined;
       const approvers = approversOf(pb, step, fallback);
       const what = `${label(at.stepIndex)}: ${describeAction(step, ctx)}`;
+      if (demotion) events.push({ kind: 'advance', message: `step ${at.stepIndex + 1} (${step.name}) auto-demoted to require approval: ${demotion}` });
       if (approvers.length === 0) {
-        escalate(`mode approve-all: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
+        escalate(
+          demotion
+            ? `step ${at.stepIndex + 1} (${step.name}) auto-demoted to require approval: ${demotion}; nobody may approve it (the step lists no approvers and the playbook no demotionApprovers)`
+            : `mode approve-all: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`,
+        );
         break;
       }
       events.push({ kind: 'approval', step: at.stepIndex, approvers, message: `would ask ${approvers.join(', ')} to approve ${what} (expires after ${step.approvalTimeout}); simulated as approved` });

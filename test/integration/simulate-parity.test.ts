@@ -18,6 +18,7 @@ import { fetchAlertmanagerAlerts, parseRecorded } from '../../src/simulate/alert
 import { formatSimulation } from '../../src/simulate/format.js';
 import { stepSequenceOf, type StepOutcome } from '../../src/simulate/sequence.js';
 import { simulateCommand } from '../../src/cli/simulate.js';
+import { incidentsApi } from '../../src/incidents/api.js';
 import { timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
@@ -95,6 +96,33 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
       if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
     });
   }
+
+  it('--live: with the running governor (a step auto-demoted by a real failure), simulate predicts what the real run does', async () => {
+    const pb = demoPlaybook(demo.url, {
+      ...playbook(demo.url),
+      name: 'parity-demoted',
+      cooldown: '1s',
+      limits: { maxActionsPerHourPerTarget: 100, demoteAfter: { failures: 1, of: 1 } },
+      steps: [playbook(demo.url).steps[0]!],
+    });
+    demo.state.fault = 'stubborn';
+    const first = await realRun(pb, firingAlert());
+    expect(first.final.status).toBe('escalated');
+    // the governor now holds the step as demoted: read it as `medic simulate --live` does (GET /api/governor)
+    const governor = await incidentsApi(env.client, taskQueue).governorState();
+    expect(governor.demotedSteps.map((d) => [d.playbook, d.step])).toEqual([['parity-demoted', 0]]);
+    demo.state.fault = 'outage';
+    const alert = firingAlert();
+    const r = await simulate([alert], { playbooks: [pb], actuator: dryRunActuator(), governor });
+    const predicted = r.incidents[0]!;
+    expect(predicted.sequence).toEqual([]);
+    expect(predicted.escalation?.reason).toMatch(/^step 1 \(restart\) auto-demoted to require approval: .*nobody may approve it/);
+    const real = await realRun(pb, alert);
+    expect(real.sequence).toEqual(predicted.sequence);
+    expect(real.final.status).toBe('escalated');
+    expect(real.final.escalationReason).toBe(predicted.escalation?.reason);
+    expect(demo.state.fault).toBe('outage');
+  });
 
   it('prints every gate decision with its reason, each step with the dry-run output, and the escalation rungs; --json too', async () => {
     demo.state.fault = 'stubborn';

@@ -79,6 +79,16 @@ describe('medic simulate decisions', () => {
     expect(paused.incidents[0]!.sequence).toEqual([]);
   });
 
+  it('--live governor state: its kill switch, a cooldown on the target and demoted steps decide as in the workflow', async () => {
+    const cooling = await run([alert('api', T0)], [pb()], { governor: { cooldowns: { api: { until: T0 + 600_000, incidentId: 'incident:x:1' } } } });
+    expect(cooling.incidents[0]!.escalation?.reason).toBe('policy blocked step 1/2 (restart): target is cooling down until 2025-11-25T14:10:00.000Z after a failed remediation in incident:x:1');
+    const paused = await run([alert('api', T0)], [pb()], { governor: { pause: { paused: true, by: 'root' } } });
+    expect(paused.incidents[0]!.escalation?.reason).toMatch(/^automation is paused/);
+    const demoted = await run([alert('api', T0)], [pb({ demotionApprovers: ['U-LEAD'] })], { governor: { demotedSteps: [{ playbook: 'restart-api', step: 0, reason: 'failed 3 of its last 5 runs' }] } });
+    expect(demoted.incidents[0]!.events.find((e) => e.kind === 'approval')).toMatchObject({ step: 0, approvers: ['U-LEAD'] });
+    expect(demoted.incidents[0]!.sequence).toEqual([{ step: 0, result: 'healed' }]);
+  });
+
   it('reads Alertmanager API v2 alerts: an ended one counts as resolved', () => {
     const [a] = parseRecorded(JSON.stringify({ labels: { alertname: 'ApiDown', service: 'api' }, startsAt: '2025-11-25T14:00:00Z', endsAt: '2025-11-25T14:05:00Z', updatedAt: '2025-11-25T14:05:00Z', fingerprint: 'f' }), 'x', T0 + 3_600_000);
     expect(a).toMatchObject({ alertname: 'ApiDown', status: 'resolved', severity: 'none', source: 'alertmanager', receivedAt: Date.parse('2025-11-25T14:05:00Z') });
