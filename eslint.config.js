@@ -12,6 +12,8 @@ const workflowSandbox = [
   'src/playbooks/template.ts',
   'src/playbooks/schema.ts',
   'src/intake/schemas.ts',
+  'src/drills/report.ts',
+  'src/simulate/sequence.ts',
 ];
 
 export default tseslint.config(
