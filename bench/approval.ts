@@ -82,7 +82,8 @@ async function main(): Promise<void> {
     },
   });
   const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
-  const workerRun = Promise.all([worker.run(), governorWorker.run()]);
+  const incidentRun = worker.run();
+  const workerRun = Promise.all([incidentRun, governorWorker.run()]);
 
   const playbook = PlaybookSchema.parse({
     name: 'bench-approval',
@@ -148,6 +149,8 @@ async function main(): Promise<void> {
   await floorHandle.executeUpdate(pingUpdate, { args: [-1] });
   await server.close();
   worker.shutdown();
+  // The governor worker last: a draining incident may still be calling it (src/temporal/worker.ts).
+  await incidentRun.catch(() => undefined);
   governorWorker.shutdown();
   await workerRun;
   target.close();

@@ -77,7 +77,8 @@ async function main(): Promise<void> {
   });
   // The governor has its own task queue and slots (see src/temporal/worker.ts).
   const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
-  const workerRun = Promise.all([worker.run(), governorWorker.run()]);
+  const incidentRun = worker.run();
+  const workerRun = Promise.all([incidentRun, governorWorker.run()]);
 
   const playbook = PlaybookSchema.parse({
     name: 'bench',
@@ -139,6 +140,8 @@ async function main(): Promise<void> {
 
   await server.close();
   worker.shutdown();
+  // The governor worker last: a draining incident may still be calling it (src/temporal/worker.ts).
+  await incidentRun.catch(() => undefined);
   governorWorker.shutdown();
   await workerRun;
   sink.close();
