@@ -43,15 +43,17 @@ async function main(): Promise<void> {
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
   });
-  if (config.worker.healthPort !== undefined) {
-    const health = await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });
-    log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
-  }
+  const health =
+    config.worker.healthPort === undefined ? undefined : await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });
+  if (health) log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
   // Ours, not the SDK runtime's (installRuntimeLogger): worker.shutdown() stops the governor worker last.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   await worker.run(); // until SIGINT/SIGTERM
-  await tracing?.shutdown();
+  await health?.close();
+  await tracing?.shutdown(); // sends the spans still buffered
+  // Open client connections would keep the process alive after a clean shutdown.
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {

@@ -13,6 +13,7 @@ import {
 } from '../../workflows/contracts.js';
 import type { Correlator } from './correlate.js';
 import type { Alert } from './schemas.js';
+import { intakeSpan } from './span.js';
 
 export interface IngestDeps {
   client: Client;
@@ -109,7 +110,8 @@ export async function ingestAlerts(
         ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
         ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
       };
-      await bounded(() => deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+      const attributes = { 'medic.workflow_id': workflowId, 'medic.playbook': pb.name, 'medic.alertname': firing.alertname, 'medic.alerts': batch.length };
+      await intakeSpan(attributes, () => bounded(() => deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [input],
@@ -122,7 +124,7 @@ export async function ingestAlerts(
           { key: SearchAttributes.severity, value: firing.severity },
           { key: SearchAttributes.status, value: 'open' },
         ],
-      }));
+      })));
     }
     if (firing) deps.correlator?.opened(firing.labels.service, workflowId);
     log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');

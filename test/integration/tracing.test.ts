@@ -6,21 +6,25 @@
 // traceId, each span's parent is in that trace, and probes are not traced.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
+import { stringify } from 'yaml';
 import { ConfigSchema } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
+import { freePort } from '../../src/dev/ports.js';
 import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { startTracing, type Tracing } from '../../src/tracing.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, silentLog } from '../support/fixtures.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
-import { ROOT } from '../support/paths.js';
+import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 type ReceivedSpan = OtlpSpan;
@@ -143,6 +147,10 @@ describe('tracing (OTLP/HTTP)', () => {
       }
       return chain;
     };
+    // webhook → medic.intake (playbook, incident) → SignalWithStart
+    const intake = trace.find((s) => s.name === 'medic.intake')!;
+    expect(intake.parentSpanId).toBe(root.spanId);
+    expect(start.parentSpanId).toBe(intake.spanId);
     expect(ancestors(start)).toContain(root.spanId);
     expect(ancestors(run)).toContain(start.spanId);
     expect(new Set(trace.map((s) => s.service))).toEqual(new Set(['medic-test-server']));
@@ -151,6 +159,80 @@ describe('tracing (OTLP/HTTP)', () => {
     expect(spans.some((s) => s.name.includes('/v1/traces'))).toBe(false);
     expect((await receiver.spans()).rejected).toEqual([]); // every export was OTLP/HTTP JSON
   }, 180_000);
+
+  it('the real entry points (src/server/main.ts, src/worker.ts as processes) put the server and worker spans in one trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'medic-trace-'));
+    const procs: ChildProcess[] = [];
+    try {
+      const playbook = {
+        name: 'traced-demo',
+        match: { alertname: 'TracedDemoDown' },
+        groupBy: ['alertname', 'service'],
+        target: '{{labels.service}}',
+        steps: [
+          {
+            name: 'restart',
+            action: 'http',
+            params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
+            timeout: '5s',
+            verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
+          },
+        ],
+      };
+      await writeFile(join(dir, 'traced-demo.yaml'), stringify(playbook));
+      const [httpPort, healthPort] = [await freePort(), await freePort()];
+      const common = {
+        ...process.env,
+        MEDIC_TEMPORAL_ADDRESS: env.address,
+        MEDIC_TEMPORAL_TASK_QUEUE: uniqueQueue('trace-procs'),
+        MEDIC_OTLP_ENDPOINT: receiver.url,
+        MEDIC_INTAKE_TOKEN: TOKEN,
+        MEDIC_PLAYBOOKS: dir,
+        MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH,
+        MEDIC_LOG_LEVEL: 'warn',
+      };
+      const start = (script: string, extra: Record<string, string>): ChildProcess => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...common, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });
+        procs.push(child);
+        return child;
+      };
+      const worker = start('src/worker.ts', { MEDIC_WORKER_HEALTH_PORT: String(healthPort) });
+      const app = start('src/server/main.ts', { MEDIC_HTTP_PORT: String(httpPort), MEDIC_HTTP_HOST: '127.0.0.1' });
+      const ready = async (u: string): Promise<void> => {
+        const deadline = Date.now() + 90_000;
+        while (Date.now() < deadline) {
+          if ((await fetch(u).catch(() => undefined))?.status === 200) return;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error(`${u} never became ready`);
+      };
+      await Promise.all([ready(`http://127.0.0.1:${httpPort}/readyz`), ready(`http://127.0.0.1:${healthPort}/readyz`)]);
+      demo.state.fault = 'outage';
+      const res = await fetch(`http://127.0.0.1:${httpPort}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(alertmanagerPayload('firing', { alertname: 'TracedDemoDown', service: 'traced-procs', severity: 'critical' }, new Date().toISOString())),
+      });
+      expect(res.status).toBe(202);
+      const workflowId = ((await res.json()) as { incidents: { workflowId: string }[] }).incidents[0]!.workflowId;
+      expect(((await client.workflow.getHandle(workflowId).result()) as IncidentStatus).status).toBe('resolved');
+      // SIGTERM: both processes flush their buffered spans on the way out
+      for (const p of [app, worker]) p.kill('SIGTERM');
+      await Promise.all([once(app, 'exit'), once(worker, 'exit')]);
+
+      const spans = (await receiver.spans()).spans;
+      const root = spans.find((s) => s.service === 'medic-server' && s.name === 'POST /webhooks/alertmanager' && spans.some((x) => x.traceId === s.traceId && x.name === 'medic.intake'));
+      expect(root, 'the app exported its webhook span').toBeDefined();
+      const trace = spans.filter((s) => s.traceId === root!.traceId);
+      const byService = (service: string): string[] => [...new Set(trace.filter((s) => s.service === service).map((s) => s.name))];
+      console.log(`tracing (processes): ${trace.length} spans; medic-server: ${byService('medic-server').join(', ')}; medic-worker: ${byService('medic-worker').length} kinds`);
+      expect(byService('medic-server')).toEqual(expect.arrayContaining(['POST /webhooks/alertmanager', 'medic.intake', 'SignalWithStartWorkflow:incidentWorkflow']));
+      expect(byService('medic-worker')).toEqual(expect.arrayContaining(['RunWorkflow:incidentWorkflow', 'RunActivity:httpAction']));
+    } finally {
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('is off unless configured', () => {
     expect(startTracing(ConfigSchema.parse({}).tracing, 'worker')).toBeUndefined();
