@@ -71,7 +71,8 @@ type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 function grants(rules: Rule[]): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
   for (const r of rules) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) (out[`${g || 'core'}/${res}`] ??= new Set()).add(v);
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]).sort(([a], [b]) => a.localeCompare(b)));
+  const entries = Object.entries(out).map(([k, v]): [string, string[]] => [k, [...v].sort()]);
+  return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
 }
 async function shippedRbac(): Promise<Record<string, string[]>> {
   const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy/kubernetes/rbac.yaml'), 'utf8')).map((d) => d.toJS() as Doc);

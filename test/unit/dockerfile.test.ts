@@ -110,11 +110,11 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     const copied = steps(runtime, 'COPY').filter((c) => !c.startsWith('--from')).map((c) => c.split(/\s+/)[0]!).filter((p) => statSync(join(ROOT, p)).isDirectory());
     expect(copied).toEqual(expect.arrayContaining(['src', 'workflows', 'activities', 'bin']));
-    const files = copied.flatMap(function walk(dir: string): string[] {
-      return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    const walk = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? walk(join(dir, e.name)) : /\.(ts|js|mjs)$/.test(e.name) ? [join(dir, e.name)] : [],
       );
-    });
+    const files = copied.flatMap((dir) => walk(dir));
     const needed = new Map<string, string>();
     for (const file of files) {
       const text = readFileSync(join(ROOT, file), 'utf8');
