@@ -72,6 +72,8 @@ describe('docker-compose.yml', () => {
     expect(worker.environment!.MEDIC_WORKER_HEALTH_PORT).toBe('8081');
     expect(app.environment!.MEDIC_WORKER_HEALTH_PORT).toBeUndefined();
     expect(app.ports).toEqual([{ published: 8080, target: 8080 }]);
+    // the app loads the repository's playbooks and runbooks, read-only
+    expect((app as { volumes?: string[] }).volumes).toEqual([`${ROOT}playbooks:/app/playbooks:ro`, `${ROOT}runbooks:/app/runbooks:ro`]);
   });
 
   it('holds no secret value: secrets come from the environment (.env), and it refuses to validate without them', async () => {

@@ -134,8 +134,10 @@ describe('helm chart deploy/helm/medic', () => {
       expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
       for (const c of pod.containers) {
         expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-        // a writable /tmp for the runtime (tsx's cache) since the root filesystem is read-only
+        // a writable /tmp for the runtime (tsx's cache) and /var/lib/medic for SQLite files,
+        // since the root filesystem is read-only
         expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/medic' });
       }
     }
   });
@@ -198,6 +200,13 @@ describe('helm chart deploy/helm/medic', () => {
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['shop', 'payments']);
     expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => k.startsWith('argoproj.io/') || k === 'core/nodes'));
     expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
+  });
+
+  it('/var/lib/medic is an emptyDir unless an existing claim is named', async () => {
+    const volume = (docs: Doc[]): unknown =>
+      (named(docs, 'Deployment', 'medic-worker').spec.template.spec.volumes as Array<{ name: string }>).find((v) => v.name === 'data');
+    expect(volume(await render(BASE))).toEqual({ name: 'data', emptyDir: {} });
+    expect(volume(await render({ ...BASE, persistence: { existingClaim: 'medic-data' } }))).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'medic-data' } });
   });
 
   it('ServiceMonitor (behind a flag) scrapes the app Service at /metrics', async () => {

@@ -90,6 +90,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: tmp
   emptyDir: {}
+- name: data
+  {{- if .Values.persistence.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ .Values.persistence.existingClaim }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
 {{- end -}}
 
 {{- define "medic.volumeMounts" -}}
@@ -103,4 +110,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: tmp
   mountPath: /tmp
+- name: data
+  mountPath: /var/lib/medic
 {{- end -}}
