@@ -79,9 +79,20 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
     await web.chat.update({ channel, ts, text: m.text, blocks: m.blocks });
   }
 
+  // One publish per incident at a time in this worker. While Slack is down, an attempt that timed
+  // out keeps running (the client retries inside it); without this, it and the next attempts
+  // would each post the root message and the entries once Slack is back.
+  const inFlight = new Map<string, Promise<unknown>>();
+  const serialized = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (inFlight.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    inFlight.set(key, run);
+    void run.catch(() => undefined).finally(() => inFlight.get(key) === run && inFlight.delete(key));
+    return run;
+  };
+
   return {
     name: 'slack',
-    async publish(input: PublishInput) {
+    publish: (input: PublishInput) => serialized(input.incident.incidentId, async () => {
       const i = input.incident;
       const key = i.incidentId;
       const known = progress.get(key);
@@ -198,8 +209,9 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
         await update(channel, thread, root());
         save(SLACK_REFS.status, statusKey(i));
       }
-      if (i.phase === 'done') progress.delete(key);
+      // Kept a while after the end: a stale attempt of the last publish may still come along.
+      if (i.phase === 'done') setTimeout(() => progress.delete(key), 10 * 60_000).unref();
       return out;
-    },
+    }),
   };
 }
