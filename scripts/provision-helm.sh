@@ -2,15 +2,15 @@
 # Builds helm (the Helm chart in deploy/helm/medic is linted and rendered by the tests) from the
 # Go module proxy into <repo>/.cache/bin/helm, stamped with its version. Called by
 # scripts/provision.sh; runs alone too. helm.sh/helm/v3's go.mod has no `replace` lines, so a plain
-# `go install module@version` works (checked for v3.22.0, which needs Go >= 1.26).
+# `go install module@version` works (checked: v3.19.5, v3.20.2, v3.21.4, v3.22.0; v3.21+ declare go 1.26).
 #
 # Idempotent: skipped when .cache/bin/helm.version matches; `--force` or MEDIC_PROVISION_FORCE=1
 # rebuilds (Go's build cache keeps that quick).
 set -euo pipefail
 
-HELM_VERSION="v3.22.0"
+HELM_VERSION="v3.20.2"         # the newest v3 whose go.mod asks for no more than the Go the project needs (1.25)
 HELM_MODULE="helm.sh/helm/v3"
-MIN_GO_HELM="1.26"
+MIN_GO_HELM="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN_DIR="$ROOT/.cache/bin"
