@@ -1,9 +1,9 @@
 // Loads playbooks from YAML. Every problem is reported with file, line and column (zod issue
 // paths are mapped back to YAML nodes), and one broken file never stops the others loading.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { isCollection, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { yamlFilesAt } from '../yaml/load-named.js';
 import { PlaybookSchema, type Playbook } from './schema.js';
 
 export interface PlaybookProblem {
@@ -105,12 +105,7 @@ async function expand(paths: string[], problems: PlaybookProblem[]): Promise<str
   const files: string[] = [];
   for (const p of paths) {
     try {
-      if ((await stat(p)).isDirectory()) {
-        const entries = (await readdir(p)).filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
-        files.push(...entries.map((f) => join(p, f)));
-      } else {
-        files.push(p);
-      }
+      files.push(...(await yamlFilesAt(p)));
     } catch (err) {
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       problems.push({ file: p, line: 1, column: 1, message: missing ? 'no such file or directory' : `cannot read: ${(err as Error).message}` });
