@@ -21,13 +21,11 @@ STAMP="$BIN_DIR/helm.version"
 FORCE="${MEDIC_PROVISION_FORCE:-0}"
 [ "${1:-}" = "--force" ] && FORCE=1
 
-say() { echo "medic: $*"; }
-die() { echo "medic: $*" >&2; exit 1; }
-version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+source "$ROOT/scripts/lib/provision-common.sh"
 
 # The stamp also says the binary carries the Kubernetes version helm renders for (see below).
 STAMP_VALUE="$HELM_VERSION kube-from-client-go"
-if [ "$FORCE" != "1" ] && [ -x "$HELM" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_VALUE" ]; then
+if [ "$FORCE" != "1" ] && [ -x "$HELM" ] && stamp_is "$STAMP" "$STAMP_VALUE"; then
   exit 0 # fast path: already built
 fi
 

@@ -34,9 +34,7 @@ for arg in "$@"; do
   esac
 done
 
-say() { echo "medic: $*"; }
-die() { echo "medic: $*" >&2; exit 1; }
-version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+source "$ROOT/scripts/lib/provision-common.sh"
 
 command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO (builds kube-apiserver; https://go.dev/dl)"
 go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
@@ -56,7 +54,7 @@ all_built() {
   local b
   for b in "${BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
 }
-if [ "$FORCE" != "1" ] && all_built && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ]; then
+if [ "$FORCE" != "1" ] && all_built && stamp_is "$STAMP" "$want_stamp"; then
   say "kubernetes ready: $BIN_DIR/{kube-apiserver,kube-controller-manager,etcd} ($KUBERNETES_VERSION, etcd $ETCD_VERSION)"
   exit 0
 fi
@@ -64,16 +62,10 @@ fi
 mkdir -p "$BIN_DIR" "$LOG_DIR"
 # Own lock file: provision.sh already holds .cache/provision.lock, and flock on a second open of
 # that file would wait for ourselves.
-if command -v flock >/dev/null 2>&1; then
-  exec 8>"$CACHE/kubernetes.lock"
-  if ! flock -n 8; then
-    say "another Kubernetes build holds $CACHE/kubernetes.lock; waiting for it…"
-    flock 8
-    if [ "$FORCE" != "1" ] && all_built && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ]; then
-      say "kubernetes ready (built by the other run): $BIN_DIR"
-      exit 0
-    fi
-  fi
+take_lock 8 "$CACHE/kubernetes.lock" "Kubernetes build"
+if [ "$LOCK_WAITED" = "1" ] && [ "$FORCE" != "1" ] && all_built && stamp_is "$STAMP" "$want_stamp"; then
+  say "kubernetes ready (built by the other run): $BIN_DIR"
+  exit 0
 fi
 
 BUILD_PID=""
@@ -110,15 +102,7 @@ command -v setsid >/dev/null 2>&1 && setsid_cmd=(setsid)
 ) 8>&- 9>&- >"$build_log" 2>&1 &
 BUILD_PID=$!
 started=$SECONDS
-next_beat=30
-while kill -0 "$BUILD_PID" 2>/dev/null; do
-  sleep 1
-  if [ $((SECONDS - started)) -ge "$next_beat" ]; then
-    say "… still building Kubernetes ($((SECONDS - started))s elapsed)"
-    next_beat=$((next_beat + 30))
-  fi
-done
-if wait "$BUILD_PID"; then build_rc=0; else build_rc=$?; fi
+wait_with_heartbeat "$BUILD_PID" "Kubernetes" "$started"
 BUILD_PID=""
 [ -x "$BUILD_DIR/server" ] && mv -f "$BUILD_DIR/server" "$BUILD_DIR/etcd"
 for b in "${BINARIES[@]}"; do

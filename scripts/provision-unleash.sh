@@ -21,10 +21,9 @@ STAMP="$DIR/medic.version"
 SERVER="$DIR/node_modules/unleash-server/dist/server.js"
 LOG_DIR="$CACHE/logs"
 
-say() { echo "medic: $*"; }
-die() { echo "medic: $*" >&2; exit 1; }
+source "$ROOT/scripts/lib/provision-common.sh"
 
-if [ "${MEDIC_PROVISION_FORCE:-0}" != "1" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$UNLEASH_VERSION" ] && [ -f "$SERVER" ]; then
+if [ "${MEDIC_PROVISION_FORCE:-0}" != "1" ] && stamp_is "$STAMP" "$UNLEASH_VERSION" && [ -f "$SERVER" ]; then
   say "unleash ready: $SERVER ($UNLEASH_VERSION)"
   exit 0
 fi

@@ -62,11 +62,8 @@ for arg in "$@"; do
   esac
 done
 
-say() { echo "medic: $*"; }
-die() { echo "medic: $*" >&2; exit 1; }
-
-# version_ge A B: true when dotted version A >= B
-version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+# say, die, version_ge, stamp_is, take_lock, wait_with_heartbeat
+source "$ROOT/scripts/lib/provision-common.sh"
 
 # ---------------------------------------------------------------------------------------------
 # 1. Toolchains (all checked up front: `npm test` needs every one of them)
@@ -119,13 +116,7 @@ fi
 mkdir -p "$BIN_DIR" "$LOG_DIR"
 
 # One provisioner at a time (e.g. two `npm test` runs in parallel share .cache).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/provision.lock"
-  if ! flock -n 9; then
-    say "another provision run holds $CACHE/provision.lock; waiting for it…"
-    flock 9
-  fi
-fi
+take_lock 9 "$CACHE/provision.lock" "provision run"
 
 BUILD_PID=""
 BUILD_PGID=""
@@ -178,8 +169,7 @@ ensure_deb /usr/lib/postgresql/15/bin/initdb postgresql   # the PostgreSQL incid
 # ---------------------------------------------------------------------------------------------
 # 3. Temporal CLI, built from source with `go install` (pinned)
 # ---------------------------------------------------------------------------------------------
-if [ "$FORCE" != "1" ] && [ -x "$CLI" ] && [ -f "$CLI_STAMP" ] \
-   && [ "$(cat "$CLI_STAMP")" = "$TEMPORAL_CLI_VERSION" ]; then
+if [ "$FORCE" != "1" ] && [ -x "$CLI" ] && stamp_is "$CLI_STAMP" "$TEMPORAL_CLI_VERSION"; then
   : # fast path: already built
 else
   say "building Temporal CLI $TEMPORAL_CLI_VERSION with go install (first run only, several minutes on $(nproc 2>/dev/null || echo ?) cores)…"
@@ -202,15 +192,7 @@ else
   BUILD_PGID=""
   [ "${#setsid_cmd[@]}" -gt 0 ] && BUILD_PGID="$BUILD_PID"
   started=$SECONDS
-  next_beat=30
-  while kill -0 "$BUILD_PID" 2>/dev/null; do
-    sleep 1
-    if [ $((SECONDS - started)) -ge "$next_beat" ]; then
-      say "… still building Temporal CLI ($((SECONDS - started))s elapsed)"
-      next_beat=$((next_beat + 30))
-    fi
-  done
-  if wait "$BUILD_PID"; then build_rc=0; else build_rc=$?; fi
+  wait_with_heartbeat "$BUILD_PID" "Temporal CLI" "$started"
   BUILD_PID=""
   if [ "$build_rc" -ne 0 ] || [ ! -x "$build_dir/temporal" ]; then
     tail -n 30 "$build_log" >&2
@@ -226,8 +208,7 @@ cli_version="${cli_version#temporal version }"
 # ---------------------------------------------------------------------------------------------
 # 4. Java time-skipping test server (Maven Central) + executable wrapper
 # ---------------------------------------------------------------------------------------------
-if [ "$FORCE" != "1" ] && [ -x "$TS_WRAPPER" ] && [ -f "$TS_STAMP" ] \
-   && [ "$(cat "$TS_STAMP")" = "$TEST_SERVER_VERSION" ] \
+if [ "$FORCE" != "1" ] && [ -x "$TS_WRAPPER" ] && stamp_is "$TS_STAMP" "$TEST_SERVER_VERSION" \
    && [ -f "$TS_LIB/temporal-test-server-$TEST_SERVER_VERSION.jar" ] \
    && grep -qF "\"$TS_LIB/*\"" "$TS_WRAPPER"; then
   : # fast path (the last check catches a repo moved since the wrapper was written)
@@ -265,8 +246,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 4b. moto (PyPI, pinned) in a cached virtualenv: the AWS SSM API for the SSM action tests
 # ---------------------------------------------------------------------------------------------
-if [ "$FORCE" != "1" ] && [ -x "$MOTO_WRAPPER" ] && [ -f "$MOTO_STAMP" ] \
-   && [ "$(cat "$MOTO_STAMP")" = "$MOTO_VERSION" ] && [ -x "$MOTO_VENV/bin/moto_server" ] \
+if [ "$FORCE" != "1" ] && [ -x "$MOTO_WRAPPER" ] && stamp_is "$MOTO_STAMP" "$MOTO_VERSION" \
+   && [ -x "$MOTO_VENV/bin/moto_server" ] \
    && grep -qF "\"$MOTO_VENV/bin/moto_server\"" "$MOTO_WRAPPER"; then
   : # fast path (the last check catches a repo moved since the wrapper was written)
 else

@@ -1,0 +1,40 @@
+# Helpers shared by scripts/provision*.sh (sourced, not run). Output and exit codes are the
+# scripts' own: every message starts with "medic: ", and die exits 1.
+
+say() { echo "medic: $*"; }
+die() { echo "medic: $*" >&2; exit 1; }
+
+# version_ge A B: true when dotted version A >= B
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+# stamp_is FILE VALUE: true when the stamp FILE exists and holds exactly VALUE
+stamp_is() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+# take_lock FD FILE WHAT: opens FILE on descriptor FD and takes an exclusive flock on it, saying
+# first that another run holds it when it has to wait; LOCK_WAITED=1 then (0 otherwise), so the
+# caller can re-check a stamp the other run may have written. No flock on PATH: no lock.
+take_lock() {
+  local fd="$1" file="$2" what="$3"
+  LOCK_WAITED=0
+  command -v flock >/dev/null 2>&1 || return 0
+  eval "exec $fd>\"\$file\""
+  if ! flock -n "$fd"; then
+    say "another $what holds $file; waiting for it…"
+    LOCK_WAITED=1
+    flock "$fd"
+  fi
+}
+
+# wait_with_heartbeat PID WHAT STARTED: waits for the background build PID, saying every 30 s
+# (counted from STARTED, a $SECONDS value) that WHAT is still building; sets build_rc to its status.
+wait_with_heartbeat() {
+  local pid="$1" what="$2" started="$3" next_beat=30
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ $((SECONDS - started)) -ge "$next_beat" ]; then
+      say "… still building $what ($((SECONDS - started))s elapsed)"
+      next_beat=$((next_beat + 30))
+    fi
+  done
+  if wait "$pid"; then build_rc=0; else build_rc=$?; fi
+}
