@@ -1,37 +1,20 @@
-import type { MedicWorker } from '../../src/temporal/worker.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService } from '../../src/dev/demo-service.js';
 import { timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
+import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { medicWorker } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let worker: MedicWorker;
-let running: Promise<void>;
-const taskQueue = uniqueQueue('flow');
+const dev = useDemoStack('flow');
+const { taskQueue } = dev;
 let playbooks: Playbook[] = [];
 
-const deps = (): IngestDeps => ({ client: env.client, taskQueue, playbooks: () => playbooks, log: silentLog });
-
-beforeAll(async () => {
-  env = await devServerEnv();
-  demo = await startDemoService();
-  worker = await medicWorker(env, taskQueue);
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await demo?.close();
-  await env?.teardown();
-});
+const deps = (): IngestDeps => ({ client: dev.env.client, taskQueue, playbooks: () => playbooks, log: silentLog });
 
 async function result(workflowId: string): Promise<IncidentStatus> {
-  return env.client.workflow.getHandle(workflowId).result() as Promise<IncidentStatus>;
+  return dev.env.client.workflow.getHandle(workflowId).result() as Promise<IncidentStatus>;
 }
 
 describe('incident flow on the Temporal dev server', () => {
@@ -52,11 +35,11 @@ describe('incident flow on the Temporal dev server', () => {
       },
     };
     const q = `${taskQueue}-sink`;
-    const sinkWorker = await medicWorker(env, q, {}, [sink]);
+    const sinkWorker = await medicWorker(dev.env, q, {}, [sink]);
     await sinkWorker.runUntil(async () => {
-      demo.state.fault = 'outage';
-      const r = await ingestAlerts({ ...deps(), taskQueue: q, playbooks: () => [demoPlaybook(demo.url)] }, [firingAlert()]);
-      const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+      dev.demo.state.fault = 'outage';
+      const r = await ingestAlerts({ ...deps(), taskQueue: q, playbooks: () => [demoPlaybook(dev.demo.url)] }, [firingAlert()]);
+      const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
       await handle.result();
       const timeline = await handle.query(timelineQuery);
       expect(seen.map((e) => e.seq)).toEqual(timeline.map((e) => e.seq));
@@ -71,7 +54,7 @@ describe('incident flow on the Temporal dev server', () => {
     const secret = 'demo-secret-token-5f0c9e1d';
     const guarded = await startDemoService(0, { token: secret });
     try {
-      const secretWorker = await medicWorker(env, `${taskQueue}-secret`, { DEMO_TOKEN: secret });
+      const secretWorker = await medicWorker(dev.env, `${taskQueue}-secret`, { DEMO_TOKEN: secret });
       await secretWorker.runUntil(async () => {
         guarded.state.fault = 'outage';
         const pb = demoPlaybook(guarded.url, {
@@ -86,7 +69,7 @@ describe('incident flow on the Temporal dev server', () => {
           ],
         });
         const r = await ingestAlerts({ ...deps(), taskQueue: `${taskQueue}-secret`, playbooks: () => [pb] }, [firingAlert()]);
-        const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+        const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
         const final = (await handle.result()) as IncidentStatus;
         expect(final.status).toBe('resolved');
         expect(Object.values(guarded.state.applied)).toEqual([1]);
@@ -112,7 +95,7 @@ describe('incident flow on the Temporal dev server', () => {
           ],
         });
         const r2 = await ingestAlerts({ ...deps(), taskQueue: `${taskQueue}-secret`, playbooks: () => [pb2] }, [firingAlert()]);
-        const handle2 = env.client.workflow.getHandle(r2.incidents[0]!.workflowId);
+        const handle2 = dev.env.client.workflow.getHandle(r2.incidents[0]!.workflowId);
         expect(((await handle2.result()) as IncidentStatus).status).toBe('escalated');
         const text = (await handle2.query(timelineQuery)).map((e) => e.message).join('\n');
         expect(text).toContain('secret NOT_CONFIGURED is not configured (set MEDIC_SECRET_NOT_CONFIGURED)');
@@ -124,8 +107,8 @@ describe('incident flow on the Temporal dev server', () => {
 
 
   it('alert → action → verified → resolved', async () => {
-    playbooks = [demoPlaybook(demo.url)];
-    demo.state.fault = 'outage';
+    playbooks = [demoPlaybook(dev.demo.url)];
+    dev.demo.state.fault = 'outage';
     const alert = firingAlert();
     const r = await ingestAlerts(deps(), [alert]);
     expect(r.incidents).toHaveLength(1);
@@ -134,10 +117,10 @@ describe('incident flow on the Temporal dev server', () => {
     const final = await result(workflowId);
     expect(final.status).toBe('resolved');
     expect(final.outcome).toContain('healed by step 1/1');
-    expect(demo.state.fault).toBe('none');
-    const mine = Object.entries(demo.state.applied).filter(([key]) => key.startsWith(final.incidentId));
+    expect(dev.demo.state.fault).toBe('none');
+    const mine = Object.entries(dev.demo.state.applied).filter(([key]) => key.startsWith(final.incidentId));
     expect(mine).toEqual([[`${final.incidentId}:step-0:try-1`, 1]]);
-    const timeline = await env.client.workflow.getHandle(workflowId).query(timelineQuery);
+    const timeline = await dev.env.client.workflow.getHandle(workflowId).query(timelineQuery);
     const kinds = timeline.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['alert', 'lock', 'gate', 'action', 'verification', 'resolution']));
   });

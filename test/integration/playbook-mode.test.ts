@@ -1,32 +1,13 @@
 // Per-playbook rollout mode on the Temporal dev server against the real demo service:
 // dry-run changes nothing and shows every step; approve-all stops before every step.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { decideUpdate, statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
-import type { MedicWorker } from '../../src/temporal/worker.js';
+import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let worker: MedicWorker;
-let running: Promise<void>;
-const taskQueue = uniqueQueue('mode');
-
-beforeAll(async () => {
-  env = await devServerEnv();
-  demo = await startDemoService();
-  worker = await medicWorker(env, taskQueue);
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await demo?.close();
-  await env?.teardown();
-});
+const dev = useDemoStack('mode');
+const { taskQueue } = dev;
 
 const twoSteps = (url: string) => [
   {
@@ -47,16 +28,16 @@ const twoSteps = (url: string) => [
 
 describe('playbook mode', () => {
   it('dry-run: every step reports what it would do (server-side dry run where supported), nothing changes, then escalates', async () => {
-    demo.state.fault = 'outage';
-    const pb = demoPlaybook(demo.url, { name: 'mode-dry', mode: 'dry-run', holdAfterEscalation: '1s', steps: twoSteps(demo.url) });
-    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [firingAlert()]);
-    const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+    dev.demo.state.fault = 'outage';
+    const pb = demoPlaybook(dev.demo.url, { name: 'mode-dry', mode: 'dry-run', holdAfterEscalation: '1s', steps: twoSteps(dev.demo.url) });
+    const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [firingAlert()]);
+    const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
     const final = (await handle.result()) as IncidentStatus;
     expect(final.status).toBe('escalated');
     expect(final.outcome).toContain('dry-run mode: all 2 step(s) reported what they would do');
-    expect(demo.state.fault).toBe('outage');
-    expect(demo.state.applied).toEqual({});
-    expect(demo.state.dryRuns).toBeGreaterThanOrEqual(1);
+    expect(dev.demo.state.fault).toBe('outage');
+    expect(dev.demo.state.applied).toEqual({});
+    expect(dev.demo.state.dryRuns).toBeGreaterThanOrEqual(1);
     const text = (await handle.query(timelineQuery)).map((e) => e.message);
     expect(text.some((m) => /step 1\/2 \(restart\) finished: dry run: POST .*\/remediate → 200 \(the target's own dry run; the target says it would heal\)/.test(m))).toBe(true);
     expect(text.some((m) => /step 2\/2 \(hard restart\) finished: dry run: would POST .*mode=hard/.test(m))).toBe(true);
@@ -64,10 +45,10 @@ describe('playbook mode', () => {
   });
 
   it('approve-all: a step that needs no approval in auto waits for one (demotionApprovers), then runs', async () => {
-    demo.state.fault = 'outage';
-    const pb = demoPlaybook(demo.url, { name: 'mode-approve', mode: 'approve-all', demotionApprovers: ['U-LEAD'] });
-    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [firingAlert()]);
-    const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+    dev.demo.state.fault = 'outage';
+    const pb = demoPlaybook(dev.demo.url, { name: 'mode-approve', mode: 'approve-all', demotionApprovers: ['U-LEAD'] });
+    const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [firingAlert()]);
+    const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
     const deadline = Date.now() + 60_000;
     let s: IncidentStatus | undefined;
     while (Date.now() < deadline) {
@@ -77,12 +58,12 @@ describe('playbook mode', () => {
     }
     expect(s?.status).toBe('awaiting_approval');
     expect(s?.pendingApproval?.approvers).toEqual(['U-LEAD']);
-    expect(demo.state.fault).toBe('outage');
+    expect(dev.demo.state.fault).toBe('outage');
     const refused = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'U-OTHER' }] }).catch((e: Error) => e);
     expect((refused as Error & { cause?: Error }).cause?.message).toMatch(/U-OTHER may not decide step 1; approvers: U-LEAD/);
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'U-LEAD' }] });
     const final = (await handle.result()) as IncidentStatus;
     expect(final.status).toBe('resolved');
-    expect(demo.state.fault).toBe('none');
+    expect(dev.demo.state.fault).toBe('none');
   });
 });

@@ -2,13 +2,12 @@
 // real demo service) predicts the step sequence, then the real incident runs on the Temporal dev
 // server against the same demo service, and its timeline's step sequence must be the same. The
 // simulation must change nothing. Also: simulate reads a real Alertmanager's /api/v2/alerts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { startDemoService, type DemoService, type Fault } from '../../src/dev/demo-service.js';
+import type { Fault } from '../../src/dev/demo-service.js';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
 import type { Alert } from '../../src/intake/schemas.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
@@ -20,28 +19,11 @@ import { stepSequenceOf, type StepOutcome } from '../../src/simulate/sequence.js
 import { simulateCommand } from '../../src/cli/simulate.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import { timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
-import type { MedicWorker } from '../../src/temporal/worker.js';
+import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let worker: MedicWorker;
-let running: Promise<void>;
-const taskQueue = uniqueQueue('parity');
-
-beforeAll(async () => {
-  env = await devServerEnv();
-  demo = await startDemoService();
-  worker = await medicWorker(env, taskQueue);
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await demo?.close();
-  await env?.teardown();
-});
+const dev = useDemoStack('parity');
+const { taskQueue } = dev;
 
 const verification = (url: string) => ({ http: { url: `${url}/healthz` }, window: '1s', interval: '250ms', deadline: '4s' });
 const playbook = (url: string): Playbook =>
@@ -63,8 +45,8 @@ async function predict(pb: Playbook, alert: Alert): Promise<SimIncident> {
 }
 
 async function realRun(pb: Playbook, alert: Alert): Promise<{ final: IncidentStatus; sequence: StepOutcome[] }> {
-  const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
-  const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);
+  const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
+  const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
   const final = (await handle.result()) as IncidentStatus;
   return { final, sequence: stepSequenceOf(await handle.query(timelineQuery)) };
 }
@@ -79,14 +61,14 @@ const scenarios: { name: string; fault: Fault; labels?: Record<string, string>; 
 describe('simulate ↔ real run parity (Temporal dev server, real demo service)', () => {
   for (const sc of scenarios) {
     it(sc.name, async () => {
-      const pb = playbook(demo.url);
-      demo.state.fault = sc.fault;
+      const pb = playbook(dev.demo.url);
+      dev.demo.state.fault = sc.fault;
       const alert = firingAlert(sc.labels ?? {});
-      const applied = JSON.stringify(demo.state.applied);
+      const applied = JSON.stringify(dev.demo.state.applied);
       const predicted = await predict(pb, alert);
       // the simulation changed nothing
-      expect(demo.state.fault).toBe(sc.fault);
-      expect(JSON.stringify(demo.state.applied)).toBe(applied);
+      expect(dev.demo.state.fault).toBe(sc.fault);
+      expect(JSON.stringify(dev.demo.state.applied)).toBe(applied);
       expect(predicted.sequence).toEqual(sc.expected);
       expect(predicted.outcome).toBe(sc.outcome);
 
@@ -98,20 +80,20 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
   }
 
   it('--live: with the running governor (a step auto-demoted by a real failure), simulate predicts what the real run does', async () => {
-    const pb = demoPlaybook(demo.url, {
-      ...playbook(demo.url),
+    const pb = demoPlaybook(dev.demo.url, {
+      ...playbook(dev.demo.url),
       name: 'parity-demoted',
       cooldown: '1s',
       limits: { maxActionsPerHourPerTarget: 100, demoteAfter: { failures: 1, of: 1 } },
-      steps: [playbook(demo.url).steps[0]!],
+      steps: [playbook(dev.demo.url).steps[0]!],
     });
-    demo.state.fault = 'stubborn';
+    dev.demo.state.fault = 'stubborn';
     const first = await realRun(pb, firingAlert());
     expect(first.final.status).toBe('escalated');
     // the governor now holds the step as demoted: read it as `medic simulate --live` does (GET /api/governor)
-    const governor = await incidentsApi(env.client, taskQueue).governorState();
+    const governor = await incidentsApi(dev.env.client, taskQueue).governorState();
     expect(governor.demotedSteps.map((d) => [d.playbook, d.step])).toEqual([['parity-demoted', 0]]);
-    demo.state.fault = 'outage';
+    dev.demo.state.fault = 'outage';
     const alert = firingAlert();
     const r = await simulate([alert], { playbooks: [pb], actuator: dryRunActuator(), governor });
     const predicted = r.incidents[0]!;
@@ -121,12 +103,12 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
     expect(real.sequence).toEqual(predicted.sequence);
     expect(real.final.status).toBe('escalated');
     expect(real.final.escalationReason).toBe(predicted.escalation?.reason);
-    expect(demo.state.fault).toBe('outage');
+    expect(dev.demo.state.fault).toBe('outage');
   });
 
   it('prints every gate decision with its reason, each step with the dry-run output, and the escalation rungs; --json too', async () => {
-    demo.state.fault = 'stubborn';
-    const pb = playbook(demo.url);
+    dev.demo.state.fault = 'stubborn';
+    const pb = playbook(dev.demo.url);
     const r = await simulate([firingAlert()], { playbooks: [pb], actuator: dryRunActuator() });
     const text = formatSimulation(r);
     expect(text).toContain('playbook parity (mode auto)');
@@ -155,13 +137,13 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
     let stack: PrometheusStack | undefined;
     try {
       stack = await startPrometheusStack({
-        scrapeTarget: new URL(demo.url).host,
+        scrapeTarget: new URL(dev.demo.url).host,
         webhookUrl: 'http://127.0.0.1:9/unused',
         webhookToken: 'unused-token-0123456789',
         rules: DEMO_RULES,
       });
-      demo.state.fault = 'outage';
-      const pb = demoPlaybook(demo.url, { ...playbook(demo.url), name: 'parity-am' });
+      dev.demo.state.fault = 'outage';
+      const pb = demoPlaybook(dev.demo.url, { ...playbook(dev.demo.url), name: 'parity-am' });
       const deadline = Date.now() + 60_000;
       let alerts: Alert[] = [];
       while (Date.now() < deadline && alerts.length === 0) {
@@ -171,9 +153,9 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
       expect(alerts.map((a) => [a.alertname, a.labels.service, a.status])).toEqual([['DemoServiceDown', 'demo', 'firing']]);
       const r = await simulate(alerts, { playbooks: [pb], actuator: dryRunActuator() });
       expect(r.incidents[0]!.sequence).toEqual([{ step: 0, result: 'healed' }]);
-      expect(demo.state.fault).toBe('outage');
+      expect(dev.demo.state.fault).toBe('outage');
     } finally {
-      demo.state.fault = 'none';
+      dev.demo.state.fault = 'none';
       await stack?.stop();
     }
   });
