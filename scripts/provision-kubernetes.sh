@@ -25,16 +25,8 @@ LOG_DIR="$CACHE/logs"
 STAMP="$BIN_DIR/kubernetes.version"
 BINARIES=(kube-apiserver kube-controller-manager etcd)
 
-FORCE="${MEDIC_PROVISION_FORCE:-0}"
-for arg in "$@"; do
-  case "$arg" in
-    --force) FORCE=1 ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "medic: provision-kubernetes: unknown argument: $arg (try --help)" >&2; exit 2 ;;
-  esac
-done
-
 source "$ROOT/scripts/lib/provision-common.sh"
+parse_provision_args provision-kubernetes 2,13 "$@"
 
 command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO (builds kube-apiserver; https://go.dev/dl)"
 go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"

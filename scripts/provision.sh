@@ -53,17 +53,9 @@ MOTO_VENV="$CACHE/moto-venv"
 MOTO_STAMP="$MOTO_VENV/medic.version"
 MOTO_WRAPPER="$BIN_DIR/moto_server"
 
-FORCE="${MEDIC_PROVISION_FORCE:-0}"
-for arg in "$@"; do
-  case "$arg" in
-    --force) FORCE=1 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "medic: provision: unknown argument: $arg (try --help)" >&2; exit 2 ;;
-  esac
-done
-
-# say, die, version_ge, stamp_is, take_lock, wait_with_heartbeat
+# say, die, version_ge, stamp_is, take_lock, wait_with_heartbeat, parse_provision_args
 source "$ROOT/scripts/lib/provision-common.sh"
+parse_provision_args provision 2,17 "$@"
 
 # ---------------------------------------------------------------------------------------------
 # 1. Toolchains (all checked up front: `npm test` needs every one of them)

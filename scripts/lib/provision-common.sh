@@ -38,3 +38,19 @@ wait_with_heartbeat() {
   done
   if wait "$pid"; then build_rc=0; else build_rc=$?; fi
 }
+
+# parse_provision_args NAME HELP_LINES ARGS...: sets FORCE (1 with --force, else
+# MEDIC_PROVISION_FORCE or 0); -h/--help prints lines HELP_LINES (sed range, e.g. 2,17) of the
+# calling script's header comment; anything else is an error naming the script as NAME.
+parse_provision_args() {
+  local name="$1" help="$2" script="${BASH_SOURCE[1]}" arg
+  shift 2
+  FORCE="${MEDIC_PROVISION_FORCE:-0}"
+  for arg in "$@"; do
+    case "$arg" in
+      --force) FORCE=1 ;;
+      -h|--help) sed -n "${help}p" "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "medic: $name: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    esac
+  done
+}
