@@ -6,29 +6,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ConfigSchema } from '../../src/config.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import type { IncidentStore } from '../../src/store/store.js';
 import { decideUpdate, resolveUpdate, statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { demoRestartStep, useDevServerAndDemo } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { STORE_BACKENDS } from '../support/stores.js';
-import { devServerEnv, uniqueQueue } from '../support/temporal.js';
+import { uniqueQueue } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-beforeAll(async () => {
-  [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
-});
-afterAll(async () => {
-  await demo?.close();
-  await env?.teardown();
-});
+const dev = useDevServerAndDemo();
 
 describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', (backend) => {
   let store: IncidentStore;
@@ -44,7 +35,7 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     const where = 'path' in started.config && started.config.path ? { MEDIC_STORE_PATH: started.config.path } : { MEDIC_STORE_URL: String((started.config as { url: string }).url) };
     worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
-      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', ...where },
+      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: dev.env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', ...where },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   });
@@ -59,29 +50,22 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     await closeBackend?.();
   });
 
-  const step = (extra: Record<string, unknown> = {}) => ({
-    name: 'restart',
-    action: 'http' as const,
-    params: { method: 'POST' as const, url: `${demo.url}/remediate`, expectStatus: [200] },
-    retries: 0,
-    verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '1500ms' },
-    ...extra,
-  });
+  const step = (extra: Record<string, unknown> = {}) => demoRestartStep(dev.demo.url, extra);
   let n = 0;
   function playbook(overrides: Partial<PlaybookInput>): string {
     const alertname = `Kpi${backend.name}${++n}`;
-    playbooks.push(demoPlaybook(demo.url, { name: `kpi-${backend.name}-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '5m', ...overrides }));
+    playbooks.push(demoPlaybook(dev.demo.url, { name: `kpi-${backend.name}-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '5m', ...overrides }));
     return alertname;
   }
   const send = async (alertname: string, status: 'firing' | 'resolved' = 'firing', startedAgoMs = 0): Promise<string> => {
     const alert = firingAlert({ alertname, service: `svc-${alertname}` }, status);
     const now = Date.now();
-    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
+    const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
       { ...alert, startsAt: new Date(now - startedAgoMs).toISOString(), receivedAt: now },
     ]);
     return r.incidents[0]!.workflowId;
   };
-  const handle = (id: string) => env.client.workflow.getHandle(id);
+  const handle = (id: string) => dev.env.client.workflow.getHandle(id);
   const result = async (id: string) => (await handle(id).result()) as IncidentStatus;
   async function until(id: string, ok: (s: IncidentStatus) => boolean, ms = 60_000): Promise<IncidentStatus> {
     const deadline = Date.now() + ms;
@@ -99,12 +83,12 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
 
   it('after a few incidents /metrics has TTD, false positives, approvals pending/latency, actions by type/result, resolved by a person', async () => {
     // 1. detected 30 s after it started; the restart heals it
-    demo.state.fault = 'outage';
+    dev.demo.state.fault = 'outage';
     const healed = await result(await send(playbook({}), 'firing', 30_000));
     expect(healed.status).toBe('resolved');
 
     // 2. needs approval: alice approves after ~1.5 s; then it heals
-    demo.state.fault = 'outage';
+    dev.demo.state.fault = 'outage';
     const approvedId = await send(playbook({ steps: [step({ requiresApproval: true, approvers: ['alice'] })] }));
     const asked = await until(approvedId, (s) => s.status === 'awaiting_approval');
     await new Promise((r) => setTimeout(r, 1_500));
@@ -122,7 +106,7 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     expect((await result(noisyId)).outcome).toBe('alert resolved before medic acted');
 
     // 4. the restart fails (unexpected status): escalates; a person resolves it
-    const failing = await send(playbook({ steps: [step({ params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [204] }, verification: undefined })] }));
+    const failing = await send(playbook({ steps: [step({ params: { method: 'POST', url: `${dev.demo.url}/remediate`, expectStatus: [204] }, verification: undefined })] }));
     await until(failing, (s) => s.status === 'escalated' && s.escalationSent);
     await handle(failing).executeUpdate(resolveUpdate, { args: [{ user: 'carol', reason: 'fixed by hand' }] });
     const byHuman = await result(failing);
@@ -135,10 +119,10 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     // 6. awaiting approval, left pending
     const pendingId = await send(playbook({ steps: [step({ requiresApproval: true, approvers: ['dave'] })] }));
     await until(pendingId, (s) => s.status === 'awaiting_approval');
-    demo.state.fault = 'none';
+    dev.demo.state.fault = 'none';
 
     const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: 'intake-token-0123456789' } });
-    const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, metrics: medicRegistry(store) });
+    const server = await buildServer({ config, client: dev.env.client, log: silentLog, playbooks: () => playbooks, metrics: medicRegistry(store) });
     try {
       const scrape = async (): Promise<(series: string) => number> => {
         const res = await server.inject({ method: 'GET', url: '/metrics' });

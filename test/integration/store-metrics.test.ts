@@ -2,29 +2,20 @@
 // /metrics (prom-client) matching the incidents that were run — the same tests on a SQLite file
 // and on a real PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createStoreSink } from '../../activities/store.js';
 import { ConfigSchema } from '../../src/config.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import type { IncidentStore } from '../../src/store/store.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
+import { demoRestartStep, useDevServerAndDemo } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { STORE_BACKENDS } from '../support/stores.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { medicWorker, uniqueQueue } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-beforeAll(async () => {
-  [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
-});
-afterAll(async () => {
-  await demo?.close();
-  await env?.teardown();
-});
+const dev = useDevServerAndDemo();
 
 describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
   let store: IncidentStore;
@@ -46,7 +37,7 @@ describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
         if (++flakyCalls % 3 === 1) throw new Error('flaky sink down');
       },
     };
-    worker = await medicWorker(env, taskQueue, {}, [createStoreSink(store), flaky]);
+    worker = await medicWorker(dev.env, taskQueue, {}, [createStoreSink(store), flaky]);
     running = worker.run();
   });
   afterAll(async () => {
@@ -56,27 +47,20 @@ describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
     await closeBackend?.();
   });
 
-  const step = (extra: Record<string, unknown> = {}) => ({
-    name: 'restart',
-    action: 'http' as const,
-    params: { method: 'POST' as const, url: `${demo.url}/remediate`, expectStatus: [200] },
-    retries: 0,
-    verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '1500ms' },
-    ...extra,
-  });
+  const step = (extra: Record<string, unknown> = {}) => demoRestartStep(dev.demo.url, extra);
   let n = 0;
   function playbook(overrides: Partial<PlaybookInput>): string {
     const alertname = `Store${++n}`;
-    playbooks.push(demoPlaybook(demo.url, { name: `store-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '1s', ...overrides }));
+    playbooks.push(demoPlaybook(dev.demo.url, { name: `store-${n}`, match: { alertname }, steps: [step()], holdAfterEscalation: '1s', ...overrides }));
     return alertname;
   }
   const send = async (alertname: string, status: 'firing' | 'resolved' = 'firing'): Promise<string> => {
-    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
+    const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => playbooks, log: silentLog }, [
       firingAlert({ alertname, service: `svc-${backend.name}-${alertname}` }, status),
     ]);
     return r.incidents[0]!.workflowId;
   };
-  const handle = (id: string) => env.client.workflow.getHandle(id);
+  const handle = (id: string) => dev.env.client.workflow.getHandle(id);
   const result = async (id: string) => (await handle(id).result()) as IncidentStatus;
   async function until(id: string, ok: (s: IncidentStatus) => boolean): Promise<void> {
     for (let i = 0; !ok(await handle(id).query(statusQuery)); i++) {
@@ -87,11 +71,11 @@ describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
 
   const ran: Record<string, IncidentStatus> = {};
   it('records incidents, their steps, outcomes and timings, each timeline entry once', async () => {
-    demo.state.fault = 'outage'; // the restart heals it
+    dev.demo.state.fault = 'outage'; // the restart heals it
     const healed = await send(playbook({}));
     ran.auto = await result(healed);
 
-    demo.state.fault = 'stubborn'; // restarts do not help
+    dev.demo.state.fault = 'stubborn'; // restarts do not help
     ran.escalated = await result(await send(playbook({})));
 
     const late = playbook({ holdAfterEscalation: '5m' });
@@ -99,7 +83,7 @@ describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
     await until(lateId, (s) => s.status === 'escalated');
     await send(late, 'resolved');
     ran.afterEscalation = await result(lateId);
-    demo.state.fault = 'none';
+    dev.demo.state.fault = 'none';
 
     const noisy = playbook({ steps: [step({ requiresApproval: true, approvers: ['bob'] })] });
     const noisyId = await send(noisy);
@@ -129,7 +113,7 @@ describe.each(STORE_BACKENDS)('incident store and KPIs ($name)', (backend) => {
 
   it('/metrics on the medic server reports incidents by outcome, totals, MTTR and process metrics', async () => {
     const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: 'intake-token-0123456789' } });
-    const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, metrics: medicRegistry(store) });
+    const server = await buildServer({ config, client: dev.env.client, log: silentLog, playbooks: () => playbooks, metrics: medicRegistry(store) });
     try {
       const res = await server.inject({ method: 'GET', url: '/metrics' });
       expect(res.statusCode).toBe(200);
