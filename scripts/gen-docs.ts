@@ -6,11 +6,12 @@
 //   npx tsx scripts/gen-docs.ts --check   exit 1 if a committed file is stale (the tests run this)
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigSchema, ENV_LISTS, ENV_PATHS } from '../src/config.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { renderReference, type EnvIndex } from './docs/render.js';
+import { runIfEntryPoint } from './lib/run-main.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CONFIG_DOC = resolve(ROOT, 'docs', 'configuration.md');
@@ -127,13 +128,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

@@ -6,9 +6,10 @@
 //   npx tsx scripts/gen-playbook-schema.ts --check   exit 1 if the committed file is stale
 import { readFile, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
+import { runIfEntryPoint } from './lib/run-main.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SCHEMA_PATH = resolve(ROOT, 'playbooks', 'playbook.schema.json');
@@ -126,13 +127,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);
