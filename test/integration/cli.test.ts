@@ -1,29 +1,14 @@
 // The medic CLI as a separate process against a real medic: it acts as the operator its token
 // maps to, and its approvals pass the same validator as Slack clicks.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestAlerts } from '../../src/intake/ingest.js';
+import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
-import { ROOT } from '../support/paths.js';
 
-const run = promisify(execFile);
 let m: Medic;
 
-async function medic(token: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), ...args], {
-      cwd: '/tmp',
-      env: { ...process.env, MEDIC_URL: m.url, MEDIC_TOKEN: token },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const medic = (token: string, ...args: string[]): Promise<CliResult> => runMedicCli(args, { MEDIC_URL: m.url, MEDIC_TOKEN: token });
 
 beforeAll(async () => {
   m = await startMedic();

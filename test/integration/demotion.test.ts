@@ -1,19 +1,16 @@
 // Auto-demotion on a real Temporal dev server: a step that failed k of its last n runs asks for
 // approval in the next incident (the timeline says why); an admin re-promotes it (CLI, audited).
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, openAuditDb } from '../../src/audit/log.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
+import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
-import { ROOT } from '../support/paths.js';
 
-const run = promisify(execFile);
 let m: Medic;
 beforeAll(async () => {
   m = await startMedic();
@@ -41,18 +38,7 @@ const text = async (id: string): Promise<string> => (await m.timeline(id)).map((
 const demoted = async (): Promise<{ playbook: string; step: number; reason: string }[]> =>
   (await m.api('GET', '/api/governor', TOKENS.alice)).body.demotedSteps as { playbook: string; step: number; reason: string }[];
 
-async function cli(token: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), ...args], {
-      cwd: '/tmp',
-      env: { ...process.env, MEDIC_URL: m.url, MEDIC_TOKEN: token },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const cli = (token: string, ...args: string[]): Promise<CliResult> => runMedicCli(args, { MEDIC_URL: m.url, MEDIC_TOKEN: token });
 
 describe('auto-demotion', () => {
   it('after k failures the step asks for approval, saying why; re-promotion restores automatic runs', async () => {

@@ -1,11 +1,9 @@
 // `medic report` (a separate process) on real SQLite incident stores: one filled by real incidents
 // on a Temporal dev server through the store sink, one by the store's own write API with known
 // timings in this period and the previous one. Asserts on the printed numbers.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createStoreSink } from '../../activities/store.js';
@@ -14,28 +12,18 @@ import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { openIncidentStore, ttdSecondsOf, type IncidentStore } from '../../src/store/store.js';
 import { statusQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
+import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { ROOT } from '../support/paths.js';
 import { STORE_BACKENDS } from '../support/stores.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'medic-report-'));
 
 async function report(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return reportWith({}, ...args);
 }
-async function reportWith(env: Record<string, string | undefined>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), 'report', ...args], {
-      cwd: '/tmp',
-      env: { ...process.env, MEDIC_STORE_PATH: undefined, MEDIC_STORE_URL: undefined, MEDIC_CONFIG: '', ...env },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
+async function reportWith(env: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+  return runMedicCli(['report', ...args], { MEDIC_STORE_PATH: undefined, MEDIC_STORE_URL: undefined, MEDIC_CONFIG: '', ...env });
 }
 const line = (out: string, name: string): string => out.split('\n').find((l) => l.trimStart().startsWith(name))?.trim() ?? `(no ${name})`;
 const printed: Record<string, string> = {};
