@@ -12,6 +12,7 @@ import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { timelineQuery, type IncidentStatus, type PublishInput, type TimelineEntry } from '../../workflows/contracts.js';
+import { pollUntil } from '../support/poll.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
@@ -88,15 +89,7 @@ async function fire(alertname: string, service: string, status: 'firing' | 'reso
 }
 const handle = (id: string) => env.client.workflow.getHandle(id);
 const text = (t: TimelineEntry[]) => t.map((e) => `${e.kind}: ${e.message}`).join('\n');
-async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> => pollUntil(get, ok, what, ms);
 type Sent = { routing_key: string; event_action: string; dedup_key: string; payload: Record<string, unknown> & { custom_details: Record<string, unknown> }; links: { href: string; text: string }[] };
 const received = (dedupKey: string) => pd.events.filter((e) => (e.body as Sent).dedup_key === dedupKey);
 

@@ -7,6 +7,7 @@ import { startDemoService } from '../../src/dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { alertSignal, resolveUpdate, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
+import { pollUntil } from '../support/poll.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
@@ -66,15 +67,7 @@ const ladderPlaybook = () =>
   });
 const pagesFor = (incidentId: string) => pd.events.filter((e) => (e.body as { dedup_key?: string }).dedup_key === incidentId);
 const waiting = (s: IncidentStatus) => s.ladder?.waiting !== undefined;
-async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> => pollUntil(get, ok, what, ms);
 
 describe('escalation ladder on skipped time', () => {
   it('nobody takes it within 15 minutes: the next rung pages PagerDuty; the alert resolving later resolves the page', async () => {
