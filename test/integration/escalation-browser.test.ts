@@ -4,19 +4,19 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 
 const OUT = fileURLToPath(new URL('../../test-results/escalation-browser/', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions', '--metrics-recording-only'];
 
 let m: SlackMedic;
 let browser: Browser;
 beforeAll(async () => {
   m = await startSlackMedic();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
   await mkdir(OUT, { recursive: true });
 });
 afterAll(async () => {

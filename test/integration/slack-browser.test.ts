@@ -3,32 +3,19 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 
 const OUT = fileURLToPath(new URL('../../test-results/slack-browser/', import.meta.url));
-// A closed network: no first-run, sync, update or metrics traffic; no sandbox as root in CI.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--metrics-recording-only',
-];
 
 let m: SlackMedic;
 let browser: Browser;
 beforeAll(async () => {
   m = await startSlackMedic();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
   await mkdir(OUT, { recursive: true });
 });
 afterAll(async () => {
