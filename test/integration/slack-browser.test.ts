@@ -1,50 +1,38 @@
 // The stand-in's web page in headless Chromium (Debian `chromium` + playwright-core): a user
 // opens the local "Slack", clicks Approve on a pending step, and sees the incident resolve.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { useSlackMedicInBrowser } from '../support/browser.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+import { U, waitUntil } from '../support/slack.js';
 
 const OUT = fileURLToPath(new URL('../../test-results/slack-browser/', import.meta.url));
 
-let m: SlackMedic;
-let browser: Browser;
-beforeAll(async () => {
-  m = await startSlackMedic();
-  browser = await launchChromium();
-  await mkdir(OUT, { recursive: true });
-});
-afterAll(async () => {
-  await browser?.close();
-  await m?.stop();
-});
+const ui = useSlackMedicInBrowser(OUT);
 
 describe('the local Slack page in a browser', () => {
   it('shows the incident thread; clicking Approve runs the step and the root message turns Resolved', async () => {
-    m.demo.state.fault = 'outage';
-    const id = await m.start(
-      demoPlaybook(m.demo.url, {
+    ui.m.demo.state.fault = 'outage';
+    const id = await ui.m.start(
+      demoPlaybook(ui.m.demo.url, {
         name: 'browser-approval',
         steps: [
           {
             name: 'restart',
             action: 'http',
-            params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
+            params: { method: 'POST', url: `${ui.m.demo.url}/remediate`, expectStatus: [200] },
             risk: 'high',
             requiresApproval: true,
             approvers: [U.alice],
-            verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
+            verification: { http: { url: `${ui.m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
           },
         ],
       }),
     );
-    await waitUntil('approval message', () => m.approvalMessage(id));
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${m.slack.url}/?user=${U.alice}`);
+    await waitUntil('approval message', () => ui.m.approvalMessage(id));
+    const page = await ui.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${ui.m.slack.url}/?user=${U.alice}`);
     await page.getByText('Approval needed').first().waitFor();
     await page.getByText('Awaiting approval').first().waitFor();
     await page.screenshot({ path: join(OUT, 'pending.png'), fullPage: true });
@@ -53,7 +41,7 @@ describe('the local Slack page in a browser', () => {
     await page.getByText(/Approved by @alice at \d\d:\d\d UTC/).waitFor({ timeout: 20_000 });
     await page.getByText('Resolved', { exact: false }).first().waitFor({ timeout: 30_000 });
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
-    expect((await m.status(id)).status).toBe('resolved');
+    expect((await ui.m.status(id)).status).toBe('resolved');
 
     await page.locator('#cmd').fill('/medic status');
     await page.locator('#cmd').press('Enter');

@@ -1,5 +1,8 @@
-// Headless Chromium (Debian `chromium`, driven by playwright-core) for the stand-in's web page.
+// Headless Chromium (Debian `chromium`, driven by playwright-core) for the Slack stand-in's web page.
+import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startSlackMedic, type SlackMedic } from './slack.js';
 
 // A closed network: no first-run, sync, update or metrics traffic; no sandbox as root in CI.
 const CHROMIUM_ARGS = [
@@ -18,4 +21,37 @@ const CHROMIUM_ARGS = [
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+}
+
+export interface SlackMedicInBrowser {
+  /** Available inside tests (after beforeAll). */
+  readonly m: SlackMedic;
+  readonly browser: Browser;
+}
+
+/** A Slack medic (stand-in + medic + demo service) and Chromium for one test file; screenshots go to outDir. */
+export function useSlackMedicInBrowser(outDir: string): SlackMedicInBrowser {
+  let m: SlackMedic | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    m = await startSlackMedic();
+    browser = await launchChromium();
+    await mkdir(outDir, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await m?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useSlackMedicInBrowser: not started (used outside a test, or beforeAll failed)');
+    return value;
+  };
+  return {
+    get m() {
+      return started(m);
+    },
+    get browser() {
+      return started(browser);
+    },
+  };
 }
