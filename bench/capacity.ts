@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const fmt = (b: number): string => `${(b / MiB).toFixed(0)} MiB`;
     console.log('');
     console.log(`incidents waiting for approval   ${N} on one worker process (opened in ${opened.toFixed(1)} s)`);
-    console.log(`sticky cache                     maxCachedWorkflows ${MAX_CACHED ?? `SDK default (${sdkDefault} for this ${heapMiB.toFixed(0)} MiB heap)`} per Temporal worker (incidents, governor); worker --max-old-space-size=${HEAP_MB}; stickyQueueScheduleToStartTimeout ${STICKY_MS ?? 'config default 5000'} ms; reuseV8Context (SDK default)`);
+    console.log(`sticky cache                     maxCachedWorkflows ${MAX_CACHED ?? 'config default 250'} per Temporal worker (incidents, governor; the SDK's own default would be ${sdkDefault} for this ${heapMiB.toFixed(0)} MiB heap); stickyQueueScheduleToStartTimeout ${STICKY_MS ?? 'config default 5000'} ms; maxConcurrentLocalActivityExecutions ${process.env.MEDIC_TEMPORAL_MAX_LOCAL_ACTIVITIES ?? 'config default 8'}; worker --max-old-space-size=${HEAP_MB}; reuseV8Context (SDK default)`);
     console.log(`worker RSS                       idle ${fmt(idle)}; ${N} waiting ${fmt(waiting)}; peak ${fmt(peak)}`);
     console.log(`approve all                      ${N} Updates accepted in ${accepted.toFixed(1)} s; all ${N} acted and resolved ${approvedAll.toFixed(1)} s after the first approval (${(N / approvedAll).toFixed(0)} incidents/s)`);
     console.log(`actions applied                  ${applied.length} (twice: ${twice})`);

@@ -42,14 +42,20 @@ export const ConfigSchema = z.strictObject({
         .number()
         .int()
         .min(0)
-        .optional()
-        .describe("Workflow runs each worker keeps in its sticky cache between tasks (evicted ones replay their history on their next task); default: the SDK's, from the heap size (about 2,300 for a 4 GiB heap)"),
+        .default(250)
+        .describe('Workflow runs each worker keeps in its sticky cache between tasks (evicted ones replay their history on their next task). About 1.4 MiB each: 250 keeps a worker with 2,000 open incidents under 1 GiB (npm run bench:capacity)'),
       stickyTimeoutMs: z.coerce
         .number()
         .int()
         .min(500)
         .default(5_000)
         .describe('Sticky queue schedule-to-start timeout (ms): how long a task waits for the worker that cached its workflow before any worker takes it. After a worker crash, the governor and its incidents stall this long; the SDK default is 10 s'),
+      maxConcurrentLocalActivities: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(8)
+        .describe('Governor calls (local activities running Updates) in flight at once per worker. Unbounded, hundreds of incidents opening together flood the governor, whose tasks then time out in the worker: throughput collapses (npm run bench:capacity)'),
     })
     .prefault({})
     .describe('Temporal connection'),
@@ -182,6 +188,7 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
   MEDIC_TEMPORAL_MAX_CACHED_WORKFLOWS: ['temporal', 'maxCachedWorkflows'],
   MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: ['temporal', 'stickyTimeoutMs'],
+  MEDIC_TEMPORAL_MAX_LOCAL_ACTIVITIES: ['temporal', 'maxConcurrentLocalActivities'],
   MEDIC_WORKER_HEALTH_PORT: ['worker', 'healthPort'],
   MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
   MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],

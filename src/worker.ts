@@ -41,7 +41,11 @@ async function main(): Promise<void> {
     ...(slack ? { slack } : {}),
     ...(digest ? { digest } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
-    cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
+    cache: {
+      maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+      stickyTimeoutMs: config.temporal.stickyTimeoutMs,
+      maxConcurrentLocalActivities: config.temporal.maxConcurrentLocalActivities,
+    },
   });
   const health =
     config.worker.healthPort === undefined ? undefined : await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });

@@ -56,8 +56,8 @@ export interface WorkerOptions {
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
   digest?: ActivityDeps['digest'];
-  /** Sticky cache (config temporal.maxCachedWorkflows / stickyTimeoutMs); absent: SDK defaults. */
-  cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number };
+  /** Sticky cache and local-activity slots (config temporal.*); absent: SDK defaults. */
+  cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number; maxConcurrentLocalActivities?: number };
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -96,6 +96,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     interceptors: { activity: (o.tracing ?? NO_TRACING).activityInterceptors },
     ...(o.cache?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.cache.maxCachedWorkflows } : {}),
     ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
+    ...(o.cache?.maxConcurrentLocalActivities !== undefined ? { maxConcurrentLocalActivityExecutions: o.cache.maxConcurrentLocalActivities } : {}),
   };
   const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
   const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });

@@ -20,7 +20,11 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
-    cache: { maxCachedWorkflows: config.temporal.maxCachedWorkflows, stickyTimeoutMs: config.temporal.stickyTimeoutMs },
+    cache: {
+      maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+      stickyTimeoutMs: config.temporal.stickyTimeoutMs,
+      maxConcurrentLocalActivities: config.temporal.maxConcurrentLocalActivities,
+    },
   });
   const go = new Promise<void>((resolve) => process.on('message', (m) => m === 'run' && resolve()));
   process.send?.('loaded');
