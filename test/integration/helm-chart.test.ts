@@ -107,6 +107,8 @@ describe('helm chart deploy/helm/medic', () => {
     expect(worker.spec.template.spec.containers[0].command).toEqual(['node', '--import', 'tsx', 'src/worker.ts']);
     expect(app.spec.template.spec.containers[0].command).toEqual(['node', '--import', 'tsx', 'src/server/main.ts']);
     expect(worker.spec.replicas).toBe(2);
+    // bounded V8 heap below the memory limit (bench:capacity: 2,000 waiting incidents < 1 GiB at 768 MiB)
+    expect(worker.spec.template.spec.containers[0].env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=768' });
 
     // the Service reaches the app pods only, on the port the server listens on
     const service = named(docs, 'Service', 'medic');
