@@ -7,6 +7,7 @@ import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { fetchAlertmanagerAlerts, readRecordedAlerts } from '../simulate/alerts.js';
 import { dryRunActuator } from '../simulate/actuator.js';
 import { simulate, type SimOptions } from '../simulate/engine.js';
+import { KubernetesConfigError, simulateKubernetesDeps } from '../simulate/kubernetes.js';
 import { formatSimulation } from '../simulate/format.js';
 
 export class SimulateUsageError extends Error {}
@@ -46,9 +47,13 @@ export async function simulateCommand(
   const alerts = flags.alerts ? await readRecordedAlerts(flags.alerts) : await fetchAlertmanagerAlerts(flags['from-alertmanager']!);
   const correlation = await correlationOf(flags.config);
   const live = flags.live && governor ? await governor() : undefined;
+  // kubernetes steps are dry-run against the cluster the config names (the API server's dryRun=All).
+  const kubernetes = await simulateKubernetesDeps(flags.config).catch((err: unknown) => {
+    throw err instanceof KubernetesConfigError ? new SimulateUsageError(err.message) : err;
+  });
   const result = await simulate(alerts, {
     playbooks,
-    actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`] }),
+    actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`], ...(kubernetes ? { kubernetes } : {}) }),
     ...(correlation ? { correlation } : {}),
     ...(flags.paused ? { pause: { paused: true, by: 'simulate --paused' } } : {}),
     ...(live ? { governor: live } : {}),

@@ -1,22 +1,33 @@
 // The actuators' own dry runs for `medic simulate`: the activity functions the worker registers,
 // called with dryRun: true. An http step whose target supports server-side dry run
-// (params.dryRunHeader) really asks the target, which answers without acting; others only report
-// what they would do. Nothing here changes anything.
+// (params.dryRunHeader) really asks the target, which answers without acting; a kubernetes step
+// asks the API server (dryRun=All) when a cluster is configured, and a flag step reads the flag's
+// state from Unleash; others only report what they would do. Nothing here changes anything.
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ApplicationFailure } from '@temporalio/activity';
+import { createFlagActivities } from '../../activities/flags.js';
 import { createHttpActivities } from '../../activities/http.js';
+import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import { createSsmActivities } from '../../activities/ssm.js';
-import { describeAction, httpActionInput, ssmAutomationInput, ssmCommandInput } from '../../workflows/actions.js';
+import { describeAction, flagActionInput, httpActionInput, ssmAutomationInput, ssmCommandInput } from '../../workflows/actions.js';
 import type { DryRunActuator } from './engine.js';
+import { kubernetesDryRun } from './kubernetes.js';
+
+export const NO_KUBERNETES = 'no Kubernetes configured for simulate (--config with a kubernetes section)';
 
 export interface ActuatorDeps {
   fetch?: typeof globalThis.fetch;
   /** Resolves {{secret.NAME}} for targets that need credentials even for a dry run. */
   secret?: (name: string) => string | undefined;
+  /** The cluster kubernetes steps are dry-run against (the config's kubernetes section). */
+  kubernetes?: KubernetesDeps;
 }
 
 export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
-  const http = createHttpActivities({ fetch: deps.fetch ?? globalThis.fetch, secret: deps.secret ?? (() => undefined) });
+  const io = { fetch: deps.fetch ?? globalThis.fetch, secret: deps.secret ?? (() => undefined) };
+  const http = createHttpActivities(io);
+  const flags = createFlagActivities(io);
+  const k8s = deps.kubernetes ? kubernetesDryRun(deps.kubernetes) : undefined;
   // Dry runs of SSM actions return before any AWS call; the client is never used.
   const ssm = createSsmActivities({ ssm: new SSMClient({ region: 'us-east-1' }) });
   return async (step, ctx, idempotencyKey) => {
@@ -31,8 +42,14 @@ export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
           return { ok: true, summary: (await ssm.ssmRunCommand(ssmCommandInput(step, ctx, o))).summary };
         case 'ssm-automation':
           return { ok: true, summary: (await ssm.ssmAutomation(ssmAutomationInput(step, ctx, o))).summary };
-        default:
-          return { ok: true, summary: `dry run: no dry run available for ${(step as { action: string }).action}` };
+        case 'kubernetes': {
+          if (!k8s) return { ok: true, summary: `dry run: would ${describeAction(step, ctx)} (${NO_KUBERNETES})` };
+          const r = await k8s(step, ctx, idempotencyKey);
+          // The diff is what the API server answered to the dryRun=All request, not a local guess.
+          return { ok: true, summary: r.changes.length > 0 ? `${r.summary} (the API server's own dry run)` : r.summary };
+        }
+        case 'flag':
+          return { ok: true, summary: (await flags.setFeatureFlag(flagActionInput(step, ctx, o))).summary };
       }
     } catch (err) {
       const message = (err as Error).message;
