@@ -24,7 +24,16 @@ export async function weekStats(deps: ListenerDeps, now = Date.now()): Promise<W
   return { autoResolved, escalated, ...(autoResolved > 0 ? { mttrMs: recoverMs / autoResolved } : {}) };
 }
 
+// Building a view takes several queries, so two requests for one user (Home opened, then a button
+// clicked) can finish out of order: a view older than the one already published is dropped, so a
+// refusal notice is never overwritten by a slower plain view.
+let requests = 0;
+const lastPublished = new Map<string, number>();
+
 export async function publishHome(deps: ListenerDeps, web: WebClient, user: string, notice?: string): Promise<void> {
+  const request = ++requests;
   const [gov, open, week] = await Promise.all([deps.api.governorState().catch(() => undefined), deps.api.list(), weekStats(deps)]);
+  if ((lastPublished.get(user) ?? 0) > request) return;
+  lastPublished.set(user, request);
   await web.views.publish({ user_id: user, view: homeView({ pause: gov?.pause ?? { paused: false }, open, week, ...(notice ? { notice } : {}) }) });
 }
