@@ -50,25 +50,29 @@ export function describeKubernetes(params: KubernetesParams, ctx: TemplateContex
   }
 }
 
-export async function runKubernetes(
+/** The activities a kubernetes step may run: proxied in the workflow, called directly by simulate. */
+export type KubernetesActs = Pick<
+  Activities,
+  'k8sRestart' | 'k8sDeletePod' | 'k8sScale' | 'k8sRollback' | 'k8sCordon' | 'k8sUncordon' | 'k8sDrain' | 'k8sRolloutPause' | 'k8sRolloutAbort'
+>;
+
+/** Runs the step's operation through `acts` with the rendered params (the one params → input mapping). */
+export function callKubernetes(
+  acts: KubernetesActs,
   step: KubernetesStep,
   ctx: TemplateContext,
   o: { idempotencyKey: string; dryRun: boolean },
-): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
-  const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
+): Promise<K8sActionResult> {
   const p = renderKubernetesParams(step.params, ctx);
   const common = { ...o, timeoutMs: toMs(step.timeout) };
   const ns = (x: { namespace?: string | undefined }) => (x.namespace ? { namespace: x.namespace } : {});
-  let res: K8sActionResult;
   switch (p.operation) {
     case 'restart':
-      res = await acts.k8sRestart({ kind: p.kind, ...ns(p), name: p.name, ...common });
-      break;
+      return acts.k8sRestart({ kind: p.kind, ...ns(p), name: p.name, ...common });
     case 'delete-pod':
-      res = await acts.k8sDeletePod({ ...ns(p), name: p.name, ...common });
-      break;
+      return acts.k8sDeletePod({ ...ns(p), name: p.name, ...common });
     case 'scale':
-      res = await acts.k8sScale({
+      return acts.k8sScale({
         kind: p.kind,
         ...ns(p),
         name: p.name,
@@ -78,27 +82,28 @@ export async function runKubernetes(
         max: p.max,
         ...common,
       });
-      break;
     case 'rollback':
-      res = await acts.k8sRollback({ ...ns(p), name: p.name, ...(p.toRevision !== undefined ? { toRevision: p.toRevision } : {}), ...common });
-      break;
+      return acts.k8sRollback({ ...ns(p), name: p.name, ...(p.toRevision !== undefined ? { toRevision: p.toRevision } : {}), ...common });
     case 'cordon':
-      res = await acts.k8sCordon({ node: p.node, ...common });
-      break;
+      return acts.k8sCordon({ node: p.node, ...common });
     case 'uncordon':
-      res = await acts.k8sUncordon({ node: p.node, ...common });
-      break;
+      return acts.k8sUncordon({ node: p.node, ...common });
     case 'drain':
-      res = await acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...common });
-      break;
+      return acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...common });
     case 'rollout-pause':
-      res = await acts.k8sRolloutPause({ ...ns(p), name: p.name, ...common });
-      break;
+      return acts.k8sRolloutPause({ ...ns(p), name: p.name, ...common });
     case 'rollout-abort':
-      res = await acts.k8sRolloutAbort({ ...ns(p), name: p.name, ...common });
-      break;
+      return acts.k8sRolloutAbort({ ...ns(p), name: p.name, ...common });
   }
-  const { summary, durationMs, ...data } = res;
+}
+
+export async function runKubernetes(
+  step: KubernetesStep,
+  ctx: TemplateContext,
+  o: { idempotencyKey: string; dryRun: boolean },
+): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
+  const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
+  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o);
   return { summary, durationMs, data: { ...data } };
 }
 

@@ -7,10 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { createKubernetesActivities, kubernetesDeps, loadKubeConfig, type K8sActionResult, type KubernetesDeps } from '../../activities/kubernetes.js';
 import { ConfigSchema } from '../config.js';
-import { toMs } from '../playbooks/duration.js';
 import type { Step } from '../playbooks/schema.js';
 import type { TemplateContext } from '../playbooks/template.js';
-import { renderKubernetesParams } from '../../workflows/kubernetes.js';
+import { callKubernetes } from '../../workflows/kubernetes.js';
 
 export class KubernetesConfigError extends Error {}
 
@@ -52,38 +51,5 @@ export type KubernetesDryRun = (step: KubernetesStep, ctx: TemplateContext, idem
 /** Runs a kubernetes step's activity in dry run, with the input the workflow would give it. */
 export function kubernetesDryRun(deps: KubernetesDeps): KubernetesDryRun {
   const acts = createKubernetesActivities(deps);
-  return async (step, ctx, idempotencyKey) => {
-    const p = renderKubernetesParams(step.params, ctx);
-    const common = { idempotencyKey, dryRun: true, timeoutMs: toMs(step.timeout) };
-    const ns = (x: { namespace?: string | undefined }) => (x.namespace ? { namespace: x.namespace } : {});
-    switch (p.operation) {
-      case 'restart':
-        return acts.k8sRestart({ kind: p.kind, ...ns(p), name: p.name, ...common });
-      case 'delete-pod':
-        return acts.k8sDeletePod({ ...ns(p), name: p.name, ...common });
-      case 'scale':
-        return acts.k8sScale({
-          kind: p.kind,
-          ...ns(p),
-          name: p.name,
-          ...(p.replicas !== undefined ? { replicas: p.replicas } : {}),
-          ...(p.by !== undefined ? { by: p.by } : {}),
-          min: p.min,
-          max: p.max,
-          ...common,
-        });
-      case 'rollback':
-        return acts.k8sRollback({ ...ns(p), name: p.name, ...(p.toRevision !== undefined ? { toRevision: p.toRevision } : {}), ...common });
-      case 'cordon':
-        return acts.k8sCordon({ node: p.node, ...common });
-      case 'uncordon':
-        return acts.k8sUncordon({ node: p.node, ...common });
-      case 'drain':
-        return acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...common });
-      case 'rollout-pause':
-        return acts.k8sRolloutPause({ ...ns(p), name: p.name, ...common });
-      case 'rollout-abort':
-        return acts.k8sRolloutAbort({ ...ns(p), name: p.name, ...common });
-    }
-  };
+  return (step, ctx, idempotencyKey) => callKubernetes(acts, step, ctx, { idempotencyKey, dryRun: true });
 }
