@@ -3,6 +3,7 @@
 // reports its errors with file, line and column.
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
+import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 
 export const Duration = z
@@ -273,6 +274,7 @@ export const PlaybookSchema = z.strictObject({
   match: MatchSchema,
   groupBy: z.array(z.string().min(1)).default(['alertname', 'service']),
   target: z.string().min(1).optional().describe('Template naming the target (default: groupBy values)'),
+  allow: AllowSchema.default({}),
   cooldown: Duration.default('15m').describe('After a failed remediation, no automation on the target'),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),
