@@ -1,7 +1,10 @@
 // The audit sink: every incident timeline entry becomes one row of the tamper-evident audit log
 // (src/audit/log.ts) with who / what / why / target / before / after / time derived from the
 // entry's kind and data. Idempotent per (incident id, seq): a retried publish writes nothing twice.
+// Keyed (src/audit/key.ts), each row is HMAC-chained; signed checkpoints anchor the chain outside.
 import type { Database } from 'better-sqlite3';
+import type { Checkpointer } from '../src/audit/checkpoint.js';
+import type { AuditKey } from '../src/audit/key.js';
 import { auditLog, type AuditRecord } from '../src/audit/log.js';
 import type { IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
 import type { IncidentSink } from './publish.js';
@@ -70,12 +73,16 @@ export function auditRecordsOf(input: PublishInput): AuditRecord[] {
   }));
 }
 
-export function createAuditSink(db: Database): IncidentSink {
-  const log = auditLog(db);
+/**
+ * The sink over one audit database. With a key the entries are HMAC-chained; with a checkpointer
+ * a signed checkpoint follows every `everyEntries` appends (written in the background).
+ */
+export function createAuditSink(db: Database, opts: { key?: AuditKey | undefined; checkpointer?: Checkpointer | undefined } = {}): IncidentSink {
+  const log = auditLog(db, { key: opts.key });
   return {
     name: 'audit',
     async publish(input) {
-      log.append(auditRecordsOf(input));
+      if (log.append(auditRecordsOf(input)) > 0) opts.checkpointer?.afterAppend();
     },
   };
 }

@@ -94,9 +94,28 @@ export const ConfigSchema = z.strictObject({
   slos: z.array(SloSchema).default([]).describe('SLOs whose compliance `medic report` and the digest show, evaluated against prometheus.url (YAML config file only)'),
   digest: DigestSchema.optional().describe('Weekly digest to Slack (a Temporal Schedule the worker creates or updates at start); needs slack and store'),
   audit: z
-    .strictObject({ path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db') })
+    .strictObject({
+      path: z.string().min(1).describe('SQLite file, e.g. /var/lib/medic/audit.db'),
+      keyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('File holding the audit key (at least 32 characters, e.g. `openssl rand -hex 32`), kept outside the database: entries are HMAC-chained and checkpoints signed with keys derived from it. Required in production mode (or `key`); demo mode generates one beside the log'),
+      key: z.string().min(32, 'the audit key must be at least 32 characters').optional().describe('The audit key itself (prefer keyFile). Never logged'),
+      checkpoints: z
+        .strictObject({
+          file: z.string().min(1).optional().describe('Append signed checkpoints as JSON lines to this file; keep it on another volume than the log'),
+          webhookUrl: z.url({ protocol: /^https?$/ }).optional().describe('POST each signed checkpoint (JSON) to this URL'),
+          slackChannel: z.string().min(1).optional().describe('Post each signed checkpoint to this Slack channel (needs the slack section)'),
+          everyEntries: z.coerce.number().int().min(1).default(100).describe('A checkpoint after this many new entries'),
+          intervalSeconds: z.coerce.number().int().min(1).default(300).describe('And every this many seconds while the log grows (also at start and on shutdown)'),
+        })
+        .prefault({})
+        .describe('Signed checkpoints of the log exported outside the database, so `medic audit verify --checkpoint` detects a rewritten or truncated log (the worker writes them)'),
+    })
+    .refine((a) => !(a.key !== undefined && a.keyFile !== undefined), { message: 'set key or keyFile, not both', path: ['key'] })
     .optional()
-    .describe('The tamper-evident audit log (SQLite). Absent: nothing is audited'),
+    .describe('The tamper-evident audit log (SQLite, HMAC-chained, with signed checkpoints). Absent: nothing is audited'),
   tracing: z
     .strictObject({
       otlpEndpoint: z.url({ protocol: /^https?$/ }).describe('OTLP/HTTP base URL of a collector, e.g. http://otel-collector:4318 (spans go to <url>/v1/traces)'),
@@ -145,6 +164,11 @@ export const ConfigSchema = z.strictObject({
     })
     .optional()
     .describe('Slack app; absent: no threads or buttons (the CLI still approves)'),
+}).superRefine((c, ctx) => {
+  // The audit chain is only as strong as its key: production logs are never written unkeyed.
+  if (c.mode === 'production' && c.audit && c.audit.key === undefined && c.audit.keyFile === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['audit', 'keyFile'], message: 'required in production mode when audit.path is set (MEDIC_AUDIT_KEY_FILE, or MEDIC_AUDIT_KEY): the key that HMAC-chains the log and signs its checkpoints' });
+  }
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -195,6 +219,13 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
   MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
   MEDIC_AUDIT_PATH: ['audit', 'path'],
+  MEDIC_AUDIT_KEY_FILE: ['audit', 'keyFile'],
+  MEDIC_AUDIT_KEY: ['audit', 'key'],
+  MEDIC_AUDIT_CHECKPOINT_FILE: ['audit', 'checkpoints', 'file'],
+  MEDIC_AUDIT_CHECKPOINT_URL: ['audit', 'checkpoints', 'webhookUrl'],
+  MEDIC_AUDIT_CHECKPOINT_SLACK_CHANNEL: ['audit', 'checkpoints', 'slackChannel'],
+  MEDIC_AUDIT_CHECKPOINT_EVERY: ['audit', 'checkpoints', 'everyEntries'],
+  MEDIC_AUDIT_CHECKPOINT_INTERVAL: ['audit', 'checkpoints', 'intervalSeconds'],
   MEDIC_STORE_PATH: ['store', 'path'],
   MEDIC_STORE_URL: ['store', 'url'],
   MEDIC_STORE_KIND: ['store', 'kind'],

@@ -1,7 +1,7 @@
 // Entry point: the medic worker (incident + governor workflows and all activities).
 import { loadConfig } from './config.js';
 import { createAuditSink } from '../activities/audit.js';
-import { openAuditDb } from './audit/log.js';
+import { openAudit } from './audit/setup.js';
 import { createStoreSink } from '../activities/store.js';
 import { openIncidentStore } from './store/store.js';
 import { setUpDigest } from './digest/setup.js';
@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const slack = slackSinkDeps(config);
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const digest = await setUpDigest(config, client, store);
+  // The worker writes the audit log's signed checkpoints (at start, every N entries, every interval, on shutdown).
+  const audit = config.audit ? openAudit({ mode: config.mode, audit: config.audit }, { checkpoints: { ...(slack ? { slack: slack.web } : {}), onError: (m) => log.warn(m) } }) : undefined;
   const worker = await createMedicWorker({
     ...(tracing ? { tracing: tracing.worker } : {}),
     connection,
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [
-      ...(config.audit ? [createAuditSink(openAuditDb(config.audit.path))] : []),
+      ...(audit ? [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer })] : []),
       ...(store ? [createStoreSink(store)] : []),
     ],
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   await worker.run(); // until SIGINT/SIGTERM
   await health?.close();
+  await audit?.close(); // the shutdown checkpoint
   await tracing?.shutdown(); // sends the spans still buffered
   // Open client connections would keep the process alive after a clean shutdown.
   process.exit(0);

@@ -1,69 +1,33 @@
-// The tamper-evident audit log: an append-only SQLite table (better-sqlite3) in which every row
-// stores sha256(prev_hash + canonical JSON of the entry), so editing, deleting or reordering any
-// row breaks the chain at that row. UPDATE and DELETE are refused by triggers; `verify` finds
-// what a person with write access to the file changed anyway, and names the first bad entry.
-import { createHash } from 'node:crypto';
+// The tamper-evident audit log: an append-only SQLite table (better-sqlite3). Every row stores
+// sha256(prev_hash + canonical JSON of the entry), so editing, deleting or reordering a row breaks
+// the chain at that row; and, once the log is keyed, mac = HMAC-SHA256(key, prev mac + the same
+// canonical JSON) with a key that is not in the database (src/audit/key.ts), so someone who can
+// write the file cannot recompute a chain that verifies. Entries written before keying keep the
+// plain hash only; the write-once `audit_meta` row records "keyed from #N" and the key's id.
+// Signed checkpoints exported elsewhere (checkpoint.ts) catch truncation and a rewritten chain.
+// UPDATE and DELETE are refused by triggers; `verify` (verify.ts) finds what a person with write
+// access to the file changed anyway, and names the first bad entry.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { AuditKeyError, type AuditKey } from './key.js';
+import { canonicalJson, entryHash, GENESIS, hashedContent, macLink, type AuditRecord, type StoredRecord } from './chain.js';
+import { verifyChain, type VerifyOptions, type VerifyResult } from './verify.js';
 
-export const GENESIS = '0'.repeat(64);
-
-/** One audited event: who did what, why, to which target, the state before/after, when. */
-export interface AuditRecord {
+/** The write-once keying marker: entries from #keyedFrom on carry a MAC under key keyId. */
+export interface KeyingMarker {
+  keyedFrom: number;
+  keyId: string;
   at: string;
-  /** Null for events outside an incident (the kill switch). */
-  incidentId: string | null;
-  /** The incident timeline's seq: (incidentId, seq) is written once, however often it is offered. */
-  seq: number | null;
-  kind: string;
-  who: string;
-  what: string;
-  why: string;
-  target: string;
-  before: string;
-  after: string;
-  data: unknown;
 }
 
-export interface StoredRecord extends AuditRecord {
-  id: number;
-  prevHash: string;
+/** The end of the log, as a checkpoint records it. */
+export interface LogHead {
+  seq: number;
+  count: number;
   hash: string;
+  mac: string | null;
 }
-
-export type VerifyResult =
-  | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; firstBad: { id: number; incidentId: string | null; seq: number | null; at: string; what: string }; problem: string };
-
-/** JSON with object keys sorted at every level and no whitespace: the bytes that get hashed. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-const hashedContent = (id: number, r: AuditRecord): string =>
-  canonicalJson({
-    id,
-    at: r.at,
-    incident: r.incidentId,
-    seq: r.seq,
-    kind: r.kind,
-    who: r.who,
-    what: r.what,
-    why: r.why,
-    target: r.target,
-    before: r.before,
-    after: r.after,
-    data: r.data,
-  });
-
-export const entryHash = (prevHash: string, id: number, r: AuditRecord): string =>
-  createHash('sha256').update(prevHash).update(hashedContent(id, r)).digest('hex');
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -85,10 +49,15 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
 CREATE TABLE IF NOT EXISTS audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), last_id INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_meta (one INTEGER PRIMARY KEY CHECK (one = 1), keyed_from INTEGER NOT NULL, key_id TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_meta_no_update BEFORE UPDATE ON audit_meta
+  BEGIN SELECT RAISE(ABORT, 'the audit keying marker is write-once'); END;
+CREATE TRIGGER IF NOT EXISTS audit_meta_no_delete BEFORE DELETE ON audit_meta
+  BEGIN SELECT RAISE(ABORT, 'the audit keying marker is write-once'); END;
 `;
 
 /** Opens (creating if needed) the audit database; several processes may append (WAL + busy wait). */
@@ -99,6 +68,9 @@ export function openAuditDb(path: string, opts: { readonly?: boolean } = {}): Da
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     db.exec(SCHEMA);
+    // Logs created before keying existed get the MAC column (NULL for their old entries).
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(audit_log)').all();
+    if (!columns.some((c) => c.name === 'mac')) db.exec('ALTER TABLE audit_log ADD COLUMN mac TEXT');
   }
   return db;
 }
@@ -118,6 +90,7 @@ interface Row {
   data: string;
   prev_hash: string;
   hash: string;
+  mac?: string | null;
 }
 
 const fromRow = (r: Row): StoredRecord => ({
@@ -135,97 +108,92 @@ const fromRow = (r: Row): StoredRecord => ({
   data: JSON.parse(r.data) as unknown,
   prevHash: r.prev_hash,
   hash: r.hash,
+  mac: r.mac ?? null,
 });
 
-export function auditLog(db: Database) {
+const hasTable = (db: Database, name: string): boolean =>
+  db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?").get(name)!.n > 0;
+
+/** The keying marker, if the log was ever opened for writing with a key. */
+export function keyingMarker(db: Database): KeyingMarker | undefined {
+  if (!hasTable(db, 'audit_meta')) return undefined;
+  const row = db.prepare<[], { keyed_from: number; key_id: string; at: string }>('SELECT keyed_from, key_id, at FROM audit_meta WHERE one = 1').get();
+  return row ? { keyedFrom: row.keyed_from, keyId: row.key_id, at: row.at } : undefined;
+}
+
+/**
+ * The log, for appending and reading. With a key, opening it for writing records the keying
+ * marker (keyed from the next entry) if there is none yet — this is how an unkeyed log migrates —
+ * and refuses a key other than the one the log was keyed with.
+ */
+export function auditLog(db: Database, opts: { key?: AuditKey | undefined } = {}) {
+  const { key } = opts;
+  if (key && !db.readonly) {
+    db.transaction(() => {
+      if (keyingMarker(db)) return;
+      const lastId = db.prepare<[], { id: number }>('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1').get()?.id ?? 0;
+      db.prepare('INSERT INTO audit_meta (one, keyed_from, key_id, at) VALUES (1, ?, ?, ?)').run(lastId + 1, key.id, new Date().toISOString());
+    }).immediate();
+    const marker = keyingMarker(db)!;
+    if (marker.keyId !== key.id) {
+      throw new AuditKeyError(`the audit log is keyed with key ${marker.keyId} (from #${marker.keyedFrom}), but the configured audit key is ${key.id}: configure the key it was written with`);
+    }
+  }
   const seen = db.prepare<[string, number], { id: number }>('SELECT id FROM audit_log WHERE incident_id = ? AND seq = ?');
-  const last = db.prepare<[], { id: number; hash: string }>('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
-  const insert = db.prepare(
-    `INSERT INTO audit_log (id, at, incident_id, seq, kind, who, what, why, target, before, after, data, prev_hash, hash)
-     VALUES (@id, @at, @incidentId, @seq, @kind, @who, @what, @why, @target, @before, @after, @data, @prevHash, @hash)`,
-  );
-  const setHead = db.prepare('INSERT INTO audit_head (one, last_id, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash');
+  const last = db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY id DESC LIMIT 1');
+  const insert = db.readonly
+    ? undefined
+    : db.prepare(
+        `INSERT INTO audit_log (id, at, incident_id, seq, kind, who, what, why, target, before, after, data, prev_hash, hash, mac)
+         VALUES (@id, @at, @incidentId, @seq, @kind, @who, @what, @why, @target, @before, @after, @data, @prevHash, @hash, @mac)`,
+      );
+  const setHead = db.readonly ? undefined : db.prepare('INSERT INTO audit_head (one, last_id, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash');
   // IMMEDIATE: take the write lock before reading the chain's end, so two writers never fork it.
   const appendAll = db.transaction((records: AuditRecord[]): number => {
+    const marker = keyingMarker(db);
+    if (marker && !key) throw new AuditKeyError(`the audit log is keyed (from #${marker.keyedFrom}, key ${marker.keyId}): appending needs the audit key (audit.keyFile / MEDIC_AUDIT_KEY_FILE)`);
     let written = 0;
-    let tail = last.get() ?? { id: 0, hash: GENESIS };
+    const lastRow = last.get();
+    let tail = lastRow ? { id: lastRow.id, hash: lastRow.hash, mac: lastRow.mac ?? null } : { id: 0, hash: GENESIS, mac: null as string | null };
     for (const raw of records) {
       const r = { ...raw, data: raw.data ?? null };
       if (r.incidentId !== null && r.seq !== null && seen.get(r.incidentId, r.seq)) continue;
       const id = tail.id + 1;
       const hash = entryHash(tail.hash, id, r);
-      insert.run({ ...r, id, data: canonicalJson(r.data ?? null), prevHash: tail.hash, hash });
-      tail = { id, hash };
+      const mac = key ? key.mac(macLink(tail), hashedContent(id, r)) : null;
+      insert!.run({ ...r, id, data: canonicalJson(r.data ?? null), prevHash: tail.hash, hash, mac });
+      tail = { id, hash, mac };
       written += 1;
     }
-    if (written > 0) setHead.run(tail.id, tail.hash);
+    if (written > 0) setHead!.run(tail.id, tail.hash);
     return written;
   });
+  const rows = (): StoredRecord[] => db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY id').all().map(fromRow);
   return {
     /** Appends the records not yet in the log; returns how many were written. */
     append: (records: AuditRecord[]): number => appendAll.immediate(records),
     entries(opts: { since?: string } = {}): StoredRecord[] {
-      const rows = opts.since
-        ? db.prepare<[string], Row>('SELECT * FROM audit_log WHERE at >= ? ORDER BY id').all(opts.since)
-        : db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY id').all();
-      return rows.map(fromRow);
+      if (!opts.since) return rows();
+      return db.prepare<[string], Row>('SELECT * FROM audit_log WHERE at >= ? ORDER BY id').all(opts.since).map(fromRow);
     },
-    verify(): VerifyResult {
-      const rows = db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY id').all().map(fromRow);
+    /** The last entry and the entry count (what a checkpoint records); undefined for an empty log. */
+    head(): LogHead | undefined {
+      const row = last.get();
+      if (!row) return undefined;
+      const { n } = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit_log').get()!;
+      return { seq: row.id, count: n, hash: row.hash, mac: row.mac ?? null };
+    },
+    marker: (): KeyingMarker | undefined => keyingMarker(db),
+    /** Checks the chain (and with a key, every MAC; with checkpoints, the signed heads). */
+    verify(options: Omit<VerifyOptions, 'marker'> = {}): VerifyResult {
       const head = db.prepare<[], { last_id: number; hash: string }>('SELECT last_id, hash FROM audit_head WHERE one = 1').get();
-      return verifyChain(rows, head ? { id: head.last_id, hash: head.hash } : undefined);
+      const marker = keyingMarker(db);
+      return verifyChain(rows(), head ? { id: head.last_id, hash: head.hash } : undefined, { ...options, ...(marker ? { marker } : {}) });
     },
   };
 }
 export type AuditLog = ReturnType<typeof auditLog>;
 
-/** Walks the chain from the start; the first row that does not hold is reported. */
-export function verifyChain(rows: StoredRecord[], head?: { id: number; hash: string }): VerifyResult {
-  const owner = new Map(rows.map((r) => [r.hash, r.id]));
-  let prev = GENESIS;
-  const bad = (r: StoredRecord, problem: string): VerifyResult => ({
-    ok: false,
-    entries: rows.length,
-    firstBad: { id: r.id, incidentId: r.incidentId, seq: r.seq, at: r.at, what: r.what },
-    problem,
-  });
-  for (const [i, r] of rows.entries()) {
-    const expected = i + 1;
-    if (r.id !== expected) {
-      return bad(r, `entry #${expected} is missing (deleted): the log jumps from #${expected - 1} to #${r.id}`);
-    }
-    if (r.prevHash !== prev) {
-      const follows = owner.get(r.prevHash);
-      if (follows !== undefined) return bad(r, `entry #${r.id} is out of order: it was written after entry #${follows}, not #${r.id - 1}`);
-      return bad(r, `entry #${r.id} does not link to entry #${r.id - 1}: an entry before it was deleted or replaced`);
-    }
-    if (entryHash(r.prevHash, r.id, r) !== r.hash) return bad(r, `entry #${r.id} was edited: its content no longer matches its hash`);
-    prev = r.hash;
-  }
-  const lastRow = rows[rows.length - 1];
-  if (head && (head.id !== rows.length || head.hash !== prev)) {
-    const problem = `the log ends at entry #${rows.length} but was last written at #${head.id}: entries were removed from the end`;
-    if (lastRow) return bad(lastRow, problem);
-    return { ok: false, entries: 0, firstBad: { id: 1, incidentId: null, seq: null, at: '', what: '(empty log)' }, problem };
-  }
-  return { ok: true, entries: rows.length, head: prev };
-}
-
-// ---------------------------------------------------------------- export
-
-const COLUMNS = ['id', 'at', 'incidentId', 'seq', 'kind', 'who', 'what', 'why', 'target', 'before', 'after', 'prevHash', 'hash'] as const;
-
-export function toJsonl(records: StoredRecord[]): string {
-  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
-}
-
-const csvField = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-export function toCsv(records: StoredRecord[]): string {
-  const header = [...COLUMNS, 'data'].join(',');
-  const lines = records.map((r) => [...COLUMNS.map((c) => csvField(r[c])), csvField(canonicalJson(r.data))].join(','));
-  return [header, ...lines].join('\r\n') + '\r\n';
-}
+export { canonicalJson, entryHash, GENESIS, hashedContent, macLink, type AuditRecord, type StoredRecord } from './chain.js';
+export { verifyChain, type VerifyResult } from './verify.js';
+export { toCsv, toJsonl } from './export.js';

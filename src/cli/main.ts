@@ -36,8 +36,11 @@ commands:
   report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
   report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
   postmortem <id> [--out f.md]   an incident's postmortem as Markdown (from medic, or --store f)
-  audit verify                   check the audit log's hash chain; names the first bad entry, exits 1
-  audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout)
+  audit verify [--checkpoint FILE|URL] [--public-key FILE] [--key-file FILE]
+                                 check the audit log: hash chain, MACs (with the audit key), exported signed
+                                 checkpoints (rewrite, truncation); names the first bad entry, exits 1
+  audit export [--since ISO] [--format jsonl|csv]   audit entries for compliance (stdout; CSV formulas escaped)
+  audit public-key [--key-file FILE]   the Ed25519 key auditors verify checkpoints with (PEM)
 
 options:
   --url URL      medic's HTTP address (env MEDIC_URL; the demo writes .medic/cli.json)
@@ -126,6 +129,9 @@ export async function main(argv: string[]): Promise<number> {
       live: { type: 'boolean', default: false },
       config: { type: 'string' },
       cron: { type: 'string' },
+      checkpoint: { type: 'string' },
+      'public-key': { type: 'string' },
+      'key-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });

@@ -26,7 +26,7 @@ import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
 import { startPagerDutyStandIn } from '../dev/pagerduty/stand-in.js';
 import { startDemoSlack } from '../dev/slack/demo.js';
 import { slackSinkDeps } from '../slack/client.js';
-import { auditLog, openAuditDb } from '../audit/log.js';
+import { demoKeyFile, openAudit } from '../audit/setup.js';
 import { createAuditSink } from '../../activities/audit.js';
 import { createStoreSink } from '../../activities/store.js';
 import { medicRegistry } from '../store/metrics.js';
@@ -66,12 +66,13 @@ async function main(): Promise<number> {
     playbooks: [join(ROOT, 'playbooks')],
     secrets: { DEMO_TOKEN: demoToken, PD_ROUTING_KEY: randomBytes(16).toString('hex') },
     slack: slack.config,
-    audit: { path: join(dir, 'audit.db') },
+    // No key configured: demo mode generates one beside the log (.medic/audit.key).
+    audit: { path: join(dir, 'audit.db'), checkpoints: { file: join(dir, 'audit-checkpoints.jsonl') } },
     store: { path: join(dir, 'store.db') },
     // The demo service is the one target drills may break (drills/*.yaml).
     drills: { paths: [join(ROOT, 'drills')], targets: { demo: { kind: 'demo-service', url: demo.url, tokenSecret: 'DEMO_TOKEN', drillable: true } } },
   });
-  const auditDb = openAuditDb(config.audit!.path);
+  const audit = openAudit({ mode: config.mode, audit: config.audit! }, { checkpoints: { onError: say } });
   const store = await openIncidentStore(config.store!);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   const { runbooks } = await loadRunbooks([join(ROOT, 'runbooks')]);
@@ -82,7 +83,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(auditDb), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer }), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -92,7 +93,7 @@ async function main(): Promise<number> {
     log,
     playbooks: () => playbooks,
     runbooks: () => runbooks,
-    audit: auditLog(auditDb),
+    audit: audit.log,
     metrics: medicRegistry(store),
     store,
     drills: () => drills,
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
   slack.standIn.connect({ eventsUrl: `${medicUrl}/slack/events`, signingSecret: slack.config.signingSecret });
-  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path }), { mode: 0o600 });
+  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path, auditKeyFile: demoKeyFile(config.audit!.path), auditCheckpoints: config.audit!.checkpoints.file }), { mode: 0o600 });
   const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
   say(`
@@ -133,7 +134,7 @@ Ctrl-C stops everything.
     await demo.close();
     await pagerduty.close();
     await slack.standIn.close();
-    auditDb.close();
+    await audit.close();
     await store.close();
     await nativeConnection.close();
     await connection.close();

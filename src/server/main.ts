@@ -9,7 +9,7 @@ import { loadDrills } from '../drills/load.js';
 import { connectClient } from '../temporal/connect.js';
 import { startTracing } from '../tracing.js';
 import { buildServer } from './app.js';
-import { auditLog, openAuditDb } from '../audit/log.js';
+import { openAudit } from '../audit/setup.js';
 import { medicRegistry } from '../store/metrics.js';
 import { openIncidentStore } from '../store/store.js';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const tracing = startTracing(config.tracing, 'server');
   if (tracing) log.info({ endpoint: config.tracing?.otlpEndpoint }, 'tracing to OTLP');
   const client = await connectClient(config, tracing?.clientInterceptors);
-  const audit = config.audit ? auditLog(openAuditDb(config.audit.path)) : undefined;
+  const audit = config.audit ? openAudit({ mode: config.mode, audit: config.audit }).log : undefined; // keyed: kill-switch entries carry MACs
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const metrics = medicRegistry(store);
   const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}), ...(config.drills ? { drills: () => drills } : {}) });

@@ -147,8 +147,8 @@ describe('audit log (SQLite)', () => {
     const csv = await cli('audit', 'export', '--file', path, '--format', 'csv');
     expect(csv.code).toBe(0);
     const rows = csv.stdout.split('\r\n');
-    expect(rows[0]).toBe('id,at,incidentId,seq,kind,who,what,why,target,before,after,prevHash,hash,data');
-    expect(rows[1]).toMatch(/^1,2026-11-25T12:00:00.000Z,incident:demo:0123456789ab:abcdef01,0,action,medic,step 0 finished,playbook demo,checkout,started,succeeded \(HTTP 200\),0{64},[0-9a-f]{64},"\{""message"":""entry 0"",""nested"":\{""a"":1,""b"":2\}\}"$/);
+    expect(rows[0]).toBe('id,at,incidentId,seq,kind,who,what,why,target,before,after,prevHash,hash,mac,data');
+    expect(rows[1]).toMatch(/^1,2026-11-25T12:00:00.000Z,incident:demo:0123456789ab:abcdef01,0,action,medic,step 0 finished,playbook demo,checkout,started,succeeded \(HTTP 200\),0{64},[0-9a-f]{64},,"\{""message"":""entry 0"",""nested"":\{""a"":1,""b"":2\}\}"$/);
     expect(csv.stdout).toContain('"denied: ""not now"", try later\nafter the freeze"');
 
     const bad = await cli('audit', 'export', '--file', path, '--format', 'xml');

@@ -2,6 +2,8 @@
 // (real Fastify on a port), and the demo service as the system being healed.
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
+import type { IncidentSink } from '../../activities/publish.js';
+import type { AuditLog } from '../../src/audit/log.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
@@ -44,12 +46,15 @@ export async function startMedic(
     awsEndpoint?: string;
     secrets?: Record<string, string>;
     kubernetes?: KubernetesDeps;
+    /** Incident sinks for the worker (e.g. the audit sink) and the audit log the server writes. */
+    sinks?: IncidentSink[];
+    audit?: AuditLog;
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, [], {
+  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, opts.sinks ?? [], {
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
   });
@@ -66,7 +71,7 @@ export async function startMedic(
     ],
   });
   const playbooks: Playbook[] = [];
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, ...(opts.audit ? { audit: opts.audit } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
 
   const medic: Medic = {
