@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ConfigSchema } from '../../src/config.js';
+import { ConfigSchema, loadConfig } from '../../src/config.js';
 import { ROOT } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -212,6 +212,57 @@ describe('helm chart deploy/helm/medic', () => {
     expect(volume(await render({ ...BASE, persistence: { existingClaim: 'medic-data' } }))).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'medic-data' } });
   });
 
+  it('audit: the log on a PersistentVolumeClaim, checkpoints on another claim, the key from a Secret file, all in the worker only', async () => {
+    const audit = {
+      enabled: true,
+      keySecret: { name: 'medic-audit-key', key: 'audit.key' },
+      persistence: { existingClaim: '', size: '5Gi', storageClass: 'fast-ssd' },
+      checkpoints: { everyEntries: 50, intervalSeconds: 60, file: { enabled: true, existingClaim: '', size: '64Mi', storageClass: '' }, webhookUrl: 'https://audit.example/checkpoints', slackChannel: '' },
+    };
+    const one = { replicas: 1, podDisruptionBudget: { enabled: false, minAvailable: 0 } };
+    const docs = await render({ ...BASE, worker: one, audit });
+    const claims = byKind(docs, 'PersistentVolumeClaim');
+    expect(claims.map((c) => c.metadata.name)).toEqual(['medic-audit', 'medic-audit-checkpoints']);
+    expect(claims[0]!.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '5Gi' } } });
+    expect(claims[1]!.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '64Mi' } } });
+    for (const c of claims) expect(c.metadata.annotations['helm.sh/resource-policy']).toBe('keep'); // an audit trail outlives the release
+
+    const worker = named(docs, 'Deployment', 'medic-worker');
+    expect(worker.spec.strategy).toEqual({ type: 'Recreate' }); // a ReadWriteOnce claim moves pods one at a time
+    const pod = worker.spec.template.spec;
+    const container = pod.containers[0];
+    const volume = (name: string): Doc => pod.volumes.find((v: { name: string }) => v.name === name);
+    const mountOf = (name: string): string => container.volumeMounts.find((m: { name: string }) => m.name === name).mountPath;
+    expect(volume('audit')).toEqual({ name: 'audit', persistentVolumeClaim: { claimName: 'medic-audit' } });
+    expect(volume('audit-checkpoints')).toEqual({ name: 'audit-checkpoints', persistentVolumeClaim: { claimName: 'medic-audit-checkpoints' } });
+    expect(volume('audit-key')).toEqual({ name: 'audit-key', secret: { secretName: 'medic-audit-key', defaultMode: 0o440, items: [{ key: 'audit.key', path: 'key' }] } });
+    const env = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    // the env the worker gets is a valid medic config whose files live on those volumes
+    const config = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MEDIC_AUDIT_')))).audit!;
+    expect(config).toEqual({
+      path: `${mountOf('audit')}/audit.db`,
+      keyFile: `${mountOf('audit-key')}/key`,
+      checkpoints: { file: `${mountOf('audit-checkpoints')}/checkpoints.jsonl`, webhookUrl: 'https://audit.example/checkpoints', everyEntries: 50, intervalSeconds: 60 },
+    });
+    expect(mountOf('audit-checkpoints')).not.toBe(mountOf('audit'));
+    // the app neither mounts the log nor sees the key
+    const app = named(docs, 'Deployment', 'medic-app').spec.template.spec;
+    expect(app.volumes.map((v: { name: string }) => v.name)).not.toContain('audit-key');
+    expect(app.containers[0].env.map((e: { name: string }) => e.name).filter((n: string) => n.startsWith('MEDIC_AUDIT'))).toEqual([]);
+
+    // an existing claim is used as is; without audit there is no claim and no audit env
+    const existing = await render({ ...BASE, worker: one, audit: { ...audit, persistence: { ...audit.persistence, existingClaim: 'audit-data' } } });
+    expect(byKind(existing, 'PersistentVolumeClaim').map((c) => c.metadata.name)).toEqual(['medic-audit-checkpoints']);
+    expect(named(existing, 'Deployment', 'medic-worker').spec.template.spec.volumes).toContainEqual({ name: 'audit', persistentVolumeClaim: { claimName: 'audit-data' } });
+    const off = await render(BASE);
+    expect(byKind(off, 'PersistentVolumeClaim')).toEqual([]);
+    expect(named(off, 'Deployment', 'medic-worker').spec.strategy).toBeUndefined();
+    // without any checkpoint sink a rewritten log could not be detected: refused
+    const noSink = await helm(['template', 'medic', CHART, '-f', await valuesFile({ ...BASE, worker: one, audit: { ...audit, checkpoints: { ...audit.checkpoints, webhookUrl: '', file: { ...audit.checkpoints.file, enabled: false } } } })]);
+    expect(noSink.code).not.toBe(0);
+    expect(noSink.stderr).toContain('audit.checkpoints: enable at least one sink (file.enabled, webhookUrl or slackChannel)');
+  });
+
   it('ServiceMonitor (behind a flag) scrapes the app Service at /metrics', async () => {
     const docs = await render({ ...BASE, metrics: { serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'kube-prometheus' } } } });
     const sm = named(docs, 'ServiceMonitor', 'medic');
@@ -244,6 +295,9 @@ describe('helm chart deploy/helm/medic', () => {
       // nodes are cluster-scoped: namespaced RBAC cannot grant cordon/drain
       { values: { ...BASE, rbac: { create: true, clusterWide: false, namespaces: ['a'] } }, error: /'\/rbac\/nodes': value must be false/ },
       { values: { ...BASE, rbac: { create: true, clusterWide: false, nodes: false } }, error: /'\/rbac\/namespaces': minItems: got 0, want 1/ },
+      // the audit log is one SQLite file with one writer (one worker), and it needs its key
+      { values: { ...BASE, audit: { enabled: true, keySecret: { name: 'k' } } }, error: /'\/worker\/replicas': maximum: got 2, want 1/ },
+      { values: { ...BASE, worker: { replicas: 1 }, audit: { enabled: true } }, error: /'\/audit\/keySecret\/name': minLength: got 0, want 1/ },
     ];
     for (const c of cases) {
       const file = await valuesFile(c.values);

@@ -1,11 +1,9 @@
 {{/* The audit log (values `audit`): written by the worker only, to a PersistentVolumeClaim, keyed
 with a key from a Secret mounted as a file, checkpoints to a separate claim and/or a webhook or
-Slack channel. One SQLite file has one writer: more than one worker replica is refused. */}}
+Slack channel. One SQLite file has one writer: values.schema.json refuses worker.replicas > 1
+with audit on. */}}
 {{- define "medic.audit.check" -}}
 {{- if .Values.audit.enabled -}}
-{{- if gt (int .Values.worker.replicas) 1 -}}
-{{- fail (printf "audit.enabled: the audit log is one SQLite file on a ReadWriteOnce PersistentVolumeClaim with one writer; set worker.replicas to 1 (got %d) — several workers would write one SQLite file from different nodes" (int .Values.worker.replicas)) -}}
-{{- end -}}
 {{- if not (or .Values.audit.checkpoints.file.enabled .Values.audit.checkpoints.webhookUrl .Values.audit.checkpoints.slackChannel) -}}
 {{- fail "audit.checkpoints: enable at least one sink (file.enabled, webhookUrl or slackChannel): without exported checkpoints a rewritten or truncated log cannot be detected" -}}
 {{- end -}}
@@ -50,7 +48,7 @@ Slack channel. One SQLite file has one writer: more than one worker replica is r
 - name: audit-key
   secret:
     secretName: {{ .Values.audit.keySecret.name }}
-    defaultMode: 0440  # group-readable: the pod reads it as fsGroup
+    defaultMode: 288 # 0440: group-readable, the pod reads it as its fsGroup
     items:
       - key: {{ .Values.audit.keySecret.key }}
         path: key
