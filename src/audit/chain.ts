@@ -64,3 +64,7 @@ export const entryHash = (prevHash: string, id: number, r: AuditRecord): string 
  * its plain hash, which binds the unkeyed prefix into the keyed chain; GENESIS for entry #1.
  */
 export const macLink = (prev: { hash: string; mac: string | null } | undefined): string => (prev ? (prev.mac ?? prev.hash) : GENESIS);
+
+/** The keying marker's own MAC: moving "keyed from #N" (to skip MAC checks) needs the key. */
+export const markerMac = (key: { mac(prev: string, content: string): string }, m: { keyedFrom: number; keyId: string; at: string }): string =>
+  key.mac('medic audit keying marker', canonicalJson({ keyedFrom: m.keyedFrom, keyId: m.keyId, at: m.at }));

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { AuditKeyError, type AuditKey } from './key.js';
-import { canonicalJson, entryHash, GENESIS, hashedContent, macLink, type AuditRecord, type StoredRecord } from './chain.js';
+import { canonicalJson, entryHash, GENESIS, hashedContent, macLink, markerMac, type AuditRecord, type StoredRecord } from './chain.js';
 import { verifyChain, type VerifyOptions, type VerifyResult } from './verify.js';
 
 /** The write-once keying marker: entries from #keyedFrom on carry a MAC under key keyId. */
@@ -19,6 +19,8 @@ export interface KeyingMarker {
   keyedFrom: number;
   keyId: string;
   at: string;
+  /** HMAC of the marker itself (markerMac), so it cannot be moved without the key. */
+  mac: string;
 }
 
 /** The end of the log, as a checkpoint records it. */
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
 CREATE TABLE IF NOT EXISTS audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), last_id INTEGER NOT NULL, hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_meta (one INTEGER PRIMARY KEY CHECK (one = 1), keyed_from INTEGER NOT NULL, key_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_meta (one INTEGER PRIMARY KEY CHECK (one = 1), keyed_from INTEGER NOT NULL, key_id TEXT NOT NULL, at TEXT NOT NULL, mac TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
@@ -117,8 +119,8 @@ const hasTable = (db: Database, name: string): boolean =>
 /** The keying marker, if the log was ever opened for writing with a key. */
 export function keyingMarker(db: Database): KeyingMarker | undefined {
   if (!hasTable(db, 'audit_meta')) return undefined;
-  const row = db.prepare<[], { keyed_from: number; key_id: string; at: string }>('SELECT keyed_from, key_id, at FROM audit_meta WHERE one = 1').get();
-  return row ? { keyedFrom: row.keyed_from, keyId: row.key_id, at: row.at } : undefined;
+  const row = db.prepare<[], { keyed_from: number; key_id: string; at: string; mac: string }>('SELECT keyed_from, key_id, at, mac FROM audit_meta WHERE one = 1').get();
+  return row ? { keyedFrom: row.keyed_from, keyId: row.key_id, at: row.at, mac: row.mac } : undefined;
 }
 
 /**
@@ -132,7 +134,8 @@ export function auditLog(db: Database, opts: { key?: AuditKey | undefined } = {}
     db.transaction(() => {
       if (keyingMarker(db)) return;
       const lastId = db.prepare<[], { id: number }>('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1').get()?.id ?? 0;
-      db.prepare('INSERT INTO audit_meta (one, keyed_from, key_id, at) VALUES (1, ?, ?, ?)').run(lastId + 1, key.id, new Date().toISOString());
+      const marker = { keyedFrom: lastId + 1, keyId: key.id, at: new Date().toISOString() };
+      db.prepare('INSERT INTO audit_meta (one, keyed_from, key_id, at, mac) VALUES (1, ?, ?, ?, ?)').run(marker.keyedFrom, marker.keyId, marker.at, markerMac(key, marker));
     }).immediate();
     const marker = keyingMarker(db)!;
     if (marker.keyId !== key.id) {
@@ -194,6 +197,6 @@ export function auditLog(db: Database, opts: { key?: AuditKey | undefined } = {}
 }
 export type AuditLog = ReturnType<typeof auditLog>;
 
-export { canonicalJson, entryHash, GENESIS, hashedContent, macLink, type AuditRecord, type StoredRecord } from './chain.js';
+export { canonicalJson, entryHash, GENESIS, hashedContent, macLink, markerMac, type AuditRecord, type StoredRecord } from './chain.js';
 export { verifyChain, type VerifyResult } from './verify.js';
 export { toCsv, toJsonl } from './export.js';

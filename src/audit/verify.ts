@@ -2,7 +2,7 @@
 // the audit key; names the exact first forged entry even when every later hash was recomputed),
 // the keying marker, and the exported signed checkpoints (need only the public key; catch a
 // rewritten chain up to the last checkpoint, and truncation). The first problem is reported.
-import { GENESIS, hashedContent, macLink, entryHash, type StoredRecord } from './chain.js';
+import { GENESIS, hashedContent, macLink, markerMac, entryHash, type StoredRecord } from './chain.js';
 import { signedBytes, type Checkpoint } from './checkpoint.js';
 import type { AuditKey, CheckpointVerifier } from './key.js';
 
@@ -16,7 +16,7 @@ export interface BadEntry {
 
 export interface VerifyOptions {
   /** The log's keying marker (read from the database). */
-  marker?: { keyedFrom: number; keyId: string };
+  marker?: { keyedFrom: number; keyId: string; at: string; mac: string };
   /** With the audit key, every MAC is checked. */
   key?: AuditKey | undefined;
   /** Exported checkpoints to check the log against, and the key that signed them. */
@@ -79,6 +79,9 @@ export function verifyChain(rows: StoredRecord[], head?: { id: number; hash: str
   }
   if (key && marker && marker.keyId !== key.id) {
     return bad(undefined, `the log's keying marker names key ${marker.keyId} but its MACs verify under the key given (${key.id}): the marker was rewritten`);
+  }
+  if (key && marker && markerMac(key, marker) !== marker.mac) {
+    return bad(rows[Math.min(marker.keyedFrom, rows.length) - 1], `the keying marker was changed (its MAC does not verify under the audit key): it now says keyed from #${marker.keyedFrom}, so MAC checks were skipped before that`);
   }
   const checked = opts.checkpoints ? verifyCheckpoints(rows, marker, opts.checkpoints.list, opts.checkpoints.verifier) : { matched: 0 };
   if ('problem' in checked) return bad(checked.at, checked.problem);

@@ -69,6 +69,20 @@ describe('keyed audit log', () => {
     db.close();
   });
 
+  it('a keying marker moved past the end (MACs nulled, to look unkeyed) is caught with the key: the marker carries its own MAC', () => {
+    const db = openAuditDb(':memory:');
+    const key = auditKeyFrom(material());
+    auditLog(db, { key }).append([record(1), record(2), record(3)]);
+    db.exec('DROP TRIGGER audit_meta_no_update; DROP TRIGGER audit_log_no_update; UPDATE audit_meta SET keyed_from = 4; UPDATE audit_log SET mac = NULL;');
+    expect(auditLog(db).verify({ key })).toEqual({
+      ok: false,
+      entries: 3,
+      firstBad: expect.objectContaining({ id: 3 }),
+      problem: 'the keying marker was changed (its MAC does not verify under the audit key): it now says keyed from #4, so MAC checks were skipped before that',
+    });
+    db.close();
+  });
+
   it('a rewritten unkeyed prefix shows at the first keyed entry (its MAC chains from the last plain hash)', () => {
     const db = openAuditDb(':memory:');
     auditLog(db).append([record(1), record(2)]);
