@@ -261,7 +261,7 @@ export const LimitsSchema = z.strictObject({
       targets: z.number().int().min(1).describe('Distinct targets'),
       window: Duration.refine((d) => !DURATION_PATTERN.test(d) || toMs(d) <= 86_400_000, { message: 'window must be at most 1d' }).describe('Sliding window (at most 1d)'),
     })
-    .default({ targets: 20, window: '1h' })
+    .default({ targets: 50, window: '1h' })
     .describe(
       'Blast radius across incidents: at most this many distinct targets acted on by this playbook within the window (a flood of alerts, one per node, cordons at most `targets`); further incidents are blocked and escalate',
     ),

@@ -2,6 +2,7 @@
 // (real Fastify on a port), and the demo service as the system being healed.
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
+import type { IncidentSink } from '../../activities/publish.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
@@ -44,12 +45,14 @@ export async function startMedic(
     awsEndpoint?: string;
     secrets?: Record<string, string>;
     kubernetes?: KubernetesDeps;
+    /** Extra incident sinks (e.g. createAuditSink) beside none. */
+    sinks?: IncidentSink[];
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, [], {
+  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, opts.sinks ?? [], {
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
   });

@@ -250,8 +250,8 @@ describe('blast radius across incidents (limits.maxTargetsPerWindow)', () => {
     expect(s.touched).toEqual({});
   });
 
-  it('defaults to 20 targets an hour; a window above a day is refused', () => {
-    expect(LimitsSchema.parse({}).maxTargetsPerWindow).toEqual({ targets: 20, window: '1h' });
+  it('defaults to 50 targets an hour; a window above a day is refused', () => {
+    expect(LimitsSchema.parse({}).maxTargetsPerWindow).toEqual({ targets: 50, window: '1h' });
     expect(LimitsSchema.safeParse({ maxTargetsPerWindow: { targets: 1, window: '2d' } }).error?.issues[0]?.message).toBe('window must be at most 1d');
   });
 });
