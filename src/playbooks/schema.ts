@@ -277,7 +277,14 @@ export const LimitsSchema = z.strictObject({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
-export const PlaybookSchema = z
+/** A target templated from alert data must be allow-listed (src/policy/targets.ts); runbooks
+ * (src/runbooks/schema.ts) apply the same rule. */
+export function allowRule(pb: Parameters<typeof kubernetesAllowProblems>[0], ctx: z.RefinementCtx): void {
+  for (const p of kubernetesAllowProblems(pb)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+}
+
+/** The playbook's fields without its cross-field rules (for schemas built from it, e.g. runbooks). */
+export const PlaybookObjectSchema = z
   .strictObject({
   name: Name,
   description: z.string().default(''),
@@ -309,10 +316,7 @@ export const PlaybookSchema = z
     .default([])
     .describe('Who may approve an auto-demoted step that lists no approvers (default: nobody, so it escalates)'),
   escalation: z.array(EscalationRungSchema).default([{ kind: 'record', to: 'on-call' }]),
-  })
-  // A target templated from alert data must be allow-listed (src/policy/targets.ts).
-  .superRefine((pb, ctx) => {
-    for (const p of kubernetesAllowProblems(pb)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   });
+export const PlaybookSchema = PlaybookObjectSchema.superRefine(allowRule);
 export type Playbook = z.infer<typeof PlaybookSchema>;
 export type PlaybookInput = z.input<typeof PlaybookSchema>;
