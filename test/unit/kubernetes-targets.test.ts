@@ -2,11 +2,17 @@
 // system-namespace opt-in, node selectors, the load-time rule, the workflow's refusal of a step
 // and the governor's window budget. Plus a property: whatever the alert carries, a value the
 // check accepts is a valid Kubernetes name inside the allow-list.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KubernetesAllowSchema, type KubernetesAllow } from '../../src/playbooks/allow-kubernetes.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
-import { LimitsSchema, PlaybookSchema, type Step } from '../../src/playbooks/schema.js';
+import type { Alert } from '../../src/intake/schemas.js';
+import { LimitsSchema, PlaybookSchema, type Playbook, type Step } from '../../src/playbooks/schema.js';
+import { dryRunActuator } from '../../src/simulate/actuator.js';
+import { simulate } from '../../src/simulate/engine.js';
+import { ROOT } from '../support/paths.js';
 import type { TemplateContext } from '../../src/playbooks/template.js';
 import { admissionGates, recordTouch, pruneTouched, type AdmissionLedger } from '../../src/policy/admission.js';
 import {
@@ -253,5 +259,41 @@ describe('blast radius across incidents (limits.maxTargetsPerWindow)', () => {
   it('defaults to 50 targets an hour; a window above a day is refused', () => {
     expect(LimitsSchema.parse({}).maxTargetsPerWindow).toEqual({ targets: 50, window: '1h' });
     expect(LimitsSchema.safeParse({ maxTargetsPerWindow: { targets: 1, window: '2d' } }).error?.issues[0]?.message).toBe('window must be at most 1d');
+  });
+});
+
+describe('medic simulate decides as the workflow does', () => {
+  const T0 = Date.parse('2026-01-01T00:00:00Z');
+  const k8sAlert = (alertname: string, labels: Record<string, string>, at: number): Alert => ({
+    status: 'firing',
+    alertname,
+    severity: 'critical',
+    labels: { alertname, ...labels },
+    annotations: {},
+    startsAt: new Date(at).toISOString(),
+    fingerprint: `fp-${JSON.stringify(labels)}`,
+    source: 'alertmanager',
+    receivedAt: at,
+  });
+  const shipped = (name: string): Playbook => parsePlaybook(readFileSync(join(ROOT, 'playbooks', `${name}.yaml`), 'utf8'), name, {}).playbook!;
+
+  it('the shipped crash-looping-pod refuses kube-system in simulate, naming the field and rule', async () => {
+    const r = await simulate([k8sAlert('KubePodCrashLooping', { namespace: 'kube-system', deployment: 'coredns', pod: 'coredns-1' }, T0)], {
+      playbooks: [shipped('crash-looping-pod')],
+      actuator: dryRunActuator(),
+    });
+    const inc = r.incidents[0]!;
+    expect(inc.sequence).toEqual([{ step: 0, result: 'blocked' }, { step: 1, result: 'blocked' }]);
+    expect(inc.events.filter((e) => e.kind === 'action')).toEqual([]);
+    expect(inc.reason).toContain('params.namespace value "kube-system" is a system namespace (matches kube-*)');
+  });
+
+  it('the shipped node-pressure-drain: a flood of 6 nodes cordons 2, the rest are blocked by the window budget', async () => {
+    const alerts = Array.from({ length: 6 }, (_, i) => k8sAlert('KubeNodeMemoryPressure', { node: `node-${i}` }, T0 + i * 1_000));
+    const r = await simulate(alerts, { playbooks: [shipped('node-pressure-drain')], actuator: dryRunActuator() });
+    const cordoned = r.incidents.filter((i) => i.events.some((e) => e.kind === 'action'));
+    expect(cordoned).toHaveLength(2);
+    const blocked = r.incidents.filter((i) => i.reason.includes('blast radius: playbook node-pressure-drain already touched 2 targets in the last 1h (limit 2)'));
+    expect(blocked).toHaveLength(4);
   });
 });
