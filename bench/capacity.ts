@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       groupBy: ['alertname', 'service'],
       target: '{{labels.service}}',
       // Thousands of targets at once: the cross-incident limits are not what is measured.
-      limits: { maxActionsPerHourGlobal: 100_000, maxConcurrentGlobal: 10_000 },
+      limits: { maxActionsPerHourGlobal: 100_000, maxConcurrentGlobal: 10_000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
       steps: [
         {
           name: 'restart',

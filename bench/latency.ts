@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     match: { alertname: 'BenchAlert' },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000 },
+    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
     steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${sinkUrl}/poke` }, timeout: '5s' }],
   });
   const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN }, http: { port: 0 } });

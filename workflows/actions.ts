@@ -6,6 +6,7 @@ import type { FlagActionInput } from '../activities/flags.js';
 import type { HttpActionInput } from '../activities/http.js';
 import type { SsmAutomationInput, SsmCommandInput } from '../activities/ssm.js';
 import { toMs } from '../src/playbooks/duration.js';
+import type { Allow } from '../src/playbooks/allow.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
@@ -107,6 +108,8 @@ export async function runAction(
   step: Step,
   ctx: TemplateContext,
   o: ActOptions,
+  /** The playbook's target allow-lists (allow.*). */
+  allow?: Allow,
 ): Promise<ActionOutcome> {
   switch (step.action) {
     case 'http': {
@@ -130,7 +133,7 @@ export async function runAction(
       };
     }
     case 'kubernetes':
-      return runKubernetes(step, ctx, o);
+      return runKubernetes(step, ctx, o, allow?.kubernetes);
     case 'flag': {
       const input = flagActionInput(step, ctx, o);
       const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);

@@ -257,6 +257,8 @@ export interface GovernorState {
   cooldowns: Record<string, Cooldown>;
   deployments: Record<string, DeploymentMarker>;
   incidents: Record<string, number>;
+  /** Per playbook: targets acted on lately, for limits.maxTargetsPerWindow (pruned by window). */
+  touched?: Record<string, { target: string; at: number }[]>;
   /** Recent runs per (playbook, step index), keyed by stepKey(); feeds auto-demotion. */
   steps?: Record<string, StepHistory>;
 }

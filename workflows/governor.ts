@@ -6,10 +6,11 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { admissionGates } from '../src/policy/admission.js';
+import { admissionGates, pruneTouched, recordTouch } from '../src/policy/admission.js';
 import { demotionOf, recordRun, stepKey } from '../src/policy/demotion.js';
 import {
   admitUpdate,
@@ -62,6 +63,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     for (const [t, c] of Object.entries(s.cooldowns)) if (c.until <= now) delete s.cooldowns[t];
     for (const [t, d] of Object.entries(s.deployments)) if (d.until <= now) delete s.deployments[t];
     for (const [id, at] of Object.entries(s.incidents)) if (at < now - STALE_INCIDENT_MS) delete s.incidents[id];
+    pruneTouched(s, now);
   };
 
   const notify = (workflowId: string, send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): void => {
@@ -93,10 +95,14 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion };
     // A repeated admission of an action already admitted (activity retry) is not counted again.
     if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion };
-    const { decisions, allowed } = admissionGates(s, target, begin, now);
+    // Blast radius across incidents (limits.maxTargetsPerWindow); patched so older histories
+    // replay their admissions as they were decided.
+    const budgeted = step && patched('playbook-window-budget') ? step.playbook : undefined;
+    const { decisions, allowed } = admissionGates(s, target, begin, now, budgeted);
     if (allowed) {
       s.starts.push({ target, at: now });
       (s.inFlight[target] ??= []).push(workflowId);
+      if (budgeted !== undefined) recordTouch(s, budgeted, target, begin, now);
     }
     return { granted: true, pause: s.pause, decisions, allowed, ...demotion };
   });

@@ -22,9 +22,9 @@ import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile
 import { buildPage } from './page.js';
 import { applyTake, humanOutcome, notifyWebhook, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { describeAction, runAction } from './actions.js';
-import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe } from './kubernetes.js';
+import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal } from './kubernetes.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
-import { combine } from '../src/policy/gates.js';
+import { combine, targetGate } from '../src/policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, modeOf, requiresApproval, type PlaybookMode } from '../src/policy/plan.js';
 import {
   alertSignal,
@@ -280,6 +280,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   async function gatesPhase(): Promise<void> {
     const step = currentStep();
     const now = Date.now();
+    // A target picked by alert data outside the playbook's allow-lists fails the step before the
+    // governor sees it: nothing acts and no budget is spent (src/policy/targets.ts).
+    const refused = patched('kubernetes-target-allow-list') ? kubernetesRefusal(step, ctx, pb.allow?.kubernetes) : undefined;
+    if (refused) {
+      const decisions = [targetGate(refused)];
+      note('gate', `${stepLabel()} blocked: target refused: ${refused.message}`, { step: s.stepIndex, data: { decisions, refusal: refused } });
+      return nextStep(`target refused (${refused.message})`);
+    }
     const targets = step.targets.map((t) => render(t, ctx));
     const local = localGates({
       pause: s.pause,
@@ -400,7 +408,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     });
     let error: string | undefined;
     try {
-      const r = await runAction(step, ctx, { idempotencyKey, dryRun });
+      const r = await runAction(step, ctx, { idempotencyKey, dryRun }, pb.allow);
       if (!dryRun) s.acted = true;
       note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, { step: s.stepIndex, data: r.data });
     } catch (err) {

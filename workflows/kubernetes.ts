@@ -1,11 +1,22 @@
 // The `kubernetes` step action and verification probe, seen from the workflow: templates rendered,
 // one activity per operation. Deterministic code only.
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { K8sActionResult, K8sCheck } from '../activities/kubernetes.js';
 import { toMs } from '../src/playbooks/duration.js';
+import type { KubernetesAllow } from '../src/playbooks/allow-kubernetes.js';
 import type { KubernetesParams, KubernetesProbe } from '../src/playbooks/kubernetes.js';
 import type { Step } from '../src/playbooks/schema.js';
+import {
+  firstRefusal,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isTemplate,
+  selectorProblem,
+  stepRefs,
+  targetRefs,
+  type TargetRefusal,
+} from '../src/policy/targets.js';
 import { render, type TemplateContext } from '../src/playbooks/template.js';
 import { kubernetesProfile, probeProfile } from './profiles.js';
 
@@ -50,6 +61,26 @@ export function describeKubernetes(params: KubernetesParams, ctx: TemplateContex
   }
 }
 
+/** Why this step may not run with the values this alert carries: every name, namespace and node
+ * of its kubernetes params and probe, rendered, must be a valid Kubernetes name and (when it came
+ * from a template) allow-listed by allow.kubernetes; system namespaces need the opt-in. */
+export function kubernetesRefusal(step: Step, ctx: TemplateContext, allow: KubernetesAllow | undefined): TargetRefusal | undefined {
+  for (const { at, kind, fields } of stepRefs(step)) {
+    const rendered = { namespace: r(fields.namespace, ctx), name: r(fields.name, ctx), node: r(fields.node, ctx) };
+    const refused = firstRefusal(targetRefs(at, kind, fields, rendered), allow);
+    if (refused) return refused;
+  }
+  const probe = step.verification?.kubernetes;
+  if (probe?.check === 'pods-ready' && isTemplate(probe.selector)) return selectorProblem('verification.kubernetes.selector', render(probe.selector, ctx));
+  return undefined;
+}
+
+export const TARGET_REFUSED = 'KubernetesTargetRefused';
+
+/** The failure a refused target fails its step with (nothing was called). */
+export const targetRefused = (r: TargetRefusal): ApplicationFailure =>
+  ApplicationFailure.create({ type: TARGET_REFUSED, nonRetryable: true, message: `target refused: ${r.message}`, details: [{ refusal: r }] });
+
 /** The activities a kubernetes step may run: proxied in the workflow, called directly by simulate. */
 export type KubernetesActs = Pick<
   Activities,
@@ -62,8 +93,14 @@ export function callKubernetes(
   step: KubernetesStep,
   ctx: TemplateContext,
   o: { idempotencyKey: string; dryRun: boolean },
+  /** The playbook's allow-list: targets are checked before any call, and nodes against its
+   * nodeSelector by the activity. Absent only when replaying histories from before it existed. */
+  guard?: { allow: KubernetesAllow | undefined },
 ): Promise<K8sActionResult> {
+  const refused = guard ? kubernetesRefusal(step, ctx, guard.allow) : undefined;
+  if (refused) return Promise.reject(targetRefused(refused));
   const p = renderKubernetesParams(step.params, ctx);
+  const selector = guard?.allow?.nodeSelector ? { nodeSelector: guard.allow.nodeSelector } : {};
   const common = { ...o, timeoutMs: toMs(step.timeout) };
   const ns = (x: { namespace?: string | undefined }) => (x.namespace ? { namespace: x.namespace } : {});
   switch (p.operation) {
@@ -85,11 +122,11 @@ export function callKubernetes(
     case 'rollback':
       return acts.k8sRollback({ ...ns(p), name: p.name, ...(p.toRevision !== undefined ? { toRevision: p.toRevision } : {}), ...common });
     case 'cordon':
-      return acts.k8sCordon({ node: p.node, ...common });
+      return acts.k8sCordon({ node: p.node, ...selector, ...common });
     case 'uncordon':
-      return acts.k8sUncordon({ node: p.node, ...common });
+      return acts.k8sUncordon({ node: p.node, ...selector, ...common });
     case 'drain':
-      return acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...common });
+      return acts.k8sDrain({ node: p.node, force: p.force, ...(p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {}), ...selector, ...common });
     case 'rollout-pause':
       return acts.k8sRolloutPause({ ...ns(p), name: p.name, ...common });
     case 'rollout-abort':
@@ -101,9 +138,12 @@ export async function runKubernetes(
   step: KubernetesStep,
   ctx: TemplateContext,
   o: { idempotencyKey: string; dryRun: boolean },
+  allow?: KubernetesAllow,
 ): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
   const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
-  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o);
+  // Patched: histories from before the allow-lists replay their activity calls unchecked.
+  const guard = patched('kubernetes-target-allow-list') ? { allow } : undefined;
+  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o, guard);
   return { summary, durationMs, data: { ...data } };
 }
 
@@ -122,6 +162,20 @@ export function kubernetesCheck(probe: KubernetesProbe, ctx: TemplateContext): K
 export const describeKubernetesCheck = (c: K8sCheck): string =>
   c.check === 'node-drained' ? `Node ${c.node} drained` : c.check === 'pods-ready' ? `pods ${c.selector} ready` : `${c.kind} ${where(c)} rollout finished`;
 
+/** A rendered probe whose names are not Kubernetes names (the step's own check before acting
+ * also applies the allow-list): nothing is asked, the round fails with the reason. */
+export function probeNameProblem(c: K8sCheck): string | undefined {
+  const at = 'verification.kubernetes';
+  const bad = (field: string, v: string, rule: string) => `${at}.${field} value ${JSON.stringify(v.slice(0, 64))} is not a DNS-1123 ${rule}`;
+  if (c.check === 'node-drained') return isDns1123Subdomain(c.node) ? undefined : bad('node', c.node, 'subdomain');
+  if (c.namespace !== undefined && !isDns1123Label(c.namespace)) return bad('namespace', c.namespace, 'label');
+  if (c.check === 'rollout-finished') return isDns1123Subdomain(c.name) ? undefined : bad('name', c.name, 'subdomain');
+  return selectorProblem(`${at}.selector`, c.selector)?.message;
+}
+
 /** One verification round of a Kubernetes probe. */
-export const kubernetesProbe = (check: K8sCheck): Promise<{ ok: boolean; evidence: string }> =>
-  proxyActivities<Activities>(probeProfile(15_000)).k8sProbe({ check });
+export const kubernetesProbe = (check: K8sCheck): Promise<{ ok: boolean; evidence: string }> => {
+  const problem = patched('kubernetes-target-allow-list') ? probeNameProblem(check) : undefined;
+  if (problem) return Promise.resolve({ ok: false, evidence: `probe refused: ${problem}` });
+  return proxyActivities<Activities>(probeProfile(15_000)).k8sProbe({ check });
+};

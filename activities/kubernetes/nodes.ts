@@ -6,9 +6,14 @@ import { apiStatusOf, call, k8sError, requestOptions, type KubeClients } from '.
 import { heartbeat, sleep, type K8sActionResult } from './changes.js';
 import { stampedPatch, type Plan } from './stamped-patch.js';
 import type { ActionCommon } from './workloads.js';
+import type { NodeSelector } from '../../src/playbooks/allow-kubernetes.js';
+import { describeSelector, selectorMatches } from '../../src/policy/targets.js';
 
 export interface NodeInput extends ActionCommon {
   node: string;
+  /** The playbook's allow.kubernetes.nodeSelector: a Node whose live labels do not match is
+   * refused before anything is written. */
+  nodeSelector?: NodeSelector;
 }
 
 export interface DrainInput extends NodeInput {
@@ -41,6 +46,19 @@ export function createNodeActions(c: KubeClients, requestTimeoutMs: number, poll
   const opts = (patch?: 'merge' | 'json') => requestOptions(requestTimeoutMs, patch);
   const dry = (dryRun: boolean) => (dryRun ? { dryRun: 'All' } : {});
 
+  /** Refuses a Node outside the playbook's node selector (read in the same request the patch is
+   * guarded by: the patch carries that resourceVersion, so a relabel in between makes it re-read). */
+  const admitted = (input: NodeInput, n: V1Node): void => {
+    if (!input.nodeSelector || selectorMatches(input.nodeSelector, n.metadata?.labels ?? {})) return;
+    const labels = Object.entries(n.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    throw ApplicationFailure.create({
+      type: 'KubernetesTargetRefused',
+      nonRetryable: true,
+      message: `target refused: node ${JSON.stringify(input.node)} does not match allow.kubernetes.nodeSelector ${describeSelector(input.nodeSelector)} (its labels: ${labels.slice(0, 300) || 'none'}); nothing changed`,
+      details: [{ refusal: { path: 'params.node', value: input.node, rule: `does not match allow.kubernetes.nodeSelector ${describeSelector(input.nodeSelector)}` } }],
+    });
+  };
+
   const nodePatch = (input: NodeInput, op: string, plan: (before: V1Node) => Plan) =>
     stampedPatch<V1Node>({
       op,
@@ -50,7 +68,10 @@ export function createNodeActions(c: KubeClients, requestTimeoutMs: number, poll
       roots: [['spec']],
       read: () => call(`get Node ${input.node}`, () => c.core.readNode({ name: input.node }, opts())),
       patch: (body, type, dryRun) => c.core.patchNode({ name: input.node, body, ...dry(dryRun) }, opts(type)),
-      plan,
+      plan: (before) => {
+        admitted(input, before);
+        return plan(before);
+      },
     });
 
   const k8sCordon = async (input: NodeInput): Promise<K8sActionResult> =>

@@ -2,19 +2,27 @@
 // the `kubernetes` verification probe. String values may be templates ({{labels.pod}}); names
 // that are not templates must be valid Kubernetes names.
 import { z } from 'zod';
+import { isDns1123Label, isDns1123Subdomain } from '../policy/targets.js';
 
 const TEMPLATE = /\{\{[^}]+\}\}/;
-const objectName = (what: string) =>
+// Literals are checked here; rendered templates again after rendering (src/policy/targets.ts),
+// where they must also fall inside the playbook's allow.kubernetes.
+const objectName = (what: string, valid: (v: string) => boolean, rule: string) =>
   z
     .string()
     .min(1)
-    .refine((v) => TEMPLATE.test(v) || /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v), {
-      message: `${what} must be a Kubernetes name (lowercase letters, digits, - and .) or a {{template}}`,
-    });
+    .refine((v) => TEMPLATE.test(v) || valid(v), { message: `${what} must be a ${rule} or a {{template}}` });
+const SUBDOMAIN = 'Kubernetes name (lowercase letters, digits, - and .)';
 
-const Name = objectName('name').describe('Object name (templates allowed, e.g. {{labels.deployment}})');
-const Namespace = objectName('namespace').optional().describe('Default: kubernetes.namespace of the config');
-const Node = objectName('node').describe('Node name (templates allowed, e.g. {{labels.node}})');
+const Name = objectName('name', isDns1123Subdomain, SUBDOMAIN).describe(
+  'Object name (templates allowed, e.g. {{labels.deployment}}, if allow.kubernetes.names lists the names it may pick)',
+);
+const Namespace = objectName('namespace', isDns1123Label, 'Kubernetes namespace name (lowercase letters, digits and -, at most 63)')
+  .optional()
+  .describe('Default: kubernetes.namespace of the config. A template must pick one of allow.kubernetes.namespaces');
+const Node = objectName('node', isDns1123Subdomain, SUBDOMAIN).describe(
+  'Node name (templates allowed, e.g. {{labels.node}}, if allow.kubernetes.names.Node or nodeSelector admits it)',
+);
 const WorkloadKind = z.enum(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 export const KubernetesParamsSchema = z

@@ -2,9 +2,10 @@
 // playbooks/playbook.schema.json is generated from it (npm run schema), and `medic validate`
 // reports its errors with file, line and column.
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN, toMs } from './duration.js';
 import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
+import { kubernetesAllowProblems } from '../policy/targets.js';
 
 export const Duration = z
   .string()
@@ -255,6 +256,15 @@ export const LimitsSchema = z.strictObject({
   maxConcurrentPerTarget: z.number().int().min(1).default(1),
   maxConcurrentGlobal: z.number().int().min(1).default(10),
   blastRadius: z.number().int().min(1).default(1).describe('Max targets one action may touch'),
+  maxTargetsPerWindow: z
+    .strictObject({
+      targets: z.number().int().min(1).describe('Distinct targets'),
+      window: Duration.refine((d) => !DURATION_PATTERN.test(d) || toMs(d) <= 86_400_000, { message: 'window must be at most 1d' }).describe('Sliding window (at most 1d)'),
+    })
+    .default({ targets: 50, window: '1h' })
+    .describe(
+      'Blast radius across incidents: at most this many distinct targets acted on by this playbook within the window (a flood of alerts, one per node, cordons at most `targets`); further incidents are blocked and escalate',
+    ),
   maxHold: Duration.default('1h').describe('Escalate if gates hold a step longer than this'),
   demoteAfter: z
     .strictObject({
@@ -267,7 +277,15 @@ export const LimitsSchema = z.strictObject({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
-export const PlaybookSchema = z.strictObject({
+/** A target templated from alert data must be allow-listed (src/policy/targets.ts); runbooks
+ * (src/runbooks/schema.ts) apply the same rule. */
+export function allowRule(pb: Parameters<typeof kubernetesAllowProblems>[0], ctx: z.RefinementCtx): void {
+  for (const p of kubernetesAllowProblems(pb)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+}
+
+/** The playbook's fields without its cross-field rules (for schemas built from it, e.g. runbooks). */
+export const PlaybookObjectSchema = z
+  .strictObject({
   name: Name,
   description: z.string().default(''),
   runbookUrl: z.string().optional(),
@@ -298,6 +316,7 @@ export const PlaybookSchema = z.strictObject({
     .default([])
     .describe('Who may approve an auto-demoted step that lists no approvers (default: nobody, so it escalates)'),
   escalation: z.array(EscalationRungSchema).default([{ kind: 'record', to: 'on-call' }]),
-});
+  });
+export const PlaybookSchema = PlaybookObjectSchema.superRefine(allowRule);
 export type Playbook = z.infer<typeof PlaybookSchema>;
 export type PlaybookInput = z.input<typeof PlaybookSchema>;

@@ -1,6 +1,7 @@
 // The governor's admission of one action (kill switch, deployment marker, cooldown, rate and
 // concurrency limits) as a pure function of its ledger, shared by the governor workflow and
 // `medic simulate`'s stand-in governor.
+import { toMs } from '../playbooks/duration.js';
 import type { Limits } from '../playbooks/schema.js';
 import {
   combine,
@@ -9,6 +10,7 @@ import {
   deploymentGate,
   killSwitchGate,
   rateLimitGate,
+  windowBudgetGate,
   type Cooldown,
   type DeploymentMarker,
   type GateDecision,
@@ -21,9 +23,38 @@ export interface AdmissionLedger {
   inFlight: Record<string, string[]>;
   cooldowns: Record<string, Cooldown>;
   deployments: Record<string, DeploymentMarker>;
+  /** Per playbook: the targets it acted on lately (latest time per target), for
+   * limits.maxTargetsPerWindow. Absent in state carried from before it existed. */
+  touched?: Record<string, { target: string; at: number }[]>;
 }
 
-export function admissionGates(s: AdmissionLedger, target: string, limits: Limits, now: number): { decisions: GateDecision[]; allowed: boolean } {
+/** The longest window maxTargetsPerWindow may have: older entries are pruned whatever it says. */
+export const MAX_BUDGET_WINDOW_MS = 86_400_000;
+
+/** Notes that `playbook` acted on `target` now, keeping only entries inside its window. */
+export function recordTouch(s: AdmissionLedger, playbook: string, target: string, limits: Limits, now: number): void {
+  const windowMs = limits.maxTargetsPerWindow ? toMs(limits.maxTargetsPerWindow.window) : MAX_BUDGET_WINDOW_MS;
+  const touched = (s.touched ??= {});
+  touched[playbook] = [...(touched[playbook] ?? []).filter((t) => t.target !== target && t.at > now - windowMs), { target, at: now }];
+}
+
+/** Drops what no window can still count (bounded governor state). */
+export function pruneTouched(s: AdmissionLedger, now: number): void {
+  for (const [pb, list] of Object.entries(s.touched ?? {})) {
+    const kept = list.filter((t) => t.at > now - MAX_BUDGET_WINDOW_MS);
+    if (kept.length === 0) delete s.touched![pb];
+    else s.touched![pb] = kept;
+  }
+}
+
+/** The governor's gates for one action. With `playbook`, its window budget counts too. */
+export function admissionGates(
+  s: AdmissionLedger,
+  target: string,
+  limits: Limits,
+  now: number,
+  playbook?: string,
+): { decisions: GateDecision[]; allowed: boolean } {
   const ledger = {
     targetStarts: s.starts.filter((x) => x.target === target).map((x) => x.at),
     globalStarts: s.starts.map((x) => x.at),
@@ -37,5 +68,10 @@ export function admissionGates(s: AdmissionLedger, target: string, limits: Limit
     rateLimitGate(ledger, limits, now),
     concurrencyGate(ledger, limits, now),
   ];
+  const budget = limits.maxTargetsPerWindow; // absent in limits carried from before it existed
+  if (playbook !== undefined && budget) {
+    const windowMs = toMs(budget.window);
+    decisions.push(windowBudgetGate({ playbook, target, touched: s.touched?.[playbook] ?? [], targets: budget.targets, window: budget.window, windowMs }, now));
+  }
   return { decisions, allowed: combine(decisions).verdict === 'allow' };
 }

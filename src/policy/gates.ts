@@ -8,6 +8,7 @@ export type GateName =
   | 'maintenance-window'
   | 'active-deployment'
   | 'blast-radius'
+  | 'target-allow-list'
   | 'rate-limit'
   | 'concurrency'
   | 'cooldown'
@@ -161,6 +162,25 @@ export function blastRadiusGate(targets: string[], limit: number): GateDecision 
     gate: 'blast-radius',
     outcome: 'block',
     reason: `step would touch ${targets.length} targets (${targets.join(', ')}), above the blast radius of ${limit}`,
+  };
+}
+
+/** A target rendered from alert data that the playbook does not allow-list (src/policy/targets.ts). */
+export const targetGate = (refusal: { message: string }): GateDecision => ({ gate: 'target-allow-list', outcome: 'block', reason: refusal.message });
+
+/** Blast radius across incidents: distinct targets this playbook acted on within its window. */
+export function windowBudgetGate(
+  input: { playbook: string; target: string; touched: { target: string; at: number }[]; targets: number; window: string; windowMs: number },
+  now: number,
+): GateDecision {
+  const recent = new Set(input.touched.filter((t) => t.at > now - input.windowMs).map((t) => t.target));
+  if (recent.has(input.target) || recent.size < input.targets) {
+    return pass('blast-radius', `playbook ${input.playbook} touched ${recent.size} target(s) in the last ${input.window} (limit ${input.targets})`);
+  }
+  return {
+    gate: 'blast-radius',
+    outcome: 'block',
+    reason: `blast radius: playbook ${input.playbook} already touched ${recent.size} targets in the last ${input.window} (limit ${input.targets})`,
   };
 }
 

@@ -3,7 +3,7 @@
 // schema built from their spec, that the steps use as {{labels.NAME}}.
 import { z } from 'zod';
 import type { Alert } from '../intake/schemas.js';
-import { PlaybookSchema, type Playbook } from '../playbooks/schema.js';
+import { allowRule, PlaybookObjectSchema, type Playbook } from '../playbooks/schema.js';
 
 export const ParamSpecSchema = z.strictObject({
   type: z.enum(['string', 'number', 'boolean']).default('string'),
@@ -15,9 +15,11 @@ export const ParamSpecSchema = z.strictObject({
 });
 export type ParamSpec = z.infer<typeof ParamSpecSchema>;
 
-export const RunbookSchema = PlaybookSchema.omit({ match: true }).extend({
-  params: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'parameter names are lowercase, digits, _'), ParamSpecSchema).default({}),
-});
+export const RunbookSchema = PlaybookObjectSchema.omit({ match: true })
+  .extend({
+    params: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'parameter names are lowercase, digits, _'), ParamSpecSchema).default({}),
+  })
+  .superRefine(allowRule); // runbook parameters are as hostile as alert labels
 export type Runbook = z.infer<typeof RunbookSchema>;
 export type RunbookInput = z.input<typeof RunbookSchema>;
 

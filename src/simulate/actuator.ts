@@ -30,7 +30,7 @@ export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
   const k8s = deps.kubernetes ? kubernetesDryRun(deps.kubernetes) : undefined;
   // Dry runs of SSM actions return before any AWS call; the client is never used.
   const ssm = createSsmActivities({ ssm: new SSMClient({ region: 'us-east-1' }) });
-  return async (step, ctx, idempotencyKey) => {
+  return async (step, ctx, idempotencyKey, allow) => {
     const o = { idempotencyKey, dryRun: true };
     try {
       switch (step.action) {
@@ -44,7 +44,7 @@ export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
           return { ok: true, summary: (await ssm.ssmAutomation(ssmAutomationInput(step, ctx, o))).summary };
         case 'kubernetes': {
           if (!k8s) return { ok: true, summary: `dry run: would ${describeAction(step, ctx)} (${NO_KUBERNETES})` };
-          const r = await k8s(step, ctx, idempotencyKey);
+          const r = await k8s(step, ctx, idempotencyKey, allow?.kubernetes);
           // The diff is what the API server answered to the dryRun=All request, not a local guess.
           return { ok: true, summary: r.changes.length > 0 ? `${r.summary} (the API server's own dry run)` : r.summary };
         }

@@ -11,10 +11,12 @@ import { toMs } from '../playbooks/duration.js';
 import { findPlaybook, incidentWorkflowId, targetOf } from '../playbooks/match.js';
 import type { EscalationRung, Playbook, Step } from '../playbooks/schema.js';
 import { render, type TemplateContext } from '../playbooks/template.js';
-import { admissionGates, type AdmissionLedger } from '../policy/admission.js';
-import { combine, type GateDecision, type PauseState } from '../policy/gates.js';
+import { admissionGates, recordTouch, type AdmissionLedger } from '../policy/admission.js';
+import { combine, targetGate, type GateDecision, type PauseState } from '../policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, modeOf, requiresApproval, type Advance, type PlaybookMode } from '../policy/plan.js';
 import { describeAction } from '../../workflows/actions.js';
+import { kubernetesRefusal } from '../../workflows/kubernetes.js';
+import type { Allow } from '../playbooks/allow.js';
 import type { StepOutcome } from './sequence.js';
 
 /** What the actuator's dry run said about one step. */
@@ -25,7 +27,7 @@ export interface DryRunResult {
   /** The target's own prediction (server-side dry run), when it gave one. */
   wouldHeal?: boolean;
 }
-export type DryRunActuator = (step: Step, ctx: TemplateContext, idempotencyKey: string) => Promise<DryRunResult>;
+export type DryRunActuator = (step: Step, ctx: TemplateContext, idempotencyKey: string, allow?: Allow) => Promise<DryRunResult>;
 
 export type SimEvent =
   | { kind: 'gates'; step: number; at: string; verdict: 'allow' | 'wait' | 'block'; decisions: GateDecision[]; governor: GateDecision[] }
@@ -143,6 +145,7 @@ export async function simulate(alerts: Alert[], o: SimOptions): Promise<SimResul
     inFlight: { ...(g.inFlight ?? {}) },
     cooldowns: { ...(g.cooldowns ?? {}) },
     deployments: { ...(g.deployments ?? {}) },
+    touched: Object.fromEntries(Object.entries(g.touched ?? {}).map(([k, v]) => [k, [...v]])),
   };
   const incidents: SimIncident[] = [];
   const demoted = new Map((g.demotedSteps ?? []).map((d) => [`${d.playbook}#${d.step}`, d.reason]));
@@ -174,6 +177,14 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted:
 
   for (let round = 0; !end && round < MAX_ROUNDS; round++) {
     const step = pb.steps[at.stepIndex]!;
+    // As the workflow: a target outside the allow-lists fails the step before any gate or action.
+    const refused = kubernetesRefusal(step, ctx, pb.allow?.kubernetes);
+    if (refused) {
+      events.push({ kind: 'gates', step: at.stepIndex, at: new Date(now).toISOString(), verdict: 'block', decisions: [targetGate(refused)], governor: [] });
+      sequence.push({ step: at.stepIndex, result: 'blocked' });
+      follow(advance(pb, at, `target refused (${refused.message})`));
+      continue;
+    }
     const targets = step.targets.map((t) => render(t, ctx));
     const local = localGates({
       pause: ledger.pause,
@@ -189,7 +200,7 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted:
     const demotion = mode !== 'dry-run' ? demoted.get(`${pb.name}#${at.stepIndex}`) : undefined;
     const needsApproval = (requiresApproval(step, mode) || demotion !== undefined) && approved !== at.stepIndex;
     const begin = combine(local).verdict === 'allow' && !needsApproval;
-    const admission = begin ? admissionGates(ledger, target, pb.limits, now) : undefined;
+    const admission = begin ? admissionGates(ledger, target, pb.limits, now, pb.name) : undefined;
     const decisions = [...local, ...(admission?.decisions ?? [])];
     const verdict = begin ? (admission!.allowed ? ({ verdict: 'allow' } as const) : combine(admission!.decisions)) : combine(local);
     events.push({ kind: 'gates', step: at.stepIndex, at: new Date(now).toISOString(), verdict: verdict.verdict, decisions: local, governor: admission?.decisions ?? [] });
@@ -232,8 +243,9 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted:
       continue; // gates are evaluated again after the approval, as the workflow does
     }
     ledger.starts.push({ target, at: now });
+    recordTouch(ledger, pb.name, target, pb.limits, now);
     const key = `${incidentId}:step-${at.stepIndex}:try-${at.stepTry}`;
-    const r = await o.actuator(step, ctx, key);
+    const r = await o.actuator(step, ctx, key, pb.allow);
     const dryRun = isDryRun(pb, step, mode);
     events.push({ kind: 'action', step: at.stepIndex, try: at.stepTry, name: step.name, what: describeAction(step, ctx), dryRun: r.summary, ok: r.ok, ...(r.error ? { error: r.error } : {}) });
     approved = -1;

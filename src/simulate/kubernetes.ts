@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { createKubernetesActivities, kubernetesDeps, loadKubeConfig, type K8sActionResult, type KubernetesDeps } from '../../activities/kubernetes.js';
 import { ConfigSchema } from '../config.js';
+import type { KubernetesAllow } from '../playbooks/allow-kubernetes.js';
 import type { Step } from '../playbooks/schema.js';
 import type { TemplateContext } from '../playbooks/template.js';
 import { callKubernetes } from '../../workflows/kubernetes.js';
@@ -46,10 +47,12 @@ export async function simulateKubernetesDeps(configPath: string | undefined, env
 }
 
 type KubernetesStep = Extract<Step, { action: 'kubernetes' }>;
-export type KubernetesDryRun = (step: KubernetesStep, ctx: TemplateContext, idempotencyKey: string) => Promise<K8sActionResult>;
+export type KubernetesDryRun = (step: KubernetesStep, ctx: TemplateContext, idempotencyKey: string, allow?: KubernetesAllow) => Promise<K8sActionResult>;
 
-/** Runs a kubernetes step's activity in dry run, with the input the workflow would give it. */
+/** Runs a kubernetes step's activity in dry run, with the input the workflow would give it: the
+ * same target checks first (a refused target is never asked about), the node selector checked by
+ * the activity against the live Node. */
 export function kubernetesDryRun(deps: KubernetesDeps): KubernetesDryRun {
   const acts = createKubernetesActivities(deps);
-  return (step, ctx, idempotencyKey) => callKubernetes(acts, step, ctx, { idempotencyKey, dryRun: true });
+  return (step, ctx, idempotencyKey, allow) => callKubernetes(acts, step, ctx, { idempotencyKey, dryRun: true }, { allow });
 }

@@ -205,6 +205,25 @@ describe('helm chart deploy/helm/medic', () => {
     expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
   });
 
+  it('namespaced RBAC with nodes (the recommended setup): Roles per namespace, a ClusterRole only for nodes, as rbac-namespaced.yaml', async () => {
+    const docs = await render({ ...BASE, rbac: { create: true, clusterWide: false, nodes: true, argoRollouts: true, namespaces: ['shop'] } });
+    const shipped = parseAllDocuments(await readFile(join(ROOT, 'deploy/kubernetes/rbac-namespaced.yaml'), 'utf8')).map((d) => d.toJS() as Doc);
+    const one = (list: Doc[], kind: string): Doc => {
+      const found = list.filter((d) => d.kind === kind);
+      expect(found, kind).toHaveLength(1);
+      return found[0]!;
+    };
+    expect(grants(one(docs, 'Role').rules)).toEqual(grants(one(shipped, 'Role').rules));
+    expect(grants(one(docs, 'ClusterRole').rules)).toEqual(grants(one(shipped, 'ClusterRole').rules));
+    expect(Object.keys(grants(one(docs, 'ClusterRole').rules))).toEqual(['core/nodes', 'core/pods', 'core/pods/eviction']);
+    expect(grants(one(docs, 'ClusterRole').rules)['core/pods']).toEqual(['list']);
+    // together they grant exactly what the cluster-wide file grants
+    const union = grants([...one(docs, 'Role').rules, ...one(docs, 'ClusterRole').rules]);
+    expect(union).toEqual(await shippedRbac());
+    expect(one(docs, 'ClusterRoleBinding').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'medic-worker-nodes' });
+    expect(one(docs, 'RoleBinding').metadata.namespace).toBe('shop');
+  });
+
   it('/var/lib/medic is an emptyDir unless an existing claim is named', async () => {
     const volume = (docs: Doc[]): unknown =>
       (named(docs, 'Deployment', 'medic-worker').spec.template.spec.volumes as Array<{ name: string }>).find((v) => v.name === 'data');
@@ -292,8 +311,6 @@ describe('helm chart deploy/helm/medic', () => {
       { values: { ...BASE, worker: { replicas: 'two' } }, error: /\/worker\/replicas.*got string, want integer/ },
       { values: { ...BASE, workr: { replicas: 2 } }, error: /additional properties 'workr' not allowed/ },
       { values: { ...BASE, temporal: { address: 'temporal' } }, error: /\/temporal\/address/ },
-      // nodes are cluster-scoped: namespaced RBAC cannot grant cordon/drain
-      { values: { ...BASE, rbac: { create: true, clusterWide: false, namespaces: ['a'] } }, error: /'\/rbac\/nodes': value must be false/ },
       { values: { ...BASE, rbac: { create: true, clusterWide: false, nodes: false } }, error: /'\/rbac\/namespaces': minItems: got 0, want 1/ },
       // the audit log is one SQLite file with one writer (one worker), and it needs its key
       { values: { ...BASE, audit: { enabled: true, keySecret: { name: 'k' } } }, error: /'\/worker\/replicas': maximum: got 2, want 1/ },

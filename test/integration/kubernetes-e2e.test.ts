@@ -101,6 +101,7 @@ describe('kubernetes steps in an incident', () => {
         match: { alertname: 'ErrorRateHighAfterDeployE2E' },
         groupBy: ['alertname', 'namespace', 'deployment'],
         target: 'k8s/{{labels.namespace}}/{{labels.deployment}}',
+        allow: { kubernetes: { namespaces: [NS], names: { Deployment: ['shop'] } } },
         steps: [
           {
             name: 'roll back',

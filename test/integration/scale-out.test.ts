@@ -39,7 +39,7 @@ beforeAll(async () => {
   }
   const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN } });
   // limits high enough that the burst is not queued behind the global concurrency budget
-  const playbook = demoPlaybook(demo.url, { limits: { maxConcurrentGlobal: 50, maxActionsPerHourGlobal: 500 } });
+  const playbook = demoPlaybook(demo.url, { limits: { maxConcurrentGlobal: 50, maxActionsPerHourGlobal: 500, maxTargetsPerWindow: { targets: 500, window: '1h' } } });
   server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [playbook] });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
 });

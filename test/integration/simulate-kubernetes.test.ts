@@ -32,6 +32,7 @@ const playbook = (name: string, alertname: string, s: ReturnType<typeof step>): 
   match: { alertname },
   groupBy: ['alertname', 'deployment'],
   target: 'k8s/{{labels.namespace}}/deployment/{{labels.deployment}}',
+  allow: { kubernetes: { namespaces: [NS], names: { Deployment: ['*'] } } },
   steps: [s],
 });
 

@@ -43,7 +43,7 @@ function playbook(name: string, alertname: string, approval: boolean): Playbook 
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
     // Many incidents at once on one machine: the rate and concurrency gates are not under test here.
-    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100 },
+    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
     steps: [
       {
         name: 'restart',

@@ -17,6 +17,10 @@ import { describeKubernetes, describeKubernetesCheck, kubernetesCheck, renderKub
 const playbook = (step: string): string => `name: k8s
 match:
   alertname: KubePodCrashLooping
+allow:
+  kubernetes:
+    namespaces: [shop]
+    names: { Deployment: ['*'] }
 steps:
 ${step}`;
 const parse = (text: string) => parsePlaybook(text, 'pb.yaml', {});
@@ -50,17 +54,17 @@ describe('kubernetes steps in playbooks', () => {
 
   it('scale needs min and max, exactly one of replicas/by, and an absolute target inside the bounds', () => {
     const scale = (params: string) => problems(playbook(`  - name: scale\n    action: kubernetes\n    params:\n      operation: scale\n      name: web\n${params}`));
-    expect(scale('      replicas: 3\n')).toEqual(['7:5: steps.0.params.min: is required (expected number)', '7:5: steps.0.params.max: is required (expected number)']);
-    expect(scale('      replicas: 9\n      min: 1\n      max: 5\n')).toEqual(['10:7: steps.0.params.replicas: replicas must lie within [min, max]']);
-    expect(scale('      replicas: 2\n      by: 1\n      min: 1\n      max: 5\n')).toEqual(['10:7: steps.0.params.replicas: scale needs exactly one of replicas or by']);
-    expect(scale('      by: -1\n      min: 3\n      max: 2\n')).toEqual(['11:7: steps.0.params.min: min must not exceed max']);
+    expect(scale('      replicas: 3\n')).toEqual(['11:5: steps.0.params.min: is required (expected number)', '11:5: steps.0.params.max: is required (expected number)']);
+    expect(scale('      replicas: 9\n      min: 1\n      max: 5\n')).toEqual(['14:7: steps.0.params.replicas: replicas must lie within [min, max]']);
+    expect(scale('      replicas: 2\n      by: 1\n      min: 1\n      max: 5\n')).toEqual(['14:7: steps.0.params.replicas: scale needs exactly one of replicas or by']);
+    expect(scale('      by: -1\n      min: 3\n      max: 2\n')).toEqual(['15:7: steps.0.params.min: min must not exceed max']);
   });
 
   it('names must be Kubernetes names or templates; unknown operations and fields are refused', () => {
     const step = (params: string) => problems(playbook(`  - name: x\n    action: kubernetes\n    params:\n${params}`));
-    expect(step('      operation: delete-pod\n      name: Web_1\n')).toEqual(['9:7: steps.0.params.name: name must be a Kubernetes name (lowercase letters, digits, - and .) or a {{template}}']);
+    expect(step('      operation: delete-pod\n      name: Web_1\n')).toEqual(['13:7: steps.0.params.name: name must be a Kubernetes name (lowercase letters, digits, - and .) or a {{template}}']);
     expect(step('      operation: reboot\n      name: web\n')).toHaveLength(1);
-    expect(step('      operation: cordon\n      node: n1\n      force: true\n')[0]).toMatch(/^10:7: steps\.0\.params: Unrecognized key: "force"$/);
+    expect(step('      operation: cordon\n      node: n1\n      force: true\n')[0]).toMatch(/^14:7: steps\.0\.params: Unrecognized key: "force"$/);
   });
 
   it('the shipped Kubernetes playbooks load', () => {
