@@ -7,6 +7,7 @@ import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty.js';
 import { createPrometheusActivities } from './prometheus.js';
 import { createPublishActivities, type IncidentSink } from './publish.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { createSsmActivities } from './ssm.js';
 import { createKubernetesActivities, type KubernetesDeps } from './kubernetes.js';
 import { createDrillActivities } from './drills.js';
@@ -22,6 +23,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps {
   prometheusUrl?: string;
   /** AWS SSM (default: a client from the standard AWS chain for region and credentials). */
   ssm?: SSMClient;
+  /** EC2, to read instance tags for allow.ssm.instanceTags (default: the standard AWS chain). */
+  ec2?: EC2Client;
   /** Kubernetes API clients; absent: Kubernetes steps fail with "not configured". */
   kubernetes?: KubernetesDeps;
   /** What chaos drills may break (config drills.targets; only those marked drillable). */
@@ -37,7 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPublishActivities({ sinks: deps.sinks ?? [] }),
     ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
-    ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}) }),
+    ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}), ec2: deps.ec2 ?? new EC2Client({}) }),
     ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
     ...createKubernetesActivities(deps.kubernetes),
     ...createDrillActivities({

@@ -6,6 +6,10 @@
 // activity attempt) is the command's Comment (Run Command) or, as a UUID, the ClientToken
 // (Automation). A retried activity finds the command it already sent and polls it instead of
 // sending it again; the id is also kept in heartbeat details.
+//
+// Alert data is hostile: before anything is sent, the rendered input is re-validated (instance
+// ids, allow.ssm) and checked against the document's own parameter declarations and the
+// instances' tags (activities/ssm-checks.ts); a violation is a non-retryable SsmRefused.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
@@ -18,10 +22,16 @@ import {
   type Command,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SsmAllow } from '../src/playbooks/allow-ssm.js';
+import { allowTargets, ssmInputProblem } from '../src/playbooks/ssm-guard.js';
 import { capOutput } from './redact.js';
+import { checkSsmInput, refusal } from './ssm-checks.js';
 
 export interface SsmDeps {
   ssm: SSMClient;
+  /** Reads EC2 instance tags for allow.ssm.instanceTags (absent: such playbooks are refused). */
+  ec2?: EC2Client;
   /** First poll delay and its cap (backoff doubles in between). */
   pollMs?: { initial: number; max: number };
 }
@@ -33,7 +43,12 @@ export interface SsmTarget {
 
 export interface SsmCommandInput {
   documentName: string;
+  documentVersion?: string;
   parameters: Record<string, string[]>;
+  /** Parameters whose value came from a template: the document must declare a pattern for them. */
+  templated?: string[];
+  /** The playbook's allow.ssm. */
+  allow?: SsmAllow;
   instanceIds: string[];
   targets: SsmTarget[];
   idempotencyKey: string;
@@ -64,6 +79,8 @@ export interface SsmAutomationInput {
   documentName: string;
   documentVersion?: string;
   parameters: Record<string, string[]>;
+  templated?: string[];
+  allow?: SsmAllow;
   idempotencyKey: string;
   dryRun: boolean;
   timeoutMs: number;
@@ -129,6 +146,13 @@ function wrap(what: string, err: unknown): Error {
 
 export function createSsmActivities(deps: SsmDeps) {
   const { ssm } = deps;
+  /** Refuses a bad rendered input; without a dry run, also checks the document and the tags. */
+  async function check(input: SsmCommandInput | SsmAutomationInput): Promise<{ version?: string }> {
+    const problem = ssmInputProblem(input);
+    if (problem) throw refusal(problem);
+    return input.dryRun ? {} : checkSsmInput(input, deps, call);
+  }
+
   const poll = deps.pollMs ?? { initial: 1_000, max: 15_000 };
 
   async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -201,7 +225,10 @@ export function createSsmActivities(deps: SsmDeps) {
   async function ssmRunCommand(input: SsmCommandInput): Promise<SsmCommandResult> {
     const where = input.instanceIds.length > 0 ? input.instanceIds.join(',') : input.targets.map((t) => `${t.key}=${t.values.join('|')}`).join(' ');
     const what = `SSM ${input.documentName} on ${where}`;
+    const checked = await check(input);
     if (input.dryRun) return { dryRun: true, summary: `dry run: would run ${what}`, durationMs: 0 };
+    // Tag targets are narrowed to the allow-listed tags (SSM ANDs target keys).
+    const targets = allowTargets(input.targets, input.allow);
     const started = Date.now();
     const comment = commandComment(input.idempotencyKey);
     // Look back over this activity's own lifetime (every attempt of it) for the command.
@@ -220,10 +247,11 @@ export function createSsmActivities(deps: SsmDeps) {
         ssm.send(
           new SendCommandCommand({
             DocumentName: input.documentName,
+            ...(checked.version ? { DocumentVersion: checked.version } : {}),
             Parameters: input.parameters,
             Comment: comment,
             ...(input.instanceIds.length > 0 ? { InstanceIds: input.instanceIds } : {}),
-            ...(input.targets.length > 0 ? { Targets: input.targets.map((t) => ({ Key: t.key, Values: t.values })) } : {}),
+            ...(targets.length > 0 ? { Targets: targets.map((t) => ({ Key: t.key, Values: t.values })) } : {}),
             TimeoutSeconds: Math.max(30, Math.ceil(input.timeoutMs / 1000)),
           }),
         ),
@@ -254,6 +282,7 @@ export function createSsmActivities(deps: SsmDeps) {
 
   async function ssmAutomation(input: SsmAutomationInput): Promise<SsmAutomationResult> {
     const what = `SSM Automation ${input.documentName}`;
+    const checked = await check(input);
     if (input.dryRun) return { dryRun: true, summary: `dry run: would start ${what}`, durationMs: 0 };
     const started = Date.now();
     let executionId = heartbeatDetails()?.executionId;
@@ -263,7 +292,7 @@ export function createSsmActivities(deps: SsmDeps) {
         ssm.send(
           new StartAutomationExecutionCommand({
             DocumentName: input.documentName,
-            ...(input.documentVersion ? { DocumentVersion: input.documentVersion } : {}),
+            ...(checked.version ? { DocumentVersion: checked.version } : {}),
             Parameters: input.parameters,
             ClientToken: automationClientToken(input.idempotencyKey),
           }),

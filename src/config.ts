@@ -149,7 +149,7 @@ export const ConfigSchema = z.strictObject({
   /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
    * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
   aws: z
-    .strictObject({ endpoint: z.url({ protocol: /^https?$/ }).optional().describe('SSM endpoint override, e.g. http://127.0.0.1:5000 (moto)') })
+    .strictObject({ endpoint: z.url({ protocol: /^https?$/ }).optional().describe('SSM and EC2 endpoint override (EC2 is read for instance tags), e.g. http://127.0.0.1:5000 (moto)') })
     .optional()
     .describe('AWS SSM actions; region and credentials come from the standard AWS chain (AWS_REGION, AWS_PROFILE, instance/task roles)'),
   /** Absent: medic runs without Slack (no threads, no buttons; the CLI still approves). */

@@ -1,6 +1,6 @@
 // A step's action, rendered and run through the activity of its kind. Deterministic workflow code:
 // templates are rendered here, {{secret.*}} placeholders are left for the activity.
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FlagActionInput } from '../activities/flags.js';
 import type { HttpActionInput } from '../activities/http.js';
@@ -8,6 +8,7 @@ import type { SsmAutomationInput, SsmCommandInput } from '../activities/ssm.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { Allow } from '../src/playbooks/allow.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import { isTemplated, ssmInputProblem } from '../src/playbooks/ssm-guard.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
 import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
 import { describeKubernetes, runKubernetes } from './kubernetes.js';
@@ -61,27 +62,44 @@ export const httpActionInput = (step: StepOf<'http'>, ctx: TemplateContext, o: A
   timeoutMs: toMs(step.timeout),
 });
 
-export function ssmCommandInput(step: StepOf<'ssm-command'>, ctx: TemplateContext, o: ActOptions): SsmCommandInput {
-  const p = step.params;
-  return {
-    documentName: p.document,
-    parameters: renderParameters(p.parameters, ctx),
-    instanceIds: p.instanceIds.map((i) => render(i, ctx)),
-    targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
-    ...o,
-    timeoutMs: toMs(step.timeout),
-  };
-}
+/** Names of the parameters whose value came from a template: the activity requires the document
+ * to declare an allowedPattern (or allowedValues) for each. */
+const templatedNames = (p: Record<string, string | string[]>): string[] => Object.keys(p).filter((k) => isTemplated(p[k]!));
 
-export function ssmAutomationInput(step: StepOf<'ssm-automation'>, ctx: TemplateContext, o: ActOptions): SsmAutomationInput {
+export function ssmCommandInput(step: StepOf<'ssm-command'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmCommandInput {
   const p = step.params;
   return {
     documentName: p.document,
     ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
     parameters: renderParameters(p.parameters, ctx),
+    templated: templatedNames(p.parameters),
+    instanceIds: p.instanceIds.map((i) => render(i, ctx)),
+    targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
+    ...(allow.ssm ? { allow: allow.ssm } : {}),
     ...o,
     timeoutMs: toMs(step.timeout),
   };
+}
+
+export function ssmAutomationInput(step: StepOf<'ssm-automation'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmAutomationInput {
+  const p = step.params;
+  return {
+    documentName: p.document,
+    ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
+    parameters: renderParameters(p.parameters, ctx),
+    templated: templatedNames(p.parameters),
+    ...(allow.ssm ? { allow: allow.ssm } : {}),
+    ...o,
+    timeoutMs: toMs(step.timeout),
+  };
+}
+
+/** Rendered SSM values re-validated before the activity is scheduled (instance id format,
+ * allow.ssm); patched so histories from before the check replay unchanged. */
+function refuseBadSsmInput(input: SsmCommandInput | SsmAutomationInput): void {
+  if (!patched('ssm-input-check')) return;
+  const problem = ssmInputProblem(input);
+  if (problem) throw ApplicationFailure.create({ type: 'SsmRefused', nonRetryable: true, message: `refused: ${problem}` });
 }
 
 /** The `flag` activity's input, rendered (the token stays a secret name). */
@@ -117,7 +135,9 @@ export async function runAction(
       return { summary: r.summary, durationMs: r.durationMs, data: { status: r.status, bodyExcerpt: r.bodyExcerpt } };
     }
     case 'ssm-command': {
-      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand(ssmCommandInput(step, ctx, o));
+      const input = ssmCommandInput(step, ctx, o, allow);
+      refuseBadSsmInput(input);
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand(input);
       return {
         summary: r.summary,
         durationMs: r.durationMs,
@@ -125,7 +145,9 @@ export async function runAction(
       };
     }
     case 'ssm-automation': {
-      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation(ssmAutomationInput(step, ctx, o));
+      const input = ssmAutomationInput(step, ctx, o, allow);
+      refuseBadSsmInput(input);
+      const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation(input);
       return {
         summary: r.summary,
         durationMs: r.durationMs,

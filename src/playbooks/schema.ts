@@ -6,6 +6,9 @@ import { DURATION_PATTERN, toMs } from './duration.js';
 import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 import { kubernetesAllowProblems } from '../policy/targets.js';
+import { requireSsmAllow, SsmAutomationParamsSchema, SsmCommandParamsSchema } from './ssm.js';
+
+export { SsmAutomationParamsSchema, SsmCommandParamsSchema, type SsmAutomationParams, type SsmCommandParams } from './ssm.js';
 
 export const Duration = z
   .string()
@@ -101,35 +104,6 @@ export const VerificationSchema = z
     message: 'verification needs http, promql or kubernetes (or several)',
   });
 export type Verification = z.infer<typeof VerificationSchema>;
-
-const DocumentName = z
-  .string()
-  .regex(/^([a-zA-Z0-9_.-]{3,128}|arn:[^\s]+)$/, 'must be an SSM document name (3-128 of letters, digits, _ . -) or an ARN')
-  .describe('SSM document, e.g. AWS-RunShellScript, or the name/ARN of your own');
-const SsmParameters = z
-  .record(z.string(), z.union([z.string(), z.array(z.string())]))
-  .default({})
-  .describe('Document parameters (a value may be a list); values may use templates such as {{labels.instance}}');
-
-export const SsmCommandParamsSchema = z
-  .strictObject({
-    document: DocumentName,
-    parameters: SsmParameters,
-    instanceIds: z.array(z.string().min(1)).default([]).describe('Managed instance ids (templates allowed)'),
-    targets: z
-      .array(z.strictObject({ key: z.string().min(1).describe('e.g. tag:Role'), values: z.array(z.string().min(1)).min(1) }))
-      .default([])
-      .describe('Tag targets, instead of or beside instanceIds'),
-  })
-  .refine((p) => p.instanceIds.length > 0 || p.targets.length > 0, { message: 'ssm-command needs instanceIds or targets', path: ['instanceIds'] });
-export type SsmCommandParams = z.infer<typeof SsmCommandParamsSchema>;
-
-export const SsmAutomationParamsSchema = z.strictObject({
-  document: DocumentName,
-  documentVersion: z.string().min(1).optional(),
-  parameters: SsmParameters,
-});
-export type SsmAutomationParams = z.infer<typeof SsmAutomationParamsSchema>;
 
 const FlagName = z
   .string()
@@ -277,10 +251,12 @@ export const LimitsSchema = z.strictObject({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
-/** A target templated from alert data must be allow-listed (src/policy/targets.ts); runbooks
+/** A target templated from alert data must be allow-listed (src/policy/targets.ts, and
+ * src/playbooks/ssm.ts for SSM instances); runbooks
  * (src/runbooks/schema.ts) apply the same rule. */
-export function allowRule(pb: Parameters<typeof kubernetesAllowProblems>[0], ctx: z.RefinementCtx): void {
+export function allowRule(pb: Pick<z.infer<typeof PlaybookObjectSchema>, 'steps' | 'allow'>, ctx: z.RefinementCtx): void {
   for (const p of kubernetesAllowProblems(pb)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+  requireSsmAllow(pb, ctx);
 }
 
 /** The playbook's fields without its cross-field rules (for schemas built from it, e.g. runbooks). */

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { governorTaskQueue } from '../../workflows/contracts.js';
 import { createActivities } from '../../activities/index.js';
@@ -80,6 +81,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
+    ec2: new EC2Client(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
