@@ -7,12 +7,14 @@ import { Client, Connection } from '@temporalio/client';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { createDrillActivities } from '../../activities/drills.js';
 import { DrillScenarioSchema, DrillTargetSchema } from '../../src/drills/schema.js';
-import { startMoto, type Moto } from '../support/moto.js';
+import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
 
 let moto: Moto;
 let acts: ReturnType<typeof createDrillActivities>;
 beforeAll(async () => {
   moto = await startMoto();
+  // The ssm activity reads the document before sending; moto has no AWS-owned documents.
+  await moto.createDocument('AWS-RunShellScript', AWS_RUN_SHELL_SCRIPT);
   acts = createDrillActivities({
     // Only the Temporal-facing watchers use the client; inject/revert never call it.
     client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }),

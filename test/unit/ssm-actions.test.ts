@@ -58,10 +58,10 @@ describe('idempotency markers', () => {
   });
 });
 
-const playbook = (step: string): string => `name: ssm
+const playbook = (step: string, allow = ''): string => `name: ssm
 match:
   alertname: DiskFull
-steps:
+${allow}steps:
 ${step}`;
 const problems = (text: string): string[] => parsePlaybook(text, 'pb.yaml').problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
 
@@ -76,7 +76,7 @@ describe('ssm steps in playbooks', () => {
       parameters:
         commands: [df -h]
         executionTimeout: '60'
-`),
+`, "allow: { ssm: { instanceTags: { medic-managed: ['true'] } } }\n"),
       'pb.yaml',
     );
     expect(r.problems).toEqual([]);
@@ -112,17 +112,23 @@ describe('deploy/aws/iam-policy.json', () => {
     expect(policy.Version).toBe('2012-10-17');
     const actions = new Set(policy.Statement.flatMap((s) => [s.Action].flat()));
     expect([...actions].sort()).toEqual([
+      'ec2:DescribeTags',
       'iam:PassRole',
       'ssm:GetAutomationExecution',
       'ssm:GetCommandInvocation',
+      'ssm:GetDocument',
       'ssm:ListCommandInvocations',
       'ssm:ListCommands',
+      'ssm:ListTagsForResource',
       'ssm:SendCommand',
       'ssm:StartAutomationExecution',
     ]);
     expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
     // Only the List/Get calls that have no resource-level permissions run on "*".
     const star = policy.Statement.filter((s) => [s.Resource].flat().includes('*')).flatMap((s) => [s.Action].flat());
-    expect(star.sort()).toEqual(['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands']);
+    expect(star.sort()).toEqual(['ec2:DescribeTags', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands']);
+    // Run Command only with medic's own typed documents: never a shell document that takes script text.
+    const send = policy.Statement.filter((s) => [s.Action].flat().includes('ssm:SendCommand')).flatMap((s) => [s.Resource].flat());
+    expect(send.filter((r) => r.includes(':document/'))).toEqual(['arn:aws:ssm:*:*:document/Medic-CleanDisk']);
   });
 });
