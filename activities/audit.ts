@@ -29,6 +29,10 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
       return { ...base, why: passed ? '' : blockingReasons(e), before: 'pending', after: passed ? 'allowed' : e.message.includes('blocked') ? 'blocked' : 'held' };
     }
     case 'approval': {
+      const partial = d.partial as { by?: string; approvals?: string[]; needed?: number } | undefined;
+      if (partial) {
+        return { ...base, who: partial.by ?? 'unknown', why: 'four-eyes: another, different approver must approve too', before: 'awaiting approval', after: `${partial.approvals?.length ?? 1} of ${partial.needed ?? 2} approvals` };
+      }
       const decision = str(d.decision);
       if (decision) return { ...base, who: str(d.by) || 'unknown', why: str(d.reason), before: 'awaiting approval', after: decision === 'approve' ? 'approved' : 'denied' };
       if (e.message.includes('expired')) return { ...base, why: 'nobody decided before the request expired', before: 'awaiting approval', after: 'expired' };
@@ -50,6 +54,9 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
     case 'resolution':
       return { ...base, why: incident.outcome ?? '', before: 'open', after: e.message.startsWith('resolved') ? 'resolved' : 'escalated' };
     case 'control': {
+      // An Update whose identity medic's app did not sign (workflows/identity.ts): refused.
+      const forged = d.forged as { kind?: string; user?: string; reason?: string } | undefined;
+      if (forged) return { ...base, who: `unverified claim: ${forged.user ?? '?'}`, why: forged.reason ?? '', before: 'unchanged', after: `refused (forged ${forged.kind ?? 'update'})` };
       const human = d.resolvedBy as { by?: string; reason?: string } | undefined;
       if (human) return { ...base, who: human.by ?? 'unknown', why: human.reason ?? '', before: 'open', after: 'resolved by a person' };
       const paused = typeof d.paused === 'boolean' ? d.paused : e.message.includes(' ON ');

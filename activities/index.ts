@@ -14,8 +14,9 @@ import { createDrillActivities } from './drills.js';
 import type { DrillTarget } from '../src/drills/schema.js';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { createDigestActivities, type DigestDeps } from './digest.js';
+import { createIdentityActivities, type IdentityDeps } from './identity.js';
 
-export interface ActivityDeps extends GovernorDeps, HttpDeps {
+export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps {
   sinks?: IncidentSink[];
   /** PagerDuty Events API host/trust; default: pdjs against events.pagerduty.com. */
   pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
@@ -54,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
       ...(deps.kubernetes ? { kube: deps.kubernetes.clients } : {}),
     }),
     ...createDigestActivities(deps.digest),
+    ...createIdentityActivities(deps),
   };
 }
 

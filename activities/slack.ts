@@ -144,6 +144,7 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
         run = [];
       };
       const decisions: Decided[] = [];
+      let partial = false; // a four-eyes request got one of its approvals
       const settled: (TakeData & TakeSettled)[] = [];
       for (const e of fresh) {
         const take = takeOf(e);
@@ -170,6 +171,7 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
         if (!request) {
           run.push(e);
           if (e.kind === 'approval' && i.approval && i.approval.at === e.at) decisions.push(i.approval);
+          if (e.kind === 'approval' && e.data?.partial) partial = true;
           continue;
         }
         // A request is its own message (it carries buttons); what came before it is posted first.
@@ -185,6 +187,8 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       const approvalTs = pending ? refs[SLACK_REFS.approval(pending.step)] : undefined;
       const decided = decisions.at(-1);
       if (pending && approvalTs && decided) await update(channel, approvalTs, approvalMessage(i.workflowId, pending, decided));
+      // A partial four-eyes approval (Slack or CLI) shows on the request, which keeps its buttons.
+      else if (pending && approvalTs && partial) await update(channel, approvalTs, approvalMessage(i.workflowId, pending));
 
       // A take request loses its button once taken, missed, or the incident ended.
       const open = Object.keys(refs).flatMap((k) => {

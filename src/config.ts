@@ -88,6 +88,12 @@ export const ConfigSchema = z.strictObject({
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
   playbooks: z.array(z.string().min(1)).default(['playbooks']).describe('Playbook files or directories of YAML'),
   runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
+  identityKey: z
+    .string()
+    .min(32, 'the identity key must be at least 32 characters')
+    .optional()
+    .describe('Signs who decided, took or resolved an incident (HMAC): the server signs, the worker checks; the same on both, kept secret. Required in production (or identityKeyFile); demo mode makes one per process'),
+  identityKeyFile: z.string().min(1).optional().describe('A file holding the identity key (e.g. a mounted Kubernetes Secret); used when identityKey is unset'),
   secrets: z.record(z.string(), z.string()).default({}).describe('Values for {{secret.NAME}} in playbooks; from MEDIC_SECRET_<NAME> env vars, resolved only inside activities'),
   drills: DrillsConfigSchema.optional().describe('Chaos drills: scenario files, and the targets drills may break (each marked drillable: true); YAML config file only. Absent: no drills'),
   store: StoreSchema.optional().describe('The incident store (SQLite or PostgreSQL): incidents, steps, outcomes, timings; feeds /metrics, reports, postmortems'),
@@ -238,6 +244,8 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_SLACK_CHANNEL: ['slack', 'channel'],
   MEDIC_SLACK_API_URL: ['slack', 'apiUrl'],
   MEDIC_SLACK_APP_TOKEN: ['slack', 'appToken'],
+  MEDIC_IDENTITY_KEY: ['identityKey'],
+  MEDIC_IDENTITY_KEY_FILE: ['identityKeyFile'],
   MEDIC_OTLP_ENDPOINT: ['tracing', 'otlpEndpoint'],
   MEDIC_OTEL_SERVICE_NAME: ['tracing', 'serviceName'],
 };

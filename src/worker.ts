@@ -12,10 +12,12 @@ import { createMedicWorker } from './temporal/worker.js';
 import { startTracing } from './tracing.js';
 import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
+import { identityKeyOf } from './identity/key.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  const identityKey = identityKeyOf(config); // refuses to start without one in production
   installRuntimeLogger(log);
   const tracing = startTracing(config.tracing, 'worker');
   const [client, connection] = await Promise.all([connectClient(config, tracing?.clientInterceptors), connectWorker(config)]);
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
+    identityKey,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),

@@ -76,6 +76,11 @@ export interface ApprovalRequest {
   risk: Step['risk'];
   approvers: string[];
   fourEyes: boolean;
+  /** Distinct approvals the step needs: 2 for four-eyes (absent in requests made before four-eyes
+   * counted approvers: 1). */
+  needed?: number;
+  /** Approvals so far while more are needed (four-eyes), in order. */
+  approvedBy?: { by: string; at: number; via?: string }[];
   requestedBy?: string;
   requestedAt: number;
   expiresAt: number;
@@ -154,7 +159,7 @@ export interface IncidentState {
   /** A person ended the incident (Slack Resolve, `medic resolve`). */
   resolvedBy?: { by: string; at: number; reason?: string };
   pendingApproval?: ApprovalRequest;
-  approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string };
+  approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string; with?: string[] };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
   outcome?: string;
   startedAt: number;
@@ -180,6 +185,8 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   alertname: string;
   /** The playbook's runbook link, for the Slack root message and pages. */
   runbookUrl?: string;
+  /** The latest alert's `summary` annotation (hostile text: sinks escape it for their medium). */
+  summary?: string;
 }
 
 /** What the workflow hands its sinks after new timeline entries: see activities/publish.ts. */
@@ -200,6 +207,27 @@ export const lockFreedSignal = defineSignal<[]>('lockFreed');
 export const statusQuery = defineQuery<IncidentStatus>('status');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 
+/** How the app vouches for the identity in a decide/take/resolve Update: an HMAC-SHA256 (hex)
+ * over the Update's kind, the incident id and every other field of the input (src/identity/sign.ts),
+ * with a key only medic's app and worker hold. The worker checks it before the workflow accepts
+ * the identity; an Update without a valid one is refused and recorded as forged. */
+export const IdentityProofSchema = z.strictObject({
+  /** Epoch ms when the app signed it; too old (or from the future) is refused. */
+  issuedAt: z.number().int().positive(),
+  mac: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex characters (HMAC-SHA256)'),
+});
+export type IdentityProof = z.infer<typeof IdentityProofSchema>;
+export type IdentityKind = 'decide' | 'take' | 'resolve';
+
+/** The worker's check of an Update's proof (activities/identity.ts), run as a local activity. */
+export interface VerifyIdentityInput {
+  kind: IdentityKind;
+  incidentId: string;
+  /** The Update's input as received, proof included. */
+  claim: Record<string, unknown>;
+}
+export type VerifyIdentityResult = { ok: true } | { ok: false; reason: string };
+
 export const DecisionInputSchema = z.strictObject({
   decision: z.enum(['approve', 'deny']),
   user: z.string().min(1),
@@ -208,6 +236,7 @@ export const DecisionInputSchema = z.strictObject({
   step: z.number().int().min(0).optional(),
   /** An approver group (`@handle` or S… id) the Slack app confirmed `user` belongs to (usergroups.users.list). */
   via: z.string().regex(/^(@[\w.-]+|S[A-Z0-9]+)$/).optional(),
+  proof: IdentityProofSchema.optional(),
 });
 export type DecisionInput = z.infer<typeof DecisionInputSchema>;
 export interface DecisionResult {
@@ -215,6 +244,11 @@ export interface DecisionResult {
   by: string;
   at: number;
   step: number;
+  /** Four-eyes: false while the step still waits for another, different approver. */
+  complete?: boolean;
+  /** Who approved so far (four-eyes), and how many distinct approvals the step needs. */
+  approvals?: string[];
+  needed?: number;
 }
 export const decideUpdate = defineUpdate<DecisionResult, [DecisionInput]>('decide');
 
@@ -225,6 +259,7 @@ export const TakeInputSchema = z.strictObject({
   rung: z.number().int().min(0),
   /** How the Slack app vouched for the taker: the rung's group, or `admin`. */
   via: z.string().min(1).max(100).optional(),
+  proof: IdentityProofSchema.optional(),
 });
 export type TakeInput = z.infer<typeof TakeInputSchema>;
 export interface TakeResult {
@@ -238,6 +273,7 @@ export const takeUpdate = defineUpdate<TakeResult, [TakeInput]>('take');
 export const ResolveInputSchema = z.strictObject({
   user: z.string().min(1),
   reason: z.string().max(2000).optional(),
+  proof: IdentityProofSchema.optional(),
 });
 export type ResolveInput = z.infer<typeof ResolveInputSchema>;
 export interface ResolveResult {

@@ -5,6 +5,7 @@ import type {
   Alert,
   ApprovalRequest,
   DecisionInput,
+  DecisionResult,
   IncidentInput,
   IncidentOptions,
   IncidentState,
@@ -88,6 +89,7 @@ export function statusOf(s: IncidentState, input: IncidentInput, workflowId: str
     },
     ...(step ? { stepName: step.name } : {}),
     ...(input.playbook.runbookUrl ? { runbookUrl: input.playbook.runbookUrl } : {}),
+    ...(lastAlert.annotations.summary ? { summary: lastAlert.annotations.summary.slice(0, 500) } : {}),
   };
 }
 
@@ -98,6 +100,7 @@ export function approvalRequest(
   requestedBy: string | undefined,
   now: number,
   expiresInMs: number,
+  needed?: number,
 ): ApprovalRequest {
   return {
     step: index,
@@ -106,6 +109,7 @@ export function approvalRequest(
     risk: step.risk,
     approvers: step.approvers,
     fourEyes: step.fourEyes,
+    ...(needed !== undefined ? { needed } : {}),
     ...(requestedBy ? { requestedBy } : {}),
     requestedAt: now,
     expiresAt: now + expiresInMs,
@@ -132,5 +136,52 @@ export function refuseDecision(s: IncidentState, d: DecisionInput, now: number):
   if (d.decision === 'approve' && p.fourEyes && d.user === p.requestedBy) {
     return `four-eyes step: ${d.user} requested it and may not approve it`;
   }
+  const earlier = p.approvedBy ?? [];
+  if (d.decision === 'approve' && earlier.some((a) => a.by === d.user)) {
+    return `four-eyes step: ${d.user} already approved step ${p.step + 1}; it needs ${p.needed ?? 1} different approvers (${earlier.length} so far: ${earlier.map((a) => a.by).join(', ')})`;
+  }
   return undefined;
+}
+
+/** What an accepted decision does: a timeline entry, and the state and answer it leaves. */
+export interface AppliedDecision {
+  result: DecisionResult;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Applies a decision the validator accepted. A four-eyes request (`needed` 2) records the first
+ * approval as partial and keeps waiting; the second, different approver completes it. A deny by
+ * any allowed approver denies, whatever approvals came before.
+ */
+export function applyDecision(s: IncidentState, d: DecisionInput, at: number, stepLabel: (i: number) => string): AppliedDecision {
+  const p = s.pendingApproval;
+  const step = p?.step ?? s.stepIndex;
+  const needed = p?.needed ?? 1;
+  const reason = d.reason ? { reason: d.reason } : {};
+  if (d.decision === 'approve' && p && needed > 1) {
+    const so = [...(p.approvedBy ?? []), { by: d.user, at, ...(d.via ? { via: d.via } : {}) }];
+    const names = so.map((a) => a.by);
+    if (so.length < needed) {
+      p.approvedBy = so;
+      return {
+        result: { decision: 'approve', by: d.user, at, step, complete: false, approvals: names, needed },
+        message: `${stepLabel(step)}: ${so.length} of ${needed} approvals: ${names.join(', ')}; four-eyes: waiting for a different approver`,
+        data: { partial: { by: d.user, approvals: names, needed } },
+      };
+    }
+    s.approval = { decision: 'approve', by: d.user, at, ...reason, with: names.slice(0, -1) };
+    return {
+      result: { decision: 'approve', by: d.user, at, step, complete: true, approvals: names, needed },
+      message: `${stepLabel(step)} approved by ${names.join(' and ')} (four-eyes: ${names.length} of ${needed})`,
+      data: { decision: 'approve', by: d.user, approvers: names, ...reason },
+    };
+  }
+  s.approval = { decision: d.decision, by: d.user, at, ...reason };
+  return {
+    result: { decision: d.decision, by: d.user, at, step },
+    message: d.decision === 'approve' ? `${stepLabel(step)} approved by ${d.user}` : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
+    data: { decision: d.decision, by: d.user, ...reason },
+  };
 }

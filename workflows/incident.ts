@@ -20,7 +20,8 @@ import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
-import { applyTake, humanOutcome, notifyWebhook, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
+import { applyTake, humanOutcome, notifyWebhook, refuseResolve, refuseTake, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
+import { identityChecked, requireSignedIdentity } from './identity.js';
 import { describeAction, runAction } from './actions.js';
 import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal } from './kubernetes.js';
 import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
@@ -40,12 +41,14 @@ import {
   type IncidentInput,
   type IncidentState,
   type IncidentStatus,
+  type IdentityKind,
   type IncidentStatusName,
   type TimelineEntry,
 } from './contracts.js';
 import { drillReportSignal, sinkRefsQuery } from './contracts-drill.js';
 import {
   applyAlerts,
+  applyDecision,
   approvalRequest,
   DEFAULT_OPTIONS,
   newState,
@@ -170,20 +173,25 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   // Chaos drills (workflows/drill.ts) join the incident's thread and timeline with their report.
   setHandler(sinkRefsQuery, () => s.sinkRefs);
   setHandler(drillReportSignal, ({ message, report }) => note('control', message, { data: { drill: report } }));
+  // Identity in these Updates is accepted only from medic's app (workflows/identity.ts): a forged
+  // one is recorded and refused. After the check (an await) the state is checked again: another
+  // decision may have landed meanwhile. Validators refuse before anything reaches history.
+  const forged = (kind: IdentityKind, user: string, what: string) => (reason: string): void =>
+    note('control', `refused a forged ${what} claiming to be ${user}: ${reason}`, { data: { forged: { kind, user, what, reason } } });
+  const refusedNow = (why: string | undefined): void => {
+    if (why) throw ApplicationFailure.create({ message: why, type: 'Refused', nonRetryable: true });
+  };
   setHandler(
     decideUpdate,
-    (d) => {
-      const at = Date.now();
-      const step = s.pendingApproval?.step ?? s.stepIndex;
-      s.approval = { decision: d.decision, by: d.user, at, ...(d.reason ? { reason: d.reason } : {}) };
-      note(
-        'approval',
-        d.decision === 'approve'
-          ? `${stepLabel(step)} approved by ${d.user}`
-          : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
-        { step, data: { decision: d.decision, by: d.user, ...(d.reason ? { reason: d.reason } : {}) } },
-      );
-      return { decision: d.decision, by: d.user, at, step };
+    async (d) => {
+      if (identityChecked()) {
+        const what = `${d.decision === 'approve' ? 'approval' : 'denial'} of ${stepLabel(s.pendingApproval?.step ?? s.stepIndex)}`;
+        await requireSignedIdentity('decide', incidentId, d, forged('decide', d.user, what));
+        refusedNow(refuseDecision(s, d, Date.now()));
+      }
+      const applied = applyDecision(s, d, Date.now(), stepLabel);
+      note('approval', applied.message, { step: applied.result.step, data: applied.data });
+      return applied.result;
     },
     {
       validator: (raw) => {
@@ -196,10 +204,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   );
 
   // A person takes the escalated incident (slack-group rung) or resolves it (workflows/ladder.ts).
-  // Validators refuse before anything reaches history; the clicker is told why.
   setHandler(
     takeUpdate,
-    (t) => {
+    async (t) => {
+      if (identityChecked()) {
+        await requireSignedIdentity('take', incidentId, t, forged('take', t.user, 'take of the incident'));
+        refusedNow(refuseTake(s, t));
+      }
       const at = Date.now();
       applyTake(s, t, at, note, setStatus);
       return { by: t.user, at, rung: t.rung };
@@ -208,7 +219,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   );
   setHandler(
     resolveUpdate,
-    (r) => {
+    async (r) => {
+      if (identityChecked()) {
+        await requireSignedIdentity('resolve', incidentId, r, forged('resolve', r.user, 'resolve of the incident'));
+        refusedNow(refuseResolve(s));
+      }
       const at = Date.now();
       s.resolvedBy = { by: r.user, at, ...(r.reason ? { reason: r.reason } : {}) };
       note('control', `${r.user} resolved the incident by hand${r.reason ? `: ${r.reason}` : ''}`, { data: { resolvedBy: s.resolvedBy } });
@@ -373,12 +388,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       const fallback = s.demoted?.step === s.stepIndex || mode === 'approve-all';
       const approvers = approversOf(pb, step, fallback);
       if (approvers.length === 0) return toEscalation(`mode approve-all: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
-      s.pendingApproval = approvalRequest({ ...step, approvers }, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout));
+      // Four-eyes means two distinct approvers (requests from before that counted one approval).
+      const needed = step.fourEyes && patched('four-eyes-two-approvers') ? 2 : undefined;
+      s.pendingApproval = approvalRequest({ ...step, approvers }, s.stepIndex, what, input.requestedBy, Date.now(), toMs(step.approvalTimeout), needed);
       s.approval = undefined;
       const p = s.pendingApproval;
       note(
         'approval',
-        `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ' (four-eyes)' : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
+        `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ` (four-eyes${p.needed ? `: ${p.needed} different approvers` : ''})` : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
         { step: s.stepIndex, data: { request: p } },
       );
     }

@@ -20,6 +20,7 @@ import { loadDrills } from '../drills/load.js';
 import { buildServer } from '../server/app.js';
 import { installRuntimeLogger } from '../temporal/connect.js';
 import { createMedicWorker } from '../temporal/worker.js';
+import { identityKeyOf } from '../identity/key.js';
 import { startDemoService } from '../dev/demo-service.js';
 import { freePort } from '../dev/ports.js';
 import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, sinks: [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer }), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, identityKey: identityKeyOf(config), sinks: [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer }), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
@@ -91,6 +92,7 @@ async function main(): Promise<number> {
     config,
     client,
     log,
+    identityKey: identityKeyOf(config), // the same per-process key as the worker's (demo mode)
     playbooks: () => playbooks,
     runbooks: () => runbooks,
     audit: audit.log,

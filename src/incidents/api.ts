@@ -5,6 +5,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { governorCaller } from '../../activities/governor.js';
 import type { AuditLog } from '../audit/log.js';
 import { demotionOf } from '../policy/demotion.js';
+import { signIdentity } from '../identity/sign.js';
 import {
   decideUpdate,
   governorStateQuery,
@@ -19,6 +20,8 @@ import {
   statusQuery,
   timelineQuery,
   type DecisionInput,
+  type IdentityKind,
+  type IdentityProof,
   type DecisionResult,
   type DemotedStep,
   type GovernorState,
@@ -53,7 +56,7 @@ export interface IncidentSummary {
   runStatus: string;
 }
 
-export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: AuditLog } = {}) {
+export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: AuditLog; identityKey?: Buffer } = {}) {
   const callGovernor = governorCaller({ client, taskQueue });
   let governorCalls = 0;
   const updateId = (what: string): string => `${what}:${Date.now()}:${++governorCalls}`;
@@ -103,11 +106,25 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     }
   }
 
-  const decide = (id: string, input: DecisionInput): Promise<DecisionResult> => updateIncident(id, decideUpdate, input);
+  /** The input signed for this incident (src/identity/sign.ts): the worker accepts the identity
+   * only with the app's proof. The incident id (not just the workflow id, which a later incident
+   * reuses) is part of what is signed. */
+  async function signed<T extends object>(kind: IdentityKind, id: string, input: T): Promise<T & { proof: IdentityProof }> {
+    if (!opts.identityKey) throw new Error('medic has no identity key (identityKey / MEDIC_IDENTITY_KEY): it cannot vouch for who decides');
+    try {
+      const status = await client.workflow.getHandle(workflowIdOf(id)).query(statusQuery);
+      return signIdentity(opts.identityKey, kind, status.incidentId, input);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
+      throw err;
+    }
+  }
+
+  const decide = async (id: string, input: DecisionInput): Promise<DecisionResult> => updateIncident(id, decideUpdate, await signed('decide', id, input));
   /** Someone takes an escalated incident from a slack-group rung: the ladder stops there. */
-  const take = (id: string, input: TakeInput): Promise<TakeResult> => updateIncident(id, takeUpdate, input);
+  const take = async (id: string, input: TakeInput): Promise<TakeResult> => updateIncident(id, takeUpdate, await signed('take', id, input));
   /** A person resolves the incident: it ends as resolved by them, a PagerDuty page is resolved. */
-  const resolve = (id: string, input: ResolveInput): Promise<ResolveResult> => updateIncident(id, resolveUpdate, input);
+  const resolve = async (id: string, input: ResolveInput): Promise<ResolveResult> => updateIncident(id, resolveUpdate, await signed('resolve', id, input));
 
   async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
     // No governor yet means nothing was ever paused.

@@ -127,8 +127,11 @@ const stepCommon = {
   name: z.string().min(1),
   risk: z.enum(['low', 'medium', 'high']).default('low'),
   requiresApproval: z.boolean().default(false),
-  approvers: z.array(z.string().min(1)).default([]).describe('User ids allowed to approve (default deny)'),
-  fourEyes: z.boolean().default(false).describe('The requester may not approve'),
+  approvers: z.array(z.string().min(1)).default([]).describe('Slack user ids, operator user names or @groups allowed to approve (default deny)'),
+  fourEyes: z
+    .boolean()
+    .default(false)
+    .describe('Two different approvers must approve (the first approval is partial), and never the person who requested the run (runbooks); a deny by any approver denies'),
   approvalTimeout: Duration.default('30m'),
   targets: z
     .array(z.string().min(1))
@@ -146,6 +149,9 @@ const stepCommon = {
     .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
   dryRun: z.boolean().optional(),
 };
+
+/** An approver entry naming a Slack user group (@handle or S… id) rather than one person. */
+const isGroup = (a: string): boolean => a.startsWith('@') || /^S[A-Z0-9]+$/.test(a);
 
 // Later issues add kubernetes and flag actions as further members of the union.
 export const StepSchema = z
@@ -167,6 +173,10 @@ export const StepSchema = z
   .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
     message: 'a step that requires approval must list approvers',
     path: ['approvers'],
+  })
+  .refine((s) => !s.fourEyes || s.approvers.length === 0 || s.approvers.length >= 2 || s.approvers.some(isGroup), {
+    message: 'four-eyes needs two different approvers: list at least two user ids or a @group',
+    path: ['fourEyes'],
   });
 export type Step = z.infer<typeof StepSchema>;
 
@@ -265,6 +275,10 @@ export const PlaybookObjectSchema = z
   name: Name,
   description: z.string().default(''),
   runbookUrl: z.string().optional(),
+  owners: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('The team owning this playbook (Slack user ids or @groups): only they (and medic admins) see its incidents in /medic status, /medic incidents and App Home. Empty: visible to everyone in the workspace'),
   match: MatchSchema,
   groupBy: z.array(z.string().min(1)).default(['alertname', 'service']),
   target: z.string().min(1).optional().describe('Template naming the target (default: groupBy values)'),

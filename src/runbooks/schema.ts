@@ -17,6 +17,10 @@ export type ParamSpec = z.infer<typeof ParamSpecSchema>;
 
 export const RunbookSchema = PlaybookObjectSchema.omit({ match: true })
   .extend({
+    runners: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Who may start this runbook (Slack user ids, operator user names or @groups). Default: nobody (a runbook without runners cannot be started)'),
     params: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'parameter names are lowercase, digits, _'), ParamSpecSchema).default({}),
   })
   .superRefine(allowRule); // runbook parameters are as hostile as alert labels
@@ -49,7 +53,7 @@ export function paramsSchema(rb: Runbook): z.ZodType<Record<string, string>> {
 
 /** The runbook as the playbook its incident workflow runs (matched by its own alert name). */
 export function runbookPlaybook(rb: Runbook): Playbook {
-  const { params: _params, ...rest } = rb;
+  const { params: _params, runners: _runners, ...rest } = rb;
   return { ...rest, match: { alertname: runbookAlertname(rb.name) } } as Playbook;
 }
 

@@ -21,6 +21,7 @@ import type { DrillScenario } from '../drills/schema.js';
 import { drillsApi } from '../drills/api.js';
 import { registerDrillMetrics } from '../drills/metrics.js';
 import { drillRoutes } from './drills.js';
+import { configuredIdentityKey } from '../identity/key.js';
 
 export interface ServerDeps {
   config: Config;
@@ -38,6 +39,8 @@ export interface ServerDeps {
   metrics?: Registry;
   /** The incident store: GET /api/incidents/:id/postmortem. */
   store?: IncidentStore;
+  /** Signs who decides/takes/resolves (src/identity/sign.ts); default: the config's identityKey. */
+  identityKey?: Buffer;
 }
 
 const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
@@ -57,7 +60,8 @@ declare module 'fastify' {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, log } = deps;
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes });
-  const api = incidentsApi(deps.client, config.temporal.taskQueue, deps.audit ? { audit: deps.audit } : {});
+  const identityKey = deps.identityKey ?? configuredIdentityKey(config);
+  const api = incidentsApi(deps.client, config.temporal.taskQueue, { ...(deps.audit ? { audit: deps.audit } : {}), ...(identityKey ? { identityKey } : {}) });
   const intakeToken = intakeTokenOf(config);
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
@@ -110,7 +114,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
-    await app.register(createSlackApp({ slack: config.slack, client: deps.client, taskQueue: config.temporal.taskQueue, log, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.runbooks ? { runbooks: deps.runbooks } : {}) }).plugin);
+    await app.register(
+      createSlackApp({
+        slack: config.slack,
+        client: deps.client,
+        taskQueue: config.temporal.taskQueue,
+        log,
+        playbooks: deps.playbooks,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.runbooks ? { runbooks: deps.runbooks } : {}),
+        ...(identityKey ? { identityKey } : {}),
+      }).plugin,
+    );
   }
 
   app.register(webhookRoutes, {

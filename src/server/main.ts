@@ -12,10 +12,12 @@ import { buildServer } from './app.js';
 import { openAudit } from '../audit/setup.js';
 import { medicRegistry } from '../store/metrics.js';
 import { openIncidentStore } from '../store/store.js';
+import { identityKeyOf } from '../identity/key.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  const identityKey = identityKeyOf(config); // refuses to start without one in production
   const { playbooks, problems } = await loadPlaybooks(config.playbooks);
   // A broken playbook is reported and skipped; the others keep working.
   for (const p of problems) log.error({ file: p.file }, `playbook skipped: ${formatProblem(p)}`);
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
   const audit = config.audit ? openAudit({ mode: config.mode, audit: config.audit }).log : undefined; // keyed: kill-switch entries carry MACs
   const store = config.store ? await openIncidentStore(config.store, { onError: (err) => log.warn(`incident store connection: ${err.message}`) }) : undefined;
   const metrics = medicRegistry(store);
-  const app = await buildServer({ config, client, log, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}), ...(config.drills ? { drills: () => drills } : {}) });
+  const app = await buildServer({ config, client, log, identityKey, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}), ...(config.drills ? { drills: () => drills } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
   if (config.detectors.length > 0) {

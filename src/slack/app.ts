@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Runbook } from '../runbooks/schema.js';
+import type { Playbook } from '../playbooks/schema.js';
 import { incidentsApi } from '../incidents/api.js';
 import type { AuditLog } from '../audit/log.js';
 import { slackAccess } from './access.js';
@@ -33,7 +34,20 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQueue: string; log: Logger; audit?: AuditLog; runbooks?: () => Runbook[] }) {
+export interface SlackAppDeps {
+  slack: SlackConfig;
+  client: Client;
+  taskQueue: string;
+  log: Logger;
+  audit?: AuditLog;
+  runbooks?: () => Runbook[];
+  /** Playbooks the server loaded: their owners decide who sees their incidents. */
+  playbooks?: () => Playbook[];
+  /** Signs the identity of whoever clicks (src/identity/sign.ts). */
+  identityKey?: Buffer;
+}
+
+export function createSlackApp(deps: SlackAppDeps) {
   const log = deps.log.child({ component: 'slack' });
   const apiUrl = deps.slack.apiUrl ? { slackApiUrl: deps.slack.apiUrl } : {};
   // Socket Mode (an app token): medic connects out to Slack, nothing listens on /slack/events.
@@ -51,13 +65,15 @@ export function createSlackApp(deps: { slack: SlackConfig; client: Client; taskQ
     },
   });
   const listenerDeps: ListenerDeps = {
-    api: incidentsApi(deps.client, deps.taskQueue, deps.audit ? { audit: deps.audit } : {}), // pauses from Slack are audited
+    // Pauses from Slack are audited; decisions, takes and resolves are signed with the identity key.
+    api: incidentsApi(deps.client, deps.taskQueue, { ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }),
     client: deps.client,
     taskQueue: deps.taskQueue,
     access: slackAccess(bolt.client, log),
     admins: deps.slack.admins,
     log,
     runbooks: deps.runbooks ?? (() => []),
+    playbooks: deps.playbooks ?? (() => []),
   };
   actions.register(bolt, listenerDeps);
   views.register(bolt, listenerDeps);

@@ -4,6 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import { INCIDENT_WORKFLOW_TYPE, SearchAttributes } from '../../workflows/contracts.js';
 import type { ListenerDeps } from './deps.js';
 import { homeView, type WeekStats } from './ui/home.js';
+import { viewerOf, visibleIncidents } from './visibility.js';
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
@@ -32,8 +33,10 @@ const lastPublished = new Map<string, number>();
 
 export async function publishHome(deps: ListenerDeps, web: WebClient, user: string, notice?: string): Promise<void> {
   const request = ++requests;
-  const [gov, open, week] = await Promise.all([deps.api.governorState().catch(() => undefined), deps.api.list(), weekStats(deps)]);
+  const [gov, all, week, maySee] = await Promise.all([deps.api.governorState().catch(() => undefined), deps.api.list(), weekStats(deps), viewerOf(deps, user)]);
+  // Only the incidents this user may see (playbook owners); the view says how many are hidden.
+  const { shown: open, hidden } = await visibleIncidents(maySee, all);
   if ((lastPublished.get(user) ?? 0) > request) return;
   lastPublished.set(user, request);
-  await web.views.publish({ user_id: user, view: homeView({ pause: gov?.pause ?? { paused: false }, open, week, ...(notice ? { notice } : {}) }) });
+  await web.views.publish({ user_id: user, view: homeView({ pause: gov?.pause ?? { paused: false }, open, week, hidden, ...(notice ? { notice } : {}) }) });
 }

@@ -57,6 +57,9 @@ export interface WorkerOptions {
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
   digest?: ActivityDeps['digest'];
+  /** Checks the app's signature on decide/take/resolve Updates (config identityKey); absent:
+   * every such Update is refused as unsigned. */
+  identityKey?: Buffer;
   /** Sticky cache and local-activity slots (config temporal.*); absent: SDK defaults. */
   cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number; maxConcurrentLocalActivities?: number };
 }
@@ -85,6 +88,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
+    ...(o.identityKey ? { identityKey: o.identityKey } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode(BUNDLE_OPTIONS)).code };

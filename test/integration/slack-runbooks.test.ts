@@ -14,6 +14,7 @@ beforeAll(async () => {
   runbook = RunbookSchema.parse({
     name: 'restart-service',
     description: 'Restart a service and verify it is healthy',
+    runners: [U.alice, '@oncall'],
     params: {
       service: { description: 'service name', pattern: '[a-z][a-z0-9-]*' },
       replicas: { type: 'number', required: false },

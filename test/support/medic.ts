@@ -13,6 +13,7 @@ import type { Playbook } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { silentLog } from './fixtures.js';
+import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 
 export const TOKENS = {
@@ -63,6 +64,7 @@ export async function startMedic(
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },
     temporal: { taskQueue },
     intake: { alertmanagerToken: TOKENS.intake, ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}) },
+    identityKey: TEST_IDENTITY_KEY_TEXT,
     ...(opts.correlation ? { correlation: opts.correlation } : {}),
     operators: [
       { user: 'alice', token: TOKENS.alice },

@@ -17,8 +17,10 @@ import type { Runbook } from '../../src/runbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from './fixtures.js';
+import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 
+export const SLACK_INTAKE_TOKEN = 'intake-token-0123456789';
 export const SLACK = {
   token: 'xoxb-medic-test-token',
   secret: 'slack-signing-secret-0123456789',
@@ -38,6 +40,8 @@ export interface SlackMedic {
   url: string;
   config: Config;
   taskQueue: string;
+  /** The server's playbooks; start() adds the playbook it starts an incident of. */
+  playbooks: Playbook[];
   start(pb: Playbook, opts?: { requestedBy?: string; labels?: Record<string, string> }): Promise<string>;
   status(workflowId: string): Promise<IncidentStatus>;
   timeline(workflowId: string): Promise<TimelineEntry[]>;
@@ -71,6 +75,8 @@ export async function startSlackMedic(
     /** Worker secrets and PagerDuty (the local stand-in), for escalation ladders that page. */
     secrets?: Record<string, string>;
     pagerduty?: WorkerOptions['pagerduty'];
+    /** Playbooks the server loads (the intake matches alerts against them). */
+    playbooks?: Playbook[];
   } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
@@ -94,7 +100,8 @@ export async function startSlackMedic(
   const config = ConfigSchema.parse({
     http: { port: 0 },
     temporal: { taskQueue },
-    intake: { alertmanagerToken: 'intake-token-0123456789' },
+    intake: { alertmanagerToken: SLACK_INTAKE_TOKEN },
+    identityKey: TEST_IDENTITY_KEY_TEXT,
     slack: {
       botToken: SLACK.token,
       signingSecret: SLACK.secret,
@@ -104,7 +111,10 @@ export async function startSlackMedic(
       ...(o.socketMode ? { appToken: SLACK.appToken } : {}),
     },
   });
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], ...(o.audit ? { audit: o.audit } : {}), runbooks: () => o.runbooks ?? [] });
+  // Playbooks the server knows (their owners decide who sees their incidents): those passed in,
+  // plus every playbook a test starts an incident of.
+  const playbooks: Playbook[] = [...(o.playbooks ?? [])];
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, ...(o.audit ? { audit: o.audit } : {}), runbooks: () => o.runbooks ?? [] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret, transport: o.socketMode ? 'socket' : 'http' });
   slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons
@@ -124,7 +134,9 @@ export async function startSlackMedic(
     url,
     config,
     taskQueue,
+    playbooks,
     async start(pb, opts = {}) {
+      if (!playbooks.some((p) => p.name === pb.name)) playbooks.push(pb);
       const r = await ingestAlerts(
         { client: env.client, taskQueue, playbooks: () => [pb], log: silentLog },
         [firingAlert(opts.labels)],

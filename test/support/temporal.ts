@@ -9,6 +9,7 @@ import { SearchAttributes } from '../../workflows/contracts.js';
 import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../src/temporal/worker.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
+import { TEST_IDENTITY_KEY } from './identity.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -70,5 +71,6 @@ export async function medicWorker(
     taskQueue,
     workflowBundle: await workflowBundle(),
     secrets,
+    identityKey: TEST_IDENTITY_KEY, // the test servers sign with the same key
   });
 }

@@ -6,6 +6,7 @@ import { startSlackStandIn, type SlackStandIn } from './server.js';
 export const DEMO_SLACK_USERS = [
   { id: 'U0DEMOYOU', name: 'you', real_name: 'You (on call)' },
   { id: 'U0DEMOSAM', name: 'sam', real_name: 'Sam (SRE lead, admin)' },
+  { id: 'U0DEMOKIM', name: 'kim', real_name: 'Kim (on call)' },
   { id: 'U0DEMOVIS', name: 'visitor', real_name: 'A visitor (may not approve)' },
 ];
 
@@ -19,7 +20,8 @@ export async function startDemoSlack(port: number): Promise<{
     port,
     channels: [{ id: 'C0INCIDENT', name: 'incidents' }],
     users: DEMO_SLACK_USERS,
-    usergroups: [{ id: 'S0ONCALL', handle: 'oncall', users: ['U0DEMOYOU', 'U0DEMOSAM'] }],
+    // Three on call: a four-eyes runbook started by one needs two others to approve it.
+    usergroups: [{ id: 'S0ONCALL', handle: 'oncall', users: ['U0DEMOYOU', 'U0DEMOSAM', 'U0DEMOKIM'] }],
   });
   return {
     standIn,

@@ -4,7 +4,8 @@ import type { types } from '@slack/bolt';
 import type { ApprovalRequest } from '../../../workflows/contracts.js';
 
 type ModalView = types.ModalView;
-import { esc, hhmm, type SlackMessage, type UiBlock } from './incident.js';
+import { esc } from './escape.js';
+import { hhmm, type SlackMessage, type UiBlock } from './incident.js';
 
 export const ACTIONS = { approve: 'approve_step', deny: 'deny_step' } as const;
 export const VIEWS = { denyReason: 'deny_reason' } as const;
@@ -34,24 +35,33 @@ export interface Decided {
   by: string;
   at: number;
   reason?: string;
+  /** Four-eyes: who approved before `by`. */
+  with?: string[];
 }
 
 const mention = (by: string): string => (/^[UW][A-Z0-9]+$/.test(by) ? `<@${by}>` : esc(by));
 
 export function decidedLine(d: Decided): string {
-  if (d.decision === 'approve') return `:white_check_mark: Approved by ${mention(d.by)} at ${hhmm(d.at)} UTC`;
+  if (d.decision === 'approve') return `:white_check_mark: Approved by ${[...(d.with ?? []), d.by].map(mention).join(' and ')} at ${hhmm(d.at)} UTC`;
   if (d.decision === 'deny') return `:no_entry: Denied by ${mention(d.by)} at ${hhmm(d.at)} UTC: ${esc(d.reason ?? 'no reason given')}`;
   return `:hourglass: Expired unanswered at ${hhmm(d.at)} UTC`;
 }
 
-/** The request; once decided, the same message without buttons and with who decided. */
+const fourEyesNote = (r: ApprovalRequest): string => {
+  if (!r.fourEyes) return '';
+  return (r.needed ?? 1) > 1 ? ` · four-eyes: ${r.needed} different approvers${r.requestedBy ? ', not the requester' : ''}` : ' · four-eyes: the requester may not approve';
+};
+
+/** The request; once decided, the same message without buttons and with who decided. While a
+ * four-eyes request has some of its approvals, it shows them and keeps its buttons. */
 export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?: Decided): SlackMessage {
   const ref = encodeRef({ workflowId, step: r.step });
   const lines = [
     `*Approval needed* for step ${r.step + 1}: *${esc(r.stepName)}*`,
     `*What:* ${esc(r.what)}`,
-    `*Risk:* ${r.risk}${r.fourEyes ? ' · four-eyes: the requester may not approve' : ''}`,
+    `*Risk:* ${r.risk}${fourEyesNote(r)}`,
     `*Who may approve:* ${who(r.approvers)}`,
+    ...(r.approvedBy?.length && !decided ? [`:ballot_box_with_check: *${r.approvedBy.length} of ${r.needed ?? 1} approvals:* ${r.approvedBy.map((a) => mention(a.by)).join(', ')} — waiting for a different approver`] : []),
     `*Expires:* <!date^${Math.floor(r.expiresAt / 1000)}^{date_short_pretty} {time}|${new Date(r.expiresAt).toISOString()}>`,
   ];
   const blocks: UiBlock[] = [{ type: 'section', block_id: 'request', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } }];
@@ -68,8 +78,8 @@ export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?
     });
   }
   const text = decided
-    ? `${r.stepName}: ${decidedLine(decided).replace(/^:[a-z_]+: /, '')}`
-    : `Approval needed: ${r.what} (risk ${r.risk})`;
+    ? `${esc(r.stepName)}: ${decidedLine(decided).replace(/^:[a-z_]+: /, '')}`
+    : `Approval needed: ${esc(r.what)} (risk ${r.risk})`;
   return { text, blocks };
 }
 

@@ -1,7 +1,9 @@
 // Text answers for /medic. Ephemeral replies, so plain mrkdwn text is enough.
 import type { IncidentSummary } from '../../incidents/api.js';
 import type { IncidentStatus, PauseState, TimelineEntry } from '../../../workflows/contracts.js';
-import { entryLine, esc, statusLabel } from './incident.js';
+import { esc } from './escape.js';
+import { entryLine, statusLabel } from './incident.js';
+import { hiddenLine } from '../visibility.js';
 
 export const HELP = [
   '*medic* — self-healing operations',
@@ -15,13 +17,15 @@ export const HELP = [
 const pauseLine = (p: PauseState): string =>
   p.paused ? `:octagonal_sign: Automation is *paused*${p.by ? ` by ${esc(p.by)}` : ''}${p.reason ? `: ${esc(p.reason)}` : ''}` : ':large_green_circle: Automation is *running*';
 
-export function incidentsText(list: IncidentSummary[]): string {
-  if (list.length === 0) return 'No open incidents.';
-  return [`*${list.length} open incident(s)*`, ...list.map((i) => `• \`${esc(i.workflowId)}\` ${esc(i.service)} · ${esc(i.severity)} · ${esc(i.status)}`)].join('\n');
+/** Open incidents the user may see; `hidden` counts those of other teams (src/slack/visibility.ts). */
+export function incidentsText(list: IncidentSummary[], hidden = 0): string {
+  const note = hidden > 0 ? [`_${hiddenLine(hidden)}._`] : [];
+  if (list.length === 0) return [hidden > 0 ? 'No open incidents you may see.' : 'No open incidents.', ...note].join('\n');
+  return [`*${list.length} open incident(s)*`, ...list.map((i) => `• \`${esc(i.workflowId)}\` ${esc(i.service)} · ${esc(i.severity)} · ${esc(i.status)}`), ...note].join('\n');
 }
 
-export function overviewText(pause: PauseState, list: IncidentSummary[]): string {
-  return `${pauseLine(pause)}\n${incidentsText(list)}`;
+export function overviewText(pause: PauseState, list: IncidentSummary[], hidden = 0): string {
+  return `${pauseLine(pause)}\n${incidentsText(list, hidden)}`;
 }
 
 export function incidentText(s: IncidentStatus, timeline: TimelineEntry[]): string {

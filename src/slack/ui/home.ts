@@ -3,7 +3,9 @@
 import type { types } from '@slack/bolt';
 import type { IncidentSummary } from '../../incidents/api.js';
 import type { IncidentStatusName, PauseState } from '../../../workflows/contracts.js';
-import { esc, statusLabel, type UiBlock } from './incident.js';
+import { esc } from './escape.js';
+import { statusLabel, type UiBlock } from './incident.js';
+import { hiddenLine } from '../visibility.js';
 
 export const HOME_ACTIONS = { togglePause: 'toggle_pause' } as const;
 
@@ -16,7 +18,7 @@ export interface WeekStats {
 
 const duration = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)}m` : `${(ms / 3_600_000).toFixed(1)}h`);
 
-export function homeView(d: { pause: PauseState; open: IncidentSummary[]; week: WeekStats; notice?: string }): types.HomeView {
+export function homeView(d: { pause: PauseState; open: IncidentSummary[]; week: WeekStats; notice?: string; hidden?: number }): types.HomeView {
   const blocks: UiBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'medic' } }];
   if (d.notice) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: esc(d.notice) }] });
   blocks.push({
@@ -43,7 +45,8 @@ export function homeView(d: { pause: PauseState; open: IncidentSummary[]; week: 
       text: { type: 'mrkdwn', text: `${statusLabel((i.status || 'open') as IncidentStatusName)} · *${esc(i.service || '?')}* · ${esc(i.severity)}\n\`${esc(i.workflowId)}\`` },
     });
   }
-  if (d.open.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing open.' }] });
+  if (d.open.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: d.hidden ? 'Nothing open that you may see.' : 'Nothing open.' }] });
+  if (d.hidden) blocks.push({ type: 'context', block_id: 'hidden', elements: [{ type: 'mrkdwn', text: `${hiddenLine(d.hidden)}.` }] });
   blocks.push(
     { type: 'divider' },
     {

@@ -1,6 +1,7 @@
 // Block Kit for an incident's root message and its thread entries. Pure functions: what a
 // message looks like is decided here, and snapshot-tested, never inside a Slack call.
 import type { IncidentStatus, IncidentStatusName, TimelineEntry } from '../../../workflows/contracts.js';
+import { esc } from './escape.js';
 
 /** A Block Kit block; the stand-in (and Slack) check the details. */
 export type UiBlock = { type: string; block_id?: string; [k: string]: unknown };
@@ -36,8 +37,6 @@ const KIND: Record<TimelineEntry['kind'], string> = {
 
 export const statusLabel = (s: IncidentStatusName): string => STATUS[s] ?? s;
 
-/** Slack escapes only these three in text objects. */
-export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 /** HH:MM in UTC: the thread is read across time zones, and the audit log is in UTC too. */
 export const hhmm = (at: number): string => new Date(at).toISOString().slice(11, 16);
@@ -64,9 +63,11 @@ export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string } = {}
     { type: 'header', text: { type: 'plain_text', text: clip(title, 150), emoji: true } },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
+  if (i.summary) blocks.push({ type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: clip(`*Summary:* ${esc(i.summary)}`, 3000) } });
   if (i.outcome) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Outcome:* ${esc(i.outcome)}`, 3000) } });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] });
-  return { text: `${statusLabel(i.status).replace(/^:[a-z_]+: /, '')}: ${title} (${i.severity})`, blocks };
+  // The fallback text is parsed like mrkdwn (notifications, screen readers): escaped as well.
+  return { text: `${statusLabel(i.status).replace(/^:[a-z_]+: /, '')}: ${esc(title)} (${esc(i.severity)})`, blocks };
 }
 
 export const entryLine = (e: TimelineEntry): string => `${KIND[e.kind] ?? '•'} \`${hhmm(e.at)}\` ${esc(e.message)}`;
@@ -91,7 +92,7 @@ export function timelineMessages(entries: TimelineEntry[]): (SlackMessage & { la
     if (sections.length === 0) return;
     const more = sections.join('\n').split('\n').length - 1;
     out.push({
-      text: clip(`${firstLine}${more > 0 ? ` (+${more} more)` : ''}`, 3000),
+      text: clip(`${esc(firstLine)}${more > 0 ? ` (+${more} more)` : ''}`, 3000),
       blocks: sections.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } })),
       lastSeq,
     });

@@ -2,7 +2,8 @@
 // with a Resolve button while the incident runs) and a slack-group rung's request mentioning the
 // group with a "Take it" button, plus its settled form. Pure functions, snapshot-testable.
 import type { IncidentStatus, LadderState } from '../../../workflows/contracts.js';
-import { esc, hhmm, type SlackMessage, type UiBlock } from './incident.js';
+import { esc } from './escape.js';
+import { hhmm, type SlackMessage, type UiBlock } from './incident.js';
 
 export const LADDER_ACTIONS = { take: 'take_incident', resolve: 'resolve_incident' } as const;
 
@@ -81,7 +82,7 @@ export function ladderMessage(i: IncidentStatus): SlackMessage {
     blocks.push({ type: 'context', block_id: 'ladder_done', elements: [{ type: 'mrkdwn', text: `:white_check_mark: Resolved by ${mention(i.resolvedBy.by)} at ${hhmm(i.resolvedBy.at)} UTC` }] });
   }
   const now = marks.findIndex((m) => m === 'current' || m === 'waiting' || m === 'taken');
-  return { text: `Escalation ladder${now >= 0 ? `: rung ${now + 1} of ${l.rungs.length} (${l.rungs[now]})` : ''}`, blocks };
+  return { text: `Escalation ladder${now >= 0 ? `: rung ${now + 1} of ${l.rungs.length} (${esc(l.rungs[now] ?? '')})` : ''}`, blocks };
 }
 
 export interface TakeRequest {
@@ -117,6 +118,6 @@ export function takeMessage(workflowId: string, r: TakeRequest, mentionText: str
           : ':checkered_flag: No longer needed: the incident ended';
     blocks.push({ type: 'context', block_id: 'take_settled', elements: [{ type: 'mrkdwn', text: line }] });
   }
-  const text = settled ? `Take request for ${r.group}: ${settled.outcome}` : `${mentionText} can someone take this incident?`;
+  const text = settled ? `Take request for ${esc(r.group)}: ${settled.outcome}` : `${mentionText} can someone take this incident?`;
   return { text, blocks };
 }

@@ -1,7 +1,7 @@
 // The /medic run modal: one input per runbook parameter, prefilled with what was typed.
 import type { types } from '@slack/bolt';
 import type { Runbook } from '../../runbooks/schema.js';
-import { esc } from './incident.js';
+import { esc } from './escape.js';
 
 export const RUN_VIEW = 'run_runbook';
 export const PARAM_ACTION = 'value';

@@ -5,6 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
 import { statusQuery, type IncidentStatus } from '../../../../workflows/contracts.js';
 import type { ListenerDeps } from '../../deps.js';
+import { esc } from '../../ui/escape.js';
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -46,7 +47,7 @@ export const incidentButton =
       const status = await deps.client.workflow.getHandle(ref.workflowId).query(statusQuery);
       await button.run({ args, ref, status, user, channel, messageTs, tell });
     } catch (err) {
-      if (err instanceof RejectedError) return void (await tell(`:no_entry: ${button.refused}: ${err.message}. Nothing was changed.`));
+      if (err instanceof RejectedError) return void (await tell(`:no_entry: ${button.refused}: ${esc(err.message)}. Nothing was changed.`));
       if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) return void (await tell(':information_source: This incident is no longer running; nothing was changed.'));
       deps.log.error({ err, workflowId: ref.workflowId }, button.logMessage);
       await tell(button.failed);

@@ -1,7 +1,9 @@
 // The /medic run modal's submission: the runbook's zod schema checks the values; problems show
 // as field errors in the modal (ack with response_action=errors), a valid run starts at once.
+// Who may run it is checked again here: a submission can be sent without the command before it.
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { checkParams, startRunbook } from '../../runbooks.js';
+import { checkParams, refuseRunner, startRunbook } from '../../runbooks.js';
+import { esc } from '../../ui/escape.js';
 import { PARAM_ACTION } from '../../ui/runbook.js';
 import type { ListenerDeps } from '../../deps.js';
 
@@ -15,6 +17,12 @@ export const runRunbookSubmitted =
     const rb = deps.runbooks().find((r) => r.name === meta.runbook);
     if (!rb) return void (await ack({ response_action: 'errors', errors: {} }));
     const values = Object.fromEntries(Object.entries(view.state.values).map(([k, v]) => [k, v[PARAM_ACTION]?.value ?? undefined]));
+    const refused = await refuseRunner(deps.access.allowed, rb, user);
+    if (refused) {
+      await ack();
+      if (meta.channel) await client.chat.postEphemeral({ channel: meta.channel, user, text: `:no_entry: ${esc(refused)}. Nothing was started.` });
+      return;
+    }
     const check = checkParams(rb, values as Record<string, string | undefined>);
     if (!check.ok) return void (await ack({ response_action: 'errors', errors: check.errors }));
     await ack();
