@@ -4,6 +4,7 @@
 // signed block_actions request from the Slack stand-in to medic's Bolt endpoint; medic then
 // queries the incident, runs the Update (validator + handler), and the workflow re-checks its
 // gates with the governor before the action starts.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
@@ -24,6 +25,8 @@ import { governorTaskQueue } from '../workflows/contracts.js';
 import { pingUpdate } from './approval-workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Shared by the server (signs who clicked) and the worker (checks it). */
+const IDENTITY_KEY = randomBytes(32);
 const N = Number(process.env.BENCH_N ?? 100);
 const WARMUP = 10;
 const taskQueue = 'bench-approval';
@@ -61,7 +64,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
-    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink] }),
+    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY }),
     workflowBundle: { code },
     interceptors: {
       activity: [
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     http: { port: 0 },
     slack: { botToken: TOKEN, signingSecret: SECRET, channel: 'C0INCIDENT', apiUrl: slack.apiUrl },
   });
-  const server = await buildServer({ config, client, log, playbooks: () => [playbook] });
+  const server = await buildServer({ config, client, log, playbooks: () => [playbook], identityKey: IDENTITY_KEY });
   const medicUrl = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${medicUrl}/slack/events`, signingSecret: SECRET });
 

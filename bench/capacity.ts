@@ -6,6 +6,7 @@
 // CAPACITY_CONCURRENCY the alerts and approvals in flight at once (default 8); CAPACITY_WORKER_HEAP_MB
 // the worker's --max-old-space-size (default 768).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,12 @@ import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
-import { decideUpdate } from '../workflows/contracts.js';
+import { decideUpdate, statusQuery } from '../workflows/contracts.js';
+import { signIdentity } from '../src/identity/sign.js';
 
+/** Shared with the worker process (MEDIC_IDENTITY_KEY): approvals are signed with it. */
+const IDENTITY_KEY_TEXT = randomBytes(24).toString('hex');
+const IDENTITY_KEY = Buffer.from(IDENTITY_KEY_TEXT, 'utf8');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.CAPACITY_N ?? 2_000);
 const CONCURRENCY = Number(process.env.CAPACITY_CONCURRENCY ?? 8); // alerts (then approvals) in flight at once
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
       MEDIC_TEMPORAL_TASK_QUEUE: taskQueue,
       MEDIC_WORKFLOW_BUNDLE: bundlePath,
       MEDIC_LOG_LEVEL: 'error',
+      MEDIC_IDENTITY_KEY: IDENTITY_KEY_TEXT,
       ...(MAX_CACHED ? { MEDIC_TEMPORAL_MAX_CACHED_WORKFLOWS: MAX_CACHED } : {}),
       ...(STICKY_MS ? { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: STICKY_MS } : {}),
     },
@@ -132,7 +138,10 @@ async function main(): Promise<void> {
     console.log(`capacity: approving all ${N}…`);
     const t1 = Date.now();
     await pool(ids, async (id) => {
-      await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice' }] });
+      // Signed as medic's app signs it: the worker accepts no identity without its proof.
+      const { incidentId } = await client.workflow.getHandle(id).query(statusQuery);
+      const input = signIdentity(IDENTITY_KEY, 'decide', incidentId, { decision: 'approve' as const, user: 'alice' });
+      await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [input] });
     });
     const accepted = (Date.now() - t1) / 1000;
     let done = 0;

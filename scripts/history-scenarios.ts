@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { startDemoService, type DemoService, type Fault } from '../src/dev/demo-service.js';
 import type { Alert } from '../src/intake/schemas.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
+import { signIdentity } from '../src/identity/sign.js';
 import { PlaybookSchema, type Playbook, type PlaybookInput } from '../src/playbooks/schema.js';
 import {
   decideUpdate,
@@ -14,6 +15,7 @@ import {
   takeUpdate,
   setPausedUpdate,
   statusQuery,
+  type IdentityKind,
   type IncidentOptions,
   type IncidentStatus,
 } from '../workflows/contracts.js';
@@ -21,6 +23,8 @@ import {
 export interface ScenarioContext {
   client: Client;
   taskQueue: string;
+  /** The worker's identity key: decide/take/resolve are signed with it, as medic's app does. */
+  identityKey: Buffer;
   /** Demo services made for the scenario; closed by the caller. */
   demos: DemoService[];
 }
@@ -128,8 +132,13 @@ async function finished(ctx: ScenarioContext, id: string, expected: IncidentStat
 }
 
 const awaitingApproval = (s: IncidentStatus): boolean => s.status === 'awaiting_approval';
-const decide = (ctx: ScenarioContext, id: string, decision: 'approve' | 'deny', user: string, reason?: string) =>
-  ctx.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ decision, user, ...(reason ? { reason } : {}) }] });
+/** The input signed for the incident, as medic's app signs it (src/identity/sign.ts). */
+async function signed<T extends object>(ctx: ScenarioContext, kind: IdentityKind, id: string, input: T): Promise<T> {
+  const { incidentId } = await ctx.client.workflow.getHandle(id).query(statusQuery);
+  return signIdentity(ctx.identityKey, kind, incidentId, input);
+}
+const decide = async (ctx: ScenarioContext, id: string, decision: 'approve' | 'deny', user: string, reason?: string) =>
+  ctx.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [await signed(ctx, 'decide', id, { decision, user, ...(reason ? { reason } : {}) })] });
 
 const one = (file: string, workflowId: string, description: string): Recorded[] => [{ file, workflowId, description }];
 
@@ -327,9 +336,9 @@ export const SCENARIOS: Scenario[] = [
       const id = await fire(ctx, pb, 'replay-ladder-taken');
       const h = ctx.client.workflow.getHandle(id);
       await waitForStatus(ctx, id, (s) => s.ladder?.waiting !== undefined, 'the take request');
-      await h.executeUpdate(takeUpdate, { args: [{ user: 'U0BOB', rung: 0, via: '@oncall' }] });
+      await h.executeUpdate(takeUpdate, { args: [await signed(ctx, 'take', id, { user: 'U0BOB', rung: 0, via: '@oncall' })] });
       await waitForStatus(ctx, id, (s) => s.status === 'acknowledged', 'the incident to be taken');
-      await h.executeUpdate(resolveUpdate, { args: [{ user: 'U0BOB', reason: 'fixed by hand' }] });
+      await h.executeUpdate(resolveUpdate, { args: [await signed(ctx, 'resolve', id, { user: 'U0BOB', reason: 'fixed by hand' })] });
       await finished(ctx, id, 'resolved', /^resolved by U0BOB/);
       return one('incident-ladder-taken-resolved-by-hand', id, 'escalated to a slack-group rung; taken (the ladder stops, no page); resolved by hand');
     },
@@ -348,7 +357,7 @@ export const SCENARIOS: Scenario[] = [
       });
       const id = await fire(ctx, pb, 'replay-ladder-missed');
       await waitForStatus(ctx, id, (s) => s.ladder?.current === 2 && (s.pages ?? []).length > 0 && (s.pages ?? []).every((p) => p.sent), 'the page');
-      await ctx.client.workflow.getHandle(id).executeUpdate(resolveUpdate, { args: [{ user: 'alice' }] });
+      await ctx.client.workflow.getHandle(id).executeUpdate(resolveUpdate, { args: [await signed(ctx, 'resolve', id, { user: 'alice' })] });
       await finished(ctx, id, 'resolved', /^resolved by alice$/);
       return one('incident-ladder-missed-paged-resolved-by-hand', id, 'nobody takes it within 2s; PagerDuty paged 1s later; resolved by hand, so the page is resolved');
     },

@@ -5,6 +5,7 @@
 // Record only NEW scenarios (or after a GOVERNOR_VERSION bump, the governor ones). Never
 // re-record to make a failing replay pass: that failure is a running incident your change breaks;
 // guard the change with patched() instead (README: Operations → Changing workflow code).
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
@@ -70,7 +71,8 @@ async function main(): Promise<void> {
   const pd = await startPagerDutyStandIn();
   const agent = new Agent({ ca: pd.certs.ca });
   const taskQueue = 'replay-recording';
-  const ctx: ScenarioContext = { client, taskQueue, demos: [] };
+  const identityKey = randomBytes(32);
+  const ctx: ScenarioContext = { client, taskQueue, identityKey, demos: [] };
   const recorded: (Recorded & { scenario: string })[] = [];
   try {
     // The governor, started here so it continues as new during the recording.
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
       client,
       taskQueue,
       secrets: { [PD_SECRET]: 'R0UT1NGKEYreplay0123456789abcdef' },
+      identityKey,
       pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
     });
     const runOne = async (s: (typeof SCENARIOS)[number]): Promise<void> => {

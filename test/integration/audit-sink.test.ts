@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signedUpdates } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Database } from 'better-sqlite3';
 import { createAuditSink } from '../../activities/audit.js';
@@ -13,7 +14,7 @@ import { auditLog, openAuditDb, type AuditLog } from '../../src/audit/log.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { decideUpdate, statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
+import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
@@ -70,7 +71,7 @@ it('writes every timeline entry once despite retries; the approval carries the a
     if (i > 200) throw new Error('never asked for approval');
     await new Promise((res) => setTimeout(res, 50));
   }
-  await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'bob', reason: 'go ahead' }] });
+  await signedUpdates(env.client).decide(handle.workflowId, { decision: 'approve', user: 'bob', reason: 'go ahead' });
   const final = (await handle.result()) as IncidentStatus;
   expect(final.status).toBe('resolved');
   const timeline = await handle.query(timelineQuery);

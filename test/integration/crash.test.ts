@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
@@ -25,6 +26,7 @@ function startWorkerProcess(): ChildProcess {
       MEDIC_TEMPORAL_TASK_QUEUE: taskQueue,
       MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH,
       MEDIC_LOG_LEVEL: 'warn',
+      MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedUpdates } from '../support/identity.js';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import { ConfigSchema } from '../../src/config.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import type { IncidentStore } from '../../src/store/store.js';
-import { decideUpdate, resolveUpdate, statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { demoRestartStep, useDevServerAndDemo } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
@@ -35,7 +37,7 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     const where = 'path' in started.config && started.config.path ? { MEDIC_STORE_PATH: started.config.path } : { MEDIC_STORE_URL: String((started.config as { url: string }).url) };
     worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
-      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: dev.env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', ...where },
+      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: dev.env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT, ...where },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   });
@@ -92,7 +94,7 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     const approvedId = await send(playbook({ steps: [step({ requiresApproval: true, approvers: ['alice'] })] }));
     const asked = await until(approvedId, (s) => s.status === 'awaiting_approval');
     await new Promise((r) => setTimeout(r, 1_500));
-    const decided = await handle(approvedId).executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice' }] });
+    const decided = await signedUpdates(dev.env.client).decide(approvedId, { decision: 'approve', user: 'alice' });
     const approved = await result(approvedId);
     expect(approved.status).toBe('resolved');
     const latency = (decided.at - asked.pendingApproval!.requestedAt) / 1000;
@@ -108,7 +110,7 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     // 4. the restart fails (unexpected status): escalates; a person resolves it
     const failing = await send(playbook({ steps: [step({ params: { method: 'POST', url: `${dev.demo.url}/remediate`, expectStatus: [204] }, verification: undefined })] }));
     await until(failing, (s) => s.status === 'escalated' && s.escalationSent);
-    await handle(failing).executeUpdate(resolveUpdate, { args: [{ user: 'carol', reason: 'fixed by hand' }] });
+    await signedUpdates(dev.env.client).resolve(failing, { user: 'carol', reason: 'fixed by hand' });
     const byHuman = await result(failing);
     expect(byHuman).toMatchObject({ status: 'resolved', outcome: 'resolved by carol: fixed by hand' });
 

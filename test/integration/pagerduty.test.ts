@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
@@ -202,6 +203,7 @@ describe('PagerDuty escalation', () => {
         MEDIC_TEMPORAL_TASK_QUEUE: q,
         MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH,
         MEDIC_LOG_LEVEL: 'warn',
+        MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
         MEDIC_PAGERDUTY_SERVER: pd.server,
         MEDIC_SECRET_PD_ROUTING_KEY: ROUTING_KEY,
         NODE_EXTRA_CA_CERTS: pd.certs.caPath,

@@ -1,8 +1,9 @@
 // Per-playbook rollout mode on the Temporal dev server against the real demo service:
 // dry-run changes nothing and shows every step; approve-all stops before every step.
 import { describe, expect, it } from 'vitest';
+import { signedUpdates } from '../support/identity.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { decideUpdate, statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 
@@ -59,9 +60,10 @@ describe('playbook mode', () => {
     expect(s?.status).toBe('awaiting_approval');
     expect(s?.pendingApproval?.approvers).toEqual(['U-LEAD']);
     expect(dev.demo.state.fault).toBe('outage');
-    const refused = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'U-OTHER' }] }).catch((e: Error) => e);
+    const signed = signedUpdates(dev.env.client);
+    const refused = await signed.decide(handle.workflowId, { decision: 'approve', user: 'U-OTHER' }).catch((e: Error) => e);
     expect((refused as Error & { cause?: Error }).cause?.message).toMatch(/U-OTHER may not decide step 1; approvers: U-LEAD/);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'U-LEAD' }] });
+    await signed.decide(handle.workflowId, { decision: 'approve', user: 'U-LEAD' });
     const final = (await handle.result()) as IncidentStatus;
     expect(final.status).toBe('resolved');
     expect(dev.demo.state.fault).toBe('none');

@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
@@ -190,6 +191,7 @@ describe('tracing (OTLP/HTTP)', () => {
         MEDIC_PLAYBOOKS: dir,
         MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH,
         MEDIC_LOG_LEVEL: 'warn',
+        MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
       };
       const start = (script: string, extra: Record<string, string>): ChildProcess => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...common, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
@@ -112,7 +113,7 @@ describe('medic worker shutdown', () => {
     const taskQueue = uniqueQueue('shutdown-signal');
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
-      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'info' },
+      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'info', MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines: { msg?: string; taskQueue?: string; state?: string }[] = [];

@@ -4,11 +4,12 @@
 // applied twice, counted at the target (the demo service counts applications per Idempotency-Key).
 // MEDIC_KILLS_PER_PHASE (default 5) sets the number of kills aimed at each phase.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signedUpdates } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
-import { decideUpdate, statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
 import { privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
@@ -145,7 +146,7 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
     if (process.env.MEDIC_KILL9_TRACE) console.log(`${aimed}: reached in ${at - t0} ms; next worker polling ${Date.now() - t2} ms after the kill`);
     if (aimed === 'approval') {
       // Approved through the new worker; the Update waits if that worker is killed first.
-      approvals.push(env.client.workflow.getHandle(run.workflowId).executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice' }] }));
+      approvals.push(signedUpdates(env.client).decide(run.workflowId, { decision: 'approve', user: 'alice' }));
     }
   }
   const killing = (Date.now() - started) / 1000;

@@ -6,13 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { signedUpdates, TEST_IDENTITY_KEY } from '../support/identity.js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { startTemporalDevServer, type DevServer } from '../../src/dev/temporal-dev-server.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
-import { decideUpdate, statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
 import { uniqueQueue, workflowBundle } from '../support/temporal.js';
@@ -47,7 +48,7 @@ it('Temporal dev server stopped and restarted mid-incident: incidents continue t
   const nativeConnection = await NativeConnection.connect({ address });
   cleanup.push(() => connection.close(), () => nativeConnection.close());
   const taskQueue = uniqueQueue('restart');
-  const worker: MedicWorker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, workflowBundle: await workflowBundle() });
+  const worker: MedicWorker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), identityKey: TEST_IDENTITY_KEY });
   const running = worker.run();
   cleanup.push(async () => {
     worker.shutdown();
@@ -99,7 +100,7 @@ it('Temporal dev server stopped and restarted mid-incident: incidents continue t
   const runsAfter = await Promise.all([actingId, approvingId].map(async (id) => (await client.workflow.getHandle(id).describe()).runId));
   expect(runsAfter).toEqual(runsBefore);
   await until('the approval, through the reconnected client', () =>
-    client.workflow.getHandle(approvingId).executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'alice' }] }),
+    signedUpdates(client).decide(approvingId, { decision: 'approve', user: 'alice' }),
   );
   const finals = (await Promise.all([actingId, approvingId].map((id) => client.workflow.getHandle(id).result()))) as IncidentStatus[];
   expect(finals.map((f) => f.status)).toEqual(['resolved', 'resolved']);

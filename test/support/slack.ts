@@ -5,6 +5,7 @@ import type { MedicWorker, WorkerOptions } from '../../src/temporal/worker.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createSlackSink } from '../../activities/slack.js';
+import type { IncidentSink } from '../../activities/publish.js';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
@@ -77,6 +78,8 @@ export async function startSlackMedic(
     pagerduty?: WorkerOptions['pagerduty'];
     /** Playbooks the server loads (the intake matches alerts against them). */
     playbooks?: Playbook[];
+    /** More sinks for the worker besides Slack (e.g. the audit log). */
+    sinks?: IncidentSink[];
   } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
@@ -95,7 +98,7 @@ export async function startSlackMedic(
   const taskQueue = uniqueQueue('slack');
   const web = slackWebClient({ botToken: SLACK.token, apiUrl: slack.apiUrl, retries: 10 });
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
-  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink], o.pagerduty ? { pagerduty: o.pagerduty } : {});
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], o.pagerduty ? { pagerduty: o.pagerduty } : {});
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },

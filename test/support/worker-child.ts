@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { connectClient, connectWorker, installRuntimeLogger } from '../../src/temporal/connect.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
+import { identityKeyOf } from '../../src/identity/key.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
+    identityKey: identityKeyOf(config),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     cache: {

@@ -8,6 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { BUNDLE_PATH, ROOT } from './paths.js';
+import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -63,6 +64,7 @@ export function startWorkerProcess(o: {
       MEDIC_TEMPORAL_TASK_QUEUE: o.taskQueue,
       MEDIC_WORKFLOW_BUNDLE: privateBundle(),
       MEDIC_LOG_LEVEL: 'warn',
+      MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
       ...o.env,
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

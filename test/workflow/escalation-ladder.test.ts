@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoService } from '../../src/dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
-import { alertSignal, resolveUpdate, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
+import { alertSignal, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
+import { signedUpdates, TEST_IDENTITY_KEY } from '../support/identity.js';
 import { pollUntil } from '../support/poll.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
 
 const ROUTING_KEY = 'LADDERR0UT1NGKEY0123456789abcdef';
+const signed = () => signedUpdates(h.env.client);
 let h: WorkflowHarness;
 let pd: PagerDutyStandIn;
 let agent: Agent;
@@ -35,6 +37,7 @@ beforeAll(async () => {
     workflowBundle: await workflowBundle(),
     secrets: { PD_LADDER: ROUTING_KEY },
     pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
+    identityKey: TEST_IDENTITY_KEY,
   });
   const running = worker.run();
   closers.push(async () => {
@@ -96,7 +99,7 @@ describe('escalation ladder on skipped time', () => {
     expect(page!.at).toBeGreaterThanOrEqual(missed!.at);
     expect(entries(t, 'escalation', 'escalation ladder: 1) ask @oncall to take it (waits 15m); 2) page PagerDuty')).toHaveLength(1);
     // too late to take it now
-    expect(await updateRejection(i.handle.executeUpdate(takeUpdate, { args: [{ user: 'U0BOB', rung: 0 }] }))).toContain('not waiting for anyone');
+    expect(await updateRejection(signed().take(i.handle.workflowId, { user: 'U0BOB', rung: 0 }))).toContain('not waiting for anyone');
 
     await i.handle.signal(alertSignal, [{ ...i.alert, status: 'resolved' }]);
     const final = await i.handle.result();
@@ -109,11 +112,11 @@ describe('escalation ladder on skipped time', () => {
     await waitForStatus(i.handle, waiting, 'the take request');
     await h.env.sleep(5 * MINUTE);
 
-    expect(await updateRejection(i.handle.executeUpdate(takeUpdate, { args: [{ user: 'U0BOB', rung: 1 }] }))).toContain('no longer current');
+    expect(await updateRejection(signed().take(i.handle.workflowId, { user: 'U0BOB', rung: 1 }))).toContain('no longer current');
     expect(await updateRejection(i.handle.executeUpdate(takeUpdate, { args: [{ user: '', rung: 0 }] }))).toMatch(/^invalid take/);
-    const taken = await i.handle.executeUpdate(takeUpdate, { args: [{ user: 'U0BOB', rung: 0, via: '@oncall' }] });
+    const taken = await signed().take(i.handle.workflowId, { user: 'U0BOB', rung: 0, via: '@oncall' });
     expect(taken).toMatchObject({ by: 'U0BOB', rung: 0 });
-    expect(await updateRejection(i.handle.executeUpdate(takeUpdate, { args: [{ user: 'U0CAROL', rung: 0 }] }))).toBe('already taken by U0BOB');
+    expect(await updateRejection(signed().take(i.handle.workflowId, { user: 'U0CAROL', rung: 0 }))).toBe('already taken by U0BOB');
 
     const owned = await waitForStatus(i.handle, (s) => s.status === 'acknowledged', 'acknowledged');
     expect(owned.owner).toMatchObject({ by: 'U0BOB', rung: 0, via: '@oncall' });
@@ -124,7 +127,7 @@ describe('escalation ladder on skipped time', () => {
     expect(later).toMatchObject({ status: 'acknowledged', ladder: { current: 0, missed: [] } });
     expect(pagesFor(i.incidentId)).toEqual([]);
 
-    const done = await i.handle.executeUpdate(resolveUpdate, { args: [{ user: 'U0BOB', reason: 'restarted the node pool' }] });
+    const done = await signed().resolve(i.handle.workflowId, { user: 'U0BOB', reason: 'restarted the node pool' });
     expect(done.by).toBe('U0BOB');
     const final = await i.handle.result();
     expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by U0BOB: restarted the node pool', resolvedBy: { by: 'U0BOB' } });
@@ -168,8 +171,8 @@ describe('escalation ladder on skipped time', () => {
     const i = await startIncident(h, pb);
     await waitForStatus(i.handle, (s) => s.status === 'awaiting_approval', 'the approval request');
     await h.env.sleep(5 * MINUTE);
-    await i.handle.executeUpdate(resolveUpdate, { args: [{ user: 'carol', reason: 'false alarm, checked by hand' }] });
-    expect(await updateRejection(i.handle.executeUpdate(resolveUpdate, { args: [{ user: 'dave' }] }))).toMatch(/already (resolved by carol|ended)/);
+    await signed().resolve(i.handle.workflowId, { user: 'carol', reason: 'false alarm, checked by hand' });
+    expect(await updateRejection(signed().resolve(i.handle.workflowId, { user: 'dave' }))).toMatch(/already (resolved by carol|ended)/);
     const final = await i.handle.result();
     expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by carol: false alarm, checked by hand', resolvedBy: { by: 'carol' } });
     const t = await timeline(i.handle);
