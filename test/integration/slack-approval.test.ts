@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-const approvalPlaybook = (over: { fourEyes?: boolean; approvalTimeout?: string } = {}) =>
+const approvalPlaybook = (over: { fourEyes?: boolean; approvalTimeout?: string; approvers?: string[] } = {}) =>
   demoPlaybook(m.demo.url, {
     name: `needs-approval-${++n}`,
     steps: [
@@ -25,7 +25,7 @@ const approvalPlaybook = (over: { fourEyes?: boolean; approvalTimeout?: string }
         params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
         risk: 'high',
         requiresApproval: true,
-        approvers: [U.alice, '@oncall'],
+        approvers: over.approvers ?? [U.alice, '@oncall'],
         fourEyes: over.fourEyes ?? false,
         approvalTimeout: over.approvalTimeout ?? '2m',
         timeout: '5s',
@@ -103,16 +103,19 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     await m.env.client.workflow.getHandle(id).terminate('test done');
   });
 
-  it('four-eyes: the requester is refused; a member of the @oncall approver group may approve', async () => {
+  it('four-eyes: the requester is refused; a member of the @oncall approver group and another approver make two', async () => {
     m.demo.state.fault = 'outage';
-    const id = await m.start(approvalPlaybook({ fourEyes: true }), { requestedBy: U.alice });
+    const id = await m.start(approvalPlaybook({ fourEyes: true, approvers: [U.alice, U.root, '@oncall'] }), { requestedBy: U.alice });
     const request = await pendingApproval(id);
     await m.interact.clickButton(U.alice, request, 'approve_step');
     expect(await waitUntil('four-eyes refusal', () => ephemeralsFor(U.alice).find((t) => t.includes('four-eyes')))).toContain('may not approve');
     expect((await m.status(id)).approval).toBeUndefined();
     await m.interact.clickButton(U.bob, request, 'approve_step');
-    const s = await waitUntil('approved by bob', async () => ((await m.status(id)).approval?.by === U.bob ? m.status(id) : undefined));
-    expect(s.approval?.decision).toBe('approve');
+    expect(await waitUntil('bob told his approval is partial', () => ephemeralsFor(U.bob).find((t) => t.includes('1 of 2')))).toContain('a different approver must approve too');
+    expect((await m.status(id)).approval).toBeUndefined();
+    await m.interact.clickButton(U.root, request, 'approve_step');
+    const s = await waitUntil('approved by root', async () => ((await m.status(id)).approval?.by === U.root ? m.status(id) : undefined));
+    expect(s.approval).toMatchObject({ decision: 'approve', with: [U.bob] });
     await waitUntil('resolved', async () => (await m.status(id)).status === 'resolved');
   });
 
