@@ -11,6 +11,7 @@ import { emitPostmortem, postmortemFromStore, PostmortemUsageError } from './pos
 import { simulateCommand, SimulateUsageError } from './simulate.js';
 import { drillCommand, DrillUsageError } from './drill.js';
 import { AlertsInputError } from '../simulate/alerts.js';
+import type { DecisionResult } from '../../workflows/contracts.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -182,8 +183,13 @@ export async function main(argv: string[]): Promise<number> {
       const conn = connection(values);
       if (command === 'deny' && !values.reason) throw new CliError('deny needs --reason "…" (it goes into the timeline and audit)');
       const body = { ...(values.reason ? { reason: values.reason } : {}), ...(values.step ? { step: Number(values.step) - 1 } : {}) };
-      const data = await call<{ decision: string; by: string; step: number }>(conn, 'POST', `/api/incidents/${needId()}/${command}`, body);
-      print(data, () => `step ${data.step + 1} ${data.decision === 'approve' ? 'approved' : 'denied'} by ${data.by}`);
+      const data = await call<DecisionResult>(conn, 'POST', `/api/incidents/${needId()}/${command}`, body);
+      print(data, () => {
+        const who = (data.approvals ?? [data.by]).join(' and ');
+        // Four-eyes: the first approval is partial; a different approver must approve too.
+        if (data.complete === false) return `step ${data.step + 1}: approval ${data.approvals?.length ?? 1} of ${data.needed ?? 2} recorded (${who}); four-eyes: a different approver must approve too`;
+        return `step ${data.step + 1} ${data.decision === 'approve' ? 'approved' : 'denied'} by ${data.decision === 'approve' ? who : data.by}`;
+      });
       return 0;
     }
     case 'resolve': {

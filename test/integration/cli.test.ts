@@ -42,12 +42,12 @@ describe('medic CLI', () => {
   });
 
   it('approvals go through the workflow validator as the token’s operator', async () => {
-    // alice opened this incident (e.g. from a runbook); the step is four-eyes
+    // root opened this incident (e.g. from a runbook); the step is four-eyes: two different approvers
     const alert = { ...firingAlert({ alertname: 'FourEyes' }) };
     const started = await ingestAlerts(
       { client: m.env.client, taskQueue: m.config.temporal.taskQueue, playbooks: () => m.playbooks, log: silentLog },
       [alert],
-      { requestedBy: 'alice' },
+      { requestedBy: 'root' },
     );
     const id = started.incidents[0]!.workflowId;
     await m.waitFor(id, (s) => s.status === 'awaiting_approval');
@@ -60,8 +60,12 @@ describe('medic CLI', () => {
     expect(admin.code).not.toBe(0);
     expect(admin.err).toContain('409: root may not decide step 1; approvers: alice, bob');
 
-    const requester = await medic(TOKENS.alice, 'approve', id);
-    expect(requester.err).toContain('four-eyes step: alice requested it and may not approve it');
+    const first = await medic(TOKENS.alice, 'approve', id);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('step 1: approval 1 of 2 recorded (alice); four-eyes: a different approver must approve too');
+    const twice = await medic(TOKENS.alice, 'approve', id);
+    expect(twice.err).toContain('409: four-eyes step: alice already approved step 1');
+    expect(Object.keys(m.demo.state.applied).filter((k) => k.startsWith(id))).toEqual([]);
 
     const denyWithoutReason = await medic(TOKENS.bob, 'deny', id);
     expect(denyWithoutReason.code).toBe(2);
@@ -69,15 +73,15 @@ describe('medic CLI', () => {
 
     const ok = await medic(TOKENS.bob, 'approve', id);
     expect(ok.code).toBe(0);
-    expect(ok.out).toContain('step 1 approved by bob');
+    expect(ok.out).toContain('step 1 approved by alice and bob');
 
     const again = await medic(TOKENS.bob, 'approve', id);
     expect(again.err).toContain('step 1 was already approved by bob');
 
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined);
-    expect(final.approval?.by).toBe('bob');
+    expect(final.approval).toMatchObject({ by: 'bob', with: ['alice'] });
     const status = await medic(TOKENS.alice, 'status', id);
-    expect(status.out).toContain('approved by bob');
+    expect(status.out).toContain('approved by alice and bob');
   });
 
   it('pause/resume and status show the kill switch; non-admins are refused', async () => {

@@ -13,7 +13,7 @@ import { ROOT } from '../support/paths.js';
 
 const run = promisify(execFile);
 const COMPOSE = join(ROOT, 'docker-compose.yml');
-const SECRETS = { MEDIC_INTAKE_TOKEN: 'intake-token-'.padEnd(32, 'x'), MEDIC_POSTGRES_PASSWORD: 'pg-password-0123456789' };
+const SECRETS = { MEDIC_INTAKE_TOKEN: 'intake-token-'.padEnd(32, 'x'), MEDIC_IDENTITY_KEY: 'identity-key-'.padEnd(40, 'x'), MEDIC_POSTGRES_PASSWORD: 'pg-password-0123456789' };
 
 type Service = {
   image?: string;
@@ -82,7 +82,7 @@ describe('docker-compose.yml', () => {
     const secretKeys = [...text.matchAll(/^\s*([A-Z_]*(?:PASSWORD|PWD|TOKEN)):\s*(.*)$/gm)];
     expect(secretKeys.length).toBeGreaterThanOrEqual(4);
     for (const [, key, value] of secretKeys) expect(value, key).toMatch(/^\$\{MEDIC_[A-Z_]+:\?set MEDIC_[A-Z_]+\}$/);
-    for (const missing of ['MEDIC_INTAKE_TOKEN', 'MEDIC_POSTGRES_PASSWORD']) {
+    for (const missing of ['MEDIC_INTAKE_TOKEN', 'MEDIC_IDENTITY_KEY', 'MEDIC_POSTGRES_PASSWORD']) {
       const env: Record<string, string | undefined> = { ...process.env, ...SECRETS };
       delete env[missing];
       await expect(run('docker-compose', ['-f', COMPOSE, 'config', '-q'], { env })).rejects.toThrow(new RegExp(`set ${missing}`));

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createStoreSink } from '../../activities/store.js';
@@ -49,6 +50,7 @@ beforeAll(async () => {
     http: { port: 0 },
     temporal: { taskQueue, uiUrl: UI },
     intake: { alertmanagerToken: 'intake-token-0123456789' },
+    identityKey: TEST_IDENTITY_KEY_TEXT,
     operators: [ALICE],
   });
   server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], store });
