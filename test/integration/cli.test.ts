@@ -26,7 +26,7 @@ beforeAll(async () => {
           fourEyes: true,
           approvers: ['alice', 'bob'],
           // verifying keeps the incident running while the test clicks again
-          verification: { http: { url: `${m.demo.url}/healthz` }, window: '3s', interval: '500ms', deadline: '20s' },
+          verification: { http: { url: `${m.demo.url}/healthz` }, window: '15s', interval: '500ms', deadline: '40s' },
         },
       ],
     }),
@@ -78,7 +78,7 @@ describe('medic CLI', () => {
     const again = await medic(TOKENS.bob, 'approve', id);
     expect(again.err).toContain('step 1 was already approved by bob');
 
-    const final = await m.waitFor(id, (s) => s.endedAt !== undefined);
+    const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.approval).toMatchObject({ by: 'bob', with: ['alice'] });
     const status = await medic(TOKENS.alice, 'status', id);
     expect(status.out).toContain('approved by alice and bob');
