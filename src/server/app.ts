@@ -22,6 +22,7 @@ import { drillsApi } from '../drills/api.js';
 import { registerDrillMetrics } from '../drills/metrics.js';
 import { drillRoutes } from './drills.js';
 import { configuredIdentityKey } from '../identity/key.js';
+import { runbookRoutes } from './runbooks.js';
 
 export interface ServerDeps {
   config: Config;
@@ -182,6 +183,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ops.get('/api/governor', async () => api.governorState());
     if (deps.store) postmortemRoute(ops, deps.store, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
     drills.operator(ops);
+    // Only a runbook's runners may start it (src/server/runbooks.ts).
+    runbookRoutes({ client: deps.client, taskQueue: config.temporal.taskQueue, log, runbooks: deps.runbooks ?? (() => []) }, user)(ops);
   });
 
   app.register(async (admin) => {

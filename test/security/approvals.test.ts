@@ -19,6 +19,7 @@ import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../src/dev/slack/server.js';
 
+const OPERATOR_TOKENS = { alice: 'alice-operator-token-0123456789', carol: 'carol-operator-token-0123456789' } as const;
 let m: SlackMedic;
 let audit: AuditLog;
 let runbook: Runbook;
@@ -33,6 +34,10 @@ beforeAll(async () => {
   });
   m = await startSlackMedic({
     sinks: [createAuditSink(db)],
+    operators: [
+      { user: U.alice, token: OPERATOR_TOKENS.alice },
+      { user: U.carol, token: OPERATOR_TOKENS.carol },
+    ],
     runbooks: [runbook],
     standIn: {
       usergroups: [
@@ -196,6 +201,22 @@ describe('runbooks: only their runners may start them', () => {
     expect(await waitUntil('refusal', () => ephemeralsFor(U.carol, before).find((t) => t.includes('may not start')))).toContain('Nothing was started');
     await new Promise((r) => setTimeout(r, 500));
     await expect(m.env.client.workflow.getHandle(wouldBe).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('the operator API refuses a runbook start by an operator not in runners (403); a listed one starts it as themselves', async () => {
+    const run = (token: string, body: unknown) =>
+      fetch(`${m.url}/api/runbooks/sec-restart/run`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const refused = await run(OPERATOR_TOKENS.carol, { params: {} });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: 'U0CAROL may not start runbook sec-restart; runners: U0ALICE; nothing was started' });
+    const wouldBe = incidentWorkflowId(runbookPlaybook(runbook), runbookAlert(runbook, {}, U.carol, Date.now()));
+    await expect(m.env.client.workflow.getHandle(wouldBe).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+    const ok = await run(OPERATOR_TOKENS.alice, {});
+    expect(ok.status).toBe(202);
+    const started = (await ok.json()) as { workflowId: string; requestedBy: string };
+    expect(started).toMatchObject({ workflowId: wouldBe, requestedBy: U.alice });
+    await end(started.workflowId);
   });
 });
 

@@ -10,6 +10,7 @@ import { ConfigSchema, type Config } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
+import type { Runbook } from '../../src/runbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { silentLog } from './fixtures.js';
@@ -50,6 +51,8 @@ export async function startMedic(
     /** Incident sinks for the worker (e.g. the audit sink) and the audit log the server writes. */
     sinks?: IncidentSink[];
     audit?: AuditLog;
+    /** Runbooks the operator API may start (POST /api/runbooks/:name/run). */
+    runbooks?: Runbook[];
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
@@ -73,7 +76,7 @@ export async function startMedic(
     ],
   });
   const playbooks: Playbook[] = [];
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, ...(opts.audit ? { audit: opts.audit } : {}) });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
 
   const medic: Medic = {

@@ -80,6 +80,8 @@ export async function startSlackMedic(
     playbooks?: Playbook[];
     /** More sinks for the worker besides Slack (e.g. the audit log). */
     sinks?: IncidentSink[];
+    /** Operator API users (config `operators`). */
+    operators?: { user: string; token: string; admin?: boolean }[];
   } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
@@ -105,6 +107,7 @@ export async function startSlackMedic(
     temporal: { taskQueue },
     intake: { alertmanagerToken: SLACK_INTAKE_TOKEN },
     identityKey: TEST_IDENTITY_KEY_TEXT,
+    ...(o.operators ? { operators: o.operators } : {}),
     slack: {
       botToken: SLACK.token,
       signingSecret: SLACK.secret,
