@@ -234,6 +234,9 @@ export const DecisionInputSchema = z.strictObject({
   reason: z.string().max(2000).optional(),
   /** The step the decider saw; a stale click on an older request is rejected. */
   step: z.number().int().min(0).optional(),
+  /** The `requestedAt` of the approval request the decider saw (the app sets it, and signs it):
+   * a decision, or a replayed proof of one, cannot land on a later request for the same step. */
+  request: z.number().int().optional(),
   /** An approver group (`@handle` or S… id) the Slack app confirmed `user` belongs to (usergroups.users.list). */
   via: z.string().regex(/^(@[\w.-]+|S[A-Z0-9]+)$/).optional(),
   proof: IdentityProofSchema.optional(),

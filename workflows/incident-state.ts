@@ -123,6 +123,9 @@ export function refuseDecision(s: IncidentState, d: DecisionInput, now: number):
   if (d.step !== undefined && d.step !== p.step) {
     return `that request (step ${d.step + 1}) is no longer current; step ${p.step + 1} is pending`;
   }
+  if (d.request !== undefined && d.request !== p.requestedAt) {
+    return `that request for step ${p.step + 1} is no longer current; a newer one was made at ${new Date(p.requestedAt).toISOString()}`;
+  }
   if (s.approval) {
     return s.approval.decision === 'expired'
       ? `the request for step ${p.step + 1} expired at ${new Date(p.expiresAt).toISOString()}`

@@ -113,7 +113,10 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     if (!opts.identityKey) throw new Error('medic has no identity key (identityKey / MEDIC_IDENTITY_KEY): it cannot vouch for who decides');
     try {
       const status = await client.workflow.getHandle(workflowIdOf(id)).query(statusQuery);
-      return signIdentity(opts.identityKey, kind, status.incidentId, input);
+      // A decision is bound to the request it answers, so its proof cannot approve a later one.
+      const pending = status.pendingApproval;
+      const bound = kind === 'decide' && pending && !('request' in input) ? { ...input, request: pending.requestedAt } : input;
+      return signIdentity(opts.identityKey, kind, status.incidentId, bound);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
       throw err;

@@ -60,6 +60,11 @@ describe('four-eyes decisions', () => {
     expect(s.approval).toMatchObject({ decision: 'approve', by: 'bob', with: ['alice'] });
     expect(second.message).toBe('step 1/1 (restart) approved by alice and bob (four-eyes: 2 of 2)');
   });
+  it('a decision bound to an earlier request for the same step (a stale click, a replayed proof) is refused', () => {
+    const s = awaiting({ requestedAt: NOW + 5_000 });
+    expect(refuseDecision(s, { decision: 'approve', user: 'bob', step: 0, request: NOW }, NOW + 6_000)).toMatch(/^that request for step 1 is no longer current/);
+    expect(refuseDecision(s, { decision: 'approve', user: 'bob', step: 0, request: NOW + 5_000 }, NOW + 6_000)).toBeUndefined();
+  });
   it('never the requester; a deny by any approver denies after a partial approval', () => {
     const s = awaiting({ requestedBy: 'carol' });
     expect(refuseDecision(s, { decision: 'approve', user: 'carol' }, NOW)).toBe('four-eyes step: carol requested it and may not approve it');

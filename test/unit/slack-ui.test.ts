@@ -65,7 +65,8 @@ describe('Slack UI builders', () => {
     for (const s of ['POST http://127.0.0.1:9/failover', 'high', 'four-eyes', '<@U0ALICE>, @oncall', '2026-11-25T11:12:00.000Z']) expect(text).toContain(s);
     const actions = m.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string; value: string }[] };
     expect(actions.elements.map((e) => e.action_id)).toEqual([ACTIONS.approve, ACTIONS.deny]);
-    expect(decodeRef(actions.elements[0]!.value)).toEqual({ workflowId: incident.workflowId, step: 0 });
+    expect(decodeRef(actions.elements[0]!.value)).toEqual({ workflowId: incident.workflowId, step: 0, request: request.requestedAt });
+    expect(decodeRef(JSON.stringify({ w: incident.workflowId, s: 0 }))).toEqual({ workflowId: incident.workflowId, step: 0 }); // buttons posted before
     const approved = approvalMessage(incident.workflowId, request, { decision: 'approve', by: 'U0BOB', at: AT });
     expect(approved.blocks.some((b) => b.type === 'actions')).toBe(false);
     expect(JSON.stringify(approved.blocks)).toContain('Approved by <@U0BOB> at 10:42 UTC');

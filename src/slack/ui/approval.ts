@@ -12,16 +12,19 @@ export const VIEWS = { denyReason: 'deny_reason' } as const;
 export const DENY_REASON_BLOCK = 'reason';
 export const DENY_REASON_ACTION = 'reason_input';
 
-/** What a button carries: which incident and which step the clicker saw. */
+/** What a button carries: which incident, which step and which request (its requestedAt) the
+ * clicker saw; buttons posted before `request` existed carry none. */
 export interface ApprovalRef {
   workflowId: string;
   step: number;
+  request?: number;
 }
-export const encodeRef = (r: ApprovalRef): string => JSON.stringify({ w: r.workflowId, s: r.step });
+export const encodeRef = (r: ApprovalRef): string => JSON.stringify({ w: r.workflowId, s: r.step, ...(r.request !== undefined ? { r: r.request } : {}) });
 export function decodeRef(value: string | undefined): ApprovalRef | undefined {
   try {
-    const v = JSON.parse(value ?? '') as { w?: unknown; s?: unknown };
-    return typeof v.w === 'string' && Number.isInteger(v.s) ? { workflowId: v.w, step: v.s as number } : undefined;
+    const v = JSON.parse(value ?? '') as { w?: unknown; s?: unknown; r?: unknown };
+    if (typeof v.w !== 'string' || !Number.isInteger(v.s)) return undefined;
+    return { workflowId: v.w, step: v.s as number, ...(Number.isInteger(v.r) ? { request: v.r as number } : {}) };
   } catch {
     return undefined;
   }
@@ -55,7 +58,7 @@ const fourEyesNote = (r: ApprovalRequest): string => {
 /** The request; once decided, the same message without buttons and with who decided. While a
  * four-eyes request has some of its approvals, it shows them and keeps its buttons. */
 export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?: Decided): SlackMessage {
-  const ref = encodeRef({ workflowId, step: r.step });
+  const ref = encodeRef({ workflowId, step: r.step, request: r.requestedAt });
   const lines = [
     `*Approval needed* for step ${r.step + 1}: *${esc(r.stepName)}*`,
     `*What:* ${esc(r.what)}`,

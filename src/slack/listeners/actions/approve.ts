@@ -16,7 +16,7 @@ export const approveStep = (deps: ListenerDeps) =>
       const request = status.pendingApproval;
       // Group approvers (@handle) count only once Slack confirms the membership.
       const via = request ? await deps.access.groupVia(request.approvers, user) : undefined;
-      const r = await deps.api.decide(ref.workflowId, { decision: 'approve', user, step: ref.step, ...(via ? { via } : {}) });
+      const r = await deps.api.decide(ref.workflowId, { decision: 'approve', user, step: ref.step, ...(ref.request !== undefined ? { request: ref.request } : {}), ...(via ? { via } : {}) });
       if (request && messageTs) {
         const approvedBy = (r.approvals ?? []).map((by) => ({ by, at: r.at }));
         const m =

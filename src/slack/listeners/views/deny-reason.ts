@@ -11,6 +11,7 @@ import type { ListenerDeps } from '../../deps.js';
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 interface Meta {
   workflowId: string;
+  request?: number;
   step: number;
   channel: string;
   ts: string;
@@ -33,7 +34,7 @@ export const denyReasonSubmitted =
       const status = await deps.client.workflow.getHandle(meta.workflowId).query(statusQuery);
       const request = status.pendingApproval;
       const via = request ? await deps.access.groupVia(request.approvers, user) : undefined;
-      const r = await deps.api.decide(meta.workflowId, { decision: 'deny', user, reason, step: meta.step, ...(via ? { via } : {}) });
+      const r = await deps.api.decide(meta.workflowId, { decision: 'deny', user, reason, step: meta.step, ...(Number.isInteger(meta.request) ? { request: meta.request } : {}), ...(via ? { via } : {}) });
       await ack();
       if (request) {
         const m = approvalMessage(meta.workflowId, request, { decision: 'deny', by: r.by, at: r.at, reason });
