@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { identityPayload, PROOF_MAX_AGE_MS, refuseIdentity, signIdentity } from '../../src/identity/sign.js';
 import { RunbookSchema } from '../../src/runbooks/schema.js';
+import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { refuseRunner } from '../../src/slack/runbooks.js';
 import { esc } from '../../src/slack/ui/escape.js';
 import { incidentRoot, timelineMessages } from '../../src/slack/ui/incident.js';
@@ -77,6 +78,16 @@ describe('four-eyes decisions', () => {
     const s = awaiting({ needed: undefined });
     expect(applyDecision(s, { decision: 'approve', user: 'bob' }, NOW, label).result).toEqual({ decision: 'approve', by: 'bob', at: NOW, step: 0 });
     expect(s.approval).toEqual({ decision: 'approve', by: 'bob', at: NOW });
+  });
+});
+
+describe('playbook schema', () => {
+  const step = (approvers: string[]) => ({ name: 's', action: 'http', params: { url: 'http://127.0.0.1:9/x' }, requiresApproval: true, fourEyes: true, approvers });
+  it('a four-eyes step needs two approvers or a group: one person alone could never complete it', () => {
+    const r = PlaybookSchema.safeParse({ name: 'p', match: { alertname: 'A' }, steps: [step(['U0ALICE'])] });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toContain('steps.0.fourEyes: four-eyes needs two different approvers: list at least two user ids or a @group');
+    for (const ok of [['U0ALICE', 'U0BOB'], ['@oncall']]) expect(PlaybookSchema.safeParse({ name: 'p', match: { alertname: 'A' }, steps: [step(ok)] }).success).toBe(true);
   });
 });
 
