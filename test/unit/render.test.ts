@@ -7,6 +7,9 @@ import { escapePromqlString, promqlTemplateProblem, tokenizePromql, unquotePromq
 import { pathSegments, urlTemplateProblem } from '../../src/playbooks/render-url.js';
 import { renderFor, renderHeader } from '../../src/playbooks/render.js';
 import type { TemplateContext } from '../../src/playbooks/template.js';
+import { graphFor } from '../../src/graphs/query.js';
+import { PlaybookSchema, type Step } from '../../src/playbooks/schema.js';
+import { httpActionInput, stepRefusal } from '../../workflows/actions.js';
 
 const ctx = (labels: Record<string, string>, annotations: Record<string, string> = {}): TemplateContext => ({
   incident: { id: 'incident:lb:abc:123', workflowId: 'incident:lb:abc' },
@@ -190,5 +193,63 @@ describe('names', () => {
   });
   it('a plain name renders', () => {
     expect(renderFor('name', 'checkout-{{labels.feature}}', ctx({ feature: 'express' }), 'f')).toEqual({ ok: true, value: 'checkout-express' });
+  });
+});
+
+describe('graph query (src/graphs/query.ts)', () => {
+  const pb = (graph?: Record<string, unknown>) =>
+    PlaybookSchema.parse({
+      name: 'g',
+      match: { alertname: 'A' },
+      ...(graph ? { graph } : {}),
+      steps: [{ name: 's', action: 'http', params: { url: 'http://127.0.0.1:9/x' }, verification: { promql: { query: 'demo_up{job="{{labels.job}}"}' } } }],
+    });
+  const gen = (expr: string): { annotations: Record<string, string> } => ({ annotations: { generatorURL: `http://prom:9090/graph?g0.expr=${encodeURIComponent(expr)}` } });
+
+  it('an alert expression the playbook allow-lists verbatim is graphed as sent', () => {
+    expect(graphFor(pb({ alertExpressions: ['demo_up == 0'] }), gen('demo_up == 0'), ctx({ job: 'demo' }))).toEqual({ query: 'demo_up == 0', source: 'alert' });
+  });
+
+  it('any other alert expression is not run: the playbook query (escaped) is, and the refusal says so', () => {
+    const r = graphFor(pb({ alertExpressions: ['demo_up == 0'] }), gen('demo_up == 0 or vector(1)'), ctx({ job: 'x"} or vector(1)' }));
+    expect(r).toEqual({
+      query: 'demo_up{job="x\\"} or vector(1)"}',
+      source: 'playbook',
+      refused:
+        "incident graph: the alert's expression `demo_up == 0 or vector(1)` (generatorURL) is not in graph.alertExpressions of playbook g, so medic does not run it; graphing the playbook's `demo_up{job=\"x\\\"} or vector(1)\"}` instead",
+    });
+  });
+
+  it('graph.query wins over the verification; no alert expression: nothing to refuse', () => {
+    expect(graphFor(pb({ query: 'rate(x{svc="{{labels.job}}"}[5m])' }), { annotations: {} }, ctx({ job: 'a' }))).toEqual({ query: 'rate(x{svc="a"}[5m])', source: 'playbook' });
+  });
+});
+
+describe('a step is checked before it acts (workflows/actions.ts stepRefusal)', () => {
+  const step = (params: Record<string, unknown>, verification?: Record<string, unknown>): Step =>
+    PlaybookSchema.parse({ name: 'p', match: { alertname: 'A' }, steps: [{ name: 's', action: 'http', params, ...(verification ? { verification } : {}) }] }).steps[0]!;
+
+  it('a refused verification refuses the step, naming the verification field', () => {
+    const s = step({ url: 'http://127.0.0.1:9/x' }, { http: { url: 'http://127.0.0.1:9/health/{{labels.svc}}' } });
+    expect(stepRefusal(s, ctx({ svc: '..' }))?.message).toBe('verification.http.url: label `svc` value `..` renders a `.` or `..` URL path segment, which would change the path');
+    expect(stepRefusal(s, ctx({ svc: 'web' }))).toBeUndefined();
+  });
+
+  it('http inputs carry secret references as parts; a refused value throws instead of building an input', () => {
+    const s = step({ url: 'http://127.0.0.1:9/v1/{{labels.svc}}', headers: { authorization: 'Bearer {{secret.T}}' } }) as Extract<Step, { action: 'http' }>;
+    const o = { idempotencyKey: 'k', dryRun: false };
+    expect(httpActionInput(s, ctx({ svc: 'a b' }), o).request).toMatchObject({ url: 'http://127.0.0.1:9/v1/a%20b', headers: { authorization: ['Bearer ', { secret: 'T' }] } });
+    expect(() => httpActionInput(s, ctx({ svc: '.' }), o)).toThrow('refused, nothing was sent: params.url: label `svc` value `.` renders');
+  });
+
+  it('flag names are re-validated after rendering', () => {
+    const flag = PlaybookSchema.parse({
+      name: 'f',
+      match: { alertname: 'A' },
+      steps: [{ name: 's', action: 'flag', params: { provider: 'unleash', url: 'https://unleash.example.com', environment: '{{labels.env}}', feature: 'f', enabled: false, tokenSecret: 'T' } }],
+    }).steps[0]!;
+    expect(stepRefusal(flag, ctx({ env: '../../admin' }))?.message).toBe('params.environment: label `env` value `../../admin` does not match ^[A-Za-z0-9_.~-]+$');
+    expect(stepRefusal(flag, ctx({ env: '..' }))?.message).toBe('params.environment: rendered value `..` must match ^[A-Za-z0-9_.~-]+$ and not be . or ..');
+    expect(stepRefusal(flag, ctx({ env: 'production' }))).toBeUndefined();
   });
 });
