@@ -2,7 +2,7 @@
 // HTTP header, JSON body, name) and re-validated after rendering. A value that cannot be placed
 // safely gives a RenderRefusal naming the field, the value (truncated) and the rule; callers act on
 // nothing then. Pure and deterministic: the workflow renders with it, and so does `medic simulate`.
-// (docs/architecture.md, "Alert data is hostile".)
+// (README, "Templates are typed".)
 import { renderJsonBody } from './render-json.js';
 import { renderPromql } from './render-promql.js';
 import { renderUrl } from './render-url.js';
