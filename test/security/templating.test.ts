@@ -3,7 +3,12 @@
 // real demo service as the HTTP target (bearer token + HMAC verification on) and a real Prometheus.
 // Each test asserts what reached the target, that the verification was not fooled, and that the
 // timeline names the field, the value and the rule.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { createAuditSink } from '../../activities/audit.js';
+import { auditLog, openAuditDb } from '../../src/audit/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
@@ -20,15 +25,28 @@ const HMAC_KEY = 'traffic-hmac-key-0a1b2c3d4e5f';
 
 let m: Medic;
 let traffic: DemoService;
+let audit: Database;
 
 beforeAll(async () => {
-  m = await startMedic({ secrets: { TRAFFIC_API_TOKEN: API_TOKEN, TRAFFIC_HMAC_KEY: HMAC_KEY } });
+  audit = openAuditDb(join(mkdtempSync(join(tmpdir(), 'medic-sec-render-')), 'audit.db'));
+  m = await startMedic({ secrets: { TRAFFIC_API_TOKEN: API_TOKEN, TRAFFIC_HMAC_KEY: HMAC_KEY }, sinks: [createAuditSink(audit)] });
   traffic = await startDemoService(0, { token: API_TOKEN, hmacKey: HMAC_KEY });
 }, 120_000);
 afterAll(async () => {
   await traffic?.close();
   await m?.stop();
+  audit?.close();
 });
+
+/** The audit log's records of one incident (written by the worker's audit sink, in the background). */
+async function audited(incidentId: string, includes: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const whats = auditLog(audit).entries().filter((e) => e.incidentId === incidentId).map((e) => e.what);
+    if (whats.some((w) => w.includes(includes)) || Date.now() > deadline) return whats;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** An Alertmanager webhook as Alertmanager would send it, with the attacker's labels and generatorURL. */
 async function fire(labels: Record<string, string>, generatorURL?: string): Promise<string> {
@@ -113,6 +131,7 @@ describe('HTTP path injection (playbooks/lb-weight-shift.yaml, service label int
       'step 1/1 (shift-weight-away) failed: refused, nothing was sent: params.url: label `service` value `..` renders a `.` or `..` URL path segment, which would change the path',
     );
     expect(final.escalationReason).toContain('refused, nothing was sent');
+    expect(await audited(final.incidentId, 'failed: refused')).toContain(refused);
   });
 });
 
