@@ -61,6 +61,16 @@ async function fire(labels: Record<string, string>, generatorURL?: string): Prom
   return incidentIdFrom(res);
 }
 
+/** The timeline once it holds an entry containing `text` (entries arrive as the workflow runs). */
+async function timelineWith(id: string, text: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const t = messages(await m.timeline(id));
+    if (t.some((x) => x.includes(text)) || Date.now() > deadline) return t;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const ended = (s: IncidentStatus): boolean => s.status === 'escalated' || s.status === 'resolved';
 const messages = (t: TimelineEntry[]): string[] => t.map((e) => e.message);
 
@@ -156,6 +166,17 @@ describe('second-order secrets: {{secret.X}} arriving in a label value is never 
             },
           },
         ],
+        escalation: [
+          {
+            kind: 'webhook',
+            request: {
+              method: 'PUT',
+              url: `${traffic.url}/v1/services/{{labels.service}}/pools/escalated/weight`,
+              headers: { authorization: 'Bearer {{secret.TRAFFIC_API_TOKEN}}', 'x-requested-for': 'service {{labels.service}}' },
+              body: '{"weight": 0}',
+            },
+          },
+        ],
       }),
     );
     traffic.state.log.length = 0;
@@ -179,15 +200,20 @@ describe('second-order secrets: {{secret.X}} arriving in a label value is never 
     expect(history).not.toContain(API_TOKEN);
   });
 
-  it('a CR/LF in a label bound for a header is refused before anything is sent', async () => {
+  it('a CR/LF in a label bound for a header is refused before anything is sent, by the step and by the webhook rung', async () => {
     traffic.state.log.length = 0;
     const id = await fire({ alertname: 'SecretEcho', service: 'x\r\nx-admin: true', severity: 'warning' });
     const final = await m.waitFor(id, ended, 60_000);
     expect(final.status).toBe('escalated');
     expect(traffic.state.log).toEqual([]);
-    expect(messages(await m.timeline(id))).toContain(
+    const timeline = await timelineWith(id, 'escalation webhook refused');
+    expect(timeline).toContain(
       'step 1/1 (notify) failed: refused, nothing was sent: params.headers.x-requested-for: label `service` value `x\\r\\nx-admin: true` contains a line break or control character, which an HTTP header value may not',
     );
+    expect(timeline).toContain(
+      'escalation webhook refused, nothing was sent: escalation.0.request.headers.x-requested-for: label `service` value `x\\r\\nx-admin: true` contains a line break or control character, which an HTTP header value may not',
+    );
+    expect(traffic.state.log).toEqual([]);
   });
 });
 
