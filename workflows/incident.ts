@@ -22,7 +22,7 @@ import type { RenderedHttpRequest } from '../activities/http.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
 import { applyTake, humanOutcome, notifyWebhook, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
-import { describeAction, RENDER_REFUSED, renderHttpRequest, runAction, verificationTargets } from './actions.js';
+import { describeAction, RENDER_REFUSED, renderHttpRequest, runAction, stepRefusal, verificationTargets } from './actions.js';
 import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal } from './kubernetes.js';
 import { render, type TemplateContext } from '../src/playbooks/template.js';
 import { graphFor } from '../src/graphs/query.js';
@@ -378,6 +378,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   async function approvalPhase(): Promise<void> {
     const step = currentStep();
+    // Nobody is asked to approve a request that would be refused (workflows/actions.ts): the step
+    // fails here, nothing sent, as it would when acting.
+    const refused = s.pendingApproval?.step !== s.stepIndex ? stepRefusal(step, ctx) : undefined;
+    if (refused && patched('typed-render')) {
+      note('action', `${stepLabel()} failed: refused, nothing was sent: ${refused.message}`, { step: s.stepIndex, data: { refusal: refused, failed: true } });
+      return nextStep(`action failed (refused, nothing was sent: ${refused.message})`);
+    }
     if (s.pendingApproval?.step !== s.stepIndex) {
       const what = `${stepLabel()}: ${describeAction(step, ctx)}`;
       const fallback = s.demoted?.step === s.stepIndex || mode === 'approve-all';

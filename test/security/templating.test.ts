@@ -145,6 +145,25 @@ describe('HTTP path injection (playbooks/lb-weight-shift.yaml, service label int
   });
 });
 
+describe('a step needing approval', () => {
+  it('with a refused value asks nobody to approve: it fails at once, nothing sent', async () => {
+    const pb = await lbWeightShift();
+    m.playbooks.length = 0;
+    m.playbooks.push({ ...pb, steps: [{ ...pb.steps[0]!, requiresApproval: true, approvers: ['alice'] }] });
+    traffic.state.log.length = 0;
+    const id = await fire({ alertname: 'RegionHealthCheckFailing', service: '.', pool: 'p4', severity: 'critical' });
+    const final = await m.waitFor(id, ended, 60_000);
+    expect(final.status).toBe('escalated');
+    expect(final.pendingApproval).toBeUndefined();
+    const timeline = messages(await m.timeline(id));
+    expect(timeline.some((t) => t.startsWith('approval needed'))).toBe(false);
+    expect(timeline).toContain(
+      'step 1/1 (shift-weight-away) failed: refused, nothing was sent: params.url: label `service` value `.` renders a `.` or `..` URL path segment, which would change the path',
+    );
+    expect(traffic.state.log).toEqual([]);
+  });
+});
+
 describe('second-order secrets: {{secret.X}} arriving in a label value is never resolved', () => {
   it('label service={{secret.TRAFFIC_API_TOKEN}} reaches a header and the path as text; the token goes only where the playbook wrote it', async () => {
     m.playbooks.length = 0;
