@@ -2,17 +2,22 @@
 // Factory over an injected fetch and secret lookup, so tests point it at real local servers.
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import type { HeaderPart } from '../src/playbooks/render.js';
 import type { HttpRequest } from '../src/playbooks/schema.js';
 
 export interface HttpDeps {
   fetch: typeof globalThis.fetch;
-  /** Resolves {{secret.NAME}} in header values; undefined means "not configured". */
+  /** Resolves secret references in header values; undefined means "not configured". */
   secret: (name: string) => string | undefined;
 }
 
+/** A request as the workflow rendered it (src/playbooks/render.ts). A header value is literal text,
+ * or parts where `{ secret }` marks a reference the playbook itself wrote: only those are resolved,
+ * so text that came from an alert (even `{{secret.X}}`) is sent as the text it is. */
+export type RenderedHttpRequest = Omit<HttpRequest, 'headers'> & { headers: Record<string, string | HeaderPart[]> };
+
 export interface HttpActionInput {
-  /** Already rendered by the workflow, except {{secret.*}} placeholders. */
-  request: HttpRequest;
+  request: RenderedHttpRequest;
   /** incident id + step + the workflow's try of the step: the same on every activity retry. */
   idempotencyKey: string;
   dryRun: boolean;
@@ -44,7 +49,7 @@ export interface HttpProbeResult {
   evidence: string;
 }
 
-const SECRET = /\{\{\s*secret\.([A-Za-z0-9_]+)\s*\}\}/g;
+const SECRET_NAME = /^[A-Za-z0-9_]+$/;
 const EXCERPT = 500;
 /** A server asking for a longer pause than this gets this (the step's retries still bound it). */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -58,9 +63,20 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
-/** hex HMAC-SHA256(key, timestamp + body): what a receiver recomputes to verify the request. */
-export const hmacSignature = (key: string, timestamp: string, body: string): string =>
-  createHmac('sha256', key).update(timestamp + body).digest('hex');
+/** What the signature covers: timestamp, method, path and query as sent, body — so a signed
+ * request can be neither replayed later nor redirected to another path or method. */
+export const signedPayload = (timestamp: string, method: string, pathAndQuery: string, body: string): string =>
+  `${timestamp}\n${method.toUpperCase()}\n${pathAndQuery}\n${body}`;
+
+/** hex HMAC-SHA256(key, signedPayload(…)): what a receiver recomputes to verify the request. */
+export const hmacSignature = (key: string, timestamp: string, method: string, pathAndQuery: string, body: string): string =>
+  createHmac('sha256', key).update(signedPayload(timestamp, method, pathAndQuery, body)).digest('hex');
+
+/** The path and query of a URL as fetch sends them on the request line. */
+export const requestTarget = (url: string): string => {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+};
 
 export const describeRequest = (r: Pick<HttpRequest, 'method' | 'url'>): string => `${r.method} ${r.url}`;
 
@@ -76,14 +92,25 @@ export function createHttpActivities(deps: HttpDeps) {
     }
     return value;
   };
-  const resolveSecrets = (headers: Record<string, string>): Record<string, string> =>
-    Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace(SECRET, (_m, name: string) => secretValue(name))]));
+  const headerValue = (v: string | HeaderPart[]): string =>
+    typeof v === 'string'
+      ? v
+      : v
+          .map((part) => {
+            if (typeof part === 'string') return part;
+            if (!SECRET_NAME.test(part.secret)) throw ApplicationFailure.create({ type: 'MissingSecret', nonRetryable: true, message: `"${part.secret}" is not a secret name` });
+            return secretValue(part.secret);
+          })
+          .join('');
+  const resolveSecrets = (headers: RenderedHttpRequest['headers']): Record<string, string> =>
+    Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, headerValue(v)]));
   /** Signed per attempt (fresh timestamp); the key is read here only, never returned. */
-  const signature = (request: HttpRequest, body: string | undefined): Record<string, string> => {
+  const signature = (request: RenderedHttpRequest, body: string | undefined): Record<string, string> => {
     if (!request.hmac) return {};
     const timestamp = String(Math.floor(Date.now() / 1000));
     const key = secretValue(request.hmac.secret);
-    return { [request.hmac.timestampHeader]: timestamp, [request.hmac.header]: hmacSignature(key, timestamp, body ?? '') };
+    const sig = hmacSignature(key, timestamp, request.method, requestTarget(request.url), body ?? '');
+    return { [request.hmac.timestampHeader]: timestamp, [request.hmac.header]: sig };
   };
 
   async function httpAction(input: HttpActionInput): Promise<HttpActionResult> {

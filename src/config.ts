@@ -87,6 +87,15 @@ export const ConfigSchema = z.strictObject({
   detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
   playbooks: z.array(z.string().min(1)).default(['playbooks']).describe('Playbook files or directories of YAML'),
+  playbookEnv: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+        .refine((n) => !n.startsWith('MEDIC_') || n.startsWith('MEDIC_PB_'), { message: "medic's own settings and secrets (MEDIC_*) may not be exposed to playbooks" }),
+    )
+    .default([])
+    .describe('Environment variables playbooks and runbooks may read with ${VAR} besides MEDIC_PB_* (e.g. TRAFFIC_API_URL); any other ${VAR} fails validation'),
   runbooks: z.array(z.string().min(1)).default(['runbooks']).describe('Runbooks `/medic run` may start (files or directories of YAML)'),
   identityKey: z
     .string()
@@ -255,6 +264,7 @@ export const ENV_LISTS: Readonly<Record<string, { path: readonly string[]; forma
   MEDIC_OPERATORS: { path: ['operators'], format: '`user:token[:admin],…`' },
   MEDIC_PLAYBOOKS: { path: ['playbooks'], format: 'comma-separated paths' },
   MEDIC_RUNBOOKS: { path: ['runbooks'], format: 'comma-separated paths' },
+  MEDIC_PLAYBOOK_ENV: { path: ['playbookEnv'], format: 'comma-separated variable names' },
   MEDIC_SLACK_ADMINS: { path: ['slack', 'admins'], format: 'comma-separated user ids or @groups' },
   'MEDIC_SECRET_<NAME>': { path: ['secrets'], format: 'one variable per secret NAME' },
   OTEL_EXPORTER_OTLP_ENDPOINT: { path: ['tracing', 'otlpEndpoint'], format: 'the standard OpenTelemetry variable, when MEDIC_OTLP_ENDPOINT is unset' },
@@ -274,6 +284,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.MEDIC_OPERATORS) set(['operators'], operatorsFromEnv(env.MEDIC_OPERATORS));
   if (env.MEDIC_PLAYBOOKS) set(['playbooks'], env.MEDIC_PLAYBOOKS.split(','));
   if (env.MEDIC_RUNBOOKS) set(['runbooks'], env.MEDIC_RUNBOOKS.split(','));
+  if (env.MEDIC_PLAYBOOK_ENV) set(['playbookEnv'], env.MEDIC_PLAYBOOK_ENV.split(',').map((n) => n.trim()).filter(Boolean));
   if (env.MEDIC_SLACK_ADMINS) set(['slack', 'admins'], env.MEDIC_SLACK_ADMINS.split(',').map((a) => a.trim()).filter(Boolean));
   const secrets = Object.entries(env).filter(([k, v]) => k.startsWith('MEDIC_SECRET_') && v !== undefined);
   if (secrets.length > 0) set(['secrets'], Object.fromEntries(secrets.map(([k, v]) => [k.slice('MEDIC_SECRET_'.length), v])));

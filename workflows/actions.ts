@@ -1,15 +1,17 @@
 // A step's action, rendered and run through the activity of its kind. Deterministic workflow code:
-// templates are rendered here, {{secret.*}} placeholders are left for the activity.
+// templates are rendered here for their context (src/playbooks/render.ts); secret references
+// written in the playbook travel as `{ secret }` parts for the activity to resolve.
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FlagActionInput } from '../activities/flags.js';
-import type { HttpActionInput } from '../activities/http.js';
+import type { HttpActionInput, RenderedHttpRequest } from '../activities/http.js';
 import type { SsmAutomationInput, SsmCommandInput } from '../activities/ssm.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { Allow } from '../src/playbooks/allow.js';
-import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import { renderFor, renderHeader, type HeaderPart, type RenderKind, type RenderRefusal, type Rendered } from '../src/playbooks/render.js';
+import type { HttpRequest, Step, Verification } from '../src/playbooks/schema.js';
 import { isTemplated, ssmInputProblem } from '../src/playbooks/ssm-guard.js';
-import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
+import { render, type TemplateContext } from '../src/playbooks/template.js';
 import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
 import { describeKubernetes, runKubernetes } from './kubernetes.js';
 
@@ -20,12 +22,87 @@ export interface ActionOutcome {
   data: Record<string, unknown>;
 }
 
-export const renderHttpRequest = (r: HttpRequest, ctx: TemplateContext): HttpRequest => ({
+/** A refused render as the failure a step fails with (nothing was sent). */
+export const RENDER_REFUSED = 'RenderRefused';
+export const refusedFailure = (r: RenderRefusal): ApplicationFailure =>
+  ApplicationFailure.create({ type: RENDER_REFUSED, nonRetryable: true, message: `refused, nothing was sent: ${r.message}`, details: [{ refusal: r }] });
+
+/** What to do with a refused value: throw (the default), or — only while replaying a history
+ * recorded before typed rendering — fall back to the plain rendering that history was made with. */
+type OnRefusal = 'throw' | 'plain';
+const typed = (kind: RenderKind, template: string, ctx: TemplateContext, field: string, on: OnRefusal): string => {
+  const r = renderFor(kind, template, ctx, field);
+  if (r.ok) return r.value;
+  if (on === 'plain') return render(template, ctx);
+  throw refusedFailure(r.refusal);
+};
+
+/** An http request (step params or webhook rung), rendered for each field's context. */
+export function renderHttpRequest(r: HttpRequest, ctx: TemplateContext, field = 'params'): Rendered<RenderedHttpRequest> {
+  const url = renderFor('url', r.url, ctx, `${field}.url`);
+  if (!url.ok) return url;
+  const headers: Record<string, HeaderPart[]> = {};
+  for (const [name, template] of Object.entries(r.headers)) {
+    const h = renderHeader(template, ctx, `${field}.headers.${name}`);
+    if (!h.ok) return h;
+    headers[name] = h.value;
+  }
+  let body: string | undefined;
+  if (r.body !== undefined) {
+    const b = renderFor('json', r.body, ctx, `${field}.body`);
+    if (!b.ok) return b;
+    body = b.value;
+  }
+  return { ok: true, value: { ...r, url: url.value, headers, ...(body !== undefined ? { body } : {}) } };
+}
+
+/** The pre-typed rendering, for replaying old histories only (see OnRefusal). */
+const plainHttpRequest = (r: HttpRequest, ctx: TemplateContext): RenderedHttpRequest => ({
   ...r,
   url: render(r.url, ctx),
-  headers: renderRecord(r.headers, ctx),
+  headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, [render(v, ctx)]])),
   ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}),
 });
+
+const httpRequestOr = (r: HttpRequest, ctx: TemplateContext, on: OnRefusal, field = 'params'): RenderedHttpRequest => {
+  const rendered = renderHttpRequest(r, ctx, field);
+  if (rendered.ok) return rendered.value;
+  if (on === 'plain') return plainHttpRequest(r, ctx);
+  throw refusedFailure(rendered.refusal);
+};
+
+/** The verification probes' rendered inputs (URL, PromQL query). */
+export function verificationTargets(v: Verification, ctx: TemplateContext, on: OnRefusal = 'throw'): { httpUrl?: string; promqlQuery?: string } {
+  return {
+    ...(v.http ? { httpUrl: typed('url', v.http.url, ctx, 'verification.http.url', on) } : {}),
+    ...(v.promql ? { promqlQuery: typed('promql', v.promql.query, ctx, 'verification.promql.query', on) } : {}),
+  };
+}
+
+/** The first template of the step (its http/flag params and its verification) whose value cannot
+ * be rendered safely, or undefined. Checked before acting, so a refused step touches nothing. */
+export function stepRefusal(step: Step, ctx: TemplateContext): RenderRefusal | undefined {
+  const tries: (() => unknown)[] = [];
+  if (step.action === 'http') tries.push(() => httpRequestOr(step.params, ctx, 'throw'));
+  if (step.action === 'flag') tries.push(() => flagActionInput(step, ctx, { idempotencyKey: '', dryRun: true }));
+  if (step.verification) tries.push(() => verificationTargets(step.verification!, ctx));
+  for (const t of tries) {
+    try {
+      t();
+    } catch (err) {
+      const details = (err as ApplicationFailure).details?.[0] as { refusal?: RenderRefusal } | undefined;
+      if ((err as ApplicationFailure).type === RENDER_REFUSED && details?.refusal) return details.refusal;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/** A URL for display: rendered for its context, or the template marked as refused. */
+const shownUrl = (template: string, ctx: TemplateContext): string => {
+  const r = renderFor('url', template, ctx, 'url');
+  return r.ok ? r.value : `${template} (refused: ${r.refusal.rule})`;
+};
 
 const renderParameters = (p: Record<string, string | string[]>, ctx: TemplateContext): Record<string, string[]> =>
   Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map((x) => render(x, ctx))]));
@@ -34,7 +111,7 @@ const renderParameters = (p: Record<string, string | string[]>, ctx: TemplateCon
 export function describeAction(step: Step, ctx: TemplateContext): string {
   switch (step.action) {
     case 'http':
-      return `${step.params.method} ${render(step.params.url, ctx)}`;
+      return `${step.params.method} ${shownUrl(step.params.url, ctx)}`;
     case 'ssm-command': {
       const p = step.params;
       const on = [...p.instanceIds.map((i) => render(i, ctx)), ...p.targets.map((t) => `${t.key}=${t.values.join('|')}`)];
@@ -45,7 +122,7 @@ export function describeAction(step: Step, ctx: TemplateContext): string {
     case 'kubernetes':
       return describeKubernetes(step.params, ctx);
     case 'flag': {
-      const f = flagActionInput(step, ctx, { idempotencyKey: '', dryRun: false });
+      const f = flagActionInput(step, ctx, { idempotencyKey: '', dryRun: false }, 'plain');
       return `Unleash flag ${f.feature} → ${f.enabled ? 'on' : 'off'} in ${f.environment} (project ${f.project})`;
     }
   }
@@ -56,8 +133,10 @@ type StepOf<A extends Step['action']> = Extract<Step, { action: A }>;
 
 // Activity inputs, rendered: runAction sends them, `medic simulate` hands them to the same
 // activities in dry run.
-export const httpActionInput = (step: StepOf<'http'>, ctx: TemplateContext, o: ActOptions): HttpActionInput => ({
-  request: renderHttpRequest(step.params, ctx),
+// Both throw a RenderRefused failure rather than build an input from a value that cannot be placed
+// safely ('plain' only while replaying histories recorded before typed rendering).
+export const httpActionInput = (step: StepOf<'http'>, ctx: TemplateContext, o: ActOptions, on: OnRefusal = 'throw'): HttpActionInput => ({
+  request: httpRequestOr(step.params, ctx, on),
   ...o,
   timeoutMs: toMs(step.timeout),
 });
@@ -107,14 +186,15 @@ export function flagActionInput(
   step: Extract<Step, { action: 'flag' }>,
   ctx: TemplateContext,
   o: { idempotencyKey: string; dryRun: boolean },
+  on: OnRefusal = 'throw',
 ): FlagActionInput {
   const p = step.params;
   return {
     provider: p.provider,
-    url: render(p.url, ctx),
-    project: render(p.project, ctx),
-    environment: render(p.environment, ctx),
-    feature: render(p.feature, ctx),
+    url: typed('url', p.url, ctx, 'params.url', on),
+    project: typed('name', p.project, ctx, 'params.project', on),
+    environment: typed('name', p.environment, ctx, 'params.environment', on),
+    feature: typed('name', p.feature, ctx, 'params.feature', on),
     enabled: p.enabled,
     tokenSecret: p.tokenSecret,
     ...o,
@@ -129,9 +209,14 @@ export async function runAction(
   /** The playbook's target allow-lists (allow.*). */
   allow?: Allow,
 ): Promise<ActionOutcome> {
+  // A value that cannot be rendered safely fails the step before anything is sent. Histories
+  // recorded before this check ran their activity instead: they replay with the plain rendering.
+  const refused = stepRefusal(step, ctx);
+  if (refused && patched('typed-render')) throw refusedFailure(refused);
+  const on: OnRefusal = refused ? 'plain' : 'throw';
   switch (step.action) {
     case 'http': {
-      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction(httpActionInput(step, ctx, o));
+      const r = await proxyActivities<Activities>(actionProfile(step)).httpAction(httpActionInput(step, ctx, o, on));
       return { summary: r.summary, durationMs: r.durationMs, data: { status: r.status, bodyExcerpt: r.bodyExcerpt } };
     }
     case 'ssm-command': {
@@ -157,7 +242,7 @@ export async function runAction(
     case 'kubernetes':
       return runKubernetes(step, ctx, o, allow?.kubernetes);
     case 'flag': {
-      const input = flagActionInput(step, ctx, o);
+      const input = flagActionInput(step, ctx, o, on);
       const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);
       const { project, environment, feature } = input;
       return { summary: r.summary, durationMs: r.durationMs, data: { project, environment, feature, before: r.before, after: r.after, changed: r.changed } };

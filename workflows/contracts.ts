@@ -176,6 +176,9 @@ export interface IncidentState {
 export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs'> {
   /** For humans: the alert's Prometheus graph link (its expression) and Alertmanager silence link. */
   alertLinks?: { graph?: string; silence?: string };
+  /** The PromQL the incident graph may run (src/graphs/query.ts); never the alert's own
+   * expression unless the playbook allow-lists it. Absent: no graph. */
+  graphQuery?: string;
   workflowId: string;
   playbook: string;
   service: string;

@@ -1,5 +1,6 @@
 // Pure helpers over an incident's state: creation, the capped timeline, the status projection
 // and the approval validator. No Temporal APIs here, so they are unit-testable as plain functions.
+import { graphFor } from '../src/graphs/query.js';
 import type { Step } from '../src/playbooks/schema.js';
 import type {
   Alert,
@@ -72,6 +73,12 @@ export function applyAlerts(s: IncidentState, alerts: Alert[]): Alert[] {
   return changed;
 }
 
+const graphQueryOf = (s: IncidentState, input: IncidentInput, workflowId: string): { graphQuery?: string } => {
+  const ctx = { incident: { id: s.incidentId, workflowId }, labels: input.alert.labels, annotations: input.alert.annotations, target: input.target };
+  const q = graphFor(input.playbook, input.alert, ctx).query;
+  return q ? { graphQuery: q } : {};
+};
+
 export function statusOf(s: IncidentState, input: IncidentInput, workflowId: string): IncidentStatus {
   const { timeline: _t, lastAlert, sinkRefs: _r, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
@@ -87,6 +94,7 @@ export function statusOf(s: IncidentState, input: IncidentInput, workflowId: str
       ...(input.alert.annotations.generatorURL ? { graph: input.alert.annotations.generatorURL } : {}),
       ...(input.alert.annotations.silenceURL ? { silence: input.alert.annotations.silenceURL } : {}),
     },
+    ...graphQueryOf(s, input, workflowId),
     ...(step ? { stepName: step.name } : {}),
     ...(input.playbook.runbookUrl ? { runbookUrl: input.playbook.runbookUrl } : {}),
     ...(lastAlert.annotations.summary ? { summary: lastAlert.annotations.summary.slice(0, 500) } : {}),

@@ -18,13 +18,15 @@ import {
 import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { HttpRequest, Step } from '../src/playbooks/schema.js';
+import type { RenderedHttpRequest } from '../activities/http.js';
 import { actionProfile, governor, pagerdutyProfile, probeProfile, publishProfile } from './profiles.js';
 import { buildPage } from './page.js';
 import { applyTake, humanOutcome, notifyWebhook, refuseResolve, refuseTake, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { identityChecked, requireSignedIdentity } from './identity.js';
-import { describeAction, runAction } from './actions.js';
+import { describeAction, RENDER_REFUSED, renderHttpRequest, runAction, stepRefusal, verificationTargets } from './actions.js';
 import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal } from './kubernetes.js';
-import { render, renderRecord, type TemplateContext } from '../src/playbooks/template.js';
+import { render, type TemplateContext } from '../src/playbooks/template.js';
+import { graphFor } from '../src/graphs/query.js';
 import { combine, targetGate } from '../src/policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, modeOf, requiresApproval, type PlaybookMode } from '../src/policy/plan.js';
 import {
@@ -138,12 +140,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     if (!step) throw ApplicationFailure.nonRetryable(`no step ${s.stepIndex} in ${pb.name}`, 'BadState');
     return step;
   };
-  const renderRequest = (r: HttpRequest): HttpRequest => ({
-    ...r,
-    url: render(r.url, ctx),
-    headers: renderRecord(r.headers, ctx),
-    ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}),
-  });
+  /** A webhook rung's request rendered for its contexts; a refusal is noted and nothing is sent
+   * (histories from before typed rendering replay with what they sent). */
+  const renderRequest = (r: HttpRequest, i: number): RenderedHttpRequest | undefined => {
+    const rendered = renderHttpRequest(r, ctx, `escalation.${i}.request`);
+    if (rendered.ok) return rendered.value;
+    if (patched('typed-render')) {
+      note('escalation', `escalation webhook refused, nothing was sent: ${rendered.refusal.message}`, { data: { refusal: rendered.refusal } });
+      return undefined;
+    }
+    return { ...r, url: render(r.url, ctx), headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, [render(v, ctx)]])), ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}) };
+  };
 
   if (input.carried) s.continuedAsNew += 1;
   else {
@@ -153,6 +160,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`, {
       data: { detection },
     });
+    // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
+    const graph = graphFor(pb, input.alert, ctx);
+    if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
   }
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
@@ -383,6 +393,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   async function approvalPhase(): Promise<void> {
     const step = currentStep();
+    // Nobody is asked to approve a request that would be refused (workflows/actions.ts): the step
+    // fails here, nothing sent, as it would when acting.
+    const refused = s.pendingApproval?.step !== s.stepIndex ? stepRefusal(step, ctx) : undefined;
+    if (refused && patched('typed-render')) {
+      note('action', `${stepLabel()} failed: refused, nothing was sent: ${refused.message}`, { step: s.stepIndex, data: { refusal: refused, failed: true } });
+      return nextStep(`action failed (refused, nothing was sent: ${refused.message})`);
+    }
     if (s.pendingApproval?.step !== s.stepIndex) {
       const what = `${stepLabel()}: ${describeAction(step, ctx)}`;
       const fallback = s.demoted?.step === s.stepIndex || mode === 'approve-all';
@@ -430,9 +447,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, { step: s.stepIndex, data: r.data });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      s.acted = true;
+      // A refused render sent nothing (src/playbooks/render.ts): the target was not touched.
+      const refused = err instanceof ApplicationFailure && err.type === RENDER_REFUSED;
+      if (!refused) s.acted = true;
       error = failureText(err);
-      const details = (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
+      const details = refused ? err.details?.[0] : (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
       note('action', `${stepLabel()} failed: ${error}`, {
         step: s.stepIndex,
         ...(details && typeof details === 'object' ? { data: { ...(details as Record<string, unknown>), failed: true } } : {}),
@@ -463,11 +482,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       return finish('resolved', `${stepLabel()} succeeded (no verification configured)`);
     }
     setStatus('verifying');
+    // Refused values fail the step before it acts (workflows/actions.ts runAction); 'plain' is only
+    // reached replaying histories from before typed rendering.
+    const probe = verificationTargets(v, ctx, 'plain');
     if (!s.verify) {
       s.verify = { startedAt: Date.now(), probes: 0 };
       const what = [
-        v.http ? `${v.http.method} ${render(v.http.url, ctx)}` : '',
-        v.promql ? `PromQL ${v.promql.query}` : '',
+        v.http ? `${v.http.method} ${probe.httpUrl}` : '',
+        v.promql ? `PromQL ${probe.promqlQuery}` : '',
         v.kubernetes ? describeKubernetesCheck(kubernetesCheck(v.kubernetes, ctx)) : '',
       ]
         .filter(Boolean)
@@ -481,7 +503,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const [http, promql, k8s] = await Promise.all([
       v.http
         ? proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
-            url: render(v.http.url, ctx),
+            url: probe.httpUrl ?? '',
             method: v.http.method,
             expectStatus: v.http.expectStatus,
             ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
@@ -490,7 +512,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         : undefined,
       v.promql
         ? proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
-            query: render(v.promql.query, ctx),
+            query: probe.promqlQuery ?? '',
             ...(v.promql.prometheusUrl ? { prometheusUrl: v.promql.prometheusUrl } : {}),
             timeoutMs: toMs(v.promql.timeout),
           })
@@ -581,7 +603,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   const fireRung = async (i: number, rung: FiredRung): Promise<void> => {
     if (rung.kind === 'record') return void note('escalation', `handed over to ${rung.to}`);
     if (rung.kind === 'pagerduty') return pagerdutyPage(i, rung.routingKeySecret);
-    return notifyWebhook(renderRequest(rung.request), `${incidentId}:escalation-${i}`, note);
+    const request = renderRequest(rung.request, i);
+    if (request) await notifyWebhook(request, `${incidentId}:escalation-${i}`, note);
   };
   const resolveByHuman = async (r: NonNullable<IncidentState['resolvedBy']>): Promise<void> => {
     await resolvePages(); // a page sent is resolved with the same dedup_key
@@ -606,7 +629,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
             continue;
           }
           if (rung.kind !== 'webhook') continue;
-          const request = renderRequest(rung.request);
+          const request = renderRequest(rung.request, i);
+          if (!request) continue;
           try {
             const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({
               request,

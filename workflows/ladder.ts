@@ -6,7 +6,8 @@
 import { condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { toMs } from '../src/playbooks/duration.js';
-import type { EscalationRung, HttpRequest } from '../src/playbooks/schema.js';
+import type { RenderedHttpRequest } from '../activities/http.js';
+import type { EscalationRung } from '../src/playbooks/schema.js';
 import { actionProfile } from './profiles.js';
 import {
   ResolveInputSchema,
@@ -32,7 +33,7 @@ export interface LadderContext {
 }
 
 /** A webhook rung: one signed-if-configured HTTP call, retried; a failure is noted, not fatal. */
-export async function notifyWebhook(request: HttpRequest, idempotencyKey: string, note: Note): Promise<void> {
+export async function notifyWebhook(request: RenderedHttpRequest, idempotencyKey: string, note: Note): Promise<void> {
   try {
     const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({ request, idempotencyKey, dryRun: false, timeoutMs: 10_000 });
     note('escalation', `notified ${r.summary}`);

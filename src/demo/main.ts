@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const temporal = await startTemporalDevServer({ root: ROOT, dbFile: join(dir, 'temporal.db') });
   const demoToken = token();
   const demo = await startDemoService(await freePort(8099), { token: demoToken });
-  process.env.DEMO_SERVICE_URL = demo.url;
+  process.env.MEDIC_PB_DEMO_SERVICE_URL = demo.url;
   // PagerDuty Events API stand-in (HTTPS, own CA): escalations page it instead of a real account.
   const pagerduty = await startPagerDutyStandIn({ port: await freePort(8098) });
   // Slack Web API stand-in: incident threads and Approve/Deny without a Slack workspace.

@@ -1,7 +1,10 @@
 // The demo service: a small HTTP app with /healthz, /metrics and a fault switch, used by the
 // embedded demo and the tests. It counts remediation requests by Idempotency-Key, so tests can
-// prove an action was applied exactly once. Never loaded in production mode.
-import Fastify, { type FastifyInstance } from 'fastify';
+// prove an action was applied exactly once, and it plays a traffic manager (the weight API that
+// playbooks/lb-weight-shift.yaml calls). It records every request line it receives, and verifies
+// medic's HMAC request signature when given the key. Never loaded in production mode.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { z } from 'zod';
 
@@ -14,20 +17,47 @@ export type Fault = z.infer<typeof FaultSchema>;
 export interface DemoServiceOptions {
   /** Extra latency of /remediate, to keep an action in flight (crash tests). */
   remediateDelayMs?: number;
-  /** Bearer token /remediate and /admin/* require. */
+  /** Bearer token /remediate, /admin/* and /v1/* require. */
   token?: string;
+  /** Key of medic's HMAC signature (params.hmac): /remediate and /v1/* then require a valid one. */
+  hmacKey?: string;
+}
+
+const SIGNATURE_MAX_AGE_S = 300;
+const LOG_CAP = 500;
+
+/** Verifies x-signature = hex HMAC-SHA256(key, timestamp \n METHOD \n path?query \n body), the
+ * format medic signs with (activities/http.ts): the path is the request line's, as received. */
+export function signatureValid(key: string, req: { method: string; url: string; headers: Record<string, string | string[] | undefined> }, body: string, nowS = Date.now() / 1000): boolean {
+  const ts = req.headers['x-signature-timestamp'];
+  const sig = req.headers['x-signature'];
+  if (typeof ts !== 'string' || typeof sig !== 'string' || !/^\d+$/.test(ts) || Math.abs(nowS - Number(ts)) > SIGNATURE_MAX_AGE_S) return false;
+  const expected = createHmac('sha256', key).update(`${ts}\n${req.method.toUpperCase()}\n${req.url}\n${body}`).digest();
+  const given = Buffer.from(sig, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export interface DemoService {
   app: FastifyInstance;
   url: string;
-  state: { fault: Fault; applied: Record<string, number>; requests: Record<string, number>; latencyMs: number; dryRuns: number };
+  state: {
+    fault: Fault;
+    applied: Record<string, number>;
+    requests: Record<string, number>;
+    latencyMs: number;
+    dryRuns: number;
+    /** Traffic weights set through PUT /v1/services/:service/pools/:pool/weight, by "service/pool". */
+    weights: Record<string, { weight: number; reason?: string }>;
+    /** The last requests received (not /metrics, /healthz): request line, headers, raw body, and
+     * whether the signature held (when hmacKey is set). */
+    log: { method: string; url: string; headers: Record<string, unknown>; body?: string; signed?: boolean }[];
+  };
   close(): Promise<void>;
 }
 
 export async function startDemoService(port = 0, opts: DemoServiceOptions = {}): Promise<DemoService> {
   const app = Fastify({ logger: false });
-  const state: DemoService['state'] = { fault: 'none', applied: {}, requests: {}, latencyMs: 1_500, dryRuns: 0 };
+  const state: DemoService['state'] = { fault: 'none', applied: {}, requests: {}, latencyMs: 1_500, dryRuns: 0, weights: {}, log: [] };
   const replies = new Map<string, { status: number; body: unknown }>();
   const registry = new Registry();
   // Read at scrape time, so any way the fault changes (API, drill, test) shows in the metric.
@@ -46,10 +76,38 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
   });
 
   const authorized = (header: string | undefined): boolean => !opts.token || header === `Bearer ${opts.token}`;
+  const logged = new WeakMap<FastifyRequest, DemoService['state']['log'][number]>();
+  const guarded = (url: string): boolean => url.startsWith('/admin') || url.startsWith('/remediate') || url.startsWith('/v1/');
   app.addHook('onRequest', async (req, reply) => {
-    if ((req.url.startsWith('/admin') || req.url.startsWith('/remediate')) && !authorized(req.headers.authorization)) {
+    if (req.url !== '/metrics' && req.url !== '/healthz') {
+      const entry = { method: req.method, url: req.url, headers: { ...req.headers } };
+      logged.set(req, entry);
+      state.log.push(entry);
+      if (state.log.length > LOG_CAP) state.log.shift();
+    }
+    if (guarded(req.url) && !authorized(req.headers.authorization)) {
       await reply.code(401).send({ error: 'unauthorized' });
     }
+  });
+  // Signatures are over the body exactly as sent: keep the raw text beside the parsed JSON.
+  const raw = new WeakMap<FastifyRequest, string>();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
+    raw.set(req, text as string);
+    try {
+      done(null, text === '' ? undefined : JSON.parse(text as string));
+    } catch (err) {
+      (err as { statusCode?: number }).statusCode = 400;
+      done(err as Error, undefined);
+    }
+  });
+  app.addHook('preHandler', async (req, reply) => {
+    const entry = logged.get(req);
+    const body = raw.get(req);
+    if (entry && body !== undefined) entry.body = body;
+    if (!opts.hmacKey || !(req.url.startsWith('/remediate') || req.url.startsWith('/v1/'))) return;
+    const ok = signatureValid(opts.hmacKey, req, body ?? '');
+    if (entry) entry.signed = ok;
+    if (!ok) await reply.code(401).send({ error: 'bad or missing signature' });
   });
 
   app.get('/healthz', async (_req, reply) => {
@@ -103,6 +161,19 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
     }
     replies.set(key, result);
     return reply.code(result.status).send(result.body);
+  });
+
+  // A traffic manager's weight API (playbooks/lb-weight-shift.yaml): server-side dry run as above.
+  app.put('/v1/services/:service/pools/:pool/weight', async (req, reply) => {
+    const { service, pool } = req.params as { service: string; pool: string };
+    const parsed = z.object({ weight: z.number().int().min(0).max(100), reason: z.string().optional() }).safeParse(req.body);
+    if (!parsed.success) return reply.code(400).send({ error: 'body must be {"weight": 0..100, "reason"?: string}' });
+    if (req.headers['x-dry-run'] === 'true') {
+      state.dryRuns += 1;
+      return reply.header('medic-would-heal', 'true').send({ dryRun: true, service, pool, weight: parsed.data.weight });
+    }
+    state.weights[`${service}/${pool}`] = { weight: parsed.data.weight, ...(parsed.data.reason !== undefined ? { reason: parsed.data.reason } : {}) };
+    return { service, pool, weight: parsed.data.weight };
   });
 
   const address = await app.listen({ port, host: '127.0.0.1' });

@@ -1,7 +1,7 @@
-// The graph for an incident thread: the alert's expression over the last hour from Prometheus'
+// The graph for an incident thread: the incident's graph query (the playbook's, or the alert's own
+// expression when the playbook allow-lists it: src/graphs/query.ts) over the last hour from Prometheus'
 // range API, its threshold (when the expression compares with a number) and medic's actions.
 import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
-import { expressionOf } from '../intake/schemas.js';
 import { renderGraphPng, type GraphSeries } from './render.js';
 
 interface RangeResponse {
@@ -51,10 +51,11 @@ export async function incidentGraphPng(o: {
   return renderGraphPng({ title: o.title ?? `${query} — last hour`, series, ...(threshold !== undefined ? { threshold } : {}), marks });
 }
 
-/** The Slack sink's graph for an incident: the alert expression from its Prometheus link. */
+/** The Slack sink's graph for an incident: the query the workflow chose (src/graphs/query.ts) —
+ * never an expression taken from the alert unless its playbook allow-lists it. */
 export function slackGraph(prometheusUrl: string, fetchFn: typeof globalThis.fetch = fetch) {
   return async (i: IncidentStatus): Promise<{ png: Buffer; title: string } | undefined> => {
-    const expression = expressionOf(i.alertLinks?.graph);
+    const expression = i.graphQuery;
     if (!expression) return undefined;
     const title = `${i.alertname} on ${i.target}: ${expression} — last hour`;
     return { png: await incidentGraphPng({ fetch: fetchFn, prometheusUrl, expression, timeline: [], title }), title };

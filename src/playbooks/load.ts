@@ -46,14 +46,51 @@ function findKeyNode(doc: Document, path: PropertyKey[]): { range?: [number, num
 
 const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 
+/** Which environment variables playbooks (and runbooks) may read with ${VAR}: MEDIC_PB_* and the
+ * names configured in playbookEnv (MEDIC_PLAYBOOK_ENV). Everything else in the environment —
+ * the Slack token, operator tokens, secrets — stays out of playbooks, URLs and workflow history. */
+export interface EnvPolicy {
+  env: Record<string, string | undefined>;
+  /** Extra names beside MEDIC_PB_*. */
+  allow: readonly string[];
+}
+
+export const ENV_PREFIX = 'MEDIC_PB_';
+
+/** The policy from an environment alone (CLI without a config): MEDIC_PLAYBOOK_ENV lists the names. */
+export const envPolicyFrom = (env: Record<string, string | undefined>, allow?: readonly string[]): EnvPolicy => ({
+  env,
+  allow: allow ?? (env.MEDIC_PLAYBOOK_ENV ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+});
+
+export const envAllowed = (name: string, policy: EnvPolicy): boolean => name.startsWith(ENV_PREFIX) || policy.allow.includes(name);
+
+export const envRefusal = (name: string): string =>
+  `\${${name}}: playbooks may only read MEDIC_PB_* variables and those listed in playbookEnv (MEDIC_PLAYBOOK_ENV); rename it MEDIC_PB_${name} or list it there`;
+
 /** ${VAR} and ${VAR:-default} are replaced at load time, for non-secret settings such as URLs
- * (secrets go in headers as {{secret.NAME}} and are resolved only by the activity). */
-export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
+ * (secrets go in headers as {{secret.NAME}} and are resolved only by the activity). A variable
+ * outside the policy is not read: it is reported at its offset and replaced by nothing. */
+export function interpolateEnv(text: string, policy: EnvPolicy): { text: string; refused: { name: string; index: number }[] } {
+  const refused: { name: string; index: number }[] = [];
   // As in the shell, ${VAR:-default} uses the default when VAR is unset *or empty*.
-  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-    const value = env[name];
+  const out = text.replace(ENV_REF, (_m, name: string, fallback: string | undefined, index: number) => {
+    if (!envAllowed(name, policy)) {
+      refused.push({ name, index });
+      return '';
+    }
+    const value = policy.env[name];
     return value === undefined || value === '' ? (fallback ?? '') : value;
   });
+  return { text: out, refused };
+}
+
+/** For loaders that report problems as text (runbooks): the expanded text, or an error naming
+ * every variable refused. */
+export function interpolateEnvOrThrow(text: string, policy: EnvPolicy): string {
+  const r = interpolateEnv(text, policy);
+  if (r.refused.length > 0) throw new Error(r.refused.map((x) => envRefusal(x.name)).join('; '));
+  return r.text;
 }
 
 /** Where a zod issue is shown, and how it reads. */
@@ -69,14 +106,28 @@ function describeIssue(doc: Document, issue: z.core.$ZodIssue): { at: PropertyKe
   return { at: issue.path, message: `${where}${issue.message}` };
 }
 
+const isPolicy = (e: Record<string, string | undefined> | EnvPolicy): e is EnvPolicy =>
+  Array.isArray((e as EnvPolicy).allow) && typeof (e as EnvPolicy).env === 'object';
+
 const byPosition = (a: PlaybookProblem, b: PlaybookProblem): number => a.line - b.line || a.column - b.column;
 
 export function parsePlaybook(
   source: string,
   file: string,
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> | EnvPolicy = process.env,
 ): { playbook?: Playbook; problems: PlaybookProblem[]; namePosition?: { line: number; column: number } } {
-  const text = interpolateEnv(source, env);
+  const policy: EnvPolicy = isPolicy(env) ? env : envPolicyFrom(env);
+  const { text, refused } = interpolateEnv(source, policy);
+  if (refused.length > 0) {
+    const at = new LineCounter();
+    parseDocument(source, { lineCounter: at });
+    return {
+      problems: refused.map((r) => {
+        const { line, col } = at.linePos(r.index);
+        return { file, line, column: col, message: envRefusal(r.name) };
+      }),
+    };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -114,7 +165,9 @@ async function expand(paths: string[], problems: PlaybookProblem[]): Promise<str
   return files;
 }
 
-export async function loadPlaybooks(paths: string[]): Promise<LoadResult> {
+/** `policy`: which ${VAR} playbooks may read (default: MEDIC_PB_* and MEDIC_PLAYBOOK_ENV's names
+ * from process.env; the server passes config.playbookEnv). */
+export async function loadPlaybooks(paths: string[], policy: EnvPolicy = envPolicyFrom(process.env)): Promise<LoadResult> {
   const problems: PlaybookProblem[] = [];
   const files = await expand(paths, problems);
   const playbooks: Playbook[] = [];
@@ -127,7 +180,7 @@ export async function loadPlaybooks(paths: string[]): Promise<LoadResult> {
       problems.push({ file, line: 1, column: 1, message: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    const r = parsePlaybook(text, file);
+    const r = parsePlaybook(text, file, policy);
     problems.push(...r.problems);
     if (!r.playbook) continue;
     const first = owner.get(r.playbook.name);

@@ -3,6 +3,9 @@
 // reports its errors with file, line and column.
 import { z } from 'zod';
 import { DURATION_PATTERN, toMs } from './duration.js';
+import { jsonBodyTemplateProblem } from './render-json.js';
+import { promqlTemplateProblem } from './render-promql.js';
+import { urlTemplateProblem } from './render-url.js';
 import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 import { kubernetesAllowProblems } from '../policy/targets.js';
@@ -45,18 +48,33 @@ export const MatchSchema = z
     message: 'match needs at least alertname or labels',
   });
 
-/** Values may use {{incident.id}}, {{labels.NAME}}, {{annotations.NAME}}; header values may use
+/** Values may use {{incident.id}}, {{labels.NAME}}, {{annotations.NAME}}, each rendered for where it
+ * lands (src/playbooks/render.ts): percent-encoded in URL paths and queries, JSON-escaped in bodies,
+ * escaped in PromQL strings, refused in headers when it holds a line break. Header values may use
  * {{secret.NAME}}, which only the activity resolves (from MEDIC_SECRET_NAME), so secrets never
- * enter workflow history. */
-const HttpUrl = z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\{\{.+\}\}/)], {
-  error: 'must be an http(s) URL, or a template starting with {{...}}',
-});
+ * enter workflow history. The scheme://host[:port] of a URL is always literal. */
+const HttpUrl = z
+  .string()
+  .superRefine((v, c) => {
+    const problem = urlTemplateProblem(v);
+    if (problem) c.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('An http(s) URL; templates may appear in the path, query or fragment (values are percent-encoded), never in scheme://host[:port]');
+
+const HttpBody = z
+  .string()
+  .superRefine((v, c) => {
+    const problem = jsonBodyTemplateProblem(v);
+    if (problem) c.addIssue({ code: 'custom', message: problem });
+  });
 
 export const HttpRequestSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
   url: HttpUrl,
   headers: z.record(z.string(), z.string()).default({}),
-  body: z.string().optional().describe('Request body template'),
+  body: HttpBody.optional().describe(
+    'Request body (sent as application/json). With templates it must be JSON with every {{…}} inside a JSON string; values are JSON-string-escaped there',
+  ),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),
   hmac: z
     .strictObject({
@@ -65,7 +83,9 @@ export const HttpRequestSchema = z.strictObject({
       timestampHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').default('x-signature-timestamp'),
     })
     .optional()
-    .describe('Sign the request: header = hex HMAC-SHA256(secret, timestamp + body); the timestamp (unix seconds) goes in timestampHeader'),
+    .describe(
+      'Sign the request: header = hex HMAC-SHA256(secret, timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + body), path?query exactly as sent (percent-encoded); the timestamp (unix seconds) goes in timestampHeader',
+    ),
   dryRunHeader: z
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
@@ -84,9 +104,19 @@ export const HttpProbeSchema = z.strictObject({
   timeout: Duration.default('5s').describe('Per-request timeout'),
 });
 
+const PromqlTemplate = z
+  .string()
+  .min(1)
+  .superRefine((v, c) => {
+    const problem = promqlTemplateProblem(v);
+    if (problem) c.addIssue({ code: 'custom', message: problem });
+  });
+
 export const PromqlProbeSchema = z.strictObject({
-  query: z.string().min(1).describe('PromQL giving 1 (healthy) or 0 per series, e.g. `demo_up` or `rate(errors[1m]) < bool 0.01`'),
-  prometheusUrl: HttpUrl.optional().describe('Default: MEDIC_PROMETHEUS_URL'),
+  query: PromqlTemplate.describe(
+      'PromQL giving 1 (healthy) or 0 per series, e.g. `demo_up` or `rate(errors[1m]) < bool 0.01`. Templates only inside quoted strings (e.g. job="{{labels.job}}"): values are escaped, and regex-escaped after =~ / !~',
+    ),
+  prometheusUrl: HttpUrl.refine((v) => !v.includes('{{'), { message: 'may not use templates' }).optional().describe('Default: MEDIC_PROMETHEUS_URL'),
   timeout: Duration.default('5s'),
   maxNoData: z.number().int().min(0).default(3).describe('Consecutive empty results tolerated (scrape gaps) before they count as failing'),
 });
@@ -105,13 +135,28 @@ export const VerificationSchema = z
   });
 export type Verification = z.infer<typeof VerificationSchema>;
 
+/** What the incident thread graphs. An alert's own expression (its generatorURL) is attacker
+ * data: it is run only when listed here, verbatim. */
+export const GraphSchema = z
+  .strictObject({
+    query: PromqlTemplate.optional().describe(
+      "PromQL the incident thread graphs (templates as in verification queries); default: the first step's promql verification query",
+    ),
+    alertExpressions: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Alert expressions (the generatorURL's g0.expr) that may be graphed as the alert sends them, e.g. `demo_up == 0`; any other expression an alert carries is never run"),
+  })
+  .describe('The incident graph in the Slack thread');
+export type Graph = z.infer<typeof GraphSchema>;
+
 const FlagName = z
   .string()
   .regex(/^(?:[A-Za-z0-9_.~-]|\{\{[^}]+\}\})+$/, 'must be letters, digits, _ . ~ - (or a {{template}})');
 
 export const FlagParamsSchema = z.strictObject({
   provider: z.enum(['unleash']).describe('Flag server: Unleash (admin API)'),
-  url: HttpUrl.describe('Unleash base URL (the API is under <url>/api), e.g. ${UNLEASH_URL:-https://unleash.example.com}'),
+  url: HttpUrl.describe('Unleash base URL (the API is under <url>/api), e.g. ${MEDIC_PB_UNLEASH_URL:-https://unleash.example.com}'),
   project: FlagName.default('default').describe('Unleash project'),
   environment: FlagName.describe('Environment to switch the flag in, e.g. production'),
   feature: FlagName.describe('Flag name'),
@@ -283,6 +328,7 @@ export const PlaybookObjectSchema = z
   groupBy: z.array(z.string().min(1)).default(['alertname', 'service']),
   target: z.string().min(1).optional().describe('Template naming the target (default: groupBy values)'),
   allow: AllowSchema.default({}),
+  graph: GraphSchema.optional(),
   cooldown: Duration.default('15m').describe('After a failed remediation, no automation on the target'),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { startDetectors } from '../detect/runner.js';
 import { ingestAlerts } from '../intake/ingest.js';
 import { createLogger } from '../log.js';
-import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
+import { envPolicyFrom, formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { loadRunbooks } from '../runbooks/load.js';
 import { loadDrills } from '../drills/load.js';
 import { connectClient } from '../temporal/connect.js';
@@ -18,11 +18,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const identityKey = identityKeyOf(config); // refuses to start without one in production
-  const { playbooks, problems } = await loadPlaybooks(config.playbooks);
+  const envPolicy = envPolicyFrom(process.env, config.playbookEnv);
+  const { playbooks, problems } = await loadPlaybooks(config.playbooks, envPolicy);
   // A broken playbook is reported and skipped; the others keep working.
   for (const p of problems) log.error({ file: p.file }, `playbook skipped: ${formatProblem(p)}`);
   log.info({ playbooks: playbooks.map((p) => p.name) }, 'playbooks loaded');
-  const { runbooks, problems: runbookProblems } = await loadRunbooks(config.runbooks);
+  const { runbooks, problems: runbookProblems } = await loadRunbooks(config.runbooks, envPolicy);
   for (const p of runbookProblems) log.error(`runbook skipped: ${p}`);
   const { drills, problems: drillProblems } = config.drills ? await loadDrills(config.drills.paths) : { drills: [], problems: [] };
   for (const p of drillProblems) log.error(`drill skipped: ${p}`);

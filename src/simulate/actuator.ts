@@ -9,7 +9,7 @@ import { createFlagActivities } from '../../activities/flags.js';
 import { createHttpActivities } from '../../activities/http.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import { createSsmActivities } from '../../activities/ssm.js';
-import { describeAction, flagActionInput, httpActionInput, ssmAutomationInput, ssmCommandInput } from '../../workflows/actions.js';
+import { describeAction, flagActionInput, httpActionInput, ssmAutomationInput, ssmCommandInput, stepRefusal } from '../../workflows/actions.js';
 import type { DryRunActuator } from './engine.js';
 import { kubernetesDryRun } from './kubernetes.js';
 
@@ -32,6 +32,9 @@ export function dryRunActuator(deps: ActuatorDeps = {}): DryRunActuator {
   const ssm = createSsmActivities({ ssm: new SSMClient({ region: 'us-east-1' }) });
   return async (step, ctx, idempotencyKey, allow) => {
     const o = { idempotencyKey, dryRun: true };
+    // As the workflow does: a value that cannot be rendered safely refuses the step, nothing is asked.
+    const refused = stepRefusal(step, ctx);
+    if (refused) return { ok: false, summary: `refused, nothing would be sent: ${refused.message}`, error: refused.message };
     try {
       switch (step.action) {
         case 'http': {

@@ -13,6 +13,8 @@ const KEY = 'hook-signing-key-9f8e7d6c5b4a';
 
 interface Seen {
   at: number;
+  method: string;
+  url: string;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -26,7 +28,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      seen.push({ at: Date.now(), headers: req.headers, body });
+      seen.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const next = script.shift() ?? { status: 200 };
       res.writeHead(next.status, { 'content-type': 'text/plain', ...next.headers }).end(`status ${next.status}`);
     });
@@ -40,9 +42,10 @@ const reset = (s: typeof script = []): void => {
   script = s;
 };
 
-const verify = (s: Seen): boolean => {
+/** The receiver's check, written out from the documented format: timestamp \n METHOD \n path?query \n body. */
+const verify = (s: Seen, path = s.url): boolean => {
   const ts = String(s.headers['x-signature-timestamp']);
-  return createHmac('sha256', KEY).update(ts + s.body).digest('hex') === s.headers['x-signature'];
+  return createHmac('sha256', KEY).update(`${ts}\n${s.method}\n${path}\n${s.body}`).digest('hex') === s.headers['x-signature'];
 };
 
 const http = createHttpActivities({ fetch: globalThis.fetch, secret: (n) => (n === 'HOOK_KEY' ? KEY : undefined) });
@@ -63,7 +66,7 @@ const failureOf = async (p: Promise<unknown>): Promise<ApplicationFailure> => {
 };
 
 describe('HMAC request signing', () => {
-  it('signs timestamp + body with the secret; the receiver can verify it', async () => {
+  it('signs timestamp, method, path and query, and body; the receiver can verify it, and not for another path', async () => {
     reset();
     const before = Math.floor(Date.now() / 1000);
     await http.httpAction(input({ body: '{"shift":"eu-west"}', hmac: { secret: 'HOOK_KEY', header: 'x-signature', timestampHeader: 'x-signature-timestamp' } }));
@@ -72,14 +75,16 @@ describe('HMAC request signing', () => {
     expect(s?.headers['x-signature']).toMatch(/^[0-9a-f]{64}$/);
     expect(Number(s?.headers['x-signature-timestamp'])).toBeGreaterThanOrEqual(before);
     expect(verify(s!)).toBe(true);
+    expect(verify(s!, '/admin/fault')).toBe(false); // the same signature does not hold for another path
     expect(JSON.stringify(s?.headers)).not.toContain(KEY);
   });
 
-  it('custom header names; an empty body signs the timestamp alone', async () => {
+  it('custom header names; a GET signs an empty body, with its query', async () => {
     reset();
-    await http.httpAction(input({ method: 'GET', hmac: { secret: 'HOOK_KEY', header: 'x-hub-sig', timestampHeader: 'x-hub-ts' } }));
+    await http.httpAction(input({ method: 'GET', url: `${url}/hook?a=1&b=%2F`, hmac: { secret: 'HOOK_KEY', header: 'x-hub-sig', timestampHeader: 'x-hub-ts' } }));
     const s = seen[0]!;
-    expect(s.headers['x-hub-sig']).toBe(createHmac('sha256', KEY).update(String(s.headers['x-hub-ts'])).digest('hex'));
+    expect(s.url).toBe('/hook?a=1&b=%2F');
+    expect(s.headers['x-hub-sig']).toBe(createHmac('sha256', KEY).update(`${String(s.headers['x-hub-ts'])}\nGET\n/hook?a=1&b=%2F\n`).digest('hex'));
   });
 
   it('a missing secret is a permanent failure and nothing is sent', async () => {
@@ -152,7 +157,7 @@ describe('on a real Temporal dev server', () => {
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.status).toBe('resolved');
     expect(seen).toHaveLength(2);
-    expect(seen.every(verify)).toBe(true);
+    expect(seen.every((x) => verify(x))).toBe(true);
     expect(seen[1]!.body).toBe('{"to":"eu-west-1"}');
     // The default backoff would retry after 1 s; Retry-After asked for 3.
     expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(2_900);

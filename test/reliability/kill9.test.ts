@@ -37,7 +37,8 @@ interface Kill {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const random = (max: number) => Math.floor(Math.random() * max);
 
-function playbook(name: string, alertname: string, approval: boolean): Playbook {
+/** One per run: each run has its own demo service (a template may not choose the host). */
+function playbook(name: string, alertname: string, approval: boolean, demoUrl: string): Playbook {
   return PlaybookSchema.parse({
     name,
     match: { alertname },
@@ -49,25 +50,22 @@ function playbook(name: string, alertname: string, approval: boolean): Playbook 
       {
         name: 'restart',
         action: 'http',
-        params: { method: 'POST', url: '{{annotations.demoUrl}}/remediate', expectStatus: [200] },
+        params: { method: 'POST', url: `${demoUrl}/remediate`, expectStatus: [200] },
         timeout: '5s',
         retries: 20,
         ...(approval ? { requiresApproval: true, approvers: ['alice'], approvalTimeout: '30m' } : {}),
-        verification: { http: { url: '{{annotations.demoUrl}}/healthz' }, window: '3s', interval: '250ms', deadline: '5m' },
+        verification: { http: { url: `${demoUrl}/healthz` }, window: '3s', interval: '250ms', deadline: '5m' },
       },
     ],
   });
 }
-const plain = playbook('kill9-plain', 'Kill9Plain', false);
-const guarded = playbook('kill9-guarded', 'Kill9Guarded', true);
 
 async function open(aimed: Phase): Promise<Run> {
   const demo = await startDemoService(0, { remediateDelayMs: aimed === 'act' ? ACTION_DELAY_MS : 100 });
   demo.state.fault = 'outage';
   demos.push(demo);
-  const pb = aimed === 'approval' ? guarded : plain;
+  const pb = aimed === 'approval' ? playbook('kill9-guarded', 'Kill9Guarded', true, demo.url) : playbook('kill9-plain', 'Kill9Plain', false, demo.url);
   const alert = firingAlert({ alertname: String(pb.match.alertname) });
-  alert.annotations = { ...alert.annotations, demoUrl: demo.url };
   const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
   return { aimed, demo, workflowId: r.incidents[0]!.workflowId };
 }

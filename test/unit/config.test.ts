@@ -47,12 +47,20 @@ describe('loadConfig from the environment', () => {
       intake: { alertmanagerToken: INTAKE },
       operators: [],
       playbooks: ['playbooks'],
+      playbookEnv: [],
       runbooks: ['runbooks'],
       detectors: [],
       secrets: {},
       slos: [],
       worker: {},
     });
+  });
+
+  it('playbookEnv: names playbooks may read besides MEDIC_PB_*, from MEDIC_PLAYBOOK_ENV; medic\'s own variables are refused', () => {
+    expect(loadConfig({ MEDIC_INTAKE_TOKEN: INTAKE, MEDIC_PLAYBOOK_ENV: 'TRAFFIC_API_URL, PUBLIC_URL' }).playbookEnv).toEqual(['TRAFFIC_API_URL', 'PUBLIC_URL']);
+    expect(() => loadConfig({ MEDIC_INTAKE_TOKEN: INTAKE, MEDIC_PLAYBOOK_ENV: 'MEDIC_SLACK_BOT_TOKEN' })).toThrow(
+      "playbookEnv.0: medic's own settings and secrets (MEDIC_*) may not be exposed to playbooks",
+    );
   });
 
   it('reads operators, secrets, numbers and lists', () => {

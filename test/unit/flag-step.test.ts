@@ -17,7 +17,7 @@ ${params}`;
 const problems = (text: string, env: Record<string, string> = {}): string[] =>
   parsePlaybook(text, 'pb.yaml', env).problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
 const VALID = `      provider: unleash
-      url: \${UNLEASH_URL:-https://unleash.example.com}
+      url: \${MEDIC_PB_UNLEASH_URL:-https://unleash.example.com}
       environment: '{{labels.env}}'
       feature: checkout-express
       enabled: false
@@ -32,7 +32,7 @@ const ctx: TemplateContext = {
 
 describe('flag steps in playbooks', () => {
   it('load with the default project; the URL comes from the environment at load time', () => {
-    const r = parsePlaybook(playbook(VALID), 'pb.yaml', { UNLEASH_URL: 'http://127.0.0.1:4242' });
+    const r = parsePlaybook(playbook(VALID), 'pb.yaml', { MEDIC_PB_UNLEASH_URL: 'http://127.0.0.1:4242' });
     expect(r.problems).toEqual([]);
     expect(r.playbook?.steps[0]).toMatchObject({
       action: 'flag',

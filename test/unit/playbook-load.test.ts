@@ -143,7 +143,7 @@ steps:
     expect(problemsOf(text)).toEqual([
       '5:1: cooldown: must be a duration like 500ms, 30s, 5m, 1h or 2d',
       '6:1: Unrecognized key: "colour"',
-      '12:7: steps.0.params.url: must be an http(s) URL, or a template starting with {{...}}',
+      '12:7: steps.0.params.url: must be an absolute http(s) URL (scheme://host/…)',
     ]);
   });
 
@@ -179,13 +179,15 @@ steps:
     ]);
   });
 
-  it('accepts a {{template}} url and http(s) urls only', () => {
+  it('accepts http(s) urls with templates in the path or query only: a template may not choose scheme or host', () => {
     const withUrl = (url: string): string[] => problemsOf(VALID.replace('http://127.0.0.1:9/restart', url));
-    expect(withUrl('"{{annotations.restart_url}}"')).toEqual([]);
     expect(withUrl('https://example.com/x')).toEqual([]);
-    expect(withUrl('ftp://example.com/x')).toEqual([
-      '9:7: steps.0.params.url: must be an http(s) URL, or a template starting with {{...}}',
+    expect(withUrl('"https://example.com/v1/{{labels.service}}/restart?who={{labels.team}}"')).toEqual([]);
+    expect(withUrl('"{{annotations.restart_url}}"')).toEqual(['9:7: steps.0.params.url: must be an absolute http(s) URL (scheme://host/…)']);
+    expect(withUrl('"https://{{labels.host}}/restart"')).toEqual([
+      '9:7: steps.0.params.url: the scheme://host[:port] part must be literal: a template may not choose where a request goes (found a {{…}} in "https://{{labels.host}}")',
     ]);
+    expect(withUrl('ftp://example.com/x')).toEqual(['9:7: steps.0.params.url: must be an http(s) URL']);
   });
 
   it('rejects a ~regex label matcher that does not compile', () => {
@@ -237,23 +239,42 @@ describe('environment interpolation', () => {
       '    action: http',
       '    action: http\n    timeout: ${STEP_TIMEOUT:-45s}',
     );
-    const set = parsePlaybook(text, 'pb.yaml', { RESTART_URL: 'https://ops.example/restart', STEP_TIMEOUT: '2m' });
+    const set = parsePlaybook(text, 'pb.yaml', { env: { RESTART_URL: 'https://ops.example/restart', STEP_TIMEOUT: '2m' }, allow: ['RESTART_URL', 'STEP_TIMEOUT'] });
     expect(set.problems).toEqual([]);
     const step = set.playbook?.steps[0];
     expect(step?.action === 'http' ? step.params.url : undefined).toBe('https://ops.example/restart');
     expect(set.playbook?.steps[0]?.timeout).toBe('2m');
-    const defaulted = parsePlaybook(text, 'pb.yaml', { RESTART_URL: 'http://a/b' });
+    const defaulted = parsePlaybook(text, 'pb.yaml', { RESTART_URL: 'http://a/b', MEDIC_PLAYBOOK_ENV: 'RESTART_URL, STEP_TIMEOUT' });
     expect(defaulted.playbook?.steps[0]?.timeout).toBe('45s');
   });
 
   it('follows the shell: an empty variable takes the default, an unset one without default is empty', () => {
-    expect(interpolateEnv('${A:-x} ${B:-y} ${C}|', { A: '', B: 'set' })).toBe('x set |');
+    expect(interpolateEnv('${MEDIC_PB_A:-x} ${MEDIC_PB_B:-y} ${MEDIC_PB_C}|', { env: { MEDIC_PB_A: '', MEDIC_PB_B: 'set' }, allow: [] })).toEqual({ text: 'x set |', refused: [] });
+  });
+
+  it('reads only MEDIC_PB_* and the configured names: any other ${VAR} fails validation at its position, its value unread', () => {
+    const env = { MEDIC_SLACK_BOT_TOKEN: 'xoxb-secret-token', HOME: '/root', MEDIC_PB_URL: 'https://ops.example' };
+    const text = VALID.replace('http://127.0.0.1:9/restart', '"${MEDIC_PB_URL}/restart?t=${MEDIC_SLACK_BOT_TOKEN}"').replace('name: web-down', 'name: web-down\ndescription: ${HOME}');
+    const r = parsePlaybook(text, 'pb.yaml', env);
+    expect(r.playbook).toBeUndefined();
+    expect(r.problems.map(at)).toEqual([
+      '3:14: ${HOME}: playbooks may only read MEDIC_PB_* variables and those listed in playbookEnv (MEDIC_PLAYBOOK_ENV); rename it MEDIC_PB_HOME or list it there',
+      '10:39: ${MEDIC_SLACK_BOT_TOKEN}: playbooks may only read MEDIC_PB_* variables and those listed in playbookEnv (MEDIC_PLAYBOOK_ENV); rename it MEDIC_PB_MEDIC_SLACK_BOT_TOKEN or list it there',
+    ]);
+    expect(JSON.stringify(r)).not.toContain('xoxb-secret-token');
+    // Listed in the policy (config playbookEnv), HOME is read; the token still is not.
+    expect(parsePlaybook(text, 'pb.yaml', { env, allow: ['HOME'] }).problems.map(at)).toHaveLength(1);
+    const ok = parsePlaybook(text.replace('?t=${MEDIC_SLACK_BOT_TOKEN}', ''), 'pb.yaml', { env, allow: ['HOME'] });
+    expect(ok.problems).toEqual([]);
+    expect(ok.playbook?.description).toBe('/root');
+    const step = ok.playbook?.steps[0];
+    expect(step?.action === 'http' ? step.params.url : undefined).toBe('https://ops.example/restart');
   });
 
   it('an unset variable that leaves an invalid value is reported by the schema', () => {
-    const text = VALID.replace('http://127.0.0.1:9/restart', '${RESTART_URL}/restart');
+    const text = VALID.replace('http://127.0.0.1:9/restart', '${MEDIC_PB_RESTART_URL}/restart');
     expect(problemsOf(text, {})).toEqual([
-      '9:7: steps.0.params.url: must be an http(s) URL, or a template starting with {{...}}',
+      '9:7: steps.0.params.url: must be an absolute http(s) URL (scheme://host/…)',
     ]);
   });
 });
@@ -288,7 +309,7 @@ describe('medic validate', () => {
     const file = join(d, 'c.yaml');
     expect(c.err).toEqual([
       `${file}:4:1: cooldown: must be a duration like 500ms, 30s, 5m, 1h or 2d`,
-      `${file}:9:7: steps.0.params.url: must be an http(s) URL, or a template starting with {{...}}`,
+      `${file}:9:7: steps.0.params.url: must be an absolute http(s) URL (scheme://host/…)`,
       `${file}:10:5: steps.0: Unrecognized key: "colour"`,
     ]);
     expect(c.out).toEqual(['2 playbook(s) valid, 1 file(s) with 3 problem(s)']);
@@ -358,9 +379,10 @@ describe('generated JSON Schema', () => {
     const schema = JSON.parse(renderSchema());
     type Variant = { properties: { action: { const: string }; params: { properties: { url: unknown } } } };
     const http = (schema.properties.steps.items.oneOf as Variant[]).find((v) => v.properties.action.const === 'http');
-    const url = http!.properties.params.properties.url as { anyOf: { pattern?: string }[] };
-    const patterns = url.anyOf.flatMap((s) => (s.pattern ? [new RegExp(s.pattern)] : []));
-    expect(patterns.some((re) => re.test('${DEMO_SERVICE_URL:-http://127.0.0.1:8099}/remediate'))).toBe(true);
+    // The origin rule lives in the zod refinement (medic validate); editors see a plain string.
+    const url = http!.properties.params.properties.url as { type: string; pattern?: string };
+    expect(url.type).toBe('string');
+    expect(url.pattern).toBeUndefined();
   });
 
   it('the check reports a stale file with the command that fixes it', async () => {
