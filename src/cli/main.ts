@@ -11,6 +11,7 @@ import { emitPostmortem, postmortemFromStore, PostmortemUsageError } from './pos
 import { simulateCommand, SimulateUsageError } from './simulate.js';
 import { drillCommand, DrillUsageError } from './drill.js';
 import { AlertsInputError } from '../simulate/alerts.js';
+import { readStdin, tokenCommand, TokenUsageError } from './token.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -36,6 +37,9 @@ commands:
   report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
   report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
   postmortem <id> [--out f.md]   an incident's postmortem as Markdown (from medic, or --store f)
+  token [--user u] [--scopes read,operate,admin] [--expires YYYY-MM-DD]
+                                 a new operator API token and the config line with its SHA-256 (medic stores only that)
+  token hash < file              the SHA-256 of a token read on stdin (to replace a plain-text token in config)
   audit verify [--checkpoint FILE|URL] [--public-key FILE] [--key-file FILE]
                                  check the audit log: hash chain, MACs (with the audit key), exported signed
                                  checkpoints (rewrite, truncation); names the first bad entry, exits 1
@@ -132,6 +136,9 @@ export async function main(argv: string[]): Promise<number> {
       checkpoint: { type: 'string' },
       'public-key': { type: 'string' },
       'key-file': { type: 'string' },
+      user: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -228,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'report':
       return reportCommand(values, { out: (t) => process.stdout.write(t) });
+    case 'token':
+      return tokenCommand(args, values, { out: (t) => process.stdout.write(t), stdin: readStdin });
     case 'audit':
       return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
     case 'drill': {
@@ -243,5 +252,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof TokenUsageError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

@@ -30,6 +30,7 @@ import { demoKeyFile, openAudit } from '../audit/setup.js';
 import { createAuditSink } from '../../activities/audit.js';
 import { createStoreSink } from '../../activities/store.js';
 import { medicRegistry } from '../store/metrics.js';
+import { tokenSha256 } from '../server/auth.js';
 import { openIncidentStore } from '../store/store.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
@@ -56,7 +57,8 @@ async function main(): Promise<number> {
   // Slack Web API stand-in: incident threads and Approve/Deny without a Slack workspace.
   const slack = await startDemoSlack(await freePort(8097));
 
-  const operator = { user: 'demo-operator', token: token(), admin: true };
+  const operatorToken = token();
+  const operator = { user: 'demo-operator', tokenSha256: tokenSha256(operatorToken), scopes: ['admin'] };
   const config = ConfigSchema.parse({
     mode: 'demo',
     http: { host: '127.0.0.1', port: await freePort(8080) },
@@ -103,7 +105,7 @@ async function main(): Promise<number> {
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
   slack.standIn.connect({ eventsUrl: `${medicUrl}/slack/events`, signingSecret: slack.config.signingSecret });
-  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path, auditKeyFile: demoKeyFile(config.audit!.path), auditCheckpoints: config.audit!.checkpoints.file }), { mode: 0o600 });
+  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operatorToken, audit: config.audit!.path, auditKeyFile: demoKeyFile(config.audit!.path), auditCheckpoints: config.audit!.checkpoints.file }), { mode: 0o600 });
   const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
   say(`
