@@ -106,15 +106,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
   const actor = (req: FastifyRequest): Actor => ({ user: user(req), groups: req.operator?.groups ?? [], admin: req.operator ? hasScope(req.operator, 'admin') : false });
   /** Runs an incident operation after the Slack-equivalent rights check (src/incidents/rights.ts). */
-  const onIncident = async <T>(req: FastifyRequest, reply: FastifyReply, check: (a: Actor, st: Awaited<ReturnType<typeof api.status>>) => Right, run: (id: string, via?: string) => Promise<T>) => {
+  type Status = Awaited<ReturnType<typeof api.status>>;
+  const onIncident = async <T>(req: FastifyRequest, reply: FastifyReply, check: (a: Actor, st: Status) => Right, run: (id: string, via: string | undefined, st: Status) => Promise<T>) => {
     const id = (req.params as { id: string }).id;
     try {
-      const right = check(actor(req), await api.status(id));
+      const status = await api.status(id);
+      const right = check(actor(req), status);
       if (!right.ok) {
         req.log.warn({ user: user(req), incident: id, route: req.routeOptions.url }, `operator API refused: ${right.why}`);
         return reply.code(403).send({ error: right.why });
       }
-      return await run(id, right.via);
+      return await run(id, right.via, status);
     } catch (err) {
       if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
       if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
@@ -192,10 +194,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ops.post('/api/incidents/:id/take', async (req, reply) => {
       const body = TakeBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
-      return onIncident(req, reply, mayTake, async (id, via) => {
-        const rung = (await api.status(id)).ladder?.waiting?.rung ?? -1;
-        return api.take(id, { user: user(req), rung, ...(via ? { via } : {}) });
-      });
+      // The rung waiting now (none: the workflow's validator says it is not waiting for anyone).
+      return onIncident(req, reply, mayTake, (id, via, st) => api.take(id, { user: user(req), rung: st.ladder?.waiting?.rung ?? -1, ...(via ? { via } : {}) }));
     });
     // A person resolves the incident: it ends as resolved by them; a PagerDuty page is resolved.
     // Who may: as in Slack (whoever took it, its escalation groups, admins).
