@@ -26,7 +26,9 @@ commands:
   status [id]                    kill-switch state and open incidents, or one incident's timeline
   approve <id> [--reason r]      approve the pending step of an incident
   deny <id> --reason r           deny the pending step (the incident escalates)
-  resolve <id> [--reason r]      resolve an incident by hand (ends it; a PagerDuty page is resolved)
+  take <id>                      take an escalated incident from the group asked now (its members, or admins)
+  resolve <id> [--reason r]      resolve an incident by hand (ends it; a PagerDuty page is resolved):
+                                 whoever took it, members of its escalation groups, or admins
   pause [--reason r]             kill switch: stop all automation (admin)
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
@@ -191,6 +193,12 @@ export async function main(argv: string[]): Promise<number> {
       const body = { ...(values.reason ? { reason: values.reason } : {}), ...(values.step ? { step: Number(values.step) - 1 } : {}) };
       const data = await call<{ decision: string; by: string; step: number }>(conn, 'POST', `/api/incidents/${needId()}/${command}`, body);
       print(data, () => `step ${data.step + 1} ${data.decision === 'approve' ? 'approved' : 'denied'} by ${data.by}`);
+      return 0;
+    }
+    case 'take': {
+      const conn = connection(values);
+      const data = await call<{ by: string; rung: number }>(conn, 'POST', `/api/incidents/${needId()}/take`, {});
+      print(data, () => `${args[0]} taken by ${data.by}: the escalation ladder stops here`);
       return 0;
     }
     case 'resolve': {

@@ -10,6 +10,7 @@ import { ConfigSchema } from '../../src/config.js';
 import { buildServer } from '../../src/server/app.js';
 import { buildMetricsServer, listenMetrics } from '../../src/server/metrics.js';
 import { medicRegistry } from '../../src/store/metrics.js';
+import { runMedicCli } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { pollUntil } from '../support/poll.js';
@@ -92,6 +93,8 @@ describe('operator API authorization', () => {
       status: 403,
       body: { error: `bob may not resolve ${incidentId}: only whoever took it (nobody took it), members of its escalation groups (@oncall) or admins may` },
     });
+    const cli = await runMedicCli(['resolve', id, '--reason', 'not mine'], { MEDIC_URL: m.url, MEDIC_TOKEN: TOKENS.bob });
+    expect(cli).toMatchObject({ code: 2, out: '', err: `medic: 403: ${bob.body.error}\n` });
     const take = await m.api('POST', path(id, 'take'), TOKENS.bob, {});
     expect(take).toEqual({ status: 403, body: { error: `bob may not take ${incidentId}: only members of @oncall (or admins) may` } });
     const expired = await m.api('POST', path(id, 'resolve'), TOKENS.expired, {});
@@ -107,7 +110,9 @@ describe('operator API authorization', () => {
     expect(m.pd!.alertsFor(incidentId)[0]!.status).toBe('triggered');
 
     // a member of the escalation group may: it takes it, then resolves; the page is resolved
-    expect(await m.api('POST', path(id, 'take'), TOKENS.oncall, {})).toMatchObject({ status: 200, body: { by: 'olga' } });
+    const took = await runMedicCli(['take', id], { MEDIC_URL: m.url, MEDIC_TOKEN: TOKENS.oncall });
+    expect(took).toMatchObject({ code: 0, out: `${id} taken by olga: the escalation ladder stops here\n` });
+    expect((await m.status(id)).owner).toMatchObject({ by: 'olga', via: '@oncall' });
     expect(await m.api('POST', path(id, 'resolve'), TOKENS.oncall, { reason: 'fixed' })).toMatchObject({ status: 200, body: { by: 'olga' } });
     await pollUntil(() => pdEvents(incidentId), (e) => e.includes('resolve'), 'the page resolved', 30_000);
     expect(m.pd!.alertsFor(incidentId)[0]!.status).toBe('resolved');
