@@ -81,16 +81,37 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   warnPlaintextTokens(config.operators, log);
   // Every operator API route needs a known, unexpired token with the route's scope. The scope is
   // declared per route (config.scope), else given by the plugin's rule, so no route goes unchecked.
+  // Refusals of a known operator (expired token, missing scope, no right on the incident) are
+  // audited; unknown tokens are only logged, so nobody can fill the audit log without a token.
+  const auditRefusal = (req: FastifyRequest, who: string, why: string, incidentId: string | null = null): void => {
+    deps.audit?.append([
+      {
+        at: new Date().toISOString(),
+        incidentId,
+        seq: null,
+        kind: 'refusal',
+        who,
+        what: `operator API refused ${req.method} ${req.routeOptions.url ?? req.url}`,
+        why,
+        target: incidentId ?? req.routeOptions.url ?? req.url,
+        before: 'unchanged',
+        after: 'unchanged',
+        data: { route: req.routeOptions.url ?? null },
+      },
+    ]);
+  };
   const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const auth = authenticate(config.operators, bearer(req.headers.authorization));
     if (!auth.ok) {
       req.log.warn({ user: auth.user, route: req.routeOptions.url }, `operator API: ${auth.user ? 'expired' : 'unknown or missing'} token refused`);
+      if (auth.user) auditRefusal(req, auth.user, auth.error);
       await reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: auth.error });
       return;
     }
     const scope = req.routeOptions.config.scope;
     const missing = scope ? missingScope(auth.operator, scope) : 'this route declares no scope (refused)';
     if (missing) {
+      auditRefusal(req, auth.operator.user, missing);
       await reply.code(403).send({ error: missing, ...(scope ? { missingScope: scope } : {}) });
       return;
     }
@@ -114,6 +135,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const right = check(actor(req), status);
       if (!right.ok) {
         req.log.warn({ user: user(req), incident: id, route: req.routeOptions.url }, `operator API refused: ${right.why}`);
+        auditRefusal(req, user(req), right.why, status.incidentId);
         return reply.code(403).send({ error: right.why });
       }
       return await run(id, right.via, status);

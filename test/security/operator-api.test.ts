@@ -4,7 +4,11 @@
 // incident (and its PagerDuty page); an expired token; /metrics on the public listener. Each is
 // refused with the reason and nothing changes in the workflow, the governor or PagerDuty. Tokens
 // never reach the logs.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
+import { auditLog, openAuditDb } from '../../src/audit/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config.js';
 import { buildServer } from '../../src/server/app.js';
@@ -16,11 +20,13 @@ import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic
 import { pollUntil } from '../support/poll.js';
 
 const logged: string[] = [];
+const audit = auditLog(openAuditDb(join(mkdtempSync(join(tmpdir(), 'medic-op-audit-')), 'audit.db')));
+const refusals = () => audit.entries().filter((e) => e.kind === 'refusal').map((e) => ({ who: e.who, why: e.why, incidentId: e.incidentId }));
 const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) });
 let m: Medic;
 
 beforeAll(async () => {
-  m = await startMedic({ pagerduty: true, log });
+  m = await startMedic({ pagerduty: true, log, audit });
   const step = { name: 'restart', action: 'http' as const, params: { method: 'POST' as const, url: `${m.demo.url}/remediate` } };
   m.playbooks.push(
     demoPlaybook(m.demo.url, {
@@ -68,12 +74,19 @@ describe('operator API authorization', () => {
     expect(after.resolvedBy).toBeUndefined();
     expect((await m.timeline(id)).length).toBe(entries);
     expect((await m.api('GET', '/api/governor', TOKENS.reader)).body).toMatchObject({ pause: { paused: false } });
+    expect(refusals()).toEqual(
+      expect.arrayContaining([
+        { who: 'rita', why: 'rita may not do this: this needs the operate scope (the token has read)', incidentId: null },
+        { who: 'rita', why: 'rita is not an admin: this needs the admin scope (the token has read)', incidentId: null },
+      ]),
+    );
 
     // an operator who is not an approver is refused before the workflow is asked; a member of a
     // listed group (configured for olga) may approve
     const bob = await m.api('POST', path(id, 'approve'), TOKENS.bob, {});
     expect(bob).toEqual({ status: 403, body: { error: 'bob may not decide step 1; approvers: alice, @oncall' } });
     expect((await m.status(id)).approval).toBeUndefined();
+    expect(refusals()).toContainEqual({ who: 'bob', why: 'bob may not decide step 1; approvers: alice, @oncall', incidentId: before.incidentId });
     const olga = await m.api('POST', path(id, 'approve'), TOKENS.oncall, {});
     expect(olga.status).toBe(200);
     expect(olga.body).toMatchObject({ decision: 'approve', by: 'olga' });
@@ -108,6 +121,13 @@ describe('operator API authorization', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(pdEvents(incidentId)).toEqual(['trigger']);
     expect(m.pd!.alertsFor(incidentId)[0]!.status).toBe('triggered');
+    expect(refusals()).toEqual(
+      expect.arrayContaining([
+        { who: 'bob', why: bob.body.error, incidentId },
+        { who: 'eddie', why: expired.body.error, incidentId: null },
+      ]),
+    );
+    expect(audit.verify().ok).toBe(true);
 
     // a member of the escalation group may: it takes it, then resolves; the page is resolved
     const took = await runMedicCli(['take', id], { MEDIC_URL: m.url, MEDIC_TOKEN: TOKENS.oncall });
