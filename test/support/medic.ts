@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../../src/audit/log.js';
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
@@ -77,8 +76,6 @@ export async function startMedic(
     pagerduty?: boolean;
     /** The server's logger (default: silent), e.g. to capture what it logs. */
     log?: Logger;
-    /** The audit log the server writes (kill switch, refusals). */
-    audit?: AuditLog;
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
