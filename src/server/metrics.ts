@@ -10,7 +10,8 @@ import { bearer, sameSecret } from './auth.js';
 export function buildMetricsServer(deps: { config: Pick<Config, 'metrics'>; registry: Registry; log: Logger }): FastifyInstance {
   const { registry } = deps;
   const token = deps.config.metrics.token;
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'metrics' }) as FastifyBaseLogger, disableRequestLogging: true });
+  // Scrapes every few seconds are not worth a log line each: warnings and errors only.
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'metrics' }, { level: 'warn' }) as FastifyBaseLogger });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (req, reply) => {
     if (token !== undefined && !sameSecret(bearer(req.headers.authorization), token)) {
