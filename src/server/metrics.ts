@@ -10,8 +10,10 @@ import { bearer, sameSecret } from './auth.js';
 export function buildMetricsServer(deps: { config: Pick<Config, 'metrics'>; registry: Registry; log: Logger }): FastifyInstance {
   const { registry } = deps;
   const token = deps.config.metrics.token;
-  // Scrapes every few seconds are not worth a log line each: warnings and errors only.
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'metrics' }, { level: 'warn' }) as FastifyBaseLogger });
+  // Scrapes every few seconds are not worth a log line each: warnings and up (or quieter, as configured).
+  const { values } = deps.log.levels;
+  const level = (values[deps.log.level] ?? Infinity) > values.warn! ? deps.log.level : 'warn';
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'metrics' }, { level }) as FastifyBaseLogger });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (req, reply) => {
     if (token !== undefined && !sameSecret(bearer(req.headers.authorization), token)) {
