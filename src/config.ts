@@ -1,5 +1,6 @@
 // medic's configuration: one zod schema, read from environment variables and an optional YAML
 // file (MEDIC_CONFIG), parsed once at start. An invalid config fails with every problem listed.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -13,12 +14,62 @@ import { DigestSchema } from './digest/config.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
-export const OperatorSchema = z.strictObject({
-  user: z.string().min(1).describe('The identity recorded in approvals and the audit log'),
-  token: Token.describe('API token the CLI sends as a bearer token'),
-  admin: z.boolean().default(false).describe('May pause/resume automation and mark deployments'),
-});
+/** What an operator token may do. admin includes the other two; read and operate are separate. */
+export const SCOPES = ['read', 'operate', 'admin'] as const;
+export const ScopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+const sha256Hex = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+export const OperatorSchema = z
+  .strictObject({
+    user: z.string().min(1).describe('The identity recorded in approvals and the audit log'),
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the token (64 hex characters; `medic token` prints it)')
+      .optional()
+      .describe('Hex SHA-256 of the API token the CLI sends as a bearer token (`medic token` makes a token and prints this); preferred over token'),
+    token: Token.optional().describe('The API token in plain text: still accepted, but medic warns at start; use tokenSha256'),
+    scopes: z
+      .array(ScopeSchema)
+      .min(1)
+      .optional()
+      .describe('read: status, incidents, timelines, postmortems; operate: approve, deny, take, resolve, drills; admin: pause/resume, deployment markers, promote, drill schedules, and everything else. Default: read and operate (plus admin with admin: true)'),
+    admin: z.boolean().default(false).describe('Older form of scopes: adds admin'),
+    expires: z
+      .preprocess((v) => (v instanceof Date ? v.toISOString() : v), z.union([z.iso.date(), z.iso.datetime({ offset: true })]))
+      .optional()
+      .describe('ISO date (UTC midnight) or date-time from which the token is refused with 401 "token expired on …"'),
+    groups: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Slack user groups (@handle) this operator counts as a member of in the API, for approver lists and escalation groups (Slack checks membership itself; the API trusts this list)'),
+  })
+  .refine((o) => (o.token === undefined) !== (o.tokenSha256 === undefined), { message: 'set exactly one of tokenSha256 (preferred) or token', path: ['tokenSha256'] })
+  // Only the digest is kept: the plain token never travels further than this parse.
+  .transform(({ token, tokenSha256, admin, scopes, expires, ...rest }) => ({
+    ...rest,
+    tokenSha256: tokenSha256?.toLowerCase() ?? sha256Hex(token ?? ''),
+    plaintext: token !== undefined,
+    // admin includes the others: listed in full so what a token may do reads plainly.
+    scopes: admin || scopes?.includes('admin') ? [...SCOPES] : [...new Set<Scope>(scopes ?? ['read', 'operate'])],
+    ...(expires ? { expires: new Date(expires).toISOString() } : {}),
+  }));
 export type Operator = z.infer<typeof OperatorSchema>;
+
+export const MetricsSchema = z
+  .strictObject({
+    listener: z
+      .enum(['separate', 'public'])
+      .default('separate')
+      .describe('separate: /metrics only on its own listener (metrics.host:metrics.port), never on the public one; public: on the main HTTP listener, behind metrics.token'),
+    host: z.string().default('127.0.0.1').describe('Address of the metrics listener (0.0.0.0 in a pod, so Prometheus can reach it)'),
+    port: z.coerce.number().int().min(0).max(65535).default(9464).describe('Port of the metrics listener'),
+    token: Token.optional().describe('Bearer token Prometheus sends (authorization.credentials); required with listener: public, optional on the separate listener'),
+  })
+  .refine((m) => m.listener !== 'public' || m.token !== undefined, { message: 'listener: public needs metrics.token (MEDIC_METRICS_TOKEN)', path: ['token'] })
+  .prefault({})
+  .describe('Where /metrics is served (medic server only)');
 
 export const ConfigSchema = z.strictObject({
   mode: z.enum(['production', 'demo']).default('production').describe('demo loads the local stand-ins (npm start); never set it in production'),
@@ -26,11 +77,12 @@ export const ConfigSchema = z.strictObject({
   http: z
     .strictObject({
       host: z.string().default('0.0.0.0').describe('Address the HTTP server listens on'),
-      port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port (webhooks, operator API, /metrics, /healthz, /readyz)'),
+      port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port (webhooks, operator API, /healthz, /readyz; /metrics only with metrics.listener: public)'),
       bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('Larger request bodies get 413'),
     })
     .prefault({})
     .describe('The HTTP server (medic server only)'),
+  metrics: MetricsSchema,
   temporal: z
     .strictObject({
       address: z.string().default('localhost:7233').describe('Temporal frontend host:port'),
@@ -201,16 +253,35 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** MEDIC_OPERATORS="alice:<token>:admin,bob:<token>" */
-function operatorsFromEnv(value: string): unknown[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim()) // "alice:…:admin, bob:…" must not make a user " bob"
-    .filter(Boolean)
-    .map((entry) => {
-      const [user, token, role] = entry.split(':');
-      return { user, token, admin: role === 'admin' };
-    });
+/** A fragment that only continues the previous entry's scopes (or its expiry): "read" or "read:2027-01-01". */
+const CONTINUES = /^(read|operate|admin)(?::\d{4}-\d{2}-\d{2}\S*)?$/;
+const ENTRY = /^([^:]+):([^:]+)(?::([a-z,]+))?(?::(\d{4}-\d{2}-\d{2}\S*))?$/;
+
+/**
+ * MEDIC_OPERATORS: comma-separated `user:secret[:scopes][:expires]`, where secret is
+ * `sha256=<hex>` (preferred) or the plain token, scopes a comma list (read, operate, admin) and
+ * expires an ISO date, e.g. `alice:sha256=9f…:operate,read:2027-01-01,bob:sha256=4c…:read`. The
+ * older `user:token[:admin]` still works (default scopes read, operate; admin adds admin).
+ */
+export function operatorsFromEnv(value: string): unknown[] {
+  const entries: string[] = [];
+  for (const fragment of value.split(',').map((f) => f.trim()).filter(Boolean)) {
+    if (CONTINUES.test(fragment) && entries.length > 0) entries[entries.length - 1] += `,${fragment}`;
+    else entries.push(fragment);
+  }
+  return entries.map((entry, i) => {
+    const m = ENTRY.exec(entry);
+    // Never echo the entry: it holds a token.
+    if (!m) throw new ConfigError([`MEDIC_OPERATORS: entry ${i + 1} (user "${entry.split(':')[0]}"): expected user:sha256=<hex>[:scopes][:expires] or user:token[:admin]`]);
+    const [, user, secret, scopes, expires] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    const words = scopes?.split(',').filter(Boolean) ?? [];
+    return {
+      user,
+      ...(secret.startsWith('sha256=') ? { tokenSha256: secret.slice('sha256='.length) } : { token: secret }),
+      ...(words.length > 0 ? { scopes: words } : {}),
+      ...(expires ? { expires } : {}),
+    };
+  });
 }
 
 /** Environment variables that set one config value (docs/configuration.md is generated from this). */
@@ -220,6 +291,10 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_HTTP_HOST: ['http', 'host'],
   MEDIC_HTTP_PORT: ['http', 'port'],
   MEDIC_HTTP_BODY_LIMIT: ['http', 'bodyLimitBytes'],
+  MEDIC_METRICS_LISTENER: ['metrics', 'listener'],
+  MEDIC_METRICS_HOST: ['metrics', 'host'],
+  MEDIC_METRICS_PORT: ['metrics', 'port'],
+  MEDIC_METRICS_TOKEN: ['metrics', 'token'],
   MEDIC_TEMPORAL_ADDRESS: ['temporal', 'address'],
   MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
   MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
@@ -261,7 +336,7 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
 
 /** Environment variables with a list syntax of their own (see fromEnv). */
 export const ENV_LISTS: Readonly<Record<string, { path: readonly string[]; format: string }>> = {
-  MEDIC_OPERATORS: { path: ['operators'], format: '`user:token[:admin],…`' },
+  MEDIC_OPERATORS: { path: ['operators'], format: '`user:sha256=<hex>[:scopes][:expires],…` e.g. `alice:sha256=9f…:operate,read:2027-01-01` (older `user:token[:admin]` still works)' },
   MEDIC_PLAYBOOKS: { path: ['playbooks'], format: 'comma-separated paths' },
   MEDIC_RUNBOOKS: { path: ['runbooks'], format: 'comma-separated paths' },
   MEDIC_PLAYBOOK_ENV: { path: ['playbookEnv'], format: 'comma-separated variable names' },

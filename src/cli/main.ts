@@ -12,6 +12,7 @@ import { simulateCommand, SimulateUsageError } from './simulate.js';
 import { drillCommand, DrillUsageError } from './drill.js';
 import { AlertsInputError } from '../simulate/alerts.js';
 import type { DecisionResult } from '../../workflows/contracts.js';
+import { readStdin, tokenCommand, TokenUsageError } from './token.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -26,7 +27,9 @@ commands:
   status [id]                    kill-switch state and open incidents, or one incident's timeline
   approve <id> [--reason r]      approve the pending step of an incident
   deny <id> --reason r           deny the pending step (the incident escalates)
-  resolve <id> [--reason r]      resolve an incident by hand (ends it; a PagerDuty page is resolved)
+  take <id>                      take an escalated incident from the group asked now (its members, or admins)
+  resolve <id> [--reason r]      resolve an incident by hand (ends it; a PagerDuty page is resolved):
+                                 whoever took it, members of its escalation groups, or admins
   pause [--reason r]             kill switch: stop all automation (admin)
   resume                         re-enable automation (admin)
   deploy <target> --minutes n    mark an active deployment on a target (admin); --clear removes it
@@ -37,6 +40,9 @@ commands:
   report [--since 7d] [--store f] KPIs from the incident store vs the previous period, noisy alert rules, SLOs
   report --weekly                the weekly digest as posted to Slack (MTTR, TTD, auto-resolved %, FP rate, SLOs)
   postmortem <id> [--out f.md]   an incident's postmortem as Markdown (from medic, or --store f)
+  token [--user u] [--scopes read,operate,admin] [--expires YYYY-MM-DD]
+                                 a new operator API token and the config line with its SHA-256 (medic stores only that)
+  token hash < file              the SHA-256 of a token read on stdin (to replace a plain-text token in config)
   audit verify [--checkpoint FILE|URL] [--public-key FILE] [--key-file FILE]
                                  check the audit log: hash chain, MACs (with the audit key), exported signed
                                  checkpoints (rewrite, truncation); names the first bad entry, exits 1
@@ -133,6 +139,9 @@ export async function main(argv: string[]): Promise<number> {
       checkpoint: { type: 'string' },
       'public-key': { type: 'string' },
       'key-file': { type: 'string' },
+      user: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -192,6 +201,12 @@ export async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'take': {
+      const conn = connection(values);
+      const data = await call<{ by: string; rung: number }>(conn, 'POST', `/api/incidents/${needId()}/take`, {});
+      print(data, () => `${args[0]} taken by ${data.by}: the escalation ladder stops here`);
+      return 0;
+    }
     case 'resolve': {
       const conn = connection(values);
       const data = await call<{ by: string; at: number }>(conn, 'POST', `/api/incidents/${needId()}/resolve`, values.reason ? { reason: values.reason } : {});
@@ -234,6 +249,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'report':
       return reportCommand(values, { out: (t) => process.stdout.write(t) });
+    case 'token':
+      return tokenCommand(args, values, { out: (t) => process.stdout.write(t), stdin: readStdin });
     case 'audit':
       return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
     case 'drill': {
@@ -249,5 +266,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(err instanceof CliError || err instanceof TokenUsageError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });

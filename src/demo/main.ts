@@ -31,6 +31,8 @@ import { demoKeyFile, openAudit } from '../audit/setup.js';
 import { createAuditSink } from '../../activities/audit.js';
 import { createStoreSink } from '../../activities/store.js';
 import { medicRegistry } from '../store/metrics.js';
+import { tokenSha256 } from '../server/auth.js';
+import { buildMetricsServer, listenMetrics } from '../server/metrics.js';
 import { openIncidentStore } from '../store/store.js';
 import { startDetection } from './detection.js';
 import { followIncident } from './follow.js';
@@ -57,10 +59,12 @@ async function main(): Promise<number> {
   // Slack Web API stand-in: incident threads and Approve/Deny without a Slack workspace.
   const slack = await startDemoSlack(await freePort(8097));
 
-  const operator = { user: 'demo-operator', token: token(), admin: true };
+  const operatorToken = token();
+  const operator = { user: 'demo-operator', tokenSha256: tokenSha256(operatorToken), scopes: ['admin'] };
   const config = ConfigSchema.parse({
     mode: 'demo',
     http: { host: '127.0.0.1', port: await freePort(8080) },
+    metrics: { host: '127.0.0.1', port: await freePort(9464) },
     temporal: { address: temporal.address, uiUrl: temporal.uiUrl },
     intake: { alertmanagerToken: token() },
     operators: [operator],
@@ -88,6 +92,7 @@ async function main(): Promise<number> {
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();
+  const registry = medicRegistry(store);
   const server = await buildServer({
     config,
     client,
@@ -96,7 +101,7 @@ async function main(): Promise<number> {
     playbooks: () => playbooks,
     runbooks: () => runbooks,
     audit: audit.log,
-    metrics: medicRegistry(store),
+    metrics: registry,
     store,
     drills: () => drills,
     onIncident: (workflowId) => {
@@ -104,13 +109,15 @@ async function main(): Promise<number> {
     },
   });
   const medicUrl = await server.listen({ host: config.http.host, port: config.http.port });
+  const metricsServer = buildMetricsServer({ config, registry, log });
+  const metricsUrl = await listenMetrics(metricsServer, config);
   slack.standIn.connect({ eventsUrl: `${medicUrl}/slack/events`, signingSecret: slack.config.signingSecret });
-  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operator.token, audit: config.audit!.path, auditKeyFile: demoKeyFile(config.audit!.path), auditCheckpoints: config.audit!.checkpoints.file }), { mode: 0o600 });
+  await writeFile(join(dir, 'cli.json'), JSON.stringify({ url: medicUrl, token: operatorToken, audit: config.audit!.path, auditKeyFile: demoKeyFile(config.audit!.path), auditCheckpoints: config.audit!.checkpoints.file }), { mode: 0o600 });
   const detection = await startDetection({ demoUrl: demo.url, medicUrl, token: intakeTokenOf(config), dir, say });
 
   say(`
 medic demo is running
-  medic          ${medicUrl}   (operator token in ${join(dir, 'cli.json')})
+  medic          ${medicUrl}   (operator token in ${join(dir, 'cli.json')}; /metrics on ${metricsUrl})
   Temporal UI    ${temporal.uiUrl}
   demo service   ${demo.url}/healthz
   PagerDuty      ${pagerduty.url}/_stand-in   (stand-in; its CA: ${pagerduty.certs.caPath})
@@ -131,6 +138,7 @@ Ctrl-C stops everything.
   const shutdown = async (): Promise<void> => {
     await detection.stop();
     await server.close();
+    await metricsServer.close();
     worker.shutdown();
     await workerRun;
     await demo.close();

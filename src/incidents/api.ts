@@ -72,6 +72,19 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     }
   }
 
+  /** A running incident's status (for the authorization checks before an Update). */
+  async function status(id: string): Promise<IncidentStatus> {
+    const handle = client.workflow.getHandle(workflowIdOf(id));
+    try {
+      // An ended incident answers queries too, but no Update can reach it: say so before judging rights.
+      if ((await handle.describe()).status.name !== 'RUNNING') throw new NotFoundError(`no running incident ${id}`);
+      return await handle.query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
+      throw err;
+    }
+  }
+
   async function list(opts: { all?: boolean; limit?: number } = {}): Promise<IncidentSummary[]> {
     const running = opts.all ? '' : ` AND ExecutionStatus = 'Running'`;
     const query = `WorkflowType = '${INCIDENT_WORKFLOW_TYPE}' AND TaskQueue = '${taskQueue}'${running}`;
@@ -189,7 +202,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     return r;
   }
 
-  return { detail, list, decide, take, resolve, setPaused, setDeployment, governorState, promote };
+  return { detail, status, list, decide, take, resolve, setPaused, setDeployment, governorState, promote };
 }
 
 export type IncidentsApi = ReturnType<typeof incidentsApi>;

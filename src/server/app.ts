@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { intakeTokenOf, type Config, type Operator } from '../config.js';
+import { intakeTokenOf, type Config, type Operator, type Scope } from '../config.js';
 import { incidentsApi, NotFoundError, RejectedError } from '../incidents/api.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Registry } from 'prom-client';
@@ -12,7 +12,8 @@ import { medicRegistry } from '../store/metrics.js';
 import type { IncidentStore } from '../store/store.js';
 import { postmortemRoute } from '../postmortem/route.js';
 import type { Playbook } from '../playbooks/schema.js';
-import { bearer, operatorFor } from './auth.js';
+import { authenticate, bearer, hasScope, missingScope, sameSecret, warnPlaintextTokens } from './auth.js';
+import { mayDecide, mayResolve, mayTake, type Actor, type Right } from '../incidents/rights.js';
 import { webhookRoutes } from './webhooks.js';
 import { Correlator } from '../intake/correlate.js';
 import { createSlackApp } from '../slack/app.js';
@@ -36,7 +37,9 @@ export interface ServerDeps {
   onIncident?: (workflowId: string) => void;
   /** The tamper-evident audit log; kill-switch changes are written to it. */
   audit?: AuditLog;
-  /** Metrics for GET /metrics (KPIs from the incident store); default: Node process metrics only. */
+  /** Metrics for GET /metrics (KPIs from the incident store); default: Node process metrics only.
+   * Served here only with metrics.listener: public (behind metrics.token); otherwise by
+   * buildMetricsServer (src/server/metrics.ts) on its own listener. */
   metrics?: Registry;
   /** The incident store: GET /api/incidents/:id/postmortem. */
   store?: IncidentStore;
@@ -50,11 +53,16 @@ const issuesOf = (err: z.ZodError): { path: string; message: string }[] =>
 const DecisionBody = z.strictObject({ reason: z.string().max(2000).optional(), step: z.number().int().min(0).optional() });
 const PauseBody = z.strictObject({ reason: z.string().max(500).optional() });
 const ResolveBody = z.strictObject({ reason: z.string().max(2000).optional() });
+const TakeBody = z.strictObject({});
 const DeploymentBody = z.strictObject({ target: z.string().min(1), minutes: z.number().positive().max(24 * 60).nullable() });
 
 declare module 'fastify' {
   interface FastifyRequest {
     operator?: Operator;
+  }
+  interface FastifyContextConfig {
+    /** The operator API scope the route needs (every /api route has one; see guard()). */
+    scope?: Scope;
   }
 }
 
@@ -75,25 +83,73 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(503).header('retry-after', '10').send({ error: 'medic cannot reach Temporal right now; retry later' });
   });
 
-  const requireOperator = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const token = bearer(req.headers.authorization);
-    const op = operatorFor(config.operators, token);
-    if (!op) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="medic"')
-        .send({ error: token ? 'unknown API token' : 'missing bearer token' });
+  warnPlaintextTokens(config.operators, log);
+  // Every operator API route needs a known, unexpired token with the route's scope. The scope is
+  // declared per route (config.scope), else given by the plugin's rule, so no route goes unchecked.
+  // Refusals of a known operator (expired token, missing scope, no right on the incident) are
+  // audited; unknown tokens are only logged, so nobody can fill the audit log without a token.
+  const auditRefusal = (req: FastifyRequest, who: string, why: string, incidentId: string | null = null): void => {
+    deps.audit?.append([
+      {
+        at: new Date().toISOString(),
+        incidentId,
+        seq: null,
+        kind: 'refusal',
+        who,
+        what: `operator API refused ${req.method} ${req.routeOptions.url ?? req.url}`,
+        why,
+        target: incidentId ?? req.routeOptions.url ?? req.url,
+        before: 'unchanged',
+        after: 'unchanged',
+        data: { route: req.routeOptions.url ?? null },
+      },
+    ]);
+  };
+  const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const auth = authenticate(config.operators, bearer(req.headers.authorization));
+    if (!auth.ok) {
+      req.log.warn({ user: auth.user, route: req.routeOptions.url }, `operator API: ${auth.user ? 'expired' : 'unknown or missing'} token refused`);
+      if (auth.user) auditRefusal(req, auth.user, auth.error);
+      await reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: auth.error });
       return;
     }
-    req.operator = op;
-  };
-  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await requireOperator(req, reply);
-    if (!reply.sent && !req.operator?.admin) {
-      await reply.code(403).send({ error: `${req.operator?.user} is not an admin` });
+    const scope = req.routeOptions.config.scope;
+    const missing = scope ? missingScope(auth.operator, scope) : 'this route declares no scope (refused)';
+    if (missing) {
+      auditRefusal(req, auth.operator.user, missing);
+      await reply.code(403).send({ error: missing, ...(scope ? { missingScope: scope } : {}) });
+      return;
     }
+    req.operator = auth.operator;
+  };
+  const guard = (instance: FastifyInstance, scopeOf: (method: string) => Scope): void => {
+    instance.addHook('onRoute', (route) => {
+      const method = Array.isArray(route.method) ? route.method[0]! : route.method;
+      route.config = { ...(route.config ?? {}), scope: route.config?.scope ?? scopeOf(method) };
+    });
+    instance.addHook('onRequest', authorize);
   };
   const user = (req: FastifyRequest): string => req.operator?.user ?? 'unknown';
+  const actor = (req: FastifyRequest): Actor => ({ user: user(req), groups: req.operator?.groups ?? [], admin: req.operator ? hasScope(req.operator, 'admin') : false });
+  /** Runs an incident operation after the Slack-equivalent rights check (src/incidents/rights.ts). */
+  type Status = Awaited<ReturnType<typeof api.status>>;
+  const onIncident = async <T>(req: FastifyRequest, reply: FastifyReply, check: (a: Actor, st: Status) => Right, run: (id: string, via: string | undefined, st: Status) => Promise<T>) => {
+    const id = (req.params as { id: string }).id;
+    try {
+      const status = await api.status(id);
+      const right = check(actor(req), status);
+      if (!right.ok) {
+        req.log.warn({ user: user(req), incident: id, route: req.routeOptions.url }, `operator API refused: ${right.why}`);
+        auditRefusal(req, user(req), right.why, status.incidentId);
+        return reply.code(403).send({ error: right.why });
+      }
+      return await run(id, right.via, status);
+    } catch (err) {
+      if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
+      if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
+      throw err;
+    }
+  };
 
   // Liveness: the process serves requests. Readiness: Temporal answers too, so a pod that could
   // not start incidents is taken out of the Service instead of answering webhooks with 503s.
@@ -112,7 +168,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     drillsApi({ client: deps.client, taskQueue: config.temporal.taskQueue, scenarios: deps.drills ?? (() => []), targets: config.drills?.targets ?? {}, playbooks: deps.playbooks }),
     (req) => user(req),
   );
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  // Only on request: by default /metrics has a listener of its own and this one answers 404.
+  if (config.metrics.listener === 'public') {
+    const token = config.metrics.token ?? '';
+    app.get('/metrics', async (req, reply) => {
+      if (!sameSecret(bearer(req.headers.authorization), token)) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="medic-metrics"').send({ error: 'missing or wrong metrics token (metrics.token)' });
+      }
+      return reply.type(metrics.contentType).send(await metrics.metrics());
+    });
+  }
   // Slack interactivity, slash commands and events (POST /slack/events), signature-checked.
   if (config.slack) {
     await app.register(
@@ -142,7 +207,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.register(async (ops) => {
-    ops.addHook('preHandler', requireOperator);
+    guard(ops, (method) => (method === 'GET' || method === 'HEAD' ? 'read' : 'operate'));
     ops.get('/api/incidents', async (req) => {
       const all = (req.query as { all?: string }).all === 'true';
       return { incidents: await api.list({ all }) };
@@ -159,26 +224,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ops.post(`/api/incidents/:id/${decision}`, async (req, reply) => {
         const body = DecisionBody.safeParse(req.body ?? {});
         if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
-        try {
-          return await api.decide((req.params as { id: string }).id, { decision, user: user(req), ...body.data });
-        } catch (err) {
-          if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-          if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
-          throw err;
-        }
+        // Approvers as in Slack: listed by user, or by a group the operator belongs to (via).
+        return onIncident(req, reply, mayDecide, (id, via) => api.decide(id, { decision, user: user(req), ...body.data, ...(via ? { via } : {}) }));
       });
     }
+    // Take an escalated incident from the slack-group rung waiting now: the ladder stops there.
+    ops.post('/api/incidents/:id/take', async (req, reply) => {
+      const body = TakeBody.safeParse(req.body ?? {});
+      if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
+      // The rung waiting now (none: the workflow's validator says it is not waiting for anyone).
+      return onIncident(req, reply, mayTake, (id, via, st) => api.take(id, { user: user(req), rung: st.ladder?.waiting?.rung ?? -1, ...(via ? { via } : {}) }));
+    });
     // A person resolves the incident: it ends as resolved by them; a PagerDuty page is resolved.
+    // Who may: as in Slack (whoever took it, its escalation groups, admins).
     ops.post('/api/incidents/:id/resolve', async (req, reply) => {
       const body = ResolveBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'invalid body', issues: issuesOf(body.error) });
-      try {
-        return await api.resolve((req.params as { id: string }).id, { user: user(req), ...body.data });
-      } catch (err) {
-        if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-        if (err instanceof RejectedError) return reply.code(409).send({ error: err.message });
-        throw err;
-      }
+      return onIncident(req, reply, mayResolve, (id) => api.resolve(id, { user: user(req), ...body.data }));
     });
     ops.get('/api/governor', async () => api.governorState());
     if (deps.store) postmortemRoute(ops, deps.store, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
@@ -188,7 +250,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.register(async (admin) => {
-    admin.addHook('preHandler', requireAdmin);
+    guard(admin, () => 'admin');
     drills.admin(admin);
     for (const paused of [true, false]) {
       admin.post(paused ? '/api/pause' : '/api/resume', async (req, reply) => {

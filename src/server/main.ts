@@ -10,6 +10,7 @@ import { connectClient } from '../temporal/connect.js';
 import { startTracing } from '../tracing.js';
 import { buildServer } from './app.js';
 import { openAudit } from '../audit/setup.js';
+import { buildMetricsServer, listenMetrics } from './metrics.js';
 import { medicRegistry } from '../store/metrics.js';
 import { openIncidentStore } from '../store/store.js';
 import { identityKeyOf } from '../identity/key.js';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
   const app = await buildServer({ config, client, log, identityKey, playbooks: () => playbooks, runbooks: () => runbooks, metrics, ...(audit ? { audit } : {}), ...(store ? { store } : {}), ...(config.drills ? { drills: () => drills } : {}) });
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ port: config.http.port }, 'medic server listening');
+  // /metrics on its own listener unless configured onto the public one (behind metrics.token).
+  const metricsServer = config.metrics.listener === 'separate' ? buildMetricsServer({ config, registry: metrics, log }) : undefined;
+  if (metricsServer) log.info({ url: await listenMetrics(metricsServer, config) }, 'metrics listener');
   if (config.detectors.length > 0) {
     if (!config.prometheus) throw new ConfigError(['detectors: need prometheus.url (MEDIC_PROMETHEUS_URL)']);
     const ingest = { client, taskQueue: config.temporal.taskQueue, playbooks: () => playbooks, log };
@@ -49,8 +53,7 @@ async function main(): Promise<void> {
     log.info({ detectors: config.detectors.map((d) => d.name) }, 'detectors running');
   }
   const stop = (): void =>
-    void app
-      .close()
+    void Promise.all([app.close(), metricsServer?.close()])
       .then(() => tracing?.shutdown()) // sends the spans still buffered
       .then(() => process.exit(0));
   process.on('SIGTERM', stop);

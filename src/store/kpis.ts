@@ -91,3 +91,73 @@ export function actionCounts(events: KpiEvent[]): { type: string; result: string
     return { type, result, n };
   });
 }
+
+// ---- KPI counters kept by the store, so /metrics reads O(metrics) rows, not every row ----------
+// Each incident's contribution to every KPI (its "cells") is recomputed from its own rows when the
+// store records it (O(that incident's rows)); the difference to what it contributed before is
+// added to kpi_counters in the same transaction. The scan-based functions above define what each
+// KPI means; the cells are built from them, so both agree by construction.
+
+export const OUTCOME_CLASSES = ['auto_resolved', 'resolved_before_action', 'resolved_after_escalation', 'resolved_by_human', 'escalated'] as const;
+export const RECOVERY_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400];
+export const DETECT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+export const APPROVAL_BUCKETS = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400];
+const RECOVERED = new Set(['auto_resolved', 'resolved_after_escalation', 'resolved_by_human']);
+
+/** metric \0 labels (JSON) → value. Histograms are kept as <name>_bucket (per bucket, not cumulative, le in the labels), <name>_sum, <name>_count. */
+export type Cells = Map<string, number>;
+export const cellKey = (metric: string, labels: Record<string, string> = {}): string => `${metric}\u0000${JSON.stringify(labels)}`;
+export function splitKey(key: string): { metric: string; labels: Record<string, string> } {
+  const i = key.indexOf('\u0000');
+  return { metric: key.slice(0, i), labels: JSON.parse(key.slice(i + 1)) as Record<string, string> };
+}
+
+const add = (cells: Cells, key: string, v: number): void => void cells.set(key, (cells.get(key) ?? 0) + v);
+function observe(cells: Cells, name: string, buckets: number[], value: number, labels: Record<string, string> = {}): void {
+  const le = buckets.find((b) => value <= b);
+  add(cells, cellKey(`${name}_bucket`, { ...labels, le: le === undefined ? '+Inf' : String(le) }), 1);
+  add(cells, cellKey(`${name}_sum`, labels), value);
+  add(cells, cellKey(`${name}_count`, labels), 1);
+}
+
+export interface KpiIncident {
+  playbook: string;
+  outcome_class: string | null;
+  escalated: number;
+  opened_at: number;
+  ended_at: number | null;
+  ttd_seconds: number | null;
+}
+
+/** What one incident contributes to every KPI on /metrics (src/store/metrics.ts). */
+export function incidentCells(row: KpiIncident, events: EventRow[], steps: { name: string; result: string | null }[]): Cells {
+  const cells: Cells = new Map();
+  const ended = row.ended_at === null || row.ended_at === undefined ? null : Number(row.ended_at);
+  if (row.outcome_class) {
+    add(cells, cellKey('medic_incidents_total', { outcome: row.outcome_class }), 1);
+    if (Number(row.escalated) === 1) add(cells, cellKey('medic_incidents_escalated_total'), 1);
+    if (RECOVERED.has(row.outcome_class) && ended !== null) {
+      observe(cells, 'medic_incident_time_to_recover_seconds', RECOVERY_BUCKETS, (ended - Number(row.opened_at)) / 1000);
+    }
+  }
+  if (ended === null) add(cells, cellKey('medic_incidents_open'), 1);
+  if (row.ttd_seconds !== null && row.ttd_seconds !== undefined) observe(cells, 'medic_incident_time_to_detect_seconds', DETECT_BUCKETS, Number(row.ttd_seconds));
+  for (const s of steps) if (s.result) add(cells, cellKey('medic_step_runs_total', { playbook: row.playbook, step: s.name, result: s.result }), 1);
+  const kpiEvents: KpiEvent[] = events.map((e) => ({ ...e, ended_at: ended }));
+  const approvals = approvalKpis(kpiEvents);
+  if (approvals.pending > 0) add(cells, cellKey('medic_approvals_pending'), approvals.pending);
+  for (const l of approvals.latencies) observe(cells, 'medic_approval_latency_seconds', APPROVAL_BUCKETS, l.seconds, { decision: l.decision });
+  for (const a of actionCounts(kpiEvents)) add(cells, cellKey('medic_actions_total', { type: a.type, result: a.result }), a.n);
+  return cells;
+}
+
+/** new − old, without the cells that did not change. */
+export function cellDelta(before: Cells, after: Cells): Cells {
+  const out: Cells = new Map();
+  for (const [k, v] of after) if (v !== (before.get(k) ?? 0)) out.set(k, v - (before.get(k) ?? 0));
+  for (const [k, v] of before) if (!after.has(k) && v !== 0) out.set(k, -v);
+  return out;
+}
+
+export const cellsToJson = (cells: Cells): string => JSON.stringify(Object.fromEntries(cells));
+export const cellsFromJson = (text: string | null | undefined): Cells => new Map(Object.entries(text ? (JSON.parse(text) as Record<string, number>) : {}));

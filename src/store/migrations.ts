@@ -1,7 +1,8 @@
 // The incident store's schema, as versioned migrations shared by SQLite and PostgreSQL (only the
 // column types differ), applied at open and recorded in schema_migrations. A SQLite store made
 // before that table existed (versioned by PRAGMA user_version) is adopted as it stands.
-import type { Dialect, SqlDb } from './sql.js';
+import { backfillKpis } from './kpi-counters.js';
+import type { Dialect, SqlDb, SqlTx } from './sql.js';
 
 interface Types {
   /** Epoch milliseconds and counters: SQLite's INTEGER is 64-bit, PostgreSQL's is not. */
@@ -13,7 +14,7 @@ const TYPES: Record<Dialect, Types> = {
   postgres: { bigint: 'BIGINT', double: 'DOUBLE PRECISION' },
 };
 
-export const MIGRATIONS: { name: string; sql: (t: Types) => string }[] = [
+export const MIGRATIONS: { name: string; sql: (t: Types) => string; /** Fills what the SQL added, from existing rows. */ after?: (tx: SqlTx) => Promise<void> }[] = [
   {
     name: 'incidents, timeline events and step tries',
     sql: (t) => `CREATE TABLE incidents (
@@ -69,6 +70,14 @@ export const MIGRATIONS: { name: string; sql: (t: Types) => string }[] = [
     name: 'incident links',
     sql: () => 'ALTER TABLE incidents ADD COLUMN links TEXT;',
   },
+  {
+    // KPI counters kept as incidents are recorded (src/store/kpi-counters.ts): /metrics reads these
+    // instead of scanning every incident, event and step on each scrape.
+    name: 'kpi counters',
+    sql: (t) => `CREATE TABLE incident_kpis (incident_id TEXT PRIMARY KEY, cells TEXT NOT NULL);
+     CREATE TABLE kpi_counters (metric TEXT NOT NULL, labels TEXT NOT NULL, value ${t.double} NOT NULL, PRIMARY KEY (metric, labels));`,
+    after: backfillKpis,
+  },
 ];
 
 /** Arbitrary, fixed: serialises migrations of a worker and a server starting together. */
@@ -97,6 +106,7 @@ export async function migrate(db: SqlDb, now = Date.now()): Promise<number[]> {
       const version = i + 1;
       if (done.has(version)) continue;
       await tx.exec(m.sql(t));
+      await m.after?.(tx);
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [version, m.name, now]);
       applied.push(version);
     }

@@ -9,6 +9,7 @@ import { openPostgres } from './postgres.js';
 import type { SqlDb, SqlTx } from './sql.js';
 import { openSqlite } from './sqlite.js';
 import type { KpiEvent } from './kpis.js';
+import { readKpiCounters, refreshIncidentKpis } from './kpi-counters.js';
 
 /** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
  * annotation), or for Alertmanager the time from startsAt to medic receiving it. */
@@ -129,6 +130,7 @@ async function record(tx: SqlTx, input: PublishInput): Promise<void> {
     const ttd = detection ? ttdSecondsOf(detection) : null;
     if (ttd !== null) await tx.run('UPDATE incidents SET ttd_seconds = $1 WHERE incident_id = $2 AND ttd_seconds IS NULL', [ttd, inc.incidentId]);
   }
+  await refreshIncidentKpis(tx, inc.incidentId);
 }
 
 export function incidentStore(db: SqlDb) {
@@ -163,6 +165,8 @@ export function incidentStore(db: SqlDb) {
       db.all<{ playbook: string; step: string; result: string; n: number }>(
         'SELECT i.playbook, s.name AS step, s.result, CAST(count(*) AS INTEGER) AS n FROM steps s JOIN incidents i USING (incident_id) WHERE s.result IS NOT NULL GROUP BY 1, 2, 3',
       ),
+    /** The KPI counters /metrics serves (src/store/kpi-counters.ts): O(metrics) rows. */
+    kpiCounters: () => readKpiCounters(db),
     /** Applied schema versions, oldest first. */
     schemaVersions: async () => (await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version),
     close: (): Promise<void> => db.close(),

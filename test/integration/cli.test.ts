@@ -58,7 +58,7 @@ describe('medic CLI', () => {
 
     const admin = await medic(TOKENS.admin, 'approve', id);
     expect(admin.code).not.toBe(0);
-    expect(admin.err).toContain('409: root may not decide step 1; approvers: alice, bob');
+    expect(admin.err).toContain('403: root may not decide step 1; approvers: alice, bob');
 
     const first = await medic(TOKENS.alice, 'approve', id);
     expect(first.code).toBe(0);

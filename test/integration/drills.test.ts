@@ -13,6 +13,8 @@ import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server
 import { DrillScenarioSchema, type DrillScenario } from '../../src/drills/schema.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
+import { buildMetricsServer, listenMetrics } from '../../src/server/metrics.js';
+import { medicRegistry } from '../../src/store/metrics.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, type DrillReport } from '../../workflows/contracts-drill.js';
@@ -31,6 +33,8 @@ let worker: MedicWorker;
 let running: Promise<void>;
 let server: FastifyInstance;
 let url: string;
+let metricsServer: FastifyInstance | undefined;
+let metricsUrl: string;
 let watcher: { stop(): void };
 const taskQueue = uniqueQueue('drills');
 
@@ -67,6 +71,7 @@ beforeAll(async () => {
   };
   const config = ConfigSchema.parse({
     http: { port: 0 },
+    metrics: { port: 0 },
     temporal: { taskQueue },
     intake: { alertmanagerToken: TOKEN.intake },
     operators: [
@@ -100,8 +105,12 @@ beforeAll(async () => {
       },
     ],
   });
-  server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [pb], drills: () => SCENARIOS });
+  const registry = medicRegistry();
+  server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [pb], drills: () => SCENARIOS, metrics: registry });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
+  // /metrics (with the drill metrics the server registered) is on the metrics listener
+  metricsServer = buildMetricsServer({ config, registry, log: silentLog });
+  metricsUrl = await listenMetrics(metricsServer, config);
   // Detection: polls the demo service and posts Alertmanager webhooks to medic's intake.
   watcher = startHealthWatcher({
     healthUrl: `${demo.url}/healthz`,
@@ -115,6 +124,7 @@ beforeAll(async () => {
 afterAll(async () => {
   watcher?.stop();
   await server?.close();
+  await metricsServer?.close();
   worker?.shutdown();
   await running;
   await slack?.close();
@@ -146,7 +156,7 @@ describe('medic drill on the Temporal dev server', () => {
     const deadline = Date.now() + 20_000;
     let metrics = '';
     while (Date.now() < deadline && !metrics.includes('medic_drill_runs_total{scenario="demo-outage",result="passed"} 1')) {
-      metrics = await (await fetch(`${url}/metrics`)).text();
+      metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(metrics).toContain('medic_drill_runs_total{scenario="demo-outage",result="passed"} 1');

@@ -161,7 +161,7 @@ describe('kill switch', () => {
   it('only admins may pause', async () => {
     const res = await m.api('POST', '/api/pause', TOKENS.alice, { reason: 'x' });
     expect(res.status).toBe(403);
-    expect(res.body.error).toBe('alice is not an admin');
+    expect(res.body).toEqual({ error: 'alice is not an admin: this needs the admin scope (the token has read, operate)', missingScope: 'admin' });
   });
 
   it("stops a running incident's next step within a second, and resume lets it go on", async () => {

@@ -118,6 +118,11 @@ describe('helm chart deploy/helm/medic', () => {
     expect(service.spec.ports[0].targetPort).toBe('http');
     expect(appContainer.ports).toContainEqual({ name: 'http', containerPort: 8080 });
     expect(appContainer.env).toContainEqual({ name: 'MEDIC_HTTP_PORT', value: '8080' });
+    // /metrics on its own port, which the Service names for the ServiceMonitor
+    expect(appContainer.ports).toContainEqual({ name: 'metrics', containerPort: 9464 });
+    expect(appContainer.env).toContainEqual({ name: 'MEDIC_METRICS_PORT', value: '9464' });
+    expect(service.spec.ports).toContainEqual({ name: 'metrics', port: 9464, targetPort: 'metrics' });
+    expect(app.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
 
     // one PDB per Deployment, selecting exactly its pods, leaving room for a drain
     for (const deployment of [worker, app]) {
@@ -287,7 +292,7 @@ describe('helm chart deploy/helm/medic', () => {
     const sm = named(docs, 'ServiceMonitor', 'medic');
     expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(sm.metadata.labels.release).toBe('kube-prometheus');
-    expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
     expect(matches(sm.spec.selector.matchLabels, named(docs, 'Service', 'medic').metadata.labels)).toBe(true);
   });
 

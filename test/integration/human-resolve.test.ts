@@ -1,6 +1,7 @@
 // `medic resolve <id>` and POST /api/incidents/:id/resolve on a real medic (Temporal dev server,
-// HTTP server, worker): the incident ends as resolved by the token's operator, with the reason;
-// bad input and late or unknown resolves get clear answers and change nothing.
+// HTTP server, worker): the incident ends as resolved by the token's operator (here an admin: who
+// else may is test/security/operator-api.test.ts), with the reason; bad input and late or unknown
+// resolves get clear answers and change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
@@ -28,18 +29,18 @@ describe('resolving an incident by hand', () => {
     const id = await incidentIdFrom(await m.postAlerts('firing', { alertname: 'ByHand', service: 'by-hand-cli' }));
     await m.waitFor(id, (s) => s.status === 'escalated' && s.escalationSent);
 
-    const r = await medic(TOKENS.bob, 'resolve', id, '--reason', 'rolled back by hand');
+    const r = await medic(TOKENS.admin, 'resolve', id, '--reason', 'rolled back by hand');
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(r.out.trim()).toBe(`${id} resolved by bob`);
+    expect(r.out.trim()).toBe(`${id} resolved by root`);
     const final = await m.env.client.workflow.getHandle(id).result();
-    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by bob: rolled back by hand', resolvedBy: { by: 'bob', reason: 'rolled back by hand' } });
+    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by root: rolled back by hand', resolvedBy: { by: 'root', reason: 'rolled back by hand' } });
     const t = (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`);
-    expect(t).toContain('control: bob resolved the incident by hand: rolled back by hand');
-    expect(t.at(-1)).toBe('resolution: resolved: resolved by bob: rolled back by hand');
+    expect(t).toContain('control: root resolved the incident by hand: rolled back by hand');
+    expect(t.at(-1)).toBe('resolution: resolved: resolved by root: rolled back by hand');
     const shown = await medic(TOKENS.alice, 'status', id);
     expect(shown.code).toBe(0);
     expect(shown.out).toContain('  escalation ladder:\n    1. hand over to on-call — done\n');
-    expect(shown.out).toContain('  resolved by hand: bob — rolled back by hand\n');
+    expect(shown.out).toContain('  resolved by hand: root — rolled back by hand\n');
 
     const again = await medic(TOKENS.alice, 'resolve', id);
     expect(again.code).not.toBe(0);
@@ -58,10 +59,10 @@ describe('resolving an incident by hand', () => {
     expect(noToken.status).toBe(401);
     expect((await m.status(id)).phase).not.toBe('done');
 
-    const ok = await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/resolve`, TOKENS.alice, {});
+    const ok = await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/resolve`, TOKENS.admin, {});
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ by: 'alice' });
+    expect(ok.body).toMatchObject({ by: 'root' });
     const final = await m.env.client.workflow.getHandle(id).result();
-    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by alice', resolvedBy: { by: 'alice' } });
+    expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by root', resolvedBy: { by: 'root' } });
   });
 });

@@ -11,7 +11,7 @@ import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import { ConfigSchema } from '../../src/config.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
-import { buildServer } from '../../src/server/app.js';
+import { buildMetricsServer } from '../../src/server/metrics.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import type { IncidentStore } from '../../src/store/store.js';
 import { statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
@@ -124,7 +124,8 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     dev.demo.state.fault = 'none';
 
     const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: 'intake-token-0123456789' } });
-    const server = await buildServer({ config, client: dev.env.client, log: silentLog, playbooks: () => playbooks, metrics: medicRegistry(store) });
+    // /metrics is served by the metrics listener (never the public one), from the store's KPI counters
+    const server = buildMetricsServer({ config, registry: medicRegistry(store), log: silentLog });
     try {
       const scrape = async (): Promise<(series: string) => number> => {
         const res = await server.inject({ method: 'GET', url: '/metrics' });

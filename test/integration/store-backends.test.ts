@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionCounts, approvalKpis, cellKey } from '../../src/store/kpis.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
 import { openPostgres } from '../../src/store/postgres.js';
@@ -95,6 +96,63 @@ describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
     expect(await store.stepResults()).toEqual([{ playbook: 'disk', step: 'clean-up', result: 'succeeded', n: 1 }]);
   });
 
+  it('keeps KPI counters equal to what scanning every row gives, through repeats, late publishes and a human resolve', async () => {
+    const other = 'incident:gate:0123456789ab:12345678';
+    const o = (incident: Partial<IncidentStatus>, entries: PublishInput['entries']): PublishInput => {
+      const p = publish({ incidentId: other, workflowId: other.slice(0, -9), playbook: 'gate', ...incident }, entries);
+      return p;
+    };
+    const requested = o({ status: 'awaiting_approval' }, [
+      { seq: 0, at: T0, kind: 'alert', message: 'incident opened' },
+      { seq: 1, at: T0 + 1_000, kind: 'approval', step: 0, message: 'approval needed', data: { request: { requestedAt: T0 + 1_000 } } },
+    ]);
+    for (const p of [requested, requested]) await store.record(p);
+    const counters = async () => Object.fromEntries([...(await store.kpiCounters())].filter(([, v]) => v !== 0));
+    const scans = async () => {
+      const events = await store.kpiEvents();
+      return { outcomes: await store.outcomes(), open: await store.openCount(), pending: approvalKpis(events).pending, latencies: approvalKpis(events).latencies, actions: actionCounts(events) };
+    };
+    expect(await scans()).toMatchObject({ open: 1, pending: 1 });
+    expect(await counters()).toMatchObject({ [cellKey('medic_incidents_open')]: 1, [cellKey('medic_approvals_pending')]: 1, [cellKey('medic_incidents_total', { outcome: 'auto_resolved' })]: 1 });
+
+    const approved = o({ status: 'escalated', escalationSent: true }, [
+      { seq: 2, at: T0 + 31_000, kind: 'approval', step: 0, message: 'step 1 approved by alice', data: { decision: 'approve', by: 'alice' } },
+      { seq: 3, at: T0 + 32_000, kind: 'action', step: 0, message: 'step 1/1 (open) started', data: { idempotencyKey: `${other}:step-0:try-1`, action: 'http' } },
+      { seq: 4, at: T0 + 33_000, kind: 'action', step: 0, message: 'step 1/1 (open) failed: HTTP 500', data: { failed: true } },
+    ]);
+    const byHand = o({ status: 'resolved', outcome: 'resolved by carol', resolvedBy: { by: 'carol', at: T0 + 60_000 }, escalationSent: true, endedAt: T0 + 60_000 } as never, [
+      { seq: 5, at: T0 + 60_000, kind: 'resolution', message: 'resolved: resolved by carol' },
+    ]);
+    for (const p of [approved, byHand, approved, requested]) await store.record(p); // late and repeated publishes
+    const s = await scans();
+    expect(s.open).toBe(0);
+    expect(s.pending).toBe(0);
+    const c = await counters();
+    expect(c).toEqual({
+      [cellKey('medic_incidents_total', { outcome: 'auto_resolved' })]: 1,
+      [cellKey('medic_incidents_total', { outcome: 'resolved_by_human' })]: 1,
+      [cellKey('medic_incidents_escalated_total')]: 1,
+      [cellKey('medic_incident_time_to_recover_seconds_bucket', { le: '15' })]: 1,
+      [cellKey('medic_incident_time_to_recover_seconds_bucket', { le: '60' })]: 1,
+      [cellKey('medic_incident_time_to_recover_seconds_sum')]: 70,
+      [cellKey('medic_incident_time_to_recover_seconds_count')]: 2,
+      [cellKey('medic_incident_time_to_detect_seconds_bucket', { le: '60' })]: 1,
+      [cellKey('medic_incident_time_to_detect_seconds_sum')]: 45,
+      [cellKey('medic_incident_time_to_detect_seconds_count')]: 1,
+      [cellKey('medic_step_runs_total', { playbook: 'disk', step: 'clean-up', result: 'succeeded' })]: 1,
+      [cellKey('medic_step_runs_total', { playbook: 'gate', step: 'open', result: 'failed' })]: 1,
+      [cellKey('medic_approval_latency_seconds_bucket', { decision: 'approve', le: '30' })]: 1,
+      [cellKey('medic_approval_latency_seconds_sum', { decision: 'approve' })]: 30,
+      [cellKey('medic_approval_latency_seconds_count', { decision: 'approve' })]: 1,
+      [cellKey('medic_actions_total', { type: 'http', result: 'failed' })]: 1,
+      [cellKey('medic_actions_total', { type: 'unknown', result: 'succeeded' })]: 1,
+    });
+    // the same numbers the scans give
+    expect(s.outcomes.sort((a, b) => a.outcome.localeCompare(b.outcome))).toEqual([{ outcome: 'auto_resolved', n: 1 }, { outcome: 'resolved_by_human', n: 1 }]);
+    expect(s.latencies).toEqual([{ decision: 'approve', seconds: 30 }]);
+    expect(s.actions.sort((a, b) => a.type.localeCompare(b.type))).toEqual([{ type: 'http', result: 'failed', n: 1 }, { type: 'unknown', result: 'succeeded', n: 1 }]);
+  });
+
   it('refuses a store whose schema is newer than this medic', async () => {
     const newer = MIGRATIONS.length + 1;
     const raw: SqlDb = started.config.url ? openPostgres(started.config.url) : openSqlite(started.config.path!);
@@ -120,6 +178,8 @@ describe('SQLite store made before the migrations table', () => {
     try {
       expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
       expect(await store.incident('old')).toMatchObject({ status: 'open', ttd_seconds: null });
+      // the KPI counters were filled from the rows that were there (one open incident)
+      expect(await store.kpiCounters()).toEqual(new Map([[cellKey('medic_incidents_open'), 1]]));
     } finally {
       await store.close();
     }

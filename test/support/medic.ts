@@ -1,6 +1,10 @@
 // A whole medic on real parts for integration tests: Temporal dev server, worker, HTTP server
 // (real Fastify on a port), and the demo service as the system being healed.
+import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
+import type { Logger } from 'pino';
 import type { MedicWorker } from '../../src/temporal/worker.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import type { IncidentSink } from '../../activities/publish.js';
 import type { AuditLog } from '../../src/audit/log.js';
@@ -22,7 +26,24 @@ export const TOKENS = {
   alice: 'alice-token-0123456789ab',
   bob: 'bob-token-0123456789abcd',
   admin: 'admin-token-0123456789ab',
+  /** read scope only */
+  reader: 'reader-token-0123456789ab',
+  /** operate + read, member (per config) of @oncall */
+  oncall: 'oncall-token-0123456789ab',
+  /** expired on 2020-01-01 */
+  expired: 'expired-token-0123456789a',
 } as const;
+
+const sha = (t: string): string => createHash('sha256').update(t).digest('hex');
+/** alice's token is configured in plain text (the older form: medic warns at start); the rest as SHA-256. */
+export const OPERATORS = [
+  { user: 'alice', token: TOKENS.alice },
+  { user: 'bob', tokenSha256: sha(TOKENS.bob) },
+  { user: 'root', tokenSha256: sha(TOKENS.admin), scopes: ['admin'] },
+  { user: 'rita', tokenSha256: sha(TOKENS.reader), scopes: ['read'] },
+  { user: 'olga', tokenSha256: sha(TOKENS.oncall), scopes: ['read', 'operate'], groups: ['@oncall'] },
+  { user: 'eddie', tokenSha256: sha(TOKENS.expired), scopes: ['read', 'operate'], expires: '2020-01-01' },
+];
 
 export interface Medic {
   env: TestWorkflowEnvironment;
@@ -32,6 +53,8 @@ export interface Medic {
   url: string;
   config: Config;
   playbooks: Playbook[];
+  /** The PagerDuty Events API stand-in, with startMedic({ pagerduty: true }) (routing key secret PD_ROUTING_KEY). */
+  pd?: PagerDutyStandIn;
   stop(): Promise<void>;
   postAlerts(status: 'firing' | 'resolved', labels: Record<string, string>, token?: string): Promise<Response>;
   api(method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -53,14 +76,21 @@ export async function startMedic(
     audit?: AuditLog;
     /** Runbooks the operator API may start (POST /api/runbooks/:name/run). */
     runbooks?: Runbook[];
+    /** Start the PagerDuty stand-in and let the worker page it. */
+    pagerduty?: boolean;
+    /** The server's logger (default: silent), e.g. to capture what it logs. */
+    log?: Logger;
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
   const demo = await startDemoService();
+  const pd = opts.pagerduty ? await startPagerDutyStandIn() : undefined;
+  const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;
   const taskQueue = uniqueQueue('it');
-  const worker = await medicWorker(env, taskQueue, opts.secrets ?? {}, opts.sinks ?? [], {
+  const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, opts.sinks ?? [], {
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
+    ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();
   const config = ConfigSchema.parse({
@@ -69,14 +99,10 @@ export async function startMedic(
     intake: { alertmanagerToken: TOKENS.intake, ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}) },
     identityKey: TEST_IDENTITY_KEY_TEXT,
     ...(opts.correlation ? { correlation: opts.correlation } : {}),
-    operators: [
-      { user: 'alice', token: TOKENS.alice },
-      { user: 'bob', token: TOKENS.bob },
-      { user: 'root', token: TOKENS.admin, admin: true },
-    ],
+    operators: OPERATORS,
   });
   const playbooks: Playbook[] = [];
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}) });
+  const server = await buildServer({ config, client: env.client, log: opts.log ?? silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
 
   const medic: Medic = {
@@ -87,10 +113,13 @@ export async function startMedic(
     url,
     config,
     playbooks,
+    ...(pd ? { pd } : {}),
     async stop() {
       await server.close();
       worker.shutdown();
       await running;
+      agent?.destroy();
+      await pd?.close();
       await demo.close();
       await env.teardown();
     },

@@ -1,5 +1,6 @@
 // medic's configuration: environment variables, an optional YAML file (env wins), and an invalid
 // configuration failing with every problem listed at once.
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { TASK_QUEUE } from '../../workflows/contracts.js';
 const INTAKE = 'intake-token-0123456789';
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789ab';
+const sha256 = (t: string): string => createHash('sha256').update(t).digest('hex');
 
 let dir: string;
 beforeAll(async () => {
@@ -45,6 +47,7 @@ describe('loadConfig from the environment', () => {
       http: { host: '0.0.0.0', port: 8080, bodyLimitBytes: 1_048_576 },
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: 'http://localhost:8233', maxCachedWorkflows: 250, stickyTimeoutMs: 5000, maxConcurrentLocalActivities: 8 },
       intake: { alertmanagerToken: INTAKE },
+      metrics: { listener: 'separate', host: '127.0.0.1', port: 9464 },
       operators: [],
       playbooks: ['playbooks'],
       playbookEnv: [],
@@ -75,10 +78,12 @@ describe('loadConfig from the environment', () => {
       MEDIC_TEMPORAL_TASK_QUEUE: 'medic-test',
       UNRELATED: 'ignored',
     });
+    // only the tokens' digests are kept
     expect(c.operators).toEqual([
-      { user: 'alice', token: ALICE, admin: true },
-      { user: 'bob', token: BOB, admin: false },
+      { user: 'alice', tokenSha256: sha256(ALICE), plaintext: true, scopes: ['read', 'operate', 'admin'], groups: [] },
+      { user: 'bob', tokenSha256: sha256(BOB), plaintext: true, scopes: ['read', 'operate'], groups: [] },
     ]);
+    expect(JSON.stringify(c)).not.toContain(ALICE);
     expect(c.secrets).toEqual({ X: 'x-value', DEMO_TOKEN: 'demo-value' });
     expect(c.http.port).toBe(9090);
     expect(c.playbooks).toEqual(['playbooks', '/etc/medic/playbooks']);
@@ -89,7 +94,7 @@ describe('loadConfig from the environment', () => {
   it('tolerates spaces around operator entries', () => {
     const c = loadConfig({ MEDIC_INTAKE_TOKEN: INTAKE, MEDIC_OPERATORS: ` alice:${ALICE}:admin , bob:${BOB} ` });
     expect(c.operators.map((o) => o.user)).toEqual(['alice', 'bob']);
-    expect(c.operators.map((o) => o.admin)).toEqual([true, false]);
+    expect(c.operators.map((o) => o.scopes.includes('admin'))).toEqual([true, false]);
   });
 });
 
@@ -127,7 +132,7 @@ describe('loadConfig with a YAML file (MEDIC_CONFIG)', () => {
     expect(c.http).toEqual({ host: '127.0.0.1', port: 9191, bodyLimitBytes: 1_048_576 });
     expect(c.temporal).toMatchObject({ address: 'temporal.internal:7233', namespace: 'prod' });
     expect(c.intake?.alertmanagerToken).toBe(INTAKE);
-    expect(c.operators).toEqual([{ user: 'carol', token: 'carol-token-0123456789', admin: true }]);
+    expect(c.operators).toEqual([{ user: 'carol', tokenSha256: sha256('carol-token-0123456789'), plaintext: true, scopes: ['read', 'operate', 'admin'], groups: [] }]);
     expect(c.secrets).toEqual({ FROM_FILE: 'file-secret', SHARED: 'from-env' });
   });
 
@@ -137,7 +142,7 @@ describe('loadConfig with a YAML file (MEDIC_CONFIG)', () => {
       `intake: { alertmanagerToken: ${INTAKE} }\noperators:\n  - { user: carol, token: carol-token-0123456789 }\n`,
     );
     const c = loadConfig({ MEDIC_CONFIG: path, MEDIC_OPERATORS: `bob:${BOB}` });
-    expect(c.operators).toEqual([{ user: 'bob', token: BOB, admin: false }]);
+    expect(c.operators).toEqual([{ user: 'bob', tokenSha256: sha256(BOB), plaintext: true, scopes: ['read', 'operate'], groups: [] }]);
   });
 
   it('an empty file is fine when the environment supplies the rest', async () => {
