@@ -68,8 +68,11 @@ function step(d: DemoService, name: string, extra: Partial<HttpStepInput> = {}):
   };
 }
 
+/** Every scenario playbook: what the recording worker loads (it runs only playbooks it loaded). */
+export const SCENARIO_PLAYBOOKS: Playbook[] = [];
+
 function playbook(name: string, input: Omit<PlaybookInput, 'name' | 'match'>): Playbook {
-  return PlaybookSchema.parse({
+  const pb = PlaybookSchema.parse({
     name,
     match: { alertname: `Replay_${name.replace(/-/g, '_')}` },
     groupBy: ['alertname', 'service'],
@@ -77,6 +80,8 @@ function playbook(name: string, input: Omit<PlaybookInput, 'name' | 'match'>): P
     holdAfterEscalation: '1s',
     ...input,
   } as PlaybookInput);
+  SCENARIO_PLAYBOOKS.push(pb);
+  return pb;
 }
 
 function alert(pb: Playbook, service: string, status: Alert['status'] = 'firing'): Alert {

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { findPlaybook, incidentWorkflowId, shortHash, targetOf } from '../playbooks/match.js';
 import type { Playbook } from '../playbooks/schema.js';
+import { playbookRef } from '../playbooks/hash.js';
 import {
   alertSignal,
   INCIDENT_WORKFLOW_TYPE,
@@ -103,8 +104,9 @@ export async function ingestAlerts(
         continue;
       }
     } else {
+      // Name + content hash only: the worker runs its own copy of that version (never a body from here).
       const input: IncidentInput = {
-        playbook: pb,
+        playbookRef: playbookRef(pb),
         alert: firing,
         target: targetOf(pb, firing),
         ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
