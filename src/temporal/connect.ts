@@ -3,16 +3,38 @@
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { readTemporalAuth, type TemporalConnectOptions } from './tls-config.js';
+
+/** Address, TLS/mTLS and API key for every connection medic makes (src/temporal/tls-config.ts);
+ * an unreadable certificate, key or API key file is a ConfigError naming the file. */
+export function connectOptions(config: Pick<Config, 'temporal'>): TemporalConnectOptions {
+  const r = readTemporalAuth(config.temporal);
+  if (!r.ok) throw new ConfigError(r.problems);
+  return r.options;
+}
+
+/** Names what failed and where, so a refused handshake (wrong CA, no client certificate, bad key)
+ * is told apart from a server that is down. */
+async function connecting<T>(o: TemporalConnectOptions, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (err) {
+    const how = o.tls === false || o.tls === undefined ? (o.apiKey ? 'TLS (API key)' : 'plaintext') : `TLS${o.tls.clientCertPair ? ' with a client certificate' : ''}`;
+    throw new Error(`cannot connect to Temporal at ${o.address} (${how}): ${(err as Error).message}`, { cause: err });
+  }
+}
 
 /** `interceptors`: the tracing client interceptor when tracing is on (src/tracing.ts). */
 export async function connectClient(config: Config, interceptors: WorkflowClientInterceptor[] = []): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const o = connectOptions(config);
+  const connection = await connecting(o, () => Connection.connect(o));
   return new Client({ connection, namespace: config.temporal.namespace, interceptors: { workflow: interceptors } });
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.temporal.address });
+  const o = connectOptions(config);
+  return connecting(o, () => NativeConnection.connect(o));
 }
 
 let installed = false;
@@ -46,13 +68,16 @@ export function installRuntimeLogger(log: Logger, level: LogLevel = 'INFO'): voi
   });
 }
 
-/** Waits for a Temporal frontend to answer, for start-up ordering (dev server, compose). */
-export async function waitForTemporal(address: string, timeoutMs = 60_000): Promise<void> {
+/** Waits for a Temporal frontend to answer, for start-up ordering (dev server, compose);
+ * `target` is an address (plaintext) or connectOptions(config). */
+export async function waitForTemporal(target: string | TemporalConnectOptions, timeoutMs = 60_000): Promise<void> {
+  const o = typeof target === 'string' ? { address: target } : target;
+  const address = o.address;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      const connection = await Connection.connect({ ...o, connectTimeout: 2_000 });
       await connection.healthService.check({});
       await connection.close();
       return;

@@ -12,7 +12,7 @@ import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
-import { privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { PHASES, phaseAt, type Phase } from './phases.js';
 
 const KILLS_PER_PHASE = Number(process.env.MEDIC_KILLS_PER_PHASE ?? 5);
@@ -114,7 +114,7 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
   const spawn = (): WorkerProcess => {
     // A short sticky timeout: after a kill, the governor's next task waits this long for the dead
     // worker's sticky queue (production default 5 s) — recovery time is not what is measured here.
-    const w = startWorkerProcess({ client: env.client, address: env.address, taskQueue, held: true, env: { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000' } });
+    const w = startWorkerProcess({ client: env.client, address: env.address, taskQueue, held: true, env: { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000', MEDIC_PLAYBOOKS: playbookDir([plain, guarded]) } });
     workers.push(w);
     return w;
   };
