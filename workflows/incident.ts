@@ -170,7 +170,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   }
   if (source.refusal) {
     // Not a playbook this worker loaded: escalate at once, before any gate, lock or step.
-    note('gate', `refused: ${source.refusal.reason}`, { data: { playbook: { requested: source.refusal.ref ?? null, loaded: source.refusal.loaded } } });
+    note('gate', `blocked: ${source.refusal.reason}; nothing runs`, { data: { playbook: { requested: source.refusal.ref ?? null, loaded: source.refusal.loaded } } });
     s.escalationReason = source.refusal.reason;
     if (s.phase !== 'done') s.phase = 'escalate';
   }
