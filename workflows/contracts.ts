@@ -121,8 +121,8 @@ export interface IncidentInput {
    * own loaded copy of exactly that version; a reference it does not hold escalates at once and
    * acts on nothing (workflows/playbook-source.ts). */
   playbookRef?: PlaybookRef;
-  /** Histories from before the worker's playbook registry carried the body. It is never run as
-   * given: without `playbookRef`, its hash names the worker's copy. */
+  /** The body, for workers from before the playbook registry (histories, rolling upgrades).
+   * Current workers never run it as given: without `playbookRef`, its hash names their copy. */
   playbook?: Playbook;
   alert: Alert;
   target: string;

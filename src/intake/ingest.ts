@@ -104,9 +104,13 @@ export async function ingestAlerts(
         continue;
       }
     } else {
-      // Name + content hash only: the worker runs its own copy of that version (never a body from here).
+      // The worker runs its own copy of the version named by the reference, never a body from
+      // here. The body still goes along, only so that workers from before the registry can run
+      // incidents during a rollout (README, Upgrades: contract changes stay additive); drop it
+      // once no such worker can be running.
       const input: IncidentInput = {
         playbookRef: playbookRef(pb),
+        playbook: pb,
         alert: firing,
         target: targetOf(pb, firing),
         ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),

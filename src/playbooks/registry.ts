@@ -2,7 +2,7 @@
 // playbook by name + content hash (src/playbooks/hash.ts); the worker answers with the body it
 // loaded itself from its own files, never the input's. Anyone who can start workflows on the
 // Temporal frontend therefore cannot make the worker run steps it did not load
-// (docs/architecture.md, "Playbook registry").
+// (README, "Temporal is the control plane").
 import { z } from 'zod';
 import { playbookHash, shortHashText, type PlaybookRef } from './hash.js';
 import { PlaybookSchema, type Playbook } from './schema.js';
