@@ -367,4 +367,21 @@ export const SCENARIOS: Scenario[] = [
       return one('incident-ladder-missed-paged-resolved-by-hand', id, 'nobody takes it within 2s; PagerDuty paged 1s later; resolved by hand, so the page is resolved');
     },
   },
+  {
+    name: 'playbook-registry',
+    async run(ctx) {
+      const d = await demo(ctx, 'outage');
+      const loaded = playbook('registry', { steps: [step(d, 'restart')] });
+      const healed = await fire(ctx, loaded, 'replay-registry-healed');
+      await finished(ctx, healed, 'resolved', /healed by step 1/);
+      // The same name, edited after the worker loaded it (not built by playbook(): not loaded).
+      const edited: Playbook = { ...loaded, steps: [step(d, 'restart, edited')] as Playbook['steps'] };
+      const refused = await fire(ctx, edited, 'replay-registry-refused');
+      await finished(ctx, refused, 'escalated', /is not loaded by this worker/);
+      return [
+        { file: 'incident-registry-healed', workflowId: healed, description: "the worker's own copy of the playbook named by name + hash; healed" },
+        { file: 'incident-registry-not-loaded', workflowId: refused, description: 'a hash the worker does not hold: escalated at once through its loaded version\'s ladder, nothing ran' },
+      ];
+    },
+  },
 ];
