@@ -17,6 +17,7 @@ import { pollUntil } from '../support/poll.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { playbookDir } from '../support/worker-process.js';
 
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';
 const SLACK_LINK = 'https://slack.example/archives/C0MEDIC/p1700000000000100';
@@ -195,6 +196,7 @@ describe('PagerDuty escalation', () => {
 
   it('a medic worker process pages through config alone: MEDIC_PAGERDUTY_SERVER + the CA in NODE_EXTRA_CA_CERTS', async () => {
     const q = `${taskQueue}-proc`;
+    const alertname = paging({ holdAfterEscalation: '1s' });
     child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
       env: {
@@ -207,11 +209,12 @@ describe('PagerDuty escalation', () => {
         MEDIC_PAGERDUTY_SERVER: pd.server,
         MEDIC_SECRET_PD_ROUTING_KEY: ROUTING_KEY,
         NODE_EXTRA_CA_CERTS: pd.certs.caPath,
+        // the worker runs only playbooks it loaded itself: this test's, from files
+        MEDIC_PLAYBOOKS: playbookDir([playbooks[playbooks.length - 1]!]),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     demo.state.fault = 'stubborn';
-    const alertname = paging({ holdAfterEscalation: '1s' });
     const r = await ingestAlerts({ ...deps(), taskQueue: q }, [firingAlert({ alertname, service: 'pd-proc', severity: 'warning' })]);
     const id = r.incidents[0]!.workflowId;
     const final = (await handle(id).result()) as IncidentStatus;
