@@ -14,7 +14,7 @@ import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { timelineQuery, type IncidentStatus, type PublishInput, type TimelineEntry } from '../../workflows/contracts.js';
 import { pollUntil } from '../support/poll.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { playbookDir } from '../support/worker-process.js';
@@ -37,6 +37,7 @@ beforeAll(async () => {
   // A sink that plays the Slack thread: it hands back the thread's permalink as a ref.
   const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slackPermalink: SLACK_LINK }) };
   worker = await createMedicWorker({
+    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,
