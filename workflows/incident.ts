@@ -72,11 +72,14 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   const opts = { ...DEFAULT_OPTIONS, ...raw.options };
   const wfId = info.workflowId;
   const incidentId = incidentIdOf(wfId, info.firstExecutionRunId, raw.carried);
+  const s: IncidentState = raw.carried ?? newState(incidentId, raw.alert, Date.now());
+  // Queries answer while the playbook is looked up (a local activity), from the state so far.
+  setHandler(statusQuery, () => statusOf(s, { ...raw, playbook: { name: raw.playbookRef?.name ?? raw.playbook?.name ?? '', steps: [] } }, wfId));
+  setHandler(timelineQuery, () => s.timeline);
   // The worker's own copy of the playbook version the input names; never the input's body.
   const source = await playbookSource(raw);
   const input = source.input;
   const pb = input.playbook;
-  const s: IncidentState = input.carried ?? newState(incidentId, input.alert, Date.now());
   const ctx: TemplateContext = {
     incident: { id: incidentId, workflowId: wfId },
     labels: input.alert.labels,
