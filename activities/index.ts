@@ -15,8 +15,9 @@ import type { DrillTarget } from '../src/drills/schema.js';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { createDigestActivities, type DigestDeps } from './digest.js';
 import { createIdentityActivities, type IdentityDeps } from './identity.js';
+import { createPlaybookActivities, type PlaybookDeps } from './playbooks.js';
 
-export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps {
+export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, PlaybookDeps {
   sinks?: IncidentSink[];
   /** PagerDuty Events API host/trust; default: pdjs against events.pagerduty.com. */
   pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
@@ -56,6 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createDigestActivities(deps.digest),
     ...createIdentityActivities(deps),
+    ...createPlaybookActivities(deps),
   };
 }
 

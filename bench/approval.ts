@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
-    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY }),
+    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY, playbooks: () => [playbook] }),
     workflowBundle: { code },
     interceptors: {
       activity: [

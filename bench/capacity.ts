@@ -61,6 +61,26 @@ async function main(): Promise<void> {
   await writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') })).code);
   const target = await startDemoService(0);
 
+  const playbook = PlaybookSchema.parse({
+    name: 'capacity',
+    match: { alertname: 'CapacityAlert' },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    // Thousands of targets at once: the cross-incident limits are not what is measured.
+    limits: { maxActionsPerHourGlobal: 100_000, maxConcurrentGlobal: 10_000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
+    steps: [
+      {
+        name: 'restart',
+        action: 'http',
+        params: { method: 'POST', url: `${target.url}/remediate`, expectStatus: [200] },
+        requiresApproval: true,
+        approvers: ['alice'],
+        approvalTimeout: '4h',
+      },
+    ],
+  });
+  // The worker runs only playbooks it loaded itself: it loads this one from its own file.
+  await writeFile(join(dir, 'capacity.yaml'), JSON.stringify(playbook));
   const worker = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', join(ROOT, 'src/worker.ts')], {
     cwd: ROOT,
     env: {
@@ -70,6 +90,7 @@ async function main(): Promise<void> {
       MEDIC_WORKFLOW_BUNDLE: bundlePath,
       MEDIC_LOG_LEVEL: 'error',
       MEDIC_IDENTITY_KEY: IDENTITY_KEY_TEXT,
+      MEDIC_PLAYBOOKS: join(dir, 'capacity.yaml'),
       ...(MAX_CACHED ? { MEDIC_TEMPORAL_MAX_CACHED_WORKFLOWS: MAX_CACHED } : {}),
       ...(STICKY_MS ? { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: STICKY_MS } : {}),
     },
@@ -95,24 +116,6 @@ async function main(): Promise<void> {
     await sleep(2_000);
     const idle = await rssOf(pid);
 
-    const playbook = PlaybookSchema.parse({
-      name: 'capacity',
-      match: { alertname: 'CapacityAlert' },
-      groupBy: ['alertname', 'service'],
-      target: '{{labels.service}}',
-      // Thousands of targets at once: the cross-incident limits are not what is measured.
-      limits: { maxActionsPerHourGlobal: 100_000, maxConcurrentGlobal: 10_000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
-      steps: [
-        {
-          name: 'restart',
-          action: 'http',
-          params: { method: 'POST', url: `${target.url}/remediate`, expectStatus: [200] },
-          requiresApproval: true,
-          approvers: ['alice'],
-          approvalTimeout: '4h',
-        },
-      ],
-    });
     const deps = { client, taskQueue, playbooks: () => [playbook], log: pino({ level: 'silent' }) };
     const ids: string[] = [];
     const t0 = Date.now();

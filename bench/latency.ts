@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     waiters.get(workflowId)?.();
   };
   const activities = {
-    ...createActivities({ client, taskQueue, fetch, secret: () => undefined }),
+    ...createActivities({ client, taskQueue, fetch, secret: () => undefined, playbooks: () => [playbook] }),
     noop: async () => undefined,
   };
   console.log('bench: bundling workflows…');

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, playbooks: () => [playbook] });
   const workerRun = worker.run();
   // The incidents hold at an approval nobody gives, so all 50 stay open through the storm.
   const playbook = PlaybookSchema.parse({

@@ -68,8 +68,11 @@ function step(d: DemoService, name: string, extra: Partial<HttpStepInput> = {}):
   };
 }
 
+/** Every scenario playbook: what the recording worker loads (it runs only playbooks it loaded). */
+export const SCENARIO_PLAYBOOKS: Playbook[] = [];
+
 function playbook(name: string, input: Omit<PlaybookInput, 'name' | 'match'>): Playbook {
-  return PlaybookSchema.parse({
+  const pb = PlaybookSchema.parse({
     name,
     match: { alertname: `Replay_${name.replace(/-/g, '_')}` },
     groupBy: ['alertname', 'service'],
@@ -77,6 +80,8 @@ function playbook(name: string, input: Omit<PlaybookInput, 'name' | 'match'>): P
     holdAfterEscalation: '1s',
     ...input,
   } as PlaybookInput);
+  SCENARIO_PLAYBOOKS.push(pb);
+  return pb;
 }
 
 function alert(pb: Playbook, service: string, status: Alert['status'] = 'firing'): Alert {
@@ -360,6 +365,23 @@ export const SCENARIOS: Scenario[] = [
       await ctx.client.workflow.getHandle(id).executeUpdate(resolveUpdate, { args: [await signed(ctx, 'resolve', id, { user: 'alice' })] });
       await finished(ctx, id, 'resolved', /^resolved by alice$/);
       return one('incident-ladder-missed-paged-resolved-by-hand', id, 'nobody takes it within 2s; PagerDuty paged 1s later; resolved by hand, so the page is resolved');
+    },
+  },
+  {
+    name: 'playbook-registry',
+    async run(ctx) {
+      const d = await demo(ctx, 'outage');
+      const loaded = playbook('registry', { steps: [step(d, 'restart')] });
+      const healed = await fire(ctx, loaded, 'replay-registry-healed');
+      await finished(ctx, healed, 'resolved', /healed by step 1/);
+      // The same name, edited after the worker loaded it (not built by playbook(): not loaded).
+      const edited: Playbook = { ...loaded, steps: [step(d, 'restart, edited')] as Playbook['steps'] };
+      const refused = await fire(ctx, edited, 'replay-registry-refused');
+      await finished(ctx, refused, 'escalated', /is not loaded by this worker/);
+      return [
+        { file: 'incident-registry-healed', workflowId: healed, description: "the worker's own copy of the playbook named by name + hash; healed" },
+        { file: 'incident-registry-not-loaded', workflowId: refused, description: 'a hash the worker does not hold: escalated at once through its loaded version\'s ladder, nothing ran' },
+      ];
     },
   },
 ];

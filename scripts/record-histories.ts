@@ -18,7 +18,7 @@ import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import { createMedicWorker } from '../src/temporal/worker.js';
 import { GOVERNOR_VERSION, governorTaskQueue, governorWorkflowId } from '../workflows/contracts.js';
 import { historyToPlainJSON } from '../test/support/history-json.js';
-import { PD_SECRET, SCENARIOS, type Recorded, type ScenarioContext } from './history-scenarios.js';
+import { PD_SECRET, SCENARIO_PLAYBOOKS, SCENARIOS, type Recorded, type ScenarioContext } from './history-scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HISTORIES_DIR = join(ROOT, 'test', 'replay', 'histories');
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       secrets: { [PD_SECRET]: 'R0UT1NGKEYreplay0123456789abcdef' },
       identityKey,
       pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
+      playbooks: () => SCENARIO_PLAYBOOKS,
     });
     const runOne = async (s: (typeof SCENARIOS)[number]): Promise<void> => {
       const t0 = Date.now();

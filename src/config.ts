@@ -11,6 +11,7 @@ import { DrillsConfigSchema } from './drills/schema.js';
 import { StoreSchema } from './store/config.js';
 import { SloSchema } from './report/slo.js';
 import { DigestSchema } from './digest/config.js';
+import { checkTemporalAuth, TemporalAuthShape } from './temporal/tls-config.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -86,6 +87,7 @@ export const ConfigSchema = z.strictObject({
   temporal: z
     .strictObject({
       address: z.string().default('localhost:7233').describe('Temporal frontend host:port'),
+      ...TemporalAuthShape,
       workflowBundle: z.string().optional().describe('A pre-built workflow bundle (npm run bundle); without it the worker bundles from source'),
       namespace: z.string().default('default').describe('Temporal namespace'),
       taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
@@ -109,6 +111,7 @@ export const ConfigSchema = z.strictObject({
         .default(8)
         .describe('Governor calls (local activities running Updates) in flight at once per worker. Unbounded, hundreds of incidents opening together flood the governor, whose tasks then time out in the worker: throughput collapses (npm run bench:capacity)'),
     })
+    .superRefine(checkTemporalAuth)
     .prefault({})
     .describe('Temporal connection'),
   worker: z
@@ -296,6 +299,13 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_METRICS_PORT: ['metrics', 'port'],
   MEDIC_METRICS_TOKEN: ['metrics', 'token'],
   MEDIC_TEMPORAL_ADDRESS: ['temporal', 'address'],
+  MEDIC_TEMPORAL_TLS: ['temporal', 'tls', 'enabled'],
+  MEDIC_TEMPORAL_TLS_CA_FILE: ['temporal', 'tls', 'caFile'],
+  MEDIC_TEMPORAL_TLS_CERT_FILE: ['temporal', 'tls', 'certFile'],
+  MEDIC_TEMPORAL_TLS_KEY_FILE: ['temporal', 'tls', 'keyFile'],
+  MEDIC_TEMPORAL_TLS_SERVER_NAME: ['temporal', 'tls', 'serverName'],
+  MEDIC_TEMPORAL_API_KEY: ['temporal', 'apiKey'],
+  MEDIC_TEMPORAL_API_KEY_FILE: ['temporal', 'apiKeyFile'],
   MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
   MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
   MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],

@@ -13,12 +13,17 @@ import { startTracing } from './tracing.js';
 import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
 import { identityKeyOf } from './identity/key.js';
+import { loadRegistryPlaybooks } from './playbooks/registry.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const identityKey = identityKeyOf(config); // refuses to start without one in production
   installRuntimeLogger(log);
+  // The only playbooks this worker's incidents run: the same files the server loads.
+  const loaded = await loadRegistryPlaybooks(config);
+  for (const p of loaded.problems) log.error(p);
+  log.info({ playbooks: loaded.playbooks.map((p) => p.name) }, 'playbooks loaded');
   const tracing = startTracing(config.tracing, 'worker');
   const [client, connection] = await Promise.all([connectClient(config, tracing?.clientInterceptors), connectWorker(config)]);
   const slack = slackSinkDeps(config);
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
     identityKey,
+    playbooks: () => loaded.playbooks,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),

@@ -5,6 +5,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
 import type { Alert } from '../src/intake/schemas.js';
 import type { Playbook } from '../src/playbooks/schema.js';
+import type { PlaybookRef } from '../src/playbooks/hash.js';
 import type {
   ActionLedger,
   Cooldown,
@@ -15,7 +16,7 @@ import type {
 import type { Limits } from '../src/playbooks/schema.js';
 import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
 
-export type { Alert, Playbook, GateDecision, PauseState };
+export type { Alert, Playbook, PlaybookRef, GateDecision, PauseState };
 
 export const TASK_QUEUE = 'medic';
 /** One governor per task queue, so separate medic deployments (and tests) never share state. */
@@ -116,7 +117,13 @@ export interface IncidentOptions {
 }
 
 export interface IncidentInput {
-  playbook: Playbook;
+  /** The playbook to run, by name and content hash (src/playbooks/hash.ts). The worker runs its
+   * own loaded copy of exactly that version; a reference it does not hold escalates at once and
+   * acts on nothing (workflows/playbook-source.ts). */
+  playbookRef?: PlaybookRef;
+  /** The body, for workers from before the playbook registry (histories, rolling upgrades).
+   * Current workers never run it as given: without `playbookRef`, its hash names their copy. */
+  playbook?: Playbook;
   alert: Alert;
   target: string;
   requestedBy?: string;
@@ -124,6 +131,9 @@ export interface IncidentInput {
   /** Present only when continuing as new. */
   carried?: IncidentState;
 }
+
+/** The input as the workflow runs it: the playbook is the worker's own copy. */
+export type RunningIncidentInput = IncidentInput & { playbook: Playbook };
 
 export interface IncidentState {
   incidentId: string;

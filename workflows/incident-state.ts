@@ -7,7 +7,7 @@ import type {
   ApprovalRequest,
   DecisionInput,
   DecisionResult,
-  IncidentInput,
+  RunningIncidentInput,
   IncidentOptions,
   IncidentState,
   IncidentStatus,
@@ -73,13 +73,16 @@ export function applyAlerts(s: IncidentState, alerts: Alert[]): Alert[] {
   return changed;
 }
 
-const graphQueryOf = (s: IncidentState, input: IncidentInput, workflowId: string): { graphQuery?: string } => {
+/** What a status needs of the playbook (while the playbook is still being looked up, a stand-in). */
+type StatusInput = Omit<RunningIncidentInput, 'playbook'> & { playbook: Pick<RunningIncidentInput['playbook'], 'name' | 'steps' | 'runbookUrl' | 'graph'> };
+
+const graphQueryOf = (s: IncidentState, input: StatusInput, workflowId: string): { graphQuery?: string } => {
   const ctx = { incident: { id: s.incidentId, workflowId }, labels: input.alert.labels, annotations: input.alert.annotations, target: input.target };
   const q = graphFor(input.playbook, input.alert, ctx).query;
   return q ? { graphQuery: q } : {};
 };
 
-export function statusOf(s: IncidentState, input: IncidentInput, workflowId: string): IncidentStatus {
+export function statusOf(s: IncidentState, input: StatusInput, workflowId: string): IncidentStatus {
   const { timeline: _t, lastAlert, sinkRefs: _r, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
   return {

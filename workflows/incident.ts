@@ -48,6 +48,7 @@ import {
   type TimelineEntry,
 } from './contracts.js';
 import { drillReportSignal, sinkRefsQuery } from './contracts-drill.js';
+import { incidentIdOf, playbookSource } from './playbook-source.js';
 import {
   applyAlerts,
   applyDecision,
@@ -66,13 +67,19 @@ const failureText = (err: unknown): string => {
   return e.cause?.message ?? e.message ?? String(err);
 };
 
-export async function incidentWorkflow(input: IncidentInput): Promise<IncidentStatus> {
+export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStatus> {
   const info = workflowInfo();
-  const opts = { ...DEFAULT_OPTIONS, ...input.options };
-  const pb = input.playbook;
+  const opts = { ...DEFAULT_OPTIONS, ...raw.options };
   const wfId = info.workflowId;
-  const incidentId = `${wfId}:${info.firstExecutionRunId.slice(0, 8)}`;
-  const s: IncidentState = input.carried ?? newState(incidentId, input.alert, Date.now());
+  const incidentId = incidentIdOf(wfId, info.firstExecutionRunId, raw.carried);
+  const s: IncidentState = raw.carried ?? newState(incidentId, raw.alert, Date.now());
+  // Queries answer while the playbook is looked up (a local activity), from the state so far.
+  setHandler(statusQuery, () => statusOf(s, { ...raw, playbook: { name: raw.playbookRef?.name ?? raw.playbook?.name ?? '', steps: [] } }, wfId));
+  setHandler(timelineQuery, () => s.timeline);
+  // The worker's own copy of the playbook version the input names; never the input's body.
+  const source = await playbookSource(raw);
+  const input = source.input;
+  const pb = input.playbook;
   const ctx: TemplateContext = {
     incident: { id: incidentId, workflowId: wfId },
     labels: input.alert.labels,
@@ -163,6 +170,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(pb, input.alert, ctx);
     if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
+  }
+  if (source.refusal) {
+    // Not a playbook this worker loaded: escalate at once, before any gate, lock or step.
+    note('gate', `blocked: ${source.refusal.reason}; nothing runs`, { data: { playbook: { requested: source.refusal.ref ?? null, loaded: source.refusal.loaded } } });
+    s.escalationReason = source.refusal.reason;
+    if (s.phase !== 'done') s.phase = 'escalate';
   }
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {

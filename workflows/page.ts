@@ -1,7 +1,7 @@
 // What medic tells PagerDuty when it pages: built here, inside the workflow, from the incident's
 // own state (pure and deterministic), so the timeline records exactly what is sent. The routing
 // key is not part of it: the activity resolves it from a secret, so it never enters history.
-import type { IncidentInput, IncidentState, TimelineEntry } from './contracts.js';
+import type { IncidentState, RunningIncidentInput, TimelineEntry } from './contracts.js';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -36,7 +36,7 @@ export function pdSeverity(severity: string): PdSeverity {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function actionsTried(timeline: TimelineEntry[], input: IncidentInput): Record<string, unknown>[] {
+function actionsTried(timeline: TimelineEntry[], input: RunningIncidentInput): Record<string, unknown>[] {
   // An action's outcome entry has a step and no idempotency key (that one marks the start).
   return timeline
     .filter((e) => e.kind === 'action' && e.step !== undefined && e.data?.idempotencyKey === undefined)
@@ -75,7 +75,7 @@ export interface PageContext {
   temporalUiUrl?: string;
 }
 
-export function buildPage(s: IncidentState, input: IncidentInput, c: PageContext, now: number): PageContent {
+export function buildPage(s: IncidentState, input: RunningIncidentInput, c: PageContext, now: number): PageContent {
   const alert = input.alert;
   const labels = alert.labels;
   const reason = s.escalationReason ?? 'escalated';

@@ -16,6 +16,7 @@ import { ConfigSchema, intakeTokenOf } from '../config.js';
 import { createLogger } from '../log.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { loadRunbooks } from '../runbooks/load.js';
+import { runbookPlaybook } from '../runbooks/schema.js';
 import { loadDrills } from '../drills/load.js';
 import { buildServer } from '../server/app.js';
 import { installRuntimeLogger } from '../temporal/connect.js';
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, identityKey: identityKeyOf(config), sinks: [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer }), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue: config.temporal.taskQueue, secrets: config.secrets, identityKey: identityKeyOf(config), playbooks: () => [...playbooks, ...runbooks.map(runbookPlaybook)], sinks: [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer }), createStoreSink(store)], pagerduty: { server: pagerduty.server, agent: new Agent({ ca: pagerduty.certs.ca }) }, slack: slackSinkDeps(config)!, drillTargets: config.drills!.targets });
   const workerRun = worker.run();
 
   const followed = new Map<string, Promise<string>>();

@@ -17,7 +17,7 @@ export interface GraphChoice {
   refused?: string;
 }
 
-function playbookQuery(pb: Playbook, ctx: TemplateContext): { query?: string; refused?: string } {
+function playbookQuery(pb: Pick<Playbook, 'steps' | 'graph'>, ctx: TemplateContext): { query?: string; refused?: string } {
   const stepIndex = pb.steps.findIndex((s) => s.verification?.promql);
   const template = pb.graph?.query ?? pb.steps[stepIndex]?.verification?.promql?.query;
   if (template === undefined) return {};
@@ -26,7 +26,7 @@ function playbookQuery(pb: Playbook, ctx: TemplateContext): { query?: string; re
   return r.ok ? { query: r.value } : { refused: `incident graph refused: ${r.refusal.message}` };
 }
 
-export function graphFor(pb: Playbook, alert: Pick<Alert, 'annotations'>, ctx: TemplateContext): GraphChoice {
+export function graphFor(pb: Pick<Playbook, 'name' | 'steps' | 'graph'>, alert: Pick<Alert, 'annotations'>, ctx: TemplateContext): GraphChoice {
   const expr = expressionOf(alert.annotations.generatorURL);
   if (expr !== undefined && (pb.graph?.alertExpressions ?? []).includes(expr.trim())) return { query: expr.trim(), source: 'alert' };
   const own = playbookQuery(pb, ctx);

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { findPlaybook, incidentWorkflowId, shortHash, targetOf } from '../playbooks/match.js';
 import type { Playbook } from '../playbooks/schema.js';
+import { playbookRef } from '../playbooks/hash.js';
 import {
   alertSignal,
   INCIDENT_WORKFLOW_TYPE,
@@ -103,7 +104,12 @@ export async function ingestAlerts(
         continue;
       }
     } else {
+      // The worker runs its own copy of the version named by the reference, never a body from
+      // here. The body still goes along, only so that workers from before the registry can run
+      // incidents during a rollout (README, Upgrades: contract changes stay additive); drop it
+      // once no such worker can be running.
       const input: IncidentInput = {
+        playbookRef: playbookRef(pb),
         playbook: pb,
         alert: firing,
         target: targetOf(pb, firing),

@@ -21,6 +21,7 @@ import { createSlackSink, type SlackSinkDeps } from '../../activities/slack.js';
 import type { ActivityDeps } from '../../activities/index.js';
 import { NO_TRACING, type WorkerTracing } from '../tracing.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
+import type { Playbook } from '../playbooks/schema.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -60,6 +61,9 @@ export interface WorkerOptions {
   /** Checks the app's signature on decide/take/resolve Updates (config identityKey); absent:
    * every such Update is refused as unsigned. */
   identityKey?: Buffer;
+  /** The playbooks (and runbooks, as playbooks) this worker loaded itself: the only ones its
+   * incidents run (src/playbooks/registry.ts). Absent: none, so every incident escalates. */
+  playbooks?: () => readonly Playbook[];
   /** Sticky cache and local-activity slots (config temporal.*); absent: SDK defaults. */
   cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number; maxConcurrentLocalActivities?: number };
 }
@@ -89,6 +93,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
     ...(o.identityKey ? { identityKey: o.identityKey } : {}),
+    ...(o.playbooks ? { playbooks: o.playbooks } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode(BUNDLE_OPTIONS)).code };

@@ -22,8 +22,18 @@ type Service = {
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
-  ports?: Array<{ published: number; target: number }>;
+  /** docker-compose 1.29 prints "ip:published:target/proto" when a host IP is set, else an object. */
+  ports?: Array<string | { host_ip?: string; published: number; target: number }>;
 };
+
+/** Host address, published and container port of each published port. */
+const bindings = (s: Service): { hostIp: string; published: number; target: number }[] =>
+  (s.ports ?? []).map((p) => {
+    if (typeof p !== 'string') return { hostIp: p.host_ip ?? '0.0.0.0', published: p.published, target: p.target };
+    const m = /^(?:(.*):)?(\d+):(\d+)(?:\/\w+)?$/.exec(p);
+    if (!m) throw new Error(`unrecognised port ${p}`);
+    return { hostIp: m[1] ?? '0.0.0.0', published: Number(m[2]), target: Number(m[3]) };
+  });
 
 async function config(env: Record<string, string | undefined>): Promise<{ services: Record<string, Service>; volumes: Record<string, unknown> }> {
   const { stdout } = await run('docker-compose', ['-f', COMPOSE, 'config'], { env: { ...process.env, ...env } });
@@ -71,9 +81,21 @@ describe('docker-compose.yml', () => {
     // the worker's health server is on, the app's probe uses its HTTP port
     expect(worker.environment!.MEDIC_WORKER_HEALTH_PORT).toBe('8081');
     expect(app.environment!.MEDIC_WORKER_HEALTH_PORT).toBeUndefined();
-    expect(app.ports).toEqual([{ published: 8080, target: 8080 }]);
-    // the app loads the repository's playbooks and runbooks, read-only
-    expect((app as { volumes?: string[] }).volumes).toEqual([`${ROOT}playbooks:/app/playbooks:ro`, `${ROOT}runbooks:/app/runbooks:ro`]);
+    expect(bindings(app)).toEqual([{ hostIp: '127.0.0.1', published: 8080, target: 8080 }]);
+    // app and worker load the same playbooks and runbooks, read-only (the worker runs only playbooks it loaded)
+    for (const s of [app, worker]) expect((s as { volumes?: string[] }).volumes).toEqual([`${ROOT}playbooks:/app/playbooks:ro`, `${ROOT}runbooks:/app/runbooks:ro`]);
+  });
+
+  it('publishes no port on all interfaces: every port binds to 127.0.0.1 unless deliberately exposed', async () => {
+    const { services } = await config(SECRETS);
+    const published = Object.entries(services).flatMap(([name, s]) => bindings(s).map((b) => ({ name, ...b })));
+    // Temporal's frontend and UI, Prometheus, Alertmanager and the app: all there, all on loopback
+    expect(published.map((p) => `${p.name}:${p.published}`).sort()).toEqual(['alertmanager:9093', 'medic:8080', 'prometheus:9090', 'temporal-ui:8233', 'temporal:7233']);
+    for (const p of published) expect(p.hostIp, `${p.name} publishes ${p.published}`).toBe('127.0.0.1');
+    // Exposing the app (webhooks from other hosts) is a deliberate setting, and only the app moves.
+    const exposed = await config({ ...SECRETS, MEDIC_APP_BIND: '0.0.0.0' });
+    const moved = Object.entries(exposed.services).flatMap(([name, s]) => bindings(s).filter((b) => b.hostIp !== '127.0.0.1').map(() => name));
+    expect(moved).toEqual(['medic']);
   });
 
   it('holds no secret value: secrets come from the environment (.env), and it refuses to validate without them', async () => {

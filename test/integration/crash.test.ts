@@ -11,13 +11,15 @@ import type { IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
+import { playbookDir } from '../support/worker-process.js';
 
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
 const workers: ChildProcess[] = [];
 const taskQueue = uniqueQueue('crash');
 
-function startWorkerProcess(): ChildProcess {
+/** `playbooks`: the directory the worker loads its playbooks from (it runs no others). */
+function startWorkerProcess(playbooks: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
     cwd: ROOT,
     env: {
@@ -27,6 +29,7 @@ function startWorkerProcess(): ChildProcess {
       MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH,
       MEDIC_LOG_LEVEL: 'warn',
       MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
+      MEDIC_PLAYBOOKS: playbooks,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -67,7 +70,8 @@ it('kill -9 of the worker mid-action: a new worker finishes the incident, the ac
     ],
   });
   demo.state.fault = 'outage';
-  const first = startWorkerProcess();
+  const dir = playbookDir([playbook]);
+  const first = startWorkerProcess(dir);
   const { incidents } = await ingestAlerts(
     { client: env.client, taskQueue, playbooks: () => [playbook], log: silentLog },
     [firingAlert()],
@@ -79,14 +83,14 @@ it('kill -9 of the worker mid-action: a new worker finishes the incident, the ac
   await new Promise((r) => first.once('exit', r));
   expect(first.signalCode).toBe('SIGKILL');
 
-  startWorkerProcess();
+  startWorkerProcess(dir);
   const final = (await env.client.workflow.getHandle(workflowId).result()) as IncidentStatus;
   expect(final.status).toBe('resolved');
 
   const keys = Object.keys(demo.state.requests);
   expect(keys).toHaveLength(1); // one logical action, one idempotency key
   const key = keys[0]!;
-  expect(key).toMatch(/^incident:demo-down:[0-9a-f]{12}:[0-9a-f]{8}:step-0:try-1$/);
+  expect(key).toMatch(/^incident:demo-down:[0-9a-f]{12}:[0-9a-f]{16}:step-0:try-1$/);
   expect(demo.state.requests[key]).toBeGreaterThanOrEqual(2); // the retry really happened…
   expect(demo.state.applied).toEqual({ [key]: 1 }); // …and was not applied twice
 }, 120_000);

@@ -23,6 +23,7 @@ import { ROOT } from '../support/paths.js';
 import { SLO_SERIES, startSloPrometheus } from '../support/slo-prometheus.js';
 import { waitUntil } from '../support/slack.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { knownPlaybooks } from '../support/fixtures.js';
 
 const TOKEN = 'xoxb-medic-digest-token';
 const CHANNELS = { incidents: 'C0INCIDENT', digest: 'C0DIGEST' };
@@ -73,6 +74,7 @@ beforeAll(async () => {
   ])
     await store.record(p);
   worker = await createMedicWorker({
+    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,

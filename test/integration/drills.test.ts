@@ -18,7 +18,7 @@ import { medicRegistry } from '../../src/store/metrics.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, type DrillReport } from '../../workflows/contracts-drill.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 const TOKEN = { intake: 'intake-token-0123456789', alice: 'alice-token-0123456789ab', root: 'admin-token-0123456789ab' } as const;
@@ -82,6 +82,7 @@ beforeAll(async () => {
   });
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-drill-test', apiUrl: slack.apiUrl, retries: 10 }), channel: CHANNEL });
   worker = await createMedicWorker({
+    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,

@@ -63,6 +63,7 @@ const named = (docs: Doc[], kind: string, name: string): Doc => {
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
+const TEMPORAL = { address: 'temporal-frontend.temporal.svc:7233', namespace: 'default', taskQueue: 'medic' };
 const BASE = { secrets: { existingSecret: 'medic-secrets', workerExistingSecret: 'medic-action-secrets' } };
 
 // The chart's RBAC must grant exactly what deploy/kubernetes/rbac.yaml grants (that file is
@@ -100,7 +101,7 @@ describe('helm chart deploy/helm/medic', () => {
   it('renders worker and app Deployments, a Service, PDBs and service accounts; no ServiceMonitor unless asked', async () => {
     const docs = await render(BASE);
     expect(docs.map((d) => d.kind).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Deployment', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Deployment', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
     );
     const worker = named(docs, 'Deployment', 'medic-worker');
     const app = named(docs, 'Deployment', 'medic-app');
@@ -309,6 +310,86 @@ describe('helm chart deploy/helm/medic', () => {
     expect(worker.volumes).toContainEqual({ name: 'playbooks', configMap: { name: 'medic-playbooks' } });
   });
 
+  it('NetworkPolicies: the worker accepts no connection, the app only its HTTP port; off by a value', async () => {
+    const docs = await render(BASE);
+    const worker = named(docs, 'Deployment', 'medic-worker');
+    const app = named(docs, 'Deployment', 'medic-app');
+    const wp = named(docs, 'NetworkPolicy', 'medic-worker');
+    const ap = named(docs, 'NetworkPolicy', 'medic-app');
+    // each selects exactly its own pods
+    expect(matches(wp.spec.podSelector.matchLabels, worker.spec.template.metadata.labels)).toBe(true);
+    expect(matches(wp.spec.podSelector.matchLabels, app.spec.template.metadata.labels)).toBe(false);
+    expect(matches(ap.spec.podSelector.matchLabels, app.spec.template.metadata.labels)).toBe(true);
+    expect(matches(ap.spec.podSelector.matchLabels, worker.spec.template.metadata.labels)).toBe(false);
+    // worker: ingress denied entirely (no rule), egress open unless narrowed
+    expect(wp.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(wp.spec.ingress).toEqual([]);
+    expect(wp.spec.egress).toEqual([{}]);
+    // app: one ingress rule, the container's named HTTP port
+    expect(ap.spec.policyTypes).toEqual(['Ingress']);
+    expect(ap.spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
+    expect(app.spec.template.spec.containers[0].ports).toContainEqual({ name: 'http', containerPort: 8080 });
+    // narrowed by values: who may call the app, where the worker may go
+    const ingressNs = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } };
+    const dns = { ports: [{ port: 53, protocol: 'UDP' }] };
+    const narrowed = await render({ ...BASE, networkPolicy: { enabled: true, app: { from: [ingressNs] }, worker: { egress: [dns] } } });
+    expect(named(narrowed, 'NetworkPolicy', 'medic-app').spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }], from: [ingressNs] }]);
+    expect(named(narrowed, 'NetworkPolicy', 'medic-worker').spec.egress).toEqual([dns]);
+    // off
+    expect(byKind(await render({ ...BASE, networkPolicy: { enabled: false } }), 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('a Temporal frontend in the cluster can be fenced to medic pods (opt-in, in its own namespace)', async () => {
+    expect(byKind(await render(BASE), 'NetworkPolicy').map((p) => p.metadata.name)).not.toContain('medic-temporal-frontend');
+    const docs = await render({ ...BASE, networkPolicy: { temporalFrontend: { enabled: true, namespace: 'temporal' } } });
+    const fp = named(docs, 'NetworkPolicy', 'medic-temporal-frontend');
+    expect(fp.metadata.namespace).toBe('temporal');
+    expect(fp.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/component': 'frontend' });
+    const [rule] = fp.spec.ingress;
+    expect(rule.ports).toEqual([{ port: 7233, protocol: 'TCP' }]);
+    const medicPeer = rule.from[0];
+    expect(medicPeer.namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'ops' });
+    // the medic peer matches both medic Deployments' pods and nothing without medic's labels
+    for (const d of byKind(docs, 'Deployment')) expect(matches(medicPeer.podSelector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
+    expect(matches(medicPeer.podSelector.matchLabels, { 'app.kubernetes.io/name': 'evil' })).toBe(false);
+    expect(rule.from.slice(1)).toEqual([{ podSelector: {} }]); // Temporal's own services in its namespace
+  });
+
+  it('Temporal TLS, mTLS and API key come from Secrets as read-only files; the env they render is a valid medic config', async () => {
+    const docs = await render({
+      ...BASE,
+      temporal: { address: 'temporal.example.com:7233', namespace: 'default', taskQueue: 'medic', tls: { existingSecret: 'temporal-mtls', serverName: 'frontend.temporal' }, apiKey: { existingSecret: 'temporal-key', key: 'token' } },
+    });
+    for (const name of ['medic-worker', 'medic-app']) {
+      const pod = named(docs, 'Deployment', name).spec.template.spec;
+      const c = pod.containers[0];
+      const env = Object.fromEntries((c.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+      expect(env).toMatchObject({
+        MEDIC_TEMPORAL_TLS: 'true',
+        MEDIC_TEMPORAL_TLS_CA_FILE: '/etc/medic/temporal-tls/ca.crt',
+        MEDIC_TEMPORAL_TLS_CERT_FILE: '/etc/medic/temporal-tls/tls.crt',
+        MEDIC_TEMPORAL_TLS_KEY_FILE: '/etc/medic/temporal-tls/tls.key',
+        MEDIC_TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal',
+        MEDIC_TEMPORAL_API_KEY_FILE: '/etc/medic/temporal-api-key/api-key',
+      });
+      expect(env.MEDIC_TEMPORAL_API_KEY).toBeUndefined(); // never the value itself
+      expect(c.volumeMounts).toContainEqual({ name: 'temporal-tls', mountPath: '/etc/medic/temporal-tls', readOnly: true });
+      expect(c.volumeMounts).toContainEqual({ name: 'temporal-api-key', mountPath: '/etc/medic/temporal-api-key', readOnly: true });
+      expect(pod.volumes).toContainEqual({
+        name: 'temporal-tls',
+        secret: { secretName: 'temporal-mtls', defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((k) => ({ key: k, path: k })) },
+      });
+      expect(pod.volumes).toContainEqual({ name: 'temporal-api-key', secret: { secretName: 'temporal-key', defaultMode: 0o440, items: [{ key: 'token', path: 'api-key' }] } });
+      // what medic makes of that environment
+      const config = loadConfig({ ...env, MEDIC_CONFIG: undefined }); // the ConfigMap's file is checked in another test
+      expect(config.temporal).toMatchObject({ tls: { enabled: true, caFile: env.MEDIC_TEMPORAL_TLS_CA_FILE, certFile: env.MEDIC_TEMPORAL_TLS_CERT_FILE, keyFile: env.MEDIC_TEMPORAL_TLS_KEY_FILE, serverName: 'frontend.temporal' }, apiKeyFile: env.MEDIC_TEMPORAL_API_KEY_FILE });
+    }
+    // without those values: no TLS settings, no secret volumes
+    const plain = named(await render(BASE), 'Deployment', 'medic-worker').spec.template.spec;
+    expect((plain.containers[0].env as { name: string }[]).filter((e) => e.name.startsWith('MEDIC_TEMPORAL_TLS') || e.name.startsWith('MEDIC_TEMPORAL_API'))).toEqual([]);
+    expect((plain.volumes as { name: string }[]).map((v) => v.name)).not.toContain('temporal-tls');
+  });
+
   it('broken values fail lint and template, naming the problem', async () => {
     const cases: Array<{ values: Record<string, unknown>; error: RegExp }> = [
       // the chart's defaults leave the Secret's name empty on purpose: an install must name one
@@ -320,6 +401,9 @@ describe('helm chart deploy/helm/medic', () => {
       // the audit log is one SQLite file with one writer (one worker), and it needs its key
       { values: { ...BASE, audit: { enabled: true, keySecret: { name: 'k' } } }, error: /'\/worker\/replicas': maximum: got 2, want 1/ },
       { values: { ...BASE, worker: { replicas: 1 }, audit: { enabled: true } }, error: /'\/audit\/keySecret\/name': minLength: got 0, want 1/ },
+      // a TLS Secret must provide a CA or a client certificate + key
+      { values: { ...BASE, temporal: { ...TEMPORAL, tls: { existingSecret: 'x', caKey: '', certKey: '' } } }, error: /\/temporal\/tls/ },
+      { values: { ...BASE, networkPolicy: { enabled: true, ingress: [] } }, error: /additional properties 'ingress' not allowed/ },
     ];
     for (const c of cases) {
       const file = await valuesFile(c.values);

@@ -20,6 +20,7 @@ import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { STORE_BACKENDS } from '../support/stores.js';
 import { uniqueQueue } from '../support/temporal.js';
+import { playbookDir } from '../support/worker-process.js';
 
 const dev = useDevServerAndDemo();
 
@@ -30,17 +31,21 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
   const taskQueue = uniqueQueue(`kpi-${backend.name}`);
   const playbooks: Playbook[] = [];
 
+  let where: Record<string, string>;
   beforeAll(async () => {
     const started = await backend.start();
     closeBackend = started.close;
     store = await started.open(); // the server's own connection
-    const where = 'path' in started.config && started.config.path ? { MEDIC_STORE_PATH: started.config.path } : { MEDIC_STORE_URL: String((started.config as { url: string }).url) };
+    where = 'path' in started.config && started.config.path ? { MEDIC_STORE_PATH: started.config.path } : { MEDIC_STORE_URL: String((started.config as { url: string }).url) };
+  });
+  /** The worker process loads its playbooks at start (it runs no others): start it once they exist. */
+  const startWorker = (): void => {
     worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
-      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: dev.env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT, ...where },
+      env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: dev.env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'warn', MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT, MEDIC_PLAYBOOKS: playbookDir(playbooks), ...where },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-  });
+  };
   afterAll(async () => {
     if (worker && worker.exitCode === null) {
       const exited = new Promise((r) => worker!.once('exit', r));
@@ -84,14 +89,24 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
   }
 
   it('after a few incidents /metrics has TTD, false positives, approvals pending/latency, actions by type/result, resolved by a person', async () => {
+    const pb = {
+      healed: playbook({}),
+      approved: playbook({ steps: [step({ requiresApproval: true, approvers: ['alice'] })] }),
+      noisy: playbook({ steps: [step({ requiresApproval: true, approvers: ['bob'] })] }),
+      failing: playbook({ steps: [step({ params: { method: 'POST', url: `${dev.demo.url}/remediate`, expectStatus: [204] }, verification: undefined })] }),
+      dry: playbook({ steps: [step({ dryRun: true })] }),
+      pending: playbook({ steps: [step({ requiresApproval: true, approvers: ['dave'] })] }),
+    };
+    startWorker();
+
     // 1. detected 30 s after it started; the restart heals it
     dev.demo.state.fault = 'outage';
-    const healed = await result(await send(playbook({}), 'firing', 30_000));
+    const healed = await result(await send(pb.healed, 'firing', 30_000));
     expect(healed.status).toBe('resolved');
 
     // 2. needs approval: alice approves after ~1.5 s; then it heals
     dev.demo.state.fault = 'outage';
-    const approvedId = await send(playbook({ steps: [step({ requiresApproval: true, approvers: ['alice'] })] }));
+    const approvedId = await send(pb.approved);
     const asked = await until(approvedId, (s) => s.status === 'awaiting_approval');
     await new Promise((r) => setTimeout(r, 1_500));
     const decided = await signedUpdates(dev.env.client).decide(approvedId, { decision: 'approve', user: 'alice' });
@@ -101,25 +116,25 @@ describe.each(STORE_BACKENDS)('KPIs on /metrics from a worker process ($name)', 
     expect(latency).toBeGreaterThanOrEqual(1.5);
 
     // 3. the alert resolves by itself while the step waits for approval: a false positive
-    const noisy = playbook({ steps: [step({ requiresApproval: true, approvers: ['bob'] })] });
+    const noisy = pb.noisy;
     const noisyId = await send(noisy);
     await until(noisyId, (s) => s.status === 'awaiting_approval');
     await send(noisy, 'resolved');
     expect((await result(noisyId)).outcome).toBe('alert resolved before medic acted');
 
     // 4. the restart fails (unexpected status): escalates; a person resolves it
-    const failing = await send(playbook({ steps: [step({ params: { method: 'POST', url: `${dev.demo.url}/remediate`, expectStatus: [204] }, verification: undefined })] }));
+    const failing = await send(pb.failing);
     await until(failing, (s) => s.status === 'escalated' && s.escalationSent);
     await signedUpdates(dev.env.client).resolve(failing, { user: 'carol', reason: 'fixed by hand' });
     const byHuman = await result(failing);
     expect(byHuman).toMatchObject({ status: 'resolved', outcome: 'resolved by carol: fixed by hand' });
 
     // 5. a dry-run step: escalates at once and stays open (holdAfterEscalation 5m)
-    const dry = await send(playbook({ steps: [step({ dryRun: true })] }));
+    const dry = await send(pb.dry);
     await until(dry, (s) => s.status === 'escalated' && s.escalationSent);
 
     // 6. awaiting approval, left pending
-    const pendingId = await send(playbook({ steps: [step({ requiresApproval: true, approvers: ['dave'] })] }));
+    const pendingId = await send(pb.pending);
     await until(pendingId, (s) => s.status === 'awaiting_approval');
     dev.demo.state.fault = 'none';
 

@@ -14,9 +14,10 @@ import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { timelineQuery, type IncidentStatus, type PublishInput, type TimelineEntry } from '../../workflows/contracts.js';
 import { pollUntil } from '../support/poll.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { playbookDir } from '../support/worker-process.js';
 
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';
 const SLACK_LINK = 'https://slack.example/archives/C0MEDIC/p1700000000000100';
@@ -36,6 +37,7 @@ beforeAll(async () => {
   // A sink that plays the Slack thread: it hands back the thread's permalink as a ref.
   const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slackPermalink: SLACK_LINK }) };
   worker = await createMedicWorker({
+    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,
@@ -195,6 +197,7 @@ describe('PagerDuty escalation', () => {
 
   it('a medic worker process pages through config alone: MEDIC_PAGERDUTY_SERVER + the CA in NODE_EXTRA_CA_CERTS', async () => {
     const q = `${taskQueue}-proc`;
+    const alertname = paging({ holdAfterEscalation: '1s' });
     child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
       env: {
@@ -207,11 +210,12 @@ describe('PagerDuty escalation', () => {
         MEDIC_PAGERDUTY_SERVER: pd.server,
         MEDIC_SECRET_PD_ROUTING_KEY: ROUTING_KEY,
         NODE_EXTRA_CA_CERTS: pd.certs.caPath,
+        // the worker runs only playbooks it loaded itself: this test's, from files
+        MEDIC_PLAYBOOKS: playbookDir([playbooks[playbooks.length - 1]!]),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     demo.state.fault = 'stubborn';
-    const alertname = paging({ holdAfterEscalation: '1s' });
     const r = await ingestAlerts({ ...deps(), taskQueue: q }, [firingAlert({ alertname, service: 'pd-proc', severity: 'warning' })]);
     const id = r.incidents[0]!.workflowId;
     const final = (await handle(id).result()) as IncidentStatus;

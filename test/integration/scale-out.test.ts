@@ -12,7 +12,7 @@ import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
 import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 const INCIDENTS = 12;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   for (const identity of ['medic-worker-a', 'medic-worker-b']) {
     const connection = await NativeConnection.connect({ address: env.address });
     connections.push(connection);
-    const worker = await createMedicWorker({ connection, client: env.client, taskQueue, identity, workflowBundle: await workflowBundle() });
+    const worker = await createMedicWorker({ connection, client: env.client, taskQueue, identity, workflowBundle: await workflowBundle(), playbooks: knownPlaybooks });
     workers.push(worker);
     runs.push(worker.run());
   }

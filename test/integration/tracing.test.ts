@@ -23,7 +23,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { startTracing, type Tracing } from '../../src/tracing.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
@@ -73,7 +73,7 @@ beforeAll(async () => {
   demo = await startDemoService();
   client = new Client({ connection: env.connection, interceptors: { workflow: tracing.clientInterceptors } });
   const taskQueue = uniqueQueue('trace');
-  worker = await createMedicWorker({ connection: env.nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), tracing: tracing.worker });
+  worker = await createMedicWorker({ connection: env.nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), tracing: tracing.worker, playbooks: knownPlaybooks });
   running = worker.run();
   const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN } });
   server = await buildServer({ config, client, log: silentLog, playbooks: () => [demoPlaybook(demo.url)] });

@@ -12,7 +12,7 @@ import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
-import { privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { PHASES, phaseAt, type Phase } from './phases.js';
 
 const KILLS_PER_PHASE = Number(process.env.MEDIC_KILLS_PER_PHASE ?? 5);
@@ -60,11 +60,23 @@ function playbook(name: string, alertname: string, approval: boolean, demoUrl: s
   });
 }
 
-async function open(aimed: Phase): Promise<Run> {
+interface Prepared {
+  aimed: Phase;
+  demo: DemoService;
+  pb: Playbook;
+}
+
+/** Each run's demo service and playbook exist before any worker starts: a worker process loads its
+ * playbooks at start and runs no others (src/playbooks/registry.ts). */
+async function prepare(aimed: Phase, i: number): Promise<Prepared> {
   const demo = await startDemoService(0, { remediateDelayMs: aimed === 'act' ? ACTION_DELAY_MS : 100 });
   demo.state.fault = 'outage';
   demos.push(demo);
-  const pb = aimed === 'approval' ? playbook('kill9-guarded', 'Kill9Guarded', true, demo.url) : playbook('kill9-plain', 'Kill9Plain', false, demo.url);
+  const pb = aimed === 'approval' ? playbook(`kill9-guarded-${i}`, `Kill9Guarded${i}`, true, demo.url) : playbook(`kill9-plain-${i}`, `Kill9Plain${i}`, false, demo.url);
+  return { aimed, demo, pb };
+}
+
+async function open({ aimed, demo, pb }: Prepared): Promise<Run> {
   const alert = firingAlert({ alertname: String(pb.match.alertname) });
   const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
   return { aimed, demo, workflowId: r.incidents[0]!.workflowId };
@@ -111,10 +123,13 @@ afterAll(async () => {
 
 it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} kills): 0 incidents lost, 0 actions applied twice`, async () => {
   const started = Date.now();
+  const schedule = Array.from({ length: KILLS_PER_PHASE }, () => [...PHASES].sort(() => Math.random() - 0.5)).flat();
+  const prepared = await Promise.all(schedule.map((aimed, i) => prepare(aimed, i)));
+  const playbooks = playbookDir(prepared.map((p) => p.pb));
   const spawn = (): WorkerProcess => {
     // A short sticky timeout: after a kill, the governor's next task waits this long for the dead
     // worker's sticky queue (production default 5 s) — recovery time is not what is measured here.
-    const w = startWorkerProcess({ client: env.client, address: env.address, taskQueue, held: true, env: { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000' } });
+    const w = startWorkerProcess({ client: env.client, address: env.address, taskQueue, held: true, env: { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000', MEDIC_PLAYBOOKS: playbooks } });
     workers.push(w);
     return w;
   };
@@ -126,10 +141,10 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
   const runs: Run[] = [];
   const kills: Kill[] = [];
   const approvals: Promise<unknown>[] = [];
-  const schedule = Array.from({ length: KILLS_PER_PHASE }, () => [...PHASES].sort(() => Math.random() - 0.5)).flat();
-  for (const aimed of schedule) {
+  for (const next of prepared) {
+    const aimed = next.aimed;
     const t0 = Date.now();
-    const run = await open(aimed);
+    const run = await open(next);
     runs.push(run);
     await reach(run);
     const at = Date.now();

@@ -11,12 +11,12 @@ import { startDemoService, type DemoService } from '../../src/dev/demo-service.j
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
 import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { entryLine } from '../../src/slack/ui/incident.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
-import { firingAlert, silentLog } from '../support/fixtures.js';
+import { firingAlert, knownPlaybooks, silentLog, testPlaybook } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { startToggleProxy, type ToggleProxy } from '../support/toggle-proxy.js';
 
@@ -39,7 +39,7 @@ let running: Promise<void>;
 const taskQueue = uniqueQueue('outage');
 
 function playbook(name: string, demo: DemoService, escalation: Playbook['escalation']): Playbook {
-  return PlaybookSchema.parse({
+  return testPlaybook({
     name,
     match: { alertname: name },
     steps: [
@@ -68,6 +68,7 @@ beforeAll(async () => {
     client: env.client,
     taskQueue,
     workflowBundle: await workflowBundle(),
+    playbooks: knownPlaybooks,
     secrets: { PD_ROUTING_KEY: ROUTING_KEY },
     pagerduty: { server: `localhost:${pdProxy.port}`, agent },
     // The production client settings (src/slack/client.ts): 429s and outages retried for minutes.

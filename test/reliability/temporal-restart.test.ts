@@ -14,7 +14,7 @@ import { startTemporalDevServer, type DevServer } from '../../src/dev/temporal-d
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
 import { uniqueQueue, workflowBundle } from '../support/temporal.js';
 
@@ -48,7 +48,7 @@ it('Temporal dev server stopped and restarted mid-incident: incidents continue t
   const nativeConnection = await NativeConnection.connect({ address });
   cleanup.push(() => connection.close(), () => nativeConnection.close());
   const taskQueue = uniqueQueue('restart');
-  const worker: MedicWorker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), identityKey: TEST_IDENTITY_KEY });
+  const worker: MedicWorker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), identityKey: TEST_IDENTITY_KEY, playbooks: knownPlaybooks });
   const running = worker.run();
   cleanup.push(async () => {
     worker.shutdown();

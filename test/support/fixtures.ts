@@ -5,8 +5,22 @@ import type { Alert } from '../../src/intake/schemas.js';
 
 export const silentLog = pino({ level: 'silent' });
 
+/** The playbooks this test process built (demoPlaybook, testPlaybook) or registered: what its
+ * in-process medic workers load, as a deployed worker loads its playbook files. A body that was
+ * not built here (e.g. a forged one) is unknown to them. */
+const loaded = new Set<Playbook>();
+export const registerPlaybooks = (...pbs: Playbook[]): void => pbs.forEach((pb) => loaded.add(pb));
+export const knownPlaybooks = (): Playbook[] => [...loaded];
+
+/** A playbook parsed by the real schema and loaded by this process's test workers. */
+export function testPlaybook(input: PlaybookInput): Playbook {
+  const pb = PlaybookSchema.parse(input);
+  loaded.add(pb);
+  return pb;
+}
+
 export function demoPlaybook(serviceUrl: string, overrides: Partial<PlaybookInput> = {}): Playbook {
-  return PlaybookSchema.parse({
+  return testPlaybook({
     name: 'demo-down',
     match: { alertname: 'DemoServiceDown' },
     groupBy: ['alertname', 'service'],

@@ -14,10 +14,10 @@ import { ConfigSchema, type Config } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
 import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
-import type { Runbook } from '../../src/runbooks/schema.js';
+import { runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
-import { silentLog } from './fixtures.js';
+import { knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 
@@ -87,7 +87,10 @@ export async function startMedic(
   const pd = opts.pagerduty ? await startPagerDutyStandIn() : undefined;
   const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;
   const taskQueue = uniqueQueue('it');
+  const playbooks: Playbook[] = [];
   const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, opts.sinks ?? [], {
+    // the server's playbooks and runbooks, and this process's
+    playbooks: () => [...playbooks, ...(opts.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()],
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
@@ -101,7 +104,6 @@ export async function startMedic(
     ...(opts.correlation ? { correlation: opts.correlation } : {}),
     operators: OPERATORS,
   });
-  const playbooks: Playbook[] = [];
   const server = await buildServer({ config, client: env.client, log: opts.log ?? silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
 

@@ -14,10 +14,10 @@ import { startSlackStandIn, type SlackStandIn, type StandInMessage, type StandIn
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
-import type { Runbook } from '../../src/runbooks/schema.js';
+import { runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
-import { firingAlert, silentLog } from './fixtures.js';
+import { firingAlert, knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 
@@ -100,7 +100,9 @@ export async function startSlackMedic(
   const taskQueue = uniqueQueue('slack');
   const web = slackWebClient({ botToken: SLACK.token, apiUrl: slack.apiUrl, retries: 10 });
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
-  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], o.pagerduty ? { pagerduty: o.pagerduty } : {});
+  // The worker loads what the server does: its playbooks, the runbooks (as playbooks), and this process's.
+  const loaded = (): Playbook[] => [...playbooks, ...(o.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()];
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}) });
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },

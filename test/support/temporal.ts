@@ -10,6 +10,7 @@ import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../s
 import type { IncidentSink } from '../../activities/publish.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 import { TEST_IDENTITY_KEY } from './identity.js';
+import { knownPlaybooks } from './fixtures.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -61,9 +62,10 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes'>> = {},
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'playbooks'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
+    playbooks: knownPlaybooks,
     ...extra,
     sinks,
     connection: env.nativeConnection,

@@ -8,11 +8,13 @@ import { createLogger } from '../../src/log.js';
 import { connectClient, connectWorker, installRuntimeLogger } from '../../src/temporal/connect.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { identityKeyOf } from '../../src/identity/key.js';
+import { loadRegistryPlaybooks } from '../../src/playbooks/registry.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   installRuntimeLogger(createLogger(config.logLevel), 'WARN');
   const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
+  const loaded = await loadRegistryPlaybooks(config);
   const worker = await createMedicWorker({
     connection,
     client,
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     secrets: config.secrets,
     identityKey: identityKeyOf(config),
+    playbooks: () => loaded.playbooks,
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     cache: {

@@ -3,10 +3,11 @@
 // (built the same way, polls when told: a warm spare). Ready = the server lists the process as a
 // poller of the incident task queue.
 import { fork, type ChildProcess } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { Playbook } from '../../src/playbooks/schema.js';
 import { BUNDLE_PATH, ROOT } from './paths.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 
@@ -21,6 +22,15 @@ export interface WorkerProcess {
   ready(timeoutMs?: number): Promise<void>;
   /** kill -9, and wait for the process to be gone. */
   kill(): Promise<void>;
+}
+
+/** A directory holding `playbooks` as files, for MEDIC_PLAYBOOKS of a worker process: it runs only
+ * playbooks it loaded itself (src/playbooks/registry.ts). Removed when the test process exits. */
+export function playbookDir(playbooks: Playbook[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'medic-playbooks-'));
+  for (const pb of playbooks) writeFileSync(join(dir, `${pb.name}.yaml`), JSON.stringify(pb));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 let bundleCopy: string | undefined;

@@ -23,7 +23,9 @@ import {
   type TimelineEntry,
 } from '../../workflows/contracts.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
-import { firingAlert } from './fixtures.js';
+import { firingAlert, registerPlaybooks } from './fixtures.js';
+import { playbookRef } from '../../src/playbooks/hash.js';
+import { incidentIdSuffix } from '../../workflows/playbook-source.js';
 import { medicWorker, timeSkippingEnv, uniqueQueue } from './temporal.js';
 
 export interface WorkflowHarness {
@@ -63,7 +65,7 @@ export interface StartedIncident {
   handle: IncidentHandle;
   alert: Alert;
   firstRunId: string;
-  /** DESIGN.md: workflow id + first 8 characters of the first run id. */
+  /** Workflow id + 16 hex characters of SHA-256 over the whole first run id (workflows/playbook-source.ts). */
   incidentId: string;
 }
 
@@ -75,7 +77,8 @@ export async function startIncident(
 ): Promise<StartedIncident> {
   const alert = withFingerprint(firingAlert());
   const workflowId = incidentWorkflowId(playbook, alert);
-  const input: IncidentInput = { playbook, alert, target: targetOf(playbook, alert), ...opts };
+  registerPlaybooks(playbook); // the test's playbooks are the ones its worker loaded
+  const input: IncidentInput = { playbookRef: playbookRef(playbook), alert, target: targetOf(playbook, alert), ...opts };
   const handle = await h.env.client.workflow.signalWithStart<typeof incidentWorkflow, [Alert[]]>('incidentWorkflow', {
     workflowId,
     taskQueue: h.taskQueue,
@@ -90,7 +93,7 @@ export async function startIncident(
       { key: SearchAttributes.status, value: 'open' },
     ],
   });
-  return { handle, alert, firstRunId: handle.signaledRunId, incidentId: `${workflowId}:${handle.signaledRunId.slice(0, 8)}` };
+  return { handle, alert, firstRunId: handle.signaledRunId, incidentId: `${workflowId}:${incidentIdSuffix(handle.signaledRunId)}` };
 }
 
 /** Polls the status query (in real time: time skipping stays locked) until `done` holds. */

@@ -9,7 +9,7 @@ import { createMedicWorker } from '../../src/temporal/worker.js';
 import { alertSignal, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
 import { signedUpdates, TEST_IDENTITY_KEY } from '../support/identity.js';
 import { pollUntil } from '../support/poll.js';
-import { demoPlaybook } from '../support/fixtures.js';
+import { demoPlaybook, knownPlaybooks } from '../support/fixtures.js';
 import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
 
@@ -31,6 +31,7 @@ beforeAll(async () => {
   closers.push(async () => agent.destroy());
   const taskQueue = uniqueQueue('ladder');
   const worker = await createMedicWorker({
+    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
     taskQueue,

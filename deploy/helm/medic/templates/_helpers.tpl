@@ -76,6 +76,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: NODE_ENV
   value: production
+{{- include "medic.temporalAuthEnv" . }}
 {{- end -}}
 
 {{/* Volumes both processes share: config, playbooks, a writable /tmp (read-only root fs). */}}
@@ -97,6 +98,7 @@ app.kubernetes.io/component: {{ .component }}
   {{- else }}
   emptyDir: {}
   {{- end }}
+{{- include "medic.temporalAuthVolumes" . }}
 {{- end -}}
 
 {{- define "medic.volumeMounts" -}}
@@ -112,4 +114,5 @@ app.kubernetes.io/component: {{ .component }}
   mountPath: /tmp
 - name: data
   mountPath: /var/lib/medic
+{{- include "medic.temporalAuthMounts" . }}
 {{- end -}}

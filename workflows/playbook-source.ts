@@ -1,0 +1,51 @@
+// The START of an incident run: which playbook it runs and its incident id. Both take nothing
+// from the input on trust: the playbook is the worker's own loaded copy of the version the input
+// names (name + content hash), and the id is derived from the whole first run id.
+import { ApplicationFailure, patched, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { playbookRef, sha256Hex, type PlaybookRef } from '../src/playbooks/hash.js';
+import type { PlaybookLookup } from '../src/playbooks/registry.js';
+import type { IncidentInput, IncidentState, RunningIncidentInput } from './contracts.js';
+
+/** A local activity: answered by the worker running this workflow task, from its own files. */
+const registry = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 10 },
+});
+
+/** Incident id suffix: 16 hex characters of SHA-256 over the whole first run id. Run ids are
+ * UUIDv7, so a prefix is a timestamp that runs started within ~65 s share. */
+export const incidentIdSuffix = (firstExecutionRunId: string): string => sha256Hex(firstExecutionRunId).slice(0, 16);
+
+/** The incident id for this run: kept across continue-as-new (a carried id is accepted only in
+ * one of the two forms this run's first run id gives), else derived anew. */
+export function incidentIdOf(workflowId: string, firstExecutionRunId: string, carried?: IncidentState): string {
+  const legacy = `${workflowId}:${firstExecutionRunId.slice(0, 8)}`;
+  const full = `${workflowId}:${incidentIdSuffix(firstExecutionRunId)}`;
+  if (carried && (carried.incidentId === legacy || carried.incidentId === full)) return carried.incidentId;
+  return patched('incident-id-full-run-id') ? full : legacy;
+}
+
+export interface PlaybookSource {
+  input: RunningIncidentInput;
+  /** Set when the worker does not hold the version the input names: escalate with this, act on nothing. */
+  refusal?: { reason: string; ref: PlaybookRef | undefined; loaded: string[] };
+}
+
+/** Resolves the playbook this run executes. Histories from before the registry ran the input's
+ * body as given; they replay unchanged (patch `playbook-registry`). */
+export async function playbookSource(raw: IncidentInput): Promise<PlaybookSource> {
+  if (!patched('playbook-registry')) {
+    if (!raw.playbook) throw ApplicationFailure.nonRetryable('incident input names no playbook', 'BadInput'); // not in a pre-registry history
+    return { input: { ...raw, playbook: raw.playbook } };
+  }
+  // A continued pre-registry run carries only the body: its hash names the worker's copy.
+  const ref = raw.playbookRef ?? (raw.playbook && typeof raw.playbook === 'object' ? playbookRef(raw.playbook) : undefined);
+  const found: PlaybookLookup = await registry.loadedPlaybook(ref ?? ({ name: '', hash: '' } as PlaybookRef));
+  const { playbook: _untrusted, ...rest } = raw;
+  if (found.kind === 'loaded') return { input: { ...rest, playbookRef: { name: found.playbook.name, hash: found.hash }, playbook: found.playbook } };
+  return {
+    input: { ...rest, ...(ref ? { playbookRef: ref } : {}), playbook: found.playbook },
+    refusal: { reason: found.reason, ref, loaded: found.loaded },
+  };
+}
