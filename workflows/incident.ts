@@ -83,6 +83,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let continuing = false;
   // Rollout mode (src/policy/plan.ts); patched so histories from before it replay as 'auto'.
   const mode: PlaybookMode = modeOf(pb) !== 'auto' && patched('playbook-mode') ? modeOf(pb) : 'auto';
+  // Intake limits: at most opts.fingerprintCap fingerprints in state; the overflow incident
+  // (alert groups over the playbook's open-incident cap) records and escalates, never acts.
+  const fingerprintCap = patched('bounded-fingerprints') ? opts.fingerprintCap : undefined;
+  const overflow = input.overflow && patched('intake-overflow') ? input.overflow : undefined;
 
   // New timeline entries go to the sinks in the background, batched per activation (a microtask
   // runs after the activation's code), so publishing never delays an action. One publish at a
@@ -163,12 +167,20 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(pb, input.alert, ctx);
     if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
+    if (overflow) {
+      note('control', `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`, {
+        data: { overflow },
+      });
+      s.escalationReason = `alert flood: ${overflow.reason}`;
+      s.phase = 'escalate';
+    }
   }
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
-    for (const a of applyAlerts(s, alerts)) {
+    for (const a of applyAlerts(s, alerts, fingerprintCap)) {
       const correlated = a.annotations.medicCorrelation ? ` — correlated: ${a.annotations.medicCorrelation}` : '';
-      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}`, { data: { labels: a.labels } });
+      const over = a.annotations.medicOverflow ? ` — over the open-incident cap; would have opened ${a.annotations.medicOverflow}` : '';
+      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}${over}`, { data: { labels: a.labels } });
     }
   });
   setHandler(pauseSignal, (pause) => {
@@ -647,7 +659,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       }
       s.escalationSent = true;
     }
-    await condition(ended, toMs(pb.holdAfterEscalation));
+    if (patched('escalation-hold-continue-as-new')) {
+      // Alerts keep arriving while escalated (a flood into the overflow incident): wake up to
+      // continue as new when history grows, then wait out the rest of the hold.
+      const holdUntil = (s.holdUntil ??= Date.now() + toMs(pb.holdAfterEscalation));
+      await condition(() => ended() || historyTooLong(), Math.max(0, holdUntil - Date.now()));
+      if (!ended() && Date.now() < holdUntil) return;
+    } else await condition(ended, toMs(pb.holdAfterEscalation));
     if (s.resolvedBy && patched('human-resolve')) return resolveByHuman(s.resolvedBy);
     if (s.resolvedByAlert) {
       await resolvePages();
@@ -656,12 +674,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     return finish('escalated', s.escalationReason ?? 'escalated');
   }
 
+  function historyTooLong(): boolean {
+    const now = workflowInfo();
+    return now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents;
+  }
+
   const phases = { gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
 
   try {
     while (s.phase !== 'done') {
-      const now = workflowInfo();
-      if (now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents) {
+      if (historyTooLong()) {
         await condition(allHandlersFinished);
         await paging;
         flush();
