@@ -95,6 +95,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let publishing: Promise<void> = Promise.resolve();
   let flushQueued = false;
   let publishInFlight = false;
+  /** Continuing as new: finish the publish in flight, carry what was noted since to the next run. */
+  let carryUnpublished = false;
   const sinks = proxyActivities<Activities>(publishProfile);
   const unpublished = (): TimelineEntry[] => s.timeline.filter((e) => e.seq >= s.publishedSeq);
   const flush = (): void => {
@@ -104,7 +106,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     publishing = publishing.then(async () => {
       try {
         // `await publishing` therefore also waits for entries noted during the publish.
-        for (let entries = unpublished(); entries.length > 0; entries = unpublished()) {
+        for (let entries = unpublished(); entries.length > 0 && !carryUnpublished; entries = unpublished()) {
           s.publishedSeq = entries[entries.length - 1]!.seq + 1;
           try {
             const r = await sinks.publishIncident({
@@ -124,13 +126,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       }
     });
   };
-  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
-    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
-    log.info(message, { incidentId, kind });
+  const queueFlush = (): void => {
     if (!flushQueued) {
       flushQueued = true;
       void Promise.resolve().then(flush);
     }
+  };
+  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
+    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
+    log.info(message, { incidentId, kind });
+    queueFlush();
   };
   const setStatus = (status: IncidentStatusName): void => {
     if (s.status === status) return;
@@ -156,8 +161,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     return { ...r, url: render(r.url, ctx), headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, [render(v, ctx)]])), ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}) };
   };
 
-  if (input.carried) s.continuedAsNew += 1;
-  else {
+  if (input.carried) {
+    s.continuedAsNew += 1;
+    // Entries the previous run noted while it was continuing as new go out now.
+    if (s.timeline.some((e) => e.seq >= s.publishedSeq) && patched('publish-carried-entries')) queueFlush();
+  } else {
     const { source, startsAt, receivedAt, annotations } = input.alert;
     // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
     const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
@@ -168,7 +176,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const graph = graphFor(pb, input.alert, ctx);
     if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
     if (overflow) {
-      note('control', `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`, {
+      note('escalation', `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`, {
         data: { overflow },
       });
       s.escalationReason = `alert flood: ${overflow.reason}`;
@@ -687,6 +695,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         await condition(allHandlersFinished);
         await paging;
         flush();
+        // Under a flood, entries keep arriving while a publish runs: chasing them would never
+        // let the run continue as new (history grows without bound). They are carried instead.
+        if (patched('continue-as-new-carries-unpublished')) carryUnpublished = true;
         await publishing;
         continuing = true;
         return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });
