@@ -2,6 +2,7 @@
 // bound of incident state.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { checkAlertLimits, IntakeLimitsSchema } from '../../src/intake/limits.js';
 import { RateLimiter } from '../../src/intake/rate-limit.js';
 import type { Alert } from '../../workflows/contracts.js';
@@ -173,5 +174,17 @@ describe('applyAlerts with a fingerprint cap', () => {
         },
       ),
     );
+  });
+});
+
+describe('intake.limits in the config', () => {
+  const token = { MEDIC_INTAKE_TOKEN: 'intake-token-0123456789' };
+  it('reads the rate, burst and open-incident cap from the environment', () => {
+    const c = loadConfig({ ...token, MEDIC_INTAKE_REQUESTS_PER_SECOND: '5', MEDIC_INTAKE_BURST: '10', MEDIC_INTAKE_MAX_OPEN_INCIDENTS_PER_PLAYBOOK: '7' });
+    expect(c.intake?.limits).toMatchObject({ requestsPerSecond: 5, burst: 10, maxOpenIncidentsPerPlaybook: 7, maxAlertsPerRequest: 1_000 });
+  });
+  it('refuses a nonsensical limit, naming it', () => {
+    expect(() => loadConfig({ ...token, MEDIC_INTAKE_BURST: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...token, MEDIC_INTAKE_BURST: '0' })).toThrow(/intake\.limits\.burst/);
   });
 });
