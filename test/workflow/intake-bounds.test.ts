@@ -3,7 +3,8 @@
 // continues as new while it holds after escalating, keeps at most fingerprintCap fingerprints
 // across runs (evictions counted), never acts, and its hold is not restarted by continue-as-new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertSignal, resolveUpdate, statusQuery, type Alert } from '../../workflows/contracts.js';
+import { alertSignal, statusQuery, type Alert } from '../../workflows/contracts.js';
+import { signedUpdates } from '../support/identity.js';
 import { demoPlaybook, firingAlert } from '../support/fixtures.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
 import { appliedFor, entries, HOUR, startIncident, timeline, waitForStatus, workflowHarness, type IncidentHandle, type WorkflowHarness } from '../support/workflow-harness.js';
@@ -56,7 +57,7 @@ describe('bounded fingerprints', () => {
 
     // A person ends it. (Not time skipping to the end of the hold: the Java test server sometimes
     // stops skipping time after a signal raced a continue-as-new.)
-    await latest.executeUpdate(resolveUpdate, { args: [{ user: 'oncall', reason: 'flood over' }] });
+    await signedUpdates(h.env.client).resolve(i.handle.workflowId, { user: 'oncall', reason: 'flood over' });
     const final = await latest.result();
     expect(final.status).toBe('resolved');
     expect(final.outcome).toBe('resolved by oncall: flood over');
