@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const common = { MEDIC_TEMPORAL_ADDRESS: temporal.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_LOG_LEVEL: 'error' };
+  // The server and the worker share the identity key (signed Updates), as in production.
+  const common = { MEDIC_TEMPORAL_ADDRESS: temporal.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_LOG_LEVEL: 'error', MEDIC_IDENTITY_KEY: 'flood-bench-identity-key-0123456789abcdef', MEDIC_PLAYBOOKS: join(dir, 'flood.yaml') };
   const worker = child('src/worker.ts', { ...common, MEDIC_WORKFLOW_BUNDLE: bundlePath });
   const server = child('src/server/main.ts', {
     ...common,
@@ -89,7 +90,6 @@ async function main(): Promise<void> {
     MEDIC_HTTP_PORT: String(port),
     MEDIC_INTAKE_TOKEN: INTAKE,
     MEDIC_OPERATORS: `alice:${OPERATOR}`,
-    MEDIC_PLAYBOOKS: join(dir, 'flood.yaml'),
   });
   const peak = { worker: 0, server: 0 };
   let sampling = true;
