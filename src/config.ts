@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
+import { IntakeLimitsSchema } from './intake/limits.js';
 import { DrillsConfigSchema } from './drills/schema.js';
 import { StoreSchema } from './store/config.js';
 import { SloSchema } from './report/slo.js';
@@ -131,9 +132,10 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       alertmanagerToken: Token.describe('Bearer token Alertmanager sends (http_config.authorization)'),
       hmacSecret: Token.optional().describe('Accept HMAC-signed webhooks (generic, Grafana) signed with this'),
+      limits: IntakeLimitsSchema.prefault({}),
     })
     .optional()
-    .describe('Alert intake authentication (medic server only; the server refuses to start without it)'),
+    .describe('Alert intake authentication and limits (medic server only; the server refuses to start without it)'),
   prometheus: z
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
     .optional()
@@ -316,6 +318,9 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_WORKER_HEALTH_PORT: ['worker', 'healthPort'],
   MEDIC_INTAKE_TOKEN: ['intake', 'alertmanagerToken'],
   MEDIC_INTAKE_HMAC_SECRET: ['intake', 'hmacSecret'],
+  MEDIC_INTAKE_REQUESTS_PER_SECOND: ['intake', 'limits', 'requestsPerSecond'],
+  MEDIC_INTAKE_BURST: ['intake', 'limits', 'burst'],
+  MEDIC_INTAKE_MAX_OPEN_INCIDENTS_PER_PLAYBOOK: ['intake', 'limits', 'maxOpenIncidentsPerPlaybook'],
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
   MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
   MEDIC_AUDIT_PATH: ['audit', 'path'],

@@ -113,6 +113,8 @@ export interface IncidentOptions {
   timelineCap: number;
   /** Lease on the per-target lock, renewed at every step. */
   lockLeaseMs: number;
+  /** Distinct alert fingerprints kept in state (config intake.limits.maxFingerprintsPerIncident). */
+  fingerprintCap: number;
   temporalUiUrl?: string;
 }
 
@@ -128,6 +130,9 @@ export interface IncidentInput {
   target: string;
   requestedBy?: string;
   options?: Partial<IncidentOptions>;
+  /** The playbook's overflow incident (src/intake/open-incidents.ts): it records the alerts of
+   * groups over the open-incident cap and escalates; it never acts. */
+  overflow?: { reason: string; cap: number };
   /** Present only when continuing as new. */
   carried?: IncidentState;
 }
@@ -144,8 +149,14 @@ export interface IncidentState {
   stepTry: number;
   alertsReceived: number;
   lastAlert: Alert;
-  /** Last status seen per alert fingerprint; resolved when every one is resolved. */
+  /** Last status seen per alert fingerprint; resolved when every one is resolved. Bounded
+   * (options.fingerprintCap): the oldest resolved, else the oldest, is evicted and counted. */
   fingerprints: Record<string, 'firing' | 'resolved'>;
+  /** `fingerprints` keys, oldest first (absent in state from before the bound). */
+  fingerprintOrder?: string[];
+  /** Fingerprints evicted by the bound; `firing` of them were still firing when evicted (a
+   * resolved alert with an unknown fingerprint counts one of those as resolved). */
+  fingerprintsEvicted?: { total: number; firing: number };
   resolvedByAlert: boolean;
   pause: PauseState;
   lockHeld: boolean;
@@ -164,6 +175,8 @@ export interface IncidentState {
   pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
   /** The escalation ladder, once escalation started (absent in histories from before it). */
   ladder?: LadderState;
+  /** After escalating, the incident stays open (absorbing repeats) until this time. */
+  holdUntil?: number;
   /** Who took the incident from a slack-group rung (the ladder stopped there). */
   owner?: { by: string; at: number; rung: number; via?: string };
   /** A person ended the incident (Slack Resolve, `medic resolve`). */

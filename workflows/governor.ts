@@ -31,6 +31,8 @@ import {
 
 const HOUR = 3_600_000;
 const STALE_INCIDENT_MS = 7 * 24 * HOUR;
+/** A waiting incident asks again at least every 30 s; one not heard from this long is gone. */
+const STALE_WAITER_MS = 10 * 60_000;
 
 export function emptyGovernorState(): GovernorState {
   return {
@@ -65,6 +67,24 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     for (const [id, at] of Object.entries(s.incidents)) if (at < now - STALE_INCIDENT_MS) delete s.incidents[id];
     pruneTouched(s, now);
   };
+  // Bounded state (intake limits): entries of incidents that ended without releasing (terminated)
+  // are dropped too — waiters not heard from in a while, in-flight actions of workflows that no
+  // longer hold the target's lease — on every update and before continue-as-new, so the state
+  // carried from run to run does not grow. Patched: histories from before replay as they ran.
+  const pruneAll = (now: number): void => {
+    if (!patched('governor-prune-all')) return;
+    prune(now);
+    for (const [t, ids] of Object.entries(s.waiters)) {
+      const live = ids.filter((id) => (s.incidents[id] ?? -Infinity) > now - STALE_WAITER_MS);
+      if (live.length > 0) s.waiters[t] = live;
+      else delete s.waiters[t];
+    }
+    for (const [t, ids] of Object.entries(s.inFlight)) {
+      const live = ids.filter((id) => s.locks[t]?.workflowId === id);
+      if (live.length > 0) s.inFlight[t] = live;
+      else delete s.inFlight[t];
+    }
+  };
 
   const notify = (workflowId: string, send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): void => {
     // A finished incident cannot be signalled; that is fine, it no longer needs to know.
@@ -78,6 +98,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   setHandler(admitUpdate, ({ target, workflowId, incidentId, leaseMs, begin: asked, step }) => {
     const now = Date.now();
     prune(now);
+    pruneAll(now);
     s.incidents[workflowId] = now;
     const lock = s.locks[target];
     if (lock && lock.workflowId !== workflowId) {
@@ -108,6 +129,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   });
 
   setHandler(recordStepRunUpdate, ({ playbook, step, stepName, ok, incidentId, demoteAfter }) => {
+    pruneAll(Date.now());
     const key = stepKey(playbook, step);
     const prev = steps[key];
     const keep = Math.max(demoteAfter.of, prev?.policy.of ?? 0);
@@ -129,11 +151,13 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   );
 
   setHandler(endActionUpdate, ({ target, workflowId }) => {
+    pruneAll(Date.now());
     s.inFlight[target] = removeFrom(s.inFlight[target], workflowId);
     if (s.inFlight[target].length === 0) delete s.inFlight[target];
   });
 
   setHandler(releaseUpdate, ({ target, workflowId, cooldown }) => {
+    pruneAll(Date.now());
     if (cooldown && cooldown.ms > 0) {
       s.cooldowns[target] = { until: Date.now() + cooldown.ms, incidentId: cooldown.incidentId };
     }
@@ -152,6 +176,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   setHandler(
     setPausedUpdate,
     ({ paused, by, reason }) => {
+      pruneAll(Date.now());
       s.pause = { paused, by, reason, at: Date.now() };
       const pause = s.pause;
       for (const id of Object.keys(s.incidents)) notify(id, (h) => h.signal(pauseSignal, pause));
@@ -163,6 +188,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   setHandler(
     setDeploymentUpdate,
     ({ target, until, by }) => {
+      pruneAll(Date.now());
       if (until === null) delete s.deployments[target];
       else s.deployments[target] = { until, by };
     },
@@ -173,5 +199,6 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents,
   );
   await condition(allHandlersFinished);
+  pruneAll(Date.now());
   await continueAsNew<typeof governorWorkflow>({ state: s, maxHistoryEvents: input.maxHistoryEvents });
 }

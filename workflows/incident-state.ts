@@ -18,6 +18,7 @@ export const DEFAULT_OPTIONS: IncidentOptions = {
   maxHistoryEvents: 8_000,
   timelineCap: 200,
   lockLeaseMs: 2 * 3_600_000,
+  fingerprintCap: 1_000,
 };
 
 export function newState(incidentId: string, alert: Alert, now: number): IncidentState {
@@ -59,8 +60,10 @@ export function record(
   return entry;
 }
 
-/** Applies incoming alerts; returns the ones worth a timeline entry (new or changed). */
-export function applyAlerts(s: IncidentState, alerts: Alert[]): Alert[] {
+/** Applies incoming alerts; returns the ones worth a timeline entry (new or changed). With a
+ * `cap` (workflows from after the bound), at most `cap` fingerprints are kept: see boundedApply. */
+export function applyAlerts(s: IncidentState, alerts: Alert[], cap?: number): Alert[] {
+  if (cap !== undefined) return boundedApply(s, alerts, cap);
   const changed: Alert[] = [];
   for (const a of alerts) {
     s.alertsReceived += 1;
@@ -81,6 +84,44 @@ const graphQueryOf = (s: IncidentState, input: StatusInput, workflowId: string):
   const q = graphFor(input.playbook, input.alert, ctx).query;
   return q ? { graphQuery: q } : {};
 };
+
+/** A flood of distinct alerts must not grow workflow state (carried across continue-as-new)
+ * without bound. Past `cap` fingerprints the oldest resolved one is evicted, else the oldest;
+ * evictions are counted. An evicted firing alert keeps the incident from resolving by alert
+ * until a resolved alert with a fingerprint it no longer knows arrives (taken to be that one):
+ * evicting must never make an incident look resolved while something may still fire. */
+function boundedApply(s: IncidentState, alerts: Alert[], cap: number): Alert[] {
+  const order = (s.fingerprintOrder ??= Object.keys(s.fingerprints));
+  const evicted = (s.fingerprintsEvicted ??= { total: 0, firing: 0 });
+  const changed: Alert[] = [];
+  for (const a of alerts) {
+    s.alertsReceived += 1;
+    s.lastAlert = a;
+    const prev = s.fingerprints[a.fingerprint];
+    if (prev !== a.status) changed.push(a);
+    if (prev === undefined) {
+      if (a.status === 'resolved' && evicted.firing > 0) evicted.firing -= 1;
+      order.push(a.fingerprint);
+    }
+    s.fingerprints[a.fingerprint] = a.status;
+    evictOver(s, order, evicted, cap);
+  }
+  evictOver(s, order, evicted, cap); // state carried from before the bound may be over it
+  const states = Object.values(s.fingerprints);
+  s.resolvedByAlert = states.length > 0 && evicted.firing === 0 && states.every((st) => st === 'resolved');
+  return changed;
+}
+
+function evictOver(s: IncidentState, order: string[], evicted: { total: number; firing: number }, cap: number): void {
+  while (order.length > Math.max(1, cap)) {
+    const resolved = order.findIndex((f) => s.fingerprints[f] === 'resolved');
+    const [gone] = order.splice(resolved >= 0 ? resolved : 0, 1);
+    if (gone === undefined) return;
+    if (s.fingerprints[gone] === 'firing') evicted.firing += 1;
+    evicted.total += 1;
+    delete s.fingerprints[gone];
+  }
+}
 
 export function statusOf(s: IncidentState, input: StatusInput, workflowId: string): IncidentStatus {
   const { timeline: _t, lastAlert, sinkRefs: _r, ...rest } = s;

@@ -90,6 +90,10 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   let continuing = false;
   // Rollout mode (src/policy/plan.ts); patched so histories from before it replay as 'auto'.
   const mode: PlaybookMode = modeOf(pb) !== 'auto' && patched('playbook-mode') ? modeOf(pb) : 'auto';
+  // Intake limits: at most opts.fingerprintCap fingerprints in state; the overflow incident
+  // (alert groups over the playbook's open-incident cap) records and escalates, never acts.
+  const fingerprintCap = patched('bounded-fingerprints') ? opts.fingerprintCap : undefined;
+  const overflow = input.overflow && patched('intake-overflow') ? input.overflow : undefined;
 
   // New timeline entries go to the sinks in the background, batched per activation (a microtask
   // runs after the activation's code), so publishing never delays an action. One publish at a
@@ -98,6 +102,8 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   let publishing: Promise<void> = Promise.resolve();
   let flushQueued = false;
   let publishInFlight = false;
+  /** Continuing as new: finish the publish in flight, carry what was noted since to the next run. */
+  let carryUnpublished = false;
   const sinks = proxyActivities<Activities>(publishProfile);
   const unpublished = (): TimelineEntry[] => s.timeline.filter((e) => e.seq >= s.publishedSeq);
   const flush = (): void => {
@@ -107,7 +113,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     publishing = publishing.then(async () => {
       try {
         // `await publishing` therefore also waits for entries noted during the publish.
-        for (let entries = unpublished(); entries.length > 0; entries = unpublished()) {
+        for (let entries = unpublished(); entries.length > 0 && !carryUnpublished; entries = unpublished()) {
           s.publishedSeq = entries[entries.length - 1]!.seq + 1;
           try {
             const r = await sinks.publishIncident({
@@ -127,13 +133,16 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       }
     });
   };
-  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
-    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
-    log.info(message, { incidentId, kind });
+  const queueFlush = (): void => {
     if (!flushQueued) {
       flushQueued = true;
       void Promise.resolve().then(flush);
     }
+  };
+  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
+    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
+    log.info(message, { incidentId, kind });
+    queueFlush();
   };
   const setStatus = (status: IncidentStatusName): void => {
     if (s.status === status) return;
@@ -159,8 +168,11 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     return { ...r, url: render(r.url, ctx), headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, [render(v, ctx)]])), ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}) };
   };
 
-  if (input.carried) s.continuedAsNew += 1;
-  else {
+  if (input.carried) {
+    s.continuedAsNew += 1;
+    // Entries the previous run noted while it was continuing as new go out now.
+    if (s.timeline.some((e) => e.seq >= s.publishedSeq) && patched('publish-carried-entries')) queueFlush();
+  } else {
     const { source, startsAt, receivedAt, annotations } = input.alert;
     // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
     const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
@@ -170,6 +182,13 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(pb, input.alert, ctx);
     if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
+    if (overflow) {
+      note('escalation', `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`, {
+        data: { overflow },
+      });
+      s.escalationReason = `alert flood: ${overflow.reason}`;
+      s.phase = 'escalate';
+    }
   }
   if (source.refusal) {
     // Not a playbook this worker loaded: escalate at once, before any gate, lock or step.
@@ -179,9 +198,10 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   }
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => {
-    for (const a of applyAlerts(s, alerts)) {
+    for (const a of applyAlerts(s, alerts, fingerprintCap)) {
       const correlated = a.annotations.medicCorrelation ? ` — correlated: ${a.annotations.medicCorrelation}` : '';
-      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}`, { data: { labels: a.labels } });
+      const over = a.annotations.medicOverflow ? ` — over the open-incident cap; would have opened ${a.annotations.medicOverflow}` : '';
+      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}${over}`, { data: { labels: a.labels } });
     }
   });
   setHandler(pauseSignal, (pause) => {
@@ -660,7 +680,13 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       }
       s.escalationSent = true;
     }
-    await condition(ended, toMs(pb.holdAfterEscalation));
+    if (patched('escalation-hold-continue-as-new')) {
+      // Alerts keep arriving while escalated (a flood into the overflow incident): wake up to
+      // continue as new when history grows, then wait out the rest of the hold.
+      const holdUntil = (s.holdUntil ??= Date.now() + toMs(pb.holdAfterEscalation));
+      await condition(() => ended() || historyTooLong(), Math.max(0, holdUntil - Date.now()));
+      if (!ended() && Date.now() < holdUntil) return;
+    } else await condition(ended, toMs(pb.holdAfterEscalation));
     if (s.resolvedBy && patched('human-resolve')) return resolveByHuman(s.resolvedBy);
     if (s.resolvedByAlert) {
       await resolvePages();
@@ -669,15 +695,22 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     return finish('escalated', s.escalationReason ?? 'escalated');
   }
 
+  function historyTooLong(): boolean {
+    const now = workflowInfo();
+    return now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents;
+  }
+
   const phases = { gates: gatesPhase, approval: approvalPhase, act: actPhase, verify: verifyPhase, escalate: escalatePhase };
 
   try {
     while (s.phase !== 'done') {
-      const now = workflowInfo();
-      if (now.continueAsNewSuggested || now.historyLength > opts.maxHistoryEvents) {
+      if (historyTooLong()) {
         await condition(allHandlersFinished);
         await paging;
         flush();
+        // Under a flood, entries keep arriving while a publish runs: chasing them would never
+        // let the run continue as new (history grows without bound). They are carried instead.
+        if (patched('continue-as-new-carries-unpublished')) carryUnpublished = true;
         await publishing;
         continuing = true;
         return await continueAsNew<typeof incidentWorkflow>({ ...input, carried: s });

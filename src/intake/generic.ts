@@ -20,7 +20,7 @@ export const GenericWebhookSchema = z.strictObject({
       }),
     )
     .min(1)
-    .max(1000),
+    .describe('At most intake.limits.maxAlertsPerRequest (checked after parsing: 413 naming the limit)'),
 });
 export type GenericWebhook = z.infer<typeof GenericWebhookSchema>;
 
@@ -38,15 +38,15 @@ export const GrafanaWebhookSchema = z.object({
           message: 'labels.alertname is required',
         }),
         annotations: Labels.default({}),
-        startsAt: z.string().min(1),
-        fingerprint: z.string().default(''),
+        startsAt: z.string().min(1).max(64),
+        fingerprint: z.string().max(256).default(''),
         dashboardURL: z.string().optional(),
         panelURL: z.string().optional(),
         valueString: z.string().optional(),
       }),
     )
     .min(1)
-    .max(1000),
+    .describe('At most intake.limits.maxAlertsPerRequest (checked after parsing: 413 naming the limit)'),
 });
 export type GrafanaWebhook = z.infer<typeof GrafanaWebhookSchema>;
 

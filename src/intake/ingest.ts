@@ -13,6 +13,7 @@ import {
   type IncidentOptions,
 } from '../../workflows/contracts.js';
 import type { Correlator } from './correlate.js';
+import { overflowWorkflowId, type OpenIncidents } from './open-incidents.js';
 import type { Alert } from './schemas.js';
 import { intakeSpan } from './span.js';
 
@@ -28,6 +29,8 @@ export interface IngestDeps {
   temporalDeadlineMs?: number;
   /** Folds alerts for a service (or its dependents) into the open incident. */
   correlator?: Correlator;
+  /** The open-incidents-per-playbook cap; absent: no cap (tests, drills). */
+  openIncidents?: OpenIncidents;
 }
 
 export interface IngestResult {
@@ -37,6 +40,9 @@ export interface IngestResult {
   unmatched: number;
   /** Resolved alerts for which no incident is running: nothing to do. */
   resolvedWithoutIncident: number;
+  /** Alerts of new groups over the playbook's open-incident cap, recorded by its overflow
+   * incident (which escalates and never acts); `groups` are the incidents they would have opened. */
+  overflowed: { workflowId: string; playbook: string; alerts: number; groups: string[]; reason: string }[];
 }
 
 export const withFingerprint = (a: Alert): Alert =>
@@ -71,7 +77,7 @@ export async function ingestAlerts(
     groups.set(id, group);
   }
 
-  const result: IngestResult = { incidents: [], correlated: [], unmatched, resolvedWithoutIncident: 0 };
+  const result: IngestResult = { incidents: [], correlated: [], unmatched, resolvedWithoutIncident: 0, overflowed: [] };
   const bounded = <T>(call: () => Promise<T>): Promise<T> =>
     deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 3_000), call);
 
@@ -89,8 +95,10 @@ export async function ingestAlerts(
       result.incidents.push(...again.incidents);
       result.unmatched += again.unmatched;
       result.resolvedWithoutIncident += again.resolvedWithoutIncident;
+      result.overflowed.push(...again.overflowed);
     }
   }
+  const overflow = await overflowGroups(deps, groups);
   for (const [workflowId, { pb, alerts: batch }] of groups) {
     const firing = batch.find((a) => a.status === 'firing');
     const log = deps.log.child({ workflowId });
@@ -99,6 +107,11 @@ export async function ingestAlerts(
         await bounded(() => deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch));
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // Its group may have gone to the overflow incident: the resolve belongs there too.
+        if (deps.openIncidents && (await signalIfRunning(deps, overflowWorkflowId(pb.name), marked(batch, workflowId)))) {
+          addOverflowed(result, { workflowId: overflowWorkflowId(pb.name), playbook: pb.name, alerts: batch.length, groups: [workflowId], reason: 'resolved alerts of a group recorded by the overflow incident' });
+          continue;
+        }
         result.resolvedWithoutIncident += batch.length;
         log.info('resolved alert for an incident that is not running; ignored');
         continue;
@@ -117,25 +130,107 @@ export async function ingestAlerts(
         ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
       };
       const attributes = { 'medic.workflow_id': workflowId, 'medic.playbook': pb.name, 'medic.alertname': firing.alertname, 'medic.alerts': batch.length };
-      await intakeSpan(attributes, () => bounded(() => deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        signal: alertSignal,
-        signalArgs: [batch],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SearchAttributes.service, value: firing.labels.service ?? '' },
-          { key: SearchAttributes.severity, value: firing.severity },
-          { key: SearchAttributes.status, value: 'open' },
-        ],
-      })));
+      try {
+        await intakeSpan(attributes, () => bounded(() => startIncident(deps, workflowId, input, batch)));
+      } catch (err) {
+        deps.openIncidents?.release(pb.name, workflowId);
+        throw err;
+      }
     }
     if (firing) deps.correlator?.opened(firing.labels.service, workflowId);
     log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
     result.incidents.push({ workflowId, playbook: pb.name, alerts: batch.length });
     deps.onIncident?.(workflowId);
   }
+  for (const [name, o] of overflow) {
+    const workflowId = overflowWorkflowId(name);
+    const firing = o.alerts.find((a) => a.status === 'firing') ?? o.alerts[0]!;
+    const reason = `playbook ${name} has ${o.open} open incidents (intake.limits.maxOpenIncidentsPerPlaybook = ${o.cap})`;
+    const input: IncidentInput = {
+      playbook: o.pb,
+      alert: firing,
+      target: `${name} (overflow)`,
+      overflow: { reason, cap: o.cap },
+      ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
+    };
+    const attributes = { 'medic.workflow_id': workflowId, 'medic.playbook': name, 'medic.alertname': firing.alertname, 'medic.alerts': o.alerts.length };
+    await intakeSpan(attributes, () => bounded(() => startIncident(deps, workflowId, input, o.alerts)));
+    deps.log.warn({ workflowId, playbook: name, alerts: o.alerts.length, groups: o.groups.length }, `alerts over the open-incident cap recorded by the overflow incident: ${reason}`);
+    addOverflowed(result, { workflowId, playbook: name, alerts: o.alerts.length, groups: o.groups, reason });
+    deps.onIncident?.(workflowId);
+  }
   return result;
+}
+
+/** signalWithStart, as every incident (and the overflow incident) is started. */
+function startIncident(deps: IngestDeps, workflowId: string, input: IncidentInput, batch: Alert[]): Promise<unknown> {
+  return deps.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args: [input],
+    signal: alertSignal,
+    signalArgs: [batch],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: SearchAttributes.service, value: input.overflow ? '' : (input.alert.labels.service ?? '') },
+      { key: SearchAttributes.severity, value: input.alert.severity },
+      { key: SearchAttributes.status, value: 'open' },
+    ],
+  });
+}
+
+/** Alerts of a group the cap sent to the overflow incident, marked with the incident they would have opened. */
+const marked = (alerts: Alert[], groupWorkflowId: string): Alert[] =>
+  alerts.map((a) => ({ ...a, annotations: { ...a.annotations, medicOverflow: groupWorkflowId } }));
+
+interface Overflow {
+  pb: Playbook;
+  alerts: Alert[];
+  groups: string[];
+  open: number;
+  cap: number;
+}
+
+/** Takes the groups over their playbook's open-incident cap out of `groups`, per playbook. */
+async function overflowGroups(deps: IngestDeps, groups: Map<string, { pb: Playbook; alerts: Alert[] }>): Promise<Map<string, Overflow>> {
+  const out = new Map<string, Overflow>();
+  const cap = deps.openIncidents;
+  if (!cap) return out;
+  const firing = new Map<string, { pb: Playbook; ids: string[] }>();
+  for (const [id, g] of groups) {
+    if (!g.alerts.some((a) => a.status === 'firing')) continue;
+    const p = firing.get(g.pb.name) ?? { pb: g.pb, ids: [] };
+    p.ids.push(id);
+    firing.set(g.pb.name, p);
+  }
+  for (const [name, { pb, ids }] of firing) {
+    const { overflow, open } = await cap.admit(name, ids);
+    if (overflow.length === 0) continue;
+    const o: Overflow = { pb, alerts: [], groups: [], open, cap: cap.cap };
+    for (const id of overflow) {
+      o.alerts.push(...marked(groups.get(id)?.alerts ?? [], id));
+      o.groups.push(id);
+      groups.delete(id);
+    }
+    out.set(name, o);
+  }
+  return out;
+}
+
+async function signalIfRunning(deps: IngestDeps, workflowId: string, alerts: Alert[]): Promise<boolean> {
+  try {
+    await deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 3_000), () => deps.client.workflow.getHandle(workflowId).signal(alertSignal, alerts));
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+function addOverflowed(result: IngestResult, o: IngestResult['overflowed'][number]): void {
+  const same = result.overflowed.find((x) => x.workflowId === o.workflowId);
+  if (!same) return void result.overflowed.push(o);
+  same.alerts += o.alerts;
+  same.groups.push(...o.groups);
 }

@@ -10,10 +10,10 @@ export const AlertmanagerAlertSchema = z.object({
     message: 'labels.alertname is required',
   }),
   annotations: Labels.default({}),
-  startsAt: z.string().min(1),
-  endsAt: z.string().default('0001-01-01T00:00:00Z'),
+  startsAt: z.string().min(1).max(64),
+  endsAt: z.string().max(64).default('0001-01-01T00:00:00Z'),
   generatorURL: z.string().default(''),
-  fingerprint: z.string().default(''),
+  fingerprint: z.string().max(256).default(''),
 });
 
 export const AlertmanagerWebhookSchema = z.object({
@@ -26,7 +26,7 @@ export const AlertmanagerWebhookSchema = z.object({
   commonLabels: Labels.default({}),
   commonAnnotations: Labels.default({}),
   externalURL: z.string().default(''),
-  alerts: z.array(AlertmanagerAlertSchema).min(1).max(1000),
+  alerts: z.array(AlertmanagerAlertSchema).min(1).describe('At most intake.limits.maxAlertsPerRequest (checked after parsing: 413 naming the limit)'),
 });
 export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhookSchema>;
 

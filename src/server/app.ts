@@ -16,6 +16,9 @@ import { authenticate, bearer, hasScope, missingScope, sameSecret, warnPlaintext
 import { mayDecide, mayResolve, mayTake, type Actor, type Right } from '../incidents/rights.js';
 import { webhookRoutes } from './webhooks.js';
 import { Correlator } from '../intake/correlate.js';
+import { IntakeGuard, intakeCounters } from '../intake/guard.js';
+import { DEFAULT_INTAKE_LIMITS } from '../intake/limits.js';
+import { OpenIncidents } from '../intake/open-incidents.js';
 import { createSlackApp } from '../slack/app.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { DrillScenario } from '../drills/schema.js';
@@ -194,13 +197,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   }
 
+  const limits = config.intake?.limits ?? DEFAULT_INTAKE_LIMITS;
   app.register(webhookRoutes, {
     token: intakeToken,
     ...(config.intake?.hmacSecret ? { hmacSecret: config.intake.hmacSecret } : {}),
+    guard: new IntakeGuard(limits, deps.audit, intakeCounters(metrics)),
     ingest: {
       client: deps.client,
       taskQueue: config.temporal.taskQueue,
       playbooks: deps.playbooks,
+      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident },
+      openIncidents: new OpenIncidents({ client: deps.client, taskQueue: config.temporal.taskQueue, cap: limits.maxOpenIncidentsPerPlaybook }),
       ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
       ...(config.correlation ? { correlator: new Correlator(config.correlation) } : {}),
     },

@@ -1,12 +1,17 @@
 // Alert intake routes: Alertmanager webhook v4, Grafana alerting and a generic JSON webhook.
-// Each is authenticated (bearer token, or an HMAC signature over the raw body with a timestamp
-// against replay), zod-validated with a 4xx naming the bad field, and size-limited by Fastify.
+// Each is rate-limited per source (its remote address before anything else, its credential once
+// authenticated: 429 + Retry-After), authenticated (bearer token, or an HMAC signature over the
+// raw body with a timestamp against replay), zod-validated with a 4xx naming the bad field,
+// size-limited by Fastify, and checked against intake.limits (413 naming the field and the
+// limit). A refused request is refused whole: no alert of it reaches an incident.
 import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { fromGeneric, fromGrafana, GenericWebhookSchema, GrafanaWebhookSchema } from '../intake/generic.js';
-import { ingestAlerts, type IngestDeps } from '../intake/ingest.js';
+import type { IntakeGuard } from '../intake/guard.js';
+import { ingestAlerts, type IngestDeps, type IngestResult } from '../intake/ingest.js';
+import { checkAlertLimits } from '../intake/limits.js';
 import { AlertmanagerWebhookSchema, fromAlertmanager, type Alert } from '../intake/schemas.js';
 import { bearer, sameSecret } from './auth.js';
 
@@ -15,6 +20,8 @@ export interface WebhookOptions {
   /** When set, a valid HMAC signature is accepted instead of the bearer token. */
   hmacSecret?: string;
   ingest: Omit<IngestDeps, 'log'>;
+  /** Rate and size limits (config intake.limits), their counters and audit records. */
+  guard: IntakeGuard;
 }
 
 const MAX_SKEW_S = 300;
@@ -26,8 +33,9 @@ declare module 'fastify' {
 }
 
 /** x-medic-signature: sha256=hex(HMAC(secret, `${x-medic-timestamp}.${body}`)); Grafana's
- * X-Grafana-Alerting-Signature is hex(HMAC(secret, [`${timestamp}:`] + body)). */
-function signatureValid(req: FastifyRequest, secret: string): boolean {
+ * X-Grafana-Alerting-Signature is hex(HMAC(secret, [`${timestamp}:`] + body)). Returns which
+ * signature was valid (the source the credential's rate limit applies to), or undefined. */
+function validSignature(req: FastifyRequest, secret: string): 'hmac-medic' | 'hmac-grafana' | undefined {
   const body = req.rawBody ?? Buffer.alloc(0);
   const h = req.headers;
   const fresh = (ts: string | undefined): boolean => !!ts && /^\d+$/.test(ts) && Math.abs(Date.now() / 1000 - Number(ts)) <= MAX_SKEW_S;
@@ -35,16 +43,18 @@ function signatureValid(req: FastifyRequest, secret: string): boolean {
   const medicSig = h['x-medic-signature'];
   if (typeof medicSig === 'string') {
     const ts = h['x-medic-timestamp'] as string | undefined;
-    return fresh(ts) && sameSecret(medicSig, `sha256=${hmac(`${ts}.`)}`);
+    return fresh(ts) && sameSecret(medicSig, `sha256=${hmac(`${ts}.`)}`) ? 'hmac-medic' : undefined;
   }
   const grafanaSig = h['x-grafana-alerting-signature'];
   if (typeof grafanaSig === 'string') {
     const ts = h['x-grafana-alerting-signature-timestamp'] as string | undefined;
-    if (ts !== undefined && !fresh(ts)) return false;
-    return sameSecret(grafanaSig, hmac(ts !== undefined ? `${ts}:` : ''));
+    if (ts !== undefined && !fresh(ts)) return undefined;
+    return sameSecret(grafanaSig, hmac(ts !== undefined ? `${ts}:` : '')) ? 'hmac-grafana' : undefined;
   }
-  return false;
+  return undefined;
 }
+
+const addressOf = (req: FastifyRequest): string => `address ${req.ip}`;
 
 export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, opts) => {
   // Keep the raw bytes: HMAC signatures are computed over the body exactly as sent.
@@ -57,22 +67,56 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, opt
     }
   });
 
+  const { guard } = opts;
+  const tooMany = (reply: FastifyReply, source: string, retryAfterSeconds: number): FastifyReply =>
+    reply.code(429).header('retry-after', String(retryAfterSeconds)).send({ error: guard.rateLimitMessage(source, retryAfterSeconds) });
+
+  // The remote address's bucket first, before the body is read or any HMAC computed.
+  app.addHook('onRequest', async (req, reply) => {
+    const t = guard.take(addressOf(req), req.url);
+    if (t.ok) return;
+    req.log.warn({ source: addressOf(req) }, 'webhook request rate-limited');
+    return tooMany(reply, addressOf(req), t.retryAfterSeconds);
+  });
+
   const route = <S extends z.ZodType>(path: string, schema: S, normalize: (p: z.infer<S>, at: number) => Alert[], what: string): void => {
     app.post(path, async (req: FastifyRequest, reply: FastifyReply) => {
-      const authed =
-        sameSecret(bearer(req.headers.authorization), opts.token) || (opts.hmacSecret !== undefined && signatureValid(req, opts.hmacSecret));
-      if (!authed) {
+      const credential = sameSecret(bearer(req.headers.authorization), opts.token)
+        ? 'bearer token'
+        : opts.hmacSecret !== undefined
+          ? validSignature(req, opts.hmacSecret)
+          : undefined;
+      if (!credential) {
+        guard.counters.requests.inc({ outcome: 'unauthorized' });
         return reply.code(401).header('www-authenticate', 'Bearer realm="medic"').send({ error: 'invalid or missing bearer token or signature' });
       }
+      const source = `credential ${credential}`;
+      const t = guard.take(source, path);
+      if (!t.ok) {
+        req.log.warn({ source }, 'webhook request rate-limited');
+        return tooMany(reply, source, t.retryAfterSeconds);
+      }
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        guard.counters.requests.inc({ outcome: 'invalid' });
         return reply.code(415).send({ error: 'content-type must be application/json' });
       }
       const parsed = schema.safeParse(req.body);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+        guard.counters.requests.inc({ outcome: 'invalid' });
+        const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
         return reply.code(400).send({ error: `invalid ${what} payload`, issues });
       }
-      const result = await ingestAlerts({ ...opts.ingest, log: req.log as unknown as Logger }, normalize(parsed.data, Date.now()));
+      const alerts = normalize(parsed.data, Date.now());
+      const over = checkAlertLimits(alerts, guard.limits);
+      if (over.length > 0) {
+        const who = `${source}, ${addressOf(req)}`;
+        req.log.warn({ source: who, issues: over }, 'webhook request over intake limits refused');
+        guard.refusedTooLarge(who, path, alerts.length, over);
+        return reply.code(413).send({ error: `${what} over intake limits: refused whole, none of its ${alerts.length} alerts was accepted`, issues: over });
+      }
+      const result = await ingestAlerts({ ...opts.ingest, log: req.log as unknown as Logger }, alerts);
+      guard.counters.requests.inc({ outcome: 'accepted' });
+      countAlerts(guard, result);
       return reply.code(202).send(result);
     });
   };
@@ -81,3 +125,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, opt
   route('/webhooks/grafana', GrafanaWebhookSchema, fromGrafana, 'Grafana webhook');
   route('/webhooks/generic', GenericWebhookSchema, fromGeneric, 'generic webhook');
 };
+
+function countAlerts(guard: IntakeGuard, r: IngestResult): void {
+  const sum = (xs: { alerts: number }[]): number => xs.reduce((n, x) => n + x.alerts, 0);
+  guard.counters.alerts.inc({ outcome: 'delivered' }, sum(r.incidents));
+  guard.counters.alerts.inc({ outcome: 'correlated' }, sum(r.correlated));
+  guard.counters.alerts.inc({ outcome: 'overflowed' }, sum(r.overflowed));
+  guard.counters.alerts.inc({ outcome: 'unmatched' }, r.unmatched + r.resolvedWithoutIncident);
+}

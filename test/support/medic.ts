@@ -80,6 +80,8 @@ export async function startMedic(
     pagerduty?: boolean;
     /** The server's logger (default: silent), e.g. to capture what it logs. */
     log?: Logger;
+    /** config intake.limits (rate, request size, open incidents per playbook). */
+    intakeLimits?: Record<string, unknown>;
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
@@ -99,7 +101,11 @@ export async function startMedic(
   const config = ConfigSchema.parse({
     http: { port: 0, bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576 },
     temporal: { taskQueue },
-    intake: { alertmanagerToken: TOKENS.intake, ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}) },
+    intake: {
+      alertmanagerToken: TOKENS.intake,
+      ...(opts.hmacSecret ? { hmacSecret: opts.hmacSecret } : {}),
+      ...(opts.intakeLimits ? { limits: opts.intakeLimits } : {}),
+    },
     identityKey: TEST_IDENTITY_KEY_TEXT,
     ...(opts.correlation ? { correlation: opts.correlation } : {}),
     operators: OPERATORS,

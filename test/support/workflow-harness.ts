@@ -73,7 +73,7 @@ export interface StartedIncident {
 export async function startIncident(
   h: WorkflowHarness,
   playbook: Playbook,
-  opts: Pick<IncidentInput, 'requestedBy' | 'options'> = {},
+  opts: Pick<IncidentInput, 'requestedBy' | 'options' | 'overflow'> = {},
 ): Promise<StartedIncident> {
   const alert = withFingerprint(firingAlert());
   const workflowId = incidentWorkflowId(playbook, alert);
