@@ -24,7 +24,7 @@ import { buildPage } from './page.js';
 import { applyTake, humanOutcome, notifyWebhook, refuseResolve, refuseTake, runLadder, validateResolve, validateTake, type FiredRung } from './ladder.js';
 import { identityChecked, requireSignedIdentity } from './identity.js';
 import { describeAction, RENDER_REFUSED, renderHttpRequest, runAction, stepRefusal, verificationTargets } from './actions.js';
-import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal } from './kubernetes.js';
+import { describeKubernetesCheck, kubernetesCheck, kubernetesProbe, kubernetesRefusal, TARGET_REFUSED } from './kubernetes.js';
 import { render, type TemplateContext } from '../src/playbooks/template.js';
 import { graphFor } from '../src/graphs/query.js';
 import { combine, targetGate } from '../src/policy/gates.js';
@@ -62,6 +62,13 @@ import {
 
 const LOCK_RECHECK_MS = 30_000;
 
+/** Failure types meaning "refused before acting": nothing reached the target. */
+const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED]);
+const isRefusal = (err: unknown): boolean => {
+  const e = err as { type?: string; cause?: { type?: string } };
+  return REFUSALS.has(e.type ?? '') || REFUSALS.has(e.cause?.type ?? '');
+};
+
 const failureText = (err: unknown): string => {
   const e = err as { cause?: { message?: string }; message?: string };
   return e.cause?.message ?? e.message ?? String(err);
@@ -73,9 +80,15 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   const wfId = info.workflowId;
   const incidentId = incidentIdOf(wfId, info.firstExecutionRunId, raw.carried);
   const s: IncidentState = raw.carried ?? newState(incidentId, raw.alert, Date.now());
-  // Queries answer while the playbook is looked up (a local activity), from the state so far.
+  // Queries answer while the playbook is looked up (an activity), from the state so far.
   setHandler(statusQuery, () => statusOf(s, { ...raw, playbook: { name: raw.playbookRef?.name ?? raw.playbook?.name ?? '', steps: [] } }, wfId));
   setHandler(timelineQuery, () => s.timeline);
+  // Start-up patch decisions, taken once before the playbook lookup.
+  const modePatched = patched('playbook-mode');
+  // Intake limits: at most opts.fingerprintCap fingerprints in state; the overflow incident
+  // (alert groups over the playbook's open-incident cap) records and escalates, never acts.
+  const fingerprintCap = patched('bounded-fingerprints') ? opts.fingerprintCap : undefined;
+  const overflowPatched = raw.overflow !== undefined && patched('intake-overflow');
   // The worker's own copy of the playbook version the input names; never the input's body.
   const source = await playbookSource(raw);
   const input = source.input;
@@ -89,11 +102,8 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   let lockFreed = false;
   let continuing = false;
   // Rollout mode (src/policy/plan.ts); patched so histories from before it replay as 'auto'.
-  const mode: PlaybookMode = modeOf(pb) !== 'auto' && patched('playbook-mode') ? modeOf(pb) : 'auto';
-  // Intake limits: at most opts.fingerprintCap fingerprints in state; the overflow incident
-  // (alert groups over the playbook's open-incident cap) records and escalates, never acts.
-  const fingerprintCap = patched('bounded-fingerprints') ? opts.fingerprintCap : undefined;
-  const overflow = input.overflow && patched('intake-overflow') ? input.overflow : undefined;
+  const mode: PlaybookMode = modeOf(pb) !== 'auto' && modePatched ? modeOf(pb) : 'auto';
+  const overflow = overflowPatched ? input.overflow : undefined;
 
   // New timeline entries go to the sinks in the background, batched per activation (a microtask
   // runs after the activation's code), so publishing never delays an action. One publish at a
@@ -474,6 +484,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       data: { idempotencyKey, ...(patched('action-kind-in-timeline') ? { action: step.action } : {}) },
     });
     let error: string | undefined;
+    let refusedRun = false;
     try {
       const r = await runAction(step, ctx, { idempotencyKey, dryRun }, pb.allow);
       if (!dryRun) s.acted = true;
@@ -482,7 +493,10 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       if (isCancellation(err)) throw err;
       // A refused render sent nothing (src/playbooks/render.ts): the target was not touched.
       const refused = err instanceof ApplicationFailure && err.type === RENDER_REFUSED;
-      if (!refused) s.acted = true;
+      // Neither did an SSM or Kubernetes refusal (a value or target outside the playbook's rules):
+      // such a run is not a failed remediation, or hostile alerts could demote a step for everyone.
+      refusedRun = refused || (patched('refusal-not-a-failed-run') && isRefusal(err));
+      if (!refusedRun) s.acted = true;
       error = failureText(err);
       const details = refused ? err.details?.[0] : (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
       note('action', `${stepLabel()} failed: ${error}`, {
@@ -495,7 +509,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       );
     }
     if (error !== undefined) {
-      await recordRun(false);
+      if (!refusedRun) await recordRun(false);
       return nextStep(`action failed (${error})`);
     }
     if (dryRun) {

@@ -1,15 +1,19 @@
 // The START of an incident run: which playbook it runs and its incident id. Both take nothing
 // from the input on trust: the playbook is the worker's own loaded copy of the version the input
 // names (name + content hash), and the id is derived from the whole first run id.
-import { ApplicationFailure, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { playbookRef, sha256Hex, type PlaybookRef } from '../src/playbooks/hash.js';
 import type { PlaybookLookup } from '../src/playbooks/registry.js';
 import type { IncidentInput, IncidentState, RunningIncidentInput } from './contracts.js';
 
-/** A local activity: answered by the worker running this workflow task, from its own files. */
-const registry = proxyLocalActivities<Activities>({
+/** Answered by a medic worker from the files it loaded (every worker of a deployment loads the
+ * same ones). A regular activity, not a local one: patch markers recorded after a local
+ * activity's marker in the same workflow task fail to replay (seen on query and crash replays),
+ * and every later phase of the incident calls patched(). */
+const registry = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 10 },
 });
 

@@ -17,7 +17,7 @@ import { loadPlaybooks } from '../../src/playbooks/load.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import type { TimelineEntry } from '../../workflows/contracts.js';
 import { runMedicCli } from '../support/cli.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { ROOT } from '../support/paths.js';
 import { pollUntil } from '../support/poll.js';
@@ -159,6 +159,19 @@ describe('shell injection into SSM through alert labels', () => {
     const outcome = await stepOutcome(await incidentIdFrom(res));
     expect(outcome.message).toContain('failed: refused: target `tag:Role` value `db` is not in allow.ssm.instanceTags.Role (web)');
     expect((await allCommands()).length).toBe(before);
+  });
+
+  it('refusals are not failed runs: hostile alerts cannot auto-demote the step for everyone', async () => {
+    // With the first test's refusal, four refused runs of clean-up-disk: demoteAfter (3 of 5)
+    // would demote it if they counted as failures.
+    for (const mountpoint of ['/$(reboot)', '/`id`', '/;rm -rf /']) {
+      const outcome = await stepOutcome(await fire({ instance_id: MANAGED_ATTACKED, mountpoint }));
+      expect(outcome.message).toContain('failed: refused: parameter `Mountpoint`');
+    }
+    const governor = await m.api('GET', '/api/governor', TOKENS.alice);
+    expect(governor.status).toBe(200);
+    const demoted = governor.body.demotedSteps as { playbook: string }[];
+    expect(demoted.filter((d) => d.playbook === 'disk-full-ssm')).toEqual([]);
   });
 
   it('medic validate refuses a playbook that puts a template into AWS-RunShellScript commands', async () => {
