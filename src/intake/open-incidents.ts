@@ -44,6 +44,9 @@ export interface OpenIncidentsOptions {
   refreshMs?: number;
   /** Longest a started incident is counted from the ledger before visibility must list it (default 30 s). */
   graceMs?: number;
+  /** Deadline of one visibility read (default 3 s): with Temporal unreachable, the webhook must
+   * still answer 503 well inside Alertmanager's 10 s timeout. */
+  deadlineMs?: number;
   now?: () => number;
 }
 
@@ -86,10 +89,12 @@ export class OpenIncidents {
       which,
     ].join(' AND ');
     const out = { running: new Set<string>(), seen: new Set<string>() };
-    for await (const wf of this.o.client.workflow.list({ query })) {
-      if (wf.status.name === 'RUNNING') out.running.add(wf.workflowId);
-      if (recent.ids.has(wf.workflowId)) out.seen.add(wf.workflowId);
-    }
+    await this.o.client.withDeadline(Date.now() + (this.o.deadlineMs ?? 3_000), async () => {
+      for await (const wf of this.o.client.workflow.list({ query })) {
+        if (wf.status.name === 'RUNNING') out.running.add(wf.workflowId);
+        if (recent.ids.has(wf.workflowId)) out.seen.add(wf.workflowId);
+      }
+    });
     out.running.delete(overflowWorkflowId(playbook));
     return out;
   }

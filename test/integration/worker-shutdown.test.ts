@@ -71,7 +71,8 @@ describe('medic worker shutdown', () => {
     const d = deps(taskQueue);
     const ids: string[] = [];
     try {
-      // A burst of incidents: each one's first workflow task runs governorAdmit as a local activity.
+      // A burst of incidents: each one's workflow task after the playbook lookup runs
+      // governorAdmit as a local activity (the first such call starts the governor).
       const opened = await Promise.all(
         Array.from({ length: 6 }, (_, i) => ingestAlerts(d, [firingAlert({ alertname: 'ShutdownProbe', service: `svc-${i}` })])),
       );
@@ -80,7 +81,10 @@ describe('medic worker shutdown', () => {
       // Shut down while an incident worker holds a started workflow task (its governor call in flight).
       const deadline = Date.now() + 30_000;
       let holding: string | undefined;
+      const governorStarted = () =>
+        env.client.workflow.getHandle(governorWorkflowId(taskQueue)).describe().then(() => true, () => false);
       while (!holding && Date.now() < deadline) {
+        if (!(await governorStarted())) continue;
         for (const id of ids) {
           const { raw } = await env.client.workflow.getHandle(id).describe();
           if (raw.pendingWorkflowTask?.state === STARTED) holding = id;

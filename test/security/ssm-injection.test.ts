@@ -163,10 +163,18 @@ describe('shell injection into SSM through alert labels', () => {
 
   it('refusals are not failed runs: hostile alerts cannot auto-demote the step for everyone', async () => {
     // With the first test's refusal, four refused runs of clean-up-disk: demoteAfter (3 of 5)
-    // would demote it if they counted as failures.
-    for (const mountpoint of ['/$(reboot)', '/`id`', '/;rm -rf /']) {
-      const outcome = await stepOutcome(await fire({ instance_id: MANAGED_ATTACKED, mountpoint }));
+    // would demote it if they counted as failures. One instance each: a refused action still
+    // uses its target's hourly action budget (maxActionsPerHourPerTarget: 2).
+    const attacks = [
+      ['i-0a77ac4ed00000010', '/$(reboot)'],
+      ['i-0a77ac4ed00000011', '/`id`'],
+      ['i-0a77ac4ed00000012', '/;rm -rf /'],
+    ] as const;
+    for (const [instance, mountpoint] of attacks) {
+      await moto.tagInstance(instance, { 'medic-managed': 'true' });
+      const outcome = await stepOutcome(await fire({ instance_id: instance, mountpoint }));
       expect(outcome.message).toContain('failed: refused: parameter `Mountpoint`');
+      expect(await commandsFor(instance)).toEqual([]);
     }
     const governor = await m.api('GET', '/api/governor', TOKENS.alice);
     expect(governor.status).toBe(200);
