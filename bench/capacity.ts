@@ -7,19 +7,18 @@
 // the worker's --max-old-space-size (default 768).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { startDemoService } from '../src/dev/demo-service.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { startBenchTemporal } from './lib/temporal.js';
 import { decideUpdate, statusQuery } from '../workflows/contracts.js';
 import { signIdentity } from '../src/identity/sign.js';
 
@@ -53,12 +52,7 @@ async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('capacity: starting a Temporal dev server (in memory), bundling workflows…');
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
-  const dir = await mkdtemp(join(tmpdir(), 'medic-capacity-'));
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  await writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') })).code);
+  const { temporal, connection, client, dir, bundlePath } = await startBenchTemporal(ROOT, 'capacity', WORKFLOWS_PATH);
   const target = await startDemoService(0);
 
   const playbook = PlaybookSchema.parse({

@@ -5,19 +5,18 @@
 // latencies and their ratio, the alerts accepted / refused with 429 / overflowed, the incidents
 // opened, and the worker's and server's RSS.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { alertmanagerPayload } from '../src/dev/health-watcher.js';
 import { freePort } from '../src/dev/ports.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import type { IngestResult } from '../src/intake/ingest.js';
 import { DEFAULT_INTAKE_LIMITS } from '../src/intake/limits.js';
 import { overflowWorkflowId } from '../src/intake/open-incidents.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { startBenchTemporal } from './lib/temporal.js';
 import { statusQuery } from '../workflows/contracts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,12 +61,7 @@ function child(script: string, env: Record<string, string>): ChildProcess {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('flood: starting a Temporal dev server (in memory), bundling workflows…');
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
-  const dir = await mkdtemp(join(tmpdir(), 'medic-flood-'));
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  await writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') })).code);
+  const { temporal, connection, client, dir, bundlePath } = await startBenchTemporal(ROOT, 'flood', WORKFLOWS_PATH);
   // Incidents hold at an approval nobody gives: they stay open, and nothing acts.
   await writeFile(
     join(dir, 'flood.yaml'),
