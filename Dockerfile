@@ -24,7 +24,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
-COPY scripts ./scripts
+COPY scripts/bundle-workflows.ts ./scripts/bundle-workflows.ts
 COPY bin ./bin
 # Production workers load this pre-built bundle (MEDIC_WORKFLOW_BUNDLE): no webpack at start-up.
 RUN npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js

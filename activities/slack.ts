@@ -6,7 +6,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { IncidentSink } from './publish.js';
 import type { ApprovalRequest, IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
-import { Pacer, type BucketSpec } from '../src/dev/slack/rate-limit.js';
+import { Pacer, type BucketSpec } from '../src/slack/rate-limit.js';
 import { incidentRoot, temporalLink, timelineMessages, type SlackMessage } from '../src/slack/ui/incident.js';
 import { approvalMessage, type Decided } from '../src/slack/ui/approval.js';
 import { groupMention, ladderKey, ladderMessage, takeMessage, type TakeRequest, type TakeSettled } from '../src/slack/ui/ladder.js';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
-import { startDemoService } from '../src/dev/demo-service.js';
+import { startDemoService } from '../dev/demo-service.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';

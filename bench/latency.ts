@@ -10,8 +10,8 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { ConfigSchema } from '../src/config.js';
-import { alertmanagerPayload } from '../src/dev/health-watcher.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { alertmanagerPayload } from '../dev/health-watcher.js';
+import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { governorTaskQueue } from '../workflows/contracts.js';

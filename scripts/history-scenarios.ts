@@ -3,7 +3,7 @@
 // worker to its end and names the workflow runs worth keeping.
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
-import { startDemoService, type DemoService, type Fault } from '../src/dev/demo-service.js';
+import { startDemoService, type DemoService, type Fault } from '../dev/demo-service.js';
 import type { Alert } from '../src/intake/schemas.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
 import { signIdentity } from '../src/identity/sign.js';

@@ -156,7 +156,7 @@ ensure_deb docker-compose docker-compose
 ensure_deb prometheus prometheus
 ensure_deb prometheus-alertmanager prometheus-alertmanager
 ensure_deb chromium chromium   # the Slack stand-in's browser test (playwright-core drives it)
-ensure_deb /usr/lib/postgresql/15/bin/initdb postgresql   # the PostgreSQL incident store (src/dev/postgres.ts)
+ensure_deb /usr/lib/postgresql/15/bin/initdb postgresql   # the PostgreSQL incident store (dev/postgres.ts)
 
 # ---------------------------------------------------------------------------------------------
 # 3. Temporal CLI, built from source with `go install` (pinned)

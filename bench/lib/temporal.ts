@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startTemporalDevServer } from '../../src/dev/temporal-dev-server.js';
+import { startTemporalDevServer } from '../../dev/temporal-dev-server.js';
 
 export async function startBenchTemporal(root: string, name: string, workflowsPath: string) {
   const temporal = await startTemporalDevServer({ root, ui: false });

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Database } from 'better-sqlite3';
 import { createAuditSink } from '../../activities/audit.js';
 import { auditLog, openAuditDb, type AuditLog } from '../../src/audit/log.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';

@@ -15,7 +15,7 @@ describe('embedded demo', () => {
   it('npm start -- --once: outage drill → alert → action → verified → resolved, timeline printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'medic-demo-'));
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/demo/main.ts'), '--once', '--dir', dir], {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'dev/demo/main.ts'), '--once', '--dir', dir], {
         cwd: ROOT,
         timeout: 120_000,
       });

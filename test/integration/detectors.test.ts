@@ -1,7 +1,7 @@
 // Built-in detectors on a real Prometheus: a threshold detector with for: opens an incident
 // through the same intake as alerts, records its time to detect, and resolves it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { DetectorSchema, startDetectors } from '../../src/detect/runner.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { demoPlaybook, silentLog } from '../support/fixtures.js';

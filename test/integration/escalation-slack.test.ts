@@ -3,8 +3,8 @@
 // clicks, and PagerDuty pages through pdjs to the local HTTPS Events API stand-in.
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
-import type { StandInMessage } from '../../src/dev/slack/server.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
+import type { StandInMessage } from '../../dev/slack/server.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';

@@ -137,7 +137,7 @@ describe('each gate blocks with its reason', () => {
 
 describe('concurrency', () => {
   it('global concurrency limit holds a second action while the first runs', async () => {
-    const { startDemoService } = await import('../../src/dev/demo-service.js');
+    const { startDemoService } = await import('../../dev/demo-service.js');
     const slow = await startDemoService(0, { remediateDelayMs: 1_500 });
     try {
       slow.state.fault = 'outage';

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema } from '../../src/config.js';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort } from '../../dev/ports.js';
 import { buildServer } from '../../src/server/app.js';
 import { startHealthServer, workerReadiness } from '../../src/temporal/health.js';
 import { silentLog } from '../support/fixtures.js';

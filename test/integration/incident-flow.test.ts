@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
-import { startDemoService } from '../../src/dev/demo-service.js';
+import { startDemoService } from '../../dev/demo-service.js';
 import { timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { useDemoStack } from '../support/demo-stack.js';

@@ -2,7 +2,7 @@
 // never crash medic, and never start a workflow unless the payload is valid.
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
+import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import { checkAlertLimits, DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { AlertmanagerWebhookSchema, fromAlertmanager } from '../../src/intake/schemas.js';
 import { demoPlaybook } from '../support/fixtures.js';

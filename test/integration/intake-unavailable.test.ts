@@ -4,8 +4,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema } from '../../src/config.js';
-import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
-import { freePort } from '../../src/dev/ports.js';
+import { alertmanagerPayload } from '../../dev/health-watcher.js';
+import { freePort } from '../../dev/ports.js';
 import { buildServer } from '../../src/server/app.js';
 import { demoPlaybook, silentLog } from '../support/fixtures.js';
 

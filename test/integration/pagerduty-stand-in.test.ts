@@ -8,7 +8,7 @@ import { event } from '@pagerduty/pdjs';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPagerDutyActivities } from '../../activities/pagerduty.js';
-import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import type { PageContent } from '../../workflows/page.js';
 import { ROOT } from '../support/paths.js';
 

@@ -1,4 +1,4 @@
-// src/dev/postgres.ts against Debian's PostgreSQL 15: a fresh cluster on a free port answers
+// dev/postgres.ts against Debian's PostgreSQL 15: a fresh cluster on a free port answers
 // through the pg driver with the password it generated (and refuses a wrong one), a given data
 // directory is reused with its data, and stop() ends the server.
 import { chmodSync, mkdtempSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { startPostgres } from '../../src/dev/postgres.js';
+import { startPostgres } from '../../dev/postgres.js';
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });

@@ -15,7 +15,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createStoreSink } from '../../activities/store.js';
 import { ConfigSchema } from '../../src/config.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Alert } from '../../src/intake/schemas.js';
 import { formatDuration } from '../../src/report/report.js';

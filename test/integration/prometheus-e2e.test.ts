@@ -2,7 +2,7 @@
 // posts webhook v4 to medic, the incident heals the service, the alert resolves and
 // Alertmanager's resolved notification reaches the incident.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
 

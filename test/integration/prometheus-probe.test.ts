@@ -1,8 +1,8 @@
 // PromQL probes against a real Prometheus scraping the demo service.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusActivities } from '../../activities/prometheus.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
-import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 
 let demo: DemoService;
 let stack: PrometheusStack;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createStoreSink } from '../../activities/store.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { openIncidentStore, ttdSecondsOf, type IncidentStore } from '../../src/store/store.js';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
-import type { StandInMessage } from '../../src/dev/slack/server.js';
+import type { StandInMessage } from '../../dev/slack/server.js';
 
 let m: SlackMedic;
 beforeAll(async () => {

@@ -3,8 +3,8 @@
 // Prometheus and uploads it through the stand-in's two-step file upload into the thread.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSlackSink } from '../../activities/slack.js';
-import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
-import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
+import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
+import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
 import { slackGraph } from '../../src/graphs/incident-graph.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import type { MedicWorker } from '../../src/temporal/worker.js';

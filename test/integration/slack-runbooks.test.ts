@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunbookSchema, type Runbook } from '../../src/runbooks/schema.js';
 import { startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 
 let m: SlackMedic;
 let target: DemoService;

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySlackRequest } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
-import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
-import { slackSignature } from '../../src/dev/slack/interact.js';
+import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
+import { slackSignature } from '../../dev/slack/interact.js';
 import { slackWebClient } from '../../src/slack/client.js';
 
 const TOKEN = 'xoxb-standin-test-token';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import type { PrometheusStack } from '../../dev/prometheus-stack.js';
 import { evaluateSlos, SloSchema, type SliValue } from '../../src/report/slo.js';
 import { openIncidentStore } from '../../src/store/store.js';
 import { ROOT } from '../support/paths.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signedUpdates } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';

@@ -7,9 +7,9 @@
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
-import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
-import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack/server.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
+import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';

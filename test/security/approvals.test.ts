@@ -17,7 +17,7 @@ import { RunbookSchema, runbookAlert, runbookPlaybook, type Runbook } from '../.
 import { decideUpdate, resolveUpdate, type DecisionInput } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
-import type { StandInMessage } from '../../src/dev/slack/server.js';
+import type { StandInMessage } from '../../dev/slack/server.js';
 
 const OPERATOR_TOKENS = { alice: 'alice-operator-token-0123456789', carol: 'carol-operator-token-0123456789' } as const;
 let m: SlackMedic;

@@ -10,7 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink } from '../../activities/audit.js';
 import { auditLog, openAuditDb, type StoredRecord } from '../../src/audit/log.js';
-import { alertmanagerPayload } from '../../src/dev/health-watcher.js';
+import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import type { IngestResult } from '../../src/intake/ingest.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';

@@ -3,7 +3,7 @@
 // file's tests and stopped after them.
 import { afterAll, beforeAll } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDemoService, type DemoService } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 

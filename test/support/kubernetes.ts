@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort } from '../../dev/ports.js';
 import { makeKubePki } from './kubernetes-pki.js';
 import { ROOT } from './paths.js';
 

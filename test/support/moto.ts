@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateDocumentCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort } from '../../dev/ports.js';
 import { ROOT } from './paths.js';
 
 export const motoServerPath = (): string => process.env.MEDIC_MOTO_SERVER ?? join(ROOT, '.cache/bin/moto_server');

@@ -1,4 +1,4 @@
-// A real Prometheus (Debian package, src/dev/prometheus-stack.ts) holding two weeks of a request
+// A real Prometheus (Debian package, dev/prometheus-stack.ts) holding two weeks of a request
 // counter, backfilled with promtool before it starts: 0.05% errors in the week before last,
 // 0.2% errors in the last week — so an SLO of 99.9% was met, then missed, by known amounts.
 import { execFile } from 'node:child_process';
@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startPrometheusStack, type PrometheusStack } from '../../src/dev/prometheus-stack.js';
+import { startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 
 const STEP_S = 600;
 const WEEK_S = 7 * 86_400;

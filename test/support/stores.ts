@@ -1,10 +1,10 @@
 // The incident-store backends every store test runs against: a SQLite file in a temp dir and a
-// real PostgreSQL 15 started by src/dev/postgres.ts (one server per backend instance, its own
+// real PostgreSQL 15 started by dev/postgres.ts (one server per backend instance, its own
 // database cluster, stopped by close()). A missing PostgreSQL fails the test.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres } from '../../src/dev/postgres.js';
+import { startPostgres } from '../../dev/postgres.js';
 import type { StoreConfig } from '../../src/store/config.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
 

@@ -1,5 +1,5 @@
 // Unleash (the real feature-flag server, provisioned into .cache/unleash by scripts/provision.sh)
-// on a throwaway PostgreSQL (src/dev/postgres.ts), for the `flag` action tests. Token auth is on:
+// on a throwaway PostgreSQL (dev/postgres.ts), for the `flag` action tests. Token auth is on:
 // an admin token (what medic uses) and backend tokens per environment (what applications use) are
 // created at start through INIT_*_API_TOKENS. A missing part fails the test; it never skips.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { freePort } from '../../src/dev/ports.js';
-import { startPostgres } from '../../src/dev/postgres.js';
+import { freePort } from '../../dev/ports.js';
+import { startPostgres } from '../../dev/postgres.js';
 import { ROOT } from './paths.js';
 
 export const unleashHome = (): string => process.env.MEDIC_UNLEASH_HOME ?? join(ROOT, '.cache/unleash');

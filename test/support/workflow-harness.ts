@@ -8,7 +8,7 @@ import type { MedicWorker } from '../../src/temporal/worker.js';
 import type { IncomingMessage } from 'node:http';
 import type { WorkflowHandleWithSignaledRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDemoService, type DemoService, type Fault } from '../../src/dev/demo-service.js';
+import { startDemoService, type DemoService, type Fault } from '../../dev/demo-service.js';
 import { withFingerprint } from '../../src/intake/ingest.js';
 import { incidentWorkflowId, targetOf } from '../../src/playbooks/match.js';
 import type { Playbook } from '../../src/playbooks/schema.js';

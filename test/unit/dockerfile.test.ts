@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort } from '../../dev/ports.js';
 import { startHealthServer } from '../../src/temporal/health.js';
 import { ROOT } from '../support/paths.js';
 

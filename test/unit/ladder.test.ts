@@ -2,7 +2,7 @@
 // messages (checked with the stand-in's Block Kit rules, as Slack would), and the store KPIs.
 import { describe, expect, it } from 'vitest';
 import { auditFields } from '../../activities/audit.js';
-import { blocksProblem } from '../../src/dev/slack/blocks.js';
+import { blocksProblem } from '../../dev/slack/blocks.js';
 import { EscalationRungSchema } from '../../src/playbooks/schema.js';
 import { ladderMessage, rungMarks, takeMessage } from '../../src/slack/ui/ladder.js';
 import { actionCounts, approvalKpis, type KpiEvent } from '../../src/store/kpis.js';

@@ -1,6 +1,6 @@
 // The receiver's refusals (before Bolt sees a request) and the validator's group rule.
 import { describe, expect, it } from 'vitest';
-import { slackSignature } from '../../src/dev/slack/interact.js';
+import { slackSignature } from '../../dev/slack/interact.js';
 import { FastifyReceiver } from '../../src/slack/receiver.js';
 import { refuseDecision, approvalRequest, newState } from '../../workflows/incident-state.js';
 import { silentLog, firingAlert } from '../support/fixtures.js';

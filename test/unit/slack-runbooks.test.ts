@@ -2,7 +2,7 @@
 // runbooks load, and the run modal is a valid Slack view.
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { viewProblem } from '../../src/dev/slack/blocks.js';
+import { viewProblem } from '../../dev/slack/blocks.js';
 import { loadRunbooks } from '../../src/runbooks/load.js';
 import { paramsSchema, parseKeyValues, runbookAlert, runbookPlaybook, RunbookSchema } from '../../src/runbooks/schema.js';
 import { checkParams } from '../../src/slack/runbooks.js';

@@ -1,7 +1,7 @@
 // Block Kit builders: pure functions, checked against the same shape rules the stand-in (and
 // Slack) apply.
 import { describe, expect, it } from 'vitest';
-import { blocksProblem, viewProblem } from '../../src/dev/slack/blocks.js';
+import { blocksProblem, viewProblem } from '../../dev/slack/blocks.js';
 import { ACTIONS, approvalMessage, decodeRef, denyReasonModal } from '../../src/slack/ui/approval.js';
 import { incidentRoot, timelineMessages } from '../../src/slack/ui/incident.js';
 import { homeView } from '../../src/slack/ui/home.js';

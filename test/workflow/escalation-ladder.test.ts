@@ -3,8 +3,8 @@
 // Events API stand-in, through pdjs); someone does → they own it, the ladder stops, no page.
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoService } from '../../src/dev/demo-service.js';
-import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../src/dev/pagerduty/stand-in.js';
+import { startDemoService } from '../../dev/demo-service.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { alertSignal, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
 import { signedUpdates, TEST_IDENTITY_KEY } from '../support/identity.js';

@@ -2,7 +2,7 @@
 // continuously for `window` (2m here, probing every 10s); a failure restarts the window; no
 // healthy window by `deadline` fails the step, moves on, and finally escalates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fault } from '../../src/dev/demo-service.js';
+import type { Fault } from '../../dev/demo-service.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';

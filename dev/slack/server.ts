@@ -5,7 +5,7 @@
 // Never loaded in production mode.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { blocksProblem, LIMITS, viewProblem } from './blocks.js';
-import { Buckets, type BucketSpec } from './rate-limit.js';
+import { Buckets, type BucketSpec } from '../../src/slack/rate-limit.js';
 import { registerWebUi } from './web.js';
 import { socketModeServer, type SocketModeServer } from './socket.js';
 

@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../workflows/contracts.js';
-import { waitForTemporal } from '../temporal/connect.js';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/contracts.js';
+import { waitForTemporal } from '../src/temporal/connect.js';
 import { freePort } from './ports.js';
 
 export function temporalCliPath(root: string): string {

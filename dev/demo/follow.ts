@@ -1,7 +1,7 @@
 // Prints an incident's timeline live in the terminal (polling its query), until it ends.
 import type { Client } from '@temporalio/client';
 import { statusQuery, timelineQuery } from '../../workflows/contracts.js';
-import { formatEntry } from '../cli/format.js';
+import { formatEntry } from '../../src/cli/format.js';
 
 export function temporalUiLink(uiUrl: string, workflowId: string, namespace = 'default'): string {
   return `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;

@@ -1,7 +1,7 @@
 // A simple health watcher for the embedded demo: polls a /healthz URL and posts firing/resolved
 // alerts through medic's real Alertmanager intake (webhook v4 + bearer token), exactly as
 // Alertmanager would. Real Prometheus + Alertmanager replace it in production.
-import type { AlertmanagerWebhook } from '../intake/schemas.js';
+import type { AlertmanagerWebhook } from '../src/intake/schemas.js';
 
 export interface WatcherOptions {
   healthUrl: string;

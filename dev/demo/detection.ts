@@ -1,8 +1,8 @@
 // Detection for the embedded demo: real Prometheus + Alertmanager when the Debian packages are
 // installed (scraping the demo service, rule → Alertmanager → medic's webhook), otherwise the
 // built-in health watcher posting through the same intake path. Either way it says which.
-import { startHealthWatcher } from '../dev/health-watcher.js';
-import { DEMO_RULES, prometheusInstalled, startPrometheusStack } from '../dev/prometheus-stack.js';
+import { startHealthWatcher } from '../health-watcher.js';
+import { DEMO_RULES, prometheusInstalled, startPrometheusStack } from '../prometheus-stack.js';
 
 export interface Detection {
   description: string;
