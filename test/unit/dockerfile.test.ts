@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../dev/ports.js';
+import { importsOf } from '../../scripts/lib/layers.js';
 import { startHealthServer } from '../../src/temporal/health.js';
 import { ROOT } from '../support/paths.js';
 
@@ -132,6 +133,28 @@ describe('Dockerfile', () => {
     expect(needed.size).toBeGreaterThan(10);
     const notProduction = [...needed].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (imported by ${file})`);
     expect(notProduction).toEqual([]);
+  });
+
+  it('the runtime image holds product code only: no stand-in, test, bench or script, and nothing in it imports outside it', () => {
+    const copied = steps(runtime, 'COPY').filter((c) => !c.startsWith('--from')).flatMap((c) => c.split(/\s+/).slice(0, -1));
+    const product = ['package.json', 'bin', 'src', 'workflows', 'activities', 'playbooks', 'runbooks'];
+    expect(copied.filter((p) => !product.includes(p)), 'runtime COPY sources outside the product').toEqual([]);
+    // dev/ (the stand-ins and the demo) is not even in the build context
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const dir of ['dev', 'test', 'bench']) expect(ignored).toContain(dir);
+    const walk = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(dir, e.name)) : /\.(ts|js|mjs)$/.test(e.name) ? [join(dir, e.name).split('\\').join('/')] : [],
+      );
+    const files = copied.filter((p) => statSync(join(ROOT, p)).isDirectory()).flatMap((dir) => walk(dir));
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((f) => /stand-?in|demo-service|(^|\/)dev\//i.test(f)), 'stand-ins in the image').toEqual([]);
+    const inImage = (path: string) => copied.some((p) => path === p || path.startsWith(`${p}/`));
+    const outside = files
+      .flatMap((f) => importsOf(f, readFileSync(join(ROOT, f), 'utf8')))
+      .filter((i) => !inImage(i.to) || !(existsSync(join(ROOT, i.to)) || existsSync(join(ROOT, i.to.replace(/\.ts$/, '.js')))))
+      .map((i) => `${i.from} -> ${i.to}`);
+    expect(outside).toEqual([]);
   });
 
   it('bin/healthcheck.js exits 0 for a healthy process and 1, saying why, otherwise', async () => {
