@@ -7,6 +7,15 @@ import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/contracts.js';
 import { waitForTemporal } from '../src/temporal/connect.js';
 import { freePort } from './ports.js';
 
+/** The Temporal CLI `npm start` chose (scripts/provision-demo.sh writes <cache>/demo.env);
+ * MEDIC_TEMPORAL_CLI wins, and without demo.env (tests run the demo directly) the provisioned one. */
+export function demoTemporalCliPath(root: string): string {
+  if (process.env.MEDIC_TEMPORAL_CLI) return process.env.MEDIC_TEMPORAL_CLI;
+  const env = join(process.env.MEDIC_CACHE_DIR ?? join(root, '.cache'), 'demo.env');
+  const line = existsSync(env) ? readFileSync(env, 'utf8').split('\n').find((l) => l.startsWith('MEDIC_TEMPORAL_CLI=')) : undefined;
+  return line ? line.slice('MEDIC_TEMPORAL_CLI='.length).trim() : temporalCliPath(root);
+}
+
 export function temporalCliPath(root: string): string {
   if (process.env.MEDIC_TEMPORAL_CLI) return process.env.MEDIC_TEMPORAL_CLI;
   const env = join(root, '.cache', 'provision.env');
@@ -26,6 +35,8 @@ export interface DevServer {
 
 export async function startTemporalDevServer(o: {
   root: string;
+  /** The Temporal CLI to run; default temporalCliPath(root). */
+  cli?: string;
   dbFile?: string;
   port?: number;
   uiPort?: number;
@@ -33,7 +44,7 @@ export async function startTemporalDevServer(o: {
   /** Extra `start-dev` flags, e.g. --dynamic-config-value KEY=VALUE. */
   extraArgs?: string[];
 }): Promise<DevServer> {
-  const cli = temporalCliPath(o.root);
+  const cli = o.cli ?? temporalCliPath(o.root);
   if (!existsSync(cli)) throw new Error(`Temporal CLI not found at ${cli}: run "bash scripts/provision.sh"`);
   const port = await freePort(o.port ?? 7233);
   const uiPort = await freePort(o.uiPort ?? 8233);

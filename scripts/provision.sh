@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Provisions the real Temporal parts medic runs and tests against, into <repo>/.cache (git-ignored):
+# Provisions the real parts medic runs and tests against, into <repo>/.cache (git-ignored).
+#
+#   bash scripts/provision.sh --demo   what `npm start` needs, nothing else: a Temporal CLI
+#                                      (scripts/provision-demo.sh says which route it took)
+#   bash scripts/provision.sh [--all]  everything `npm test` needs (the default; also
+#                                      `npm run provision -- --all`):
 #
 #   .cache/bin/temporal                 Temporal CLI (dev server: `temporal server start-dev`),
-#                                       built from source with `go install` (pinned below)
+#                                       built from source with `go install` (pinned in
+#                                       scripts/provision-temporal-cli.sh)
 #   .cache/bin/temporal-test-server     wrapper around the Java time-skipping test server
 #                                       (io.temporal:temporal-test-server from Maven Central)
 #   .cache/temporal-test-server/lib/    its resolved classpath
@@ -20,7 +26,8 @@
 #                                       MEDIC_MOTO_SERVER=...
 #
 # plus Debian's docker-compose (offline validation of docker-compose.yml in the tests),
-# prometheus and prometheus-alertmanager (real detection path in the tests and the demo).
+# prometheus and prometheus-alertmanager (real detection path in the tests and the demo),
+# chromium (the Slack page's browser test) and postgresql (the PostgreSQL incident store).
 #
 # Idempotent: every part is stamped with its version and skipped when the stamp matches, so a
 # second run takes well under a second. Force a rebuild with `--force` (or MEDIC_PROVISION_FORCE=1),
@@ -28,12 +35,9 @@
 # Go's build cache (~/.cache/go-build) is left alone, so even a forced CLI rebuild is mostly cached.
 set -euo pipefail
 
-TEMPORAL_CLI_VERSION="v1.5.1"          # needs Go >= 1.25; v1.6+ cannot be `go install`ed (replace lines)
-TEMPORAL_CLI_MODULE="github.com/temporalio/cli"
 TEST_SERVER_VERSION="1.38.0"           # io.temporal:temporal-test-server
 MIN_GO="1.25"
 MIN_JAVA=17
-MIN_NODE="20.3.0"
 MOTO_VERSION="5.2.5"                   # moto[server] from PyPI (SSM SendCommand, Automation)
 MIN_PYTHON="3.9"
 
@@ -42,7 +46,6 @@ CACHE="$ROOT/.cache"
 BIN_DIR="$CACHE/bin"
 LOG_DIR="$CACHE/logs"
 CLI="$BIN_DIR/temporal"
-CLI_STAMP="$BIN_DIR/temporal.version"
 TS_DIR="$CACHE/temporal-test-server"
 TS_LIB="$TS_DIR/lib"
 TS_STAMP="$TS_DIR/version"
@@ -55,7 +58,21 @@ MOTO_WRAPPER="$BIN_DIR/moto_server"
 
 # say, die, version_ge, stamp_is, take_lock, wait_with_heartbeat, parse_provision_args
 source "$ROOT/scripts/lib/provision-common.sh"
-parse_provision_args provision 2,17 "$@"
+mode=all
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --demo) mode=demo ;;
+    --all) mode=all ;;
+    *) args+=("$arg") ;;
+  esac
+done
+parse_provision_args provision 2,31 "${args[@]+"${args[@]}"}"
+if [ "$mode" = demo ]; then
+  exec bash "$ROOT/scripts/provision-demo.sh"
+fi
+# Node first: the range is package.json's "engines" (one message with the fix).
+check_node "$ROOT"
 
 # ---------------------------------------------------------------------------------------------
 # 1. Toolchains (all checked up front: `npm test` needs every one of them)
@@ -64,7 +81,7 @@ missing=()
 if command -v go >/dev/null 2>&1; then
   go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
   if [ -z "$go_version" ] || ! version_ge "$go_version" "$MIN_GO"; then
-    missing+=("go >= $MIN_GO (found ${go_version:-unknown}; Temporal CLI $TEMPORAL_CLI_VERSION needs it; install from https://go.dev/dl)")
+    missing+=("go >= $MIN_GO (found ${go_version:-unknown}; the Temporal CLI, helm and Kubernetes are built with it; install from https://go.dev/dl)")
   fi
 else
   missing+=("go (install Go >= $MIN_GO from https://go.dev/dl; Debian 12's golang-go is 1.19, too old)")
@@ -92,14 +109,6 @@ fi
 if ! command -v mvn >/dev/null 2>&1; then
   missing+=("mvn (install Apache Maven 3.8+, e.g. apt-get install maven)")
 fi
-if command -v node >/dev/null 2>&1; then
-  node_version="$(node -p 'process.versions.node' 2>/dev/null || true)"
-  if [ -z "$node_version" ] || ! version_ge "$node_version" "$MIN_NODE"; then
-    missing+=("node >= $MIN_NODE (found ${node_version:-unknown}; https://nodejs.org)")
-  fi
-else
-  missing+=("node (install Node.js >= $MIN_NODE, https://nodejs.org)")
-fi
 if [ "${#missing[@]}" -gt 0 ]; then
   for m in "${missing[@]}"; do echo "medic: missing toolchain: $m" >&2; done
   exit 1
@@ -110,17 +119,8 @@ mkdir -p "$BIN_DIR" "$LOG_DIR"
 # One provisioner at a time (e.g. two `npm test` runs in parallel share .cache).
 take_lock 9 "$CACHE/provision.lock" "provision run"
 
-BUILD_PID=""
-BUILD_PGID=""
 TMP_PATHS=()
 cleanup() {
-  if [ -n "$BUILD_PID" ] && kill -0 "$BUILD_PID" 2>/dev/null; then
-    if [ -n "$BUILD_PGID" ]; then
-      kill -TERM -- "-$BUILD_PGID" 2>/dev/null || kill "$BUILD_PID" 2>/dev/null || true
-    else
-      kill "$BUILD_PID" 2>/dev/null || true
-    fi
-  fi
   local p
   for p in "${TMP_PATHS[@]+"${TMP_PATHS[@]}"}"; do rm -rf "$p"; done
 }
@@ -159,41 +159,10 @@ ensure_deb chromium chromium   # the Slack stand-in's browser test (playwright-c
 ensure_deb /usr/lib/postgresql/15/bin/initdb postgresql   # the PostgreSQL incident store (dev/postgres.ts)
 
 # ---------------------------------------------------------------------------------------------
-# 3. Temporal CLI, built from source with `go install` (pinned)
+# 3. Temporal CLI, built from source with `go install` (pinned): scripts/provision-temporal-cli.sh
 # ---------------------------------------------------------------------------------------------
-if [ "$FORCE" != "1" ] && [ -x "$CLI" ] && stamp_is "$CLI_STAMP" "$TEMPORAL_CLI_VERSION"; then
-  : # fast path: already built
-else
-  say "building Temporal CLI $TEMPORAL_CLI_VERSION with go install (first run only, several minutes on $(nproc 2>/dev/null || echo ?) cores)…"
-  build_dir="$(mktemp -d "$BIN_DIR/.build.XXXXXX")"
-  TMP_PATHS+=("$build_dir")
-  build_log="$LOG_DIR/temporal-cli-build.log"
-  # Same ldflags as the upstream release build, so `temporal --version` reports the real version
-  # (a plain `go install` says 0.0.0-DEV) and the binary is stripped (~1/3 smaller).
-  ldflags="-s -w -X $TEMPORAL_CLI_MODULE/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}"
-  # In its own session (setsid) so an interrupted provision can stop the whole build tree, and
-  # without the lock fd (9>&-) so no leftover compiler process can keep holding the lock.
-  setsid_cmd=()
-  command -v setsid >/dev/null 2>&1 && setsid_cmd=(setsid)
-  (
-    cd "$build_dir"
-    GOBIN="$build_dir" GOWORK=off exec "${setsid_cmd[@]+"${setsid_cmd[@]}"}" go install -ldflags "$ldflags" \
-      "$TEMPORAL_CLI_MODULE/cmd/temporal@$TEMPORAL_CLI_VERSION"
-  ) 9>&- >"$build_log" 2>&1 &
-  BUILD_PID=$!
-  BUILD_PGID=""
-  [ "${#setsid_cmd[@]}" -gt 0 ] && BUILD_PGID="$BUILD_PID"
-  started=$SECONDS
-  wait_with_heartbeat "$BUILD_PID" "Temporal CLI" "$started"
-  BUILD_PID=""
-  if [ "$build_rc" -ne 0 ] || [ ! -x "$build_dir/temporal" ]; then
-    tail -n 30 "$build_log" >&2
-    die "building Temporal CLI $TEMPORAL_CLI_VERSION failed (exit $build_rc; full log: $build_log)"
-  fi
-  mv -f "$build_dir/temporal" "$CLI"
-  echo "$TEMPORAL_CLI_VERSION" >"$CLI_STAMP"
-  say "built Temporal CLI in $((SECONDS - started))s"
-fi
+MEDIC_CACHE_DIR="$CACHE" bash "$ROOT/scripts/provision-temporal-cli.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&- \
+  || die "provisioning the Temporal CLI failed"
 cli_version="$("$CLI" --version 2>/dev/null)" || die "$CLI does not run; re-provision with: bash scripts/provision.sh --force"
 cli_version="${cli_version#temporal version }"
 

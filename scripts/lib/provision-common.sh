@@ -54,3 +54,17 @@ parse_provision_args() {
     esac
   done
 }
+
+# check_node ROOT: the Node.js on PATH satisfies ROOT/package.json "engines".node (a ">=X.Y.Z"
+# range), else one message with the fix and exit 1. The range is read, never repeated here.
+check_node() {
+  local pkg="$1/package.json" want have
+  want="$(sed -n '/"engines"/,/}/s/.*"node": *"\([^"]*\)".*/\1/p' "$pkg" | head -n1)"
+  [[ "$want" =~ ^\>=\ *[0-9]+(\.[0-9]+){0,2}$ ]] || die "package.json engines.node must be a \">=X.Y.Z\" range (found \"$want\")"
+  want="${want#>=}"; want="${want// /}"
+  local fix="install Node.js 24 LTS (nvm install 24, fnm install 24, or https://nodejs.org/en/download), then run npm ci again"
+  command -v node >/dev/null 2>&1 || die "Node.js not found on PATH: medic needs node >=$want (package.json engines); fix: $fix"
+  have="$(node -p 'process.versions.node' 2>/dev/null || true)"
+  { [ -n "$have" ] && version_ge "$have" "$want"; } \
+    || die "Node.js ${have:+v$have }is too old: medic needs node >=$want (package.json engines); fix: $fix"
+}

@@ -90,6 +90,30 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
   return connecting(o, () => NativeConnection.connect(o));
 }
 
+/** A Temporal SDK logger writing through pino (component "temporal"), e.g. for the runtime or
+ * for bundleWorkflowCode, whose webpack report would otherwise go to the console. */
+export function temporalLogger(log: Logger, level: LogLevel = 'INFO'): DefaultLogger {
+  const sdk = log.child({ component: 'temporal' });
+  return new DefaultLogger(level, (entry) => {
+    const meta = entry.meta ?? {};
+    const line = entry.message;
+    switch (entry.level) {
+      case 'ERROR':
+        sdk.error(meta, line);
+        break;
+      case 'WARN':
+        sdk.warn(meta, line);
+        break;
+      case 'DEBUG':
+      case 'TRACE':
+        sdk.debug(meta, line);
+        break;
+      default:
+        sdk.info(meta, line);
+    }
+  });
+}
+
 let installed = false;
 /** Installs the SDK runtime once, logging through pino at the given level. The runtime handles no
  * signals: the process stops its workers itself, the incident worker before the governor worker
@@ -97,28 +121,7 @@ let installed = false;
 export function installRuntimeLogger(log: Logger, level: LogLevel = 'INFO'): void {
   if (installed) return;
   installed = true;
-  const sdk = log.child({ component: 'temporal' });
-  Runtime.install({
-    logger: new DefaultLogger(level, (entry) => {
-      const meta = entry.meta ?? {};
-      const line = entry.message;
-      switch (entry.level) {
-        case 'ERROR':
-          sdk.error(meta, line);
-          break;
-        case 'WARN':
-          sdk.warn(meta, line);
-          break;
-        case 'DEBUG':
-        case 'TRACE':
-          sdk.debug(meta, line);
-          break;
-        default:
-          sdk.info(meta, line);
-      }
-    }),
-    shutdownSignals: [],
-  });
+  Runtime.install({ logger: temporalLogger(log, level), shutdownSignals: [] });
 }
 
 /** Waits for a Temporal frontend to answer, for start-up ordering (dev server, compose);

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker, type Logger as TemporalLogger, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { governorTaskQueue } from '../../workflows/contracts.js';
 import { createActivities } from '../../activities/index.js';
 import type { IncidentSink } from '../../activities/publish.js';
@@ -39,6 +39,8 @@ export interface WorkerOptions {
   taskQueue: string;
   /** Pre-built bundle code, or the path of a bundle file (production); else bundled from source. */
   workflowBundle?: WorkflowBundleOption;
+  /** Where bundling from source reports (webpack's summary); default: the SDK runtime's logger. */
+  bundleLogger?: TemporalLogger;
   secrets?: Record<string, string>;
   fetch?: typeof globalThis.fetch;
   identity?: string;
@@ -96,7 +98,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.playbooks ? { playbooks: o.playbooks } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
-  const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode(BUNDLE_OPTIONS)).code };
+  const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ ...BUNDLE_OPTIONS, logger: o.bundleLogger ?? Runtime.instance().logger })).code };
   const common = {
     connection: o.connection,
     namespace: o.namespace ?? 'default',
