@@ -71,7 +71,8 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/medic-temporal-download.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 say "no temporal on PATH or in $BIN_DIR: downloading the dev server the way the Temporal SDK does (temporal.download, up to ${DOWNLOAD_TIMEOUT}s)…"
 mkdir -p "$tmp/dl"
-if (cd "$ROOT" && node --import tsx scripts/lib/download-temporal.ts "$tmp/dl" "$DOWNLOAD_TIMEOUT" "$tmp/result") >"$tmp/log" 2>&1 \
+# (TMPDIR too: tsx's compile cache stays in there)
+if (cd "$ROOT" && TMPDIR="$tmp" node --import tsx scripts/lib/download-temporal.ts "$tmp/dl" "$DOWNLOAD_TIMEOUT" "$tmp/result") >"$tmp/log" 2>&1 \
    && read -r status binary <"$tmp/result" && [ "$status" = ok ] && cli_version "$binary" >/dev/null; then
   mkdir -p "$BIN_DIR"
   cp "$binary" "$BIN_DIR/.temporal.download"

@@ -45,7 +45,9 @@ export function followWorkflow(client: Client, workflowId: string, uiUrl: string
     // An ended incident's run answers the same queries forever: only look again at a new run.
     if (current?.ended && current.runId === runId) return;
     const run = client.workflow.getHandle(workflowId, runId);
-    const [status, timeline] = await Promise.all([run.query(statusQuery), run.query(timelineQuery)]);
+    const [status, early] = await Promise.all([run.query(statusQuery), run.query(timelineQuery)]);
+    // Two queries, two moments: once the incident has ended its timeline is final, so read it again.
+    const timeline = status.endedAt === undefined ? early : await run.query(timelineQuery);
     if (current?.incidentId !== status.incidentId) {
       // The previous incident closed and a new one started between two polls: print its end first.
       if (current && !current.ended) end(current, await client.workflow.getHandle(workflowId, current.runId).query(statusQuery));
