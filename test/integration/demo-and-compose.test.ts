@@ -2,7 +2,7 @@
 // service, the health watcher alerts medic through the real intake, and the incident resolves.
 // (docker-compose.yml is validated in compose.test.ts.)
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,7 @@ describe('embedded demo', () => {
   it('npm start -- --once: outage drill → alert → action → verified → resolved, timeline printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'medic-demo-'));
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'dev/demo/main.ts'), '--once', '--dir', dir], {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'dev/demo/main.ts'), '--once', '--dir', dir], {
         cwd: ROOT,
         timeout: 120_000,
       });
@@ -29,11 +29,33 @@ describe('embedded demo', () => {
         expect(stdout).toContain(line);
       }
       expect(stdout).toContain('--once: incident resolved');
+      expect(stdout).toMatch(/^  first incident healed \d+ s after start$/m);
+      // only medic's lines in the terminal: webpack's report and process warnings (the AWS SDK's
+      // note about the Node version) go to the log file
+      const log = await readFile(join(dir, 'medic.log'), 'utf8');
+      for (const out of [stdout, stderr]) {
+        expect(out).not.toMatch(/asset workflow-bundle|webpack|Workflow bundle created|Warning/);
+      }
+      expect(log).toContain('asset workflow-bundle');
+      expect(log).toContain('Workflow bundle created');
+      // a user's own Alertmanager: the intake URL in the banner, the token in a private file, and
+      // a receiver for alertmanager.yml that Alertmanager's own checker accepts
+      const webhook = /your alerts\s+Alertmanager webhook (http:\/\/127\.0\.0\.1:\d+\/webhooks\/alertmanager)/.exec(stdout)?.[1];
+      expect(webhook).toBeDefined();
+      expect(stdout).toContain(`Bearer <the token in ${join(dir, 'intake.token')}>`);
+      expect((await stat(join(dir, 'intake.token'))).mode & 0o777).toBe(0o600);
+      const receiver = await readFile(join(dir, 'alertmanager-receiver.yml'), 'utf8');
+      expect(receiver).toContain(`url: ${webhook}`);
+      expect(receiver).toContain(`credentials_file: ${join(dir, 'intake.token')}`);
+      expect(receiver).not.toContain(await readFile(join(dir, 'intake.token'), 'utf8'));
+      const amConfig = join(dir, 'alertmanager.yml');
+      await writeFile(amConfig, `route:\n  receiver: medic-demo\n${receiver}`);
+      const check = await run('amtool', ['check-config', amConfig]);
+      expect(check.stdout).toContain('SUCCESS');
       // the CLI connection file is private to the user
       const cli = JSON.parse(await readFile(join(dir, 'cli.json'), 'utf8')) as { url: string; token: string };
       expect(cli.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       // secrets (the demo service token) never reach the log file
-      const log = await readFile(join(dir, 'medic.log'), 'utf8');
       expect(log).not.toContain(cli.token);
     } finally {
       await rm(dir, { recursive: true, force: true });
