@@ -133,9 +133,11 @@ trap 'exit 143' TERM
 #    offline), Prometheus 2.42 and Alertmanager 0.25 (started by the tests on free ports).
 # ---------------------------------------------------------------------------------------------
 # ensure_deb COMMAND PACKAGE: installs PACKAGE when COMMAND is missing (root + apt-get), else dies.
+# COMMAND may be an absolute path of a file the package ships (e.g. a font).
+have() { if [[ "$1" == /* ]]; then [ -e "$1" ]; else command -v "$1" >/dev/null 2>&1; fi; }
 ensure_deb() {
   local cmd="$1" pkg="$2"
-  command -v "$cmd" >/dev/null 2>&1 && return 0
+  have "$cmd" && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian package $pkg (apt-get)…"
     local apt_log="$LOG_DIR/apt-$pkg.log"
@@ -147,7 +149,7 @@ ensure_deb() {
         die "could not install the Debian package $pkg (log: $apt_log)"
       fi
     fi
-    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing $pkg (log: $apt_log)"
+    have "$cmd" || die "$cmd still missing after installing $pkg (log: $apt_log)"
   else
     die "missing tool: $cmd (install the Debian package as root: apt-get install --no-install-recommends $pkg)"
   fi
@@ -156,6 +158,7 @@ ensure_deb docker-compose docker-compose
 ensure_deb prometheus prometheus
 ensure_deb prometheus-alertmanager prometheus-alertmanager
 ensure_deb chromium chromium   # the Slack stand-in's browser test (playwright-core drives it)
+ensure_deb /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf fonts-noto-color-emoji   # its emoji (status icons) in screenshots
 ensure_deb /usr/lib/postgresql/15/bin/initdb postgresql   # the PostgreSQL incident store (dev/postgres.ts)
 
 # ---------------------------------------------------------------------------------------------

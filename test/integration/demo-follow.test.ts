@@ -1,8 +1,8 @@
-// The demo terminal's follower (src/demo/follow.ts) on a real dev server and worker: two
+// The demo terminal's follower (dev/demo/follow.ts) on a real dev server and worker: two
 // incidents under one workflow id — the second a new run, started by the same alert after the
 // first closed — both appear live, each with its header, its timeline and its end line.
 import { expect, it } from 'vitest';
-import { followWorkflow } from '../../src/demo/follow.js';
+import { followWorkflow } from '../../dev/demo/follow.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { useDemoStack } from '../support/demo-stack.js';

@@ -1,6 +1,10 @@
 // The stand-in's web page in headless Chromium (Debian `chromium` + playwright-core): a user
 // opens the local "Slack", clicks Approve on a pending step, and sees the incident resolve.
-import { join } from 'node:path';
+// The resolved thread is the README's screenshot (docs/img/demo-thread.png): written when missing,
+// or refreshed with MEDIC_UPDATE_SCREENSHOTS=1 (it shows times, so not on every run).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useSlackMedicInBrowser } from '../support/browser.js';
@@ -8,6 +12,7 @@ import { demoPlaybook } from '../support/fixtures.js';
 import { U, waitUntil } from '../support/slack.js';
 
 const OUT = fileURLToPath(new URL('../../test-results/slack-browser/', import.meta.url));
+const README_SHOT = fileURLToPath(new URL('../../docs/img/demo-thread.png', import.meta.url));
 
 const ui = useSlackMedicInBrowser(OUT);
 
@@ -42,6 +47,14 @@ describe('the local Slack page in a browser', () => {
     await page.getByText('Resolved', { exact: false }).first().waitFor({ timeout: 30_000 });
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect((await ui.m.status(id)).status).toBe('resolved');
+    await page.getByText('healed by step 1/1', { exact: false }).first().waitFor({ timeout: 20_000 });
+    if (process.env.MEDIC_UPDATE_SCREENSHOTS === '1' || !existsSync(README_SHOT)) {
+      await mkdir(dirname(README_SHOT), { recursive: true });
+      await page.screenshot({ path: README_SHOT });
+    }
+    const png = await readFile(README_SHOT);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1280, 900]); // the viewport, as the README shows it
 
     await page.locator('#cmd').fill('/medic status');
     await page.locator('#cmd').press('Enter');
