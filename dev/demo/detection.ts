@@ -30,7 +30,7 @@ export async function startDetection(o: {
       stop: () => stack.stop(),
     };
   }
-  o.say('prometheus/prometheus-alertmanager not installed: using medic\'s built-in health watcher instead (bash scripts/provision.sh installs them)');
+  o.say('prometheus/prometheus-alertmanager not installed: using medic\'s built-in health watcher instead (for the real path: apt-get install prometheus prometheus-alertmanager)');
   const watcher = startHealthWatcher({
     healthUrl: `${o.demoUrl}/healthz`,
     webhookUrl,
