@@ -43,6 +43,9 @@ export async function startTemporalDevServer(o: {
   ui?: boolean;
   /** Extra `start-dev` flags, e.g. --dynamic-config-value KEY=VALUE. */
   extraArgs?: string[];
+  /** In its own process group, so a terminal's Ctrl-C reaches only the caller, which stops the
+   * server last (after its workers); the caller must then handle SIGINT (the demo does). */
+  ownProcessGroup?: boolean;
 }): Promise<DevServer> {
   const cli = o.cli ?? temporalCliPath(o.root);
   if (!existsSync(cli)) throw new Error(`Temporal CLI not found at ${cli}: run "bash scripts/provision.sh"`);
@@ -53,7 +56,12 @@ export async function startTemporalDevServer(o: {
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   for (const name of SEARCH_ATTRIBUTE_REGISTRATIONS) args.push('--search-attribute', `${name}=Keyword`);
   args.push(...(o.extraArgs ?? []));
-  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: o.ownProcessGroup === true });
+  if (o.ownProcessGroup) {
+    const killOnExit = (): void => void child.kill('SIGKILL'); // the group no longer dies with us
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
+  }
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<never>((_, reject) =>

@@ -58,8 +58,20 @@ async function main(): Promise<number> {
   // npm start (scripts/start-demo.sh) passes its start time, so provisioning counts too.
   const startedAt = Number(process.env.MEDIC_DEMO_STARTED_AT_MS) || performance.timeOrigin;
 
+  // Ctrl-C: once running, a clean shutdown (the dev server, in its own process group, last);
+  // while starting, or a second Ctrl-C, exits at once (the 'exit' hook stops the dev server).
+  let stopRequested: (() => void) | undefined;
+  const onSignal = (): void => {
+    const stop = stopRequested;
+    stopRequested = undefined;
+    if (stop) stop();
+    else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   say('medic demo: starting Temporal dev server…');
-  const temporal = await startTemporalDevServer({ root: ROOT, cli: demoTemporalCliPath(ROOT), dbFile: join(dir, 'temporal.db') });
+  const temporal = await startTemporalDevServer({ root: ROOT, cli: demoTemporalCliPath(ROOT), dbFile: join(dir, 'temporal.db'), ownProcessGroup: true });
   const demoToken = token();
   const demo = await startDemoService(await freePort(8099), { token: demoToken });
   process.env.MEDIC_PB_DEMO_SERVICE_URL = demo.url;
@@ -184,8 +196,7 @@ Ctrl-C stops everything.
     return exitCode;
   }
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stopRequested = resolve;
   });
   say('\nstopping…');
   await shutdown();

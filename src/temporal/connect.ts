@@ -121,7 +121,8 @@ let installed = false;
 export function installRuntimeLogger(log: Logger, level: LogLevel = 'INFO'): void {
   if (installed) return;
   installed = true;
-  Runtime.install({ logger: temporalLogger(log, level), shutdownSignals: [] });
+  // forward: Core's own (Rust) logs too, which would otherwise go to stderr as text
+  Runtime.install({ logger: temporalLogger(log, level), telemetryOptions: { logging: { forward: {} } }, shutdownSignals: [] });
 }
 
 /** Waits for a Temporal frontend to answer, for start-up ordering (dev server, compose);
