@@ -68,7 +68,7 @@ fi
 
 # 3. the SDK's download. In a temporary directory: a failed or interrupted download leaves nothing.
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/medic-temporal-download.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$BIN_DIR/.temporal.download"' EXIT
 say "no temporal on PATH or in $BIN_DIR: downloading the dev server the way the Temporal SDK does (temporal.download, up to ${DOWNLOAD_TIMEOUT}s)…"
 mkdir -p "$tmp/dl"
 # (TMPDIR too: tsx's compile cache stays in there)
