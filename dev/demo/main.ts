@@ -116,7 +116,8 @@ async function main(): Promise<number> {
   const ended: IncidentStatus[] = [];
   const onEnd = (status: IncidentStatus): void => {
     if (status.status === 'resolved' && !ended.some((e) => e.status === 'resolved')) {
-      say(`  first incident healed ${Math.round((Date.now() - startedAt) / 1000)} s after start`);
+      const took = status.endedAt !== undefined ? ` (opened → healed in ${Math.round((status.endedAt - status.startedAt) / 1000)} s)` : '';
+      say(`  first incident healed ${Math.round((Date.now() - startedAt) / 1000)} s after start${took}`);
     }
     ended.push(status);
   };

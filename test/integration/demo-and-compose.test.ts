@@ -29,7 +29,7 @@ describe('embedded demo', () => {
         expect(stdout).toContain(line);
       }
       expect(stdout).toContain('--once: incident resolved');
-      expect(stdout).toMatch(/^ {2}first incident healed \d+ s after start$/m);
+      expect(stdout).toMatch(/^ {2}first incident healed \d+ s after start \(opened → healed in \d+ s\)$/m);
       // only medic's lines in the terminal: webpack's report and process warnings (the AWS SDK's
       // note about the Node version) go to the log file
       const log = await readFile(join(dir, 'medic.log'), 'utf8');
