@@ -6,64 +6,101 @@ import type { Database } from 'better-sqlite3';
 import type { Checkpointer } from '../src/audit/checkpoint.js';
 import type { AuditKey } from '../src/audit/key.js';
 import { auditLog, type AuditRecord } from '../src/audit/log.js';
-import type { IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
+import { unreachable, type IncidentStatus, type PublishInput, type TimelineEntry } from '../workflows/contracts.js';
 import type { IncidentSink } from './publish.js';
 
 type Fields = Pick<AuditRecord, 'who' | 'what' | 'why' | 'before' | 'after'>;
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-function blockingReasons(e: TimelineEntry): string {
-  const decisions = (e.data?.decisions as { outcome: string; reason: string }[] | undefined) ?? [];
-  return decisions.filter((d) => d.outcome !== 'pass').map((d) => d.reason).join('; ');
-}
+const blockingReasons = (decisions: { outcome: string; reason: string }[]): string =>
+  decisions.filter((d) => d.outcome !== 'pass').map((d) => d.reason).join('; ');
 
-/** Who/what/why/before/after for one timeline entry. */
+/** Who/what/why/before/after for one timeline entry, from its kind and typed data. */
 export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields {
-  const d = e.data ?? {};
   const base: Fields = { who: 'medic', what: e.message, why: '', before: '', after: '' };
+  const playbook = `playbook ${incident.playbook}`;
   switch (e.kind) {
-    case 'alert':
-      return { ...base, who: `alert source: ${/ from (\S+)$/.exec(e.message)?.[1] ?? 'intake'}`, after: /\b(firing|resolved)\b/.exec(e.message)?.[1] ?? 'firing' };
-    case 'gate': {
-      const passed = e.message.startsWith('gates passed');
-      return { ...base, why: passed ? '' : blockingReasons(e), before: 'pending', after: passed ? 'allowed' : e.message.includes('blocked') ? 'blocked' : 'held' };
-    }
-    case 'approval': {
-      const partial = d.partial as { by?: string; approvals?: string[]; needed?: number } | undefined;
-      if (partial) {
-        return { ...base, who: partial.by ?? 'unknown', why: 'four-eyes: another, different approver must approve too', before: 'awaiting approval', after: `${partial.approvals?.length ?? 1} of ${partial.needed ?? 2} approvals` };
-      }
-      const decision = str(d.decision);
-      if (decision) return { ...base, who: str(d.by) || 'unknown', why: str(d.reason), before: 'awaiting approval', after: decision === 'approve' ? 'approved' : 'denied' };
-      if (e.message.includes('expired')) return { ...base, why: 'nobody decided before the request expired', before: 'awaiting approval', after: 'expired' };
-      return { ...base, why: 'the step requires approval', before: 'pending', after: 'awaiting approval' };
-    }
-    case 'action': {
-      if (d.idempotencyKey !== undefined) return { ...base, why: `playbook ${incident.playbook}`, before: 'not started', after: 'started' };
-      const failed = d.failed === true || / failed: /.test(e.message);
-      const status = typeof d.status === 'number' ? ` (HTTP ${d.status})` : '';
-      return { ...base, why: `playbook ${incident.playbook}`, before: 'started', after: `${failed ? 'failed' : 'succeeded'}${status}` };
-    }
-    case 'verification':
-      return { ...base, after: /^verified/.test(e.message) ? 'healthy' : /failed/.test(e.message) ? 'unhealthy' : 'checking' };
-    case 'escalation': {
-      const take = (d.take ?? {}) as { outcome?: string; by?: string };
-      if (take.outcome === 'taken') return { ...base, who: take.by ?? 'unknown', why: 'took the incident from Slack', before: 'escalated', after: 'taken' };
-      return { ...base, why: incident.escalationReason ?? '', after: 'escalated' };
-    }
-    case 'resolution':
-      return { ...base, why: incident.outcome ?? '', before: 'open', after: e.message.startsWith('resolved') ? 'resolved' : 'escalated' };
-    case 'control': {
-      // An Update whose identity medic's app did not sign (workflows/identity.ts): refused.
-      const forged = d.forged as { kind?: string; user?: string; reason?: string } | undefined;
-      if (forged) return { ...base, who: `unverified claim: ${forged.user ?? '?'}`, why: forged.reason ?? '', before: 'unchanged', after: `refused (forged ${forged.kind ?? 'update'})` };
-      const human = d.resolvedBy as { by?: string; reason?: string } | undefined;
-      if (human) return { ...base, who: human.by ?? 'unknown', why: human.reason ?? '', before: 'open', after: 'resolved by a person' };
-      const paused = typeof d.paused === 'boolean' ? d.paused : e.message.includes(' ON ');
-      return { ...base, who: str(d.by) || (/ by (\S+)/.exec(e.message)?.[1] ?? 'unknown'), why: str(d.reason), before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
-    }
-    default:
+    case 'alert.opened':
+      return { ...base, who: `alert source: ${e.data.detection.source}`, after: 'firing' };
+    case 'alert.received':
+      return { ...base, who: `alert source: ${e.data.source ?? 'intake'}`, after: e.data.status ?? 'firing' };
+    case 'gate.passed':
+      return { ...base, before: 'pending', after: 'allowed' };
+    case 'gate.held':
+      return { ...base, why: blockingReasons(e.data.decisions), before: 'pending', after: 'held' };
+    case 'gate.blocked':
+      return { ...base, why: blockingReasons(e.data.decisions), before: 'pending', after: 'blocked' };
+    case 'gate.demoted':
+      return { ...base, why: e.data.demotion?.reason ?? '', before: 'pending', after: 'held' };
+    case 'gate.playbookRefused':
+      return { ...base, why: 'the playbook is not one this worker loaded', before: 'pending', after: 'blocked' };
+    case 'lock.waiting':
+    case 'lock.acquired':
       return base;
+    case 'approval.requested':
+      return { ...base, why: 'the step requires approval', before: 'pending', after: 'awaiting approval' };
+    case 'approval.partial': {
+      const p = e.data.partial;
+      return { ...base, who: p.by, why: 'four-eyes: another, different approver must approve too', before: 'awaiting approval', after: `${p.approvals.length} of ${p.needed} approvals` };
+    }
+    case 'approval.decided':
+      return { ...base, who: e.data.by, why: e.data.reason ?? '', before: 'awaiting approval', after: e.data.decision === 'approve' ? 'approved' : 'denied' };
+    case 'approval.expired':
+      return { ...base, why: 'nobody decided before the request expired', before: 'awaiting approval', after: 'expired' };
+    case 'action.started':
+      return { ...base, why: playbook, before: 'not started', after: 'started' };
+    case 'action.succeeded':
+    case 'action.failed': {
+      const status = e.data.httpStatus !== undefined ? ` (HTTP ${e.data.httpStatus})` : '';
+      return { ...base, why: playbook, before: 'started', after: `${e.kind === 'action.failed' ? 'failed' : 'succeeded'}${status}` };
+    }
+    case 'action.retrying':
+      return { ...base, why: e.data.reason, after: 'trying again' };
+    case 'action.movedOn':
+      return { ...base, why: e.data.reason, after: 'next step' };
+    case 'verification.passed':
+      return { ...base, after: 'healthy' };
+    case 'verification.probeFailed':
+    case 'verification.failed':
+      return { ...base, after: 'unhealthy' };
+    case 'verification.started':
+    case 'verification.skipped':
+      return { ...base, after: 'checking' };
+    case 'escalation.taken':
+      return { ...base, who: e.data.take.by, why: 'took the incident from Slack', before: 'escalated', after: 'taken' };
+    case 'escalation.started':
+    case 'escalation.overflow':
+    case 'escalation.ladder':
+    case 'escalation.handedOver':
+    case 'escalation.notified':
+    case 'escalation.webhookRefused':
+    case 'escalation.webhookFailed':
+    case 'escalation.takeRequested':
+    case 'escalation.takeMissed':
+    case 'page.sending':
+    case 'page.accepted':
+    case 'page.failed':
+    case 'page.resolving':
+    case 'page.resolved':
+    case 'page.resolveFailed':
+      return { ...base, why: incident.escalationReason ?? '', after: 'escalated' };
+    case 'resolution':
+      return { ...base, why: incident.outcome ?? '', before: 'open', after: e.data.status };
+    case 'control.forged': {
+      // An Update whose identity medic's app did not sign (workflows/identity.ts): refused.
+      const f = e.data.forged;
+      return { ...base, who: `unverified claim: ${f.user}`, why: f.reason, before: 'unchanged', after: `refused (forged ${f.kind})` };
+    }
+    case 'control.resolvedByHand':
+      return { ...base, who: e.data.resolvedBy.by, why: e.data.resolvedBy.reason ?? '', before: 'open', after: 'resolved by a person' };
+    case 'control.killSwitch': {
+      const paused = e.data.paused;
+      return { ...base, who: e.data.by ?? 'unknown', why: e.data.reason ?? '', before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
+    }
+    case 'control.graphRefused':
+    case 'control.drillReport':
+      return base;
+    default:
+      return unreachable(e);
   }
 }
 
@@ -76,7 +113,7 @@ export function auditRecordsOf(input: PublishInput): AuditRecord[] {
     kind: e.kind,
     target: inc.target,
     ...auditFields(e, inc),
-    data: { workflowId: inc.workflowId, playbook: inc.playbook, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}), ...(e.data ? { data: e.data } : {}) },
+    data: { workflowId: inc.workflowId, playbook: inc.playbook, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}), data: e.data },
   }));
 }
 

@@ -20,6 +20,7 @@ import {
   type TimelineEntry,
 } from '../workflows/contracts.js';
 import { drillReportSignal, sinkRefsQuery, type DrillReport } from '../workflows/contracts-drill.js';
+import { entry as newEntry, groupOf } from '../workflows/timeline.js';
 import { formatDrillReport } from '../src/drills/report.js';
 
 export interface DrillDeps {
@@ -198,7 +199,7 @@ export function createDrillActivities(deps: DrillDeps) {
         const done = s.status === 'resolved' || s.status === 'escalated';
         if (done || Date.now() >= deadline) {
           const timeline = await handle.query(timelineQuery);
-          const escalatedAt = timeline.find((e) => e.kind === 'escalation')?.at;
+          const escalatedAt = timeline.find((e) => groupOf(e.kind) === 'escalation')?.at;
           const endedAt = s.status === 'resolved' ? s.endedAt : s.status === 'escalated' ? escalatedAt : undefined;
           return { status: s.status, ...(s.outcome ? { outcome: s.outcome } : {}), ...(endedAt !== undefined ? { endedAt } : {}), steps: stepSequenceOf(timeline) };
         }
@@ -221,7 +222,7 @@ export function createDrillActivities(deps: DrillDeps) {
       }
       const [incident, timeline, refs] = await Promise.all([handle.query(statusQuery), handle.query(timelineQuery), handle.query(sinkRefsQuery)]);
       const seq = timeline.length > 0 ? timeline[timeline.length - 1]!.seq + 1 : 0;
-      const entry: TimelineEntry = { seq, at: Date.now(), kind: 'control', message: formatDrillReport(report), data: { drill: report } };
+      const entry = { ...newEntry.drillReport({ message: formatDrillReport(report), data: { drill: report } }), seq, at: Date.now() } as TimelineEntry;
       const failures: string[] = [];
       let next = { ...refs };
       for (const sink of deps.sinks) {

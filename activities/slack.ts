@@ -42,13 +42,8 @@ export const SLACK_REFS = {
 } as const;
 
 const statusKey = (i: IncidentStatus): string => `${i.status}:${i.stepIndex}:${i.outcome ? 'done' : ''}`;
-const isRequest = (e: TimelineEntry): ApprovalRequest | undefined =>
-  e.kind === 'approval' && e.data && typeof e.data.request === 'object' ? (e.data.request as ApprovalRequest) : undefined;
-/** workflows/ladder.ts: a slack-group rung's request (no outcome yet) or how it settled. */
-type TakeData = TakeRequest & { outcome?: 'taken' | 'missed'; by?: string; at?: number };
-const takeOf = (e: TimelineEntry): TakeData | undefined =>
-  e.kind === 'escalation' && e.data && typeof e.data.take === 'object' ? (e.data.take as TakeData) : undefined;
-const isLadder = (e: TimelineEntry): boolean => e.kind === 'escalation' && Array.isArray(e.data?.ladder);
+/** workflows/ladder.ts: how a slack-group rung's request settled. */
+type TakeData = Pick<TakeRequest, 'rung'> & { outcome: 'taken' | 'missed'; by?: string; at?: number };
 
 export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
   const { web } = deps;
@@ -145,40 +140,53 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       };
       const decisions: Decided[] = [];
       let partial = false; // a four-eyes request got one of its approvals
-      const settled: (TakeData & TakeSettled)[] = [];
+      const settled: TakeData[] = [];
       for (const e of fresh) {
-        const take = takeOf(e);
-        if (take && !take.outcome) {
-          // A take request is its own message (it mentions the group and carries Take it).
-          await postRun();
-          const r = await post(channel, takeMessage(i.workflowId, take, await mentionOf(take.group)), thread);
-          save(SLACK_REFS.take(take.rung), r.ts);
-          save(SLACK_REFS.takeRequest(take.rung), JSON.stringify({ rung: take.rung, group: take.group, since: take.since, until: take.until }));
-          save(SLACK_REFS.seq, String(e.seq));
-          continue;
+        switch (e.kind) {
+          case 'escalation.takeRequested': {
+            // A take request is its own message (it mentions the group and carries Take it).
+            const take = e.data.take;
+            await postRun();
+            const r = await post(channel, takeMessage(i.workflowId, take, await mentionOf(take.group)), thread);
+            save(SLACK_REFS.take(take.rung), r.ts);
+            save(SLACK_REFS.takeRequest(take.rung), JSON.stringify({ rung: take.rung, group: take.group, since: take.since, until: take.until }));
+            save(SLACK_REFS.seq, String(e.seq));
+            continue;
+          }
+          case 'escalation.taken':
+          case 'escalation.takeMissed':
+            settled.push(e.data.take);
+            run.push(e);
+            continue;
+          case 'escalation.ladder': {
+            run.push(e);
+            if (!i.ladder) continue;
+            // The ladder is one message, rewritten as escalation moves from rung to rung.
+            await postRun();
+            const r = await post(channel, ladderMessage(i), thread);
+            save(SLACK_REFS.ladder, r.ts);
+            save(SLACK_REFS.ladderKey, ladderKey(i));
+            continue;
+          }
+          case 'approval.requested': {
+            // A request is its own message (it carries buttons); what came before it is posted first.
+            const request = e.data.request;
+            await postRun();
+            const r = await post(channel, approvalMessage(i.workflowId, request), thread);
+            save(SLACK_REFS.approval(request.step), r.ts);
+            save(SLACK_REFS.seq, String(e.seq));
+            continue;
+          }
+          case 'approval.partial':
+          case 'approval.decided':
+          case 'approval.expired':
+            run.push(e);
+            if (i.approval && i.approval.at === e.at) decisions.push(i.approval);
+            if (e.kind === 'approval.partial') partial = true;
+            continue;
+          default:
+            run.push(e);
         }
-        if (take?.outcome) settled.push({ ...take, outcome: take.outcome });
-        if (isLadder(e) && i.ladder) {
-          // The ladder is one message, rewritten as escalation moves from rung to rung.
-          run.push(e);
-          await postRun();
-          const r = await post(channel, ladderMessage(i), thread);
-          save(SLACK_REFS.ladder, r.ts);
-          save(SLACK_REFS.ladderKey, ladderKey(i));
-          continue;
-        }
-        const request = isRequest(e);
-        if (!request) {
-          run.push(e);
-          if (e.kind === 'approval' && i.approval && i.approval.at === e.at) decisions.push(i.approval);
-          if (e.kind === 'approval' && e.data?.partial) partial = true;
-          continue;
-        }
-        // A request is its own message (it carries buttons); what came before it is posted first.
-        await postRun();
-        const r = await post(channel, approvalMessage(i.workflowId, request), thread);
-        save(SLACK_REFS.approval(request.step), r.ts);
-        save(SLACK_REFS.seq, String(e.seq));
       }
       await postRun();
 

@@ -64,19 +64,19 @@ function incident(i: number, t0: number): PublishInput[] {
   const base = { incidentId: id, workflowId: id.slice(0, -9), playbook: `bench-${i % 20}`, service: `svc-${i % 50}`, severity: 'critical', alertname: 'Bench', target: `host-${i}`, alertsReceived: 1, startedAt: t0, acted: false, escalationSent: false };
   const pub = (incident: Record<string, unknown>, entries: PublishInput['entries']): PublishInput => ({ incident: { ...base, status: 'open', ...incident } as unknown as IncidentStatus, refs: {}, entries });
   const kind = i % 4; // 0 healed, 1 approved then healed, 2 noise, 3 escalated
-  const out = [pub({}, [{ seq: 0, at: t0, kind: 'alert', message: 'incident opened', data: { detection: { source: 'alertmanager', startsAt: new Date(t0 - (i % 90) * 1000).toISOString(), receivedAt: t0 } } }])];
-  if (kind === 2) return [...out, pub({ status: 'resolved', outcome: 'alert resolved before medic acted', endedAt: t0 + 5_000 }, [{ seq: 1, at: t0 + 5_000, kind: 'resolution', message: 'resolved' }])];
+  const out = [pub({}, [{ seq: 0, at: t0, kind: 'alert.opened', message: 'incident opened', data: { detection: { source: 'alertmanager', startsAt: new Date(t0 - (i % 90) * 1000).toISOString(), receivedAt: t0 } } }])];
+  if (kind === 2) return [...out, pub({ status: 'resolved', outcome: 'alert resolved before medic acted', endedAt: t0 + 5_000 }, [{ seq: 1, at: t0 + 5_000, kind: 'resolution', message: 'resolved', data: { status: 'resolved', outcome: 'alert resolved before medic acted' } }])];
   let seq = 1;
   const entries: PublishInput['entries'] = [];
   if (kind === 1) {
-    entries.push({ seq: seq++, at: t0 + 500, kind: 'approval', step: 0, message: 'approval needed', data: { request: { requestedAt: t0 + 500 } } });
-    entries.push({ seq: seq++, at: t0 + 30_500, kind: 'approval', step: 0, message: 'step 1 approved by alice', data: { decision: 'approve', by: 'alice' } });
+    entries.push({ seq: seq++, at: t0 + 500, kind: 'approval.requested', step: 0, message: 'approval needed', data: { request: { step: 0, stepName: 'restart', what: 'restart', risk: 'high', approvers: ['alice'], fourEyes: false, requestedAt: t0 + 500, expiresAt: t0 + 3_600_500 } } });
+    entries.push({ seq: seq++, at: t0 + 30_500, kind: 'approval.decided', step: 0, message: 'step 1 approved by alice', data: { decision: 'approve', by: 'alice' } });
   }
-  entries.push({ seq: seq++, at: t0 + 31_000, kind: 'action', step: 0, message: 'step 1/1 (restart) started: POST http://svc/restart', data: { idempotencyKey: `${id}:step-0:try-1`, action: 'http' } });
-  entries.push({ seq: seq++, at: t0 + 32_000, kind: 'action', step: 0, message: 'step 1/1 (restart) succeeded: HTTP 200', data: { status: 200 } });
+  entries.push({ seq: seq++, at: t0 + 31_000, kind: 'action.started', step: 0, message: 'step 1/1 (restart) started: POST http://svc/restart', data: { idempotencyKey: `${id}:step-0:try-1`, stepName: 'restart', try: 1, dryRun: false, action: 'http' } });
+  entries.push({ seq: seq++, at: t0 + 32_000, kind: 'action.succeeded', step: 0, message: 'step 1/1 (restart) succeeded: HTTP 200', data: { dryRun: false, httpStatus: 200, output: { status: 200 } } });
   out.push(pub({ acted: true, status: 'verifying' }, entries));
-  const end = kind === 3 ? { status: 'escalated', outcome: 'verification failed', escalationSent: true } : { status: 'resolved', outcome: 'healed by step 1/1 (restart)' };
-  out.push(pub({ acted: true, ...end, endedAt: t0 + 90_000 }, [{ seq, at: t0 + 90_000, kind: 'resolution', message: `${end.status}` }]));
+  const end = kind === 3 ? ({ status: 'escalated', outcome: 'verification failed', escalationSent: true } as const) : ({ status: 'resolved', outcome: 'healed by step 1/1 (restart)' } as const);
+  out.push(pub({ acted: true, ...end, endedAt: t0 + 90_000 }, [{ seq, at: t0 + 90_000, kind: 'resolution', message: `${end.status}`, data: { status: end.status, outcome: end.outcome } }]));
   return out;
 }
 

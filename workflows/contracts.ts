@@ -49,45 +49,23 @@ export type IncidentStatusName =
   /** Escalated and taken by a person from Slack (a slack-group rung): the ladder stopped. */
   | 'acknowledged';
 
-export type TimelineKind =
-  | 'alert'
-  | 'gate'
-  | 'lock'
-  | 'approval'
-  | 'action'
-  | 'verification'
-  | 'escalation'
-  | 'resolution'
-  | 'control';
+// Timeline entries: a zod discriminated union on `kind` (workflows/timeline.ts).
+export {
+  entry,
+  TimelineEntrySchema,
+  TIMELINE_KINDS,
+  groupOf,
+  kindsOf,
+  unreachable,
+  type EntryOf,
+  type NewEntry,
+  type TimelineEntry,
+  type TimelineGroup,
+  type TimelineKind,
+} from './timeline.js';
+import type { ApprovalRequest, TimelineEntry } from './timeline.js';
 
-export interface TimelineEntry {
-  /** Position in the incident's whole timeline (survives the cap and continue-as-new). */
-  seq: number;
-  at: number;
-  kind: TimelineKind;
-  message: string;
-  step?: number;
-  data?: Record<string, unknown>;
-}
-
-export interface ApprovalRequest {
-  step: number;
-  stepName: string;
-  what: string;
-  risk: Step['risk'];
-  approvers: string[];
-  fourEyes: boolean;
-  /** Distinct approvals the step needs: 2 for four-eyes (absent in requests made before four-eyes
-   * counted approvers: 1). */
-  needed?: number;
-  /** Approvals so far while more are needed (four-eyes), in order. */
-  approvedBy?: { by: string; at: number; via?: string }[];
-  requestedBy?: string;
-  requestedAt: number;
-  expiresAt: number;
-}
-
-type Step = Playbook['steps'][number];
+export { ApprovalRequestSchema, type ApprovalRequest } from './timeline.js';
 
 /** The escalation ladder as it runs (workflows/ladder.ts); the Slack thread shows it. */
 export interface LadderState {

@@ -13,6 +13,8 @@ import type {
   IncidentStatus,
   TimelineEntry,
 } from './contracts.js';
+import { entry, type NewEntry } from './timeline.js';
+import { readTimelineEntry } from './timeline-legacy.js';
 
 export const DEFAULT_OPTIONS: IncidentOptions = {
   maxHistoryEvents: 8_000,
@@ -49,15 +51,21 @@ export function newState(incidentId: string, alert: Alert, now: number): Inciden
 export function record(
   s: IncidentState,
   cap: number,
-  fields: Omit<TimelineEntry, 'seq'>,
+  fields: NewEntry & { at: number },
 ): TimelineEntry {
-  const entry: TimelineEntry = { seq: s.timelineDropped + s.timeline.length, ...fields };
-  s.timeline.push(entry);
+  const e = { seq: s.timelineDropped + s.timeline.length, ...fields } as TimelineEntry;
+  s.timeline.push(e);
   while (s.timeline.length > cap) {
     s.timeline.shift();
     s.timelineDropped += 1;
   }
-  return entry;
+  return e;
+}
+
+/** State carried across continue-as-new by a run from before typed timelines holds old entries:
+ * they are upgraded once, when the next run starts (workflows/timeline-legacy.ts). */
+export function upgradeCarriedTimeline(s: IncidentState): void {
+  s.timeline = s.timeline.map((e) => readTimelineEntry(e));
 }
 
 /** Applies incoming alerts; returns the ones worth a timeline entry (new or changed). With a
@@ -201,8 +209,7 @@ export function refuseDecision(s: IncidentState, d: DecisionInput, now: number):
 /** What an accepted decision does: a timeline entry, and the state and answer it leaves. */
 export interface AppliedDecision {
   result: DecisionResult;
-  message: string;
-  data: Record<string, unknown>;
+  entry: NewEntry;
 }
 
 /**
@@ -222,21 +229,30 @@ export function applyDecision(s: IncidentState, d: DecisionInput, at: number, st
       p.approvedBy = so;
       return {
         result: { decision: 'approve', by: d.user, at, step, complete: false, approvals: names, needed },
-        message: `${stepLabel(step)}: ${so.length} of ${needed} approvals: ${names.join(', ')}; four-eyes: waiting for a different approver`,
-        data: { partial: { by: d.user, approvals: names, needed } },
+        entry: entry.approvalPartial({
+          step,
+          message: `${stepLabel(step)}: ${so.length} of ${needed} approvals: ${names.join(', ')}; four-eyes: waiting for a different approver`,
+          data: { partial: { by: d.user, approvals: names, needed } },
+        }),
       };
     }
     s.approval = { decision: 'approve', by: d.user, at, ...reason, with: names.slice(0, -1) };
     return {
       result: { decision: 'approve', by: d.user, at, step, complete: true, approvals: names, needed },
-      message: `${stepLabel(step)} approved by ${names.join(' and ')} (four-eyes: ${names.length} of ${needed})`,
-      data: { decision: 'approve', by: d.user, approvers: names, ...reason },
+      entry: entry.approvalDecided({
+        step,
+        message: `${stepLabel(step)} approved by ${names.join(' and ')} (four-eyes: ${names.length} of ${needed})`,
+        data: { decision: 'approve', by: d.user, approvers: names, ...reason },
+      }),
     };
   }
   s.approval = { decision: d.decision, by: d.user, at, ...reason };
   return {
     result: { decision: d.decision, by: d.user, at, step },
-    message: d.decision === 'approve' ? `${stepLabel(step)} approved by ${d.user}` : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
-    data: { decision: d.decision, by: d.user, ...reason },
+    entry: entry.approvalDecided({
+      step,
+      message: d.decision === 'approve' ? `${stepLabel(step)} approved by ${d.user}` : `${stepLabel(step)} denied by ${d.user}: ${d.reason ?? 'no reason given'}`,
+      data: { decision: d.decision, by: d.user, ...reason },
+    }),
   };
 }

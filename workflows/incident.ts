@@ -47,6 +47,7 @@ import {
   type IncidentStatusName,
   type TimelineEntry,
 } from './contracts.js';
+import { entry, httpStatusOf, type NewEntry } from './timeline.js';
 import { drillReportSignal, sinkRefsQuery } from './contracts-drill.js';
 import { incidentIdOf, playbookSource } from './playbook-source.js';
 import {
@@ -58,6 +59,7 @@ import {
   record,
   refuseDecision,
   statusOf,
+  upgradeCarriedTimeline,
 } from './incident-state.js';
 
 const LOCK_RECHECK_MS = 30_000;
@@ -149,9 +151,9 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       void Promise.resolve().then(flush);
     }
   };
-  const note = (kind: TimelineEntry['kind'], message: string, extra: Partial<TimelineEntry> = {}): void => {
-    record(s, opts.timelineCap, { at: Date.now(), kind, message, ...extra });
-    log.info(message, { incidentId, kind });
+  const note = (e: NewEntry): void => {
+    record(s, opts.timelineCap, { ...e, at: Date.now() });
+    log.info(e.message, { incidentId, kind: e.kind });
     queueFlush();
   };
   const setStatus = (status: IncidentStatusName): void => {
@@ -172,13 +174,14 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const rendered = renderHttpRequest(r, ctx, `escalation.${i}.request`);
     if (rendered.ok) return rendered.value;
     if (patched('typed-render')) {
-      note('escalation', `escalation webhook refused, nothing was sent: ${rendered.refusal.message}`, { data: { refusal: rendered.refusal } });
+      note(entry.webhookRefused({ message: `escalation webhook refused, nothing was sent: ${rendered.refusal.message}`, data: { refusal: rendered.refusal } }));
       return undefined;
     }
     return { ...r, url: render(r.url, ctx), headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, [render(v, ctx)]])), ...(r.body !== undefined ? { body: render(r.body, ctx) } : {}) };
   };
 
   if (input.carried) {
+    upgradeCarriedTimeline(s);
     s.continuedAsNew += 1;
     // Entries the previous run noted while it was continuing as new go out now.
     if (s.timeline.some((e) => e.seq >= s.publishedSeq) && patched('publish-carried-entries')) queueFlush();
@@ -186,23 +189,24 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const { source, startsAt, receivedAt, annotations } = input.alert;
     // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
     const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
-    note('alert', `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`, {
-      data: { detection },
-    });
+    note(entry.alertOpened({ message: `incident opened: ${input.alert.alertname} (${input.alert.severity}) on ${input.target}; playbook ${pb.name}`, data: { detection } }));
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(pb, input.alert, ctx);
-    if (graph.refused) note('control', graph.refused, { data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } });
+    if (graph.refused) note(entry.graphRefused({ message: graph.refused, data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } }));
     if (overflow) {
-      note('escalation', `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`, {
-        data: { overflow },
-      });
+      note(
+        entry.escalationOverflow({
+          message: `overflow incident: ${overflow.reason}; alerts of further new groups are recorded here and escalated, and medic acts on none of them`,
+          data: { overflow },
+        }),
+      );
       s.escalationReason = `alert flood: ${overflow.reason}`;
       s.phase = 'escalate';
     }
   }
   if (source.refusal) {
     // Not a playbook this worker loaded: escalate at once, before any gate, lock or step.
-    note('gate', `blocked: ${source.refusal.reason}; nothing runs`, { data: { playbook: { requested: source.refusal.ref ?? null, loaded: source.refusal.loaded } } });
+    note(entry.playbookRefused({ message: `blocked: ${source.refusal.reason}; nothing runs`, data: { playbook: { requested: source.refusal.ref ?? null, loaded: source.refusal.loaded } } }));
     s.escalationReason = source.refusal.reason;
     if (s.phase !== 'done') s.phase = 'escalate';
   }
@@ -211,26 +215,29 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     for (const a of applyAlerts(s, alerts, fingerprintCap)) {
       const correlated = a.annotations.medicCorrelation ? ` — correlated: ${a.annotations.medicCorrelation}` : '';
       const over = a.annotations.medicOverflow ? ` — over the open-incident cap; would have opened ${a.annotations.medicOverflow}` : '';
-      note('alert', `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}${over}`, { data: { labels: a.labels } });
+      note(entry.alertReceived({ message: `${a.alertname} ${a.status} (${a.severity}) from ${a.source}${correlated}${over}`, data: { labels: a.labels, status: a.status, source: a.source } }));
     }
   });
   setHandler(pauseSignal, (pause) => {
     s.pause = pause;
-    note('control', pause.paused ? `kill switch ON by ${pause.by ?? '?'}` : `kill switch OFF by ${pause.by ?? '?'}`, {
-      data: { paused: pause.paused, ...(pause.by ? { by: pause.by } : {}), ...(pause.reason ? { reason: pause.reason } : {}) },
-    });
+    note(
+      entry.killSwitch({
+        message: pause.paused ? `kill switch ON by ${pause.by ?? '?'}` : `kill switch OFF by ${pause.by ?? '?'}`,
+        data: { paused: pause.paused, ...(pause.by ? { by: pause.by } : {}), ...(pause.reason ? { reason: pause.reason } : {}) },
+      }),
+    );
   });
   setHandler(lockFreedSignal, () => void (lockFreed = true));
   setHandler(statusQuery, () => statusOf(s, input, wfId));
   setHandler(timelineQuery, () => s.timeline);
   // Chaos drills (workflows/drill.ts) join the incident's thread and timeline with their report.
   setHandler(sinkRefsQuery, () => s.sinkRefs);
-  setHandler(drillReportSignal, ({ message, report }) => note('control', message, { data: { drill: report } }));
+  setHandler(drillReportSignal, ({ message, report }) => note(entry.drillReport({ message, data: { drill: report } })));
   // Identity in these Updates is accepted only from medic's app (workflows/identity.ts): a forged
   // one is recorded and refused. After the check (an await) the state is checked again: another
   // decision may have landed meanwhile. Validators refuse before anything reaches history.
   const forged = (kind: IdentityKind, user: string, what: string) => (reason: string): void =>
-    note('control', `refused a forged ${what} claiming to be ${user}: ${reason}`, { data: { forged: { kind, user, what, reason } } });
+    note(entry.forged({ message: `refused a forged ${what} claiming to be ${user}: ${reason}`, data: { forged: { kind, user, what, reason } } }));
   const refusedNow = (why: string | undefined): void => {
     if (why) throw ApplicationFailure.create({ message: why, type: 'Refused', nonRetryable: true });
   };
@@ -243,7 +250,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
         refusedNow(refuseDecision(s, d, Date.now()));
       }
       const applied = applyDecision(s, d, Date.now(), stepLabel);
-      note('approval', applied.message, { step: applied.result.step, data: applied.data });
+      note(applied.entry);
       return applied.result;
     },
     {
@@ -279,7 +286,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       }
       const at = Date.now();
       s.resolvedBy = { by: r.user, at, ...(r.reason ? { reason: r.reason } : {}) };
-      note('control', `${r.user} resolved the incident by hand${r.reason ? `: ${r.reason}` : ''}`, { data: { resolvedBy: s.resolvedBy } });
+      note(entry.resolvedByHand({ message: `${r.user} resolved the incident by hand${r.reason ? `: ${r.reason}` : ''}`, data: { resolvedBy: s.resolvedBy } }));
       return { by: r.user, at };
     },
     { validator: (raw) => validateResolve(s, raw) },
@@ -287,12 +294,12 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   /** Nothing more to do: the alert resolved, or a person resolved the incident. */
   const ended = (): boolean => s.resolvedByAlert || s.resolvedBy !== undefined;
 
-  const finish = (status: 'resolved' | 'escalated', outcome: string): void => {
+  const finish = (status: 'resolved' | 'escalated', outcome: string, unverifiedStep?: number): void => {
     setStatus(status);
     s.outcome = outcome;
     s.endedAt = Date.now();
     s.phase = 'done';
-    note('resolution', `${status}: ${outcome}`);
+    note(entry.resolution({ message: `${status}: ${outcome}`, data: { status, outcome, ...(unverifiedStep !== undefined ? { unverifiedStep } : {}) } }));
   };
 
   const toEscalation = (reason: string): void => {
@@ -310,11 +317,11 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const next = dryRunAll ? advanceAfterDryRun(pb, s.stepIndex) : advance(pb, s, reason);
     if (next.kind === 'retry') {
       s.stepTry = next.stepTry;
-      note('action', `${stepLabel()}: ${reason}; trying again (try ${s.stepTry} of ${step.attempts})`);
+      note(entry.actionRetrying({ message: `${stepLabel()}: ${reason}; trying again (try ${s.stepTry} of ${step.attempts})`, data: { reason, step: s.stepIndex, try: s.stepTry } }));
     } else if (next.kind === 'next') {
       s.stepIndex = next.stepIndex;
       s.stepTry = 1;
-      note('action', `${reason}; moving on to ${stepLabel()}`);
+      note(entry.actionMovedOn({ message: `${reason}; moving on to ${stepLabel()}`, data: { reason, step: s.stepIndex } }));
     } else {
       toEscalation(next.reason);
       return;
@@ -353,7 +360,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const refused = patched('kubernetes-target-allow-list') ? kubernetesRefusal(step, ctx, pb.allow?.kubernetes) : undefined;
     if (refused) {
       const decisions = [targetGate(refused)];
-      note('gate', `${stepLabel()} blocked: target refused: ${refused.message}`, { step: s.stepIndex, data: { decisions, refusal: refused } });
+      note(entry.gateBlocked({ message: `${stepLabel()} blocked: target refused: ${refused.message}`, step: s.stepIndex, data: { decisions, refusal: refused } }));
       return nextStep(`target refused (${refused.message})`);
     }
     const targets = step.targets.map((t) => render(t, ctx));
@@ -382,7 +389,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     });
     s.pause = r.pause;
     if (!r.granted) {
-      if (s.lockHolder !== r.holder) note('lock', `${input.target} is already being healed by ${r.holder}; waiting`);
+      if (s.lockHolder !== r.holder) note(entry.lockWaiting({ message: `${input.target} is already being healed by ${r.holder}; waiting`, data: { target: input.target, ...(r.holder ? { holder: r.holder } : {}) } }));
       s.lockHolder = r.holder;
       setStatus('holding');
       s.holdStartedAt ??= now;
@@ -391,7 +398,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       lockFreed = false;
       return;
     }
-    if (!s.lockHeld) note('lock', `lock on ${input.target} acquired`);
+    if (!s.lockHeld) note(entry.lockAcquired({ message: `lock on ${input.target} acquired`, data: { target: input.target } }));
     s.lockHeld = true;
     const decisions = [...local, ...r.decisions];
     const verdict = begin ? (r.allowed ? ({ verdict: 'allow' } as const) : combine(r.decisions)) : localVerdict;
@@ -400,25 +407,25 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     if (demoted && verdict.verdict === 'allow' && s.demoted?.step !== s.stepIndex) {
       s.demoted = { step: s.stepIndex, reason: r.demotion?.reason ?? '' };
       const msg = `step ${s.stepIndex + 1} (${step.name}) auto-demoted to require approval: ${s.demoted.reason}`;
-      note('gate', msg, { step: s.stepIndex, data: { demotion: r.demotion } });
+      note(entry.gateDemoted({ message: msg, step: s.stepIndex, data: r.demotion ? { demotion: r.demotion } : {} }));
       if (step.approvers.length === 0 && pb.demotionApprovers.length === 0) {
         return toEscalation(`${msg}; nobody may approve it (the step lists no approvers and the playbook no demotionApprovers)`);
       }
     }
     if (verdict.verdict === 'allow') {
       const gates = [...new Set(decisions.map((d) => d.gate))].join(', ');
-      note('gate', `gates passed for ${stepLabel()}: ${gates}`, { step: s.stepIndex, data });
+      note(entry.gatePassed({ message: `gates passed for ${stepLabel()}: ${gates}`, step: s.stepIndex, data }));
       s.holdStartedAt = undefined;
       s.lastHold = undefined;
       s.phase = needsApproval || demoted ? 'approval' : 'act';
       return;
     }
     if (verdict.verdict === 'block') {
-      note('gate', `${stepLabel()} blocked: ${verdict.reasons.join('; ')}`, { step: s.stepIndex, data });
+      note(entry.gateBlocked({ message: `${stepLabel()} blocked: ${verdict.reasons.join('; ')}`, step: s.stepIndex, data }));
       return toEscalation(`policy blocked ${stepLabel()}: ${verdict.reasons.join('; ')}`);
     }
     const message = `holding ${stepLabel()}: ${verdict.reasons.join('; ')}`;
-    if (message !== s.lastHold) note('gate', message, { step: s.stepIndex, data });
+    if (message !== s.lastHold) note(entry.gateHeld({ message, step: s.stepIndex, data }));
     s.lastHold = message;
     setStatus('holding');
     // maxHold is for holds that may never end by themselves (kill switch, limits, deployments).
@@ -440,7 +447,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     // fails here, nothing sent, as it would when acting.
     const refused = s.pendingApproval?.step !== s.stepIndex ? stepRefusal(step, ctx) : undefined;
     if (refused && patched('typed-render')) {
-      note('action', `${stepLabel()} failed: refused, nothing was sent: ${refused.message}`, { step: s.stepIndex, data: { refusal: refused, failed: true } });
+      note(entry.actionFailed({ message: `${stepLabel()} failed: refused, nothing was sent: ${refused.message}`, step: s.stepIndex, data: { details: { refusal: refused } } }));
       return nextStep(`action failed (refused, nothing was sent: ${refused.message})`);
     }
     if (s.pendingApproval?.step !== s.stepIndex) {
@@ -454,9 +461,11 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       s.approval = undefined;
       const p = s.pendingApproval;
       note(
-        'approval',
-        `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ` (four-eyes${p.needed ? `: ${p.needed} different approvers` : ''})` : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
-        { step: s.stepIndex, data: { request: p } },
+        entry.approvalRequested({
+          message: `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ` (four-eyes${p.needed ? `: ${p.needed} different approvers` : ''})` : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
+          step: s.stepIndex,
+          data: { request: p },
+        }),
       );
     }
     setStatus('awaiting_approval');
@@ -468,7 +477,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       toEscalation(`${stepLabel()} denied by ${s.approval.by}: ${s.approval.reason ?? 'no reason given'}`);
     } else if (!ended()) {
       s.approval = { decision: 'expired', by: 'medic', at: Date.now() };
-      note('approval', `approval for ${stepLabel()} expired unanswered`, { step: s.stepIndex });
+      note(entry.approvalExpired({ message: `approval for ${stepLabel()} expired unanswered`, step: s.stepIndex, data: {} }));
       toEscalation(`approval for ${stepLabel()} expired after ${step.approvalTimeout}`);
     }
   }
@@ -478,17 +487,20 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     setStatus('acting');
     const idempotencyKey = `${incidentId}:step-${s.stepIndex}:try-${s.stepTry}`;
     const dryRun = isDryRun(pb, step, mode);
-    note('action', `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${describeAction(step, ctx)}`, {
-      step: s.stepIndex,
-      // The action's kind feeds the store's actions-by-type KPI.
-      data: { idempotencyKey, ...(patched('action-kind-in-timeline') ? { action: step.action } : {}) },
-    });
+    note(
+      entry.actionStarted({
+        message: `${stepLabel()} ${dryRun ? 'dry run' : 'started'}: ${describeAction(step, ctx)}`,
+        step: s.stepIndex,
+        // The action's kind feeds the store's actions-by-type KPI.
+        data: { idempotencyKey, stepName: step.name, try: s.stepTry, dryRun, ...(patched('action-kind-in-timeline') ? { action: step.action } : {}) },
+      }),
+    );
     let error: string | undefined;
     let refusedRun = false;
     try {
       const r = await runAction(step, ctx, { idempotencyKey, dryRun }, pb.allow);
       if (!dryRun) s.acted = true;
-      note('action', `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, { step: s.stepIndex, data: r.data });
+      note(entry.actionSucceeded({ message: `${stepLabel()} finished: ${r.summary} (${r.durationMs}ms)`, step: s.stepIndex, data: { dryRun, ...httpStatusOf(r.data), output: r.data } }));
     } catch (err) {
       if (isCancellation(err)) throw err;
       // A refused render sent nothing (src/playbooks/render.ts): the target was not touched.
@@ -499,10 +511,8 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       if (!refusedRun) s.acted = true;
       error = failureText(err);
       const details = refused ? err.details?.[0] : (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
-      note('action', `${stepLabel()} failed: ${error}`, {
-        step: s.stepIndex,
-        ...(details && typeof details === 'object' ? { data: { ...(details as Record<string, unknown>), failed: true } } : {}),
-      });
+      const known = details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined;
+      note(entry.actionFailed({ message: `${stepLabel()} failed: ${error}`, step: s.stepIndex, data: known ? { ...httpStatusOf(known), details: known } : {} }));
     } finally {
       await CancellationScope.nonCancellable(() =>
         governor.governorEndAction({ target: input.target, workflowId: wfId, key: key('end') }),
@@ -513,7 +523,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       return nextStep(`action failed (${error})`);
     }
     if (dryRun) {
-      note('verification', 'dry run: verification skipped', { step: s.stepIndex });
+      note(entry.verificationSkipped({ message: 'dry run: verification skipped', step: s.stepIndex, data: {} }));
       if (mode === 'dry-run') return nextStep('dry run', true);
       return toEscalation('dry run: no action was taken; a human decides');
     }
@@ -526,7 +536,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const v = step.verification;
     if (!v) {
       await recordRun(true);
-      return finish('resolved', `${stepLabel()} succeeded (no verification configured)`);
+      return finish('resolved', `${stepLabel()} succeeded (no verification configured)`, s.stepIndex);
     }
     setStatus('verifying');
     // Refused values fail the step before it acts (workflows/actions.ts runAction); 'plain' is only
@@ -541,7 +551,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       ]
         .filter(Boolean)
         .join(' and ');
-      note('verification', `verifying ${stepLabel()}: ${what} must pass for ${v.window} (deadline ${v.deadline})`, { step: s.stepIndex });
+      note(entry.verificationStarted({ message: `verifying ${stepLabel()}: ${what} must pass for ${v.window} (deadline ${v.deadline})`, step: s.stepIndex, data: {} }));
     }
     // Every configured probe runs each round (in parallel); all must pass. PromQL "no data" is a
     // scrape gap: tolerated for maxNoData rounds without resetting the window, then a failure.
@@ -586,19 +596,22 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     if (r.ok) {
       st.passingSince ??= now;
       if (now - st.passingSince >= toMs(v.window)) {
-        note('verification', `verified: healthy for ${v.window} (${st.probes} probes); ${r.evidence}`, { step: s.stepIndex });
+        note(entry.verificationPassed({ message: `verified: healthy for ${v.window} (${st.probes} probes); ${r.evidence}`, step: s.stepIndex, data: {} }));
         await recordRun(true);
         return finish('resolved', `healed by ${stepLabel()}`);
       }
     } else {
-      if (st.passingSince !== undefined || st.probes === 1) note('verification', `probe failed: ${r.evidence}`, { step: s.stepIndex });
+      if (st.passingSince !== undefined || st.probes === 1) note(entry.verificationProbeFailed({ message: `probe failed: ${r.evidence}`, step: s.stepIndex, data: {} }));
       st.passingSince = undefined;
     }
     if (now - st.startedAt >= toMs(v.deadline)) {
-      note('verification', `verification failed: not healthy for ${v.window} within ${v.deadline}; last: ${r.evidence}`, {
-        step: s.stepIndex,
-        data: { evidence: r.evidence, probes: st.probes },
-      });
+      note(
+        entry.verificationFailed({
+          message: `verification failed: not healthy for ${v.window} within ${v.deadline}; last: ${r.evidence}`,
+          step: s.stepIndex,
+          data: { evidence: r.evidence, probes: st.probes },
+        }),
+      );
       await recordRun(false);
       return nextStep('verification failed');
     }
@@ -614,17 +627,15 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const page = buildPage(s, input, { workflowId: wfId, namespace: info.namespace, ...uiUrl }, Date.now());
     const sent = { rung, routingKeySecret, dedupKey: page.dedupKey, sent: false };
     (s.pages ??= []).push(sent);
-    note('escalation', `paging PagerDuty (dedup_key ${page.dedupKey}): ${page.summary}`, {
-      data: { pagerduty: { event_action: 'trigger', routingKeySecret, ...page } },
-    });
+    note(entry.pageSending({ message: `paging PagerDuty (dedup_key ${page.dedupKey}): ${page.summary}`, data: { pagerduty: { event_action: 'trigger', routingKeySecret, ...page } } }));
     paging = paging.then(async () => {
       try {
         const r = await pd.pagerdutyTrigger({ routingKeySecret, page });
         sent.sent = true;
-        note('escalation', `PagerDuty accepted the page: ${r.status} ${r.message} (dedup_key ${r.dedupKey})`, { data: { pagerduty: r } });
+        note(entry.pageAccepted({ message: `PagerDuty accepted the page: ${r.status} ${r.message} (dedup_key ${r.dedupKey})`, data: { pagerduty: r } }));
       } catch (err) {
         if (isCancellation(err)) throw err;
-        note('escalation', `PagerDuty page failed: ${failureText(err)}`);
+        note(entry.pageFailed({ message: `PagerDuty page failed: ${failureText(err)}`, data: {} }));
       }
     });
   };
@@ -632,23 +643,26 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     await paging;
     for (const p of s.pages ?? []) {
       if (!p.sent || p.resolved) continue;
-      note('escalation', `resolving the PagerDuty alert (dedup_key ${p.dedupKey})`, {
-        data: { pagerduty: { event_action: 'resolve', routingKeySecret: p.routingKeySecret, dedupKey: p.dedupKey } },
-      });
+      note(
+        entry.pageResolving({
+          message: `resolving the PagerDuty alert (dedup_key ${p.dedupKey})`,
+          data: { pagerduty: { event_action: 'resolve', routingKeySecret: p.routingKeySecret, dedupKey: p.dedupKey } },
+        }),
+      );
       try {
         const r = await pd.pagerdutyResolve({ routingKeySecret: p.routingKeySecret, dedupKey: p.dedupKey });
         p.resolved = true;
-        note('escalation', `PagerDuty accepted the resolve: ${r.status} ${r.message}`, { data: { pagerduty: r } });
+        note(entry.pageResolved({ message: `PagerDuty accepted the resolve: ${r.status} ${r.message}`, data: { pagerduty: r } }));
       } catch (err) {
         if (isCancellation(err)) throw err;
-        note('escalation', `PagerDuty resolve failed: ${failureText(err)}`);
+        note(entry.pageResolveFailed({ message: `PagerDuty resolve failed: ${failureText(err)}`, data: {} }));
       }
     }
   };
 
   // One rung that fires without waiting for anyone (the ladder waits around it: workflows/ladder.ts).
   const fireRung = async (i: number, rung: FiredRung): Promise<void> => {
-    if (rung.kind === 'record') return void note('escalation', `handed over to ${rung.to}`);
+    if (rung.kind === 'record') return void note(entry.handedOver({ message: `handed over to ${rung.to}`, data: { to: rung.to } }));
     if (rung.kind === 'pagerduty') return pagerdutyPage(i, rung.routingKeySecret);
     const request = renderRequest(rung.request, i);
     if (request) await notifyWebhook(request, `${incidentId}:escalation-${i}`, note);
@@ -661,14 +675,14 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   async function escalatePhase(): Promise<void> {
     if (!s.escalationSent) {
       setStatus('escalated');
-      note('escalation', `escalating: ${s.escalationReason ?? 'unknown reason'}`);
+      note(entry.escalationStarted({ message: `escalating: ${s.escalationReason ?? 'unknown reason'}`, data: { reason: s.escalationReason ?? 'unknown reason' } }));
       if (patched('escalation-ladder')) await runLadder({ s, rungs: pb.escalation, note, fire: fireRung, resolved: ended });
       else {
         // Histories from before the ladder: exactly the old loop (no extra awaits, so the commands
         // keep their order: the hold timer before the publish and page activities).
         for (const [i, rung] of pb.escalation.entries()) {
           if (rung.kind === 'record') {
-            note('escalation', `handed over to ${rung.to}`);
+            note(entry.handedOver({ message: `handed over to ${rung.to}`, data: { to: rung.to } }));
             continue;
           }
           if (rung.kind === 'pagerduty') {
@@ -685,10 +699,10 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
               dryRun: false,
               timeoutMs: 10_000,
             });
-            note('escalation', `notified ${r.summary}`);
+            note(entry.notified({ message: `notified ${r.summary}`, data: {} }));
           } catch (err) {
             if (isCancellation(err)) throw err;
-            note('escalation', `escalation webhook ${request.url} failed: ${failureText(err)}`);
+            note(entry.webhookFailed({ message: `escalation webhook ${request.url} failed: ${failureText(err)}`, data: {} }));
           }
         }
       }

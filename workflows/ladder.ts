@@ -16,10 +16,10 @@ import {
   type IncidentStatusName,
   type LadderState,
   type TakeInput,
-  type TimelineEntry,
 } from './contracts.js';
+import { entry, type NewEntry } from './timeline.js';
 
-type Note = (kind: TimelineEntry['kind'], message: string, extra?: Partial<TimelineEntry>) => void;
+type Note = (e: NewEntry) => void;
 export type FiredRung = Exclude<EscalationRung, { kind: 'slack-group' }>;
 
 export interface LadderContext {
@@ -36,11 +36,11 @@ export interface LadderContext {
 export async function notifyWebhook(request: RenderedHttpRequest, idempotencyKey: string, note: Note): Promise<void> {
   try {
     const r = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({ request, idempotencyKey, dryRun: false, timeoutMs: 10_000 });
-    note('escalation', `notified ${r.summary}`);
+    note(entry.notified({ message: `notified ${r.summary}`, data: {} }));
   } catch (err) {
     if (isCancellation(err)) throw err;
     const e = err as { cause?: { message?: string }; message?: string };
-    note('escalation', `escalation webhook ${request.url} failed: ${e.cause?.message ?? e.message ?? String(err)}`);
+    note(entry.webhookFailed({ message: `escalation webhook ${request.url} failed: ${e.cause?.message ?? e.message ?? String(err)}`, data: {} }));
   }
 }
 
@@ -77,7 +77,7 @@ export async function runLadder(c: LadderContext): Promise<void> {
   if (!s.ladder) {
     s.ladder = newLadder(c.rungs, Date.now());
     const list = s.ladder.rungs.map((r, i) => `${i + 1}) ${r}`).join('; ');
-    c.note('escalation', `escalation ladder: ${list}`, { data: { ladder: s.ladder.rungs } });
+    c.note(entry.escalationLadder({ message: `escalation ladder: ${list}`, data: { ladder: s.ladder.rungs } }));
   }
   const L = s.ladder;
   while (L.current < c.rungs.length && !stop()) {
@@ -91,15 +91,11 @@ export async function runLadder(c: LadderContext): Promise<void> {
       if (!L.waiting) {
         const now = Date.now();
         L.waiting = { rung: L.current, group: rung.group, since: now, until: now + toMs(rung.wait) };
-        c.note('escalation', `asking ${rung.group} to take it; waiting up to ${rung.wait} (until ${new Date(L.waiting.until).toISOString()})`, {
-          data: { take: L.waiting },
-        });
+        c.note(entry.takeRequested({ message: `asking ${rung.group} to take it; waiting up to ${rung.wait} (until ${new Date(L.waiting.until).toISOString()})`, data: { take: L.waiting } }));
       }
       if (await condition(stop, Math.max(0, L.waiting.until - Date.now()))) break;
       L.missed.push(L.current);
-      c.note('escalation', `nobody in ${rung.group} took it within ${rung.wait}; next rung`, {
-        data: { take: { ...L.waiting, outcome: 'missed' } },
-      });
+      c.note(entry.takeMissed({ message: `nobody in ${rung.group} took it within ${rung.wait}; next rung`, data: { take: { ...L.waiting, outcome: 'missed' } } }));
       L.waiting = undefined;
     } else {
       await c.fire(L.current, rung);
@@ -124,9 +120,12 @@ export function applyTake(s: IncidentState, t: TakeInput, now: number, note: Not
   const group = s.ladder?.waiting?.group ?? '?';
   s.owner = { by: t.user, at: now, rung: t.rung, ...(t.via ? { via: t.via } : {}) };
   setStatus('acknowledged');
-  note('escalation', `taken by ${t.user}${t.via ? ` (${t.via})` : ''} from ${group}; the escalation ladder stops here`, {
-    data: { take: { rung: t.rung, group, outcome: 'taken', by: t.user, at: now } },
-  });
+  note(
+    entry.taken({
+      message: `taken by ${t.user}${t.via ? ` (${t.via})` : ''} from ${group}; the escalation ladder stops here`,
+      data: { take: { rung: t.rung, group, outcome: 'taken', by: t.user, at: now } },
+    }),
+  );
 }
 
 const issues = (e: { issues: { message: string }[] }): string => e.issues.map((i) => i.message).join('; ');

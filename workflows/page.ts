@@ -1,7 +1,8 @@
 // What medic tells PagerDuty when it pages: built here, inside the workflow, from the incident's
 // own state (pure and deterministic), so the timeline records exactly what is sent. The routing
 // key is not part of it: the activity resolves it from a secret, so it never enters history.
-import type { IncidentState, RunningIncidentInput, TimelineEntry } from './contracts.js';
+import type { IncidentState, RunningIncidentInput } from './contracts.js';
+import { groupOf, type EntryOf, type TimelineEntry } from './timeline.js';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -37,36 +38,49 @@ export function pdSeverity(severity: string): PdSeverity {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function actionsTried(timeline: TimelineEntry[], input: RunningIncidentInput): Record<string, unknown>[] {
-  // An action's outcome entry has a step and no idempotency key (that one marks the start).
-  return timeline
-    .filter((e) => e.kind === 'action' && e.step !== undefined && e.data?.idempotencyKey === undefined)
-    .map((e) => {
-      const status = e.data?.status;
-      const excerpt = e.data?.bodyExcerpt;
-      return {
-        at: iso(e.at),
-        step: input.playbook.steps[e.step!]?.name ?? `step ${e.step! + 1}`,
-        result: e.data?.failed === true || / failed: /.test(e.message) ? 'failed' : /dry run/.test(e.message) ? 'dry run' : 'succeeded',
-        message: e.message,
-        ...(typeof status === 'number' ? { http_status: status } : {}),
-        ...(typeof excerpt === 'string' && excerpt !== '' ? { output_excerpt: clip(excerpt, EXCERPT) } : {}),
-      };
-    });
+  const tried = (e: EntryOf<'action.succeeded' | 'action.failed'>, result: string, excerpt: unknown): Record<string, unknown> => ({
+    at: iso(e.at),
+    step: input.playbook.steps[e.step]?.name ?? `step ${e.step + 1}`,
+    result,
+    message: e.message,
+    ...(e.data.httpStatus !== undefined ? { http_status: e.data.httpStatus } : {}),
+    ...(typeof excerpt === 'string' && excerpt !== '' ? { output_excerpt: clip(excerpt, EXCERPT) } : {}),
+  });
+  return timeline.flatMap((e) => {
+    switch (e.kind) {
+      case 'action.succeeded':
+        return [tried(e, e.data.dryRun ? 'dry run' : 'succeeded', e.data.output.bodyExcerpt)];
+      case 'action.failed':
+        return [tried(e, 'failed', e.data.details?.bodyExcerpt)];
+      default:
+        return [];
+    }
+  });
+}
+
+/** The gates, locks and approvals that held or stopped a step. */
+function blocked(e: TimelineEntry): boolean {
+  switch (e.kind) {
+    case 'gate.held':
+    case 'gate.blocked':
+    case 'gate.demoted':
+    case 'gate.playbookRefused':
+    case 'lock.waiting':
+    case 'approval.expired':
+      return true;
+    case 'approval.decided':
+      return e.data.decision === 'deny';
+    default:
+      return false;
+  }
 }
 
 function gatesThatBlocked(timeline: TimelineEntry[]): Record<string, unknown>[] {
-  return timeline
-    .filter(
-      (e) =>
-        (e.kind === 'gate' && !e.message.startsWith('gates passed')) ||
-        (e.kind === 'lock' && e.message.includes('already being healed')) ||
-        (e.kind === 'approval' && /denied|expired/.test(e.message)),
-    )
-    .map((e) => {
-      const decisions = (e.data?.decisions as { gate: string; outcome: string; reason: string }[] | undefined) ?? [];
-      const blocking = decisions.filter((d) => d.outcome !== 'pass').map((d) => ({ gate: d.gate, outcome: d.outcome, reason: d.reason }));
-      return { at: iso(e.at), message: e.message, ...(blocking.length > 0 ? { decisions: blocking } : {}) };
-    });
+  return timeline.filter(blocked).map((e) => {
+    const decisions = e.kind === 'gate.held' || e.kind === 'gate.blocked' ? e.data.decisions : [];
+    const blocking = decisions.filter((d) => d.outcome !== 'pass').map((d) => ({ gate: d.gate, outcome: d.outcome, reason: d.reason }));
+    return { at: iso(e.at), message: e.message, ...(blocking.length > 0 ? { decisions: blocking } : {}) };
+  });
 }
 
 export interface PageContext {
@@ -89,7 +103,7 @@ export function buildPage(s: IncidentState, input: RunningIncidentInput, c: Page
     });
   }
   if (input.playbook.runbookUrl) links.push({ href: input.playbook.runbookUrl, text: `Runbook (${input.playbook.name})` });
-  const verification = s.timeline.filter((e) => e.kind === 'verification').map((e) => ({ at: iso(e.at), message: e.message }));
+  const verification = s.timeline.filter((e) => groupOf(e.kind) === 'verification').map((e) => ({ at: iso(e.at), message: e.message }));
   return {
     dedupKey: s.incidentId.length <= MAX_DEDUP_KEY ? s.incidentId : s.incidentId.slice(-MAX_DEDUP_KEY),
     summary: clip(`[medic] ${alert.alertname} on ${input.target}: ${reason}`, MAX_SUMMARY),

@@ -1,5 +1,5 @@
 // Human-readable renderings of incidents for the terminal (CLI and the embedded demo).
-import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
+import { groupOf, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 
 export interface SummaryRow {
   workflowId: string;
@@ -18,7 +18,7 @@ export interface IncidentDetail {
 const time = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
 export function formatEntry(e: TimelineEntry): string {
-  return `${time(e.at)}  ${e.kind.padEnd(12)} ${e.message}`;
+  return `${time(e.at)}  ${groupOf(e.kind).padEnd(12)} ${e.message}`;
 }
 
 export function formatSummary(rows: SummaryRow[]): string {

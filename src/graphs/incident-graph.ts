@@ -45,10 +45,27 @@ export async function incidentGraphPng(o: {
   const end = o.endMs ?? Date.now();
   const { query, threshold } = splitThreshold(o.expression);
   const series = await queryRange(o.fetch ?? fetch, o.prometheusUrl, query, end - 3_600_000, end);
-  const marks = o.timeline
-    .filter((e) => (e.kind === 'action' && / (started|finished|failed)/.test(e.message)) || (e.kind === 'verification' && e.message.startsWith('verified')))
-    .map((e) => ({ t: e.at, label: e.kind === 'verification' ? 'verified' : e.message.includes('started') ? 'action' : e.message.includes('failed') ? 'failed' : 'done' }));
+  const marks = o.timeline.flatMap((e) => {
+    const label = markOf(e);
+    return label ? [{ t: e.at, label }] : [];
+  });
   return renderGraphPng({ title: o.title ?? `${query} — last hour`, series, ...(threshold !== undefined ? { threshold } : {}), marks });
+}
+
+/** What the graph marks: actions starting and ending, and the verification that held. */
+function markOf(e: TimelineEntry): string | undefined {
+  switch (e.kind) {
+    case 'action.started':
+      return e.data.dryRun ? undefined : 'action';
+    case 'action.succeeded':
+      return 'done';
+    case 'action.failed':
+      return 'failed';
+    case 'verification.passed':
+      return 'verified';
+    default:
+      return undefined;
+  }
 }
 
 /** The Slack sink's graph for an incident: the query the workflow chose (src/graphs/query.ts) —

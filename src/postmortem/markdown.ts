@@ -2,7 +2,7 @@
 // first action, MTTR), links (graph, silence, runbook, Slack thread, Temporal), the timeline,
 // the actions tried with their results, and the gates, approvals and escalation on the way.
 // Pure: the same data renders the same document.
-import type { EventRow } from '../store/store.js';
+import { groupOf, type TimelineEntry, type TimelineGroup } from '../../workflows/contracts.js';
 import { seconds, type PostmortemData } from './load.js';
 
 export interface PostmortemOptions {
@@ -21,7 +21,7 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 
 const cell = (s: string): string => s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
-function bullets(events: EventRow[], opened: number, none: string): string[] {
+function bullets(events: TimelineEntry[], opened: number, none: string): string[] {
   if (events.length === 0) return [`_${none}_`];
   return events.map((e) => `- ${clock(e.at)} (+${seconds(e.at - opened)}) — ${e.message.replace(/\r?\n/g, ' ')}`);
 }
@@ -29,7 +29,7 @@ function bullets(events: EventRow[], opened: number, none: string): string[] {
 export function postmortemMarkdown(d: PostmortemData, o: PostmortemOptions = {}): string {
   const i = d.incident;
   const opened = i.opened_at;
-  const kinds = (...k: string[]): EventRow[] => d.events.filter((e) => k.includes(e.kind));
+  const kinds = (...k: TimelineGroup[]): TimelineEntry[] => d.events.filter((e) => k.includes(groupOf(e.kind)));
   const firstAction = kinds('action')[0];
   const recovered = i.outcome_class === 'auto_resolved' || i.outcome_class === 'resolved_after_escalation';
   const temporal = o.temporalUiUrl ? `${o.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(o.namespace ?? 'default')}/workflows/${encodeURIComponent(i.workflow_id)}` : undefined;
@@ -69,7 +69,7 @@ export function postmortemMarkdown(d: PostmortemData, o: PostmortemOptions = {})
     '',
     '| time | + | kind | what |',
     '| --- | --- | --- | --- |',
-    ...d.events.map((e) => `| ${clock(e.at)} | ${seconds(e.at - opened)} | ${e.kind} | ${cell(e.message)} |`),
+    ...d.events.map((e) => `| ${clock(e.at)} | ${seconds(e.at - opened)} | ${groupOf(e.kind)} | ${cell(e.message)} |`),
     '',
     '## Actions tried',
     '',

@@ -9,26 +9,26 @@ export interface StepOutcome {
   result: StepResult;
 }
 
-const STEP_LABEL = /^step \d+\/\d+ \([^)]*\) /;
-
+/** How each step run ended, from the typed entries (a step may appear several times: tries). */
 export function stepSequenceOf(timeline: TimelineEntry[]): StepOutcome[] {
-  const out: StepOutcome[] = [];
-  for (const e of timeline) {
-    if (e.step === undefined) {
-      if (e.kind === 'resolution' && /succeeded \(no verification configured\)$/.test(e.message)) {
-        const last = [...timeline].reverse().find((x) => x.kind === 'action' && x.step !== undefined);
-        if (last?.step !== undefined) out.push({ step: last.step, result: 'healed' });
-      }
-      continue;
+  return timeline.flatMap((e): StepOutcome[] => {
+    switch (e.kind) {
+      case 'gate.blocked':
+        return [{ step: e.step, result: 'blocked' }];
+      case 'action.failed':
+        return [{ step: e.step, result: 'action-failed' }];
+      case 'verification.failed':
+        return [{ step: e.step, result: 'verification-failed' }];
+      case 'verification.passed':
+        return [{ step: e.step, result: 'healed' }];
+      case 'verification.skipped':
+        return [{ step: e.step, result: 'dry-run' }];
+      case 'resolution':
+        return e.data.unverifiedStep !== undefined ? [{ step: e.data.unverifiedStep, result: 'healed' }] : [];
+      default:
+        return [];
     }
-    const rest = e.message.replace(STEP_LABEL, '');
-    if (e.kind === 'gate' && rest.startsWith('blocked:')) out.push({ step: e.step, result: 'blocked' });
-    else if (e.kind === 'action' && rest.startsWith('failed:')) out.push({ step: e.step, result: 'action-failed' });
-    else if (e.kind === 'verification' && e.message.startsWith('verification failed:')) out.push({ step: e.step, result: 'verification-failed' });
-    else if (e.kind === 'verification' && e.message.startsWith('verified:')) out.push({ step: e.step, result: 'healed' });
-    else if (e.kind === 'verification' && e.message === 'dry run: verification skipped') out.push({ step: e.step, result: 'dry-run' });
-  }
-  return out;
+  });
 }
 
 export const formatSequence = (seq: StepOutcome[]): string =>

@@ -4,10 +4,10 @@
 // reads one small table. Filled once from existing rows by the migration that adds them.
 import { cellDelta, cellKey, cellsFromJson, cellsToJson, incidentCells, splitKey, type Cells, type KpiIncident } from './kpis.js';
 import type { SqlTx } from './sql.js';
-import type { EventRow } from './store.js';
+import { KPI_KINDS_SQL, upgradeStoredEvents, type EventRow } from './events.js';
 
 const INCIDENT_COLUMNS = 'playbook, outcome_class, escalated, opened_at, ended_at, ttd_seconds';
-const KPI_EVENT_KINDS = `kind IN ('approval', 'action')`;
+const KPI_EVENT_KINDS = KPI_KINDS_SQL;
 
 /** Adds `delta` to the counters, in key order (concurrent transactions lock rows in one order: no deadlock). */
 async function addCounters(tx: SqlTx, delta: Cells): Promise<void> {
@@ -37,6 +37,7 @@ export async function refreshIncidentKpis(tx: SqlTx, incidentId: string): Promis
 
 /** Once, from every existing row (the migration that adds the counters). */
 export async function backfillKpis(tx: SqlTx): Promise<void> {
+  await upgradeStoredEvents(tx); // the KPIs read typed entries: older rows are upgraded first
   const group = <T extends { incident_id: string }>(rows: T[]): Map<string, T[]> => {
     const out = new Map<string, T[]>();
     for (const r of rows) (out.get(r.incident_id) ?? out.set(r.incident_id, []).get(r.incident_id)!).push(r);

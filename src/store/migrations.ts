@@ -1,6 +1,7 @@
 // The incident store's schema, as versioned migrations shared by SQLite and PostgreSQL (only the
 // column types differ), applied at open and recorded in schema_migrations. A SQLite store made
 // before that table existed (versioned by PRAGMA user_version) is adopted as it stands.
+import { upgradeStoredEvents } from './events.js';
 import { backfillKpis } from './kpi-counters.js';
 import type { Dialect, SqlDb, SqlTx } from './sql.js';
 
@@ -77,6 +78,13 @@ export const MIGRATIONS: { name: string; sql: (t: Types) => string; /** Fills wh
     sql: (t) => `CREATE TABLE incident_kpis (incident_id TEXT PRIMARY KEY, cells TEXT NOT NULL);
      CREATE TABLE kpi_counters (metric TEXT NOT NULL, labels TEXT NOT NULL, value ${t.double} NOT NULL, PRIMARY KEY (metric, labels));`,
     after: backfillKpis,
+  },
+  {
+    // Timeline entries are a typed union now (workflows/timeline.ts): rows written before it are
+    // rewritten once as typed entries (workflows/timeline-legacy.ts); their KPI cells stay as they are.
+    name: 'typed timeline entries',
+    sql: () => 'CREATE INDEX incident_events_kind ON incident_events (kind);',
+    after: async (tx) => void (await upgradeStoredEvents(tx)),
   },
 ];
 

@@ -9,6 +9,7 @@ import { openPostgres } from './postgres.js';
 import type { SqlDb, SqlTx } from './sql.js';
 import { openSqlite } from './sqlite.js';
 import type { KpiEvent } from './kpis.js';
+import { entryColumns, KPI_KINDS_SQL, rowToEntry, type EventRow } from './events.js';
 import { readKpiCounters, refreshIncidentKpis } from './kpi-counters.js';
 
 /** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
@@ -53,7 +54,6 @@ export async function openIncidentStore(where: StoreConfig, opts: { onError?: (e
   return incidentStore(db);
 }
 
-const TRY = /:step-(\d+):try-(\d+)$/;
 const UPSERT_INCIDENT = `INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, outcome,
      outcome_class, acted, escalated, alerts_received, opened_at, ended_at, updated_at, links)
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -64,28 +64,34 @@ const UPSERT_INCIDENT = `INSERT INTO incidents (incident_id, workflow_id, playbo
      severity = excluded.severity, links = COALESCE(excluded.links, incidents.links)
    WHERE excluded.updated_at >= incidents.updated_at`;
 
+/** The step tries table follows the action and verification entries. */
 async function applyStep(tx: SqlTx, incidentId: string, e: TimelineEntry): Promise<void> {
-  if (e.step === undefined) return;
-  const d = e.data ?? {};
-  if (e.kind === 'action' && typeof d.idempotencyKey === 'string') {
-    const m = TRY.exec(d.idempotencyKey);
-    const name = /^step \d+\/\d+ \((.*)\) (?:started|dry run)/.exec(e.message)?.[1] ?? `step ${e.step + 1}`;
-    await tx.run('INSERT INTO steps (incident_id, step, try, name, started_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-      incidentId, e.step, m ? Number(m[2]) : 1, name, e.at,
-    ]);
-    return;
-  }
-  const t = (await tx.all<{ try: number | null }>('SELECT max(try) AS try FROM steps WHERE incident_id = $1 AND step = $2', [incidentId, e.step]))[0]?.try;
-  if (t === null || t === undefined) return;
-  if (e.kind === 'action') {
-    const failed = d.failed === true || / failed: /.test(e.message);
-    const result = failed ? 'failed' : /dry run/.test(e.message) ? 'dry run' : 'succeeded';
-    await tx.run('UPDATE steps SET ended_at = $1, result = $2, http_status = $3 WHERE incident_id = $4 AND step = $5 AND try = $6', [
-      e.at, result, typeof d.status === 'number' ? d.status : null, incidentId, e.step, t,
-    ]);
-  } else if (e.kind === 'verification') {
-    const verified = e.message.startsWith('verified') ? 1 : e.message.startsWith('verification failed') ? 0 : null;
-    if (verified !== null) await tx.run('UPDATE steps SET verified = $1 WHERE incident_id = $2 AND step = $3 AND try = $4', [verified, incidentId, e.step, t]);
+  const currentTry = async (step: number): Promise<number | undefined> =>
+    (await tx.all<{ try: number | null }>('SELECT max(try) AS try FROM steps WHERE incident_id = $1 AND step = $2', [incidentId, step]))[0]?.try ?? undefined;
+  switch (e.kind) {
+    case 'action.started':
+      await tx.run('INSERT INTO steps (incident_id, step, try, name, started_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+        incidentId, e.step, e.data.try, e.data.stepName, e.at,
+      ]);
+      return;
+    case 'action.succeeded':
+    case 'action.failed': {
+      const t = await currentTry(e.step);
+      if (t === undefined) return;
+      const result = e.kind === 'action.failed' ? 'failed' : e.data.dryRun ? 'dry run' : 'succeeded';
+      await tx.run('UPDATE steps SET ended_at = $1, result = $2, http_status = $3 WHERE incident_id = $4 AND step = $5 AND try = $6', [
+        e.at, result, e.data.httpStatus ?? null, incidentId, e.step, t,
+      ]);
+      return;
+    }
+    case 'verification.passed':
+    case 'verification.failed': {
+      const t = await currentTry(e.step);
+      if (t !== undefined) await tx.run('UPDATE steps SET verified = $1 WHERE incident_id = $2 AND step = $3 AND try = $4', [e.kind === 'verification.passed' ? 1 : 0, incidentId, e.step, t]);
+      return;
+    }
+    default:
+      return;
   }
 }
 
@@ -123,11 +129,10 @@ async function record(tx: SqlTx, input: PublishInput): Promise<void> {
   for (const e of input.entries) {
     const fresh = await tx.run(
       'INSERT INTO incident_events (incident_id, seq, at, kind, step, message, data) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
-      [inc.incidentId, e.seq, e.at, e.kind, e.step ?? null, e.message, e.data ? JSON.stringify(e.data) : null],
+      [inc.incidentId, e.seq, e.at, ...entryColumns(e)],
     );
     if (fresh > 0) await applyStep(tx, inc.incidentId, e); // a retried publish changes nothing
-    const detection = e.kind === 'alert' ? (e.data?.detection as Record<string, unknown> | undefined) : undefined;
-    const ttd = detection ? ttdSecondsOf(detection) : null;
+    const ttd = e.kind === 'alert.opened' ? ttdSecondsOf(e.data.detection) : null;
     if (ttd !== null) await tx.run('UPDATE incidents SET ttd_seconds = $1 WHERE incident_id = $2 AND ttd_seconds IS NULL', [ttd, inc.incidentId]);
   }
   await refreshIncidentKpis(tx, inc.incidentId);
@@ -144,6 +149,8 @@ export function incidentStore(db: SqlDb) {
     openedBetween: (from: number, to: number) => db.all<IncidentRow>('SELECT * FROM incidents WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at', [from, to]),
     steps: (incidentId: string) => db.all<StepRow>('SELECT * FROM steps WHERE incident_id = $1 ORDER BY step, try', [incidentId]),
     events: (incidentId: string) => db.all<EventRow>('SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY seq', [incidentId]),
+    /** The incident's timeline as typed entries (src/store/events.ts). */
+    timeline: async (incidentId: string): Promise<TimelineEntry[]> => (await db.all<EventRow>('SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY seq', [incidentId])).map(rowToEntry),
     /** Ended incidents per outcome class. */
     outcomes: () =>
       db.all<{ outcome: OutcomeClass; n: number }>('SELECT outcome_class AS outcome, CAST(count(*) AS INTEGER) AS n FROM incidents WHERE outcome_class IS NOT NULL GROUP BY 1'),
@@ -152,7 +159,7 @@ export function incidentStore(db: SqlDb) {
     kpiEvents: () =>
       db.all<KpiEvent>(
         `SELECT e.incident_id, e.seq, e.at, e.kind, e.step, e.message, e.data, i.ended_at FROM incident_events e JOIN incidents i USING (incident_id)
-         WHERE e.kind IN ('approval', 'action') ORDER BY e.incident_id, e.seq`,
+         WHERE e.${KPI_KINDS_SQL} ORDER BY e.incident_id, e.seq`,
       ),
     /** Seconds from opening to recovery for incidents that ended resolved after medic acted, escalated, or a person resolved them. */
     recoverySeconds: async () =>
@@ -206,12 +213,4 @@ export interface StepRow {
   http_status: number | null;
   verified: number | null;
 }
-export interface EventRow {
-  incident_id: string;
-  seq: number;
-  at: number;
-  kind: string;
-  step: number | null;
-  message: string;
-  data: string | null;
-}
+export type { EventRow };

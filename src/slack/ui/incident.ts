@@ -1,6 +1,6 @@
 // Block Kit for an incident's root message and its thread entries. Pure functions: what a
 // message looks like is decided here, and snapshot-tested, never inside a Slack call.
-import type { IncidentStatus, IncidentStatusName, TimelineEntry } from '../../../workflows/contracts.js';
+import { groupOf, type IncidentStatus, type IncidentStatusName, type TimelineEntry, type TimelineGroup } from '../../../workflows/contracts.js';
 import { esc } from './escape.js';
 
 /** A Block Kit block; the stand-in (and Slack) check the details. */
@@ -23,7 +23,7 @@ const STATUS: Record<IncidentStatusName, string> = {
   acknowledged: ':raising_hand: Taken',
 };
 const SEVERITY: Record<string, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
-const KIND: Record<TimelineEntry['kind'], string> = {
+const KIND: Record<TimelineGroup, string> = {
   alert: ':bell:',
   gate: ':vertical_traffic_light:',
   lock: ':lock:',
@@ -70,7 +70,7 @@ export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string } = {}
   return { text: `${statusLabel(i.status).replace(/^:[a-z_]+: /, '')}: ${esc(title)} (${esc(i.severity)})`, blocks };
 }
 
-export const entryLine = (e: TimelineEntry): string => `${KIND[e.kind] ?? '•'} \`${hhmm(e.at)}\` ${esc(e.message)}`;
+export const entryLine = (e: TimelineEntry): string => `${KIND[groupOf(e.kind)]} \`${hhmm(e.at)}\` ${esc(e.message)}`;
 
 const MAX_SECTION = 2900;
 const MAX_SECTIONS = 45;
