@@ -216,3 +216,16 @@ export const entry = {
 /** An action's output → its typed fields: an HTTP status when it reported one. */
 export const httpStatusOf = (output: Record<string, unknown> | undefined): { httpStatus?: number } =>
   typeof output?.status === 'number' && Number.isInteger(output.status) ? { httpStatus: output.status } : {};
+
+/** A type guard for entries of the given kinds: `timeline.filter(isKind('action.failed'))`. */
+export const isKind =
+  <K extends TimelineKind>(...kinds: K[]) =>
+  (e: TimelineEntry): e is EntryOf<K> =>
+    (kinds as TimelineKind[]).includes(e.kind);
+
+/** What an action reported: its output when it succeeded, the failure's details when it failed. */
+export function actionOutput(e: TimelineEntry | undefined): Record<string, unknown> | undefined {
+  if (e?.kind === 'action.succeeded') return e.data.output;
+  if (e?.kind === 'action.failed') return e.data.details;
+  return undefined;
+}

@@ -51,8 +51,8 @@ function incident(o: { daysAgo: number; outcome: 'auto' | 'noise' | 'escalated';
   const outcome = { auto: 'healed by step 1/1 (restart)', noise: 'alert resolved before medic acted', escalated: 'all 1 step(s) tried' }[o.outcome];
   const detection = o.ttd === undefined ? { source: 'generic' } : { source: 'detector', ttdSeconds: String(o.ttd) };
   return [
-    { incident: { ...base, status: 'open' } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 0, at: startedAt, kind: 'alert', message: 'incident opened', data: { detection } }] },
-    { incident: { ...base, status, outcome, endedAt } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 1, at: endedAt, kind: 'resolution', message: `${status}: ${outcome}` }] },
+    { incident: { ...base, status: 'open' } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 0, at: startedAt, kind: 'alert.opened', message: 'incident opened', data: { detection } }] },
+    { incident: { ...base, status, outcome, endedAt } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 1, at: endedAt, kind: 'resolution', message: `${status}: ${outcome}`, data: { status, outcome } }] },
   ];
 }
 

@@ -12,6 +12,7 @@ import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { startFlagClient, startUnleash, waitForEvaluation, type FlagClient, type Unleash } from '../support/unleash.js';
+import { actionOutput, groupOf } from '../../workflows/timeline.js';
 
 let unleash: Unleash;
 let app: FlagClient;
@@ -184,11 +185,11 @@ describe('a flag step in an incident on a real Temporal dev server', () => {
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 90_000);
     expect(final.status).toBe('resolved');
     const timeline = await m.timeline(id);
-    const started = timeline.find((e) => e.kind === 'action' && e.message.includes('started'));
+    const started = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('started'));
     expect(started?.message).toContain('Unleash flag checkout-express → off in production (project default)');
-    const finished = timeline.find((e) => e.kind === 'action' && e.message.includes('finished'));
+    const finished = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('finished'));
     expect(finished?.message).toContain('flag checkout-express in production (project default) on → off');
-    expect(finished?.data).toMatchObject({ feature: 'checkout-express', environment: 'production', before: true, after: false, changed: true });
+    expect(actionOutput(finished)).toMatchObject({ feature: 'checkout-express', environment: 'production', before: true, after: false, changed: true });
     expect(await waitForEvaluation(app, 'checkout-express', false)).toBe(false);
     expect(await disabledEvents('checkout-express')).toBe(1);
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 let m: Medic;
 beforeAll(async () => {
@@ -175,7 +176,7 @@ describe('kill switch', () => {
     expect(res.status).toBe(200);
     const seen = await m.waitFor(id, (s) => s.pause.paused, 5_000);
     expect(seen.pause.by).toBe('root');
-    const control = (await m.timeline(id)).find((e) => e.kind === 'control');
+    const control = (await m.timeline(id)).find((e) => groupOf(e.kind) === 'control');
     expect(control!.at - pausedAt).toBeLessThan(1_000);
     await m.waitFor(id, (s) => s.status === 'holding' && s.stepIndex === 1, 10_000);
     expect((await messages(id)).join('\n')).toContain('automation is paused by root: bad rollout; holding until resumed');

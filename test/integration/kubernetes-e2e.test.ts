@@ -10,6 +10,7 @@ import type { TimelineEntry } from '../../workflows/contracts.js';
 import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, sleep, startFlakyProxy, until, type FlakyProxy } from '../support/kube-fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionOutput, groupOf } from '../../workflows/timeline.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;
@@ -47,7 +48,7 @@ afterAll(async () => {
 
 const deployment = (name: string): Promise<V1Deployment> => admin.apps.readNamespacedDeployment({ namespace: NS, name });
 const action = (timeline: TimelineEntry[], word: 'started' | 'finished' | 'failed' | 'dry run') =>
-  timeline.find((e) => e.kind === 'action' && e.message.includes(word));
+  timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes(word));
 
 /** Attempt numbers of each run of the named activity, from the workflow's history. */
 async function attemptsOf(workflowId: string, activity: string): Promise<number[]> {
@@ -123,13 +124,13 @@ describe('kubernetes steps in an incident', () => {
     expect(action(timeline, 'started')?.message).toContain(`Kubernetes: roll back Deployment ${NS}/shop to the previous revision`);
     const finished = action(timeline, 'finished');
     expect(finished?.message).toContain(`rollback Deployment ${NS}/shop: spec.template.spec.containers[0].image "registry.local/shop:2.0-bad" → "registry.local/shop:1.0"`);
-    expect(finished?.data).toMatchObject({
+    expect(actionOutput(finished)).toMatchObject({
       object: `Deployment ${NS}/shop`,
       dryRun: false,
       alreadyDone: false,
       changes: [{ path: 'spec.template.spec.containers[0].image', before: 'registry.local/shop:2.0-bad', after: 'registry.local/shop:1.0' }],
     });
-    const verified = timeline.find((e) => e.kind === 'verification' && e.message.startsWith('verified'));
+    const verified = timeline.find((e) => groupOf(e.kind) === 'verification' && e.message.startsWith('verified'));
     expect(verified?.message).toContain(`Deployment ${NS}/shop: rollout finished (2 updated, 2 available, 2 total of 2)`);
     expect((await deployment('shop')).spec?.template.spec?.containers[0]?.image).toBe('registry.local/shop:1.0');
   });
@@ -156,7 +157,7 @@ describe('kubernetes steps in an incident', () => {
     expect(await attemptsOf(id, 'k8sRestart')).toEqual([2]);
     const finished = action(timeline, 'finished');
     expect(finished?.message).toMatch(/restart Deployment store\/orders: already done by an earlier attempt of this step at .*; not repeated/);
-    expect(finished?.data).toMatchObject({ alreadyDone: true, changes: [{ path: 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]', before: null }] });
+    expect(actionOutput(finished)).toMatchObject({ alreadyDone: true, changes: [{ path: 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]', before: null }] });
     expect((await deployment('orders')).metadata?.generation).toBe(generation + 1);
   });
 
@@ -174,7 +175,8 @@ describe('kubernetes steps in an incident', () => {
     expect(final.status).toBe('escalated');
     const failed = action(timeline, 'failed');
     expect(failed?.message).toBe(`step 1/1 (restart) failed: get Deployment ${NS}/does-not-exist: HTTP 404 NotFound: deployments.apps "does-not-exist" not found`);
-    expect(failed?.data).toMatchObject({ status: 404, reason: 'NotFound', request: `get Deployment ${NS}/does-not-exist`, failed: true });
+    expect(failed?.kind).toBe('action.failed');
+    expect(actionOutput(failed)).toMatchObject({ status: 404, reason: 'NotFound', request: `get Deployment ${NS}/does-not-exist` });
     expect(await attemptsOf(id, 'k8sRestart')).toEqual([1]);
   });
 
@@ -192,7 +194,7 @@ describe('kubernetes steps in an incident', () => {
     );
     const finished = action(timeline, 'finished');
     expect(finished?.message).toContain(`dry run: would scale Deployment ${NS}/search: spec.replicas 1 → 3`);
-    expect(finished?.data).toMatchObject({ dryRun: true, changes: [{ path: 'spec.replicas', before: 1, after: 3 }] });
+    expect(actionOutput(finished)).toMatchObject({ dryRun: true, changes: [{ path: 'spec.replicas', before: 1, after: 3 }] });
     const after = await deployment('search');
     expect(after.spec?.replicas).toBe(1);
     expect(after.metadata?.generation).toBe(before.metadata?.generation);

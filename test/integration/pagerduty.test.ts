@@ -17,7 +17,8 @@ import { pollUntil } from '../support/poll.js';
 import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
-import { playbookDir } from '../support/worker-process.js';
+import { playbookDir } from '../support/worker-process.js';import { isKind } from '../../workflows/timeline.js';
+
 
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';
 const SLACK_LINK = 'https://slack.example/archives/C0MEDIC/p1700000000000100';
@@ -136,8 +137,8 @@ describe('PagerDuty escalation', () => {
       { href: 'https://runbooks.example/demo-down', text: 'Runbook (pd-1)' },
     ]);
     // what was sent is in the timeline; the routing key is not (nor anywhere in history)
-    const sentEntry = timeline.find((e) => e.message.startsWith('paging PagerDuty'))!;
-    expect((sentEntry.data!.pagerduty as { summary: string }).summary).toBe(body.payload.summary);
+    const sentEntry = timeline.find(isKind('page.sending'))!;
+    expect(sentEntry.data.pagerduty.summary).toBe(body.payload.summary);
     const history = await handle(id).fetchHistory();
     // payloads are base64 JSON: decode every one and look inside
     const decoded = [...JSON.stringify(history).matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
@@ -173,7 +174,7 @@ describe('PagerDuty escalation', () => {
     // the incident is not stalled by the page being retried: it ends its escalation hold
     const ended = await until(() => handle(id).query(timelineQuery), (t) => t.some((e) => e.kind === 'resolution'), 'the incident to end its hold');
     expect(text(ended)).not.toContain('PagerDuty accepted');
-    const incidentId = (ended.find((e) => e.message.startsWith('paging PagerDuty'))!.data!.pagerduty as { dedupKey: string }).dedupKey;
+    const incidentId = ended.find(isKind('page.sending'))!.data.pagerduty.dedupKey;
     await until(() => received(incidentId).filter((e) => e.status === 503).length, (c) => c >= 2, 'two refused attempts');
     pd.state.outage = false;
     pd.state.throttleNext = 5; // one whole attempt (pdjs tries 4 times) and one more request are throttled
@@ -187,7 +188,7 @@ describe('PagerDuty escalation', () => {
     expect(pd.alertsFor(incidentId)[0]!.log).toHaveLength(1);
     // nothing lost: what PagerDuty finally accepted is what the timeline says was sent
     const timeline = await handle(id).query(timelineQuery);
-    const sent = timeline.find((e) => e.message.startsWith('paging PagerDuty'))!.data!.pagerduty as { summary: string; customDetails: unknown };
+    const sent = timeline.find(isKind('page.sending'))!.data.pagerduty as unknown as { summary: string; customDetails: unknown };
     const accepted = received(incidentId).find((e) => e.status === 202)!.body as Sent;
     expect(accepted.payload.summary).toBe(sent.summary);
     expect(accepted.payload.custom_details).toEqual(sent.customDetails);

@@ -25,6 +25,7 @@ import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } f
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 const ALICE = { user: 'alice', token: 'alice-operator-token-0123456789' };
 const GRAPH = 'http://prometheus.example:9090/graph?g0.expr=up%7Bjob%3D%22api%22%7D+%3D%3D+0&g0.tab=1';
@@ -160,7 +161,7 @@ describe('medic postmortem', () => {
     expect(summary).toContain(`- Opened: ${new Date(status.startedAt).toISOString().replace('.000Z', 'Z')}`);
 
     const timings = section(md, 'Impact and timings');
-    const firstAction = timeline.find((e) => e.kind === 'action')!;
+    const firstAction = timeline.find((e) => groupOf(e.kind) === 'action')!;
     expect(timings).toContain('| time to detect (TTD) | 30s |');
     expect(timings).toContain(`| time to first action | ${formatDuration((firstAction.at - status.startedAt) / 1000)} |`);
     expect(timings).toContain(`| time to recover (MTTR) | ${formatDuration((status.endedAt! - status.startedAt) / 1000)} |`);
@@ -177,10 +178,10 @@ describe('medic postmortem', () => {
     expect(section(md, 'Actions tried')).toMatch(/^\| 1 \| 1 \| restart \| \d\d:\d\d:\d\d \| succeeded \| 200 \| no \| \d+(ms|s) \|$/m);
     const approvals = section(md, 'Approvals');
     expect(approvals).toMatch(/^- \d\d:\d\d:\d\d \(\+[^)]+\) — .*alice/m);
-    expect(approvals.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(timeline.filter((e) => e.kind === 'approval').length);
+    expect(approvals.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(timeline.filter((e) => groupOf(e.kind) === 'approval').length);
     const escalation = section(md, 'Escalation');
     expect(escalation).not.toContain('_not escalated_');
-    expect(escalation.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(timeline.filter((e) => e.kind === 'escalation').length);
+    expect(escalation.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(timeline.filter((e) => groupOf(e.kind) === 'escalation').length);
     console.log(`--- medic postmortem ---\n${md}`);
   });
 

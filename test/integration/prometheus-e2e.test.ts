@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 let m: Medic;
 let stack: PrometheusStack;
@@ -79,7 +80,7 @@ it('break the demo service → rule fires → Alertmanager → medic → healed 
   const { incidentGraphPng } = await import('../../src/graphs/incident-graph.js');
   const { PNG } = await import('pngjs');
   const entries = await m.timeline(workflowId);
-  const firstAlert = entries.find((e) => e.kind === 'alert' && e.message.includes('firing'));
+  const firstAlert = entries.find((e) => groupOf(e.kind) === 'alert' && e.message.includes('firing'));
   expect(firstAlert).toBeDefined();
   // the incident's input (first history event) holds the alert as received
   const history = await m.env.client.workflow.getHandle(workflowId).fetchHistory();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 let m: SlackMedic;
 beforeAll(async () => {
@@ -73,14 +74,14 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     const thread = threadText();
     let at = -1;
     // The request itself is the approval message (checked above); every other entry is a line.
-    for (const e of timeline.filter((x) => !x.data?.request)) {
+    for (const e of timeline.filter((x) => x.kind !== 'approval.requested')) {
       const needle = e.message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').slice(0, 60);
       const pos = thread.indexOf(needle, at + 1);
       expect(pos, `timeline entry ${e.seq} "${e.message}" in thread after ${at}`).toBeGreaterThan(at);
       at = pos;
     }
     const lines = thread.split('\n').filter((l) => !l.includes('Approval needed'));
-    expect(lines.filter((l) => l.startsWith(':'))).toHaveLength(timeline.filter((e) => !e.data?.request).length);
+    expect(lines.filter((l) => l.startsWith(':'))).toHaveLength(timeline.filter((e) => e.kind !== 'approval.requested').length);
     expect(m.slack.calls.filter((c) => !c.ok && c.status !== 429)).toEqual([]);
   });
 
@@ -133,7 +134,7 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     const told = await waitUntil('loser told', () => m.slack.ephemerals.slice(before).find((e) => e.user === loser));
     expect(told.text).toContain(`already approved by ${winner}`);
     expect(m.slack.ephemerals.slice(before).filter((e) => e.user === winner)).toEqual([]);
-    expect((await m.timeline(id)).filter((e) => e.kind === 'approval' && /approved by/.test(e.message))).toHaveLength(1);
+    expect((await m.timeline(id)).filter((e) => groupOf(e.kind) === 'approval' && /approved by/.test(e.message))).toHaveLength(1);
     await waitUntil('resolved', async () => (await m.status(id)).status === 'resolved');
   });
 
@@ -172,8 +173,8 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     const s = await waitUntil('escalated', async () => ((await m.status(id)).status === 'escalated' ? m.status(id) : undefined));
     expect(s.approval).toMatchObject({ decision: 'deny', by: U.alice, reason: 'database migration running' });
     const timeline = await m.timeline(id);
-    expect(timeline.some((e) => e.kind === 'approval' && e.message.includes('denied by U0ALICE: database migration running'))).toBe(true);
-    expect(timeline.some((e) => e.kind === 'escalation')).toBe(true);
+    expect(timeline.some((e) => groupOf(e.kind) === 'approval' && e.message.includes('denied by U0ALICE: database migration running'))).toBe(true);
+    expect(timeline.some((e) => groupOf(e.kind) === 'escalation')).toBe(true);
     expect(Object.keys(m.demo.state.applied)).not.toContain(expect.stringContaining(id));
     await waitUntil('thread shows the denial', () => m.threadOf(id).some((x) => JSON.stringify(x.blocks).includes('database migration running')));
     expect(JSON.stringify(m.slack.message(SLACK.channel, request.ts)!.blocks)).toContain('Denied by <@U0ALICE>');

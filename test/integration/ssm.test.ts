@@ -12,6 +12,7 @@ import { commandComment, createSsmActivities, type SsmCommandInput, type SsmComm
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
+import { actionOutput, groupOf } from '../../workflows/timeline.js';
 
 let moto: Moto;
 beforeAll(async () => {
@@ -276,14 +277,14 @@ describe('a playbook with an ssm-command step, end to end', () => {
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.status).toBe('resolved');
     const timeline = await m.timeline(id);
-    const started = timeline.find((e) => e.kind === 'action' && e.message.includes('started'));
+    const started = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('started'));
     expect(started?.message).toContain('SSM Run Command Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0');
-    const finished = timeline.find((e) => e.kind === 'action' && e.message.includes('finished'));
+    const finished = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('finished'));
     expect(finished?.message).toMatch(/SSM Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0 → Success \(command [0-9a-f-]{36}\)/);
-    const data = finished?.data as { commandId: string; status: string; invocations: unknown[] };
+    const data = actionOutput(finished) as { commandId: string; status: string; invocations: unknown[] };
     expect(data.status).toBe('Success');
     expect(data.invocations).toEqual([{ instanceId: 'i-0e2e0e2e0e2e0e2e0', status: 'Success', responseCode: 0, output: '', error: '' }]);
-    const key = (started?.data as { idempotencyKey: string }).idempotencyKey;
+    const key = started?.kind === 'action.started' ? started.data.idempotencyKey : '';
     const sent = await commandsWith(commandComment(key));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({

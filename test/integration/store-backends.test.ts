@@ -37,15 +37,15 @@ const publish = (incident: Partial<IncidentStatus>, entries: PublishInput['entri
   entries,
 });
 const opening = publish({}, [
-  { seq: 0, at: T0, kind: 'alert', message: 'incident opened: DiskFull on host-1', data: { detection: { source: 'alertmanager', startsAt: new Date(T0 - 45_000).toISOString(), receivedAt: T0 } } },
+  { seq: 0, at: T0, kind: 'alert.opened', message: 'incident opened: DiskFull on host-1', data: { detection: { source: 'alertmanager', startsAt: new Date(T0 - 45_000).toISOString(), receivedAt: T0 } } },
 ]);
 const acted = publish({ acted: true, status: 'verifying' }, [
-  { seq: 1, at: T0 + 1_000, kind: 'action', step: 0, message: 'step 1/1 (clean-up) started', data: { idempotencyKey: `${ID}:step-0:try-1` } },
-  { seq: 2, at: T0 + 3_000, kind: 'action', step: 0, message: 'step 1/1 (clean-up) succeeded: HTTP 200', data: { status: 200 } },
-  { seq: 3, at: T0 + 9_000, kind: 'verification', step: 0, message: 'verified: probe held for 5s' },
+  { seq: 1, at: T0 + 1_000, kind: 'action.started', step: 0, message: 'step 1/1 (clean-up) started', data: { idempotencyKey: `${ID}:step-0:try-1`, stepName: 'clean-up', try: 1, dryRun: false } },
+  { seq: 2, at: T0 + 3_000, kind: 'action.succeeded', step: 0, message: 'step 1/1 (clean-up) succeeded: HTTP 200', data: { dryRun: false, httpStatus: 200, output: { status: 200 } } },
+  { seq: 3, at: T0 + 9_000, kind: 'verification.passed', step: 0, message: 'verified: probe held for 5s', data: {} },
 ]);
 const healed = publish({ acted: true, status: 'resolved', outcome: 'healed by step 1/1 (clean-up)', endedAt: T0 + 10_000 }, [
-  { seq: 4, at: T0 + 10_000, kind: 'resolution', message: 'resolved: healed by step 1/1 (clean-up)' },
+  { seq: 4, at: T0 + 10_000, kind: 'resolution', message: 'resolved: healed by step 1/1 (clean-up)', data: { status: 'resolved', outcome: 'healed by step 1/1 (clean-up)' } },
 ]);
 
 describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
@@ -103,8 +103,8 @@ describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
       return p;
     };
     const requested = o({ status: 'awaiting_approval' }, [
-      { seq: 0, at: T0, kind: 'alert', message: 'incident opened' },
-      { seq: 1, at: T0 + 1_000, kind: 'approval', step: 0, message: 'approval needed', data: { request: { requestedAt: T0 + 1_000 } } },
+      { seq: 0, at: T0, kind: 'alert.opened', message: 'incident opened', data: { detection: { source: 'generic' } } },
+      { seq: 1, at: T0 + 1_000, kind: 'approval.requested', step: 0, message: 'approval needed', data: { request: { step: 0, stepName: 'open', what: 'step 1/1 (open): POST http://x', risk: 'high' as const, approvers: ['alice'], fourEyes: false, requestedAt: T0 + 1_000, expiresAt: T0 + 3_601_000 } } },
     ]);
     for (const p of [requested, requested]) await store.record(p);
     const counters = async () => Object.fromEntries([...(await store.kpiCounters())].filter(([, v]) => v !== 0));
@@ -116,12 +116,12 @@ describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
     expect(await counters()).toMatchObject({ [cellKey('medic_incidents_open')]: 1, [cellKey('medic_approvals_pending')]: 1, [cellKey('medic_incidents_total', { outcome: 'auto_resolved' })]: 1 });
 
     const approved = o({ status: 'escalated', escalationSent: true }, [
-      { seq: 2, at: T0 + 31_000, kind: 'approval', step: 0, message: 'step 1 approved by alice', data: { decision: 'approve', by: 'alice' } },
-      { seq: 3, at: T0 + 32_000, kind: 'action', step: 0, message: 'step 1/1 (open) started', data: { idempotencyKey: `${other}:step-0:try-1`, action: 'http' } },
-      { seq: 4, at: T0 + 33_000, kind: 'action', step: 0, message: 'step 1/1 (open) failed: HTTP 500', data: { failed: true } },
+      { seq: 2, at: T0 + 31_000, kind: 'approval.decided', step: 0, message: 'step 1 approved by alice', data: { decision: 'approve', by: 'alice' } },
+      { seq: 3, at: T0 + 32_000, kind: 'action.started', step: 0, message: 'step 1/1 (open) started', data: { idempotencyKey: `${other}:step-0:try-1`, stepName: 'open', try: 1, dryRun: false, action: 'http' } },
+      { seq: 4, at: T0 + 33_000, kind: 'action.failed', step: 0, message: 'step 1/1 (open) failed: HTTP 500', data: {} },
     ]);
     const byHand = o({ status: 'resolved', outcome: 'resolved by carol', resolvedBy: { by: 'carol', at: T0 + 60_000 }, escalationSent: true, endedAt: T0 + 60_000 } as never, [
-      { seq: 5, at: T0 + 60_000, kind: 'resolution', message: 'resolved: resolved by carol' },
+      { seq: 5, at: T0 + 60_000, kind: 'resolution', message: 'resolved: resolved by carol', data: { status: 'resolved', outcome: 'resolved by carol' } },
     ]);
     for (const p of [approved, byHand, approved, requested]) await store.record(p); // late and repeated publishes
     const s = await scans();

@@ -2,6 +2,7 @@
 // are workflow time (the start of the workflow task that noted them), so a kill that interrupts a
 // phase falls between the entry opening it and the one closing it, which the next worker writes.
 import type { TimelineEntry } from '../../workflows/contracts.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 export const PHASES = ['decide', 'act', 'verify', 'approval'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -12,14 +13,13 @@ interface Span {
   to: number;
 }
 
-const isRequest = (e: TimelineEntry): boolean => e.kind === 'approval' && e.data?.request !== undefined;
-const isDecision = (e: TimelineEntry): boolean => e.kind === 'approval' && e.data?.decision !== undefined;
-const isGatesPassed = (e: TimelineEntry): boolean => e.kind === 'gate' && e.message.startsWith('gates passed');
-const isActionStart = (e: TimelineEntry): boolean => e.kind === 'action' && e.data?.idempotencyKey !== undefined;
-const isActionEnd = (e: TimelineEntry): boolean => e.kind === 'action' && / (finished|failed): /.test(e.message);
-const isVerifyStart = (e: TimelineEntry): boolean => e.kind === 'verification' && e.message.startsWith('verifying ');
-const isVerifyEnd = (e: TimelineEntry): boolean =>
-  e.kind === 'verification' && (e.message.startsWith('verified') || e.message.startsWith('verification failed'));
+const isRequest = (e: TimelineEntry): boolean => e.kind === 'approval.requested';
+const isDecision = (e: TimelineEntry): boolean => e.kind === 'approval.decided';
+const isGatesPassed = (e: TimelineEntry): boolean => e.kind === 'gate.passed';
+const isActionStart = (e: TimelineEntry): boolean => e.kind === 'action.started';
+const isActionEnd = (e: TimelineEntry): boolean => e.kind === 'action.succeeded' || e.kind === 'action.failed';
+const isVerifyStart = (e: TimelineEntry): boolean => e.kind === 'verification.started';
+const isVerifyEnd = (e: TimelineEntry): boolean => e.kind === 'verification.passed' || e.kind === 'verification.failed';
 
 /** The spans of each phase in one incident's timeline; `deciding` = when its first workflow task
  * started (from history), else its first entry. */

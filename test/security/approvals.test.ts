@@ -18,6 +18,7 @@ import { decideUpdate, resolveUpdate, type DecisionInput } from '../../workflows
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 const OPERATOR_TOKENS = { alice: 'alice-operator-token-0123456789', carol: 'carol-operator-token-0123456789' } as const;
 let m: SlackMedic;
@@ -126,7 +127,7 @@ describe('four-eyes: two different approvers, for alert-driven incidents too', (
     await waitUntil('request shows both approvers', () =>
       /Approved by <@U0ALICE> and <@U0BOB>/.test(JSON.stringify(m.slack.message(SLACK.channel, request.ts)?.blocks ?? [])) ? true : undefined,
     );
-    const entries = (await m.timeline(id)).filter((e) => e.kind === 'approval').map((e) => e.message);
+    const entries = (await m.timeline(id)).filter((e) => groupOf(e.kind) === 'approval').map((e) => e.message);
     expect(entries).toContain('step 1/1 (restart): 1 of 2 approvals: U0ALICE; four-eyes: waiting for a different approver');
     expect(entries).toContain('step 1/1 (restart) approved by U0ALICE and U0BOB (four-eyes: 2 of 2)');
     await waitUntil('audit has the partial approval', () =>
@@ -161,7 +162,7 @@ describe('identity in Updates is accepted only from medic\'s app', () => {
     expect(appliedFor(id)).toBe(0);
     expect(m.demo.state.fault).toBe('outage');
 
-    const forged = (await m.timeline(id)).filter((e) => e.kind === 'control' && e.data?.forged);
+    const forged = (await m.timeline(id)).filter((e) => e.kind === 'control.forged');
     expect(forged.map((e) => e.message)).toEqual([
       expect.stringContaining('refused a forged approval of step 1/1 (restart) claiming to be U0ONCALL: no identity proof'),
       expect.stringContaining('refused a forged approval of step 1/1 (restart) claiming to be U0ONCALL: identity proof does not match'),

@@ -15,6 +15,7 @@ import type { IngestResult } from '../../src/intake/ingest.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { pollUntil } from '../support/poll.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 const RATE = 2;
 const BURST = 6;
@@ -198,11 +199,11 @@ describe('open incidents per playbook', () => {
     const over = await m.waitFor(OVERFLOW, (s) => s.alertsReceived === 4 && s.status === 'escalated');
     expect(Object.keys(over.fingerprints)).toHaveLength(4);
     const timeline = await m.timeline(OVERFLOW);
-    const recorded = timeline.filter((e) => e.kind === 'alert' && e.message.includes('over the open-incident cap; would have opened incident:flood:'));
+    const recorded = timeline.filter((e) => groupOf(e.kind) === 'alert' && e.message.includes('over the open-incident cap; would have opened incident:flood:'));
     expect(recorded.map((e) => (e.data as { labels: Labels }).labels.service).sort()).toEqual(['flood-3', 'flood-4', 'flood-5', 'flood-6']);
-    expect(timeline.some((e) => e.kind === 'escalation' && e.message.includes(`playbook flood has ${CAP} open incidents`) && e.message.includes('medic acts on none of them'))).toBe(true);
-    expect(timeline.some((e) => e.kind === 'escalation' && e.message.startsWith('escalating: alert flood'))).toBe(true);
-    expect(timeline.some((e) => e.kind === 'action')).toBe(false);
+    expect(timeline.some((e) => groupOf(e.kind) === 'escalation' && e.message.includes(`playbook flood has ${CAP} open incidents`) && e.message.includes('medic acts on none of them'))).toBe(true);
+    expect(timeline.some((e) => groupOf(e.kind) === 'escalation' && e.message.startsWith('escalating: alert flood'))).toBe(true);
+    expect(timeline.some((e) => groupOf(e.kind) === 'action')).toBe(false);
     // ... and through the normal publish path into the audit log.
     await pollUntil(
       () => audit().filter((e) => e.incidentId?.startsWith(`${OVERFLOW}:`) && e.what.includes('would have opened')).length,

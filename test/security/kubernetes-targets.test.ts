@@ -19,11 +19,12 @@ import { createKubernetesActivities, STAMP } from '../../activities/kubernetes.j
 import { auditLog, openAuditDb } from '../../src/audit/log.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
-import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
+import type { IncidentStatus, TimelineEntry, TimelineGroup } from '../../workflows/contracts.js';
 import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, until } from '../support/kube-fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';
+import { groupOf, isKind } from '../../workflows/timeline.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;
@@ -72,7 +73,7 @@ async function fire(labels: Record<string, string>): Promise<string> {
   return incidentIdFrom(res);
 }
 const settled = (id: string): Promise<IncidentStatus> => m.waitFor(id, (s) => s.endedAt !== undefined || s.status === 'escalated', 120_000);
-const messages = (t: TimelineEntry[], kind: TimelineEntry['kind']): string[] => t.filter((e) => e.kind === kind).map((e) => e.message);
+const messages = (t: TimelineEntry[], kind: TimelineGroup): string[] => t.filter((e) => groupOf(e.kind) === kind).map((e) => e.message);
 /** The audit rows of one incident (the publish is asynchronous: wait for `want`). */
 const audited = (incidentId: string, want: (why: string, what: string) => boolean) =>
   until(`audit record of ${incidentId}`, async () => auditLog(db).entries().filter((r) => r.incidentId === incidentId).find((r) => want(r.why, r.what)), 30_000);
@@ -103,7 +104,7 @@ describe('alert labels cannot choose any Kubernetes target', () => {
       `step 1/2 (restart deployment) blocked: target refused: ${rule}`,
       `step 2/2 (delete crash-looping pod) blocked: target refused: ${rule}`,
     ]);
-    expect(timeline.find((e) => e.kind === 'gate')?.data).toMatchObject({ refusal: { path: 'params.namespace', value: 'kube-system' }, decisions: [{ gate: 'target-allow-list', outcome: 'block' }] });
+    expect(timeline.find((e) => groupOf(e.kind) === 'gate')?.data).toMatchObject({ refusal: { path: 'params.namespace', value: 'kube-system' }, decisions: [{ gate: 'target-allow-list', outcome: 'block' }] });
     expect(messages(timeline, 'action').filter((x) => / (started|finished|failed)/.test(x))).toEqual([]);
     expect(final.escalationReason).toContain(rule);
     const row = await audited(final.incidentId, (why) => why.includes(rule));
@@ -147,8 +148,8 @@ describe('alert labels cannot choose any Kubernetes target', () => {
     expect(held).toHaveLength(4);
     for (const f of held) {
       expect(f.escalationReason).toBe(`policy blocked step 1/1 (cordon node): ${reason}`);
-      const gate = (await m.timeline(f.workflowId)).find((e) => e.kind === 'gate' && e.message.includes('blocked'));
-      expect((gate?.data?.decisions as { gate: string; outcome: string; reason: string }[]).find((d) => d.outcome === 'block')).toEqual({ gate: 'blast-radius', outcome: 'block', reason });
+      const gate = (await m.timeline(f.workflowId)).find(isKind('gate.blocked'));
+      expect(gate?.data.decisions.find((d) => d.outcome === 'block')).toEqual({ gate: 'blast-radius', outcome: 'block', reason });
       await audited(f.incidentId, (why) => why.includes(reason));
     }
   });
@@ -160,7 +161,7 @@ describe('alert labels cannot choose any Kubernetes target', () => {
     const final = await settled(id);
     expect(final.status).toBe('escalated');
     const rule = 'does not match allow.kubernetes.nodeSelector !node-role.kubernetes.io/control-plane';
-    const failed = (await m.timeline(id)).find((e) => e.kind === 'action' && e.message.includes(' failed: '));
+    const failed = (await m.timeline(id)).find((e) => groupOf(e.kind) === 'action' && e.message.includes(' failed: '));
     expect(failed?.message).toMatch(new RegExp(`^step 1/1 \\(cordon node\\) failed: target refused: node "cp-1" ${rule.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its labels: .*node-role\\.kubernetes\\.io/control-plane=.*\\); nothing changed$`));
     expect(failed?.data).toMatchObject({ refusal: { path: 'params.node', value: 'cp-1' }, failed: true });
     await audited(final.incidentId, (_why, what) => what.includes(rule));

@@ -21,6 +21,7 @@ import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic
 import { startMoto, type Moto } from '../support/moto.js';
 import { ROOT } from '../support/paths.js';
 import { pollUntil } from '../support/poll.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 let moto: Moto;
 let m: Medic;
@@ -68,7 +69,7 @@ async function fire(labels: Record<string, string>, alertname = 'DiskFull'): Pro
 /** The first step's outcome (finished or failed) in the incident's timeline. */
 async function stepOutcome(workflowId: string): Promise<TimelineEntry> {
   const entry = await pollUntil(
-    async () => (await m.timeline(workflowId).catch(() => [])).find((e) => e.kind === 'action' && e.step === 0 && / (finished|failed): /.test(e.message)),
+    async () => (await m.timeline(workflowId).catch(() => [])).find((e) => groupOf(e.kind) === 'action' && e.step === 0 && / (finished|failed): /.test(e.message)),
     (e) => e !== undefined,
     `the first step of ${workflowId} to finish or fail`,
     90_000, // a loaded machine delays workflow tasks

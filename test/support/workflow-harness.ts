@@ -21,6 +21,9 @@ import {
   type IncidentInput,
   type IncidentStatus,
   type TimelineEntry,
+  type TimelineGroup,
+  type TimelineKind,
+  groupOf,
 } from '../../workflows/contracts.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
 import { firingAlert, registerPlaybooks } from './fixtures.js';
@@ -122,10 +125,11 @@ export async function waitForStatus(
 
 export const timeline = (handle: IncidentHandle): Promise<TimelineEntry[]> => handle.query(timelineQuery);
 
-export const entries = (t: TimelineEntry[], kind: TimelineEntry['kind'], text?: string | RegExp): TimelineEntry[] =>
+/** Entries of a kind, or of a group of kinds (workflows/timeline.ts groupOf), whose message has `text`. */
+export const entries = (t: TimelineEntry[], kind: TimelineKind | TimelineGroup, text?: string | RegExp): TimelineEntry[] =>
   t.filter(
     (e) =>
-      e.kind === kind &&
+      (e.kind === kind || groupOf(e.kind) === kind) &&
       (text === undefined || (typeof text === 'string' ? e.message.includes(text) : text.test(e.message))),
   );
 

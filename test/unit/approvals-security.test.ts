@@ -59,7 +59,7 @@ describe('four-eyes decisions', () => {
     const second = applyDecision(s, { decision: 'approve', user: 'bob' }, NOW + 3, label);
     expect(second.result).toMatchObject({ complete: true, approvals: ['alice', 'bob'] });
     expect(s.approval).toMatchObject({ decision: 'approve', by: 'bob', with: ['alice'] });
-    expect(second.message).toBe('step 1/1 (restart) approved by alice and bob (four-eyes: 2 of 2)');
+    expect(second.entry.message).toBe('step 1/1 (restart) approved by alice and bob (four-eyes: 2 of 2)');
   });
   it('a decision bound to an earlier request for the same step (a stale click, a replayed proof) is refused', () => {
     const s = awaiting({ requestedAt: NOW + 5_000 });
@@ -129,7 +129,7 @@ describe('Slack escaping', () => {
     expect(esc(hostile)).toBe('&lt;!channel&gt; &lt;http://evil|click&gt; &lt;@U0ROOT&gt; &amp; &lt;!here&gt;');
     const status = { alertname: 'A', target: 't', severity: '<!here>', service: 's', playbook: 'p', incidentId: 'i', status: 'open', startedAt: NOW, stepIndex: 0, summary: hostile } as unknown as IncidentStatus;
     const root = incidentRoot(status);
-    const thread = timelineMessages([{ seq: 0, at: NOW, kind: 'alert', message: hostile }]);
+    const thread = timelineMessages([{ seq: 0, at: NOW, kind: 'alert.received', message: hostile, data: { labels: {} } }]);
     const approval = approvalMessage('w', { step: 0, stepName: '<!channel>', what: hostile, risk: 'high', approvers: [], fourEyes: false, requestedAt: NOW, expiresAt: NOW });
     for (const m of [root, ...thread, approval]) {
       for (const s of [m.text, JSON.stringify(m.blocks)]) for (const live of ['<!channel>', '<!here>', '<@U0ROOT>', '<http://evil']) expect(s).not.toContain(live);

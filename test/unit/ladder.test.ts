@@ -119,9 +119,9 @@ describe('store KPIs from timeline rows', () => {
 describe('audit of takes and hand resolves', () => {
   const incident = { playbook: 'p', escalationReason: 'all steps tried', outcome: 'resolved by U0BOB: fixed' } as IncidentStatus;
   it('names the Slack user who took or resolved the incident', () => {
-    const take = auditFields({ seq: 1, at: AT, kind: 'escalation', message: 'taken by U0BOB (@oncall) from @oncall; the escalation ladder stops here', data: { take: { rung: 0, group: '@oncall', outcome: 'taken', by: 'U0BOB', at: AT } } }, incident);
+    const take = auditFields({ seq: 1, at: AT, kind: 'escalation.taken', message: 'taken by U0BOB (@oncall) from @oncall; the escalation ladder stops here', data: { take: { rung: 0, group: '@oncall', outcome: 'taken', by: 'U0BOB', at: AT } } }, incident);
     expect(take).toMatchObject({ who: 'U0BOB', before: 'escalated', after: 'taken' });
-    const resolved = auditFields({ seq: 2, at: AT, kind: 'control', message: 'U0BOB resolved the incident by hand: fixed', data: { resolvedBy: { by: 'U0BOB', at: AT, reason: 'fixed' } } }, incident);
+    const resolved = auditFields({ seq: 2, at: AT, kind: 'control.resolvedByHand', message: 'U0BOB resolved the incident by hand: fixed', data: { resolvedBy: { by: 'U0BOB', at: AT, reason: 'fixed' } } }, incident);
     expect(resolved).toMatchObject({ who: 'U0BOB', why: 'fixed', before: 'open', after: 'resolved by a person' });
   });
 });

@@ -45,14 +45,14 @@ describe('Slack UI builders', () => {
   });
 
   it('coalesces a burst of timeline entries into few valid messages, every entry kept in order', () => {
-    const entries: TimelineEntry[] = Array.from({ length: 500 }, (_, seq) => ({ seq, at: AT, kind: 'alert', message: `event ${seq} ${'x'.repeat(seq % 7 === 0 ? 400 : 20)}` }));
+    const entries: TimelineEntry[] = Array.from({ length: 500 }, (_, seq) => ({ seq, at: AT, kind: 'alert.received', message: `event ${seq} ${'x'.repeat(seq % 7 === 0 ? 400 : 20)}`, data: { labels: {} } }));
     const msgs = timelineMessages(entries);
     expect(msgs.length).toBeLessThan(10);
     for (const m of msgs) expect(blocksProblem(m.blocks, 'message')).toBeUndefined();
     const lines = msgs.flatMap((m) => m.blocks.flatMap((b) => String((b.text as { text: string }).text).split('\n')));
     expect(lines.map((l) => /event (\d+)/.exec(l)?.[1])).toEqual(entries.map((e) => String(e.seq)));
     expect(msgs.at(-1)!.lastSeq).toBe(499);
-    expect(timelineMessages([{ seq: 3, at: AT, kind: 'action', message: 'a <b> & c' }])[0]!.blocks[0]).toEqual({
+    expect(timelineMessages([{ seq: 3, at: AT, kind: 'action.succeeded', step: 0, message: 'a <b> & c', data: { dryRun: false, output: {} } }])[0]!.blocks[0]).toEqual({
       type: 'section',
       text: { type: 'mrkdwn', text: ':hammer_and_wrench: `10:42` a &lt;b&gt; &amp; c' },
     });
