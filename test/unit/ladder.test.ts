@@ -91,14 +91,16 @@ describe('store KPIs from timeline rows', () => {
   const row = (incident: string, seq: number, kind: string, message: string, data?: unknown, step: number | null = 0, ended: number | null = null): KpiEvent => ({
     incident_id: incident, seq, at: AT + seq * 1000, kind, step, message, data: data ? JSON.stringify(data) : null, ended_at: ended,
   });
+  // Rows as stored before typed timelines: read through the one-time upgrade (workflows/timeline-legacy.ts).
+  const request = (requestedAt: number) => ({ step: 0, stepName: 'x', what: 'step 1/1 (x): POST http://x', risk: 'high', approvers: ['alice'], fourEyes: false, requestedAt, expiresAt: requestedAt + 30_000 });
   it('approvals: pending only for running incidents; latency per decision', () => {
     const k = approvalKpis([
-      row('a', 1, 'approval', 'approval needed', { request: { requestedAt: AT + 1000 } }),
+      row('a', 1, 'approval', 'approval needed', { request: request(AT + 1000) }),
       row('a', 4, 'approval', 'approved by alice', { decision: 'approve', by: 'alice' }),
-      row('b', 1, 'approval', 'approval needed', { request: { requestedAt: AT + 1000 } }),
+      row('b', 1, 'approval', 'approval needed', { request: request(AT + 1000) }),
       row('b', 31, 'approval', 'approval for step 1/1 (x) expired unanswered'),
-      row('c', 1, 'approval', 'approval needed', { request: { requestedAt: AT + 1000 } }),
-      row('d', 1, 'approval', 'approval needed', { request: { requestedAt: AT + 1000 } }, 0, AT + 9000),
+      row('c', 1, 'approval', 'approval needed', { request: request(AT + 1000) }),
+      row('d', 1, 'approval', 'approval needed', { request: request(AT + 1000) }, 0, AT + 9000),
     ]);
     expect(k.pending).toBe(1);
     expect(k.latencies).toEqual([{ decision: 'approve', seconds: 3 }, { decision: 'expired', seconds: 30 }]);
