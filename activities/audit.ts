@@ -6,7 +6,7 @@ import type { Database } from 'better-sqlite3';
 import type { Checkpointer } from '../src/audit/checkpoint.js';
 import type { AuditKey } from '../src/audit/key.js';
 import { auditLog, type AuditRecord } from '../src/audit/log.js';
-import { unreachable, type IncidentStatus, type PublishInput, type TimelineEntry } from '../workflows/contracts.js';
+import { groupOf, unreachable, type IncidentStatus, type PublishInput, type TimelineEntry } from '../workflows/contracts.js';
 import type { IncidentSink } from './publish.js';
 
 type Fields = Pick<AuditRecord, 'who' | 'what' | 'why' | 'before' | 'after'>;
@@ -110,10 +110,12 @@ export function auditRecordsOf(input: PublishInput): AuditRecord[] {
     at: new Date(e.at).toISOString(),
     incidentId: inc.incidentId,
     seq: e.seq,
-    kind: e.kind,
+    // The audit log keeps the nine groups its readers filter on (as in logs written before typed
+    // entries); the entry's typed kind is in data.kind.
+    kind: groupOf(e.kind),
     target: inc.target,
     ...auditFields(e, inc),
-    data: { workflowId: inc.workflowId, playbook: inc.playbook, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}), data: e.data },
+    data: { workflowId: inc.workflowId, playbook: inc.playbook, kind: e.kind, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}), data: e.data },
   }));
 }
 

@@ -5,7 +5,7 @@
 // out by the WebClient (Retry-After) and the call repeated, so nothing is dropped.
 import type { WebClient } from '@slack/web-api';
 import type { IncidentSink } from './publish.js';
-import type { ApprovalRequest, IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
+import type { IncidentStatus, PublishInput, TimelineEntry } from '../workflows/contracts.js';
 import { Pacer, type BucketSpec } from '../src/slack/rate-limit.js';
 import { incidentRoot, temporalLink, timelineMessages, type SlackMessage } from '../src/slack/ui/incident.js';
 import { approvalMessage, type Decided } from '../src/slack/ui/approval.js';

@@ -6,6 +6,7 @@ import type { Playbook } from '../../src/playbooks/schema.js';
 import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { medicWorker } from '../support/temporal.js';
+import { groupOf } from '../../workflows/timeline.js';
 
 const dev = useDemoStack('flow');
 const { taskQueue } = dev;
@@ -121,7 +122,7 @@ describe('incident flow on the Temporal dev server', () => {
     const mine = Object.entries(dev.demo.state.applied).filter(([key]) => key.startsWith(final.incidentId));
     expect(mine).toEqual([[`${final.incidentId}:step-0:try-1`, 1]]);
     const timeline = await dev.env.client.workflow.getHandle(workflowId).query(timelineQuery);
-    const kinds = timeline.map((e) => e.kind);
+    const kinds = timeline.map((e) => groupOf(e.kind));
     expect(kinds).toEqual(expect.arrayContaining(['alert', 'lock', 'gate', 'action', 'verification', 'resolution']));
   });
 });

@@ -173,7 +173,7 @@ describe('medic postmortem', () => {
     // every timeline entry, in order, once
     const rows = section(md, 'Timeline (UTC)').split('\n').filter((l) => /^\| \d\d:\d\d:\d\d \|/.test(l));
     expect(rows).toHaveLength(timeline.length);
-    timeline.forEach((e, k) => expect(rows[k]).toContain(`| ${e.kind} | ${e.message.replace(/\|/g, '\\|')} |`));
+    timeline.forEach((e, k) => expect(rows[k]).toContain(`| ${groupOf(e.kind)} | ${e.message.replace(/\|/g, '\\|')} |`));
 
     expect(section(md, 'Actions tried')).toMatch(/^\| 1 \| 1 \| restart \| \d\d:\d\d:\d\d \| succeeded \| 200 \| no \| \d+(ms|s) \|$/m);
     const approvals = section(md, 'Approvals');

@@ -185,6 +185,40 @@ describe('SQLite store made before the migrations table', () => {
     }
   });
 
+  it('rewrites timeline rows written before typed entries once (schema 4 → 5), and reads them as typed entries', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'medic-untyped-')), 'store.db');
+    const before = new BetterSqlite3(path);
+    for (const m of MIGRATIONS.slice(0, 4)) before.exec(m.sql({ bigint: 'INTEGER', double: 'REAL' }));
+    before.exec("INSERT INTO incidents (incident_id, workflow_id, playbook, service, alertname, severity, target, status, opened_at, updated_at) VALUES ('old', 'w', 'p', 's', 'a', 'warning', 't', 'open', 1, 1)");
+    const rows: [number, string, number | null, string, unknown][] = [
+      [0, 'alert', null, 'incident opened: a (warning) on t; playbook p', { detection: { source: 'alertmanager', startsAt: new Date(T0 - 30_000).toISOString(), receivedAt: T0 } }],
+      [1, 'approval', 0, 'approval needed for step 1/1 (r): POST http://x', { request: { step: 0, stepName: 'r', what: 'POST http://x', risk: 'high', approvers: ['U1'], fourEyes: false, requestedAt: T0, expiresAt: T0 + 60_000 } }],
+      [2, 'approval', 0, 'step 1/1 (r) approved by U1', { decision: 'approve', by: 'U1' }],
+      [3, 'action', 0, 'step 1/1 (r) started: POST http://x', { idempotencyKey: 'old:step-0:try-1' }],
+      [4, 'action', 0, 'step 1/1 (r) finished: POST http://x → 200 (5ms)', { status: 200 }],
+      [5, 'verification', 0, 'verified: healthy for 30s (3 probes); ok', null],
+      [6, 'resolution', null, 'resolved: healed by step 1/1 (r)', null],
+    ];
+    const insert = before.prepare('INSERT INTO incident_events (incident_id, seq, at, kind, step, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const [seq, kind, step, message, data] of rows) insert.run('old', seq, T0 + seq * 1000, kind, step, message, data === null ? null : JSON.stringify(data));
+    before.pragma('user_version = 4');
+    before.close();
+    const store = await openIncidentStore({ path });
+    try {
+      expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
+      expect((await store.events('old')).map((e) => e.kind)).toEqual(['alert.opened', 'approval.requested', 'approval.decided', 'action.started', 'action.succeeded', 'verification.passed', 'resolution']);
+      const timeline = await store.timeline('old');
+      expect(timeline.map((e) => e.message)).toEqual(rows.map((r) => r[3]));
+      expect(timeline[3]).toMatchObject({ kind: 'action.started', step: 0, data: { idempotencyKey: 'old:step-0:try-1', stepName: 'r', try: 1, dryRun: false, action: 'http' } });
+      expect(timeline[6]).toMatchObject({ kind: 'resolution', data: { status: 'resolved', outcome: 'healed by step 1/1 (r)' } });
+      const events = await store.kpiEvents();
+      expect(actionCounts(events)).toEqual([{ type: 'http', result: 'succeeded', n: 1 }]);
+      expect(approvalKpis(events).latencies).toEqual([{ decision: 'approve', seconds: 2 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('says what is wrong with a store config', async () => {
     await expect(openIncidentStore({ kind: 'postgres' })).rejects.toThrow(/store\.url is required/);
     await expect(openIncidentStore({ kind: 'sqlite' })).rejects.toThrow(/store\.path is required/);

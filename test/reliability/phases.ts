@@ -2,7 +2,6 @@
 // are workflow time (the start of the workflow task that noted them), so a kill that interrupts a
 // phase falls between the entry opening it and the one closing it, which the next worker writes.
 import type { TimelineEntry } from '../../workflows/contracts.js';
-import { groupOf } from '../../workflows/timeline.js';
 
 export const PHASES = ['decide', 'act', 'verify', 'approval'] as const;
 export type Phase = (typeof PHASES)[number];
