@@ -20,7 +20,7 @@ import {
   type TimelineEntry,
 } from '../workflows/contracts.js';
 import { drillReportSignal, sinkRefsQuery, type DrillReport } from '../workflows/contracts-drill.js';
-import { entry as newEntry, groupOf } from '../workflows/timeline.js';
+import { entry as newEntry, groupOf } from '../workflows/contracts-timeline.js';
 import { formatDrillReport } from '../src/drills/report.js';
 
 export interface DrillDeps {

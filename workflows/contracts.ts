@@ -49,7 +49,7 @@ export type IncidentStatusName =
   /** Escalated and taken by a person from Slack (a slack-group rung): the ladder stopped. */
   | 'acknowledged';
 
-// Timeline entries: a zod discriminated union on `kind` (workflows/timeline.ts).
+// Timeline entries: a zod discriminated union on `kind` (workflows/contracts-timeline.ts).
 export {
   entry,
   TimelineEntrySchema,
@@ -62,10 +62,10 @@ export {
   type TimelineEntry,
   type TimelineGroup,
   type TimelineKind,
-} from './timeline.js';
-import type { ApprovalRequest, TimelineEntry } from './timeline.js';
+} from './contracts-timeline.js';
+import type { ApprovalRequest, TimelineEntry } from './contracts-timeline.js';
 
-export { ApprovalRequestSchema, type ApprovalRequest } from './timeline.js';
+export { ApprovalRequestSchema, type ApprovalRequest } from './contracts-timeline.js';
 
 /** The escalation ladder as it runs (workflows/ladder.ts); the Slack thread shows it. */
 export interface LadderState {

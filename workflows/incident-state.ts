@@ -13,8 +13,8 @@ import type {
   IncidentStatus,
   TimelineEntry,
 } from './contracts.js';
-import { entry, type NewEntry } from './timeline.js';
-import { readTimelineEntry } from './timeline-legacy.js';
+import { entry, type NewEntry } from './contracts-timeline.js';
+import { readTimelineEntry } from './contracts-timeline-legacy.js';
 
 export const DEFAULT_OPTIONS: IncidentOptions = {
   maxHistoryEvents: 8_000,
@@ -63,7 +63,7 @@ export function record(
 }
 
 /** State carried across continue-as-new by a run from before typed timelines holds old entries:
- * they are upgraded once, when the next run starts (workflows/timeline-legacy.ts). */
+ * they are upgraded once, when the next run starts (workflows/contracts-timeline-legacy.ts). */
 export function upgradeCarriedTimeline(s: IncidentState): void {
   s.timeline = s.timeline.map((e) => readTimelineEntry(e));
 }

@@ -47,7 +47,7 @@ import {
   type IncidentStatusName,
   type TimelineEntry,
 } from './contracts.js';
-import { entry, httpStatusOf, type NewEntry } from './timeline.js';
+import { entry, httpStatusOf, type NewEntry } from './contracts-timeline.js';
 import { drillReportSignal, sinkRefsQuery } from './contracts-drill.js';
 import { incidentIdOf, playbookSource } from './playbook-source.js';
 import {

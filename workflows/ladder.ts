@@ -17,7 +17,7 @@ import {
   type LadderState,
   type TakeInput,
 } from './contracts.js';
-import { entry, type NewEntry } from './timeline.js';
+import { entry, type NewEntry } from './contracts-timeline.js';
 
 type Note = (e: NewEntry) => void;
 export type FiredRung = Exclude<EscalationRung, { kind: 'slack-group' }>;

@@ -2,7 +2,7 @@
 // own state (pure and deterministic), so the timeline records exactly what is sent. The routing
 // key is not part of it: the activity resolves it from a secret, so it never enters history.
 import type { IncidentState, RunningIncidentInput } from './contracts.js';
-import { groupOf, type EntryOf, type TimelineEntry } from './timeline.js';
+import { groupOf, type EntryOf, type TimelineEntry } from './contracts-timeline.js';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
 

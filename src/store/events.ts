@@ -2,7 +2,7 @@
 // are upgraded once, in place, by upgradeStoredEvents (migration 5, and before the KPI backfill of
 // migration 4 on older stores); rowToEntry reads either shape through the schema.
 import { kindsOf, type TimelineEntry } from '../../workflows/contracts.js';
-import { isLegacyEntry, readTimelineEntry, upgradeLegacyEntry } from '../../workflows/timeline-legacy.js';
+import { isLegacyEntry, readTimelineEntry, upgradeLegacyEntry } from '../../workflows/contracts-timeline-legacy.js';
 import type { SqlTx } from './sql.js';
 
 export interface EventRow {

@@ -80,8 +80,8 @@ export const MIGRATIONS: { name: string; sql: (t: Types) => string; /** Fills wh
     after: backfillKpis,
   },
   {
-    // Timeline entries are a typed union now (workflows/timeline.ts): rows written before it are
-    // rewritten once as typed entries (workflows/timeline-legacy.ts); their KPI cells stay as they are.
+    // Timeline entries are a typed union now (workflows/contracts-timeline.ts): rows written before it are
+    // rewritten once as typed entries (workflows/contracts-timeline-legacy.ts); their KPI cells stay as they are.
     name: 'typed timeline entries',
     sql: () => 'CREATE INDEX incident_events_kind ON incident_events (kind);',
     after: async (tx) => void (await upgradeStoredEvents(tx)),

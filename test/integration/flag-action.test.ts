@@ -12,7 +12,7 @@ import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { startFlagClient, startUnleash, waitForEvaluation, type FlagClient, type Unleash } from '../support/unleash.js';
-import { actionOutput, groupOf } from '../../workflows/timeline.js';
+import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
 
 let unleash: Unleash;
 let app: FlagClient;

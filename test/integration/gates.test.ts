@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 let m: Medic;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import type { Playbook } from '../../src/playbooks/schema.js';
 import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { medicWorker } from '../support/temporal.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const dev = useDemoStack('flow');
 const { taskQueue } = dev;

@@ -10,7 +10,7 @@ import type { TimelineEntry } from '../../workflows/contracts.js';
 import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, sleep, startFlakyProxy, until, type FlakyProxy } from '../support/kube-fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
-import { actionOutput, groupOf } from '../../workflows/timeline.js';
+import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;

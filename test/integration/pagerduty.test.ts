@@ -17,7 +17,8 @@ import { pollUntil } from '../support/poll.js';
 import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
-import { playbookDir } from '../support/worker-process.js';import { isKind } from '../../workflows/timeline.js';
+import { playbookDir } from '../support/worker-process.js';
+import { isKind } from '../../workflows/contracts-timeline.js';
 
 
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';

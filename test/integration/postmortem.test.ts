@@ -25,7 +25,7 @@ import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } f
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const ALICE = { user: 'alice', token: 'alice-operator-token-0123456789' };
 const GRAPH = 'http://prometheus.example:9090/graph?g0.expr=up%7Bjob%3D%22api%22%7D+%3D%3D+0&g0.tab=1';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 let m: Medic;
 let stack: PrometheusStack;

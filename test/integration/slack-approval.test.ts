@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 let m: SlackMedic;
 beforeAll(async () => {

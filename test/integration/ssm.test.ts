@@ -12,7 +12,7 @@ import { commandComment, createSsmActivities, type SsmCommandInput, type SsmComm
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
-import { actionOutput, groupOf } from '../../workflows/timeline.js';
+import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
 
 let moto: Moto;
 beforeAll(async () => {

@@ -18,7 +18,7 @@ import { decideUpdate, resolveUpdate, type DecisionInput } from '../../workflows
 import { demoPlaybook } from '../support/fixtures.js';
 import { SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const OPERATOR_TOKENS = { alice: 'alice-operator-token-0123456789', carol: 'carol-operator-token-0123456789' } as const;
 let m: SlackMedic;

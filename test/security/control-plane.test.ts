@@ -29,7 +29,7 @@ import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 import { makeTemporalPki, startTlsFront, type TemporalPki, type TlsFront } from '../support/temporal-tls.js';
 import { pollUntil } from '../support/poll.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const API_KEY = `medic-temporal-key-${randomUUID()}`;
 let env: TestWorkflowEnvironment;

@@ -15,7 +15,7 @@ import type { IngestResult } from '../../src/intake/ingest.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { pollUntil } from '../support/poll.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const RATE = 2;
 const BURST = 6;

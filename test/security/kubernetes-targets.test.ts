@@ -24,7 +24,7 @@ import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, until } from '../support/kube-fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';
-import { groupOf, isKind } from '../../workflows/timeline.js';
+import { groupOf, isKind } from '../../workflows/contracts-timeline.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;

@@ -21,7 +21,7 @@ import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic
 import { startMoto, type Moto } from '../support/moto.js';
 import { ROOT } from '../support/paths.js';
 import { pollUntil } from '../support/poll.js';
-import { groupOf } from '../../workflows/timeline.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 let moto: Moto;
 let m: Medic;

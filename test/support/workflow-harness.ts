@@ -125,7 +125,7 @@ export async function waitForStatus(
 
 export const timeline = (handle: IncidentHandle): Promise<TimelineEntry[]> => handle.query(timelineQuery);
 
-/** Entries of a kind, or of a group of kinds (workflows/timeline.ts groupOf), whose message has `text`. */
+/** Entries of a kind, or of a group of kinds (workflows/contracts-timeline.ts groupOf), whose message has `text`. */
 export const entries = (t: TimelineEntry[], kind: TimelineKind | TimelineGroup, text?: string | RegExp): TimelineEntry[] =>
   t.filter(
     (e) =>

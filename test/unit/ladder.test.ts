@@ -91,7 +91,7 @@ describe('store KPIs from timeline rows', () => {
   const row = (incident: string, seq: number, kind: string, message: string, data?: unknown, step: number | null = 0, ended: number | null = null): KpiEvent => ({
     incident_id: incident, seq, at: AT + seq * 1000, kind, step, message, data: data ? JSON.stringify(data) : null, ended_at: ended,
   });
-  // Rows as stored before typed timelines: read through the one-time upgrade (workflows/timeline-legacy.ts).
+  // Rows as stored before typed timelines: read through the one-time upgrade (workflows/contracts-timeline-legacy.ts).
   const request = (requestedAt: number) => ({ step: 0, stepName: 'x', what: 'step 1/1 (x): POST http://x', risk: 'high', approvers: ['alice'], fourEyes: false, requestedAt, expiresAt: requestedAt + 30_000 });
   it('approvals: pending only for running incidents; latency per decision', () => {
     const k = approvalKpis([

@@ -1,5 +1,5 @@
 // The typed timeline: every kind parses, bad entries are refused naming the field and rule, and
-// entries written before the union are upgraded by the one mapping (workflows/timeline-legacy.ts).
+// entries written before the union are upgraded by the one mapping (workflows/contracts-timeline-legacy.ts).
 import { describe, expect, it } from 'vitest';
 import {
   entry,
@@ -10,8 +10,8 @@ import {
   TimelineEntryError,
   type NewEntry,
   type TimelineKind,
-} from '../../workflows/timeline.js';
-import { isLegacyEntry, readTimelineEntry, upgradeLegacyEntry, type LegacyEntry } from '../../workflows/timeline-legacy.js';
+} from '../../workflows/contracts-timeline.js';
+import { isLegacyEntry, readTimelineEntry, upgradeLegacyEntry, type LegacyEntry } from '../../workflows/contracts-timeline-legacy.js';
 
 const AT = Date.UTC(2026, 0, 5, 10, 42);
 const request = { step: 0, stepName: 'restart', what: 'step 1/1 (restart): POST http://svc/restart', risk: 'high' as const, approvers: ['U0LEAD'], fourEyes: false, requestedAt: AT, expiresAt: AT + 60_000 };

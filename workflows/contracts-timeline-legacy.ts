@@ -3,7 +3,7 @@
 // src/store/migrations.ts); audit logs and workflow state carried across continue-as-new are read
 // through it. Only this module looks at an old entry's wording, and only where its data did not
 // say (plain string prefixes of messages medic itself wrote); new code never reads messages.
-import { parseTimelineEntry, TimelineEntryError, type TimelineEntry } from './timeline.js';
+import { parseTimelineEntry, TimelineEntryError, type TimelineEntry } from './contracts-timeline.js';
 
 export const LEGACY_KINDS = ['alert', 'gate', 'lock', 'approval', 'action', 'verification', 'escalation', 'resolution', 'control'] as const;
 export type LegacyKind = (typeof LEGACY_KINDS)[number];

@@ -2,7 +2,7 @@
 // per kind. Producers build entries with the `entry.*` constructors; sinks, the store, KPIs and
 // the audit log `switch (e.kind)` and read typed fields, never the human `message`. Entries
 // written before the union (one of nine coarse kinds, untyped data) are read through
-// upgradeLegacyEntry (workflows/timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
+// upgradeLegacyEntry (workflows/contracts-timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
 import { z } from 'zod';
 
 const step = z.number().int().min(0).describe('The playbook step (0-based) the entry is about.');
