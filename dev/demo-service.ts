@@ -21,6 +21,9 @@ export interface DemoServiceOptions {
   token?: string;
   /** Key of medic's HMAC signature (params.hmac): /remediate and /v1/* then require a valid one. */
   hmacKey?: string;
+  /** Called as each request arrives (not /metrics, /healthz), with the time it arrived
+   * (performance.timeOrigin + performance.now()): benches time alert → action received here. */
+  onRequest?: (req: { method: string; url: string; headers: Record<string, unknown> }, at: number) => void;
 }
 
 const SIGNATURE_MAX_AGE_S = 300;
@@ -80,6 +83,7 @@ export async function startDemoService(port = 0, opts: DemoServiceOptions = {}):
   const guarded = (url: string): boolean => url.startsWith('/admin') || url.startsWith('/remediate') || url.startsWith('/v1/');
   app.addHook('onRequest', async (req, reply) => {
     if (req.url !== '/metrics' && req.url !== '/healthz') {
+      opts.onRequest?.({ method: req.method, url: req.url, headers: req.headers }, performance.timeOrigin + performance.now());
       const entry = { method: req.method, url: req.url, headers: { ...req.headers } };
       logged.set(req, entry);
       state.log.push(entry);

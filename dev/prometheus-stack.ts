@@ -75,6 +75,32 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Starts prometheus-alertmanager on 127.0.0.1:`port` with `config` (an alertmanager.yml, written
+ * 0600: it holds receivers' credentials) and its data in `dir`; resolves once it is ready. */
+export async function startAlertmanager(dir: string, port: number, config: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> {
+  await mkdir(join(dir, 'alertmanager-data'), { recursive: true });
+  await writeFile(join(dir, 'alertmanager.yml'), stringify(config), { mode: 0o600 });
+  const child = spawn(
+    'prometheus-alertmanager',
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'alertmanager-data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(`${url}/-/ready`, child, 'alertmanager');
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return { url, stop: () => stopProcess(child) };
+}
+
 export async function startPrometheusStack(o: PrometheusStackOptions): Promise<PrometheusStack> {
   if (!prometheusInstalled()) {
     throw new Error('prometheus / prometheus-alertmanager not installed: run "bash scripts/provision.sh" (Debian packages)');
@@ -83,7 +109,6 @@ export async function startPrometheusStack(o: PrometheusStackOptions): Promise<P
   const interval = o.interval ?? '1s';
   const [promPort, amPort] = [await freePort(), await freePort()];
   await mkdir(join(dir, 'prometheus-data'), { recursive: true });
-  await mkdir(join(dir, 'alertmanager-data'), { recursive: true });
 
   await writeFile(join(dir, 'rules.yml'), stringify({ groups: [{ name: 'medic-demo', interval, rules: o.rules }] }));
   await writeFile(
@@ -95,33 +120,17 @@ export async function startPrometheusStack(o: PrometheusStackOptions): Promise<P
       scrape_configs: [{ job_name: 'demo', static_configs: [{ targets: [o.scrapeTarget] }] }],
     }),
   );
-  await writeFile(
-    join(dir, 'alertmanager.yml'),
-    stringify({
-      route: { receiver: 'medic', group_by: ['alertname', 'service'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
-      receivers: [
-        {
-          name: 'medic',
-          webhook_configs: [
-            { url: o.webhookUrl, send_resolved: true, http_config: { authorization: { type: 'Bearer', credentials: o.webhookToken } } },
-          ],
-        },
-      ],
-    }),
-    { mode: 0o600 },
-  );
-
-  const alertmanager = spawn(
-    'prometheus-alertmanager',
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'alertmanager-data')}`,
-      `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=',
-      '--log.level=warn',
+  const alertmanager = await startAlertmanager(dir, amPort, {
+    route: { receiver: 'medic', group_by: ['alertname', 'service'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+    receivers: [
+      {
+        name: 'medic',
+        webhook_configs: [
+          { url: o.webhookUrl, send_resolved: true, http_config: { authorization: { type: 'Bearer', credentials: o.webhookToken } } },
+        ],
+      },
     ],
-    { stdio: 'ignore' },
-  );
+  });
   const prometheus = spawn(
     'prometheus',
     [
@@ -133,16 +142,13 @@ export async function startPrometheusStack(o: PrometheusStackOptions): Promise<P
     { stdio: 'ignore' },
   );
   const prometheusUrl = `http://127.0.0.1:${promPort}`;
-  const alertmanagerUrl = `http://127.0.0.1:${amPort}`;
+  const alertmanagerUrl = alertmanager.url;
   const stop = async (): Promise<void> => {
-    await Promise.all([stopProcess(prometheus), stopProcess(alertmanager)]);
+    await Promise.all([stopProcess(prometheus), alertmanager.stop()]);
     if (!o.dir) await rm(dir, { recursive: true, force: true });
   };
   try {
-    await Promise.all([
-      waitReady(`${alertmanagerUrl}/-/ready`, alertmanager, 'alertmanager'),
-      waitReady(`${prometheusUrl}/-/ready`, prometheus, 'prometheus'),
-    ]);
+    await waitReady(`${prometheusUrl}/-/ready`, prometheus, 'prometheus');
   } catch (err) {
     await stop();
     throw err;

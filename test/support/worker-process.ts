@@ -61,6 +61,8 @@ export function startWorkerProcess(o: {
   taskQueue: string;
   /** Build it now, poll after run() (test/support/worker-child.ts). Default: src/worker.ts. */
   held?: boolean;
+  /** The workflow bundle to load (benches bundle their own); default: a private copy of the tests'. */
+  bundlePath?: string;
   env?: Record<string, string>;
 }): WorkerProcess {
   let stderr = '';
@@ -72,7 +74,7 @@ export function startWorkerProcess(o: {
       ...process.env,
       MEDIC_TEMPORAL_ADDRESS: o.address,
       MEDIC_TEMPORAL_TASK_QUEUE: o.taskQueue,
-      MEDIC_WORKFLOW_BUNDLE: privateBundle(),
+      MEDIC_WORKFLOW_BUNDLE: o.bundlePath ?? privateBundle(),
       MEDIC_LOG_LEVEL: 'warn',
       MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT,
       ...o.env,
