@@ -2,7 +2,7 @@
 // Container health check (Dockerfile HEALTHCHECK, docker-compose.yml): exits 0 when the process's
 // /healthz answers 200. The worker serves it on MEDIC_WORKER_HEALTH_PORT, the app on
 // MEDIC_HTTP_PORT (default 8080). Plain JavaScript so it starts fast, without tsx.
-/* global process, console, fetch, AbortSignal -- Node 20 globals (this file is plain JavaScript) */
+/* global process, console, fetch, AbortSignal -- Node globals (this file is plain JavaScript) */
 const port = process.env.MEDIC_WORKER_HEALTH_PORT || process.env.MEDIC_HTTP_PORT || '8080';
 const path = process.argv[2] || '/healthz';
 const url = `http://127.0.0.1:${port}${path}`;

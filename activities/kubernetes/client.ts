@@ -86,8 +86,10 @@ export function k8sError(what: string, err: unknown): Error {
       details: [{ status: api.code, ...(reason ? { reason } : {}), request: what }],
     });
   }
-  const e = err as { name?: string; message?: string; code?: string };
-  const why = e.name === 'AbortError' || /aborted|timeout/i.test(e.message ?? '') ? 'request timed out' : (e.message ?? String(err));
+  const e = err as { name?: string; message?: string; code?: string; cause?: { message?: string } };
+  // client-node 2 fetches with undici: a network or TLS failure is "fetch failed", its reason the cause.
+  const message = e.cause?.message && e.message ? `${e.message}: ${e.cause.message}` : e.message;
+  const why = e.name === 'AbortError' || /aborted|timeout/i.test(message ?? '') ? 'request timed out' : (message ?? String(err));
   return new Error(`${what}: ${why}`, { cause: err });
 }
 

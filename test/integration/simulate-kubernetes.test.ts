@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
+import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
 import { runMedicCli } from '../support/cli.js';
 import { firingAlert } from '../support/fixtures.js';
@@ -110,14 +111,15 @@ describe('medic simulate with kubernetes steps (real API server, medic RBAC)', (
     expect(none.code).toBe(0);
     expect(none.out).toContain(`→ dry run: would Kubernetes: scale Deployment ${NS}/web to 3 (bounds 1–5) (no Kubernetes configured for simulate (--config with a kubernetes section))`);
 
-    // A kubeconfig whose API server port nobody listens on.
+    // A kubeconfig whose API server port nobody listens on (a free one: fetch refuses port 1 itself).
+    const deadPort = await freePort();
     const dead = join(dir, 'dead.kubeconfig');
     await writeFile(
       dead,
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        clusters: [{ name: 'gone', cluster: { server: `https://127.0.0.1:${deadPort}`, 'insecure-skip-tls-verify': true } }],
         users: [{ name: 'u', user: { token: 'x' } }],
         contexts: [{ name: 'c', context: { cluster: 'gone', user: 'u', namespace: NS } }],
         'current-context': 'c',
