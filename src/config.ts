@@ -92,6 +92,17 @@ export const ConfigSchema = z.strictObject({
       workflowBundle: z.string().optional().describe('A pre-built workflow bundle (npm run bundle); without it the worker bundles from source'),
       namespace: z.string().default('default').describe('Temporal namespace'),
       taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
+      versioning: z
+        .enum(['off', 'pinned', 'auto-upgrade'])
+        .default('off')
+        .describe(
+          "Worker versioning (Temporal Worker Deployments). pinned: each incident runs to its end on workers of the build that started it (build id = medic's version + a hash of the workflow bundle), and a starting worker makes its build the deployment's current version, so new incidents go to the newest build while older ones drain on theirs (keep the previous build's workers until they have). auto-upgrade: running incidents move to the current build at their next task (workflow changes must be patched). off: unversioned workers, every worker takes every task (one build at a time). The governor always moves with the current build",
+        ),
+      deploymentName: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+        .default('medic')
+        .describe('Worker Deployment name when versioning is on: one per medic installation on a namespace, the same on every worker of it'),
       uiUrl: z.string().default('http://localhost:8233').describe('Temporal UI base URL, for links in Slack, PagerDuty and the CLI'),
       maxCachedWorkflows: z.coerce
         .number()
@@ -310,6 +321,8 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_TEMPORAL_API_KEY_FILE: ['temporal', 'apiKeyFile'],
   MEDIC_TEMPORAL_NAMESPACE: ['temporal', 'namespace'],
   MEDIC_TEMPORAL_TASK_QUEUE: ['temporal', 'taskQueue'],
+  MEDIC_TEMPORAL_VERSIONING: ['temporal', 'versioning'],
+  MEDIC_TEMPORAL_DEPLOYMENT_NAME: ['temporal', 'deploymentName'],
   MEDIC_TEMPORAL_UI_URL: ['temporal', 'uiUrl'],
   MEDIC_WORKFLOW_BUNDLE: ['temporal', 'workflowBundle'],
   MEDIC_TEMPORAL_MAX_CACHED_WORKFLOWS: ['temporal', 'maxCachedWorkflows'],

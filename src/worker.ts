@@ -14,10 +14,12 @@ import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
 import { identityKeyOf } from './identity/key.js';
 import { loadRegistryPlaybooks } from './playbooks/registry.js';
+import { MEDIC_VERSION } from './version.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  log.info({ version: MEDIC_VERSION, node: process.version }, 'medic worker starting');
   const identityKey = identityKeyOf(config); // refuses to start without one in production
   installRuntimeLogger(log);
   // The only playbooks this worker's incidents run: the same files the server loads.
@@ -52,6 +54,12 @@ async function main(): Promise<void> {
     ...(slack ? { slack } : {}),
     ...(digest ? { digest } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
+    versioning: { mode: config.temporal.versioning, deploymentName: config.temporal.deploymentName },
+    onPromotion: (p) =>
+      log.info(
+        { deployment: config.temporal.deploymentName, promotion: p },
+        p === 'retired' ? 'this build was superseded: serving the incidents pinned to it, no new ones' : 'this build is the current version: new incidents run on it',
+      ),
     cache: {
       maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       stickyTimeoutMs: config.temporal.stickyTimeoutMs,
@@ -61,7 +69,16 @@ async function main(): Promise<void> {
   const health =
     config.worker.healthPort === undefined ? undefined : await startHealthServer({ port: config.worker.healthPort, ready: workerReadiness(() => worker.states()) });
   if (health) log.info({ port: health.port }, 'worker health endpoints: /healthz, /readyz');
-  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'medic worker running');
+  log.info(
+    {
+      version: MEDIC_VERSION,
+      buildId: worker.buildId,
+      versioning: config.temporal.versioning === 'off' ? 'off' : `${config.temporal.versioning} (${config.temporal.deploymentName}.${worker.buildId})`,
+      taskQueue: config.temporal.taskQueue,
+      address: config.temporal.address,
+    },
+    'medic worker running',
+  );
   // Ours, not the SDK runtime's (installRuntimeLogger): worker.shutdown() stops the governor worker last.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   await worker.run(); // until SIGINT/SIGTERM

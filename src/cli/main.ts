@@ -13,6 +13,7 @@ import { drillCommand, DrillUsageError } from './drill.js';
 import { AlertsInputError } from '../simulate/alerts.js';
 import type { DecisionResult } from '../../workflows/contracts.js';
 import { readStdin, tokenCommand, TokenUsageError } from './token.js';
+import { MEDIC_VERSION } from '../version.js';
 
 const HELP = `medic — self-healing operations bot
 
@@ -53,6 +54,7 @@ options:
   --url URL      medic's HTTP address (env MEDIC_URL; the demo writes .medic/cli.json)
   --token T      operator API token (env MEDIC_TOKEN)
   --json         print raw JSON
+  -V, --version  print medic's version
   -h, --help     this help`;
 
 interface Connection {
@@ -143,9 +145,14 @@ export async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       expires: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'V', default: false },
     },
   });
   const [command, ...args] = positionals;
+  if (values.version || command === 'version') {
+    console.log(`medic ${MEDIC_VERSION}`);
+    return 0;
+  }
   if (values.help || !command || command === 'help') {
     console.log(HELP);
     return command || values.help ? 0 : 1;

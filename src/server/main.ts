@@ -14,10 +14,12 @@ import { buildMetricsServer, listenMetrics } from './metrics.js';
 import { medicRegistry } from '../store/metrics.js';
 import { openIncidentStore } from '../store/store.js';
 import { identityKeyOf } from '../identity/key.js';
+import { MEDIC_VERSION } from '../version.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  log.info({ version: MEDIC_VERSION, node: process.version }, 'medic server starting');
   const identityKey = identityKeyOf(config); // refuses to start without one in production
   const envPolicy = envPolicyFrom(process.env, config.playbookEnv);
   const { playbooks, problems } = await loadPlaybooks(config.playbooks, envPolicy);

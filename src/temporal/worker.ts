@@ -22,6 +22,7 @@ import type { ActivityDeps } from '../../activities/index.js';
 import { NO_TRACING, type WorkerTracing } from '../tracing.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import type { Playbook } from '../playbooks/schema.js';
+import { buildIdOf, deploymentOptions, promoteToCurrent, type Promotion, type Versioning } from './versioning.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -68,6 +69,10 @@ export interface WorkerOptions {
   playbooks?: () => readonly Playbook[];
   /** Sticky cache and local-activity slots (config temporal.*); absent: SDK defaults. */
   cache?: { maxCachedWorkflows?: number; stickyTimeoutMs?: number; maxConcurrentLocalActivities?: number };
+  /** Worker versioning (config temporal.versioning, src/temporal/versioning.ts); absent: off. */
+  versioning?: Versioning;
+  /** Told where this build stands once versioned workers poll (logged by src/worker.ts). */
+  onPromotion?: (p: Promotion) => void;
 }
 
 /** The incident worker and the governor worker, run and stopped together. */
@@ -77,6 +82,8 @@ export interface MedicWorker {
   shutdown(): void;
   /** Worker states (incident queue, governor queue): both RUNNING when the worker polls. */
   states(): { incidents: string; governor: string };
+  /** The build id of the workflow code this worker runs (medic's version + the bundle's hash). */
+  buildId: string;
 }
 
 export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> {
@@ -99,6 +106,11 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ ...BUNDLE_OPTIONS, logger: o.bundleLogger ?? Runtime.instance().logger })).code };
+  const buildId = await buildIdOf(workflowBundle);
+  const versioned = (role: 'incidents' | 'governor') => {
+    const options = deploymentOptions(o.versioning, buildId, role);
+    return options ? { workerDeploymentOptions: options } : {};
+  };
   const common = {
     connection: o.connection,
     namespace: o.namespace ?? 'default',
@@ -111,8 +123,21 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.cache?.stickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: o.cache.stickyTimeoutMs } : {}),
     ...(o.cache?.maxConcurrentLocalActivities !== undefined ? { maxConcurrentLocalActivityExecutions: o.cache.maxConcurrentLocalActivities } : {}),
   };
-  const incidents = await Worker.create({ ...common, taskQueue: o.taskQueue, activities });
-  const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(o.taskQueue) });
+  const incidents = await Worker.create({ ...common, ...versioned('incidents'), taskQueue: o.taskQueue, activities });
+  const governor = await Worker.create({ ...common, ...versioned('governor'), taskQueue: governorTaskQueue(o.taskQueue) });
+  // Versioned: once both workers poll, this build becomes the deployment's current version.
+  let promotion: Promotion | undefined;
+  const promote = async (): Promise<void> => {
+    if (!o.versioning || o.versioning.mode === 'off' || promotion) return;
+    const stopped = new AbortController();
+    const poll = setInterval(() => incidents.getState() !== 'RUNNING' && stopped.abort(), 500);
+    try {
+      promotion = await promoteToCurrent(o.client, { namespace: common.namespace, deploymentName: o.versioning.deploymentName, buildId, signal: stopped.signal });
+      o.onPromotion?.(promotion);
+    } finally {
+      clearInterval(poll);
+    }
+  };
   const stop = (w: Worker): void => {
     if (w.getState() === 'RUNNING') w.shutdown();
   };
@@ -121,16 +146,28 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
       const results = await Promise.allSettled([
         incidents.run().finally(() => stop(governor)), // drained: nothing needs the governor now
         governor.run().finally(() => stop(incidents)), // a failed governor worker: incidents cannot go on
+        promote().catch((err: unknown) => {
+          stop(incidents); // a worker that cannot take its place would run no new incident
+          throw err;
+        }),
       ]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
     // runUntil stops the incident worker first and the governor worker once it has stopped.
-    runUntil: (fnOrPromise) => governor.runUntil(incidents.runUntil(fnOrPromise)),
+    // Versioned: the work starts once this build is current (promoted while both workers poll).
+    runUntil: (fnOrPromise) =>
+      governor.runUntil(
+        incidents.runUntil(async () => {
+          await promote();
+          return typeof fnOrPromise === 'function' ? fnOrPromise() : fnOrPromise;
+        }),
+      ),
     /** Stops the incident worker; the governor worker follows once the incident worker has stopped (see run). */
     shutdown() {
       stop(incidents);
     },
     states: () => ({ incidents: incidents.getState(), governor: governor.getState() }),
+    buildId,
   };
 }

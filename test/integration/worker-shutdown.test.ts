@@ -6,6 +6,7 @@
 // stops only once the incident worker has.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IDENTITY_KEY_TEXT } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,6 +17,7 @@ import { governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { MEDIC_VERSION, workflowBuildId } from '../../src/version.js';
 
 const { EventType } = temporal.api.enums.v1;
 const STARTED = temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED;
@@ -120,7 +122,7 @@ describe('medic worker shutdown', () => {
       env: { ...process.env, MEDIC_TEMPORAL_ADDRESS: env.address, MEDIC_TEMPORAL_TASK_QUEUE: taskQueue, MEDIC_WORKFLOW_BUNDLE: BUNDLE_PATH, MEDIC_LOG_LEVEL: 'info', MEDIC_IDENTITY_KEY: TEST_IDENTITY_KEY_TEXT },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const lines: { msg?: string; taskQueue?: string; state?: string }[] = [];
+    const lines: { msg?: string; taskQueue?: string; state?: string; version?: string; buildId?: string }[] = [];
     let buffered = '';
     child.stdout!.on('data', (d: Buffer) => {
       buffered += d.toString();
@@ -135,6 +137,9 @@ describe('medic worker shutdown', () => {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error('the worker process did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
+      // the version first, then the build id of the bundle it runs (docs/operations.md)
+      expect(lines[0]).toMatchObject({ msg: 'medic worker starting', version: MEDIC_VERSION });
+      expect(lines.find((l) => l.msg === 'medic worker running')).toMatchObject({ version: MEDIC_VERSION, buildId: workflowBuildId(readFileSync(BUNDLE_PATH, 'utf8')) });
       child.kill('SIGTERM');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
       expect(code).toBe(0);

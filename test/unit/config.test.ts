@@ -45,7 +45,7 @@ describe('loadConfig from the environment', () => {
       mode: 'production',
       logLevel: 'info',
       http: { host: '0.0.0.0', port: 8080, bodyLimitBytes: 1_048_576 },
-      temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: 'http://localhost:8233', maxCachedWorkflows: 250, stickyTimeoutMs: 5000, maxConcurrentLocalActivities: 8 },
+      temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: TASK_QUEUE, versioning: 'off', deploymentName: 'medic', uiUrl: 'http://localhost:8233', maxCachedWorkflows: 250, stickyTimeoutMs: 5000, maxConcurrentLocalActivities: 8 },
       intake: {
         alertmanagerToken: INTAKE,
         limits: {
