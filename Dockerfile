@@ -8,18 +8,28 @@
 # Stages: deps (production dependencies, native modules built with the full toolchain image),
 # build (all dependencies: type-check, bundle the workflow code once), runtime (slim, non-root,
 # read-only code, production dependencies only).
-ARG NODE_IMAGE=node:20-bookworm
-ARG NODE_RUNTIME_IMAGE=node:20-bookworm-slim
+# Node 24 LTS. scripts/image.sh builds without a Docker engine on local bases made the same way
+# (Debian bookworm + Node 24): --build-arg NODE_IMAGE=localhost/medic-node:24-build
+# --build-arg NODE_RUNTIME_IMAGE=localhost/medic-node:24
+ARG NODE_IMAGE=node:24-bookworm
+ARG NODE_RUNTIME_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Only this platform's Temporal core binary and better-sqlite3's compiled module go on to the
+# runtime (the others, and the C sources and objects, are ~130 MB it never loads).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && target="$(node -p 'process.arch === "arm64" ? "aarch64" : "x86_64"')-unknown-linux-gnu" \
+ && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name "$target" -exec rm -rf {} + \
+ && cd node_modules/better-sqlite3 && mv build/Release/better_sqlite3.node . && rm -rf build deps src \
+ && mkdir -p build/Release && mv better_sqlite3.node build/Release/
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Only bundles the workflow code: no native module is loaded here, so no install script runs.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 COPY workflows ./workflows

@@ -59,7 +59,7 @@ describe('Dockerfile', () => {
     expect(stages.map((s) => s.name)).toEqual(['deps', 'build', 'runtime']);
     expect(steps(stages[0]!, 'RUN').join(' ')).toMatch(/npm ci --omit=dev/);
     expect(steps(stages[1]!, 'RUN').join(' ')).toMatch(/scripts\/bundle-workflows\.ts dist\/workflow-bundle\.js/);
-    expect(runtime.from).toMatch(/^node:20-[a-z]+-slim$/);
+    expect(runtime.from).toMatch(/^node:24-[a-z]+-slim$/);
     // the runtime gets node_modules only from the production-only stage, and installs nothing itself
     expect(steps(runtime, 'COPY')).toContain('--from=deps /app/node_modules ./node_modules');
     expect(steps(runtime, 'COPY').filter((c) => c.startsWith('--from=build'))).toEqual(['--from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js']);
