@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
-import { createSlackSink } from '../activities/slack.js';
+import { createSlackSink } from '../src/sinks/slack/sink.js';
 import { ConfigSchema } from '../src/config.js';
 import { slackInteractor } from '../dev/slack/interact.js';
 import { startSlackStandIn } from '../dev/slack/server.js';

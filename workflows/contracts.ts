@@ -15,6 +15,7 @@ import type {
 } from '../src/policy/gates.js';
 import type { Limits } from '../src/playbooks/schema.js';
 import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
+import type { SinkRefs } from './contracts-sinks.js';
 
 export type { Alert, Playbook, PlaybookRef, GateDecision, PauseState };
 
@@ -169,8 +170,8 @@ export interface IncidentState {
   timelineDropped: number;
   /** Entries with seq below this went to the sinks already (Slack thread, audit, store). */
   publishedSeq: number;
-  /** What sinks asked us to remember (e.g. the Slack root message ts), returned by publish. */
-  sinkRefs: Record<string, string>;
+  /** What sinks asked us to remember (the Slack messages, workflows/contracts-sinks.ts). */
+  sinkRefs: SinkRefs;
   continuedAsNew: number;
 }
 
@@ -193,16 +194,16 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   summary?: string;
 }
 
-/** What the workflow hands its sinks after new timeline entries: see activities/publish.ts. */
+/** What the workflow hands its sinks after new timeline entries: see src/sinks/sink.ts. */
 export interface PublishInput {
   incident: IncidentStatus;
   /** New entries, in order; a sink must ignore seqs it has seen (activity retries). */
   entries: TimelineEntry[];
-  refs: Record<string, string>;
+  refs: SinkRefs;
   temporalUiUrl?: string;
 }
 export interface PublishResult {
-  refs: Record<string, string>;
+  refs: SinkRefs;
 }
 
 export const alertSignal = defineSignal<[Alert[]]>('alerts');

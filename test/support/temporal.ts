@@ -7,7 +7,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
 import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../src/temporal/worker.js';
-import type { IncidentSink } from '../../activities/publish.js';
+import type { IncidentSink } from '../../src/sinks/sink.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 import { TEST_IDENTITY_KEY } from './identity.js';
 import { knownPlaybooks } from './fixtures.js';

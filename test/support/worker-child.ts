@@ -9,12 +9,14 @@ import { connectClient, connectWorker, installRuntimeLogger } from '../../src/te
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { identityKeyOf } from '../../src/identity/key.js';
 import { loadRegistryPlaybooks } from '../../src/playbooks/registry.js';
+import { slackSinkDeps } from '../../src/slack/client.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   installRuntimeLogger(createLogger(config.logLevel), 'WARN');
   const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
   const loaded = await loadRegistryPlaybooks(config);
+  const slack = slackSinkDeps(config); // MEDIC_SLACK_*: incident threads, as src/worker.ts does
   const worker = await createMedicWorker({
     connection,
     client,
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     identityKey: identityKeyOf(config),
     playbooks: () => loaded.playbooks,
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
+    ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     cache: {
       maxCachedWorkflows: config.temporal.maxCachedWorkflows,
