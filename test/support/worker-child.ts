@@ -10,6 +10,7 @@ import { createMedicWorker } from '../../src/temporal/worker.js';
 import { identityKeyOf } from '../../src/identity/key.js';
 import { loadRegistryPlaybooks } from '../../src/playbooks/registry.js';
 import { slackSinkDeps } from '../../src/slack/client.js';
+import { kubernetesDeps, loadKubeConfig } from '../../activities/kubernetes.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     identityKey: identityKeyOf(config),
     playbooks: () => loaded.playbooks,
+    ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
+    ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
