@@ -19,21 +19,35 @@ function quietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
+/**
+ * The SDK gives an ephemeral server 5 s to answer, which a JVM on a loaded 2-core machine can
+ * miss; such a start is retried (a server that never starts still fails the file, on try 3).
+ */
+async function started(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+    }
+  }
+}
+
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createLocal({
+  return started(() => TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: Object.values(SearchAttributes),
     },
-  });
+  }));
 }
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
+  const env = await started(() => TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
-  });
+  }));
   // The Java test server has no --search-attribute flag (createTimeSkipping ignores
   // `searchAttributes`) and rejects undefined ones: "search attribute MedicService is not
   // defined". Its operator service registers them, as createLocal() does for the dev server.
