@@ -44,8 +44,8 @@ export interface FakeWorld {
   readonly published: TimelineEntry[];
   /** The inputs of one activity's calls. */
   inputs<N extends Outside>(name: N): Parameters<Activities[N]>[0][];
-  /** What the remediation target answers to a (non-dry-run) action: default 200. */
-  action: (input: HttpActionInput) => number;
+  /** What the remediation target answers to an action (awaited: a test may hold it): default 200. */
+  action: (input: HttpActionInput) => number | Promise<number>;
   /** Whether the service is healthy at a verification probe (1-based count of probes so far). */
   healthy: (probe: number, input: HttpProbeInput) => boolean;
   /** The activities to register: the plain functions above, merged over the real inside ones. */
@@ -82,7 +82,7 @@ export function fakeWorld(): FakeWorld {
     activities: {},
   };
   const scripted: Partial<Record<Outside, (input: never) => Promise<unknown>>> = {
-    httpAction: async (input: HttpActionInput) => httpAnswer(input, world.action(input)),
+    httpAction: async (input: HttpActionInput) => httpAnswer(input, input.dryRun ? 200 : await world.action(input)),
     httpProbe: async (input: HttpProbeInput): Promise<HttpProbeResult> => {
       const ok = world.healthy(++probes, input);
       return { ok, status: ok ? 200 : 503, latencyMs: 1, evidence: `${input.url} answered ${ok ? 200 : 503}` };

@@ -1,5 +1,6 @@
-// Bundles the workflow code once per run (bundling takes seconds) and checks that the real
-// Temporal parts are provisioned: a missing part fails the run loudly, it never skips tests.
+// Bundles the workflow code once per run (bundling takes seconds), makes the time-skipping test
+// server's start-up archive, and checks that the real Temporal parts are provisioned: a missing
+// part fails the run loudly, it never skips tests.
 // Three projects name this setup (vitest runs it once per project, in the one main process),
 // so the bundle is built once per process; and across runs it is rebuilt only when a source it
 // may be built from (workflows/, src/, activities/, the lockfile) has changed.
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUNDLE_OPTIONS } from '../../src/temporal/worker.js';
 import { BUNDLE_PATH, ROOT, temporalCliPath, testServerPath } from './paths.js';
+import { makeTestServerArchive } from './test-server-cds.js';
 
 const SOURCES = ['workflows', 'src', 'activities'];
 const KEY_PATH = `${BUNDLE_PATH}.key`;
@@ -38,12 +40,13 @@ async function bundle(): Promise<void> {
   await writeFile(KEY_PATH, key);
 }
 
-const once = globalThis as { medicBundle?: Promise<void> };
+const once = globalThis as { medicBundle?: Promise<void>; medicCds?: Promise<void> };
 
 export default async function setup(): Promise<void> {
   for (const p of [temporalCliPath(), testServerPath()]) {
     if (!existsSync(p)) throw new Error(`missing ${p}: run "bash scripts/provision.sh" (npm test does it for you)`);
   }
   once.medicBundle ??= bundle();
-  await once.medicBundle;
+  once.medicCds ??= makeTestServerArchive(); // test/support/test-server-cds.ts
+  await Promise.all([once.medicBundle, once.medicCds]);
 }

@@ -10,6 +10,7 @@ import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../s
 import type { IncidentSink } from '../../src/sinks/sink.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 import { TEST_IDENTITY_KEY } from './identity.js';
+import { testServerJavaOpts } from './test-server-cds.js';
 import { knownPlaybooks } from './fixtures.js';
 
 let runtimeInstalled = false;
@@ -45,6 +46,8 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
+  // read by the server's launcher script, which the SDK starts with this process's environment
+  process.env.MEDIC_TEST_SERVER_JAVA_OPTS ??= testServerJavaOpts();
   const env = await started(() => TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   }));

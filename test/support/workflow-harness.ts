@@ -164,12 +164,13 @@ export interface StartedIncident {
 export async function startIncident(
   h: WorkflowHarness,
   playbook: Playbook,
-  opts: Pick<IncidentInput, 'requestedBy' | 'options' | 'overflow'> = {},
+  opts: Pick<IncidentInput, 'requestedBy' | 'options' | 'overflow'> & { labels?: Record<string, string> } = {},
 ): Promise<StartedIncident> {
-  const alert = withFingerprint(firingAlert());
+  const { labels, ...options } = opts;
+  const alert = withFingerprint(firingAlert(labels));
   const workflowId = incidentWorkflowId(playbook, alert);
   registerPlaybooks(playbook); // the test's playbooks are the ones its worker loaded
-  const input: IncidentInput = { playbookRef: playbookRef(playbook), alert, target: targetOf(playbook, alert), ...opts };
+  const input: IncidentInput = { playbookRef: playbookRef(playbook), alert, target: targetOf(playbook, alert), ...options };
   const handle = await h.env.client.workflow.signalWithStart<typeof incidentWorkflow, [Alert[]]>('incidentWorkflow', {
     workflowId,
     taskQueue: h.taskQueue,
