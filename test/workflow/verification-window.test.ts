@@ -1,13 +1,8 @@
 // Verification windows on the Java time-skipping test server: after the action the probe must pass
 // continuously for `window` (2m here, probing every 10s); a failure restarts the window; no
 // healthy window by `deadline` fails the step, moves on, and finally escalates.
-<<<<<<< HEAD
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fault } from '../../dev/demo-service.js';
-=======
 import { describe, expect, it } from 'vitest';
-import type { Fault } from '../../src/dev/demo-service.js';
->>>>>>> 6c63954 (Tests: vitest projects (unit, workflow, integration, slow) and npm run test:fast; the workflow bundle is rebuilt only when its sources change; workflow tests share useWorkflowHarness, optionally with the outside activities as plain functions (test/support/fake-activities.ts))
+import type { Fault } from '../../dev/demo-service.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
