@@ -5,16 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decideUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { signedUpdates } from '../support/identity.js';
-import {
-  appliedFor,
-  entries,
-  MINUTE,
-  startIncident,
-  timeline,
-  updateRejection,
-  waitForStatus,
-  useWorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
 const h = useWorkflowHarness('approval');
 const signed = () => signedUpdates(h.env.client);

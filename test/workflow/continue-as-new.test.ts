@@ -3,15 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertSignal, SearchAttributes, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  MINUTE,
-  startIncident,
-  timeline,
-  waitForStatus,
-  useWorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
 const h = useWorkflowHarness('can');
 

@@ -5,16 +5,7 @@ import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorCaller } from '../../activities/governor.js';
 import { governorStateQuery, governorWorkflowId, setPausedUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  HOUR,
-  MINUTE,
-  startIncident,
-  timeline,
-  waitForStatus,
-  useWorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, HOUR, MINUTE, startIncident, timeline, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
 const h = useWorkflowHarness('maintenance');
 

@@ -6,15 +6,7 @@ import type { Fault } from '../../dev/demo-service.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  healthScript,
-  MINUTE,
-  startIncident,
-  timeline,
-  useWorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, healthScript, MINUTE, startIncident, timeline, useWorkflowHarness } from '../support/workflow-harness.js';
 
 const h = useWorkflowHarness('verify');
 
