@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { governorCaller } from '../../activities/governor.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { setDeploymentUpdate, setPausedUpdate, statusQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 import { fakeWorld } from '../support/fake-activities.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { signedUpdates } from '../support/identity.js';
@@ -173,7 +174,7 @@ describe('kill switch', () => {
     await governor()(setPausedUpdate, { paused: true, by: 'root', reason: 'bad rollout' }, `pause-${n}`);
     const seen = await waitForStatus(i.handle, (s) => s.pause.paused, 'the pause', 5_000);
     expect(seen.pause.by).toBe('root');
-    const control = (await timeline(i.handle)).find((e) => e.kind === 'control');
+    const control = (await timeline(i.handle)).find((e) => groupOf(e.kind) === 'control');
     expect(control!.at - pausedAt).toBeLessThan(1_000);
     await waitForStatus(i.handle, (s) => s.status === 'holding' && s.stepIndex === 1, 'the hold before step 2');
     expect(await text(i)).toContain('automation is paused by root: bad rollout; holding until resumed');
