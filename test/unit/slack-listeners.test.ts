@@ -172,15 +172,19 @@ describe('Deny button and its reason modal', () => {
     expect(api).toEqual([]);
   });
 
-  it('a valid reason denies with it and closes the modal; a refusal stays in the modal', async () => {
+  it('a valid reason closes the modal at once and denies with it; a refusal reaches the clicker in the thread', async () => {
     const ok = fakeSlack();
     const { deps, api } = fakeDeps();
     await call(denyReasonSubmitted(deps), submission(ok, 'not during the sale'));
-    expect(api).toEqual([{ method: 'decide', args: [WF, { decision: 'deny', user: 'bob', reason: 'not during the sale', step: 0, request: 7 }] }]);
     expect(ok.acks).toEqual([undefined]);
+    expect(api).toEqual([{ method: 'decide', args: [WF, { decision: 'deny', user: 'bob', reason: 'not during the sale', step: 0, request: 7 }] }]);
+    expect(ok.told()).toEqual([]);
     const refused = fakeSlack();
     await call(denyReasonSubmitted(fakeDeps({ update: () => { throw new RejectedError('already decided'); } }).deps), submission(refused, 'not now'));
-    expect(refused.acks).toEqual([{ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: 'Not denied: already decided. Nothing was changed.' } }]);
+    expect(refused.acks).toEqual([undefined]);
+    expect(refused.of('chat.postEphemeral').map((c) => [c.args.user, c.args.channel, c.args.thread_ts, c.args.text])).toEqual([
+      ['bob', 'C-INC', '1.1', ':no_entry: Not denied: already decided. Nothing was changed.'],
+    ]);
   });
 
   it('a form without its incident reference is refused in the modal', async () => {
