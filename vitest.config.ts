@@ -29,15 +29,16 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [
-      // unit, workflow and integration files share their fork's module cache (isolate: false):
-      // loading the SDKs (Temporal, AWS, Kubernetes, Bolt) once per fork instead of once per file
-      // took a third off their CPU time. Their files start their own servers on free ports, use
-      // unique task queues and alert names, and restore what they change. Slow files stay
-      // isolated (kill -9, restarts, their own SDK runtime).
+      // unit and integration files share their fork's module cache (isolate: false): loading the
+      // SDKs (Temporal, AWS, Kubernetes, Bolt) once per fork instead of once per file took a third
+      // off their CPU time. Their files start their own servers on free ports, use unique task
+      // queues and alert names, and restore what they change. Workflow files stay isolated (one
+      // shared fork once left a time-skipping file's incident hanging); slow ones too (kill -9,
+      // restarts, their own SDK runtime).
       project('unit', ['test/unit/**/*.test.ts'], { isolate: false }),
       // The workflow bundle is built once per run by the global setup (and reused while the
       // sources it is built from are unchanged).
-      project('workflow', ['test/workflow/**/*.test.ts', 'test/replay/**/*.test.ts'], { isolate: false, globalSetup: ['test/support/global-setup.ts'] }),
+      project('workflow', ['test/workflow/**/*.test.ts', 'test/replay/**/*.test.ts'], { globalSetup: ['test/support/global-setup.ts'] }),
       project('integration', ['test/integration/**/*.test.ts', 'test/security/**/*.test.ts'], {
         exclude: SLOW,
         isolate: false,
