@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import { groupOf } from '../../workflows/contracts-timeline.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
 
