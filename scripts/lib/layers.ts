@@ -165,7 +165,7 @@ export const MEDIC_LAYERS: LayerRules = {
       name: 'lib',
       rank: 1,
       match:
-        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills|sinks)\/|postmortem\/(load|markdown)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate)\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
+        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills|sinks|incident)\/|postmortem\/(load|markdown)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate)\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
     },
     { name: 'app', rank: 4, match: /^src\// },
   ],
@@ -179,8 +179,7 @@ export const MEDIC_LAYERS: LayerRules = {
   },
   allow: [
     { from: 'src/simulate/actuator.ts', to: 'workflows/actions.ts', why: 'simulate re-uses the workflow\'s step rendering until both run the pure decision core (issue 12)' },
-    { from: 'src/simulate/engine.ts', to: 'workflows/actions.ts', why: 'as above' },
-    { from: 'src/simulate/engine.ts', to: 'workflows/kubernetes.ts', why: 'as above' },
+    { from: 'src/simulate/dry-run.ts', to: 'workflows/describe.ts', why: 'simulate hands the decision core the same pure step renderers the workflow does (they live beside the activity calls)' },
     { from: 'src/simulate/kubernetes.ts', to: 'workflows/kubernetes.ts', why: 'as above' },
   ],
 };

@@ -186,7 +186,8 @@ describe('Slack approvals through Bolt and Temporal Updates', () => {
     expect(timeline.some((e) => groupOf(e.kind) === 'escalation')).toBe(true);
     expect(Object.keys(m.demo.state.applied)).not.toContain(expect.stringContaining(id));
     await waitUntil('thread shows the denial', () => m.threadOf(id).some((x) => JSON.stringify(x.blocks).includes('database migration running')));
-    expect(JSON.stringify(m.slack.message(SLACK.channel, request.ts)!.blocks)).toContain('Denied by <@U0ALICE>');
+    // The sink posts the thread lines, then rewrites the request (the next API call): wait for it.
+    await waitUntil('the request rewritten as denied', () => JSON.stringify(m.slack.message(SLACK.channel, request.ts)!.blocks).includes('Denied by <@U0ALICE>') || undefined);
     await m.env.client.workflow.getHandle(id).terminate('test done');
   });
 

@@ -83,7 +83,7 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'playbooks'>> = {},
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'playbooks' | 'slack'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
     playbooks: knownPlaybooks,

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   /** Start the PagerDuty stand-in and let the worker page it. */
   pagerduty?: boolean;
   secrets?: Record<string, string>;
+  /** More worker options (e.g. `slack`: the Slack sink, for the outbox test). */
+  extra?: Parameters<typeof medicWorker>[4];
 }
 
 /** The incident and governor workers with the world's plain functions over the real activities. */
@@ -101,7 +103,7 @@ export async function workflowHarness(name: string, o: HarnessOptions = {}): Pro
     const taskQueue = uniqueQueue(name);
     const worker = o.world
       ? await fakeWorldWorker(env, taskQueue, o.world)
-      : await medicWorker(env, taskQueue, o.secrets ?? {}, [], pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {});
+      : await medicWorker(env, taskQueue, o.secrets ?? {}, [], { ...o.extra, ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}) });
     const running = worker.run();
     closers.push(async () => {
       worker.shutdown();
