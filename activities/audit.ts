@@ -7,7 +7,7 @@ import type { Checkpointer } from '../src/audit/checkpoint.js';
 import type { AuditKey } from '../src/audit/key.js';
 import { auditLog, type AuditRecord } from '../src/audit/log.js';
 import { groupOf, unreachable, type IncidentStatus, type PublishInput, type TimelineEntry } from '../workflows/contracts.js';
-import type { IncidentSink } from './publish.js';
+import type { IncidentSink } from '../src/sinks/sink.js';
 
 type Fields = Pick<AuditRecord, 'who' | 'what' | 'why' | 'before' | 'after'>;
 

@@ -10,7 +10,7 @@ import { refuseTarget } from '../src/drills/targets.js';
 import { stepSequenceOf } from '../src/simulate/sequence.js';
 import { createSsmActivities } from './ssm.js';
 import { requestOptions, type KubeClients } from './kubernetes/client.js';
-import type { IncidentSink } from './publish.js';
+import type { IncidentSink } from '../src/sinks/sink.js';
 import {
   governorStateQuery,
   governorWorkflowId,

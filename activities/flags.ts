@@ -2,9 +2,14 @@
 // Factory over an injected fetch and secret lookup; the API token is read from the secret inside
 // the activity only and never appears in a result, message or log.
 //
-// Safe to repeat: the state is read first and the flag is switched only when it differs, so a
-// retried activity (or a second try of the step) never toggles twice; dry-run only reads.
-import { ApplicationFailure } from '@temporalio/activity';
+// Safe to repeat: the state is read first and the flag is switched only when it differs, and the
+// step's idempotency key is recorded on the flag before the switch (a feature tag of type
+// `medic`, value = a hash of the key). A retry that finds its tag looks in the flag's event log
+// for a switch to the target state after that tag: if there is one, its earlier attempt's write
+// landed (the answer was lost), and it does not switch again even when someone has since switched
+// the flag back. Dry-run only reads.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 export interface FlagDeps {
   fetch: typeof globalThis.fetch;
@@ -35,20 +40,39 @@ export interface FlagActionResult {
   before: boolean;
   after: boolean;
   changed: boolean;
+  /** An earlier attempt of this step had already switched the flag (found by its tag). */
+  alreadyDone?: boolean;
+}
+
+/** The tag type medic records its writes with (created on first use). */
+export const FLAG_TAG_TYPE = 'medic';
+
+/** The tag value for an idempotency key: Unleash tag values hold 2–50 characters. */
+export function flagTagValue(idempotencyKey: string): string {
+  return `key-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}
+
+interface UnleashEvent {
+  id: number;
+  type: string;
+  environment?: string | null;
+  createdAt?: string;
+  data?: { type?: string; value?: string } | null;
 }
 
 const onOff = (enabled: boolean): 'on' | 'off' => (enabled ? 'on' : 'off');
 const EXCERPT = 300;
 
 export function createFlagActivities(deps: FlagDeps) {
-  async function call(input: FlagActionInput, token: string, signal: AbortSignal, method: 'GET' | 'POST', path: string): Promise<unknown> {
+  async function call(input: FlagActionInput, token: string, signal: AbortSignal, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const base = input.url.replace(/\/+$/, '');
-    const what = `Unleash ${method} ${path}`;
+    const what = `Unleash ${method} ${path.replace(/\?.*$/, '')}`;
     let res: Response;
     try {
       res = await deps.fetch(`${base}${path}`, {
         method,
-        headers: { authorization: token, accept: 'application/json' },
+        headers: { authorization: token, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal,
       });
     } catch (err) {
@@ -115,16 +139,29 @@ export function createFlagActivities(deps: FlagDeps) {
       return env.enabled;
     };
     const before = await read();
-    const done = (after: boolean, changed: boolean, summary: string): FlagActionResult => ({
+    const done = (after: boolean, changed: boolean, summary: string, alreadyDone = false): FlagActionResult => ({
       dryRun: input.dryRun,
       summary,
       durationMs: Date.now() - started,
       before,
       after,
       changed,
+      ...(alreadyDone ? { alreadyDone } : {}),
     });
+    const tag = { type: FLAG_TAG_TYPE, value: flagTagValue(input.idempotencyKey) };
+    const tagsPath = `/api/admin/features/${p(input.feature)}/tags`;
+    const tags = input.dryRun ? [] : (((await call(input, token, signal, 'GET', tagsPath)) as { tags?: { type: string; value: string }[] } | undefined)?.tags ?? []);
+    if (tags.some((t) => t.type === tag.type && t.value === tag.value)) {
+      const earlier = await switchAfterTag(input, token, signal, tag.value);
+      if (earlier) {
+        return done(before, false, `flag ${where}: turned ${target} by an earlier attempt of this step at ${earlier.createdAt ?? 'unknown time'} (now ${onOff(before)}); not repeated`, true);
+      }
+    }
     if (before === input.enabled) return done(before, false, `flag ${where} already ${target}: no change`);
     if (input.dryRun) return done(input.enabled, false, `dry run: would turn flag ${where} ${onOff(before)} → ${target}`);
+    // The intent first: a retry after the switch finds the tag and, after it, the switch event.
+    await ensureTagType(input, token, signal);
+    await call(input, token, signal, 'POST', tagsPath, tag);
     await call(input, token, signal, 'POST', `${envPath}/${target}`);
     const after = await read();
     if (after !== input.enabled) {
@@ -136,6 +173,35 @@ export function createFlagActivities(deps: FlagDeps) {
       });
     }
     return done(after, true, `flag ${where} ${onOff(before)} → ${onOff(after)}`);
+  }
+
+  /** Creates the `medic` tag type unless it exists (Unleash refuses tags of an unknown type). */
+  async function ensureTagType(input: FlagActionInput, token: string, signal: AbortSignal): Promise<void> {
+    const types = (await call(input, token, signal, 'GET', '/api/admin/tag-types')) as { tagTypes?: { name: string }[] } | undefined;
+    if (types?.tagTypes?.some((t) => t.name === FLAG_TAG_TYPE)) return;
+    try {
+      await call(input, token, signal, 'POST', '/api/admin/tag-types', { name: FLAG_TAG_TYPE, description: 'medic records the idempotency key of each flag switch it makes' });
+    } catch (err) {
+      // Another worker created it meanwhile (409): fine.
+      if (!(err instanceof ApplicationFailure && /\b409\b/.test(err.message))) throw err;
+    }
+  }
+
+  /** The switch of this flag's environment to the target state logged after this step's tag, if any. */
+  async function switchAfterTag(input: FlagActionInput, token: string, signal: AbortSignal, value: string): Promise<UnleashEvent | undefined> {
+    const since = new Date(firstScheduledMs() - 86_400_000).toISOString().slice(0, 10);
+    const q = new URLSearchParams({
+      feature: `IS:${input.feature}`,
+      type: 'IS_ANY_OF:feature-tagged,feature-environment-enabled,feature-environment-disabled',
+      from: `IS:${since}`,
+      limit: '1000',
+    });
+    const res = (await call(input, token, signal, 'GET', `/api/admin/search/events?${q}`)) as { events?: UnleashEvent[] } | undefined;
+    const events = [...(res?.events ?? [])].sort((a, b) => a.id - b.id);
+    const tagged = events.filter((e) => e.type === 'feature-tagged' && e.data?.type === FLAG_TAG_TYPE && e.data.value === value).at(-1);
+    if (!tagged) return undefined;
+    const switched = input.enabled ? 'feature-environment-enabled' : 'feature-environment-disabled';
+    return events.find((e) => e.id > tagged.id && e.type === switched && e.environment === input.environment);
   }
 
   return { setFeatureFlag };
@@ -150,4 +216,13 @@ function unleashMessage(text: string): string {
     // not JSON
   }
   return text.trim().slice(0, EXCERPT);
+}
+
+/** When the activity was first scheduled (every attempt shares it); now, outside an activity. */
+function firstScheduledMs(): number {
+  try {
+    return Context.current().info.scheduledTimestampMs;
+  } catch {
+    return Date.now();
+  }
 }

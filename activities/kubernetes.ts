@@ -6,7 +6,10 @@
 //
 // Every mutating action stamps the object with the workflow's idempotency key (incident + step +
 // the workflow's try) in the same patch, so a retried activity sees its stamp and does not act
-// twice; a dry run is the API server's own (dryRun=All); each returns what it changed.
+// twice. Two cannot: delete-pod stamps first and counts only a terminating or gone pod as done
+// (a stamp alone means the delete still has to be sent); rollout-abort aborts first and stamps
+// after (status.abort=true is itself the proof). A dry run is the API server's own (dryRun=All);
+// each returns what it changed.
 import { ApplicationFailure } from '@temporalio/activity';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';

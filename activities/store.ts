@@ -2,7 +2,7 @@
 // its new timeline entries and step results to the store (src/store/store.ts, SQLite or
 // PostgreSQL), once per seq.
 import type { IncidentStore } from '../src/store/store.js';
-import type { IncidentSink } from './publish.js';
+import type { IncidentSink } from '../src/sinks/sink.js';
 
 export function createStoreSink(store: IncidentStore): IncidentSink {
   return {

@@ -7,21 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Context } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
-import { createSlackSink } from '../activities/slack.js';
+import { createSlackSink } from '../src/sinks/slack/sink.js';
 import { ConfigSchema } from '../src/config.js';
 import { slackInteractor } from '../dev/slack/interact.js';
 import { startSlackStandIn } from '../dev/slack/server.js';
-import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
+import { BENCH_LIMITS, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { slackWebClient } from '../src/slack/client.js';
-import { governorTaskQueue } from '../workflows/contracts.js';
 import { pingUpdate } from './approval-workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,19 +32,10 @@ const SECRET = 'bench-signing-secret-0123456789';
 const TOKEN = 'xoxb-bench';
 const log = pino({ level: 'silent' });
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const now = (): number => performance.timeOrigin + performance.now();
-
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('bench: starting Temporal dev server (in memory) and the Slack stand-in…');
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const { client, nativeConnection, stop } = await startInProcessTemporal(ROOT);
   // Posting is not what is measured: generous limits so setting up 100 approvals is quick.
   const fast = { burst: 10_000, perSecond: 10_000 };
   const slack = await startSlackStandIn({ botToken: TOKEN, users: [{ id: APPROVER, name: 'bench' }], rateLimits: { postMessagePerChannel: fast, tier3: fast, tier4: fast } });
@@ -56,44 +44,18 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   const targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}`;
 
-  const started = new Map<string, number>();
-  const waiters = new Map<string, () => void>();
   const sink = createSlackSink({ web: slackWebClient({ botToken: TOKEN, apiUrl: slack.apiUrl }), channel: 'C0INCIDENT', postPace: fast, updatePace: fast });
   console.log('bench: bundling workflows…');
   const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./approval-workflows.ts', import.meta.url)) });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    activities: createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY, playbooks: () => [playbook] }),
-    workflowBundle: { code },
-    interceptors: {
-      activity: [
-        () => ({
-          inbound: {
-            execute: (input, next) => {
-              const info = Context.current().info;
-              const id = info.workflowExecution?.workflowId ?? '';
-              if (info.activityType === 'httpAction' && !started.has(id)) {
-                started.set(id, now());
-                waiters.get(id)?.();
-              }
-              return next(input);
-            },
-          },
-        }),
-      ],
-    },
-  });
-  const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
-  const incidentRun = worker.run();
-  const workerRun = Promise.all([incidentRun, governorWorker.run()]);
+  const activities = createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY, playbooks: () => [playbook] });
+  const workers = await startTimedWorkers({ nativeConnection, taskQueue, code, activities, watch: ['httpAction'] });
 
   const playbook = PlaybookSchema.parse({
     name: 'bench-approval',
     match: { alertname: 'BenchApproval' },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
+    limits: BENCH_LIMITS,
     steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${targetUrl}/poke` }, risk: 'high', requiresApproval: true, approvers: [APPROVER], timeout: '5s' }],
   });
   const config = ConfigSchema.parse({
@@ -116,12 +78,12 @@ async function main(): Promise<void> {
     while (!(request = slack.messages.find((m) => m.thread_ts && JSON.stringify(m.blocks ?? []).includes('approve_step') && JSON.stringify(m.blocks).includes(id)))) {
       await new Promise((res) => setTimeout(res, 5));
     }
-    const actionStarted = new Promise<void>((res) => waiters.set(id, res));
+    const actionStarted = workers.waitStarted(id);
     const t0 = now();
     const res = await interact.clickButton(APPROVER, request, 'approve_step');
     if (res.status !== 200) throw new Error(`click answered ${res.status}`);
     await actionStarted;
-    return started.get(id)! - t0;
+    return workers.startedAt(id) - t0;
   }
   async function oneFloor(i: number): Promise<number> {
     const t0 = now();
@@ -151,16 +113,10 @@ async function main(): Promise<void> {
 
   await floorHandle.executeUpdate(pingUpdate, { args: [-1] });
   await server.close();
-  worker.shutdown();
-  // The governor worker last: a draining incident may still be calling it (src/temporal/worker.ts).
-  await incidentRun.catch(() => undefined);
-  governorWorker.shutdown();
-  await workerRun;
+  await workers.stop();
   target.close();
   await slack.close();
-  await nativeConnection.close();
-  await connection.close();
-  await temporal.stop();
+  await stop();
 }
 
 main().catch((err: unknown) => {

@@ -4,17 +4,14 @@
 // starts on the worker (recorded by an activity interceptor), alternating one of each.
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { Context } from '@temporalio/activity';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { ConfigSchema } from '../src/config.js';
 import { alertmanagerPayload } from '../dev/health-watcher.js';
-import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
+import { BENCH_LIMITS, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
-import { governorTaskQueue } from '../workflows/contracts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 200);
@@ -22,70 +19,33 @@ const WARMUP = 20;
 const TOKEN = 'bench-intake-token-0123456789';
 const taskQueue = 'bench';
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('bench: starting Temporal dev server (in memory)…');
   // BENCH_SERVER_ARGS: extra dev-server flags, e.g. one task-queue partition:
   //   --dynamic-config-value matching.numTaskqueueReadPartitions=1 --dynamic-config-value matching.numTaskqueueWritePartitions=1
   const extraArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false, extraArgs });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const { client, nativeConnection, stop } = await startInProcessTemporal(ROOT, extraArgs);
 
   // The action target: answers at once.
   const sink = createServer((_req, res) => res.writeHead(200).end('ok'));
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
   const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
 
-  const started = new Map<string, number>();
-  const waiters = new Map<string, () => void>();
-  const mark = (workflowId: string): void => {
-    if (started.has(workflowId)) return;
-    started.set(workflowId, performance.timeOrigin + performance.now());
-    waiters.get(workflowId)?.();
-  };
   const activities = {
     ...createActivities({ client, taskQueue, fetch, secret: () => undefined, playbooks: () => [playbook] }),
     noop: async () => undefined,
   };
   console.log('bench: bundling workflows…');
   const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    activities,
-    workflowBundle: { code },
-    interceptors: {
-      activity: [
-        () => ({
-          inbound: {
-            execute: (input, next) => {
-              const info = Context.current().info;
-              if (info.activityType === 'httpAction' || info.activityType === 'noop') mark(info.workflowExecution?.workflowId ?? '');
-              return next(input);
-            },
-          },
-        }),
-      ],
-    },
-  });
-  // The governor has its own task queue and slots (see src/temporal/worker.ts).
-  const governorWorker = await Worker.create({ connection: nativeConnection, taskQueue: governorTaskQueue(taskQueue), workflowBundle: { code } });
-  const incidentRun = worker.run();
-  const workerRun = Promise.all([incidentRun, governorWorker.run()]);
+  const workers = await startTimedWorkers({ nativeConnection, taskQueue, code, activities, watch: ['httpAction', 'noop'] });
 
   const playbook = PlaybookSchema.parse({
     name: 'bench',
     match: { alertname: 'BenchAlert' },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
+    limits: BENCH_LIMITS,
     steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${sinkUrl}/poke` }, timeout: '5s' }],
   });
   // One incident per alert, each its own group of one playbook: the open-incident cap is raised out of the way.
@@ -93,10 +53,6 @@ async function main(): Promise<void> {
   const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN, limits }, http: { port: 0 } });
   const server = await buildServer({ config, client, log: pino({ level: 'silent' }), playbooks: () => [playbook] });
   const medicUrl = await server.listen({ host: '127.0.0.1', port: 0 });
-
-  const waitStarted = (workflowId: string): Promise<void> =>
-    started.has(workflowId) ? Promise.resolve() : new Promise((r) => waiters.set(workflowId, r));
-  const now = (): number => performance.timeOrigin + performance.now();
 
   async function oneAlert(i: number): Promise<number> {
     const body = JSON.stringify(alertmanagerPayload('firing', { alertname: 'BenchAlert', service: `svc-${i}` }, new Date().toISOString()));
@@ -108,16 +64,16 @@ async function main(): Promise<void> {
     });
     const { incidents } = (await res.json()) as { incidents: { workflowId: string }[] };
     const id = incidents[0]!.workflowId;
-    await waitStarted(id);
-    return started.get(id)! - t0;
+    await workers.waitStarted(id);
+    return workers.startedAt(id) - t0;
   }
 
   async function oneFloor(i: number): Promise<number> {
     const workflowId = `floor-${i}`;
     const t0 = now();
     await client.workflow.start('floorWorkflow', { workflowId, taskQueue, args: [] });
-    await waitStarted(workflowId);
-    return started.get(workflowId)! - t0;
+    await workers.waitStarted(workflowId);
+    return workers.startedAt(workflowId) - t0;
   }
 
   const medic: number[] = [];
@@ -141,15 +97,9 @@ async function main(): Promise<void> {
   console.log(`ratio p50 ${(pct(medic, 50) / pct(floor, 50)).toFixed(2)}x   ratio p99 ${(pct(medic, 99) / pct(floor, 99)).toFixed(2)}x   (goal: p99 ≤ 1.5x floor)`);
 
   await server.close();
-  worker.shutdown();
-  // The governor worker last: a draining incident may still be calling it (src/temporal/worker.ts).
-  await incidentRun.catch(() => undefined);
-  governorWorker.shutdown();
-  await workerRun;
+  await workers.stop();
   sink.close();
-  await nativeConnection.close();
-  await connection.close();
-  await temporal.stop();
+  await stop();
 }
 
 main().catch((err: unknown) => {

@@ -2,9 +2,9 @@
 // history-scenarios.ts) on a Temporal dev server with the current workflow code, and saves each
 // run's history to test/replay/histories/<name>.json for the replay-safety test.
 //
-// Record only NEW scenarios (or after a GOVERNOR_VERSION bump, the governor ones). Never
-// re-record to make a failing replay pass: that failure is a running incident your change breaks;
-// guard the change with patched() instead (README: Operations → Changing workflow code).
+// When to re-record is the versioning policy in docs/operations.md: before 1.0, with every change
+// of behaviour; from 1.0, only new scenarios (a failing replay is a running incident the change
+// breaks: guard it with patched()).
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';

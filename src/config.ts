@@ -240,7 +240,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       botToken: z.string().min(1).describe('Bot token (xoxb-…) from the app installed with slack-manifest.yml'),
       signingSecret: z.string().min(16).describe('Signing secret: requests to /slack/events must carry its signature'),
-      channel: z.string().min(1).describe('Channel id (or #name) that incident root messages go to'),
+      channel: z.string().min(1).describe('Channel id (C…) that incident root messages go to; a #name works too, but then a publish retried after a crash cannot find the root message it already posted'),
       apiUrl: z.url().optional().describe('Web API base URL; only for the local stand-in (tests, demo)'),
       appToken: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional().describe('Socket Mode: connect out to Slack instead of receiving on /slack/events'),
       admins: z.array(z.string().min(1)).default([]).describe('Slack user ids or @group handles allowed to pause/resume'),

@@ -1,7 +1,7 @@
 // A step's action, rendered and run through the activity of its kind. Deterministic workflow code:
 // templates are rendered here for their context (src/playbooks/render.ts); secret references
 // written in the playbook travel as `{ secret }` parts for the activity to resolve.
-import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FlagActionInput } from '../activities/flags.js';
 import type { HttpActionInput, RenderedHttpRequest } from '../activities/http.js';
@@ -173,10 +173,8 @@ export function ssmAutomationInput(step: StepOf<'ssm-automation'>, ctx: Template
   };
 }
 
-/** Rendered SSM values re-validated before the activity is scheduled (instance id format,
- * allow.ssm); patched so histories from before the check replay unchanged. */
+/** Rendered SSM values re-validated before the activity is scheduled (instance id format, allow.ssm). */
 function refuseBadSsmInput(input: SsmCommandInput | SsmAutomationInput): void {
-  if (!patched('ssm-input-check')) return;
   const problem = ssmInputProblem(input);
   if (problem) throw ApplicationFailure.create({ type: 'SsmRefused', nonRetryable: true, message: `refused: ${problem}` });
 }
@@ -209,11 +207,10 @@ export async function runAction(
   /** The playbook's target allow-lists (allow.*). */
   allow?: Allow,
 ): Promise<ActionOutcome> {
-  // A value that cannot be rendered safely fails the step before anything is sent. Histories
-  // recorded before this check ran their activity instead: they replay with the plain rendering.
+  // A value that cannot be rendered safely fails the step before anything is sent.
   const refused = stepRefusal(step, ctx);
-  if (refused && patched('typed-render')) throw refusedFailure(refused);
-  const on: OnRefusal = refused ? 'plain' : 'throw';
+  if (refused) throw refusedFailure(refused);
+  const on: OnRefusal = 'throw';
   switch (step.action) {
     case 'http': {
       const r = await proxyActivities<Activities>(actionProfile(step)).httpAction(httpActionInput(step, ctx, o, on));

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DrillScenario } from '../src/drills/schema.js';
 import type { MaintenanceWindow } from '../src/playbooks/schema.js';
 import type { StepOutcome } from '../src/simulate/sequence.js';
+import type { SinkRefs } from './contracts-sinks.js';
 
 export const DRILL_WORKFLOW_TYPE = 'drillWorkflow';
 export const drillScheduleId = (taskQueue: string, scenario: string): string => `medic-drill/${taskQueue}/${scenario}`;
@@ -42,6 +43,6 @@ export interface DrillReport {
 export const drillPhaseQuery = defineQuery<DrillPhase>('drillPhase');
 
 /** The incident's sink references (e.g. its Slack thread), so a drill report can join the thread. */
-export const sinkRefsQuery = defineQuery<Record<string, string>>('sinkRefs');
+export const sinkRefsQuery = defineQuery<SinkRefs>('sinkRefs');
 /** A drill's report, noted in a still-running incident's timeline (it then reaches every sink). */
 export const drillReportSignal = defineSignal<[{ message: string; report: DrillReport }]>('drillReport');

@@ -131,7 +131,7 @@ export const TimelineEntrySchema = z
   .discriminatedUnion('kind', variants as unknown as [Variant<TimelineKind>, ...Variant<TimelineKind>[]])
   .describe('One fact in an incident timeline, typed by its kind.') as unknown as z.ZodType<TimelineEntry>;
 export type EntryOf<K extends TimelineKind> = Extract<TimelineEntry, { kind: K }>;
-/** An entry before the timeline numbers and times it (workflows/incident-state.ts record). */
+/** An entry before the timeline numbers and times it (src/incident/state.ts record). */
 export type NewEntry = { [K in TimelineKind]: Omit<EntryOf<K>, 'seq' | 'at'> }[TimelineKind];
 
 /** The nine groups shown as icons (Slack), columns (CLI, postmortem) and sections. */

@@ -15,6 +15,8 @@ import type {
 } from '../src/policy/gates.js';
 import type { Limits } from '../src/playbooks/schema.js';
 import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
+import type { SinkRefs } from './contracts-sinks.js';
+import type { TraceEntry } from '../src/incident/trace.js';
 
 export type { Alert, Playbook, PlaybookRef, GateDecision, PauseState };
 
@@ -67,7 +69,7 @@ import type { ApprovalRequest, TimelineEntry } from './contracts-timeline.js';
 
 export { ApprovalRequestSchema, type ApprovalRequest } from './contracts-timeline.js';
 
-/** The escalation ladder as it runs (workflows/ladder.ts); the Slack thread shows it. */
+/** The escalation ladder as it runs (src/incident/escalation.ts); the Slack thread shows it. */
 export interface LadderState {
   /** One line per rung, in order (what it does, its delay and timeout). */
   rungs: string[];
@@ -150,7 +152,7 @@ export interface IncidentState {
   /** The step the governor auto-demoted to require approval (it kept failing), and why. */
   demoted?: { step: number; reason: string };
   /** PagerDuty pages sent by `pagerduty` rungs (dedup_key = incident id); resolved on healing. */
-  pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; resolved?: boolean }[];
+  pages?: { rung: number; routingKeySecret: string; dedupKey: string; sent: boolean; failed?: boolean; resolved?: boolean }[];
   /** The escalation ladder, once escalation started (absent in histories from before it). */
   ladder?: LadderState;
   /** After escalating, the incident stays open (absorbing repeats) until this time. */
@@ -167,14 +169,34 @@ export interface IncidentState {
   endedAt?: number;
   timeline: TimelineEntry[];
   timelineDropped: number;
-  /** Entries with seq below this went to the sinks already (Slack thread, audit, store). */
+  /** Unpublished entries given up past the outage bound (src/incident/state.ts record). */
+  timelineLost?: number;
+  /** Entries with seq below this went to the sinks already (Slack thread, audit, store); it
+   * moves only after every sink confirmed them (workflows/outbox.ts). */
   publishedSeq: number;
-  /** What sinks asked us to remember (e.g. the Slack root message ts), returned by publish. */
-  sinkRefs: Record<string, string>;
+  /** What sinks asked us to remember (the Slack messages, workflows/contracts-sinks.ts). */
+  sinkRefs: SinkRefs;
   continuedAsNew: number;
+  /** The decision core's own bookkeeping (src/incident/machine.ts). */
+  machine?: MachineState;
 }
 
-export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs'> {
+/** What the decision core waits for: at most one call in flight and at most one timer. */
+export interface MachineState {
+  /** The governor, the step's action, a verification round, a webhook rung or a page resolve. */
+  inFlight?: 'governor' | 'action' | 'verify' | 'notify' | 'page';
+  wait?: { id: number; timer: 'recheck' | 'approval' | 'probe' | 'rung' | 'take' | 'hold'; until: number; paused?: boolean; lock?: boolean };
+  timers: number;
+  /** The other incident holding the target's lock signalled it let go. */
+  lockFreed?: boolean;
+  /** Local gate decisions taken while the governor is asked. */
+  gates?: { at: number; local: GateDecision[]; begin: boolean; needsApproval: boolean };
+  /** Ending: pages are resolved first (index of the next one to resolve). */
+  finishing?: { status: 'resolved' | 'escalated'; outcome: string; page: number };
+  released?: boolean;
+}
+
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine'> {
   /** For humans: the alert's Prometheus graph link (its expression) and Alertmanager silence link. */
   alertLinks?: { graph?: string; silence?: string };
   /** The PromQL the incident graph may run (src/graphs/query.ts); never the alert's own
@@ -193,16 +215,16 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   summary?: string;
 }
 
-/** What the workflow hands its sinks after new timeline entries: see activities/publish.ts. */
+/** What the workflow hands its sinks after new timeline entries: see src/sinks/sink.ts. */
 export interface PublishInput {
   incident: IncidentStatus;
   /** New entries, in order; a sink must ignore seqs it has seen (activity retries). */
   entries: TimelineEntry[];
-  refs: Record<string, string>;
+  refs: SinkRefs;
   temporalUiUrl?: string;
 }
 export interface PublishResult {
-  refs: Record<string, string>;
+  refs: SinkRefs;
 }
 
 export const alertSignal = defineSignal<[Alert[]]>('alerts');
@@ -210,6 +232,9 @@ export const pauseSignal = defineSignal<[PauseState]>('pause');
 export const lockFreedSignal = defineSignal<[]>('lockFreed');
 export const statusQuery = defineQuery<IncidentStatus>('status');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+/** The decision core's commands in this run, without payloads (src/incident/trace.ts): what
+ * `medic simulate` is compared with. */
+export const decisionsQuery = defineQuery<TraceEntry[]>('decisions');
 
 /** How the app vouches for the identity in a decide/take/resolve Update: an HMAC-SHA256 (hex)
  * over the Update's kind, the incident id and every other field of the input (src/identity/sign.ts),

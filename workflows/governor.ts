@@ -6,7 +6,6 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -70,9 +69,8 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
   // Bounded state (intake limits): entries of incidents that ended without releasing (terminated)
   // are dropped too — waiters not heard from in a while, in-flight actions of workflows that no
   // longer hold the target's lease — on every update and before continue-as-new, so the state
-  // carried from run to run does not grow. Patched: histories from before replay as they ran.
+  // carried from run to run does not grow.
   const pruneAll = (now: number): void => {
-    if (!patched('governor-prune-all')) return;
     prune(now);
     for (const [t, ids] of Object.entries(s.waiters)) {
       const live = ids.filter((id) => (s.incidents[id] ?? -Infinity) > now - STALE_WAITER_MS);
@@ -116,9 +114,8 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion };
     // A repeated admission of an action already admitted (activity retry) is not counted again.
     if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion };
-    // Blast radius across incidents (limits.maxTargetsPerWindow); patched so older histories
-    // replay their admissions as they were decided.
-    const budgeted = step && patched('playbook-window-budget') ? step.playbook : undefined;
+    // Blast radius across incidents (limits.maxTargetsPerWindow).
+    const budgeted = step ? step.playbook : undefined;
     const { decisions, allowed } = admissionGates(s, target, begin, now, budgeted);
     if (allowed) {
       s.starts.push({ target, at: now });

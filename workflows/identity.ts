@@ -4,8 +4,7 @@
 // Temporal access reads) and may not use node:crypto; the validator stays synchronous for the
 // cheap state checks, since validators cannot run activities. A workflow interceptor would run
 // inside the same sandbox, so it could not hold the key either.
-// Histories from before this check replay without it (patched).
-import { ApplicationFailure, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IdentityKind } from './contracts.js';
 
@@ -13,10 +12,6 @@ const identity = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumAttempts: 5 },
 });
-
-/** Whether this Update must carry the app's signature: true for every Update handled since the
- * check exists; false only when replaying one accepted before it. */
-export const identityChecked = (): boolean => patched('signed-identity');
 
 /**
  * Resolves when the app vouched for the claim; otherwise calls `refused` (which records the forged

@@ -1,6 +1,6 @@
 // The `kubernetes` step action and verification probe, seen from the workflow: templates rendered,
 // one activity per operation. Deterministic code only.
-import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { K8sActionResult, K8sCheck } from '../activities/kubernetes.js';
 import { toMs } from '../src/playbooks/duration.js';
@@ -141,9 +141,7 @@ export async function runKubernetes(
   allow?: KubernetesAllow,
 ): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
   const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
-  // Patched: histories from before the allow-lists replay their activity calls unchecked.
-  const guard = patched('kubernetes-target-allow-list') ? { allow } : undefined;
-  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o, guard);
+  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o, { allow });
   return { summary, durationMs, data: { ...data } };
 }
 
@@ -175,7 +173,7 @@ export function probeNameProblem(c: K8sCheck): string | undefined {
 
 /** One verification round of a Kubernetes probe. */
 export const kubernetesProbe = (check: K8sCheck): Promise<{ ok: boolean; evidence: string }> => {
-  const problem = patched('kubernetes-target-allow-list') ? probeNameProblem(check) : undefined;
+  const problem = probeNameProblem(check);
   if (problem) return Promise.resolve({ ok: false, evidence: `probe refused: ${problem}` });
   return proxyActivities<Activities>(probeProfile(15_000)).k8sProbe({ check });
 };

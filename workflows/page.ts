@@ -94,7 +94,7 @@ export function buildPage(s: IncidentState, input: RunningIncidentInput, c: Page
   const labels = alert.labels;
   const reason = s.escalationReason ?? 'escalated';
   const links: PageContent['links'] = [];
-  const slack = s.sinkRefs.slackPermalink ?? s.sinkRefs.slackThreadUrl;
+  const slack = s.sinkRefs.slack?.permalink;
   if (slack) links.push({ href: slack, text: 'Slack incident thread' });
   if (c.temporalUiUrl) {
     links.push({

@@ -1,16 +1,14 @@
 // The START of an incident run: which playbook it runs and its incident id. Both take nothing
 // from the input on trust: the playbook is the worker's own loaded copy of the version the input
 // names (name + content hash), and the id is derived from the whole first run id.
-import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { playbookRef, sha256Hex, type PlaybookRef } from '../src/playbooks/hash.js';
 import type { PlaybookLookup } from '../src/playbooks/registry.js';
-import type { IncidentInput, IncidentState, RunningIncidentInput } from './contracts.js';
+import type { IncidentInput, RunningIncidentInput } from './contracts.js';
 
 /** Answered by a medic worker from the files it loaded (every worker of a deployment loads the
- * same ones). A regular activity, not a local one: patch markers recorded after a local
- * activity's marker in the same workflow task fail to replay (seen on query and crash replays),
- * and every later phase of the incident calls patched(). */
+ * same ones). */
 const registry = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   scheduleToCloseTimeout: '2m',
@@ -21,13 +19,9 @@ const registry = proxyActivities<Activities>({
  * UUIDv7, so a prefix is a timestamp that runs started within ~65 s share. */
 export const incidentIdSuffix = (firstExecutionRunId: string): string => sha256Hex(firstExecutionRunId).slice(0, 16);
 
-/** The incident id for this run: kept across continue-as-new (a carried id is accepted only in
- * one of the two forms this run's first run id gives), else derived anew. */
-export function incidentIdOf(workflowId: string, firstExecutionRunId: string, carried?: IncidentState): string {
-  const legacy = `${workflowId}:${firstExecutionRunId.slice(0, 8)}`;
-  const full = `${workflowId}:${incidentIdSuffix(firstExecutionRunId)}`;
-  if (carried && (carried.incidentId === legacy || carried.incidentId === full)) return carried.incidentId;
-  return patched('incident-id-full-run-id') ? full : legacy;
+/** The incident id for this run (the same across continue-as-new: it is derived from the first run). */
+export function incidentIdOf(workflowId: string, firstExecutionRunId: string): string {
+  return `${workflowId}:${incidentIdSuffix(firstExecutionRunId)}`;
 }
 
 export interface PlaybookSource {
@@ -36,14 +30,9 @@ export interface PlaybookSource {
   refusal?: { reason: string; ref: PlaybookRef | undefined; loaded: string[] };
 }
 
-/** Resolves the playbook this run executes. Histories from before the registry ran the input's
- * body as given; they replay unchanged (patch `playbook-registry`). */
+/** Resolves the playbook this run executes. */
 export async function playbookSource(raw: IncidentInput): Promise<PlaybookSource> {
-  if (!patched('playbook-registry')) {
-    if (!raw.playbook) throw ApplicationFailure.nonRetryable('incident input names no playbook', 'BadInput'); // not in a pre-registry history
-    return { input: { ...raw, playbook: raw.playbook } };
-  }
-  // A continued pre-registry run carries only the body: its hash names the worker's copy.
+  // An input with only a body (a client from before the registry): its hash names the worker's copy.
   const ref = raw.playbookRef ?? (raw.playbook && typeof raw.playbook === 'object' ? playbookRef(raw.playbook) : undefined);
   const found: PlaybookLookup = await registry.loadedPlaybook(ref ?? ({ name: '', hash: '' } as PlaybookRef));
   const { playbook: _untrusted, ...rest } = raw;

@@ -38,10 +38,11 @@ export const flagProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOp
   },
 });
 
-/** Publishing to sinks (Slack, audit) runs beside the incident; an outage is retried for a while. */
+/** Publishing to sinks (Slack, store, audit) runs beside the incident: a round of retries here
+ * (about a minute), then the outbox (workflows/outbox.ts) pauses durably and tries again. */
 export const publishProfile: ActivityOptions = {
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 };
 
 /** PagerDuty: a 429 or an outage is retried with backoff (in the background) until it lands;

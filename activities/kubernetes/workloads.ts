@@ -2,7 +2,7 @@
 // a Deployment back to its previous revision, delete a pod.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
-import { call, callOrNotFound, isNotFound, k8sError, requestOptions, type KubeClients } from './client.js';
+import { apiStatusOf, call, callOrNotFound, isNotFound, k8sError, requestOptions, type KubeClients } from './client.js';
 import { firstScheduledMs, ownStamp, stampAnnotations, type K8sActionResult } from './changes.js';
 import { stampedPatch, type Plan } from './stamped-patch.js';
 
@@ -148,9 +148,12 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
     });
   }
 
-  /** Deletes one pod. The stamp goes on the pod first (same resourceVersion guard), then the delete
-   * is preconditioned on its uid. A retry finds the pod terminating with our stamp, gone, or
-   * replaced by a pod of the same name created after this step began (a StatefulSet's): done. */
+  /** Deletes one pod. The stamp goes on the pod first (same resourceVersion guard): it records the
+   * intent on that very pod (its uid), and the delete that follows is preconditioned on the uid.
+   * The stamp alone never counts as done: a retry that finds it on a pod that is not terminating
+   * (the earlier attempt died between stamp and delete) deletes it now. Done means the stamped pod
+   * is terminating, gone (404, or the uid precondition fails), or replaced by a pod of the same
+   * name created after this step began (a StatefulSet's), which is left alone. */
   async function k8sDeletePod(input: DeletePodInput): Promise<K8sActionResult> {
     const started = Date.now();
     const namespace = ns(input.namespace);
@@ -166,16 +169,19 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
     const pod = await callOrNotFound(`get ${object}`, () => c.core.readNamespacedPod({ namespace, name: input.name }, opts()));
     if (!pod) return done(`delete ${object}: already gone`, true);
     const phase = pod.status?.phase ?? 'Unknown';
-    if (ownStamp(pod.metadata?.annotations, input.idempotencyKey) && !input.dryRun) {
-      return done(`delete ${object}: already deleted by an earlier attempt of this step (terminating since ${iso(pod.metadata?.deletionTimestamp)}); not repeated`, true);
+    const stamped = !input.dryRun && ownStamp(pod.metadata?.annotations, input.idempotencyKey) !== undefined;
+    if (stamped && pod.metadata?.deletionTimestamp) {
+      return done(`delete ${object}: already deleted by an earlier attempt of this step (terminating since ${iso(pod.metadata.deletionTimestamp)}); not repeated`, true);
     }
-    const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
-    if (!input.dryRun && created > firstScheduledMs()) {
-      return done(`delete ${object}: the pod was recreated at ${iso(pod.metadata?.creationTimestamp)}, after this step began; not deleting the replacement`, true);
+    if (!stamped) {
+      const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
+      if (!input.dryRun && created > firstScheduledMs()) {
+        return done(`delete ${object}: the pod was recreated at ${iso(pod.metadata?.creationTimestamp)}, after this step began; not deleting the replacement`, true);
+      }
+      if (pod.metadata?.deletionTimestamp) return done(`delete ${object}: already terminating since ${iso(pod.metadata.deletionTimestamp)}`, true);
     }
-    if (pod.metadata?.deletionTimestamp) return done(`delete ${object}: already terminating since ${iso(pod.metadata.deletionTimestamp)}`, true);
     const uid = pod.metadata?.uid;
-    if (!input.dryRun) {
+    if (!input.dryRun && !stamped) {
       const stamp = stampAnnotations(input.idempotencyKey, 'delete-pod', [{ path: 'pod', before: phase, after: 'deleted' }]);
       await call(`patch ${object}`, () =>
         c.core.patchNamespacedPod(
@@ -191,9 +197,14 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
       await c.core.deleteNamespacedPod({ namespace, name: input.name, ...dry(input.dryRun), body }, opts());
     } catch (err) {
       if (isNotFound(err)) return done(`delete ${object}: already gone`, true);
+      // 409 on the uid precondition: the pod of that name is another one now; ours is gone.
+      if (apiStatusOf(err)?.code === 409 && /precondition/i.test(apiStatusOf(err)?.status.message ?? '')) {
+        return done(`delete ${object}: the pod this step meant (uid ${uid}) is gone; a pod of the same name replaced it and is left alone`, true);
+      }
       throw k8sError(`delete ${object}`, err);
     }
-    return done(`delete ${object} (${phase})`, false, phase, 'deleted');
+    const resumed = stamped ? '; the stamp was written by an earlier attempt whose delete had not landed' : '';
+    return done(`delete ${object} (${phase})${resumed}`, false, phase, 'deleted');
   }
 
   return { k8sRestart, k8sScale, k8sRollback, k8sDeletePod };

@@ -9,7 +9,14 @@ export interface SignedResponse {
   status: number;
   /** Parsed JSON when the body is JSON, else the text (empty for a bare ack). */
   body: unknown;
+  /** No answer within Slack's 3 seconds: Slack gave up, and the user sees `operation_timeout`
+   * (a warning on the button, "failed with the error operation_timeout" for a command). */
+  late?: true;
 }
+
+/** Slack waits this long for an app to acknowledge an interaction, command or event. */
+export const ACK_DEADLINE_MS = 3_000;
+const LATE: SignedResponse = { status: 504, body: { error: 'operation_timeout' }, late: true };
 
 export function slackSignature(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
@@ -27,7 +34,7 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
   /** Socket Mode: the same payloads as envelopes over the app's WebSocket (no signature there). */
   const overSocket = async (type: EnvelopeType, payload: unknown) => {
     const r = await standIn.socket.deliver(type, payload);
-    const answer = { status: r.acked ? 200 : 504, body: r.payload ?? '' };
+    const answer: SignedResponse = r.acked ? { status: 200, body: r.payload ?? '' } : LATE;
     return { ...answer, replay: async () => answer };
   };
   const userRef = (id: string) => {
@@ -44,8 +51,17 @@ export function slackInteractor(opts: { standIn: SlackStandIn; eventsUrl: string
       'x-slack-signature': o.signature ?? slackSignature(signingSecret, timestamp, body),
     };
     const post = async (): Promise<SignedResponse> => {
-      const res = await fetch(eventsUrl, { method: 'POST', headers, body });
-      const text = await res.text();
+      // Slack stops waiting after 3 seconds, whatever the app does afterwards.
+      const deadline = AbortSignal.timeout(ACK_DEADLINE_MS);
+      let text: string;
+      let res: Response;
+      try {
+        res = await fetch(eventsUrl, { method: 'POST', headers, body, signal: deadline });
+        text = await res.text();
+      } catch (err) {
+        if (deadline.aborted) return LATE;
+        throw err;
+      }
       let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : '';

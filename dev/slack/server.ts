@@ -8,6 +8,8 @@ import { blocksProblem, LIMITS, viewProblem } from './blocks.js';
 import { Buckets, type BucketSpec } from '../../src/slack/rate-limit.js';
 import { registerWebUi } from './web.js';
 import { socketModeServer, type SocketModeServer } from './socket.js';
+import { SlackError, type Args } from './errors.js';
+import { conversationReads } from './reads.js';
 
 export interface StandInMessage {
   channel: string;
@@ -20,6 +22,8 @@ export interface StandInMessage {
   files?: { id: string; title: string; name: string; size: number }[];
   /** How many times chat.update rewrote it. */
   updates: number;
+  /** Message metadata (chat.postMessage `metadata`), returned by reads with include_all_metadata. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 export interface StandInEphemeral {
   channel: string;
@@ -69,6 +73,8 @@ export interface SlackStandIn {
   calls: { method: string; ok: boolean; error?: string; status: number; channel?: string }[];
   /** Uploads by file id: bytes arrive at the upload URL between the two files.* calls. */
   files: Map<string, { id: string; name: string; length: number; bytes?: Buffer; title?: string }>;
+  /** Makes a Web API method answer this much later (0: at once): slow paths in tests. */
+  setLatency(method: string, ms: number): void;
   /** Issues a trigger id as Slack does with an interaction (valid 3 s, once). */
   issueTrigger(user: string): string;
   /** Root messages of a channel (not replies), oldest first. */
@@ -83,15 +89,6 @@ export interface SlackStandIn {
   close(): Promise<void>;
 }
 
-type Args = Record<string, unknown>;
-class SlackError extends Error {
-  constructor(
-    readonly code: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(code);
-  }
-}
 const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'files']);
 
 export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn> {
@@ -109,6 +106,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   const calls: SlackStandIn['calls'] = [];
   const triggers = new Map<string, { user: string; expires: number }>();
   const files: SlackStandIn['files'] = new Map();
+  const latency = new Map<string, number>();
   let baseUrl = '';
   const perChannel = new Buckets(o.rateLimits?.postMessagePerChannel ?? { burst: 4, perSecond: 1 });
   const tier3 = new Buckets(o.rateLimits?.tier3 ?? { burst: 20, perSecond: 50 / 60 });
@@ -151,6 +149,8 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
   };
   const findMessage = (channel: string, ts: string): StandInMessage | undefined =>
     messages.find((m) => m.channel === channel && m.ts === ts);
+  const reads = conversationReads({ messages, bot, channelOf, findMessage, rateLimit: (key) => rateLimit(tier3, key) });
+  const metadataOf = reads.metadataOf;
   const openView = (args: Args, user: string): StandInView => {
     const p = viewProblem(args.view);
     if (p) throw new SlackError('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${p}`] } });
@@ -167,17 +167,20 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
       const ch = channelOf(args);
       rateLimit(perChannel, ch.id);
       const c = content(args);
+      const meta = metadataOf(args);
       const thread = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
       if (thread && !findMessage(ch.id, thread)) throw new SlackError('thread_not_found');
-      const m: StandInMessage = { channel: ch.id, ts: nextTs(), user: bot.userId, ...c, ...(thread ? { thread_ts: thread } : {}), updates: 0 };
+      const m: StandInMessage = { channel: ch.id, ts: nextTs(), user: bot.userId, ...c, ...(thread ? { thread_ts: thread } : {}), updates: 0, ...(meta.metadata ? { metadata: meta.metadata } : {}) };
       messages.push(m);
       // A mention of an unknown group renders as text in Slack and notifies nobody.
       for (const [, id] of JSON.stringify([c.text, c.blocks ?? []]).matchAll(/<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>/g)) {
         const g = usergroups.get(id!);
         if (g && !groupMentions.some((x) => x.ts === m.ts && x.group === g.id)) groupMentions.push({ channel: ch.id, ts: m.ts, group: g.id, notified: [...g.users] });
       }
-      return { channel: ch.id, ts: m.ts, message: { type: 'message', ...m } };
+      const { updates: _u, ...shown } = m;
+      return { channel: ch.id, ts: m.ts, message: { type: 'message', ...shown }, ...(meta.warning ? { warning: meta.warning, response_metadata: { warnings: [meta.warning] } } : {}) };
     },
+    ...reads.methods,
     'chat.update': (args) => {
       const ch = channelOf(args);
       rateLimit(tier3, 'chat.update');
@@ -313,6 +316,8 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof raw.token === 'string' ? raw.token : undefined;
     const record = (status: number, ok: boolean, error?: string): void =>
       void calls.push({ method, ok, status, ...(error ? { error } : {}), ...(typeof raw.channel === 'string' ? { channel: raw.channel } : {}) });
+    const slow = latency.get(method);
+    if (slow) await new Promise((r) => setTimeout(r, slow));
     try {
       if (!token) throw new SlackError('not_authed');
       // The app-level token opens Socket Mode connections and does nothing else; bot tokens cannot.
@@ -328,7 +333,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
           try {
             args[k] = JSON.parse(v);
           } catch {
-            throw new SlackError(k === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments');
+            throw new SlackError(k === 'blocks' ? 'invalid_blocks_format' : k === 'metadata' ? 'invalid_metadata_format' : 'invalid_arguments');
           }
         } else args[k] = v;
       }
@@ -367,6 +372,7 @@ export async function startSlackStandIn(o: StandInOptions): Promise<SlackStandIn
     homes,
     calls,
     files,
+    setLatency: (method, ms) => void (ms > 0 ? latency.set(method, ms) : latency.delete(method)),
     issueTrigger(user) {
       const id = `${Date.now()}.${++ids}.trigger`;
       triggers.set(id, { user, expires: Date.now() + 3_000 });

@@ -151,7 +151,7 @@ export function checkLayers(root: string, rules: LayerRules): Problem[] {
 /**
  * medic's layer map, top to bottom: app (intake, HTTP server, Slack app, CLI, worker bootstrap,
  * simulate) → workflows → activities → lib (clients and pure domain: playbooks, policy, store,
- * audit, Slack rendering and pacing, config schemas) → contracts. Type-only imports are erased at
+ * audit, sinks, Slack rendering and pacing, config schemas) → contracts. Type-only imports are erased at
  * compile time, so only run-time imports must point down; none may reach dev/test/bench/scripts.
  */
 export const MEDIC_LAYERS: LayerRules = {
@@ -165,7 +165,7 @@ export const MEDIC_LAYERS: LayerRules = {
       name: 'lib',
       rank: 1,
       match:
-        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills)\/|postmortem\/(load|markdown)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate)\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
+        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills|sinks|incident)\/|postmortem\/(load|markdown)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate)\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
     },
     { name: 'app', rank: 4, match: /^src\// },
   ],
@@ -179,8 +179,7 @@ export const MEDIC_LAYERS: LayerRules = {
   },
   allow: [
     { from: 'src/simulate/actuator.ts', to: 'workflows/actions.ts', why: 'simulate re-uses the workflow\'s step rendering until both run the pure decision core (issue 12)' },
-    { from: 'src/simulate/engine.ts', to: 'workflows/actions.ts', why: 'as above' },
-    { from: 'src/simulate/engine.ts', to: 'workflows/kubernetes.ts', why: 'as above' },
+    { from: 'src/simulate/dry-run.ts', to: 'workflows/describe.ts', why: 'simulate hands the decision core the same pure step renderers the workflow does (they live beside the activity calls)' },
     { from: 'src/simulate/kubernetes.ts', to: 'workflows/kubernetes.ts', why: 'as above' },
   ],
 };

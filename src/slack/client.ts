@@ -1,6 +1,6 @@
 // medic's one Slack Web API client: pointed at real Slack, or at the local stand-in (apiUrl).
 import { LogLevel, WebClient } from '@slack/web-api';
-import type { SlackSinkDeps } from '../../activities/slack.js';
+import type { SlackSinkDeps } from '../sinks/slack/sink.js';
 import type { Config } from '../config.js';
 import { slackGraph } from '../graphs/incident-graph.js';
 

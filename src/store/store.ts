@@ -105,7 +105,7 @@ export interface IncidentLinks {
 
 function linksOf(input: PublishInput): string | null {
   const { alertLinks, runbookUrl } = input.incident;
-  const slack = input.refs.slackPermalink;
+  const slack = input.refs.slack?.permalink;
   const links: IncidentLinks = {
     ...(alertLinks?.graph ? { graph: alertLinks.graph } : {}),
     ...(alertLinks?.silence ? { silence: alertLinks.silence } : {}),

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import { createSlackSink } from '../../activities/slack.js';
+import { createSlackSink } from '../../src/sinks/slack/sink.js';
 import { drillCommand } from '../../src/cli/drill.js';
 import { ConfigSchema } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';

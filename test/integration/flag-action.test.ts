@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
-import { createFlagActivities, type FlagActionInput } from '../../activities/flags.js';
+import { createFlagActivities, FLAG_TAG_TYPE, flagTagValue, type FlagActionInput } from '../../activities/flags.js';
+import { startHoldingProxy } from '../support/crash-proxy.js';
 import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
@@ -85,9 +86,53 @@ describe('setFeatureFlag against Unleash', () => {
     const first = await flags.setFeatureFlag(same);
     const second = await flags.setFeatureFlag(same);
     expect(first).toMatchObject({ before: true, after: false, changed: true });
-    expect(second).toMatchObject({ before: false, after: false, changed: false });
-    expect(second.summary).toBe('flag search-v2 in production (project default) already off: no change');
+    expect(second).toMatchObject({ before: false, after: false, changed: false, alreadyDone: true });
+    expect(second.summary).toMatch(/^flag search-v2 in production \(project default\): turned off by an earlier attempt of this step at \S+ \(now off\); not repeated$/);
     expect(await disabledEvents('search-v2')).toBe(1);
+    // The key is on the flag, as a tag of type medic (a hash: tag values hold 50 characters).
+    const tags = (await unleash.admin('GET', '/api/admin/features/search-v2/tags')) as { tags: { type: string; value: string }[] };
+    expect(tags.tags.map((t) => [t.type, t.value])).toContainEqual([FLAG_TAG_TYPE, flagTagValue(same.idempotencyKey)]);
+  });
+
+  it('the answer to the switch is lost and a human switches the flag back: the retry finds its own write and does not switch again', async () => {
+    await flagOn('lost-answer');
+    const proxy = await startHoldingProxy({ target: unleash.url });
+    try {
+      const key = input('lost-answer', { url: proxy.url });
+      const held = proxy.hold((e) => e.method === 'POST' && e.url.endsWith('/environments/production/off'), 'answer-held');
+      const first = flags.setFeatureFlag({ ...key, timeoutMs: 60_000 });
+      await held; // Unleash switched it off; the answer is kept from the activity
+      proxy.drop();
+      expect(await failureOf(first)).not.toBeInstanceOf(ApplicationFailure); // retryable: Temporal tries again
+      expect(await unleash.enabledIn('lost-answer', 'production')).toBe(false);
+      await unleash.admin('POST', '/api/admin/projects/default/features/lost-answer/environments/production/on'); // a human's decision
+      const retried = await flags.setFeatureFlag(key);
+      expect(retried).toMatchObject({ before: true, after: true, changed: false, alreadyDone: true });
+      expect(retried.summary).toMatch(/turned off by an earlier attempt of this step at .* \(now on\); not repeated$/);
+      expect(await unleash.enabledIn('lost-answer', 'production')).toBe(true);
+      expect(await disabledEvents('lost-answer')).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the switch never reached Unleash (the attempt died after recording its key): the retry switches, once', async () => {
+    await flagOn('never-sent');
+    const proxy = await startHoldingProxy({ target: unleash.url });
+    try {
+      const key = input('never-sent', { url: proxy.url });
+      const held = proxy.hold((e) => e.method === 'POST' && e.url.endsWith('/environments/production/off'), 'before-target');
+      const first = flags.setFeatureFlag({ ...key, timeoutMs: 60_000 });
+      await held;
+      proxy.drop();
+      await failureOf(first);
+      expect(await unleash.enabledIn('never-sent', 'production')).toBe(true);
+      const retried = await flags.setFeatureFlag(key);
+      expect(retried).toMatchObject({ before: true, after: false, changed: true });
+      expect(await disabledEvents('never-sent')).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('dry run reads the flag, says what would change, and changes nothing', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 let m: Medic;
 
@@ -34,7 +35,7 @@ describe('resolving an incident by hand', () => {
     expect(r.out.trim()).toBe(`${id} resolved by root`);
     const final = await m.env.client.workflow.getHandle(id).result();
     expect(final).toMatchObject({ status: 'resolved', outcome: 'resolved by root: rolled back by hand', resolvedBy: { by: 'root', reason: 'rolled back by hand' } });
-    const t = (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`);
+    const t = (await m.timeline(id)).map((e) => `${groupOf(e.kind)}: ${e.message}`);
     expect(t).toContain('control: root resolved the incident by hand: rolled back by hand');
     expect(t.at(-1)).toBe('resolution: resolved: resolved by root: rolled back by hand');
     const shown = await medic(TOKENS.alice, 'status', id);

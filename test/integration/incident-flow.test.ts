@@ -18,10 +18,13 @@ async function result(workflowId: string): Promise<IncidentStatus> {
   return dev.env.client.workflow.getHandle(workflowId).result() as Promise<IncidentStatus>;
 }
 
+/** What a sink hands back is kept in workflow state and passed back on the next publish. */
+const THREAD = { channel: 'C-1', rootTs: 'T-1', rootKey: '', seq: -1, approvals: [], takes: [] };
+
 describe('incident flow on the Temporal dev server', () => {
   it('publishes every timeline entry to the sinks once, in order, and remembers their refs', async () => {
     const seen: { seq: number; message: string }[] = [];
-    const refsSeen: Record<string, string>[] = [];
+    const refsSeen: PublishInput['refs'][] = [];
     let failOnce = true;
     const sink = {
       name: 'recorder',
@@ -32,7 +35,7 @@ describe('incident flow on the Temporal dev server', () => {
           throw new Error('sink briefly down');
         }
         for (const e of input.entries) if (!seen.some((x) => x.seq === e.seq)) seen.push({ seq: e.seq, message: e.message });
-        return { thread: 'T-1' };
+        return { slack: THREAD };
       },
     };
     const q = `${taskQueue}-sink`;
@@ -46,7 +49,7 @@ describe('incident flow on the Temporal dev server', () => {
       expect(seen.map((e) => e.seq)).toEqual(timeline.map((e) => e.seq));
       expect(seen.map((e) => e.message)).toEqual(timeline.map((e) => e.message));
       expect(refsSeen[0]).toEqual({});
-      expect(refsSeen[refsSeen.length - 1]).toEqual({ thread: 'T-1' });
+      expect(refsSeen[refsSeen.length - 1]).toEqual({ slack: THREAD });
     });
   });
 

@@ -3,13 +3,14 @@
 // action does its thing and reports before → after; a repeated activity with the same key (what a
 // retry after a crash between the API call and completion does) does not act twice; a dry run
 // changes nothing; scale bounds are refused; Argo Rollouts pause/abort on the Rollout CRD.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import { createKubernetesActivities, STAMP } from '../../activities/kubernetes.js';
 import { installRolloutCrd, startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
-import { adminOf, medicDeps, medicKubeConfig, sleep, until } from '../support/kube-fixtures.js';
+import { adminOf, clusterCa, kubeConfigVia, medicDeps, medicKubeConfig, sleep, until } from '../support/kube-fixtures.js';
+import { startHoldingProxy } from '../support/crash-proxy.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;
@@ -208,6 +209,30 @@ describe('delete pod', () => {
     await admin.finishTerminating(NS);
     const gone = await inActivity(acts.k8sDeletePod, { name, ...common(key) }, { attempt: 3, scheduledTimestampMs: started });
     expect(gone).toMatchObject({ alreadyDone: true, summary: `delete Pod ${NS}/${name}: already gone` });
+  });
+
+  it('the stamp landed but the delete never did (the attempt died in between): the retry deletes the pod, and only then reports done', async () => {
+    await admin.core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'half-done' }, spec: { nodeName: NODE, containers: [{ name: 'c', image: 'registry.local/x:1' }] } } });
+    const proxy = await startHoldingProxy({ target: cluster.server, ...(clusterCa(cluster) ? { ca: clusterCa(cluster)! } : {}) });
+    onTestFinished(() => proxy.close());
+    const viaProxy = createKubernetesActivities(medicDeps(kubeConfigVia(await medicKubeConfig(cluster), proxy.url), NS));
+    const key = keyOf();
+    const started = Date.now();
+    const held = proxy.hold((e) => e.method === 'DELETE' && e.url.includes('/pods/half-done'), 'before-target');
+    const first = inActivity(viaProxy.k8sDeletePod, { name: 'half-done', ...common(key) }, { scheduledTimestampMs: started });
+    await held;
+    proxy.drop(); // the worker died with the delete unsent
+    await failureOf(first);
+    const stamped = await pod('half-done');
+    expect(stamped.metadata?.annotations?.[STAMP]).toBe(key);
+    expect(stamped.metadata?.deletionTimestamp).toBeUndefined();
+    const retried = await inActivity(acts.k8sDeletePod, { name: 'half-done', ...common(key) }, { attempt: 2, scheduledTimestampMs: started });
+    expect(retried).toMatchObject({ alreadyDone: false, changes: [{ path: 'pod', before: 'Pending', after: 'deleted' }] });
+    expect(retried.summary).toBe(`delete Pod ${NS}/half-done (Pending); the stamp was written by an earlier attempt whose delete had not landed`);
+    expect((await pod('half-done')).metadata?.deletionTimestamp).toBeDefined();
+    const again = await inActivity(acts.k8sDeletePod, { name: 'half-done', ...common(key) }, { attempt: 3, scheduledTimestampMs: started });
+    expect(again.alreadyDone).toBe(true);
+    expect(proxy.exchanges.filter((e) => e.method === 'DELETE').map((e) => e.fate)).toEqual(['dropped']);
   });
 
   it('a pod of the same name recreated after the step began (a StatefulSet replica) is not deleted by the retry', async () => {

@@ -37,7 +37,7 @@ beforeAll(async () => {
   [env, demo, pd] = await Promise.all([devServerEnv(), startDemoService(), startPagerDutyStandIn()]);
   agent = new Agent({ ca: pd.certs.ca });
   // A sink that plays the Slack thread: it hands back the thread's permalink as a ref.
-  const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slackPermalink: SLACK_LINK }) };
+  const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slack: { channel: 'C0MEDIC', rootTs: '1700000000.000100', rootKey: '', seq: -1, permalink: SLACK_LINK, approvals: [], takes: [] } }) };
   worker = await createMedicWorker({
     playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,

@@ -1,8 +1,10 @@
-// Parity: for each scenario, `medic simulate` (real decision code, actions in dry run against the
-// real demo service) predicts the step sequence, then the real incident runs on the Temporal dev
-// server against the same demo service, and its timeline's step sequence must be the same. The
-// simulation must change nothing. Also: simulate reads a real Alertmanager's /api/v2/alerts.
+// Parity, as a property over generated scenarios (fast-check): `medic simulate` (the decision
+// core with dry-run answers, actions in dry run against the real demo service) predicts the
+// commands, then the real incident runs on the Temporal dev server against the same demo service,
+// and the core's commands there (the `decisions` query), its step sequence and its outcome must
+// be the same. The simulation must change nothing. Also: simulate reads a real Alertmanager's /api/v2/alerts.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,8 @@ import { formatSimulation } from '../../src/simulate/format.js';
 import { stepSequenceOf, type StepOutcome } from '../../src/simulate/sequence.js';
 import { simulateCommand } from '../../src/cli/simulate.js';
 import { incidentsApi } from '../../src/incidents/api.js';
-import { timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { decisionsQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { traceOf, type TraceEntry } from '../../src/incident/trace.js';
 import { useDemoStack } from '../support/demo-stack.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 
@@ -44,11 +47,11 @@ async function predict(pb: Playbook, alert: Alert): Promise<SimIncident> {
   return r.incidents[0]!;
 }
 
-async function realRun(pb: Playbook, alert: Alert): Promise<{ final: IncidentStatus; sequence: StepOutcome[] }> {
+async function realRun(pb: Playbook, alert: Alert): Promise<{ final: IncidentStatus; sequence: StepOutcome[]; decisions: TraceEntry[] }> {
   const r = await ingestAlerts({ client: dev.env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [alert]);
   const handle = dev.env.client.workflow.getHandle(r.incidents[0]!.workflowId);
   const final = (await handle.result()) as IncidentStatus;
-  return { final, sequence: stepSequenceOf(await handle.query(timelineQuery)) };
+  return { final, sequence: stepSequenceOf(await handle.query(timelineQuery)), decisions: await handle.query(decisionsQuery) };
 }
 
 const scenarios: { name: string; fault: Fault; labels?: Record<string, string>; expected: StepOutcome[]; outcome: 'resolved' | 'escalated' }[] = [
@@ -58,26 +61,81 @@ const scenarios: { name: string; fault: Fault; labels?: Record<string, string>; 
   { name: 'a gate blocks → escalates without acting', fault: 'outage', labels: { deploying: 'true' }, expected: [{ step: 0, result: 'blocked' }], outcome: 'escalated' },
 ];
 
+/** The core's commands with their payloads left out; timers, publishing and the repeats of a
+ * verification loop or a hold (how many rounds depends on real time) are folded. */
+function comparable(trace: TraceEntry[]): string[] {
+  const out: string[] = [];
+  for (const t of trace) {
+    if (t.kind === 'publish' || t.kind === 'startTimer' || t.kind === 'cancelTimer') continue;
+    const line = JSON.stringify(t);
+    if (out.at(-1) !== line) out.push(line);
+  }
+  return out;
+}
+
+const PARITY_RUNS = Number(process.env.MEDIC_PARITY_RUNS ?? 25);
+const scenarioArb = fc.record({
+  fault: fc.constantFrom<Fault>('outage', 'stubborn', 'broken-remediation'),
+  steps: fc.array(fc.record({ hard: fc.boolean(), attempts: fc.integer({ min: 1, max: 2 }), verify: fc.boolean() }), { minLength: 1, maxLength: 2 }),
+  deploying: fc.boolean(),
+  mode: fc.constantFrom('auto' as const, 'dry-run' as const),
+});
+let generated = 0;
+
 describe('simulate ↔ real run parity (Temporal dev server, real demo service)', () => {
-  for (const sc of scenarios) {
-    it(sc.name, async () => {
+  it(`over ${PARITY_RUNS} generated scenarios, simulate gives the commands the real run gives`, async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async (sc) => {
+        generated += 1;
+        const url = dev.demo.url;
+        const pb = demoPlaybook(url, {
+          name: `parity-${process.pid}-${generated}`, // the governor's per-playbook window budget starts afresh
+          mode: sc.mode,
+          holdAfterEscalation: '1s',
+          cooldown: '1s',
+          limits: { maxActionsPerHourPerTarget: 100, maxActionsPerHourGlobal: 10_000 },
+          steps: sc.steps.map((st, i) => ({
+            name: `s${i}`,
+            action: 'http' as const,
+            params: { method: 'POST' as const, url: `${url}/remediate${st.hard ? '?mode=hard' : ''}`, expectStatus: [200], dryRunHeader: 'x-dry-run' },
+            retries: 0,
+            attempts: st.attempts,
+            timeout: '5s',
+            ...(st.verify ? { verification: verification(url) } : {}),
+          })),
+        });
+        dev.demo.state.fault = sc.fault;
+        const alert = firingAlert(sc.deploying ? { deploying: 'true' } : {});
+        const applied = JSON.stringify(dev.demo.state.applied);
+        const predicted = await predict(pb, alert);
+        expect(dev.demo.state.fault).toBe(sc.fault); // the simulation changed nothing
+        expect(JSON.stringify(dev.demo.state.applied)).toBe(applied);
+        const real = await realRun(pb, alert);
+        expect(comparable(real.decisions)).toEqual(comparable(predicted.commands.map(traceOf)));
+        expect(real.sequence).toEqual(predicted.sequence);
+        expect(real.final.status).toBe(predicted.outcome);
+        if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
+      }),
+      { numRuns: PARITY_RUNS, endOnFailure: true },
+    );
+    console.log(`simulate ↔ real run parity: ${generated} generated scenarios, all equal`);
+    expect(generated).toBe(PARITY_RUNS);
+  });
+
+  it('the hand-written scenarios still hold: heal, fail → next, every step fails, a gate blocks', async () => {
+    for (const sc of scenarios) {
       const pb = playbook(dev.demo.url);
       dev.demo.state.fault = sc.fault;
       const alert = firingAlert(sc.labels ?? {});
-      const applied = JSON.stringify(dev.demo.state.applied);
       const predicted = await predict(pb, alert);
-      // the simulation changed nothing
-      expect(dev.demo.state.fault).toBe(sc.fault);
-      expect(JSON.stringify(dev.demo.state.applied)).toBe(applied);
       expect(predicted.sequence).toEqual(sc.expected);
       expect(predicted.outcome).toBe(sc.outcome);
-
       const real = await realRun(pb, alert);
       expect(real.sequence).toEqual(predicted.sequence);
       expect(real.final.status).toBe(predicted.outcome);
-      if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
-    });
-  }
+      expect(comparable(real.decisions)).toEqual(comparable(predicted.commands.map(traceOf)));
+    }
+  });
 
   it('--live: with the running governor (a step auto-demoted by a real failure), simulate predicts what the real run does', async () => {
     const pb = demoPlaybook(dev.demo.url, {

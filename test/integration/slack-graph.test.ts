@@ -2,7 +2,7 @@
 // an incident, and the Slack sink renders the expression (allow-listed by the playbook) over the last hour from a real
 // Prometheus and uploads it through the stand-in's two-step file upload into the thread.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSlackSink } from '../../activities/slack.js';
+import { createSlackSink } from '../../src/sinks/slack/sink.js';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
 import { slackGraph } from '../../src/graphs/incident-graph.js';

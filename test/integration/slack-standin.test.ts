@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySlackRequest } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
-import { slackSignature } from '../../dev/slack/interact.js';
+import Fastify from 'fastify';
+import { ACK_DEADLINE_MS, slackInteractor, slackSignature } from '../../dev/slack/interact.js';
 import { slackWebClient } from '../../src/slack/client.js';
 
 const TOKEN = 'xoxb-standin-test-token';
@@ -147,5 +148,59 @@ describe('Slack Web API stand-in', () => {
     expect(() =>
       verifySlackRequest({ signingSecret: secret, body: `${body}x`, headers: { 'x-slack-signature': slackSignature(secret, ts, body), 'x-slack-request-timestamp': ts } }),
     ).toThrow();
+  });
+
+  it('keeps message metadata and returns it from conversations.history / conversations.replies only with include_all_metadata; pages with cursors', async () => {
+    const meta = (part: string, seq: number) => ({ event_type: 'medic_incident_message', event_payload: { incident: 'inc-meta', part, seq } });
+    const root = await web.chat.postMessage({ channel: 'C0OTHER', text: 'root', metadata: meta('root', -1) });
+    expect(root.message?.metadata).toEqual(meta('root', -1));
+    for (let seq = 0; seq < 3; seq++) await web.chat.postMessage({ channel: 'C0OTHER', text: `entry ${seq}`, thread_ts: root.ts!, metadata: meta('entries', seq) });
+    // A malformed event_type is a warning: the message is posted, its metadata dropped.
+    const bad = await web.chat.postMessage({ channel: 'C0OTHER', text: 'odd', thread_ts: root.ts!, metadata: { event_type: 'has.dots', event_payload: { a: 1 } } });
+    expect(bad).toMatchObject({ ok: true, warning: 'invalid_metadata_schema' });
+    expect(slack.message('C0OTHER', bad.ts!)?.metadata).toBeUndefined();
+    const raw = await fetch(`${slack.apiUrl}chat.postMessage`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ channel: 'C0OTHER', text: 'x', metadata: '{not json' }) });
+    expect(await raw.json()).toEqual({ ok: false, error: 'invalid_metadata_format' });
+
+    const plain = await web.conversations.replies({ channel: 'C0OTHER', ts: root.ts! });
+    expect(plain.messages!.map((m) => m.text)).toEqual(['root', 'entry 0', 'entry 1', 'entry 2', 'odd']);
+    expect(plain.messages!.some((m) => 'metadata' in m)).toBe(false);
+    const first = await web.conversations.replies({ channel: 'C0OTHER', ts: root.ts!, include_all_metadata: true, limit: 3 });
+    expect(first.messages!.map((m) => (m.metadata?.event_payload as { seq?: number } | undefined)?.seq)).toEqual([-1, 0, 1]);
+    expect(first).toMatchObject({ has_more: true, response_metadata: { next_cursor: expect.any(String) } });
+    const rest = await web.conversations.replies({ channel: 'C0OTHER', ts: root.ts!, include_all_metadata: true, cursor: first.response_metadata!.next_cursor! });
+    expect(rest.messages!.map((m) => m.text)).toEqual(['entry 2', 'odd']);
+    expect(rest.has_more).toBe(false);
+
+    // history: root messages only, newest first, bounded by oldest; the root shows its replies.
+    const history = await web.conversations.history({ channel: 'C0OTHER', oldest: String(Number(root.ts) - 1), include_all_metadata: true });
+    const found = history.messages!.find((m) => m.ts === root.ts)!;
+    expect(found).toMatchObject({ metadata: meta('root', -1), reply_count: 4, bot_id: slack.bot.botId });
+    expect(history.messages!.some((m) => m.text?.startsWith('entry'))).toBe(false);
+    expect((await web.conversations.history({ channel: 'C0OTHER', oldest: root.ts! })).messages!.some((m) => m.ts === root.ts)).toBe(false);
+    expect(await errorOf(web.conversations.replies({ channel: 'C0OTHER', ts: '1.000002' }))).toBe('thread_not_found');
+    expect(await errorOf(web.conversations.history({ channel: 'C0OTHER', limit: 5000 }))).toBe('invalid_limit');
+  });
+
+  it("gives an app 3 seconds to acknowledge an interaction, then gives up with Slack's operation_timeout", async () => {
+    const app = Fastify();
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    let delayMs = 0;
+    app.post('/slack/events', async (_req, reply) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      return reply.send('');
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: 'secret' });
+      expect(await interact.slashCommand('U0ALICE', '/medic', 'help', 'C0INCIDENT')).toMatchObject({ status: 200, body: '' });
+      delayMs = ACK_DEADLINE_MS + 500;
+      const started = Date.now();
+      const late = await interact.slashCommand('U0ALICE', '/medic', 'help', 'C0INCIDENT');
+      expect(late).toMatchObject({ status: 504, body: { error: 'operation_timeout' }, late: true });
+      expect(Date.now() - started).toBeLessThan(ACK_DEADLINE_MS + 400);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
-import { ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
+import { ListCommandsCommand, SendCommandCommand, SSMClient, StartAutomationExecutionCommand, type StartAutomationExecutionCommandInput } from '@aws-sdk/client-ssm';
+import { startSsmAutomationEndpoint, type SsmAutomationEndpoint } from '../../dev/ssm-automation.js';
+import { automationClientToken, commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
@@ -239,6 +240,49 @@ describe('ssmAutomation against moto', () => {
     // A server fault (HTTP 500) is an outage to retry, not a permanent rejection.
     await expect(run).rejects.toThrow('StartAutomationExecution failed: the endpoint answered HTTP 500 with a body that is not an SSM API response');
     await expect(run).rejects.not.toHaveProperty('nonRetryable', true);
+  });
+});
+
+describe('ssmAutomation against the SSM Automation test endpoint (dev/ssm-automation.ts; moto behind it)', () => {
+  let endpoint: SsmAutomationEndpoint;
+  let client: SSMClient;
+  beforeAll(async () => {
+    endpoint = await startSsmAutomationEndpoint({ moto: moto.url, runMs: 300 });
+    client = new SSMClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await endpoint?.close();
+  });
+  const automation = (idempotencyKey: string, cluster = 'orders-db') => ({
+    documentName: 'Medic-FailoverAuroraCluster',
+    parameters: { DBClusterIdentifier: [cluster], AutomationAssumeRole: ['arn:aws:iam::123456789012:role/MedicAutomationRole'] },
+    idempotencyKey,
+    dryRun: false,
+    timeoutMs: 10_000,
+  });
+  const viaEndpoint = () => createSsmActivities({ ssm: client, pollMs: { initial: 50, max: 200 } });
+
+  it('a retried attempt (no heartbeat details: its worker died) sends the same ClientToken and gets the execution it started; one execution runs', async () => {
+    const first = await inActivity({ attempt: 1 }, viaEndpoint().ssmAutomation, automation('incident:db:abc:run1:step-0:try-1', 'orders-a'));
+    expect(first).toMatchObject({ dryRun: false, status: 'Success' });
+    const retried = await inActivity({ attempt: 2 }, viaEndpoint().ssmAutomation, automation('incident:db:abc:run1:step-0:try-1', 'orders-a'));
+    expect(retried.executionId).toBe(first.executionId);
+    const mine = endpoint.executions.filter((e) => e.parameters.DBClusterIdentifier?.[0] === 'orders-a');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ requests: 2, clientToken: automationClientToken('incident:db:abc:run1:step-0:try-1') });
+    // The workflow's next try of the step has another key: another execution.
+    const nextTry = await inActivity({}, viaEndpoint().ssmAutomation, automation('incident:db:abc:run1:step-0:try-2', 'orders-a'));
+    expect(nextTry.executionId).not.toBe(first.executionId);
+  });
+
+  it('the endpoint answers like SSM: a reused ClientToken with other parameters is IdempotentParameterMismatch; an unknown runbook is refused', async () => {
+    await inActivity({}, viaEndpoint().ssmAutomation, automation('incident:db:abc:run2:step-0:try-1', 'orders-b'));
+    const send = (input: StartAutomationExecutionCommandInput) => client.send(new StartAutomationExecutionCommand(input));
+    const token = automationClientToken('incident:db:abc:run2:step-0:try-1');
+    await expect(send({ DocumentName: 'Medic-FailoverAuroraCluster', Parameters: { DBClusterIdentifier: ['orders-c'] }, ClientToken: token })).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    await expect(send({ DocumentName: 'No-Such-Runbook', ClientToken: automationClientToken('other') })).rejects.toMatchObject({ name: 'AutomationDefinitionNotFoundException' });
+    await expect(send({ DocumentName: 'Medic-FailoverAuroraCluster', ClientToken: 'not-a-uuid' })).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });
 

@@ -14,6 +14,8 @@ import { firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
 import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { PHASES, phaseAt, type Phase } from './phases.js';
+import { recordRows } from './exactly-once-table.js';
+import { lastAttempt } from './crash-harness.js';
 
 const KILLS_PER_PHASE = Number(process.env.MEDIC_KILLS_PER_PHASE ?? 5);
 const SPARES = 2; // workers loading in the background (module loading takes seconds of CPU)
@@ -209,4 +211,29 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
   expect(duplicated).toBe(0);
   // Every incident acted exactly once (one idempotency key, applied once) and healed its target.
   for (const r of runs) expect(Object.values(r.demo.state.applied)).toEqual([1]);
+  // A kill with the request in flight at the target made the next worker send it again (same key):
+  // the re-sends happened, and the target answered them from its idempotency record.
+  const actRuns = runs.filter((r) => r.aimed === 'act');
+  for (const r of actRuns) expect(Object.values(r.demo.state.requests)[0], `requests at the target of ${r.workflowId}`).toBeGreaterThanOrEqual(2);
+  const attempts = await Promise.all(actRuns.map((r) => lastAttempt(env, r.workflowId, 'httpAction')));
+  for (const a of attempts) expect(a, 'the action activity ran again after the kill').toBeGreaterThanOrEqual(2);
+  expect(retried).toBeGreaterThanOrEqual(actRuns.length);
+  console.log(
+    recordRows(
+      'http',
+      actRuns.map((r, i) => {
+        const sent = Object.values(r.demo.state.requests).reduce((a, b) => a + b, 0);
+        return {
+          actuator: 'http (demo service)',
+          point: 'request in flight at the target',
+          sent,
+          applied: Object.values(r.demo.state.applied).reduce((a, b) => a + b, 0),
+          resent: sent - 1,
+          attempts: attempts[i]!,
+          status: finals[runs.indexOf(r)]?.status ?? 'not ended',
+          lost: lost.includes(r) ? 1 : 0,
+        };
+      }),
+    ),
+  );
 }, 600_000);

@@ -1,7 +1,7 @@
 // Replay safety: every recorded incident and governor history (test/replay/histories, written by
 // `npm run record:histories`) must replay against the current workflow code. A failure here means
-// a change would break incidents already running in production: guard it with patched() (README:
-// Operations → Changing workflow code). Do not re-record a history to make this pass.
+// a change would break incidents already running in production: follow the versioning policy in
+// docs/operations.md (from 1.0: patch → deprecatePatch → removal after one release).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -163,7 +163,7 @@ describe('alert labels cannot choose any Kubernetes target', () => {
     const rule = 'does not match allow.kubernetes.nodeSelector !node-role.kubernetes.io/control-plane';
     const failed = (await m.timeline(id)).find((e) => groupOf(e.kind) === 'action' && e.message.includes(' failed: '));
     expect(failed?.message).toMatch(new RegExp(`^step 1/1 \\(cordon node\\) failed: target refused: node "cp-1" ${rule.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its labels: .*node-role\\.kubernetes\\.io/control-plane=.*\\); nothing changed$`));
-    expect(failed?.data).toMatchObject({ refusal: { path: 'params.node', value: 'cp-1' }, failed: true });
+    expect(failed?.data).toMatchObject({ details: { refusal: { path: 'params.node', value: 'cp-1' } } });
     await audited(final.incidentId, (_why, what) => what.includes(rule));
     // (the node lifecycle controller writes its status and taints meanwhile: compare what medic writes)
     const after = await admin.core.readNode({ name: 'cp-1' });

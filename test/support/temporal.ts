@@ -7,33 +7,54 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { SearchAttributes } from '../../workflows/contracts.js';
 import { createMedicWorker, type MedicWorker, type WorkerOptions } from '../../src/temporal/worker.js';
-import type { IncidentSink } from '../../activities/publish.js';
+import type { IncidentSink } from '../../src/sinks/sink.js';
 import { BUNDLE_PATH, temporalCliPath, testServerPath } from './paths.js';
 import { TEST_IDENTITY_KEY } from './identity.js';
+import { testServerJavaOpts } from './test-server-cds.js';
 import { knownPlaybooks } from './fixtures.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // a file before this one in the same (non-isolated) fork made the runtime: its logs are louder
+  }
+}
+
+/**
+ * The SDK gives an ephemeral server 5 s to answer, which a JVM on a loaded 2-core machine can
+ * miss; such a start is retried (a server that never starts still fails the file, on try 3).
+ */
+async function started(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+    }
+  }
 }
 
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createLocal({
+  return started(() => TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: Object.values(SearchAttributes),
     },
-  });
+  }));
 }
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
+  // read by the server's launcher script, which the SDK starts with this process's environment
+  process.env.MEDIC_TEST_SERVER_JAVA_OPTS ??= testServerJavaOpts();
+  const env = await started(() => TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
-  });
+  }));
   // The Java test server has no --search-attribute flag (createTimeSkipping ignores
   // `searchAttributes`) and rejects undefined ones: "search attribute MedicService is not
   // defined". Its operator service registers them, as createLocal() does for the dev server.
@@ -62,7 +83,7 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'playbooks'>> = {},
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'playbooks' | 'slack'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
     playbooks: knownPlaybooks,

@@ -9,12 +9,15 @@ import { connectClient, connectWorker, installRuntimeLogger } from '../../src/te
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { identityKeyOf } from '../../src/identity/key.js';
 import { loadRegistryPlaybooks } from '../../src/playbooks/registry.js';
+import { slackSinkDeps } from '../../src/slack/client.js';
+import { kubernetesDeps, loadKubeConfig } from '../../activities/kubernetes.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   installRuntimeLogger(createLogger(config.logLevel), 'WARN');
   const [client, connection] = await Promise.all([connectClient(config), connectWorker(config)]);
   const loaded = await loadRegistryPlaybooks(config);
+  const slack = slackSinkDeps(config); // MEDIC_SLACK_*: incident threads, as src/worker.ts does
   const worker = await createMedicWorker({
     connection,
     client,
@@ -23,7 +26,10 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     identityKey: identityKeyOf(config),
     playbooks: () => loaded.playbooks,
+    ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
+    ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
+    ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     cache: {
       maxCachedWorkflows: config.temporal.maxCachedWorkflows,

@@ -1,10 +1,16 @@
 // Shared set-up for test/workflow/*: one Java time-skipping test server, one demo service and one
-// medic worker per test file, plus small helpers to start incidents and watch them.
+// medic worker per test file, plus small helpers to start incidents and watch them. With a
+// FakeWorld (test/support/fake-activities.ts) the worker's outside activities are plain functions.
 //
 // Time skipping is locked except while a test awaits `handle.result()` or `env.sleep()`; while
 // locked, workflow time runs at wall-clock speed, so tests poll queries in real time to catch a
 // workflow in a given state, then skip.
+import { Agent } from 'node:https';
+import { afterAll, beforeAll } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
 import type { MedicWorker } from '../../src/temporal/worker.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import type { IncomingMessage } from 'node:http';
 import type { WorkflowHandleWithSignaledRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -14,6 +20,7 @@ import { incidentWorkflowId, targetOf } from '../../src/playbooks/match.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import {
   alertSignal,
+  governorTaskQueue,
   SearchAttributes,
   statusQuery,
   timelineQuery,
@@ -26,20 +33,59 @@ import {
   groupOf,
 } from '../../workflows/contracts.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
-import { firingAlert, registerPlaybooks } from './fixtures.js';
+import type { FakeWorld } from './fake-activities.js';
+import { firingAlert, knownPlaybooks, registerPlaybooks } from './fixtures.js';
+import { TEST_IDENTITY_KEY } from './identity.js';
 import { playbookRef } from '../../src/playbooks/hash.js';
 import { incidentIdSuffix } from '../../workflows/playbook-source.js';
-import { medicWorker, timeSkippingEnv, uniqueQueue } from './temporal.js';
+import { medicWorker, timeSkippingEnv, uniqueQueue, workflowBundle } from './temporal.js';
 
 export interface WorkflowHarness {
   env: TestWorkflowEnvironment;
   demo: DemoService;
   worker: MedicWorker;
   taskQueue: string;
+  /** With `pagerduty`: the Events API stand-in the worker pages (through pdjs, over HTTPS). */
+  pd?: PagerDutyStandIn;
   close(): Promise<void>;
 }
 
-export async function workflowHarness(name: string): Promise<WorkflowHarness> {
+export interface HarnessOptions {
+  /** Plain functions for the outside activities (the demo service and stand-ins are then unused). */
+  world?: FakeWorld;
+  /** Start the PagerDuty stand-in and let the worker page it. */
+  pagerduty?: boolean;
+  secrets?: Record<string, string>;
+  /** More worker options (e.g. `slack`: the Slack sink, for the outbox test). */
+  extra?: Parameters<typeof medicWorker>[4];
+}
+
+/** The incident and governor workers with the world's plain functions over the real activities. */
+async function fakeWorldWorker(env: TestWorkflowEnvironment, taskQueue: string, world: FakeWorld): Promise<MedicWorker> {
+  const real = createActivities({
+    client: env.client,
+    taskQueue,
+    fetch: () => Promise.reject(new Error('a workflow test reaches nothing over HTTP')),
+    secret: () => undefined,
+    identityKey: TEST_IDENTITY_KEY,
+    playbooks: knownPlaybooks,
+  });
+  const common = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', workflowBundle: await workflowBundle() };
+  const incidents = await Worker.create({ ...common, taskQueue, activities: { ...real, ...world.activities } });
+  const governor = await Worker.create({ ...common, taskQueue: governorTaskQueue(taskQueue) });
+  const stop = (w: Worker): void => {
+    if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    // as createMedicWorker: the governor stops once the incident worker has drained
+    run: async () => void (await Promise.all([incidents.run().finally(() => stop(governor)), governor.run()])),
+    runUntil: (p) => governor.runUntil(incidents.runUntil(p)),
+    shutdown: () => stop(incidents),
+    states: () => ({ incidents: incidents.getState(), governor: governor.getState() }),
+  };
+}
+
+export async function workflowHarness(name: string, o: HarnessOptions = {}): Promise<WorkflowHarness> {
   const env = await timeSkippingEnv();
   const closers: (() => Promise<void>)[] = [() => env.teardown()];
   const close = async (): Promise<void> => {
@@ -48,18 +94,62 @@ export async function workflowHarness(name: string): Promise<WorkflowHarness> {
   try {
     const demo = await startDemoService();
     closers.push(() => demo.close());
+    const pd = o.pagerduty ? await startPagerDutyStandIn() : undefined;
+    const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;
+    if (pd && agent) {
+      closers.push(() => pd.close());
+      closers.push(async () => agent.destroy());
+    }
     const taskQueue = uniqueQueue(name);
-    const worker = await medicWorker(env, taskQueue);
+    const worker = o.world
+      ? await fakeWorldWorker(env, taskQueue, o.world)
+      : await medicWorker(env, taskQueue, o.secrets ?? {}, [], { ...o.extra, ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}) });
     const running = worker.run();
     closers.push(async () => {
       worker.shutdown();
       await running;
     });
-    return { env, demo, worker, taskQueue, close };
+    return { env, demo, worker, taskQueue, ...(pd ? { pd } : {}), close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/**
+ * workflowHarness started before the file's tests and closed after them (register at the top
+ * level of a test file). The returned harness is usable inside tests: its fields read through.
+ */
+export function useWorkflowHarness(name: string, o: HarnessOptions = {}): WorkflowHarness {
+  let h: WorkflowHarness | undefined;
+  beforeAll(async () => {
+    h = await workflowHarness(name, o);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  const started = (): WorkflowHarness => {
+    if (!h) throw new Error(`workflow harness ${name}: not started (used outside a test, or beforeAll failed)`);
+    return h;
+  };
+  return {
+    get env() {
+      return started().env;
+    },
+    get demo() {
+      return started().demo;
+    },
+    get worker() {
+      return started().worker;
+    },
+    get taskQueue() {
+      return started().taskQueue;
+    },
+    get pd() {
+      return started().pd;
+    },
+    close: () => started().close(),
+  };
 }
 
 export type IncidentHandle = WorkflowHandleWithSignaledRunId<typeof incidentWorkflow>;
@@ -76,12 +166,13 @@ export interface StartedIncident {
 export async function startIncident(
   h: WorkflowHarness,
   playbook: Playbook,
-  opts: Pick<IncidentInput, 'requestedBy' | 'options' | 'overflow'> = {},
+  opts: Pick<IncidentInput, 'requestedBy' | 'options' | 'overflow'> & { labels?: Record<string, string> } = {},
 ): Promise<StartedIncident> {
-  const alert = withFingerprint(firingAlert());
+  const { labels, ...options } = opts;
+  const alert = withFingerprint(firingAlert(labels));
   const workflowId = incidentWorkflowId(playbook, alert);
   registerPlaybooks(playbook); // the test's playbooks are the ones its worker loaded
-  const input: IncidentInput = { playbookRef: playbookRef(playbook), alert, target: targetOf(playbook, alert), ...opts };
+  const input: IncidentInput = { playbookRef: playbookRef(playbook), alert, target: targetOf(playbook, alert), ...options };
   const handle = await h.env.client.workflow.signalWithStart<typeof incidentWorkflow, [Alert[]]>('incidentWorkflow', {
     workflowId,
     taskQueue: h.taskQueue,

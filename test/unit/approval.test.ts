@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/intake/schemas.js';
 import { StepSchema } from '../../src/playbooks/schema.js';
 import type { IncidentState } from '../../workflows/contracts.js';
-import { applyAlerts, approvalRequest, newState, refuseDecision } from '../../workflows/incident-state.js';
+import { applyAlerts, approvalRequest, newState, refuseDecision } from '../../src/incident/state.js';
 
 const NOW = Date.parse('2024-01-15T10:00:00Z');
 const MIN = 60_000;

@@ -10,7 +10,7 @@ import { esc } from '../../src/slack/ui/escape.js';
 import { incidentRoot, timelineMessages } from '../../src/slack/ui/incident.js';
 import { approvalMessage } from '../../src/slack/ui/approval.js';
 import { playbookOfWorkflowId, viewerOf, visibleIncidents } from '../../src/slack/visibility.js';
-import { applyDecision, newState, refuseDecision } from '../../workflows/incident-state.js';
+import { applyDecision, newState, refuseDecision } from '../../src/incident/state.js';
 import type { ApprovalRequest, DecisionInput, IncidentState, IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert } from '../support/fixtures.js';
 

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { checkAlertLimits, IntakeLimitsSchema } from '../../src/intake/limits.js';
 import { RateLimiter } from '../../src/intake/rate-limit.js';
 import type { Alert } from '../../workflows/contracts.js';
-import { applyAlerts, newState } from '../../workflows/incident-state.js';
+import { applyAlerts, newState } from '../../src/incident/state.js';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 

@@ -6,8 +6,8 @@ import { blocksProblem } from '../../dev/slack/blocks.js';
 import { EscalationRungSchema } from '../../src/playbooks/schema.js';
 import { ladderMessage, rungMarks, takeMessage } from '../../src/slack/ui/ladder.js';
 import { actionCounts, approvalKpis, type KpiEvent } from '../../src/store/kpis.js';
-import { newState } from '../../workflows/incident-state.js';
-import { describeRung, newLadder, refuseResolve, refuseTake } from '../../workflows/ladder.js';
+import { newState } from '../../src/incident/state.js';
+import { describeRung, newLadder, refuseResolve, refuseTake } from '../../src/incident/ladder.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert } from '../support/fixtures.js';
 

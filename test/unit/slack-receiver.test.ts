@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { slackSignature } from '../../dev/slack/interact.js';
 import { FastifyReceiver } from '../../src/slack/receiver.js';
-import { refuseDecision, approvalRequest, newState } from '../../workflows/incident-state.js';
+import { refuseDecision, approvalRequest, newState } from '../../src/incident/state.js';
 import { silentLog, firingAlert } from '../support/fixtures.js';
 import type { Step } from '../../src/playbooks/schema.js';
 

@@ -1,31 +1,14 @@
 // Approvals on the Java time-skipping test server: expiry escalates without acting, a listed
 // approver lets the step run, four-eyes takes two different approvers, and the update validator
 // turns away everyone else. Decisions are signed as medic's app signs them (test/support/identity.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { signedUpdates } from '../support/identity.js';
-import {
-  appliedFor,
-  entries,
-  MINUTE,
-  startIncident,
-  timeline,
-  updateRejection,
-  waitForStatus,
-  workflowHarness,
-  type WorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
-let h: WorkflowHarness;
-let signed: ReturnType<typeof signedUpdates>;
-beforeAll(async () => {
-  h = await workflowHarness('approval');
-  signed = signedUpdates(h.env.client);
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useWorkflowHarness('approval');
+const signed = () => signedUpdates(h.env.client);
 
 /** The demo playbook whose only step (POST /remediate) needs approval, expiring after 30 minutes.
  * Its 1m verification window keeps an approved incident running (time skipping is locked until
@@ -70,7 +53,7 @@ describe('approval on a high-risk step', () => {
     expect(entries(t, 'action')).toEqual([]);
 
     // A click after expiry gets a clear answer too.
-    expect(await updateRejection(signed.decide(i.handle.workflowId, { decision: 'approve', user: 'alice' }))).toMatch(/request for step 1 expired at/);
+    expect(await updateRejection(signed().decide(i.handle.workflowId, { decision: 'approve', user: 'alice' }))).toMatch(/request for step 1 expired at/);
 
     const final = await i.handle.result();
     expect(final.status).toBe('escalated');
@@ -84,7 +67,7 @@ describe('approval on a high-risk step', () => {
     await awaitingApproval(i);
     await h.env.sleep(10 * MINUTE); // decided well inside the 30 minutes, not at once
 
-    const refused = await updateRejection(signed.decide(i.handle.workflowId, { decision: 'approve', user: 'mallory' }));
+    const refused = await updateRejection(signed().decide(i.handle.workflowId, { decision: 'approve', user: 'mallory' }));
     expect(refused).toContain('mallory may not decide step 1; approvers: alice');
     expect(appliedFor(h.demo, i.incidentId)).toBe(0);
     // Claiming alice without the app's signature: refused, recorded as forged, nothing runs.
@@ -92,7 +75,7 @@ describe('approval on a high-risk step', () => {
     expect(forged).toContain('identity not accepted: no identity proof');
     expect(appliedFor(h.demo, i.incidentId)).toBe(0);
 
-    const decided = await signed.decide(i.handle.workflowId, { decision: 'approve', user: 'alice', step: 0 });
+    const decided = await signed().decide(i.handle.workflowId, { decision: 'approve', user: 'alice', step: 0 });
     expect(decided).toMatchObject({ decision: 'approve', by: 'alice', step: 0 });
 
     const final = await i.handle.result();
@@ -116,7 +99,7 @@ describe('approval on a high-risk step', () => {
     const pending = await awaitingApproval(i);
     expect(pending.pendingApproval).toMatchObject({ approvers: ['alice', 'bob', 'carol'], fourEyes: true, needed: 2, requestedBy: 'alice' });
 
-    const decide = (user: string, decision: 'approve' | 'deny' = 'approve') => signed.decide(i.handle.workflowId, { decision, user });
+    const decide = (user: string, decision: 'approve' | 'deny' = 'approve') => signed().decide(i.handle.workflowId, { decision, user });
 
     expect(await updateRejection(decide('alice'))).toBe('four-eyes step: alice requested it and may not approve it');
     expect(await updateRejection(decide('eve'))).toContain('eve may not decide step 1');
@@ -124,7 +107,7 @@ describe('approval on a high-risk step', () => {
       /^invalid decision/,
     );
     // A stale click on a request for another step is refused.
-    expect(await updateRejection(signed.decide(i.handle.workflowId, { decision: 'approve', user: 'bob', step: 3 }))).toContain('no longer current');
+    expect(await updateRejection(signed().decide(i.handle.workflowId, { decision: 'approve', user: 'bob', step: 3 }))).toContain('no longer current');
     expect((await i.handle.query(statusQuery)).status).toBe('awaiting_approval');
 
     // The first approval is partial: nothing runs yet.
@@ -156,8 +139,8 @@ describe('approval on a high-risk step', () => {
     h.demo.state.fault = 'outage';
     const i = await startIncident(h, approvalPlaybook(['alice', 'bob'], true));
     await awaitingApproval(i);
-    expect(await signed.decide(i.handle.workflowId, { decision: 'approve', user: 'alice' })).toMatchObject({ complete: false });
-    expect(await signed.decide(i.handle.workflowId, { decision: 'deny', user: 'bob', reason: 'not now' })).toMatchObject({ decision: 'deny', by: 'bob' });
+    expect(await signed().decide(i.handle.workflowId, { decision: 'approve', user: 'alice' })).toMatchObject({ complete: false });
+    expect(await signed().decide(i.handle.workflowId, { decision: 'deny', user: 'bob', reason: 'not now' })).toMatchObject({ decision: 'deny', by: 'bob' });
     const final = await i.handle.result();
     expect(final.status).toBe('escalated');
     expect(final.escalationReason).toBe('step 1/1 (restart) denied by bob: not now');

@@ -1,26 +1,11 @@
 // Bounded history on the Java time-skipping test server: with a tiny maxHistoryEvents, a long
 // verification loop continues-as-new and the incident carries on where it was.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alertSignal, SearchAttributes, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  MINUTE,
-  startIncident,
-  timeline,
-  waitForStatus,
-  workflowHarness,
-  type WorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
-let h: WorkflowHarness;
-beforeAll(async () => {
-  h = await workflowHarness('can');
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useWorkflowHarness('can');
 
 describe('continue-as-new', () => {
   it('a long verification continues as new, keeping identity, timeline, alert count and the window', async () => {

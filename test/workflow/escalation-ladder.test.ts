@@ -1,63 +1,17 @@
 // The escalation ladder's slack-group rung on the Java time-skipping test server: the group gets
 // 15 minutes to take the incident; nobody does → the next rung pages PagerDuty (the local HTTPS
 // Events API stand-in, through pdjs); someone does → they own it, the ladder stops, no page.
-import { Agent } from 'node:https';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoService } from '../../dev/demo-service.js';
-import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
-import { createMedicWorker } from '../../src/temporal/worker.js';
+import { describe, expect, it } from 'vitest';
 import { alertSignal, statusQuery, takeUpdate, type IncidentStatus } from '../../workflows/contracts.js';
-import { signedUpdates, TEST_IDENTITY_KEY } from '../support/identity.js';
+import { signedUpdates } from '../support/identity.js';
 import { pollUntil } from '../support/poll.js';
-import { demoPlaybook, knownPlaybooks } from '../support/fixtures.js';
-import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
-import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, type WorkflowHarness } from '../support/workflow-harness.js';
+import { demoPlaybook } from '../support/fixtures.js';
+import { appliedFor, entries, MINUTE, startIncident, timeline, updateRejection, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
 const ROUTING_KEY = 'LADDERR0UT1NGKEY0123456789abcdef';
 const signed = () => signedUpdates(h.env.client);
-let h: WorkflowHarness;
-let pd: PagerDutyStandIn;
-let agent: Agent;
-
-beforeAll(async () => {
-  const closers: (() => Promise<void>)[] = [];
-  const env = await timeSkippingEnv();
-  closers.push(() => env.teardown());
-  const demo = await startDemoService();
-  closers.push(() => demo.close());
-  pd = await startPagerDutyStandIn();
-  closers.push(() => pd.close());
-  agent = new Agent({ ca: pd.certs.ca });
-  closers.push(async () => agent.destroy());
-  const taskQueue = uniqueQueue('ladder');
-  const worker = await createMedicWorker({
-    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
-    connection: env.nativeConnection,
-    client: env.client,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    secrets: { PD_LADDER: ROUTING_KEY },
-    pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
-    identityKey: TEST_IDENTITY_KEY,
-  });
-  const running = worker.run();
-  closers.push(async () => {
-    worker.shutdown();
-    await running;
-  });
-  h = {
-    env,
-    demo,
-    worker,
-    taskQueue,
-    close: async () => {
-      for (const c of closers.reverse()) await c();
-    },
-  };
-});
-afterAll(async () => {
-  await h?.close();
-});
+const pd = () => h.pd!;
+const h = useWorkflowHarness('ladder', { pagerduty: true, secrets: { PD_LADDER: ROUTING_KEY } });
 
 /** A step that only dry-runs (so the incident escalates at once), then the ladder: @oncall for 15m, then PagerDuty. */
 const ladderPlaybook = () =>
@@ -69,7 +23,7 @@ const ladderPlaybook = () =>
       { kind: 'pagerduty', routingKeySecret: 'PD_LADDER' },
     ],
   });
-const pagesFor = (incidentId: string) => pd.events.filter((e) => (e.body as { dedup_key?: string }).dedup_key === incidentId);
+const pagesFor = (incidentId: string) => pd().events.filter((e) => (e.body as { dedup_key?: string }).dedup_key === incidentId);
 const waiting = (s: IncidentStatus) => s.ladder?.waiting !== undefined;
 const until = <T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> => pollUntil(get, ok, what, ms);
 
@@ -91,7 +45,7 @@ describe('escalation ladder on skipped time', () => {
     expect(paged.ladder).toMatchObject({ missed: [0] });
     expect(paged.ladder!.waiting).toBeUndefined();
     await until(() => pagesFor(i.incidentId), (p) => p.some((e) => e.status === 202), 'the page to reach the stand-in');
-    expect(pd.alertsFor(i.incidentId)).toHaveLength(1);
+    expect(pd().alertsFor(i.incidentId)).toHaveLength(1);
 
     const t = await timeline(i.handle);
     const [missed] = entries(t, 'escalation', 'nobody in @oncall took it within 15m');

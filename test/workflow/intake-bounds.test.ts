@@ -2,20 +2,14 @@
 // incident (alert groups over a playbook's open-incident cap) absorbs hundreds of distinct alerts,
 // continues as new while it holds after escalating, keeps at most fingerprintCap fingerprints
 // across runs (evictions counted), never acts, and its hold is not restarted by continue-as-new.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alertSignal, statusQuery, type Alert } from '../../workflows/contracts.js';
 import { signedUpdates } from '../support/identity.js';
 import { demoPlaybook, firingAlert } from '../support/fixtures.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
-import { appliedFor, entries, HOUR, startIncident, timeline, waitForStatus, workflowHarness, type IncidentHandle, type WorkflowHarness } from '../support/workflow-harness.js';
+import { appliedFor, entries, HOUR, startIncident, timeline, waitForStatus, useWorkflowHarness, type IncidentHandle } from '../support/workflow-harness.js';
 
-let h: WorkflowHarness;
-beforeAll(async () => {
-  h = await workflowHarness('bounds');
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useWorkflowHarness('bounds');
 
 const CAP = 20;
 const BATCHES = 30;

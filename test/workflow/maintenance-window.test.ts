@@ -1,29 +1,13 @@
 // Maintenance windows on the Java time-skipping test server: a step is held until the window
 // ends (even when that is longer than limits.maxHold), then acts and resolves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorCaller } from '../../activities/governor.js';
 import { governorStateQuery, governorWorkflowId, setPausedUpdate, statusQuery } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  HOUR,
-  MINUTE,
-  startIncident,
-  timeline,
-  waitForStatus,
-  workflowHarness,
-  type WorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, HOUR, MINUTE, startIncident, timeline, waitForStatus, useWorkflowHarness } from '../support/workflow-harness.js';
 
-let h: WorkflowHarness;
-beforeAll(async () => {
-  h = await workflowHarness('maintenance');
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useWorkflowHarness('maintenance');
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 type Windows = NonNullable<PlaybookInput['maintenanceWindows']>;

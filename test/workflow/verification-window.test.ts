@@ -1,29 +1,14 @@
 // Verification windows on the Java time-skipping test server: after the action the probe must pass
 // continuously for `window` (2m here, probing every 10s); a failure restarts the window; no
 // healthy window by `deadline` fails the step, moves on, and finally escalates.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fault } from '../../dev/demo-service.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
 import { demoPlaybook } from '../support/fixtures.js';
-import {
-  appliedFor,
-  entries,
-  healthScript,
-  MINUTE,
-  startIncident,
-  timeline,
-  workflowHarness,
-  type WorkflowHarness,
-} from '../support/workflow-harness.js';
+import { appliedFor, entries, healthScript, MINUTE, startIncident, timeline, useWorkflowHarness } from '../support/workflow-harness.js';
 
-let h: WorkflowHarness;
-beforeAll(async () => {
-  h = await workflowHarness('verify');
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useWorkflowHarness('verify');
 
 const SECOND = 1_000;
 const WINDOW = 2 * MINUTE;

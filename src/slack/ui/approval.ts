@@ -34,7 +34,8 @@ const who = (approvers: string[]): string =>
   approvers.map((a) => (/^[UW][A-Z0-9]+$/.test(a) ? `<@${a}>` : esc(a))).join(', ') || 'nobody';
 
 export interface Decided {
-  decision: 'approve' | 'deny' | 'expired';
+  /** closed: nobody decided, and the request can no longer be decided (`reason` says why). */
+  decision: 'approve' | 'deny' | 'expired' | 'closed';
   by: string;
   at: number;
   reason?: string;
@@ -47,6 +48,7 @@ const mention = (by: string): string => (/^[UW][A-Z0-9]+$/.test(by) ? `<@${by}>`
 export function decidedLine(d: Decided): string {
   if (d.decision === 'approve') return `:white_check_mark: Approved by ${[...(d.with ?? []), d.by].map(mention).join(' and ')} at ${hhmm(d.at)} UTC`;
   if (d.decision === 'deny') return `:no_entry: Denied by ${mention(d.by)} at ${hhmm(d.at)} UTC: ${esc(d.reason ?? 'no reason given')}`;
+  if (d.decision === 'closed') return `:heavy_minus_sign: No longer open since ${hhmm(d.at)} UTC: ${esc(d.reason ?? 'the incident moved on')}`;
   return `:hourglass: Expired unanswered at ${hhmm(d.at)} UTC`;
 }
 
@@ -86,12 +88,36 @@ export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?
   return { text, blocks };
 }
 
+/** Where the Deny button was: its message, and the thread it is in (for the private answer). */
+export interface DenyMeta extends ApprovalRef {
+  channel: string;
+  ts: string;
+  thread?: string;
+}
+export function parseDenyMeta(raw: string): DenyMeta | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<DenyMeta>;
+    if (typeof v.workflowId !== 'string' || !Number.isInteger(v.step) || typeof v.channel !== 'string' || typeof v.ts !== 'string') return undefined;
+    return {
+      workflowId: v.workflowId,
+      step: v.step!,
+      channel: v.channel,
+      ts: v.ts,
+      ...(Number.isInteger(v.request) ? { request: v.request! } : {}),
+      ...(typeof v.thread === 'string' ? { thread: v.thread } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The modal Deny opens; private_metadata carries the button's reference and where it was. */
-export function denyReasonModal(ref: ApprovalRef, stepName: string, message: { channel: string; ts: string }): ModalView {
+export function denyReasonModal(ref: ApprovalRef, stepName: string, message: { channel: string; ts: string; thread?: string }): ModalView {
+  const meta: DenyMeta = { ...ref, channel: message.channel, ts: message.ts, ...(message.thread ? { thread: message.thread } : {}) };
   return {
     type: 'modal',
     callback_id: VIEWS.denyReason,
-    private_metadata: JSON.stringify({ ...ref, channel: message.channel, ts: message.ts }),
+    private_metadata: JSON.stringify(meta),
     title: { type: 'plain_text', text: 'Deny step' },
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },

@@ -1,7 +1,8 @@
 // "Take it" on a slack-group rung's request → the `take` Update: the clicker owns the incident and
 // the escalation ladder stops. Members of the rung's user group (or medic admins) may take it;
-// anyone else, or a click that comes too late, is told why privately and nothing changes.
-import { decodeLadderRef, takeMessage } from '../../ui/ladder.js';
+// anyone else, or a click that comes too late, is told why privately and nothing changes. The
+// request message is rewritten by the Slack sink (listeners only answer the clicker).
+import { decodeLadderRef } from '../../ui/ladder.js';
 import type { ListenerDeps } from '../../deps.js';
 import { incidentButton } from './incident-button.js';
 
@@ -17,21 +18,12 @@ export const takeIncident = (deps: ListenerDeps) =>
     refused: 'Not taken',
     logMessage: 'take failed',
     failed: ':warning: medic could not record that you took it (Temporal unreachable?). Please try again.',
-    run: async ({ args: { body, client }, ref, status, user, channel, messageTs, tell }) => {
+    run: async ({ ref, status, user, tell }) => {
       const waiting = status.ladder?.waiting;
       const group = waiting?.rung === ref.rung ? waiting.group : undefined;
       const via = group ? ((await deps.access.groupVia([group], user)) ?? ((await deps.access.allowed(deps.admins, user)) ? 'admin' : undefined)) : undefined;
       if (group && !via) return void (await tell(`:no_entry: Only members of ${group} (or medic admins) may take this incident. Nothing was changed.`));
-      const r = await deps.api.take(ref.workflowId, { user, rung: ref.rung, ...(via ? { via } : {}) });
-      if (waiting && messageTs) {
-        const mention = mentionIn((body.message?.blocks as unknown[] | undefined) ?? []) ?? waiting.group;
-        const m = takeMessage(ref.workflowId, waiting, mention, { outcome: 'taken', by: r.by, at: r.at });
-        await client.chat.update({ channel, ts: messageTs, text: m.text, blocks: m.blocks });
-      }
+      // The request message loses its button when the Slack sink publishes the take.
+      await deps.api.take(ref.workflowId, { user, rung: ref.rung, ...(via ? { via } : {}) });
     },
   });
-
-/** The group mention the request was posted with, so the rewritten message keeps it. */
-function mentionIn(blocks: unknown[]): string | undefined {
-  return /<!subteam\^[A-Z0-9]+(?:\|[^>]*)?>/.exec(JSON.stringify(blocks))?.[0];
-}

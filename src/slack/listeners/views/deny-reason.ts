@@ -1,21 +1,17 @@
-// The deny modal's submission → Temporal Update with the reason. The Update answers in
-// milliseconds, so the decision is made before ack(): a refusal (not an approver, already
-// decided, expired) is shown as a field error inside the modal instead of silently closing it.
+// The deny modal's submission → Temporal Update with the reason. Slack waits 3 seconds for the
+// answer, so only the local check (a reason is given) answers inside the modal; the submission is
+// acknowledged before anything slow (the status query, the user-group check, the Update) and the
+// clicker hears the outcome privately in the incident's thread. The request message itself is
+// rewritten by the Slack sink once the denial is in the timeline (one writer per message).
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
 import { statusQuery } from '../../../../workflows/contracts.js';
-import { approvalMessage, DENY_REASON_ACTION, DENY_REASON_BLOCK } from '../../ui/approval.js';
+import { DENY_REASON_ACTION, DENY_REASON_BLOCK, parseDenyMeta } from '../../ui/approval.js';
+import { esc } from '../../ui/escape.js';
 import type { ListenerDeps } from '../../deps.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
-interface Meta {
-  workflowId: string;
-  request?: number;
-  step: number;
-  channel: string;
-  ts: string;
-}
 
 export const denyReasonSubmitted =
   (deps: ListenerDeps) =>
@@ -24,26 +20,19 @@ export const denyReasonSubmitted =
     const reason = view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value?.trim() ?? '';
     const fieldError = (text: string) => ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: text } });
     if (reason.length < 3) return void (await fieldError('Please say why (at least 3 characters).'));
-    let meta: Meta;
-    try {
-      meta = JSON.parse(view.private_metadata) as Meta;
-    } catch {
-      return void (await fieldError('This form lost its incident reference; nothing was changed.'));
-    }
+    const meta = parseDenyMeta(view.private_metadata);
+    if (!meta) return void (await fieldError('This form lost its incident reference; nothing was changed.'));
+    await ack();
+    const tell = (text: string) => client.chat.postEphemeral({ channel: meta.channel, user, text, thread_ts: meta.thread ?? meta.ts });
     try {
       const status = await deps.client.workflow.getHandle(meta.workflowId).query(statusQuery);
       const request = status.pendingApproval;
       const via = request ? await deps.access.groupVia(request.approvers, user) : undefined;
-      const r = await deps.api.decide(meta.workflowId, { decision: 'deny', user, reason, step: meta.step, ...(Number.isInteger(meta.request) ? { request: meta.request } : {}), ...(via ? { via } : {}) });
-      await ack();
-      if (request) {
-        const m = approvalMessage(meta.workflowId, request, { decision: 'deny', by: r.by, at: r.at, reason });
-        await client.chat.update({ channel: meta.channel, ts: meta.ts, text: m.text, blocks: m.blocks });
-      }
+      await deps.api.decide(meta.workflowId, { decision: 'deny', user, reason, step: meta.step, ...(meta.request !== undefined ? { request: meta.request } : {}), ...(via ? { via } : {}) });
     } catch (err) {
-      if (err instanceof RejectedError) return void (await fieldError(`Not denied: ${err.message}. Nothing was changed.`.slice(0, 2000)));
-      if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) return void (await fieldError('This incident is no longer running; nothing was changed.'));
+      if (err instanceof RejectedError) return void (await tell(`:no_entry: Not denied: ${esc(err.message)}. Nothing was changed.`));
+      if (err instanceof NotFoundError || err instanceof WorkflowNotFoundError) return void (await tell(':information_source: This incident is no longer running; nothing was changed.'));
       deps.log.error({ err, workflowId: meta.workflowId }, 'deny failed');
-      await fieldError('medic could not record this right now (Temporal unreachable?). Please try again.');
+      await tell(':warning: medic could not record your denial right now (Temporal unreachable?). Please try again.');
     }
   };

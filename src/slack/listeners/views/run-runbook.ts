@@ -1,6 +1,7 @@
 // The /medic run modal's submission: the runbook's zod schema checks the values; problems show
 // as field errors in the modal (ack with response_action=errors), a valid run starts at once.
-// Who may run it is checked again here: a submission can be sent without the command before it.
+// Who may run it is checked again here, after the ack (it asks Slack about user groups): a
+// submission can be sent without the command before it.
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { checkParams, refuseRunner, startRunbook } from '../../runbooks.js';
 import { esc } from '../../ui/escape.js';
@@ -17,15 +18,15 @@ export const runRunbookSubmitted =
     const rb = deps.runbooks().find((r) => r.name === meta.runbook);
     if (!rb) return void (await ack({ response_action: 'errors', errors: {} }));
     const values = Object.fromEntries(Object.entries(view.state.values).map(([k, v]) => [k, v[PARAM_ACTION]?.value ?? undefined]));
-    const refused = await refuseRunner(deps.access.allowed, rb, user);
-    if (refused) {
-      await ack();
-      if (meta.channel) await client.chat.postEphemeral({ channel: meta.channel, user, text: `:no_entry: ${esc(refused)}. Nothing was started.` });
-      return;
-    }
+    // Only local checks may answer inside the modal: Slack waits 3 seconds for the ack.
     const check = checkParams(rb, values as Record<string, string | undefined>);
     if (!check.ok) return void (await ack({ response_action: 'errors', errors: check.errors }));
     await ack();
+    const refused = await refuseRunner(deps.access.allowed, rb, user);
+    if (refused) {
+      if (meta.channel) await client.chat.postEphemeral({ channel: meta.channel, user, text: `:no_entry: ${esc(refused)}. Nothing was started.` });
+      return;
+    }
     try {
       const id = await startRunbook(deps, rb, check.params, user);
       if (meta.channel) await client.chat.postEphemeral({ channel: meta.channel, user, text: `:arrow_forward: Runbook *${rb.name}* started: \`${id}\` (its thread is in the incidents channel).` });

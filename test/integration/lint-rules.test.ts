@@ -1,5 +1,6 @@
 // The lint rules that protect Temporal's deterministic replay: workflow code may not import Node
-// built-ins or leave a promise floating. Run through ESLint's Node API with the repo's config.
+// built-ins or leave a promise floating. Run through ESLint's Node API with the repo's config (the
+// real ESLint building the whole TypeScript program: ~30 s of CPU, so not in `npm run test:fast`).
 // The type-aware rule needs the file inside the TypeScript project, so the fixture is written
 // under workflows/ (git-ignored) and always removed afterwards.
 import { rm, writeFile } from 'node:fs/promises';

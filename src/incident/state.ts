@@ -1,7 +1,7 @@
 // Pure helpers over an incident's state: creation, the capped timeline, the status projection
 // and the approval validator. No Temporal APIs here, so they are unit-testable as plain functions.
-import { graphFor } from '../src/graphs/query.js';
-import type { Step } from '../src/playbooks/schema.js';
+import { graphFor } from '../graphs/query.js';
+import type { Step } from '../playbooks/schema.js';
 import type {
   Alert,
   ApprovalRequest,
@@ -12,9 +12,10 @@ import type {
   IncidentState,
   IncidentStatus,
   TimelineEntry,
-} from './contracts.js';
-import { entry, type NewEntry } from './contracts-timeline.js';
-import { readTimelineEntry } from './contracts-timeline-legacy.js';
+} from '../../workflows/contracts.js';
+import { entry, type NewEntry } from '../../workflows/contracts-timeline.js';
+import type { SinkRefs } from '../../workflows/contracts-sinks.js';
+import { readTimelineEntry } from '../../workflows/contracts-timeline-legacy.js';
 
 export const DEFAULT_OPTIONS: IncidentOptions = {
   maxHistoryEvents: 8_000,
@@ -48,16 +49,28 @@ export function newState(incidentId: string, alert: Alert, now: number): Inciden
   };
 }
 
-export function record(
-  s: IncidentState,
-  cap: number,
-  fields: NewEntry & { at: number },
-): TimelineEntry {
+/** Entries kept past the cap while the sinks are down, at most this many times the cap: the
+ * state is carried across continue-as-new and a Temporal payload has a size limit. */
+export const OUTAGE_CAP_FACTOR = 5;
+
+/**
+ * Appends an entry. Over `cap`, the oldest entries already published are spilled (counted in
+ * timelineDropped); an entry the sinks have not confirmed is never spilled, so an outage leaves
+ * no gap in the Slack thread, the store or the audit log. Only past OUTAGE_CAP_FACTOR × cap (a
+ * long outage under an alert flood) are unpublished entries given up, counted in timelineLost.
+ */
+export function record(s: IncidentState, cap: number, fields: NewEntry & { at: number }): TimelineEntry {
   const e = { seq: s.timelineDropped + s.timeline.length, ...fields } as TimelineEntry;
   s.timeline.push(e);
-  while (s.timeline.length > cap) {
+  while (s.timeline.length > cap && s.timeline[0]!.seq < s.publishedSeq) {
     s.timeline.shift();
     s.timelineDropped += 1;
+  }
+  while (s.timeline.length > Math.max(1, cap) * OUTAGE_CAP_FACTOR) {
+    s.timeline.shift();
+    s.timelineDropped += 1;
+    s.timelineLost = (s.timelineLost ?? 0) + 1;
+    s.publishedSeq = Math.max(s.publishedSeq, s.timeline[0]!.seq);
   }
   return e;
 }
@@ -66,6 +79,14 @@ export function record(
  * they are upgraded once, when the next run starts (workflows/contracts-timeline-legacy.ts). */
 export function upgradeCarriedTimeline(s: IncidentState): void {
   s.timeline = s.timeline.map((e) => readTimelineEntry(e));
+}
+
+/** Published entries spilled once the cap allows it again (called after the cursor moved). */
+export function spillPublished(s: IncidentState, cap: number): void {
+  while (s.timeline.length > cap && s.timeline[0]!.seq < s.publishedSeq) {
+    s.timeline.shift();
+    s.timelineDropped += 1;
+  }
 }
 
 /** Applies incoming alerts; returns the ones worth a timeline entry (new or changed). With a
@@ -132,7 +153,7 @@ function evictOver(s: IncidentState, order: string[], evicted: { total: number; 
 }
 
 export function statusOf(s: IncidentState, input: StatusInput, workflowId: string): IncidentStatus {
-  const { timeline: _t, lastAlert, sinkRefs: _r, ...rest } = s;
+  const { timeline: _t, lastAlert, sinkRefs: _r, machine: _m, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
   return {
     ...rest,
@@ -256,3 +277,13 @@ export function applyDecision(s: IncidentState, d: DecisionInput, at: number, st
     }),
   };
 }
+
+/** The sinks confirmed every entry up to `lastSeq`: the cursor moves past them (never back), the
+ * refs they returned are kept, and published entries over the cap are spilled. */
+export function markPublished(s: IncidentState, lastSeq: number, refs: SinkRefs, cap: number): void {
+  s.publishedSeq = Math.max(s.publishedSeq, lastSeq + 1);
+  Object.assign(s.sinkRefs, refs);
+  spillPublished(s, cap);
+}
+
+export const unpublished = (s: IncidentState): TimelineEntry[] => s.timeline.filter((e) => e.seq >= s.publishedSeq);

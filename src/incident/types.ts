@@ -1,0 +1,133 @@
+// The decision core's vocabulary: what happens to an incident (events), what it asks the outside
+// world to do (commands), and the fixed facts of one run (env). Types only: the workflow
+// (workflows/incident.ts) and `medic simulate` (src/simulate/engine.ts) both interpret these.
+import type { Playbook, Step, EscalationRung } from '../playbooks/schema.js';
+import type { TemplateContext } from '../playbooks/template.js';
+import type { PlaybookMode } from '../policy/plan.js';
+import type { RenderRefusal } from '../playbooks/render.js';
+import type { TargetRefusal } from '../policy/targets.js';
+import type {
+  Alert,
+  AdmitInput,
+  AdmitResult,
+  DecisionInput,
+  IncidentOptions,
+  IncidentState,
+  IncidentStatusName,
+  MachineState,
+  PauseState,
+  ResolveInput,
+  TakeInput,
+  TimelineEntry,
+} from '../../workflows/contracts.js';
+import type { PageContent } from '../../workflows/page.js';
+import type { DrillReport } from '../../workflows/contracts-drill.js';
+import type { PlaybookRef } from '../playbooks/hash.js';
+
+export type { IncidentState, MachineState };
+
+/** The one wait an incident is in, if any (kept in state, so a continued run re-arms it):
+ * recheck (gates held or the lock taken), approval (expiry), probe (between verification
+ * rounds), rung (a rung's `after`), take (a slack-group rung), hold (after escalating). */
+export type Wait = NonNullable<MachineState['wait']>;
+export type TimerName = Wait['timer'];
+
+/** What a run of the step's action came back with. */
+export type ActionOutcome =
+  | { ok: true; summary: string; durationMs: number; data: Record<string, unknown> }
+  /** `refused`: nothing reached the target (a render, SSM or Kubernetes-target refusal). */
+  | { ok: false; error: string; refused: boolean; details?: Record<string, unknown> };
+
+/** One round of verification probes; absent probes were not configured. */
+export interface ProbeRound {
+  http?: { ok: boolean; evidence: string };
+  promql?: { outcome: 'pass' | 'fail' | 'nodata'; evidence: string };
+  kubernetes?: { ok: boolean; evidence: string };
+}
+
+export type IncidentEvent =
+  /** The run starts (first run, or continued as new with the state carried). */
+  | { kind: 'start'; at: number; carried: boolean; overflow?: { reason: string; cap: number }; refusal?: { reason: string; ref: PlaybookRef | undefined; loaded: string[] } }
+  | { kind: 'alerts'; at: number; alerts: Alert[] }
+  /** The kill switch changed (the governor tells every open incident). */
+  | { kind: 'pause'; at: number; pause: PauseState }
+  | { kind: 'lockFreed'; at: number }
+  /** The governor's answer: the lock, its gates and the admission (gate results). */
+  | { kind: 'admitted'; at: number; result: AdmitResult }
+  /** An approval decision whose identity was checked. */
+  | { kind: 'decided'; at: number; decision: DecisionInput }
+  | { kind: 'timer'; at: number; id: number }
+  | { kind: 'actionResult'; at: number; outcome: ActionOutcome }
+  | { kind: 'verified'; at: number; round: ProbeRound }
+  /** A webhook rung's call came back. */
+  | { kind: 'notified'; at: number; rung: number; ok: boolean; summary: string }
+  /** PagerDuty answered a trigger or a resolve. */
+  | { kind: 'paged'; at: number; rung: number; action: 'trigger' | 'resolve'; ok: boolean; result?: { status: number; message: string; dedupKey?: string }; error?: string }
+  | { kind: 'taken'; at: number; take: TakeInput }
+  | { kind: 'resolvedByHand'; at: number; resolve: ResolveInput }
+  /** A decide/take/resolve whose identity proof was refused. */
+  | { kind: 'forged'; at: number; what: string; user: string; idKind: 'decide' | 'take' | 'resolve'; reason: string }
+  /** A chaos drill's report joins the timeline. */
+  | { kind: 'drillReport'; at: number; message: string; report: DrillReport };
+
+export type IncidentCommand =
+  /** Renew the target's lock and, with `begin`, ask the governor to admit the action. */
+  | { kind: 'askGovernor'; admit: Omit<AdmitInput, 'workflowId'>; key: string }
+  | { kind: 'endAction'; key: string }
+  /** Learning: a run of a step ended (auto-demotion). */
+  | { kind: 'recordRun'; step: number; stepName: string; ok: boolean; key: string }
+  | { kind: 'requestApproval'; step: number; expiresAt: number }
+  | { kind: 'runAction'; step: number; stepTry: number; idempotencyKey: string; dryRun: boolean }
+  | { kind: 'verify'; step: number }
+  | { kind: 'startTimer'; id: number; timer: TimerName; ms: number }
+  | { kind: 'cancelTimer'; id: number }
+  /** A webhook rung: one HTTP call (rendered by the interpreter). */
+  | { kind: 'escalateRung'; rung: number; idempotencyKey: string }
+  | { kind: 'page'; rung: number; routingKeySecret: string; page: PageContent }
+  | { kind: 'resolvePage'; rung: number; routingKeySecret: string; dedupKey: string }
+  /** New timeline entries: the outbox takes them to the sinks. */
+  | { kind: 'publish'; entries: TimelineEntry[] }
+  | { kind: 'setStatus'; status: IncidentStatusName }
+  /** The incident ended: release the target (with a cooldown when it acted and still escalated). */
+  | { kind: 'release'; key: string; cooldownMs?: number }
+  /** An Update's answer, or why it is refused. */
+  | { kind: 'answer'; value: unknown }
+  | { kind: 'refuse'; reason: string };
+
+/** Pure renderers the core needs from the playbook layer (workflows/describe.ts has the real
+ * ones). Injected so the core imports no activity-input code. */
+export interface Describer {
+  action(step: Step): string;
+  /** A value of the step that cannot be rendered safely (the step fails, nothing is sent). */
+  renderRefusal(step: Step): RenderRefusal | undefined;
+  /** A Kubernetes target outside the playbook's allow-lists. */
+  targetRefusal(step: Step): TargetRefusal | undefined;
+  /** What a verification round probes, for the timeline. */
+  verification(step: Step): string;
+  /** A webhook rung's request refused by typed rendering (nothing is sent). */
+  webhookRefusal(rung: Extract<EscalationRung, { kind: 'webhook' }>, index: number): RenderRefusal | undefined;
+  /** The PagerDuty page for the incident as it stands. */
+  page(s: IncidentState, at: number): PageContent;
+}
+
+/** The fixed facts of one incident run. */
+export interface IncidentEnv {
+  playbook: Playbook;
+  mode: PlaybookMode;
+  target: string;
+  incidentId: string;
+  /** The alert that opened the incident. */
+  alert: Alert;
+  ctx: TemplateContext;
+  requestedBy?: string;
+  options: Pick<IncidentOptions, 'timelineCap' | 'lockLeaseMs' | 'fingerprintCap'>;
+  describe: Describer;
+}
+
+export interface Transition {
+  state: IncidentState;
+  commands: IncidentCommand[];
+}
+
+/** An event before the interpreter stamps its time on it. */
+export type UntimedEvent = IncidentEvent extends infer E ? (E extends IncidentEvent ? Omit<E, 'at'> : never) : never;

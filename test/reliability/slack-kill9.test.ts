@@ -1,0 +1,198 @@
+// Crash points of the Slack sink: a worker process is killed with SIGKILL while one of its Slack
+// posts is (a) sent but not landed, (b) landed with the answer not delivered, or (c) answered but
+// the publish activity not completed (its next call is held). A proxy in front of the Slack
+// stand-in holds the call; the next worker process retries the publish. Each crash point must end
+// with the message posted exactly once (counted at the stand-in), the publish re-sent, and the
+// incident resolved; the approval request must lose its buttons once approved.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
+import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../dev/slack/server.js';
+import { ingestAlerts } from '../../src/intake/ingest.js';
+import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
+import { METADATA_EVENT, type Part } from '../../src/sinks/slack/post.js';
+import type { IncidentStatus } from '../../workflows/contracts.js';
+import { firingAlert, silentLog } from '../support/fixtures.js';
+import { startHoldingProxy, type HoldingProxy, type ProxiedCall } from '../support/holding-proxy.js';
+import { signedUpdates } from '../support/identity.js';
+import { SLACK, waitUntil } from '../support/slack.js';
+import { devServerEnv, uniqueQueue } from '../support/temporal.js';
+import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+type Point = 'sent' | 'landed' | 'answered';
+interface Aim {
+  part: Extract<Part, 'root' | 'approval'>;
+  point: Point;
+}
+/** The approval post is the last call of its publish, so "answered, not completed" is aimed at the root. */
+const AIMS: Aim[] = [
+  { part: 'root', point: 'sent' },
+  { part: 'root', point: 'landed' },
+  { part: 'root', point: 'answered' },
+  { part: 'approval', point: 'sent' },
+  { part: 'approval', point: 'landed' },
+];
+const SPARES = 2;
+
+let env: TestWorkflowEnvironment;
+let demo: DemoService;
+let slack: SlackStandIn;
+let proxy: HoldingProxy;
+const workers: WorkerProcess[] = [];
+const taskQueue = uniqueQueue('slack-kill9');
+
+interface Run extends Aim {
+  pb: Playbook;
+  workflowId?: string;
+  killedAt?: number;
+}
+
+const playbook = (name: string, alertname: string): Playbook =>
+  PlaybookSchema.parse({
+    name,
+    match: { alertname },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
+    steps: [
+      {
+        name: 'restart',
+        action: 'http',
+        params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
+        timeout: '5s',
+        requiresApproval: true,
+        approvers: ['alice'],
+        approvalTimeout: '30m',
+        verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '2m' },
+      },
+    ],
+  });
+
+const tagOf = (m: { metadata?: StandInMessage['metadata'] }): { incident: string; part: string; seq: number } | undefined =>
+  m.metadata?.event_type === METADATA_EVENT ? (m.metadata.event_payload as { incident: string; part: string; seq: number }) : undefined;
+const partOf = (c: ProxiedCall): string | undefined => {
+  try {
+    return (JSON.parse(c.params.metadata ?? '') as { event_payload?: { part?: string } }).event_payload?.part;
+  } catch {
+    return undefined;
+  }
+};
+const mentions = (c: ProxiedCall, run: Run): boolean => JSON.stringify(c.params).includes(run.pb.name);
+const isTarget = (c: ProxiedCall, run: Run): boolean => c.method === 'chat.postMessage' && partOf(c) === run.part && mentions(c, run);
+const rootOf = (run: Run): StandInMessage | undefined => slack.history(SLACK.channel).find((m) => JSON.stringify(m.blocks).includes(run.pb.name));
+const messagesOf = (run: Run): StandInMessage[] => {
+  const root = rootOf(run);
+  return root ? [root, ...slack.thread(SLACK.channel, root.ts)] : [];
+};
+
+beforeAll(async () => {
+  privateBundle();
+  [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
+  slack = await startSlackStandIn({ botToken: SLACK.token, channels: [{ id: SLACK.channel, name: 'incidents' }], users: [{ id: 'U0ALICE', name: 'alice' }] });
+  proxy = await startHoldingProxy(slack.url);
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await proxy?.close();
+  await slack?.close();
+  await demo?.close();
+  await env?.teardown();
+});
+
+it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`).join(', ')}): posted once, re-sent, incident resolved`, async () => {
+  demo.state.fault = 'outage';
+  const runs: Run[] = AIMS.map((a, i) => ({ ...a, pb: playbook(`slack-crash-${i}-run`, `SlackCrash${i}x`) }));
+  const playbooks = playbookDir(runs.map((r) => r.pb));
+  const spawn = (): WorkerProcess => {
+    const w = startWorkerProcess({
+      client: env.client,
+      address: env.address,
+      taskQueue,
+      held: true,
+      env: {
+        MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000',
+        MEDIC_PLAYBOOKS: playbooks,
+        MEDIC_SLACK_BOT_TOKEN: SLACK.token,
+        MEDIC_SLACK_SIGNING_SECRET: SLACK.secret,
+        MEDIC_SLACK_CHANNEL: SLACK.channel,
+        MEDIC_SLACK_API_URL: proxy.apiUrl,
+      },
+    });
+    workers.push(w);
+    return w;
+  };
+  let current = spawn();
+  current.run();
+  await current.ready();
+  const spares = Array.from({ length: SPARES }, spawn);
+
+  for (const run of runs) {
+    const held =
+      run.point === 'answered'
+        ? // The target's answer went through; the next call of the same publish is held.
+          proxy.hold({
+            when: 'request',
+            match: (c) => {
+              const root = rootOf(run);
+              const answered = proxy.calls.some((x) => x !== c && x.forwarded && isTarget(x, run));
+              return !!root && answered && !isTarget(c, run) && [c.params.ts, c.params.message_ts, c.params.thread_ts].includes(root.ts);
+            },
+          })
+        : proxy.hold({ when: run.point === 'sent' ? 'request' : 'answer', match: (c) => isTarget(c, run) });
+    const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [run.pb], log: silentLog }, [firingAlert({ alertname: String(run.pb.match.alertname) })]);
+    run.workflowId = r.incidents[0]!.workflowId;
+    await Promise.race([held, new Promise((_, reject) => setTimeout(() => reject(new Error(`${run.part}/${run.point}: the call to hold never came`)), 90_000))]);
+    run.killedAt = Date.now();
+    await current.kill();
+    proxy.dropHeld();
+    current = spares.shift()!;
+    spares.push(spawn());
+    await current.loaded;
+    current.run();
+    await current.ready();
+  }
+
+  // Each incident waits for approval: approved once its (single) request is in the thread.
+  const finals = await Promise.all(
+    runs.map(async (run) => {
+      await waitUntil(`${run.pb.name}: approval request in Slack`, () => messagesOf(run).some((m) => tagOf(m)?.part === 'approval'), 150_000);
+      await signedUpdates(env.client).decide(run.workflowId!, { decision: 'approve', user: 'alice' });
+      return (await env.client.workflow.getHandle(run.workflowId!).result()) as IncidentStatus;
+    }),
+  );
+  await Promise.all(spares.map((w) => w.kill()));
+
+  const rows: string[] = [];
+  for (const [n, run] of runs.entries()) {
+    const msgs = messagesOf(run);
+    const sent = proxy.calls.filter((c) => isTarget(c, run)).length;
+    const applied = msgs.filter((m) => tagOf(m)?.part === run.part).length;
+    const history = await env.client.workflow.getHandle(run.workflowId!).fetchHistory();
+    const publishAttempts = (history.events ?? [])
+      .filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => {
+        const scheduled = history.events!.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId));
+        return scheduled?.activityTaskScheduledEventAttributes?.activityType?.name === 'publishIncident' ? (e.activityTaskStartedEventAttributes!.attempt ?? 1) : 0;
+      });
+    const resent = Math.max(...publishAttempts) > 1 || sent > 1;
+    const lost = applied === 0 || finals[n]!.status !== 'resolved' ? 1 : 0;
+    rows.push(`  slack ${run.part.padEnd(9)} ${run.point.padEnd(9)} sent ${sent}  applied ${applied}  lost ${lost}  publish attempts ${Math.max(...publishAttempts)}`);
+
+    expect(applied, `${run.part}/${run.point}: posted exactly once`).toBe(1);
+    // Nothing in the thread twice: every tagged message (part, seq) is there once.
+    const tags = msgs.map(tagOf).filter((t) => t !== undefined).map((t) => `${t.part}:${t.seq}`);
+    expect(new Set(tags).size, `${run.part}/${run.point}: no message posted twice`).toBe(tags.length);
+    expect(resent, `${run.part}/${run.point}: the publish was re-sent after the kill`).toBe(true);
+    if (run.point === 'sent') expect(sent, 'the held post never landed; the retry posted it').toBe(2);
+    else {
+      // The retry found its own message instead of posting: a metadata lookup after the kill.
+      const lookups = proxy.calls.filter((c) => c.at > run.killedAt! && (run.part === 'root' ? c.method === 'conversations.history' : c.method === 'conversations.replies' && c.params.ts === rootOf(run)!.ts));
+      expect(lookups.length, `${run.part}/${run.point}: looked for its own message`).toBeGreaterThan(0);
+      expect(sent).toBe(1);
+    }
+    expect(finals[n]!.status).toBe('resolved');
+    const request = msgs.find((m) => tagOf(m)?.part === 'approval')!;
+    await waitUntil('the approval request lost its buttons', () => !JSON.stringify(slack.message(SLACK.channel, request.ts)!.blocks).includes('"button"'));
+  }
+  console.log(['Slack crash points (actuator × crash point → sent, applied, lost)', ...rows].join('\n'));
+}, 600_000);

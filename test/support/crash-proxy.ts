@@ -1,0 +1,145 @@
+// An HTTP(S) proxy in front of a real target (kube-apiserver, Unleash, moto, the PagerDuty
+// stand-in…) for crash tests: it records every exchange (request line, body, the target's status)
+// and can hold one chosen exchange at a crash point — before the request reaches the target, or
+// after the target answered but before the answer reaches the client — until the test has killed
+// the client process and drops it. `delivered` resolves once an answer was handed over (the point
+// between "answer received" and "activity completed").
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export type HoldPoint = 'before-target' | 'answer-held' | 'answer-delivered';
+export const HOLD_POINTS: readonly HoldPoint[] = ['before-target', 'answer-held', 'answer-delivered'];
+
+export interface Exchange {
+  n: number;
+  method: string;
+  /** Path and query, as the client sent them. */
+  url: string;
+  body: string;
+  /** X-Amz-Target of AWS JSON requests (the operation), else undefined. */
+  amzTarget?: string;
+  /** The target's answer status; undefined when it never reached the target. */
+  status?: number;
+  /** What the proxy did with it. */
+  fate: 'passed' | 'held' | 'dropped';
+}
+
+export interface HoldingProxy {
+  /** http(s)://127.0.0.1:<port> */
+  url: string;
+  exchanges: Exchange[];
+  /** Arms a hold for the next exchange matching `match`; resolves with it once it is at `point`. */
+  hold(match: (e: Exchange) => boolean, point: HoldPoint): Promise<Exchange>;
+  /** Drops what is held (the client's connection is destroyed; a request held before the target
+   * never reaches it) and disarms. */
+  drop(): void;
+  close(): Promise<void>;
+}
+
+export interface HoldingProxyOptions {
+  /** Where requests go, e.g. https://127.0.0.1:6443. */
+  target: string;
+  /** CA of an HTTPS target. */
+  ca?: string;
+  /** Serve HTTPS with this certificate (clients that only speak HTTPS, like pdjs). */
+  tls?: { cert: string; key: string };
+}
+
+interface Armed {
+  match: (e: Exchange) => boolean;
+  point: HoldPoint;
+  resolve: (e: Exchange) => void;
+}
+
+export async function startHoldingProxy(o: HoldingProxyOptions): Promise<HoldingProxy> {
+  const target = new URL(o.target);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const exchanges: Exchange[] = [];
+  let armed: Armed | undefined;
+  const held: { exchange: Exchange; res: ServerResponse }[] = [];
+
+  const forward = (req: IncomingMessage, body: Buffer, onAnswer: (status: number, headers: IncomingMessage['headers'], answer: Buffer) => void, onError: (err: Error) => void): void => {
+    const up = send(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ...(o.ca ? { ca: o.ca } : {}) },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => onAnswer(r.statusCode ?? 502, r.headers, Buffer.concat(chunks)));
+      },
+    );
+    up.on('error', onError);
+    up.end(body);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const amz = req.headers['x-amz-target'];
+      const exchange: Exchange = {
+        n: exchanges.length + 1,
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        body: body.toString('utf8'),
+        ...(typeof amz === 'string' ? { amzTarget: amz } : {}),
+        fate: 'passed',
+      };
+      exchanges.push(exchange);
+      const hit = armed && armed.match(exchange) ? armed : undefined;
+      if (hit) armed = undefined;
+      if (hit?.point === 'before-target') {
+        exchange.fate = 'held';
+        held.push({ exchange, res });
+        hit.resolve(exchange);
+        return;
+      }
+      forward(
+        req,
+        body,
+        (status, headers, answer) => {
+          exchange.status = status;
+          if (hit?.point === 'answer-held') {
+            exchange.fate = 'held';
+            held.push({ exchange, res });
+            hit.resolve(exchange);
+            return;
+          }
+          const h = { ...headers };
+          delete h['transfer-encoding'];
+          res.writeHead(status, { ...h, 'content-length': String(answer.length) });
+          res.end(answer, () => hit?.resolve(exchange));
+        },
+        (err) => {
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${err.message}`);
+        },
+      );
+    });
+  };
+
+  const server: Server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttpServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    exchanges,
+    hold(match, point) {
+      return new Promise<Exchange>((resolve) => {
+        armed = { match, point, resolve };
+      });
+    },
+    drop() {
+      armed = undefined;
+      for (const h of held.splice(0)) {
+        h.exchange.fate = 'dropped';
+        h.res.socket?.destroy();
+      }
+    },
+    async close() {
+      for (const h of held.splice(0)) h.res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// The decision core's commands carried out over Temporal: governor calls (local activities, one
+// at a time and in order, so an action's end is counted before the next admission), the step's
+// action and verification probes (activities), durable timers, webhook rungs, PagerDuty (paging.ts)
+// and the timeline (outbox.ts). Each call's answer goes back to the core as an event.
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { IncidentCommand, IncidentEnv, ProbeRound, UntimedEvent } from '../src/incident/types.js';
+import { toMs } from '../src/playbooks/duration.js';
+import type { EscalationRung, Step } from '../src/playbooks/schema.js';
+import { renderHttpRequest, RENDER_REFUSED, runAction, verificationTargets } from './actions.js';
+import { SearchAttributes, type IncidentState } from './contracts.js';
+import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
+import type { Outbox } from './outbox.js';
+import type { Pager } from './paging.js';
+import { actionProfile, governor, probeProfile } from './profiles.js';
+
+/** Failure types meaning "refused before acting": nothing reached the target. */
+const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED]);
+const failureText = (err: unknown): string => {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e.cause?.message ?? e.message ?? String(err);
+};
+
+export interface Effects {
+  run(c: IncidentCommand): void;
+  /** No governor call, timer-free call or page is in flight (continue-as-new may happen). */
+  idle(): boolean;
+  /** Resolves when every governor call made so far returned. */
+  governorSettled(): Promise<void>;
+  release(cooldownMs?: number, key?: string): Promise<void>;
+}
+
+export function effects(o: { env: IncidentEnv; workflowId: string; state: () => IncidentState; dispatch: (e: UntimedEvent) => void; outbox: Outbox; pager: Pager }): Effects {
+  const { env } = o;
+  const pb = env.playbook;
+  const timers = new Map<number, CancellationScope>();
+  let chain: Promise<void> = Promise.resolve();
+  let calls = 0;
+  /** Governor calls run one after another, never cancelled (the lock must be released). */
+  const gov = (f: () => Promise<void>): void => {
+    calls += 1;
+    chain = chain.then(() => CancellationScope.nonCancellable(f)).finally(() => void (calls -= 1));
+  };
+  const step = (i: number): Step => pb.steps[i]!;
+  const async = (f: () => Promise<UntimedEvent>): void => {
+    calls += 1;
+    void f()
+      .then(o.dispatch)
+      .finally(() => void (calls -= 1));
+  };
+
+  const act = async (c: Extract<IncidentCommand, { kind: 'runAction' }>): Promise<UntimedEvent> => {
+    try {
+      const r = await runAction(step(c.step), env.ctx, { idempotencyKey: c.idempotencyKey, dryRun: c.dryRun }, pb.allow);
+      return { kind: 'actionResult', outcome: { ok: true, summary: r.summary, durationMs: r.durationMs, data: r.data } };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const direct = err instanceof ApplicationFailure && err.type === RENDER_REFUSED;
+      const e = err as { type?: string; cause?: { type?: string; details?: unknown[] } };
+      const refused = REFUSALS.has(e.type ?? '') || REFUSALS.has(e.cause?.type ?? '');
+      const details = direct ? err.details?.[0] : e.cause?.details?.[0];
+      return {
+        kind: 'actionResult',
+        outcome: { ok: false, error: failureText(err), refused, ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}) },
+      };
+    }
+  };
+
+  // Every configured probe runs each round, in parallel.
+  const probe = async (i: number): Promise<UntimedEvent> => {
+    const v = step(i).verification!;
+    const t = verificationTargets(v, env.ctx, 'plain');
+    const [http, promql, kubernetes] = await Promise.all([
+      v.http
+        ? proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
+            url: t.httpUrl ?? '',
+            method: v.http.method,
+            expectStatus: v.http.expectStatus,
+            ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
+            timeoutMs: toMs(v.http.timeout),
+          })
+        : undefined,
+      v.promql
+        ? proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
+            query: t.promqlQuery ?? '',
+            ...(v.promql.prometheusUrl ? { prometheusUrl: v.promql.prometheusUrl } : {}),
+            timeoutMs: toMs(v.promql.timeout),
+          })
+        : undefined,
+      v.kubernetes ? kubernetesProbe(kubernetesCheck(v.kubernetes, env.ctx)) : undefined,
+    ]);
+    const round: ProbeRound = {
+      ...(http ? { http: { ok: http.ok, evidence: http.evidence } } : {}),
+      ...(promql ? { promql: { outcome: promql.outcome, evidence: promql.evidence } } : {}),
+      ...(kubernetes ? { kubernetes } : {}),
+    };
+    return { kind: 'verified', round };
+  };
+
+  // A webhook rung: one signed-if-configured HTTP call, retried; a failure is noted, not fatal.
+  const notify = async (rung: number, idempotencyKey: string): Promise<UntimedEvent> => {
+    const r = pb.escalation[rung] as Extract<EscalationRung, { kind: 'webhook' }>;
+    const rendered = renderHttpRequest(r.request, env.ctx, `escalation.${rung}.request`);
+    if (!rendered.ok) return { kind: 'notified', rung, ok: false, summary: `refused, nothing was sent: ${rendered.refusal.message}` };
+    try {
+      const res = await proxyActivities<Activities>(actionProfile({ timeout: '10s', retries: 5 })).httpAction({ request: rendered.value, idempotencyKey, dryRun: false, timeoutMs: 10_000 });
+      return { kind: 'notified', rung, ok: true, summary: res.summary };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { kind: 'notified', rung, ok: false, summary: `${rendered.value.url} failed: ${failureText(err)}` };
+    }
+  };
+
+  const release = (cooldownMs?: number, key = `${env.incidentId}:release:final`): Promise<void> =>
+    CancellationScope.nonCancellable(() =>
+      governor.governorRelease({ target: env.target, workflowId: o.workflowId, key, ...(cooldownMs !== undefined ? { cooldown: { incidentId: env.incidentId, ms: cooldownMs } } : {}) }),
+    );
+
+  return {
+    run(c) {
+      switch (c.kind) {
+        case 'askGovernor':
+          return gov(async () => o.dispatch({ kind: 'admitted', result: await governor.governorAdmit({ ...c.admit, workflowId: o.workflowId, key: c.key }) }));
+        case 'endAction':
+          return gov(() => governor.governorEndAction({ target: env.target, workflowId: o.workflowId, key: c.key }));
+        case 'recordRun':
+          // Learning (auto-demotion): a lost report must not stop the incident.
+          return gov(() =>
+            governor
+              .governorRecordStepRun({ playbook: pb.name, step: c.step, stepName: c.stepName, ok: c.ok, incidentId: env.incidentId, demoteAfter: pb.limits.demoteAfter, key: c.key })
+              .then(
+                () => undefined,
+                (err: unknown) => void log.warn(`recording the step run failed: ${failureText(err)}`, { incidentId: env.incidentId }),
+              ),
+          );
+        case 'release':
+          return gov(() => release(c.cooldownMs, c.key));
+        case 'runAction':
+          return async(() => act(c));
+        case 'verify':
+          return async(() => probe(c.step));
+        case 'escalateRung':
+          return async(() => notify(c.rung, c.idempotencyKey));
+        case 'page':
+        case 'resolvePage':
+          return o.pager.send(c);
+        case 'startTimer': {
+          const scope = new CancellationScope();
+          timers.set(c.id, scope);
+          void scope.run(() => sleep(c.ms)).then(
+            () => {
+              timers.delete(c.id);
+              o.dispatch({ kind: 'timer', id: c.id });
+            },
+            (err: unknown) => {
+              timers.delete(c.id);
+              if (!isCancellation(err)) throw err;
+            },
+          );
+          return;
+        }
+        case 'cancelTimer':
+          return timers.get(c.id)?.cancel();
+        case 'setStatus':
+          return upsertSearchAttributes([{ key: SearchAttributes.status, value: c.status }]);
+        case 'publish':
+          for (const e of c.entries) log.info(e.message, { incidentId: env.incidentId, kind: e.kind });
+          return o.outbox.kick();
+        case 'requestApproval':
+        case 'answer':
+        case 'refuse':
+          return; // the approval message is the timeline entry; answers go back to the Update
+      }
+    },
+    idle: () => calls === 0 && o.pager.idle(),
+    governorSettled: async () => {
+      for (let seen: Promise<void> | undefined; seen !== chain; ) await (seen = chain);
+    },
+    release,
+  };
+}
