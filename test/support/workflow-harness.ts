@@ -77,6 +77,7 @@ async function fakeWorldWorker(env: TestWorkflowEnvironment, taskQueue: string, 
     if (w.getState() === 'RUNNING') w.shutdown();
   };
   return {
+    buildId: 'workflow-harness (unversioned)',
     // as createMedicWorker: the governor stops once the incident worker has drained
     run: async () => void (await Promise.all([incidents.run().finally(() => stop(governor)), governor.run()])),
     runUntil: (p) => governor.runUntil(incidents.runUntil(p)),
