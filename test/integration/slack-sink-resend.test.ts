@@ -9,14 +9,14 @@ import { createSlackSink } from '../../src/sinks/slack/sink.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import type { ApprovalRequest, IncidentStatus, PublishInput, TimelineEntry } from '../../workflows/contracts.js';
 import { entry } from '../../workflows/contracts-timeline.js';
-import { startHoldingProxy, type HoldingProxy, type ProxiedCall } from '../support/holding-proxy.js';
+import { slackCall, startHoldingProxy, type HoldingProxy, type SlackCall } from '../support/crash-proxy.js';
 import { SLACK } from '../support/slack.js';
 
 let slack: SlackStandIn;
 let proxy: HoldingProxy;
 beforeAll(async () => {
   slack = await startSlackStandIn({ botToken: SLACK.token, channels: [{ id: SLACK.channel, name: 'incidents' }] });
-  proxy = await startHoldingProxy(slack.url);
+  proxy = await startHoldingProxy({ target: slack.url });
 });
 afterAll(async () => {
   await proxy?.close();
@@ -58,21 +58,26 @@ const entries = (at: number): TimelineEntry[] =>
   ].map((e, seq) => ({ seq, at, ...e }) as TimelineEntry);
 const tagged = (id: string) =>
   slack.messages.filter((m) => (m.metadata?.event_payload as { incident?: string } | undefined)?.incident === id).map((m) => (m.metadata!.event_payload as { part: string }).part);
-const partOf = (c: ProxiedCall): string | undefined => (c.params.metadata ? (JSON.parse(c.params.metadata) as { event_payload: { part: string } }).event_payload.part : undefined);
+const partOf = (c: SlackCall): string | undefined => (c.params.metadata ? (JSON.parse(c.params.metadata) as { event_payload: { part: string } }).event_payload.part : undefined);
+/** The Slack calls the proxy saw from the n-th exchange on. */
+const callsSince = (n: number): SlackCall[] => proxy.exchanges.slice(n).map(slackCall);
 
 describe('Slack sink: lost answers and retried publishes post nothing twice', () => {
   it('a post whose answer is lost is looked up before it is sent again (root and thread)', async () => {
-    const web = slackWebClient({ botToken: SLACK.token, apiUrl: proxy.apiUrl, retries: 2 });
+    const web = slackWebClient({ botToken: SLACK.token, apiUrl: `${proxy.url}/api/`, retries: 2 });
     const sink = createSlackSink({ web, channel: SLACK.channel });
     for (const part of ['root', 'approval']) {
       const inc = incident();
-      const since = proxy.calls.length;
-      const held = proxy.hold({ when: 'answer', match: (c) => c.method === 'chat.postMessage' && partOf(c) === part && c.params.metadata!.includes(inc.id) });
+      const since = proxy.exchanges.length;
+      const held = proxy.hold((e) => {
+        const c = slackCall(e);
+        return c.method === 'chat.postMessage' && partOf(c) === part && c.params.metadata!.includes(inc.id);
+      }, 'answer-held');
       const publishing = sink.publish(inc.input());
       await held;
-      proxy.dropHeld(); // the message landed; its answer never arrives
+      proxy.drop(); // the message landed; its answer never arrives
       const refs = (await publishing) as PublishInput['refs'];
-      const calls = proxy.calls.slice(since);
+      const calls = callsSince(since);
       expect(tagged(inc.id).sort(), part).toEqual(['approval', 'entries', 'root']);
       expect(calls.filter((c) => c.method === 'chat.postMessage' && partOf(c) === part), part).toHaveLength(1);
       expect(calls.some((c) => c.method === (part === 'root' ? 'conversations.history' : 'conversations.replies')), `${part}: looked up`).toBe(true);
@@ -81,13 +86,13 @@ describe('Slack sink: lost answers and retried publishes post nothing twice', ()
   });
 
   it('a retried publish without the first try’s refs finds its messages and posts none again', async () => {
-    const web = slackWebClient({ botToken: SLACK.token, apiUrl: proxy.apiUrl, retries: 2 });
+    const web = slackWebClient({ botToken: SLACK.token, apiUrl: `${proxy.url}/api/`, retries: 2 });
     const inc = incident();
     const first = (await createSlackSink({ web, channel: SLACK.channel }).publish(inc.input())) as PublishInput['refs'];
-    const since = proxy.calls.length;
+    const since = proxy.exchanges.length;
     // Another worker, attempt 2, handed the same input (its refs from before the first try).
     const retried = (await createSlackSink({ web, channel: SLACK.channel, attempt: () => 2 }).publish(inc.input())) as PublishInput['refs'];
-    const calls = proxy.calls.slice(since);
+    const calls = callsSince(since);
     expect(calls.filter((c) => c.method === 'chat.postMessage')).toEqual([]);
     expect(calls.map((c) => c.method)).toEqual(expect.arrayContaining(['conversations.history', 'conversations.replies']));
     expect(tagged(inc.id).sort()).toEqual(['approval', 'entries', 'root']);

@@ -3,7 +3,8 @@
 // the publish activity not completed (its next call is held). A proxy in front of the Slack
 // stand-in holds the call; the next worker process retries the publish. Each crash point must end
 // with the message posted exactly once (counted at the stand-in), the publish re-sent, and the
-// incident resolved; the approval request must lose its buttons once approved.
+// incident resolved; the approval request must lose its buttons once approved. Its rows go to the
+// reliability suite's one table (exactly-once-table.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
@@ -13,11 +14,13 @@ import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { METADATA_EVENT, type Part } from '../../src/sinks/slack/post.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { firingAlert, silentLog } from '../support/fixtures.js';
-import { startHoldingProxy, type HoldingProxy, type ProxiedCall } from '../support/holding-proxy.js';
+import { slackCall, startHoldingProxy, type Exchange, type HoldingProxy, type SlackCall } from '../support/crash-proxy.js';
 import { signedUpdates } from '../support/identity.js';
 import { SLACK, waitUntil } from '../support/slack.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
 import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { lastAttempt } from './crash-harness.js';
+import { recordRows, type ExactlyOnceRow } from './exactly-once-table.js';
 
 type Point = 'sent' | 'landed' | 'answered';
 interface Aim {
@@ -32,6 +35,8 @@ const AIMS: Aim[] = [
   { part: 'approval', point: 'sent' },
   { part: 'approval', point: 'landed' },
 ];
+/** The table's crash point names (crash-proxy's hold points) for the Slack ones. */
+const LABEL: Record<Point, string> = { sent: 'before-target (sent)', landed: 'answer-held (landed)', answered: 'answer-delivered (answered, next call held)' };
 const SPARES = 2;
 
 let env: TestWorkflowEnvironment;
@@ -70,15 +75,18 @@ const playbook = (name: string, alertname: string): Playbook =>
 
 const tagOf = (m: { metadata?: StandInMessage['metadata'] }): { incident: string; part: string; seq: number } | undefined =>
   m.metadata?.event_type === METADATA_EVENT ? (m.metadata.event_payload as { incident: string; part: string; seq: number }) : undefined;
-const partOf = (c: ProxiedCall): string | undefined => {
+const partOf = (c: SlackCall): string | undefined => {
   try {
     return (JSON.parse(c.params.metadata ?? '') as { event_payload?: { part?: string } }).event_payload?.part;
   } catch {
     return undefined;
   }
 };
-const mentions = (c: ProxiedCall, run: Run): boolean => JSON.stringify(c.params).includes(run.pb.name);
-const isTarget = (c: ProxiedCall, run: Run): boolean => c.method === 'chat.postMessage' && partOf(c) === run.part && mentions(c, run);
+const mentions = (c: SlackCall, run: Run): boolean => JSON.stringify(c.params).includes(run.pb.name);
+const isTarget = (e: Exchange, run: Run): boolean => {
+  const c = slackCall(e);
+  return c.method === 'chat.postMessage' && partOf(c) === run.part && mentions(c, run);
+};
 const rootOf = (run: Run): StandInMessage | undefined => slack.history(SLACK.channel).find((m) => JSON.stringify(m.blocks).includes(run.pb.name));
 const messagesOf = (run: Run): StandInMessage[] => {
   const root = rootOf(run);
@@ -89,7 +97,7 @@ beforeAll(async () => {
   privateBundle();
   [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
   slack = await startSlackStandIn({ botToken: SLACK.token, channels: [{ id: SLACK.channel, name: 'incidents' }], users: [{ id: 'U0ALICE', name: 'alice' }] });
-  proxy = await startHoldingProxy(slack.url);
+  proxy = await startHoldingProxy({ target: slack.url });
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.kill()));
@@ -115,7 +123,7 @@ it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`)
         MEDIC_SLACK_BOT_TOKEN: SLACK.token,
         MEDIC_SLACK_SIGNING_SECRET: SLACK.secret,
         MEDIC_SLACK_CHANNEL: SLACK.channel,
-        MEDIC_SLACK_API_URL: proxy.apiUrl,
+        MEDIC_SLACK_API_URL: `${proxy.url}/api/`,
       },
     });
     workers.push(w);
@@ -130,21 +138,19 @@ it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`)
     const held =
       run.point === 'answered'
         ? // The target's answer went through; the next call of the same publish is held.
-          proxy.hold({
-            when: 'request',
-            match: (c) => {
-              const root = rootOf(run);
-              const answered = proxy.calls.some((x) => x !== c && x.forwarded && isTarget(x, run));
-              return !!root && answered && !isTarget(c, run) && [c.params.ts, c.params.message_ts, c.params.thread_ts].includes(root.ts);
-            },
-          })
-        : proxy.hold({ when: run.point === 'sent' ? 'request' : 'answer', match: (c) => isTarget(c, run) });
+          proxy.hold((e) => {
+            const root = rootOf(run);
+            const answered = proxy.exchanges.some((x) => x !== e && x.status !== undefined && isTarget(x, run));
+            const { params } = slackCall(e);
+            return !!root && answered && !isTarget(e, run) && [params.ts, params.message_ts, params.thread_ts].includes(root.ts);
+          }, 'before-target')
+        : proxy.hold((e) => isTarget(e, run), run.point === 'sent' ? 'before-target' : 'answer-held');
     const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [run.pb], log: silentLog }, [firingAlert({ alertname: String(run.pb.match.alertname) })]);
     run.workflowId = r.incidents[0]!.workflowId;
     await Promise.race([held, new Promise((_, reject) => setTimeout(() => reject(new Error(`${run.part}/${run.point}: the call to hold never came`)), 90_000))]);
     run.killedAt = Date.now();
     await current.kill();
-    proxy.dropHeld();
+    proxy.drop();
     current = spares.shift()!;
     spares.push(spawn());
     await current.loaded;
@@ -162,37 +168,45 @@ it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`)
   );
   await Promise.all(spares.map((w) => w.kill()));
 
-  const rows: string[] = [];
-  for (const [n, run] of runs.entries()) {
-    const msgs = messagesOf(run);
-    const sent = proxy.calls.filter((c) => isTarget(c, run)).length;
-    const applied = msgs.filter((m) => tagOf(m)?.part === run.part).length;
-    const history = await env.client.workflow.getHandle(run.workflowId!).fetchHistory();
-    const publishAttempts = (history.events ?? [])
-      .filter((e) => e.activityTaskStartedEventAttributes)
-      .map((e) => {
-        const scheduled = history.events!.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId));
-        return scheduled?.activityTaskScheduledEventAttributes?.activityType?.name === 'publishIncident' ? (e.activityTaskStartedEventAttributes!.attempt ?? 1) : 0;
-      });
-    const resent = Math.max(...publishAttempts) > 1 || sent > 1;
-    const lost = applied === 0 || finals[n]!.status !== 'resolved' ? 1 : 0;
-    rows.push(`  slack ${run.part.padEnd(9)} ${run.point.padEnd(9)} sent ${sent}  applied ${applied}  lost ${lost}  publish attempts ${Math.max(...publishAttempts)}`);
+  // Per run: the table row first (recorded even when an assertion below fails), then the checks.
+  const measured = await Promise.all(
+    runs.map(async (run, n) => {
+      const calls = proxy.exchanges.filter((e) => e.at > run.killedAt!).map(slackCall);
+      // The retry found its own message instead of posting: a metadata lookup after the kill.
+      const lookups = calls.filter((c) => (run.part === 'root' ? c.method === 'conversations.history' : c.method === 'conversations.replies' && c.params.ts === rootOf(run)!.ts));
+      const sent = proxy.exchanges.filter((e) => isTarget(e, run)).length;
+      const applied = messagesOf(run).filter((m) => tagOf(m)?.part === run.part).length;
+      const status = finals[n]!.status;
+      const row: ExactlyOnceRow = {
+        actuator: `slack ${run.part} post (stand-in)`,
+        point: LABEL[run.point],
+        sent,
+        applied,
+        resent: proxy.exchanges.filter((e) => e.at > run.killedAt! && isTarget(e, run)).length + lookups.length,
+        attempts: await lastAttempt(env, run.workflowId!, 'publishIncident'),
+        status,
+        lost: applied === 0 || status !== 'resolved' ? 1 : 0,
+      };
+      return { run, row, lookups };
+    }),
+  );
+  console.log(recordRows('slack', measured.map((m) => m.row)));
 
-    expect(applied, `${run.part}/${run.point}: posted exactly once`).toBe(1);
+  for (const { run, row, lookups } of measured) {
+    const msgs = messagesOf(run);
+    expect(row.applied, `${run.part}/${run.point}: posted exactly once`).toBe(1);
     // Nothing in the thread twice: every tagged message (part, seq) is there once.
     const tags = msgs.map(tagOf).filter((t) => t !== undefined).map((t) => `${t.part}:${t.seq}`);
     expect(new Set(tags).size, `${run.part}/${run.point}: no message posted twice`).toBe(tags.length);
-    expect(resent, `${run.part}/${run.point}: the publish was re-sent after the kill`).toBe(true);
-    if (run.point === 'sent') expect(sent, 'the held post never landed; the retry posted it').toBe(2);
+    expect(row.attempts > 1 || row.sent > 1, `${run.part}/${run.point}: the publish was re-sent after the kill`).toBe(true);
+    if (run.point === 'sent') expect(row.sent, 'the held post never landed; the retry posted it').toBe(2);
     else {
-      // The retry found its own message instead of posting: a metadata lookup after the kill.
-      const lookups = proxy.calls.filter((c) => c.at > run.killedAt! && (run.part === 'root' ? c.method === 'conversations.history' : c.method === 'conversations.replies' && c.params.ts === rootOf(run)!.ts));
       expect(lookups.length, `${run.part}/${run.point}: looked for its own message`).toBeGreaterThan(0);
-      expect(sent).toBe(1);
+      expect(row.sent).toBe(1);
     }
-    expect(finals[n]!.status).toBe('resolved');
+    expect(row.status).toBe('resolved');
+    expect(row.lost).toBe(0);
     const request = msgs.find((m) => tagOf(m)?.part === 'approval')!;
     await waitUntil('the approval request lost its buttons', () => !JSON.stringify(slack.message(SLACK.channel, request.ts)!.blocks).includes('"button"'));
   }
-  console.log(['Slack crash points (actuator × crash point → sent, applied, lost)', ...rows].join('\n'));
 }, 600_000);

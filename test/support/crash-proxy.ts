@@ -1,9 +1,10 @@
-// An HTTP(S) proxy in front of a real target (kube-apiserver, Unleash, moto, the PagerDuty
-// stand-in…) for crash tests: it records every exchange (request line, body, the target's status)
-// and can hold one chosen exchange at a crash point — before the request reaches the target, or
-// after the target answered but before the answer reaches the client — until the test has killed
-// the client process and drops it. `delivered` resolves once an answer was handed over (the point
-// between "answer received" and "activity completed").
+// An HTTP(S) proxy in front of a real target (kube-apiserver, Unleash, moto, the PagerDuty and
+// Slack stand-ins…) for crash tests: it records every exchange (request line, body, the target's
+// status) and can hold one chosen exchange at a crash point — before the request reaches the
+// target, or after the target answered but before the answer reaches the client — until the test
+// has killed the client process and drops it, as the network does for a process that no longer
+// exists. `answer-delivered` resolves once an answer was handed over (the point between "answer
+// received" and "activity completed"). `slackCall` reads an exchange as a Slack Web API call.
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,10 @@ export interface Exchange {
   /** Path and query, as the client sent them. */
   url: string;
   body: string;
+  /** Content-Type of the request, if any. */
+  contentType?: string;
+  /** When it reached the proxy (ms since the epoch). */
+  at: number;
   /** X-Amz-Target of AWS JSON requests (the operation), else undefined. */
   amzTarget?: string;
   /** The target's answer status; undefined when it never reached the target. */
@@ -78,11 +83,14 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const amz = req.headers['x-amz-target'];
+      const type = req.headers['content-type'];
       const exchange: Exchange = {
         n: exchanges.length + 1,
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         body: body.toString('utf8'),
+        at: Date.now(),
+        ...(type ? { contentType: type } : {}),
         ...(typeof amz === 'string' ? { amzTarget: amz } : {}),
         fate: 'passed',
       };
@@ -142,4 +150,22 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** A Slack Web API call: its method (from /api/<method>) and its parameters (form or JSON body,
+ * non-string JSON values re-encoded as JSON). */
+export interface SlackCall {
+  method: string;
+  params: Record<string, string>;
+}
+
+export function slackCall(e: Exchange): SlackCall {
+  const method = /^\/api\/([\w.]+)/.exec(e.url)?.[1] ?? e.url;
+  if (!e.contentType?.startsWith('application/json')) return { method, params: Object.fromEntries(new URLSearchParams(e.body)) };
+  try {
+    const json = JSON.parse(e.body) as Record<string, unknown>;
+    return { method, params: Object.fromEntries(Object.entries(json).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) };
+  } catch {
+    return { method, params: {} };
+  }
 }
