@@ -113,6 +113,8 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     if (!continuing && !s.machine?.released) await fx.release();
   }
   await condition(allHandlersFinished);
+  // A page still being retried after an escalated end: its answer goes into the timeline.
+  await condition(() => fx.idle());
   await box.settle();
   // What the sinks have not taken yet is retried by a detached workflow, for a bounded time.
   if (unpublished(s).length > 0) await handOver(s, { incident: status(), until: Date.now() + OUTBOX_GRACE_MS, ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}) });

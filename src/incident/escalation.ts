@@ -130,7 +130,9 @@ export function continueFinishing(r: Run): void {
   const f = r.m.finishing!;
   const pages = r.s.pages ?? [];
   const resolving = f.status === 'resolved';
-  if (pages.some((p) => !p.sent && !p.failed)) return; // a trigger is still being retried
+  // A trigger still being retried holds up only a resolved ending (its alert must be resolved);
+  // an escalated incident ends now, and the page's late answer is recorded after the end.
+  if (resolving && pages.some((p) => !p.sent && !p.failed)) return;
   for (; resolving && f.page < pages.length; f.page += 1) {
     const p = pages[f.page]!;
     if (!p.sent || p.resolved) continue;

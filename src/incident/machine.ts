@@ -108,6 +108,11 @@ function afterDone(r: Run, event: IncidentEvent): Transition {
   if (event.kind === 'decided') return refuse(r, refuseDecision(r.s, event.decision, r.at) ?? `${r.s.incidentId} has ended (${r.s.status})`);
   if (event.kind === 'taken') return refuse(r, refuseTake(r.s, event.take) ?? `${r.s.incidentId} has ended`);
   if (event.kind === 'resolvedByHand') return refuse(r, refuseResolve(r.s) ?? `${r.s.incidentId} has ended`);
+  // A page triggered before an escalated end may be answered after it (PagerDuty was down).
+  if (event.kind === 'paged') {
+    onPaged(r, event);
+    return r.done();
+  }
   return { state: r.s, commands: [] };
 }
 

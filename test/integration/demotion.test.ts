@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, openAuditDb } from '../../src/audit/log.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
@@ -34,7 +35,7 @@ function playbook(name: string, overrides: Partial<PlaybookInput>) {
     return incidentIdFrom(res);
   };
 }
-const text = async (id: string): Promise<string> => (await m.timeline(id)).map((e) => `${e.kind}: ${e.message}`).join('\n');
+const text = async (id: string): Promise<string> => (await m.timeline(id)).map((e) => `${groupOf(e.kind)}: ${e.message}`).join('\n');
 const demoted = async (): Promise<{ playbook: string; step: number; reason: string }[]> =>
   (await m.api('GET', '/api/governor', TOKENS.alice)).body.demotedSteps as { playbook: string; step: number; reason: string }[];
 
