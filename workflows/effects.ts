@@ -66,28 +66,36 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
     }
   };
 
+  // A probe that cannot run (no Prometheus configured, retries exhausted) is a failed round with
+  // the reason as evidence, never an unhandled rejection that would wedge the workflow task.
+  const failedProbe = <T>(p: Promise<T>, failed: (why: string) => T): Promise<T> =>
+    p.catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      return failed(`probe could not run: ${failureText(err)}`);
+    });
+
   // Every configured probe runs each round, in parallel.
   const probe = async (i: number): Promise<UntimedEvent> => {
     const v = step(i).verification!;
     const t = verificationTargets(v, env.ctx, 'plain');
     const [http, promql, kubernetes] = await Promise.all([
       v.http
-        ? proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
+        ? failedProbe(proxyActivities<Activities>(probeProfile(toMs(v.http.timeout))).httpProbe({
             url: t.httpUrl ?? '',
             method: v.http.method,
             expectStatus: v.http.expectStatus,
             ...(v.http.bodyContains !== undefined ? { bodyContains: v.http.bodyContains } : {}),
             timeoutMs: toMs(v.http.timeout),
-          })
+          }), (evidence) => ({ ok: false, evidence }))
         : undefined,
       v.promql
-        ? proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
+        ? failedProbe(proxyActivities<Activities>(probeProfile(toMs(v.promql.timeout))).promqlProbe({
             query: t.promqlQuery ?? '',
             ...(v.promql.prometheusUrl ? { prometheusUrl: v.promql.prometheusUrl } : {}),
             timeoutMs: toMs(v.promql.timeout),
-          })
+          }), (evidence) => ({ outcome: 'fail' as const, evidence, values: [] }))
         : undefined,
-      v.kubernetes ? kubernetesProbe(kubernetesCheck(v.kubernetes, env.ctx)) : undefined,
+      v.kubernetes ? failedProbe(kubernetesProbe(kubernetesCheck(v.kubernetes, env.ctx)), (evidence) => ({ ok: false, evidence })) : undefined,
     ]);
     const round: ProbeRound = {
       ...(http ? { http: { ok: http.ok, evidence: http.evidence } } : {}),
