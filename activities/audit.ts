@@ -31,6 +31,13 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
       return { ...base, why: blockingReasons(e.data.decisions), before: 'pending', after: 'blocked' };
     case 'gate.demoted':
       return { ...base, why: e.data.demotion?.reason ?? '', before: 'pending', after: 'held' };
+    case 'gate.policy': {
+      // The rule, the policy's content hash, the outcome and its reasons, for the record.
+      const v = e.data.policy;
+      const after = { allow: 'allowed', deny: 'denied', require_approval: 'approval required' }[v.outcome];
+      const by = v.approvers.length > 0 ? ` by ${v.approvers.join(', ')}` : '';
+      return { ...base, who: `policy ${v.decision} (${v.backend}${v.hash ? `, sha256 ${v.hash}` : ''})`, why: [...v.reasons, ...(v.error ? [v.error.rule] : [])].join('; '), before: 'pending', after: `${after}${by}` };
+    }
     case 'gate.playbookRefused':
       return { ...base, why: 'the playbook is not one this worker loaded', before: 'pending', after: 'blocked' };
     case 'lock.waiting':

@@ -17,6 +17,7 @@ import { TASK_QUEUE } from '../workflows/contracts.js';
 import { createDigestActivities, type DigestDeps } from './digest.js';
 import { createIdentityActivities, type IdentityDeps } from './identity.js';
 import { createPlaybookActivities, type PlaybookDeps } from './playbooks.js';
+import { createOpaActivities, type OpaDeps } from './opa.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, PlaybookDeps {
   sinks?: IncidentSink[];
@@ -34,6 +35,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, Play
   drillTargets?: Record<string, DrillTarget>;
   /** The weekly digest (store + Slack); absent: postDigest fails as not configured. */
   digest?: DigestDeps;
+  /** The OPA policy gate's backends (config opa); absent: policy gates get no answer (onError). */
+  opa?: OpaDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -59,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDigestActivities(deps.digest),
     ...createIdentityActivities(deps),
     ...createPlaybookActivities(deps),
+    ...createOpaActivities(deps.opa),
   };
 }
 

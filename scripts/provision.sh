@@ -17,6 +17,9 @@
 #   .cache/bin/moto_server              wrapper: `moto_server -p PORT`
 #   .cache/bin/helm                     helm (go install from the Go module proxy, pinned in
 #                                       scripts/provision-helm.sh): lints/renders deploy/helm/medic
+#   .cache/bin/opa                      Open Policy Agent (go install from the Go module proxy, pinned
+#                                       in scripts/provision-opa.sh): the policy gate's server backend,
+#                                       `opa build -t wasm`, `opa test policies/`
 #   .cache/bin/kube-apiserver,          Kubernetes v1.34.4 control plane + etcd v3.6.4, built with Go
 #     kube-controller-manager, etcd     from scripts/kubernetes/ by scripts/provision-kubernetes.sh:
 #                                       the real API the Kubernetes actions are tested against
@@ -257,6 +260,12 @@ MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-unleash.sh" 9>&-
 bash "$ROOT/scripts/provision-helm.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&- || die "provisioning helm failed"
 
 # ---------------------------------------------------------------------------------------------
+# 4c. opa (Go module proxy, pinned, stamped): the OPA policy gate's server, its Wasm builds and
+#     `opa test policies/`: scripts/provision-opa.sh
+# ---------------------------------------------------------------------------------------------
+bash "$ROOT/scripts/provision-opa.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&- || die "provisioning opa failed"
+
+# ---------------------------------------------------------------------------------------------
 # 4d. Kubernetes control plane (kube-apiserver, kube-controller-manager, etcd; Go, pinned, stamped)
 # ---------------------------------------------------------------------------------------------
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kubernetes.sh" 9>&- || die "provisioning the Kubernetes control plane failed"
@@ -273,5 +282,6 @@ say "temporal CLI ready: $CLI ($cli_version)"
 say "temporal test server ready: $TS_WRAPPER ($TEST_SERVER_VERSION)"
 say "moto server ready: $MOTO_WRAPPER ($MOTO_VERSION)"
 say "helm ready: $BIN_DIR/helm ($(cat "$BIN_DIR/helm.version"))"
+say "opa ready: $BIN_DIR/opa ($(cat "$BIN_DIR/opa.version"))"
 say "docker-compose ready: $(command -v docker-compose)"
 say "prometheus ready: $(command -v prometheus), alertmanager ready: $(command -v prometheus-alertmanager)"

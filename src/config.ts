@@ -151,6 +151,14 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Prometheus for PromQL verification and detectors') })
     .optional()
     .describe('Prometheus (PromQL verification, detectors, incident graphs)'),
+  opa: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional().describe('An OPA server (REST Data API) the policy gate asks, e.g. http://opa:8181'),
+      bundle: z.string().min(1).optional().describe('A policy bundle built with `opa build -t wasm -e <path>…` (bundle.tar.gz), evaluated in process when no server is wanted'),
+    })
+    .refine((o) => o.url !== undefined || o.bundle !== undefined, { message: 'opa needs url or bundle (or both)' })
+    .optional()
+    .describe('Open Policy Agent for steps with a `policy` gate. Absent: such steps get no answer, and their onError rule decides'),
   correlation: CorrelationSchema.optional().describe('Alert correlation window and service dependency map (YAML config file only)'),
   detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
@@ -335,6 +343,8 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_INTAKE_BURST: ['intake', 'limits', 'burst'],
   MEDIC_INTAKE_MAX_OPEN_INCIDENTS_PER_PLAYBOOK: ['intake', 'limits', 'maxOpenIncidentsPerPlaybook'],
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
+  MEDIC_OPA_URL: ['opa', 'url'],
+  MEDIC_OPA_BUNDLE: ['opa', 'bundle'],
   MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
   MEDIC_AUDIT_PATH: ['audit', 'path'],
   MEDIC_AUDIT_KEY_FILE: ['audit', 'keyFile'],

@@ -11,6 +11,7 @@ import { connectClient, connectWorker, installRuntimeLogger } from './temporal/c
 import { createMedicWorker } from './temporal/worker.js';
 import { startTracing } from './tracing.js';
 import { kubernetesDeps, loadKubeConfig } from '../activities/kubernetes.js';
+import { opaDeps } from '../activities/opa.js';
 import { startHealthServer, workerReadiness } from './temporal/health.js';
 import { identityKeyOf } from './identity/key.js';
 import { loadRegistryPlaybooks } from './playbooks/registry.js';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     identityKey,
     playbooks: () => loaded.playbooks,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
+    ...(config.opa ? { opa: opaDeps(config.opa) } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),

@@ -4,6 +4,7 @@
 // written before the union (one of nine coarse kinds, untyped data) are read through
 // upgradeLegacyEntry (workflows/contracts-timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
 import { z } from 'zod';
+import { PolicyVerdictSchema } from '../src/policy/opa.js';
 
 const step = z.number().int().min(0).describe('The playbook step (0-based) the entry is about.');
 const base = {
@@ -28,6 +29,10 @@ export const ApprovalRequestSchema = z.strictObject({
   needed: z.number().int().optional().describe('Distinct approvals the step needs: 2 for four-eyes (absent in requests made before four-eyes counted approvers: 1).'),
   approvedBy: z.array(z.strictObject({ by: z.string(), at: z.number(), via: z.string().optional() })).optional().describe('Approvals so far while more are needed (four-eyes), in order.'),
   requestedBy: z.string().optional(),
+  policy: z
+    .strictObject({ decision: z.string(), hash: z.string().optional(), reasons: z.array(z.string()) })
+    .optional()
+    .describe('Set when an OPA policy required this approval: the rule, its content hash and its reasons'),
   requestedAt: z.number(),
   expiresAt: z.number(),
 });
@@ -50,6 +55,7 @@ const KINDS = {
   'gate.held': { step, data: z.strictObject({ decisions: Decisions }) },
   'gate.blocked': { step, data: z.strictObject({ decisions: Decisions, refusal: RefusalSchema.optional() }) },
   'gate.demoted': { step, data: z.strictObject({ demotion: loose({ demoted: z.boolean(), failures: z.number(), runs: z.number(), reason: z.string().optional() }).optional() }) },
+  'gate.policy': { step, data: z.strictObject({ policy: PolicyVerdictSchema }) },
   'gate.playbookRefused': { data: z.strictObject({ playbook: z.strictObject({ requested: loose({ name: z.string() }).nullable(), loaded: z.array(z.string()) }) }) },
   'lock.waiting': { data: z.strictObject({ target: z.string(), holder: z.string().optional() }) },
   'lock.acquired': { data: z.strictObject({ target: z.string() }) },
@@ -173,6 +179,7 @@ export const entry = {
   gateBlocked: make('gate.blocked'),
   gateDemoted: make('gate.demoted'),
   playbookRefused: make('gate.playbookRefused'),
+  gatePolicy: make('gate.policy'),
   lockWaiting: make('lock.waiting'),
   lockAcquired: make('lock.acquired'),
   approvalRequested: make('approval.requested'),

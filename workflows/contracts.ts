@@ -15,6 +15,7 @@ import type {
 } from '../src/policy/gates.js';
 import type { Limits } from '../src/playbooks/schema.js';
 import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
+import type { GovernorFacts, PolicyVerdict } from '../src/policy/opa.js';
 import type { SinkRefs } from './contracts-sinks.js';
 import type { TraceEntry } from '../src/incident/trace.js';
 
@@ -162,6 +163,8 @@ export interface IncidentState {
   /** A person ended the incident (Slack Resolve, `medic resolve`). */
   resolvedBy?: { by: string; at: number; reason?: string };
   pendingApproval?: ApprovalRequest;
+  /** The OPA gate's verdict for one try of a step (src/policy/opa.ts); kept until the step moves on. */
+  policy?: { step: number; try: number; verdict: PolicyVerdict };
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string; with?: string[] };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
   outcome?: string;
@@ -184,7 +187,7 @@ export interface IncidentState {
 /** What the decision core waits for: at most one call in flight and at most one timer. */
 export interface MachineState {
   /** The governor, the step's action, a verification round, a webhook rung or a page resolve. */
-  inFlight?: 'governor' | 'action' | 'verify' | 'notify' | 'page';
+  inFlight?: 'governor' | 'action' | 'verify' | 'notify' | 'page' | 'policy';
   wait?: { id: number; timer: 'recheck' | 'approval' | 'probe' | 'rung' | 'take' | 'hold'; until: number; paused?: boolean; lock?: boolean };
   timers: number;
   /** The other incident holding the target's lock signalled it let go. */
@@ -351,6 +354,9 @@ export interface AdmitResult {
   allowed: boolean;
   /** Present when the step is auto-demoted to require approval. */
   demotion?: Demotion;
+  /** What the governor knows across incidents, for the OPA gate's input (absent from governors
+   * started before it was given). */
+  facts?: GovernorFacts;
 }
 
 /** One run (action + verification of one try) of a step ended. */

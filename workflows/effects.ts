@@ -12,7 +12,7 @@ import { SearchAttributes, type IncidentState } from './contracts.js';
 import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
 import type { Outbox } from './outbox.js';
 import type { Pager } from './paging.js';
-import { actionProfile, governor, probeProfile } from './profiles.js';
+import { actionProfile, governor, policyProfile, probeProfile } from './profiles.js';
 
 /** Failure types meaning "refused before acting": nothing reached the target. */
 const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED]);
@@ -105,6 +105,20 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
     return { kind: 'verified', round };
   };
 
+  // The OPA gate: the activity answers "unavailable" itself when OPA is down or slow; an activity
+  // that could not run at all (lost worker, deadline) is unavailable too, so the gate's error
+  // rule decides (src/policy/opa.ts policyVerdict).
+  const askPolicy = async (c: Extract<IncidentCommand, { kind: 'askPolicy' }>): Promise<UntimedEvent> => {
+    const timeoutMs = toMs(c.gate.timeout);
+    try {
+      const result = await proxyActivities<Activities>(policyProfile(timeoutMs)).opaDecide({ gate: c.gate, input: c.input, timeoutMs });
+      return { kind: 'policyDecided', result };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { kind: 'policyDecided', result: { ok: false, error: { kind: 'unavailable', message: `the policy activity failed: ${failureText(err)}` }, backend: 'none', durationMs: 0 } };
+    }
+  };
+
   // A webhook rung: one signed-if-configured HTTP call, retried; a failure is noted, not fatal.
   const notify = async (rung: number, idempotencyKey: string): Promise<UntimedEvent> => {
     const r = pb.escalation[rung] as Extract<EscalationRung, { kind: 'webhook' }>;
@@ -147,6 +161,8 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
           return async(() => act(c));
         case 'verify':
           return async(() => probe(c.step));
+        case 'askPolicy':
+          return async(() => askPolicy(c));
         case 'escalateRung':
           return async(() => notify(c.rung, c.idempotencyKey));
         case 'page':

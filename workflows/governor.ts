@@ -9,7 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { admissionGates, pruneTouched, recordTouch } from '../src/policy/admission.js';
+import { admissionGates, governorFacts, pruneTouched, recordTouch } from '../src/policy/admission.js';
 import { demotionOf, recordRun, stepKey } from '../src/policy/demotion.js';
 import {
   admitUpdate,
@@ -111,9 +111,10 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
     const d = step && history ? demotionOf(history.runs, step.demoteAfter) : undefined;
     const demotion = d?.demoted ? { demotion: d } : {};
     const begin = d?.demoted && !step?.approved ? undefined : asked;
-    if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion };
+    const facts = governorFacts(s, now);
+    if (!begin) return { granted: true, pause: s.pause, decisions: [], allowed: false, ...demotion, facts };
     // A repeated admission of an action already admitted (activity retry) is not counted again.
-    if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion };
+    if (s.inFlight[target]?.includes(workflowId)) return { granted: true, pause: s.pause, decisions: [], allowed: true, ...demotion, facts };
     // Blast radius across incidents (limits.maxTargetsPerWindow).
     const budgeted = step ? step.playbook : undefined;
     const { decisions, allowed } = admissionGates(s, target, begin, now, budgeted);
@@ -122,7 +123,7 @@ export async function governorWorkflow(input: GovernorInput = {}): Promise<void>
       (s.inFlight[target] ??= []).push(workflowId);
       if (budgeted !== undefined) recordTouch(s, budgeted, target, begin, now);
     }
-    return { granted: true, pause: s.pause, decisions, allowed, ...demotion };
+    return { granted: true, pause: s.pause, decisions, allowed, ...demotion, facts };
   });
 
   setHandler(recordStepRunUpdate, ({ playbook, step, stepName, ok, incidentId, demoteAfter }) => {

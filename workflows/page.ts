@@ -70,6 +70,8 @@ function blocked(e: TimelineEntry): boolean {
       return true;
     case 'approval.decided':
       return e.data.decision === 'deny';
+    case 'gate.policy':
+      return e.data.policy.outcome !== 'allow';
     default:
       return false;
   }

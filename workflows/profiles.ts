@@ -95,3 +95,12 @@ export const kubernetesProfile = (step: Pick<Step, 'timeout' | 'retries'>, heart
     ],
   },
 });
+
+/** The OPA gate: the activity aborts OPA's call at the gate's deadline itself and answers with
+ * "unavailable" instead of failing; a second attempt only covers a worker lost mid-call. The
+ * whole decision is bounded by scheduleToClose. */
+export const policyProfile = (timeoutMs: number): ActivityOptions => ({
+  startToCloseTimeout: timeoutMs + 2_000,
+  scheduleToCloseTimeout: 2 * timeoutMs + 5_000,
+  retry: { maximumAttempts: 2, initialInterval: '200ms' },
+});

@@ -22,8 +22,10 @@ usage: medic <command> [options]
 commands:
   validate [paths…]              check playbooks (default: playbooks/); exits 1 on any problem
   simulate --alerts f.jsonl | --from-alertmanager URL [--playbooks dir] [--paused | --live] [--config medic.yaml]
+           [--opa-url URL | --opa-bundle bundle.tar.gz]
                                  what medic would do with these alerts: real decision code, every action in dry run;
-                                 --live takes the running medic's kill switch, cooldowns, limits and demoted steps
+                                 --live takes the running medic's kill switch, cooldowns, limits and demoted steps;
+                                 OPA policy gates are evaluated for real (read-only: server, Wasm bundle or config opa)
   incidents [--all]              list running (or all) incidents
   status [id]                    kill-switch state and open incidents, or one incident's timeline
   approve <id> [--reason r]      approve the pending step of an incident
@@ -137,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
       paused: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       config: { type: 'string' },
+      'opa-url': { type: 'string' },
+      'opa-bundle': { type: 'string' },
       cron: { type: 'string' },
       checkpoint: { type: 'string' },
       'public-key': { type: 'string' },

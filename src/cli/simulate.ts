@@ -2,11 +2,14 @@
 // what medic would do with these alerts, decided by its real code with every action in dry run.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { CorrelationSchema, type Correlation } from '../intake/correlate.js';
+import type { z } from 'zod';
+import { createOpaActivities, opaDeps } from '../../activities/opa.js';
+import { ConfigSchema } from '../config.js';
+import { CorrelationSchema } from '../intake/correlate.js';
 import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { fetchAlertmanagerAlerts, readRecordedAlerts } from '../simulate/alerts.js';
 import { dryRunActuator } from '../simulate/actuator.js';
-import { simulate, type SimOptions } from '../simulate/engine.js';
+import { simulate, type PolicyEvaluator, type SimOptions } from '../simulate/engine.js';
 import { KubernetesConfigError, simulateKubernetesDeps } from '../simulate/kubernetes.js';
 import { formatSimulation } from '../simulate/format.js';
 
@@ -20,16 +23,24 @@ export interface SimulateFlags {
   paused?: boolean;
   config?: string;
   live?: boolean;
+  'opa-url'?: string;
+  'opa-bundle'?: string;
 }
 
-/** The correlation section of a medic config file, when one is given. */
-async function correlationOf(path: string | undefined): Promise<Correlation | undefined> {
+/** A section of a medic config file, when one is given, parsed by its schema. */
+async function sectionOf<T>(path: string | undefined, name: 'correlation' | 'opa', schema: z.ZodType<T>): Promise<T | undefined> {
   if (!path) return undefined;
-  const doc = parseYaml(await readFile(path, 'utf8')) as { correlation?: unknown } | null;
-  if (!doc?.correlation) return undefined;
-  const parsed = CorrelationSchema.safeParse(doc.correlation);
-  if (!parsed.success) throw new SimulateUsageError(`${path}: correlation: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const doc = parseYaml(await readFile(path, 'utf8')) as Record<string, unknown> | null;
+  if (!doc?.[name]) return undefined;
+  const parsed = schema.safeParse(doc[name]);
+  if (!parsed.success) throw new SimulateUsageError(`${path}: ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/** OPA for the policy gates: --opa-url / --opa-bundle, else the config file's opa section. */
+async function policyOf(flags: SimulateFlags): Promise<PolicyEvaluator | undefined> {
+  const c = flags['opa-url'] || flags['opa-bundle'] ? { url: flags['opa-url'], bundle: flags['opa-bundle'] } : await sectionOf(flags.config, 'opa', ConfigSchema.shape.opa);
+  return c ? createOpaActivities(opaDeps(c)).opaDecide : undefined;
 }
 
 export async function simulateCommand(
@@ -45,7 +56,8 @@ export async function simulateCommand(
   for (const p of problems) out.error(`playbook skipped: ${formatProblem(p)}`);
   if (playbooks.length === 0) throw new SimulateUsageError(`no valid playbook in ${flags.playbooks ?? 'playbooks'}`);
   const alerts = flags.alerts ? await readRecordedAlerts(flags.alerts) : await fetchAlertmanagerAlerts(flags['from-alertmanager']!);
-  const correlation = await correlationOf(flags.config);
+  const correlation = await sectionOf(flags.config, 'correlation', CorrelationSchema);
+  const policy = await policyOf(flags);
   const live = flags.live && governor ? await governor() : undefined;
   // kubernetes steps are dry-run against the cluster the config names (the API server's dryRun=All).
   const kubernetes = await simulateKubernetesDeps(flags.config).catch((err: unknown) => {
@@ -55,6 +67,7 @@ export async function simulateCommand(
     playbooks,
     actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`], ...(kubernetes ? { kubernetes } : {}) }),
     ...(correlation ? { correlation } : {}),
+    ...(policy ? { policy } : {}),
     ...(flags.paused ? { pause: { paused: true, by: 'simulate --paused' } } : {}),
     ...(live ? { governor: live } : {}),
   });

@@ -9,6 +9,7 @@ import { climb, continueFinishing, escalatePhase, holdEnded, onNotified, onPaged
 import { endWith, finish, Run, toEscalation } from './run.js';
 import { applyAlerts, applyDecision, refuseDecision } from './state.js';
 import { acted, actPhase, admitted, approvalPhase, gatesPhase, verified, verifyPhase } from './steps.js';
+import { policyDecided } from './policy.js';
 import { humanOutcome, refuseResolve, refuseTake } from './ladder.js';
 import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition } from './types.js';
 
@@ -87,6 +88,9 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
       break;
     case 'verified':
       if (r.m.inFlight === 'verify') verified(r, event.round);
+      break;
+    case 'policyDecided':
+      if (r.m.inFlight === 'policy') policyDecided(r, event.result);
       break;
     case 'notified':
       if (r.m.inFlight === 'notify') onNotified(r, event);

@@ -6,6 +6,7 @@ import { combine, targetGate } from '../policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, requiresApproval } from '../policy/plan.js';
 import { finish, type Run, toEscalation } from './run.js';
 import { approvalRequest } from './state.js';
+import { askPolicy, policyOf, policyPending, policyWantsApproval } from './policy.js';
 import type { IncidentEvent, ProbeRound } from './types.js';
 import { entry, httpStatusOf } from '../../workflows/contracts-timeline.js';
 
@@ -16,6 +17,7 @@ export function nextStep(r: Run, reason: string, dryRunAll = false): void {
   const step = r.step();
   s.pendingApproval = undefined;
   s.approval = undefined;
+  s.policy = undefined;
   s.verify = undefined;
   s.holdStartedAt = undefined;
   s.lastHold = undefined;
@@ -61,8 +63,9 @@ export function gatesPhase(r: Run): void {
     now: r.at,
   });
   const approved = s.approval?.decision === 'approve';
-  const needsApproval = requiresApproval(step, env.mode) && !approved;
-  const begin = combine(local).verdict === 'allow' && !needsApproval;
+  const needsApproval = (requiresApproval(step, env.mode) || policyWantsApproval(r)) && !approved;
+  // A step with an OPA policy is admitted (counted) only once the policy answered.
+  const begin = combine(local).verdict === 'allow' && !needsApproval && !policyPending(r);
   r.m.gates = { at: r.at, local, begin, needsApproval };
   r.m.inFlight = 'governor';
   // One governor round trip takes/renews the target lock and, when ready to act, admits the action.
@@ -110,6 +113,7 @@ export function admitted(r: Run, res: Extract<IncidentEvent, { kind: 'admitted' 
     }
   }
   if (verdict.verdict === 'allow') {
+    if (policyPending(r)) return askPolicy(r, res.facts);
     const gates = [...new Set(decisions.map((d) => d.gate))].join(', ');
     r.note(entry.gatePassed({ message: `gates passed for ${r.label()}: ${gates}`, step: s.stepIndex, data }));
     s.holdStartedAt = undefined;
@@ -147,15 +151,23 @@ export function approvalPhase(r: Run): void {
   }
   if (fresh) {
     const what = `${r.label()}: ${env.describe.action(step)}`;
-    const approvers = approversOf(env.playbook, step, s.demoted?.step === s.stepIndex || env.mode === 'approve-all');
-    if (approvers.length === 0) return toEscalation(r, `mode approve-all: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
+    // An approval the OPA policy asked for goes to the groups it named (else, as for a demoted
+    // step, the step's approvers or the playbook's demotionApprovers).
+    const policy = policyWantsApproval(r) ? policyOf(r) : undefined;
+    const approvers =
+      policy && policy.approvers.length > 0 ? policy.approvers : approversOf(env.playbook, step, policy !== undefined || s.demoted?.step === s.stepIndex || env.mode === 'approve-all');
+    const why = policy ? `policy ${policy.decision} requires approval` : 'mode approve-all';
+    if (approvers.length === 0) return toEscalation(r, `${why}: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
     const needed = step.fourEyes ? 2 : undefined; // four-eyes: two distinct approvers
-    const p = approvalRequest({ ...step, approvers }, s.stepIndex, what, env.requestedBy, r.at, toMs(step.approvalTimeout), needed);
+    const p = {
+      ...approvalRequest({ ...step, approvers }, s.stepIndex, what, env.requestedBy, r.at, toMs(step.approvalTimeout), needed),
+      ...(policy ? { policy: { decision: policy.decision, ...(policy.hash ? { hash: policy.hash } : {}), reasons: policy.reasons } } : {}),
+    };
     s.pendingApproval = p;
     s.approval = undefined;
     r.note(
       entry.approvalRequested({
-        message: `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ` (four-eyes${p.needed ? `: ${p.needed} different approvers` : ''})` : ''}; expires ${new Date(p.expiresAt).toISOString()}`,
+        message: `approval needed for ${what} — risk ${p.risk}; approvers: ${p.approvers.join(', ')}${p.fourEyes ? ` (four-eyes${p.needed ? `: ${p.needed} different approvers` : ''})` : ''}; expires ${new Date(p.expiresAt).toISOString()}${policy ? `; required by policy ${policy.decision}${policy.reasons.length > 0 ? `: ${policy.reasons.join('; ')}` : ''}` : ''}`,
         step: s.stepIndex,
         data: { request: p },
       }),

@@ -15,7 +15,8 @@ export interface TraceEntry {
 export function traceOf(c: IncidentCommand): TraceEntry {
   switch (c.kind) {
     case 'runAction':
-      return { kind: c.kind, step: c.step, stepTry: c.stepTry, dryRun: c.dryRun };
+    case 'askPolicy':
+      return { kind: c.kind, step: c.step, stepTry: c.stepTry, ...(c.kind === 'runAction' ? { dryRun: c.dryRun } : {}) };
     case 'verify':
     case 'requestApproval':
     case 'recordRun':

@@ -23,6 +23,7 @@ import type {
 import type { PageContent } from '../../workflows/page.js';
 import type { DrillReport } from '../../workflows/contracts-drill.js';
 import type { PlaybookRef } from '../playbooks/hash.js';
+import type { PolicyGate, PolicyInput, PolicyResult } from '../policy/opa.js';
 
 export type { IncidentState, MachineState };
 
@@ -59,6 +60,8 @@ export type IncidentEvent =
   | { kind: 'timer'; at: number; id: number }
   | { kind: 'actionResult'; at: number; outcome: ActionOutcome }
   | { kind: 'verified'; at: number; round: ProbeRound }
+  /** The OPA gate's answer (or why there is none) for the current step's try. */
+  | { kind: 'policyDecided'; at: number; result: PolicyResult }
   /** A webhook rung's call came back. */
   | { kind: 'notified'; at: number; rung: number; ok: boolean; summary: string }
   /** PagerDuty answered a trigger or a resolve. */
@@ -79,6 +82,8 @@ export type IncidentCommand =
   | { kind: 'requestApproval'; step: number; expiresAt: number }
   | { kind: 'runAction'; step: number; stepTry: number; idempotencyKey: string; dryRun: boolean }
   | { kind: 'verify'; step: number }
+  /** Ask OPA (activities/opa.ts) whether the step may run; answered by `policyDecided`. */
+  | { kind: 'askPolicy'; step: number; stepTry: number; gate: PolicyGate; input: PolicyInput }
   | { kind: 'startTimer'; id: number; timer: TimerName; ms: number }
   | { kind: 'cancelTimer'; id: number }
   /** A webhook rung: one HTTP call (rendered by the interpreter). */

@@ -9,6 +9,7 @@ import { urlTemplateProblem } from './render-url.js';
 import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 import { kubernetesAllowProblems } from '../policy/targets.js';
+import { PolicyGateSchema } from '../policy/opa.js';
 import { requireSsmAllow, SsmAutomationParamsSchema, SsmCommandParamsSchema } from './ssm.js';
 
 export { SsmAutomationParamsSchema, SsmCommandParamsSchema, type SsmAutomationParams, type SsmCommandParams } from './ssm.js';
@@ -193,6 +194,7 @@ const stepCommon = {
     .default(1)
     .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
   dryRun: z.boolean().optional(),
+  policy: PolicyGateSchema.optional(),
 };
 
 /** An approver entry naming a Slack user group (@handle or S… id) rather than one person. */
@@ -218,6 +220,10 @@ export const StepSchema = z
   .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
     message: 'a step that requires approval must list approvers',
     path: ['approvers'],
+  })
+  .refine((s) => !(s.risk === 'high' && s.policy?.onError === 'allow'), {
+    message: 'a high-risk step fails closed when OPA cannot answer: onError must be deny or approve',
+    path: ['policy', 'onError'],
   })
   .refine((s) => !s.fourEyes || s.approvers.length === 0 || s.approvers.length >= 2 || s.approvers.some(isGroup), {
     message: 'four-eyes needs two different approvers: list at least two user ids or a @group',

@@ -16,6 +16,7 @@ import {
   type GateDecision,
   type PauseState,
 } from './gates.js';
+import type { GovernorFacts } from './opa.js';
 
 export interface AdmissionLedger {
   pause: PauseState;
@@ -26,6 +27,8 @@ export interface AdmissionLedger {
   /** Per playbook: the targets it acted on lately (latest time per target), for
    * limits.maxTargetsPerWindow. Absent in state carried from before it existed. */
   touched?: Record<string, { target: string; at: number }[]>;
+  /** Open incidents by workflow id (last heard from), for the OPA gate's facts. */
+  incidents?: Record<string, number>;
 }
 
 /** The longest window maxTargetsPerWindow may have: older entries are pruned whatever it says. */
@@ -74,4 +77,18 @@ export function admissionGates(
     decisions.push(windowBudgetGate({ playbook, target, touched: s.touched?.[playbook] ?? [], targets: budget.targets, window: budget.window, windowMs }, now));
   }
   return { decisions, allowed: combine(decisions).verdict === 'allow' };
+}
+
+/** The governor's facts the OPA gate sees (src/policy/opa.ts): open incidents, the actions of
+ * the last hour (newest 100) and active deployment markers. */
+export function governorFacts(s: Pick<AdmissionLedger, 'starts' | 'deployments' | 'incidents'>, now: number): GovernorFacts {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    openIncidents: Object.keys(s.incidents ?? {}).length,
+    recentActions: s.starts
+      .filter((x) => x.at > now - 3_600_000)
+      .slice(-100)
+      .map((x) => ({ target: x.target, at: iso(x.at) })),
+    deployments: Object.fromEntries(Object.entries(s.deployments).filter(([, d]) => d.until > now).map(([t, d]) => [t, { until: iso(d.until), by: d.by }])),
+  };
 }

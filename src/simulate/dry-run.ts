@@ -9,7 +9,7 @@ import { newState } from '../incident/state.js';
 import type { IncidentCommand, IncidentEnv, IncidentEvent, IncidentState, ProbeRound, UntimedEvent } from '../incident/types.js';
 import type { Alert } from '../intake/schemas.js';
 import type { Playbook } from '../playbooks/schema.js';
-import { admissionGates, recordTouch, type AdmissionLedger } from '../policy/admission.js';
+import { admissionGates, governorFacts, recordTouch, type AdmissionLedger } from '../policy/admission.js';
 import { combine, targetGate, type GateDecision } from '../policy/gates.js';
 import type { AdmitResult, TimelineEntry } from '../../workflows/contracts.js';
 import { incidentEnv } from '../../workflows/describe.js';
@@ -17,6 +17,8 @@ import type { Allow } from '../playbooks/allow.js';
 import type { Step } from '../playbooks/schema.js';
 import type { TemplateContext } from '../playbooks/template.js';
 import { stepSequenceOf, type StepOutcome } from './sequence.js';
+import { toMs } from '../playbooks/duration.js';
+import { describeVerdict, type PolicyGate, type PolicyInput, type PolicyResult, type PolicyVerdict } from '../policy/opa.js';
 
 /** What the actuator's dry run said about one step. */
 export interface DryRunResult {
@@ -33,7 +35,12 @@ export type SimEvent =
   | { kind: 'approval'; step: number; approvers: string[]; message: string }
   | { kind: 'action'; step: number; try: number; name: string; what: string; dryRun: string; ok: boolean; error?: string }
   | { kind: 'verification'; step: number; prediction: 'heals' | 'fails' | 'assumed-heals' | 'none' | 'skipped'; message: string }
-  | { kind: 'advance'; message: string };
+  | { kind: 'advance'; message: string }
+  /** The OPA gate's verdict, evaluated for real (read-only) against the server or Wasm bundle. */
+  | { kind: 'policy'; step: number; verdict: PolicyVerdict; message: string };
+
+/** Evaluates an OPA gate for real (activities/opa.ts opaDecide): read-only, so simulate may. */
+export type PolicyEvaluator = (c: { gate: PolicyGate; input: PolicyInput; timeoutMs: number }) => Promise<PolicyResult>;
 
 /** More transitions than any playbook needs: a loop in the simulation stops here. */
 const MAX_EVENTS = 20_000;
@@ -46,6 +53,8 @@ export interface DryRunInput {
   ledger: AdmissionLedger;
   demoted: Map<string, string>;
   actuator: DryRunActuator;
+  /** The OPA gate's evaluator; absent: policy gates get no answer and their onError rule decides. */
+  policy?: PolicyEvaluator;
 }
 
 export interface DryRunOutcome {
@@ -88,13 +97,14 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
     const reason = a.step && pb.mode !== 'dry-run' ? o.demoted.get(`${pb.name}#${a.step.index}`) : undefined;
     const demotion = reason ? { demotion: { demoted: true, reason, failures: 0, runs: 0 } } : {};
     const begin = reason && !a.step?.approved ? undefined : a.begin;
-    if (!begin) return { granted: true, pause: ledger.pause, decisions: [], allowed: false, ...demotion };
+    const facts = governorFacts(ledger, now);
+    if (!begin) return { granted: true, pause: ledger.pause, decisions: [], allowed: false, ...demotion, facts };
     const { decisions, allowed } = admissionGates(ledger, o.target, begin, now, pb.name);
     if (allowed) {
       ledger.starts.push({ target: o.target, at: now });
       recordTouch(ledger, pb.name, o.target, begin, now);
     }
-    return { granted: true, pause: ledger.pause, decisions, allowed, ...demotion };
+    return { granted: true, pause: ledger.pause, decisions, allowed, ...demotion, facts };
   };
 
   /** What the report shows of new timeline entries (a refused target, a demotion, a move on). */
@@ -103,6 +113,7 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
       if (e.kind === 'gate.blocked' && e.data.refusal) {
         events.push({ kind: 'gates', step: e.step, at: new Date(e.at).toISOString(), verdict: 'block', decisions: [targetGate(e.data.refusal)], governor: [] });
       } else if (e.kind === 'gate.demoted' || e.kind === 'action.retrying' || e.kind === 'action.movedOn') events.push({ kind: 'advance', message: e.message });
+      else if (e.kind === 'gate.policy') events.push({ kind: 'policy', step: e.step, verdict: e.data.policy, message: describeVerdict(e.data.policy) });
       else if (e.kind === 'verification.skipped') events.push({ kind: 'verification', step: e.step, prediction: 'skipped', message: 'dry run: verification skipped' });
       else if (e.kind === 'resolution' && e.data.unverifiedStep !== undefined) {
         events.push({ kind: 'verification', step: e.data.unverifiedStep, prediction: 'none', message: 'no verification configured: the step counts as success' });
@@ -121,6 +132,14 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
         // A paused kill switch holds until a person resumes automation: the prediction stops here.
         if (verdict.verdict === 'wait' && ledger.pause.paused) stopped = `automation is paused: the incident would hold until resumed (escalating after ${pb.limits.maxHold})`;
         else queue.push({ kind: 'admitted', result: r });
+        return;
+      }
+      case 'askPolicy': {
+        const timeoutMs = toMs(c.gate.timeout);
+        const result: PolicyResult = o.policy
+          ? await o.policy({ gate: c.gate, input: c.input, timeoutMs })
+          : { ok: false, error: { kind: 'unavailable', message: 'no OPA is configured for the simulation (--opa-url, --opa-bundle or the config file\'s opa)' }, backend: 'none', durationMs: 0 };
+        queue.push({ kind: 'policyDecided', result });
         return;
       }
       case 'requestApproval': {

@@ -15,10 +15,10 @@ import type { AdmissionLedger } from '../policy/admission.js';
 import type { PauseState } from '../policy/gates.js';
 import { modeOf, type PlaybookMode } from '../policy/plan.js';
 import type { IncidentCommand } from '../incident/types.js';
-import { dryRun, type DryRunActuator, type SimEvent } from './dry-run.js';
+import { dryRun, type DryRunActuator, type PolicyEvaluator, type SimEvent } from './dry-run.js';
 import type { StepOutcome } from './sequence.js';
 
-export type { DryRunActuator, DryRunResult, SimEvent } from './dry-run.js';
+export type { DryRunActuator, DryRunResult, PolicyEvaluator, SimEvent } from './dry-run.js';
 
 export interface SimIncident {
   workflowId: string;
@@ -50,6 +50,8 @@ export interface SimResult {
 export interface SimOptions {
   playbooks: Playbook[];
   actuator: DryRunActuator;
+  /** OPA policy gates are evaluated for real (read-only) with this; absent: their onError rule decides. */
+  policy?: PolicyEvaluator;
   correlation?: Correlation;
   /** The kill switch as the simulation assumes it (default: automation enabled). */
   pause?: PauseState;
@@ -130,6 +132,7 @@ export async function simulate(alerts: Alert[], o: SimOptions): Promise<SimResul
     cooldowns: { ...(g.cooldowns ?? {}) },
     deployments: { ...(g.deployments ?? {}) },
     touched: Object.fromEntries(Object.entries(g.touched ?? {}).map(([k, v]) => [k, [...v]])),
+    incidents: { ...(g.incidents ?? {}) },
   };
   const incidents: SimIncident[] = [];
   const demoted = new Map((g.demotedSteps ?? []).map((d) => [`${d.playbook}#${d.step}`, d.reason]));
@@ -140,7 +143,9 @@ export async function simulate(alerts: Alert[], o: SimOptions): Promise<SimResul
 async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted: Map<string, string>): Promise<SimIncident> {
   const { pb, first: alert } = d;
   const target = targetOf(pb, alert);
-  const run = await dryRun({ pb, alert, target, workflowId: d.workflowId, ledger, demoted, actuator: o.actuator });
+  // The governor's open incidents, as the OPA gate sees them: the ones opened so far in the recording.
+  (ledger.incidents ??= {})[d.workflowId] = alert.receivedAt;
+  const run = await dryRun({ pb, alert, target, workflowId: d.workflowId, ledger, demoted, actuator: o.actuator, ...(o.policy ? { policy: o.policy } : {}) });
   const resolvedInRecording = [...d.fingerprints.values()].every((s) => s === 'resolved');
   return {
     workflowId: d.workflowId,

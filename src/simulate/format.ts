@@ -18,6 +18,8 @@ function eventLine(e: SimEvent): string[] {
       return [`    verification: ${e.message}`];
     case 'advance':
       return [`  ${e.message}`];
+    case 'policy':
+      return [`  ${e.message}`];
   }
 }
 

@@ -51,6 +51,8 @@ export interface WorkerOptions {
   pagerduty?: ActivityDeps['pagerduty'];
   /** Default Prometheus for PromQL verification. */
   prometheusUrl?: string;
+  /** The OPA policy gate's backends (config opa: activities/opa.ts opaServer, opaWasm). */
+  opa?: ActivityDeps['opa'];
   /** Incident threads in Slack: added to `sinks` when configured. */
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
@@ -96,6 +98,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
+    ...(o.opa ? { opa: o.opa } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ec2: new EC2Client(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),

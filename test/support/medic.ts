@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { MedicWorker } from '../../src/temporal/worker.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
+import type { OpaDeps } from '../../activities/opa.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -82,6 +83,8 @@ export async function startMedic(
     log?: Logger;
     /** config intake.limits (rate, request size, open incidents per playbook). */
     intakeLimits?: Record<string, unknown>;
+    /** The OPA policy gate's backends (activities/opa.ts), e.g. a server from test/support/opa.ts. */
+    opa?: OpaDeps;
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
@@ -95,6 +98,7 @@ export async function startMedic(
     playbooks: () => [...playbooks, ...(opts.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()],
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
+    ...(opts.opa ? { opa: opts.opa } : {}),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();

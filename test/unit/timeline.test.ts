@@ -26,6 +26,11 @@ const SAMPLES: { [K in TimelineKind]: NewEntry } = {
   'gate.held': entry.gateHeld({ message: 'holding', step: 0, data: { decisions } }),
   'gate.blocked': entry.gateBlocked({ message: 'blocked', step: 0, data: { decisions, refusal: { message: 'no' } } }),
   'gate.demoted': entry.gateDemoted({ message: 'auto-demoted', step: 0, data: { demotion: { demoted: true, failures: 3, runs: 5, reason: 'failed 3 of its last 5 runs' } } }),
+  'gate.policy': entry.gatePolicy({
+    message: 'policy medic/remediation/decision (server, sha256 0123456789ab): REQUIRE APPROVAL by @sre-leads: major incident',
+    step: 0,
+    data: { policy: { decision: 'medic/remediation/decision', backend: 'server', hash: '0123456789ab'.repeat(5), outcome: 'require_approval', reasons: ['major incident'], approvers: ['@sre-leads'], durationMs: 4 } },
+  }),
   'gate.playbookRefused': entry.playbookRefused({ message: 'blocked: unknown playbook', data: { playbook: { requested: null, loaded: ['a'] } } }),
   'lock.waiting': entry.lockWaiting({ message: 't is already being healed by w; waiting', data: { target: 't', holder: 'w' } }),
   'lock.acquired': entry.lockAcquired({ message: 'lock on t acquired', data: { target: 't' } }),

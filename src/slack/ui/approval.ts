@@ -66,6 +66,8 @@ export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?
     `*What:* ${esc(r.what)}`,
     `*Risk:* ${r.risk}${fourEyesNote(r)}`,
     `*Who may approve:* ${who(r.approvers)}`,
+    // Policy reasons are the policy author's text, not alert data, but escaped all the same.
+    ...(r.policy ? [`*Required by policy* \`${esc(r.policy.decision)}\`${r.policy.hash ? ` (sha256 ${r.policy.hash.slice(0, 12)})` : ''}${r.policy.reasons.length > 0 ? `: ${esc(r.policy.reasons.join('; '))}` : ''}`] : []),
     ...(r.approvedBy?.length && !decided ? [`:ballot_box_with_check: *${r.approvedBy.length} of ${r.needed ?? 1} approvals:* ${r.approvedBy.map((a) => mention(a.by)).join(', ')} — waiting for a different approver`] : []),
     `*Expires:* <!date^${Math.floor(r.expiresAt / 1000)}^{date_short_pretty} {time}|${new Date(r.expiresAt).toISOString()}>`,
   ];
