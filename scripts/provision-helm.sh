@@ -14,7 +14,6 @@ MIN_GO_HELM="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN_DIR="$ROOT/.cache/bin"
-LOG_DIR="$ROOT/.cache/logs"
 HELM="$BIN_DIR/helm"
 STAMP="$BIN_DIR/helm.version"
 
@@ -33,28 +32,17 @@ command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO_HELM (hel
 go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
 version_ge "$go_version" "$MIN_GO_HELM" || die "helm $HELM_VERSION needs go >= $MIN_GO_HELM (found $go_version)"
 
-mkdir -p "$BIN_DIR" "$LOG_DIR"
-build_dir="$(mktemp -d "$BIN_DIR/.helm-build.XXXXXX")"
-trap 'rm -rf "$build_dir"' EXIT
-build_log="$LOG_DIR/helm-build.log"
-say "building helm $HELM_VERSION with go install (first run only, a few minutes)…"
-started=$SECONDS
 # Same ldflags as upstream's Makefile: the real version for `helm version`, and the Kubernetes
 # version `helm template`/`lint` assume (client-go v0.X.Y → 1.X), else helm defaults to 1.20
 # and refuses charts with a newer kubeVersion.
-gomod="$(cd "$build_dir" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "$HELM_MODULE@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+mod_dir="$(mktemp -d)"
+trap 'rm -rf "$mod_dir"' EXIT
+gomod="$(cd "$mod_dir" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "$HELM_MODULE@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
 client_go="$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod" | head -n1)"
 [ -n "$client_go" ] || die "cannot read the k8s.io/client-go version from helm $HELM_VERSION's go.mod ($gomod)"
 ldflags="-s -w -X $HELM_MODULE/internal/version.version=$HELM_VERSION"
 for pkg in pkg/lint/rules pkg/chartutil; do
   ldflags="$ldflags -X $HELM_MODULE/$pkg.k8sVersionMajor=1 -X $HELM_MODULE/$pkg.k8sVersionMinor=$client_go"
 done
-if ! (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off CGO_ENABLED=0 \
-      go install -ldflags "$ldflags" "$HELM_MODULE/cmd/helm@$HELM_VERSION") >"$build_log" 2>&1; then
-  tail -n 30 "$build_log" >&2
-  die "building helm $HELM_VERSION failed (full log: $build_log)"
-fi
-[ -x "$build_dir/helm" ] || die "go install finished but produced no helm binary (log: $build_log)"
-mv -f "$build_dir/helm" "$HELM"
-echo "$STAMP_VALUE" >"$STAMP"
-say "built helm $HELM_VERSION (renders for Kubernetes 1.$client_go) in $((SECONDS - started))s"
+go_install_into helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$ldflags" "$HELM" "$STAMP" "$STAMP_VALUE"
+say "helm $HELM_VERSION renders for Kubernetes 1.$client_go"

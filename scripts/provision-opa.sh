@@ -16,7 +16,6 @@ MIN_GO_OPA="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN_DIR="$ROOT/.cache/bin"
-LOG_DIR="$ROOT/.cache/logs"
 OPA="$BIN_DIR/opa"
 STAMP="$BIN_DIR/opa.version"
 
@@ -33,20 +32,5 @@ command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO_OPA (opa 
 go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
 version_ge "$go_version" "$MIN_GO_OPA" || die "opa $OPA_VERSION needs go >= $MIN_GO_OPA (found $go_version)"
 
-mkdir -p "$BIN_DIR" "$LOG_DIR"
-build_dir="$(mktemp -d "$BIN_DIR/.opa-build.XXXXXX")"
-trap 'rm -rf "$build_dir"' EXIT
-build_log="$LOG_DIR/opa-build.log"
-say "building opa $OPA_VERSION with go install (first run only, a few minutes)…"
-started=$SECONDS
 # The version upstream's release build stamps, so `opa version` reports it (not "dev").
-ldflags="-s -w -X $OPA_MODULE/v1/version.Version=${OPA_VERSION#v}"
-if ! (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
-      go install -ldflags "$ldflags" "$OPA_MODULE@$OPA_VERSION") >"$build_log" 2>&1; then
-  tail -n 30 "$build_log" >&2
-  die "building opa $OPA_VERSION failed (full log: $build_log)"
-fi
-[ -x "$build_dir/opa" ] || die "go install finished but produced no opa binary (log: $build_log)"
-mv -f "$build_dir/opa" "$OPA"
-echo "$OPA_VERSION" >"$STAMP"
-say "built opa $OPA_VERSION in $((SECONDS - started))s"
+go_install_into opa "$OPA_MODULE@$OPA_VERSION" "-s -w -X $OPA_MODULE/v1/version.Version=${OPA_VERSION#v}" "$OPA" "$STAMP" "$OPA_VERSION"

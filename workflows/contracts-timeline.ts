@@ -4,7 +4,7 @@
 // written before the union (one of nine coarse kinds, untyped data) are read through
 // upgradeLegacyEntry (workflows/contracts-timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
 import { z } from 'zod';
-import { PolicyVerdictSchema } from '../src/policy/opa.js';
+import { PolicyVerdictSchema } from './contracts-policy.js';
 
 const step = z.number().int().min(0).describe('The playbook step (0-based) the entry is about.');
 const base = {

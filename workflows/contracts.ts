@@ -15,7 +15,8 @@ import type {
 } from '../src/policy/gates.js';
 import type { Limits } from '../src/playbooks/schema.js';
 import type { DemoteAfter, Demotion, StepHistory } from '../src/policy/demotion.js';
-import type { GovernorFacts, PolicyVerdict } from '../src/policy/opa.js';
+import type { GovernorFacts } from '../src/policy/opa.js';
+import type { PolicyVerdict } from './contracts-policy.js';
 import type { SinkRefs } from './contracts-sinks.js';
 import type { TraceEntry } from '../src/incident/trace.js';
 

@@ -68,3 +68,31 @@ check_node() {
   { [ -n "$have" ] && version_ge "$have" "$want"; } \
     || die "Node.js ${have:+v$have }is too old: medic needs node >=$want (package.json engines); fix: $fix"
 }
+
+# go_install_into NAME PACKAGE@VERSION LDFLAGS OUT STAMP_FILE STAMP: builds one Go command with
+# `go install` from the Go module proxy (static, GOWORK off) in a temp dir beside OUT, log in
+# <OUT's dir>/../logs/NAME-build.log, then moves it to OUT in one rename (worktrees share
+# .cache/bin, so nobody sees half a binary) and writes STAMP to STAMP_FILE.
+go_install_into() {
+  local name="$1" pkg="$2" ldflags="$3" out="$4" stamp_file="$5" stamp="$6"
+  local bin_dir log_dir build_dir log started=$SECONDS
+  bin_dir="$(dirname "$out")"
+  log_dir="$(dirname "$bin_dir")/logs"
+  mkdir -p "$bin_dir" "$log_dir"
+  build_dir="$(mktemp -d "$bin_dir/.$name-build.XXXXXX")"
+  log="$log_dir/$name-build.log"
+  say "building $name ${pkg#*@} with go install (first run only, a few minutes)…"
+  if ! (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
+        go install -ldflags "$ldflags" "$pkg") >"$log" 2>&1; then
+    rm -rf "$build_dir"
+    tail -n 30 "$log" >&2
+    die "building $name ${pkg#*@} failed (full log: $log)"
+  fi
+  local built
+  built="$build_dir/$(basename "${pkg%@*}")"
+  if [ ! -x "$built" ]; then rm -rf "$build_dir"; die "go install finished but produced no $name binary (log: $log)"; fi
+  mv -f "$built" "$out"
+  rm -rf "$build_dir"
+  echo "$stamp" >"$stamp_file"
+  say "built $name ${pkg#*@} in $((SECONDS - started))s"
+}

@@ -5,6 +5,7 @@
 // a replay reads the recorded one. Bundled into the workflow sandbox: no I/O, no Node built-ins.
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../playbooks/duration.js';
+import type { PolicyVerdict } from '../../workflows/contracts-policy.js';
 
 const Duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 500ms, 2s or 1m');
 
@@ -92,21 +93,7 @@ export type PolicyResult =
    * not compile or load, or an answer of the wrong shape (always deny). */
   | { ok: false; error: { kind: 'unavailable' | 'invalid'; message: string }; hash?: string; backend: 'server' | 'wasm' | 'none'; durationMs: number };
 
-/** The gate's verdict, as the timeline, the audit log and `medic simulate` record it. */
-export const PolicyVerdictSchema = z.strictObject({
-  decision: z.string().describe('The rule asked (Data API path)'),
-  backend: z.enum(['server', 'wasm', 'none']).describe('Who answered: an OPA server, the in-process Wasm bundle, or none (not configured)'),
-  hash: z.string().optional().describe("sha256 of the policy's content (the Wasm bundle file, or the OPA server's modules); absent when OPA could not be read"),
-  outcome: z.enum(['allow', 'deny', 'require_approval']),
-  reasons: z.array(z.string()),
-  approvers: z.array(z.string()).describe('Who may approve (require_approval)'),
-  error: z
-    .strictObject({ kind: z.enum(['unavailable', 'invalid']), message: z.string(), rule: z.string().describe('Which error rule gave the outcome') })
-    .optional()
-    .describe('OPA gave no usable answer; the outcome came from the error rule'),
-  durationMs: z.number(),
-});
-export type PolicyVerdict = z.infer<typeof PolicyVerdictSchema>;
+export { PolicyVerdictSchema, type PolicyVerdict } from '../../workflows/contracts-policy.js';
 
 /** An answer, or the error rule: fail closed for risk: high, `onError` otherwise; invalid → deny. */
 export function policyVerdict(gate: PolicyGate, risk: 'low' | 'medium' | 'high', r: PolicyResult): PolicyVerdict {

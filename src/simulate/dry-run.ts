@@ -18,7 +18,7 @@ import type { Step } from '../playbooks/schema.js';
 import type { TemplateContext } from '../playbooks/template.js';
 import { stepSequenceOf, type StepOutcome } from './sequence.js';
 import { toMs } from '../playbooks/duration.js';
-import { describeVerdict, type PolicyGate, type PolicyInput, type PolicyResult, type PolicyVerdict } from '../policy/opa.js';
+import { type PolicyGate, type PolicyInput, type PolicyResult, type PolicyVerdict } from '../policy/opa.js';
 
 /** What the actuator's dry run said about one step. */
 export interface DryRunResult {
@@ -113,7 +113,7 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
       if (e.kind === 'gate.blocked' && e.data.refusal) {
         events.push({ kind: 'gates', step: e.step, at: new Date(e.at).toISOString(), verdict: 'block', decisions: [targetGate(e.data.refusal)], governor: [] });
       } else if (e.kind === 'gate.demoted' || e.kind === 'action.retrying' || e.kind === 'action.movedOn') events.push({ kind: 'advance', message: e.message });
-      else if (e.kind === 'gate.policy') events.push({ kind: 'policy', step: e.step, verdict: e.data.policy, message: describeVerdict(e.data.policy) });
+      else if (e.kind === 'gate.policy') events.push({ kind: 'policy', step: e.step, verdict: e.data.policy, message: e.message });
       else if (e.kind === 'verification.skipped') events.push({ kind: 'verification', step: e.step, prediction: 'skipped', message: 'dry run: verification skipped' });
       else if (e.kind === 'resolution' && e.data.unverifiedStep !== undefined) {
         events.push({ kind: 'verification', step: e.data.unverifiedStep, prediction: 'none', message: 'no verification configured: the step counts as success' });

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpaActivities, opaServer, opaWasm } from '../../activities/opa.js';
 import { PolicyGateSchema, type PolicyInput } from '../../src/policy/opa.js';
 import { freePort } from '../../dev/ports.js';
+import { simulateCommand } from '../../src/cli/simulate.js';
+import { firingAlert } from '../support/fixtures.js';
 import { buildWasmBundle, opa, startOpaServer, type OpaServer } from '../support/opa.js';
 import { ROOT } from '../support/paths.js';
 
@@ -144,5 +146,31 @@ describe('OPA backends', () => {
     }
     const none = await createOpaActivities({}).opaDecide({ gate: gate(), input: input(), timeoutMs: 2_000 });
     expect(none).toMatchObject({ ok: false, backend: 'none', error: { kind: 'unavailable', message: 'no OPA wasm is configured (config opa.bundle (MEDIC_OPA_BUNDLE))' } });
+  });
+});
+
+describe('medic simulate with the policy gate', () => {
+  it('evaluates the shipped canary playbook\'s policy for real (server, then Wasm bundle) and prints the decision', async () => {
+    const file = join(dir, 'canary.jsonl');
+    const canary = (severity: string) => ({ ...firingAlert({ alertname: 'CanarySLOBreach', namespace: 'shop', rollout: 'web', feature: 'checkout-v2', severity }), receivedAt: Date.parse('2026-01-07T10:30:00Z') });
+    await writeFile(file, `${JSON.stringify(canary('critical'))}\n`);
+    const run = async (flags: { 'opa-url'?: string; 'opa-bundle'?: string }): Promise<string> => {
+      const out: string[] = [];
+      expect(await simulateCommand({ playbooks: join(ROOT, 'playbooks/canary-slo-breach.yaml'), alerts: file, ...flags }, { log: (l) => out.push(l), error: (l) => out.push(l) })).toBe(0);
+      return out.join('\n');
+    };
+    const viaServer = await run({ 'opa-url': server.url });
+    expect(viaServer).toMatch(
+      /^ {2}step 1\/2 \(abort canary\): policy medic\/remediation\/decision \(server, sha256 [0-9a-f]{12}\): REQUIRE APPROVAL by @sre-leads: major incident \(critical alert, 1 open incidents\): an automated rollout-abort needs approval$/m,
+    );
+    expect(viaServer).toContain('approval: would ask @sre-leads to approve step 1/2 (abort canary)');
+    console.log(`[closing note] medic simulate (server):\n${viaServer}`);
+    await writeFile(file, `${JSON.stringify(canary('warning'))}\n`);
+    const viaWasm = await run({ 'opa-bundle': bundle });
+    expect(viaWasm).toMatch(/^ {2}step 1\/2 \(abort canary\): policy medic\/remediation\/decision \(wasm, sha256 [0-9a-f]{12}\): ALLOW$/m);
+    // Without OPA the gate fails closed (onError: deny in the playbook): the prediction says so.
+    const none = await run({});
+    expect(none).toContain('DENY: OPA gave no decision: no OPA is configured for the simulation');
+    expect(none).toContain('⇒ ESCALATES: policy medic/remediation/decision denied step 1/2 (abort canary)');
   });
 });

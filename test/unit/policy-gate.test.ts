@@ -8,6 +8,9 @@ import { parsePolicyAnswer, policyVerdict, PolicyGateSchema, type PolicyResult }
 import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
 import { ALLOW, coreDriver, T0 } from '../support/incident-core.js';
 import { testPlaybook } from '../support/fixtures.js';
+import { auditFields } from '../../activities/audit.js';
+import { isKind } from '../../workflows/contracts-timeline.js';
+import type { IncidentStatus } from '../../workflows/contracts.js';
 
 const URL = 'http://127.0.0.1:9';
 type StepInput = PlaybookInput['steps'][number];
@@ -70,6 +73,15 @@ describe('policy gate in the decision core', () => {
     expect(of(d.all, 'askGovernor').filter((c) => c.admit.begin)).toEqual([]);
     expect(d.state.escalationReason).toBe('policy medic/remediation/decision denied step 1/1 (rollback): medic never touches namespace kube-system');
     expect(d.notes()).toContain(`step 1/1 (rollback): policy medic/remediation/decision (wasm, sha256 ${'ab'.repeat(6)}): DENY: medic never touches namespace kube-system`);
+    // The audit log's row: who decided (the policy and its content hash), why, and the outcome.
+    const e = d.state.timeline.find(isKind('gate.policy'))!;
+    expect(auditFields(e, { playbook: 'opa-core' } as IncidentStatus)).toEqual({
+      who: `policy medic/remediation/decision (wasm, sha256 ${'ab'.repeat(32)})`,
+      what: e.message,
+      why: 'medic never touches namespace kube-system',
+      before: 'pending',
+      after: 'denied',
+    });
   });
 
   it('require approval: the request names the policy\'s groups and reasons; once approved the step is admitted without asking OPA again', () => {
