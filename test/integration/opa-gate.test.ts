@@ -16,7 +16,9 @@ import { slackWebClient } from '../../src/slack/client.js';
 import { isKind, type EntryOf } from '../../workflows/contracts-timeline.js';
 import { testPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { Worker } from '@temporalio/worker';
 import { buildWasmBundle, startOpaServer, type OpaServer } from '../support/opa.js';
+import { workflowBundle } from '../support/temporal.js';
 import { ROOT } from '../support/paths.js';
 
 const DECISION = 'medic/remediation/decision';
@@ -26,6 +28,8 @@ let opa: OpaServer;
 let slack: SlackStandIn;
 let dir: string;
 let bundle: string;
+/** Incidents whose histories are replayed at the end (the decision is recorded, never asked again). */
+const decided: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'medic-opa-gate-'));
@@ -67,9 +71,13 @@ async function open(alertname: string, labels: Record<string, string> = {}): Pro
   return incidentIdFrom(res);
 }
 const policyEntry = async (id: string): Promise<EntryOf<'gate.policy'>> => (await m.timeline(id)).find(isKind('gate.policy'))!;
+/** The thread's messages as a person reads them: the text, then each block's mrkdwn text (and
+ * the buttons' action ids), one per line. */
 const threadText = (id: string): string[] => {
   const root = slack.history(CHANNEL).find((msg) => JSON.stringify(msg.blocks ?? []).includes(id));
-  return root ? slack.thread(CHANNEL, root.ts).map((msg) => `${msg.text ?? ''}\n${JSON.stringify(msg.blocks ?? [])}`) : [];
+  type Block = { text?: { text?: string }; elements?: { action_id?: string }[] };
+  const lines = (b: Block): string[] => [...(b.text?.text ? [b.text.text] : []), ...(b.elements ?? []).flatMap((e) => (e.action_id ? [`[button ${e.action_id}]`] : []))];
+  return root ? slack.thread(CHANNEL, root.ts).map((msg) => [msg.text ?? '', ...((msg.blocks ?? []) as Block[]).flatMap(lines)].join('\n')) : [];
 };
 async function inThread(id: string, needle: string): Promise<string> {
   const deadline = Date.now() + 20_000;
@@ -95,11 +103,15 @@ describe('OPA policy gate through the intake', () => {
     expect(s.pendingApproval).toMatchObject({ approvers: ['@sre-leads'], policy: { decision: DECISION, hash: expect.stringMatching(/^[0-9a-f]{64}$/), reasons: ['major incident (critical alert, 1 open incidents): an automated rollout-abort needs approval'] } });
     const e = await policyEntry(id);
     expect(e.data.policy).toMatchObject({ backend: 'server', outcome: 'require_approval', approvers: ['@sre-leads'] });
-    const line = await inThread(id, 'policy medic/remediation/decision');
-    expect(line).toContain(`REQUIRE APPROVAL by @sre-leads: major incident (critical alert, 1 open incidents): an automated rollout-abort needs approval`);
+    const message = await inThread(id, 'policy medic/remediation/decision');
+    const line = message.split('\n').find((l) => l.includes('policy medic/remediation/decision'))!;
+    expect(line).toMatch(/REQUIRE APPROVAL by @sre-leads: major incident \(critical alert, 1 open incidents\): an automated rollout-abort needs approval$/);
     const request = await inThread(id, 'Required by policy');
-    expect(request).toContain('approve_step');
-    console.log(`[closing note] Slack thread, policy line:\n${line.split('\n')[0]}\n[closing note] Slack approval request:\n${request.split('\n')[0]}\n${JSON.parse(request.split('\n')[1]!)[0].text.text}`);
+    expect(request).toContain('[button approve_step]');
+    expect(request).toContain('*Who may approve:* @sre-leads');
+    expect(request).toMatch(/\*Required by policy\* `medic\/remediation\/decision` \(sha256 [0-9a-f]{12}\): major incident \(critical alert, 1 open incidents\): an automated rollout-abort needs approval/);
+    decided.push(id);
+    console.log(`[closing note] Slack thread (the stand-in's recorded messages):\n${message}\n---\n${request}`);
   });
 
   it('wasm: a deny (never touch kube-system) escalates with the policy\'s reasons; nothing is called', async () => {
@@ -111,6 +123,7 @@ describe('OPA policy gate through the intake', () => {
     expect((await m.timeline(id)).some(isKind('action.started'))).toBe(false);
     expect(m.demo.state.applied).toEqual({});
     await inThread(id, 'DENY: medic never touches namespace kube-system');
+    decided.push(id);
   });
 
   it('an answer of the wrong shape escalates naming the rule and field, even with onError: allow', async () => {
@@ -153,5 +166,16 @@ describe('OPA policy gate through the intake', () => {
     expect(l.outcome).toBe('step 1/1 (restart) succeeded (no verification configured)');
     expect((await policyEntry(lo)).data.policy).toMatchObject({ outcome: 'allow', error: { kind: 'unavailable', rule: 'onError: allow' } });
     expect(Object.keys(m.demo.state.applied)).toHaveLength(1);
+    decided.push(hi, lo);
+  });
+
+  it('replay: the recorded decisions replay against the workflow code with OPA gone (no nondeterminism)', async () => {
+    const { code } = await workflowBundle();
+    for (const id of decided) {
+      const history = await m.env.client.workflow.getHandle(id).fetchHistory();
+      expect(history.events?.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'opaDecide')).toBe(true);
+      await Worker.runReplayHistory({ workflowBundle: { code }, replayName: 'opa-gate' }, history, id);
+    }
+    expect(decided).toHaveLength(4);
   });
 });
