@@ -165,7 +165,7 @@ export interface IncidentState {
   resolvedBy?: { by: string; at: number; reason?: string };
   pendingApproval?: ApprovalRequest;
   /** The OPA gate's verdict for one try of a step (src/policy/opa.ts); kept until the step moves on. */
-  policy?: { step: number; try: number; verdict: PolicyVerdict };
+  policy?: { step: number; try: number; at: number; verdict: PolicyVerdict };
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string; with?: string[] };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
   outcome?: string;

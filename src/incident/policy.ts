@@ -9,10 +9,14 @@ import { emptyFacts, describeVerdict, policyVerdict, timeFacts, type GovernorFac
 import { entry } from '../../workflows/contracts-timeline.js';
 import { toEscalation, type Run } from './run.js';
 
-/** The verdict for the current try of the current step, once OPA answered. */
+/** A verdict older than this is asked again before the step is admitted: the world may have
+ * changed while the step was held (limits, a maintenance window, a lock, an approval). */
+export const POLICY_FRESH_MS = 5 * 60_000;
+
+/** The verdict for the current try of the current step, once OPA answered (and lately). */
 export function policyOf(r: Run): PolicyVerdict | undefined {
   const p = r.s.policy;
-  return p && p.step === r.s.stepIndex && p.try === r.s.stepTry ? p.verdict : undefined;
+  return p && p.step === r.s.stepIndex && p.try === r.s.stepTry && r.at - p.at < POLICY_FRESH_MS ? p.verdict : undefined;
 }
 
 /** The step names a policy that has not answered for this try yet. */
@@ -65,7 +69,7 @@ export function policyDecided(r: Run, result: PolicyResult): void {
   r.m.inFlight = undefined;
   const step = r.step();
   const verdict = policyVerdict(step.policy!, step.risk, result);
-  s.policy = { step: s.stepIndex, try: s.stepTry, verdict };
+  s.policy = { step: s.stepIndex, try: s.stepTry, at: r.at, verdict };
   r.note(entry.gatePolicy({ message: `${r.label()}: ${describeVerdict(verdict)}`, step: s.stepIndex, data: { policy: verdict } }));
   if (verdict.outcome === 'deny') return toEscalation(r, `policy ${verdict.decision} denied ${r.label()}: ${verdict.reasons.join('; ')}`);
   // allow / require approval: the gates run again (the world may have changed while OPA was asked)

@@ -155,6 +155,21 @@ describe('policy gate in the decision core', () => {
     expect(of(dry.all, 'runAction')[0]).toMatchObject({ dryRun: true });
   });
 
+  it('a verdict older than 5 minutes is asked again before the step is admitted (the step was held meanwhile)', () => {
+    const { d } = asked();
+    d.send({ kind: 'policyDecided', result: answer({ outcome: 'allow' }) });
+    // The governor holds the admitted step (an hourly limit), for longer than a verdict stays fresh.
+    const wait = { gate: 'rate-limit' as const, outcome: 'wait' as const, reason: '6 actions in the last hour on this target (limit 6)', untilMs: d.now + 10 * 60_000 };
+    d.send({ kind: 'admitted', result: { ...ALLOW, allowed: false, decisions: [wait], facts } });
+    for (let i = 0; i < 3 && of(d.all, 'askPolicy').length === 1; i++) {
+      d.fire();
+      d.send({ kind: 'admitted', result: { ...ALLOW, allowed: false, facts } });
+    }
+    expect(d.now - T0).toBeGreaterThanOrEqual(5 * 60_000);
+    expect(of(d.all, 'askPolicy')).toHaveLength(2);
+    expect(of(d.all, 'runAction')).toEqual([]);
+  });
+
   it('the playbook schema: a high-risk step may not fail open; the decision path is checked', () => {
     const bad = PlaybookSchema.safeParse({ ...pb(), steps: [{ name: 's', action: 'http', risk: 'high', params: { url: `${URL}/x` }, policy: { decision: 'medic/x', onError: 'allow' } }] });
     expect(bad.success).toBe(false);
