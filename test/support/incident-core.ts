@@ -2,7 +2,7 @@
 // (workflows/describe.ts), a clock, and every command the core answered with.
 import { next } from '../../src/incident/machine.js';
 import { newState } from '../../src/incident/state.js';
-import type { IncidentCommand, IncidentEvent, IncidentState, UntimedEvent } from '../../src/incident/types.js';
+import type { IncidentCommand, IncidentEnv, IncidentEvent, IncidentState, UntimedEvent } from '../../src/incident/types.js';
 import { withFingerprint } from '../../src/intake/ingest.js';
 import { targetOf } from '../../src/playbooks/match.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
@@ -23,6 +23,9 @@ export interface CoreDriver {
   fire(): IncidentCommand[];
   kinds(cs: IncidentCommand[]): string[];
   notes(): string[];
+  /** The playbook's step `i`, and the mode the incident runs in. */
+  step(i: number): Playbook['steps'][number];
+  mode: IncidentEnv['mode'];
 }
 
 export const ALLOW: AdmitResult = { granted: true, pause: { paused: false }, decisions: [], allowed: true };
@@ -54,6 +57,8 @@ export function coreDriver(pb: Playbook, o: { labels?: Record<string, string>; r
     },
     kinds: (cs) => cs.map((c) => c.kind),
     notes: () => state.timeline.map((e) => e.message),
+    step: (i) => pb.steps[i]!,
+    mode: env.mode,
   };
   return d;
 }

@@ -10,13 +10,14 @@ import { testPlaybook } from '../support/fixtures.js';
 import { coreDriver, type CoreDriver } from '../support/incident-core.js';
 
 const URL = 'http://127.0.0.1:9';
-const CALLS = new Set<IncidentCommand['kind']>(['askGovernor', 'runAction', 'verify', 'escalateRung', 'resolvePage']);
+const CALLS = new Set<IncidentCommand['kind']>(['askGovernor', 'askPolicy', 'runAction', 'verify', 'escalateRung', 'resolvePage']);
 
 const stepArb = fc.record({
   attempts: fc.integer({ min: 1, max: 2 }),
   approval: fc.constantFrom('none', 'U1'),
   verify: fc.boolean(),
   dryRun: fc.boolean(),
+  policy: fc.constantFrom('none', 'deny', 'allow', 'approve'),
 });
 const rungArb = fc.oneof(
   fc.record({ kind: fc.constant('record' as const), to: fc.constant('on-call'), after: fc.constantFrom(undefined, '1m') }),
@@ -49,6 +50,7 @@ function build(sc: Scenario): CoreDriver {
       attempts: s.attempts,
       ...(s.dryRun ? { dryRun: true } : {}),
       ...(s.approval !== 'none' ? { requiresApproval: true, approvers: ['U1'] } : {}),
+      ...(s.policy !== 'none' ? { policy: { decision: 'medic/remediation/decision', onError: s.policy } } : {}),
       ...(s.verify ? { verification: { http: { url: `${URL}/healthz` }, window: '1m', interval: '20s', deadline: '3m' } } : {}),
     })),
   });
@@ -78,6 +80,14 @@ function play(d: CoreDriver, choices: number[], limit = 400): { moves: number } 
         outstanding = c;
       }
       if (c.kind === 'runAction') expect(admittedFor, 'an action without the governor admitting it').toBe(c.step);
+      // a step with a policy acts only on its verdict for this try: never a deny; a required
+      // approval (outside dry-run mode) only once given
+      if (c.kind === 'runAction' && d.step(c.step).policy) {
+        const p = d.state.policy;
+        expect(p && p.step === c.step && p.try === c.stepTry, 'an action before its policy answered').toBe(true);
+        expect(p!.verdict.outcome).not.toBe('deny');
+        if (p!.verdict.outcome === 'require_approval' && d.mode !== 'dry-run') expect(d.state.approval?.decision).toBe('approve');
+      }
       if (c.kind === 'page') triggers.push(c.rung);
       if (c.kind === 'escalateRung' || c.kind === 'page') {
         // every escalation is preceded by its recorded reason
@@ -101,7 +111,7 @@ function play(d: CoreDriver, choices: number[], limit = 400): { moves: number } 
     if (r === 0) step({ kind: 'alerts', alerts: [{ ...d.alert, status: 'resolved' }] });
     else if (r === 1) step({ kind: 'pause', pause: { paused: !d.state.pause.paused, by: 'ops' } });
     else if (r === 2) step({ kind: 'resolvedByHand', resolve: { user: 'U7' } });
-    else if (r === 3) step({ kind: 'decided', decision: { decision: pick(2) === 0 ? 'approve' : 'deny', user: 'U1' } });
+    else if (r === 3) step({ kind: 'decided', decision: { decision: pick(2) === 0 ? 'approve' : 'deny', ...(pick(2) === 0 ? { user: 'U1' } : { user: 'U2', via: '@sre' }) } });
     else if (r === 4 && d.state.ladder?.waiting) step({ kind: 'taken', take: { user: 'U8', rung: d.state.ladder.waiting.rung } });
     else if (r === 5) step({ kind: 'lockFreed' });
     else if (outstanding) {
@@ -115,6 +125,11 @@ function play(d: CoreDriver, choices: number[], limit = 400): { moves: number } 
         const decisions: GateDecision[] =
           c.admit.begin && k === 0 ? [pick(2) === 0 ? { gate: 'rate-limit', outcome: 'wait', reason: 'over the hourly limit', untilMs: d.now + 60_000 } : { gate: 'cooldown', outcome: 'block', reason: 'cooling down' }] : [];
         step({ kind: 'admitted', result: { granted: k !== 3, ...(k === 3 ? { holder: 'other' } : {}), pause: d.state.pause, decisions, allowed } });
+      } else if (c.kind === 'askPolicy') {
+        // OPA allows, denies, asks @sre, is down (onError decides) or answers in a broken shape
+        const k = pick(5);
+        const answer = k === 0 ? { outcome: 'allow' as const, reasons: [] } : k === 1 ? { outcome: 'deny' as const, reasons: ['no'] } : { outcome: 'require_approval' as const, reasons: ['major'], approvers: ['@sre'] };
+        step({ kind: 'policyDecided', result: k < 3 ? { ok: true, answer, backend: 'wasm', durationMs: 1 } : { ok: false, error: { kind: k === 3 ? 'unavailable' : 'invalid', message: 'x' }, backend: 'server', durationMs: 1 } });
       } else if (c.kind === 'runAction') {
         admittedFor = undefined;
         step({ kind: 'actionResult', outcome: pick(3) === 0 ? { ok: false, error: 'HTTP 500', refused: pick(2) === 0 } : { ok: true, summary: 'ok', durationMs: 1, data: {} } });
@@ -170,7 +185,7 @@ describe('decision core: properties', () => {
   });
 
   it('an answer for a call not in flight (late or duplicated) or a stale timer changes nothing', () => {
-    const d = build({ steps: [{ attempts: 1, approval: 'none', verify: true, dryRun: false }], mode: 'auto', escalation: [], deploying: false });
+    const d = build({ steps: [{ attempts: 1, approval: 'none', verify: true, dryRun: false, policy: 'none' }], mode: 'auto', escalation: [], deploying: false });
     d.send({ kind: 'start', carried: false }); // the governor is asked: nothing else is in flight
     const before = JSON.stringify(d.state);
     for (const e of [
