@@ -123,6 +123,10 @@ describe('OPA backends', () => {
     await writeFile(corrupt, await createTarGzip(files.map((f) => (f.name.endsWith('policy.wasm') ? { name: f.name, data: new TextEncoder().encode('not wasm') } : { name: f.name, data: f.data! }))));
     const w = await createOpaActivities({ wasm: opaWasm({ bundle: corrupt }) }).opaDecide({ gate: gate(), input: input(), timeoutMs: 2_000 });
     expect(w).toMatchObject({ ok: false, backend: 'wasm', error: { kind: 'invalid', message: expect.stringMatching(new RegExp(`^policy bundle ${corrupt}: /policy.wasm does not compile: .*`)) } });
+    const garbage = join(dir, 'garbage.tar.gz');
+    await writeFile(garbage, 'not a bundle');
+    const g = await createOpaActivities({ wasm: opaWasm({ bundle: garbage }) }).opaDecide({ gate: gate(), input: input(), timeoutMs: 2_000 });
+    expect(g).toMatchObject({ ok: false, error: { kind: 'invalid', message: expect.stringMatching(new RegExp(`^policy bundle ${garbage} is not a bundle \\(tar\\.gz\\) from opa build -t wasm: `)) } });
     const missing = await createOpaActivities({ wasm: opaWasm({ bundle: join(dir, 'none.tar.gz') }) }).opaDecide({ gate: gate(), input: input(), timeoutMs: 2_000 });
     expect(!missing.ok && missing.error).toEqual({ kind: 'invalid', message: `policy bundle ${join(dir, 'none.tar.gz')} cannot be read: ENOENT: no such file or directory, open '${join(dir, 'none.tar.gz')}'` });
   });

@@ -17,6 +17,7 @@ import { isKind, type EntryOf } from '../../workflows/contracts-timeline.js';
 import { testPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { Worker } from '@temporalio/worker';
+import { createTarGzip, parseTarGzip } from 'nanotar';
 import { buildWasmBundle, startOpaServer, type OpaServer } from '../support/opa.js';
 import { workflowBundle } from '../support/temporal.js';
 import { ROOT } from '../support/paths.js';
@@ -137,14 +138,17 @@ describe('OPA policy gate through the intake', () => {
     expect(m.demo.state.applied).toEqual({});
   });
 
-  it('a bundle whose policy does not compile escalates naming the file; once rebuilt, the gate answers again', async () => {
+  it('a bundle whose policy does not compile escalates naming the file, even with onError: allow', async () => {
     const good = await readFile(bundle);
     const { alertname } = opaPlaybook('opa-compile', { policy: { decision: DECISION, backend: 'wasm', onError: 'allow' } });
-    await writeFile(bundle, Buffer.from('this is not a policy bundle'));
+    // The same bundle with a policy.wasm that does not compile.
+    const files = await parseTarGzip(good);
+    await writeFile(bundle, await createTarGzip(files.map((f) => ({ name: f.name, data: f.name.endsWith('policy.wasm') ? new TextEncoder().encode('\0asm broken') : f.data! }))));
     try {
       const id = await open(alertname);
       const s = await m.waitFor(id, (x) => x.status === 'escalated');
-      expect(s.escalationReason).toMatch(new RegExp(`OPA gave no decision: policy bundle ${bundle} is not a bundle \\(tar\\.gz\\) from opa build -t wasm: `));
+      expect(s.escalationReason).toMatch(new RegExp(`^policy medic/remediation/decision denied step 1/1 \\(restart\\): OPA gave no decision: policy bundle ${bundle}: /policy\\.wasm does not compile: `));
+      expect((await policyEntry(id)).data.policy.error).toMatchObject({ kind: 'invalid', rule: 'a broken policy or answer always denies' });
       expect(m.demo.state.applied).toEqual({});
     } finally {
       await writeFile(bundle, good);
