@@ -168,7 +168,6 @@ describe('medic simulate with the policy gate', () => {
       /^ {2}step 1\/2 \(abort canary\): policy medic\/remediation\/decision \(server, sha256 [0-9a-f]{12}\): REQUIRE APPROVAL by @sre-leads: major incident \(critical alert, 1 open incidents\): an automated rollout-abort needs approval$/m,
     );
     expect(viaServer).toContain('approval: would ask @sre-leads to approve step 1/2 (abort canary)');
-    console.log(`[closing note] medic simulate (server):\n${viaServer}`);
     await writeFile(file, `${JSON.stringify(canary('warning'))}\n`);
     const viaWasm = await run({ 'opa-bundle': bundle });
     expect(viaWasm).toMatch(/^ {2}step 1\/2 \(abort canary\): policy medic\/remediation\/decision \(wasm, sha256 [0-9a-f]{12}\): ALLOW$/m);

@@ -112,7 +112,6 @@ describe('OPA policy gate through the intake', () => {
     expect(request).toContain('*Who may approve:* @sre-leads');
     expect(request).toMatch(/\*Required by policy\* `medic\/remediation\/decision` \(sha256 [0-9a-f]{12}\): major incident \(critical alert, 1 open incidents\): an automated rollout-abort needs approval/);
     decided.push(id);
-    console.log(`[closing note] Slack thread (the stand-in's recorded messages):\n${message}\n---\n${request}`);
   });
 
   it('wasm: a deny (never touch kube-system) escalates with the policy\'s reasons; nothing is called', async () => {
