@@ -60,6 +60,10 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
       const status = e.data.httpStatus !== undefined ? ` (HTTP ${e.data.httpStatus})` : '';
       return { ...base, why: playbook, before: 'started', after: `${e.kind === 'action.failed' ? 'failed' : 'succeeded'}${status}` };
     }
+    case 'action.hosts': {
+      const by = (st: string) => e.data.hosts.filter((h) => h.status === st).length;
+      return { ...base, why: playbook, before: 'started', after: `${e.data.check ? 'check: ' : ''}${e.data.hosts.length} host(s): ${by('changed')} changed, ${by('ok')} ok, ${by('already-applied')} already applied, ${by('failed')} failed, ${by('unreachable')} unreachable` };
+    }
     case 'action.retrying':
       return { ...base, why: e.data.reason, after: 'trying again' };
     case 'action.movedOn':

@@ -10,6 +10,7 @@ import type { IncidentSink } from '../src/sinks/sink.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createSsmActivities } from './ssm.js';
+import { createAnsibleActivities, type AnsibleDeps } from './ansible.js';
 import { createKubernetesActivities, type KubernetesDeps } from './kubernetes.js';
 import { createDrillActivities } from './drills.js';
 import type { DrillTarget } from '../src/drills/schema.js';
@@ -29,6 +30,8 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, Play
   ssm?: SSMClient;
   /** EC2, to read instance tags for allow.ssm.instanceTags (default: the standard AWS chain). */
   ec2?: EC2Client;
+  /** ansible-playbook, the playbook directory and the inventory; absent: ansible steps fail with "not configured". */
+  ansible?: AnsibleDeps;
   /** Kubernetes API clients; absent: Kubernetes steps fail with "not configured". */
   kubernetes?: KubernetesDeps;
   /** What chaos drills may break (config drills.targets; only those marked drillable). */
@@ -48,6 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}), ec2: deps.ec2 ?? new EC2Client({}) }),
     ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),
+    ...createAnsibleActivities(deps.ansible),
     ...createKubernetesActivities(deps.kubernetes),
     ...createDrillActivities({
       client: deps.client,

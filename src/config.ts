@@ -237,6 +237,18 @@ export const ConfigSchema = z.strictObject({
     .refine((k) => !(k.inCluster && k.kubeconfig), { message: 'set kubeconfig or inCluster, not both', path: ['inCluster'] })
     .optional()
     .describe('Kubernetes actions (kubernetes steps and probes). Absent: such steps fail with "not configured"'),
+  ansible: z
+    .strictObject({
+      playbookDir: z.string().min(1).describe('Directory holding the playbooks ansible steps may run (a step names a file relative to it, e.g. the shipped ansible/)'),
+      inventory: z.string().min(1).describe('Inventory file or directory (-i); a step can only reach hosts listed here and allow-listed by its playbook'),
+      ansiblePlaybook: z
+        .string()
+        .min(1)
+        .default('ansible-playbook')
+        .describe('The ansible-playbook to run (ansible-core with the ansible.posix collection, whose JSON callback medic reads); ansible-inventory is taken from the same directory'),
+    })
+    .optional()
+    .describe('Ansible steps (action: ansible). Absent: such steps fail with "not configured"'),
   /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
    * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
   aws: z
@@ -358,6 +370,9 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_STORE_URL: ['store', 'url'],
   MEDIC_STORE_KIND: ['store', 'kind'],
   MEDIC_AWS_ENDPOINT: ['aws', 'endpoint'],
+  MEDIC_ANSIBLE_PLAYBOOK_DIR: ['ansible', 'playbookDir'],
+  MEDIC_ANSIBLE_INVENTORY: ['ansible', 'inventory'],
+  MEDIC_ANSIBLE_PLAYBOOK_BIN: ['ansible', 'ansiblePlaybook'],
   MEDIC_KUBECONFIG: ['kubernetes', 'kubeconfig'],
   MEDIC_KUBERNETES_IN_CLUSTER: ['kubernetes', 'inCluster'],
   MEDIC_KUBERNETES_NAMESPACE: ['kubernetes', 'namespace'],

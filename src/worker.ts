@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     ...(config.opa ? { opa: opaDeps(config.opa) } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
+    ...(config.ansible ? { ansible: config.ansible } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [
       ...(audit ? [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer })] : []),

@@ -14,12 +14,16 @@ import { isTemplated, ssmInputProblem } from '../src/playbooks/ssm-guard.js';
 import { render, type TemplateContext } from '../src/playbooks/template.js';
 import { actionProfile, flagProfile, ssmProfile } from './profiles.js';
 import { describeKubernetes, runKubernetes } from './kubernetes.js';
+import { describeAnsible, runAnsible } from './ansible.js';
+import type { HostReport } from './contracts-timeline.js';
 
 export interface ActionOutcome {
   summary: string;
   durationMs: number;
   /** What goes into the timeline entry's data (status, output, ids). */
   data: Record<string, unknown>;
+  /** Per-host results (ansible): the action.hosts timeline entry. */
+  hosts?: HostReport;
 }
 
 /** A refused render as the failure a step fails with (nothing was sent). */
@@ -125,6 +129,8 @@ export function describeAction(step: Step, ctx: TemplateContext): string {
       const f = flagActionInput(step, ctx, { idempotencyKey: '', dryRun: false }, 'plain');
       return `Unleash flag ${f.feature} → ${f.enabled ? 'on' : 'off'} in ${f.environment} (project ${f.project})`;
     }
+    case 'ansible':
+      return describeAnsible(step, ctx);
   }
 }
 
@@ -206,6 +212,8 @@ export async function runAction(
   o: ActOptions,
   /** The playbook's target allow-lists (allow.*). */
   allow?: Allow,
+  /** The playbook's limits.blastRadius (an ansible step's resolved hosts count against it). */
+  blastRadius = 1,
 ): Promise<ActionOutcome> {
   // A value that cannot be rendered safely fails the step before anything is sent.
   const refused = stepRefusal(step, ctx);
@@ -244,5 +252,7 @@ export async function runAction(
       const { project, environment, feature } = input;
       return { summary: r.summary, durationMs: r.durationMs, data: { project, environment, feature, before: r.before, after: r.after, changed: r.changed } };
     }
+    case 'ansible':
+      return runAnsible(step, ctx, o, allow?.ansible, blastRadius);
   }
 }

@@ -40,6 +40,22 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
 const TakeWait = z.strictObject({ rung: z.number().int(), group: z.string(), since: z.number(), until: z.number() });
 const PagerDutyReply = loose({ status: z.number(), message: z.string(), dedupKey: z.string().optional() });
 const Json = z.record(z.string(), z.unknown());
+/** One host's part in a run over several hosts (the ansible action). */
+export const HostResultSchema = z.strictObject({
+  host: z.string(),
+  status: z.enum(['ok', 'changed', 'failed', 'unreachable', 'already-applied']).describe('already-applied: the marker of this idempotency key was on the host, so the playbook did nothing there'),
+  changedTasks: z.array(z.string()).describe('Tasks that changed something (in --check: would change).'),
+  failedTask: z.string().optional(),
+  message: z.string().optional().describe('Why the host failed or was unreachable (redacted, capped).'),
+  diff: z.string().optional().describe('What --diff showed (redacted, capped).'),
+});
+export type HostResult = z.infer<typeof HostResultSchema>;
+export const HostReportSchema = z.strictObject({
+  playbook: z.string(),
+  check: z.boolean().describe('A --check --diff run (dry run or approval preview): nothing changed.'),
+  hosts: z.array(HostResultSchema),
+});
+export type HostReport = z.infer<typeof HostReportSchema>;
 
 /** Payload per kind; `step` tells whether entries of the kind name a step. */
 const KINDS = {
@@ -81,6 +97,7 @@ const KINDS = {
     data: z.strictObject({ dryRun: z.boolean(), httpStatus: z.number().int().optional(), output: Json.describe('What the action reported (status, ids, changes).') }),
   },
   'action.failed': { step, data: z.strictObject({ httpStatus: z.number().int().optional(), details: Json.optional().describe("The failure's details (refusal, API status).") }) },
+  'action.hosts': { step, data: HostReportSchema },
   'action.retrying': { data: z.strictObject({ reason: z.string(), step: z.number().int(), try: z.number().int() }) },
   'action.movedOn': { data: z.strictObject({ reason: z.string(), step: z.number().int() }) },
   'verification.started': { step, data: z.strictObject({}) },
@@ -189,6 +206,7 @@ export const entry = {
   actionStarted: make('action.started'),
   actionSucceeded: make('action.succeeded'),
   actionFailed: make('action.failed'),
+  actionHosts: make('action.hosts'),
   actionRetrying: make('action.retrying'),
   actionMovedOn: make('action.movedOn'),
   verificationStarted: make('verification.started'),

@@ -6,6 +6,7 @@ import { modeOf } from '../src/policy/plan.js';
 import type { TemplateContext } from '../src/playbooks/template.js';
 import { describeAction, renderHttpRequest, stepRefusal, verificationTargets } from './actions.js';
 import { describeKubernetesCheck, kubernetesCheck, kubernetesRefusal } from './kubernetes.js';
+import { ansibleStepRefusal } from './ansible.js';
 import { buildPage, type PageContext } from './page.js';
 import type { RunningIncidentInput } from './contracts.js';
 
@@ -14,7 +15,7 @@ export function describer(input: RunningIncidentInput, ctx: TemplateContext, pag
   return {
     action: (step) => describeAction(step, ctx),
     renderRefusal: (step) => stepRefusal(step, ctx),
-    targetRefusal: (step) => kubernetesRefusal(step, ctx, pb.allow?.kubernetes),
+    targetRefusal: (step) => kubernetesRefusal(step, ctx, pb.allow?.kubernetes) ?? ansibleStepRefusal(step, ctx, pb.allow?.ansible),
     verification: (step) => {
       const v = step.verification!;
       const probe = verificationTargets(v, ctx, 'plain'); // refused values fail the step before it acts

@@ -9,13 +9,15 @@ import { toMs } from '../src/playbooks/duration.js';
 import type { EscalationRung, Step } from '../src/playbooks/schema.js';
 import { renderHttpRequest, RENDER_REFUSED, runAction, verificationTargets } from './actions.js';
 import { SearchAttributes, type IncidentState } from './contracts.js';
+import { ANSIBLE_REFUSED } from './ansible.js';
+import { HostReportSchema } from './contracts-timeline.js';
 import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
 import type { Outbox } from './outbox.js';
 import type { Pager } from './paging.js';
 import { actionProfile, governor, policyProfile, probeProfile } from './profiles.js';
 
 /** Failure types meaning "refused before acting": nothing reached the target. */
-const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED]);
+const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED, ANSIBLE_REFUSED]);
 const failureText = (err: unknown): string => {
   const e = err as { cause?: { message?: string }; message?: string };
   return e.cause?.message ?? e.message ?? String(err);
@@ -51,17 +53,25 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
 
   const act = async (c: Extract<IncidentCommand, { kind: 'runAction' }>): Promise<UntimedEvent> => {
     try {
-      const r = await runAction(step(c.step), env.ctx, { idempotencyKey: c.idempotencyKey, dryRun: c.dryRun }, pb.allow);
-      return { kind: 'actionResult', outcome: { ok: true, summary: r.summary, durationMs: r.durationMs, data: r.data } };
+      const r = await runAction(step(c.step), env.ctx, { idempotencyKey: c.idempotencyKey, dryRun: c.dryRun }, pb.allow, pb.limits.blastRadius);
+      return { kind: 'actionResult', outcome: { ok: true, summary: r.summary, durationMs: r.durationMs, data: r.data, ...(r.hosts ? { hosts: r.hosts } : {}) } };
     } catch (err) {
       if (isCancellation(err)) throw err;
       const direct = err instanceof ApplicationFailure && err.type === RENDER_REFUSED;
       const e = err as { type?: string; cause?: { type?: string; details?: unknown[] } };
       const refused = REFUSALS.has(e.type ?? '') || REFUSALS.has(e.cause?.type ?? '');
       const details = direct ? err.details?.[0] : e.cause?.details?.[0];
+      // A run over several hosts reports each host, the ones that failed and the others.
+      const hosts = HostReportSchema.safeParse((details as { hosts?: unknown } | undefined)?.hosts);
       return {
         kind: 'actionResult',
-        outcome: { ok: false, error: failureText(err), refused, ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}) },
+        outcome: {
+          ok: false,
+          error: failureText(err),
+          refused,
+          ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}),
+          ...(hosts.success ? { hosts: hosts.data } : {}),
+        },
       };
     }
   };

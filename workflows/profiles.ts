@@ -72,6 +72,22 @@ export const ssmProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOpt
   },
 });
 
+/** Ansible runs: the activity heartbeats every few seconds while ansible-playbook runs, so a dead
+ * worker is noticed within the heartbeat timeout and the run retried (the playbook's markers make
+ * the retry report "already applied"). The step's timeout bounds one run; host failures,
+ * unreachable hosts and refusals are final (the step's attempts decide what comes next). */
+export const ansibleProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
+  startToCloseTimeout: toMs(step.timeout) + 90_000, // + the inventory lookup and waiting for an orphaned earlier run
+  heartbeatTimeout: '20s',
+  retry: {
+    maximumAttempts: step.retries + 1,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['AnsibleRefused', 'AnsibleFailed', 'AnsibleTimeout', 'AnsibleNotConfigured'],
+  },
+});
+
 /** Kubernetes actions: each API request has its own deadline inside the activity; the step's
  * timeout is also the drain's deadline for evictions a PodDisruptionBudget refuses, so the
  * activity gets slack beyond it (a retried drain starts a new deadline). Rejections (4xx), bounds and drain timeouts are final. */

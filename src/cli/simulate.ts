@@ -10,6 +10,7 @@ import { formatProblem, loadPlaybooks } from '../playbooks/load.js';
 import { fetchAlertmanagerAlerts, readRecordedAlerts } from '../simulate/alerts.js';
 import { dryRunActuator } from '../simulate/actuator.js';
 import { simulate, type PolicyEvaluator, type SimOptions } from '../simulate/engine.js';
+import { simulateAnsibleDeps } from '../simulate/ansible.js';
 import { KubernetesConfigError, simulateKubernetesDeps } from '../simulate/kubernetes.js';
 import { formatSimulation } from '../simulate/format.js';
 
@@ -63,9 +64,13 @@ export async function simulateCommand(
   const kubernetes = await simulateKubernetesDeps(flags.config).catch((err: unknown) => {
     throw err instanceof KubernetesConfigError ? new SimulateUsageError(err.message) : err;
   });
+  // ansible steps are checked (--check --diff) against the inventory the config names.
+  const ansible = await simulateAnsibleDeps(flags.config).catch((err: unknown) => {
+    throw new SimulateUsageError((err as Error).message);
+  });
   const result = await simulate(alerts, {
     playbooks,
-    actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`], ...(kubernetes ? { kubernetes } : {}) }),
+    actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`], ...(kubernetes ? { kubernetes } : {}), ...(ansible ? { ansible } : {}) }),
     ...(correlation ? { correlation } : {}),
     ...(policy ? { policy } : {}),
     ...(flags.paused ? { pause: { paused: true, by: 'simulate --paused' } } : {}),

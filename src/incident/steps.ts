@@ -2,13 +2,14 @@
 // what their answers lead to (the next try, the next step, escalation or the end).
 import { toMs } from '../playbooks/duration.js';
 import { render } from '../playbooks/template.js';
+import { ansibleLimit } from '../playbooks/ansible.js';
 import { combine, targetGate } from '../policy/gates.js';
 import { advance, advanceAfterDryRun, approversOf, isDryRun, localGates, requiresApproval } from '../policy/plan.js';
 import { finish, type Run, toEscalation } from './run.js';
 import { approvalRequest } from './state.js';
 import { askPolicy, policyOf, policyPending, policyWantsApproval } from './policy.js';
 import type { IncidentEvent, ProbeRound } from './types.js';
-import { entry, httpStatusOf } from '../../workflows/contracts-timeline.js';
+import { entry, httpStatusOf, type HostReport } from '../../workflows/contracts-timeline.js';
 
 export const LOCK_RECHECK_MS = 30_000;
 
@@ -51,7 +52,8 @@ export function gatesPhase(r: Run): void {
     r.note(entry.gateBlocked({ message: `${r.label()} blocked: target refused: ${refused.message}`, step: s.stepIndex, data: { decisions, refusal: refused } }));
     return nextStep(r, `target refused (${refused.message})`);
   }
-  const targets = step.targets.map((t) => render(t, env.ctx));
+  // An ansible step's targets are its hosts: the limit's names (the activity counts groups' hosts).
+  const targets = step.action === 'ansible' ? ansibleLimit(step.params, env.ctx) : step.targets.map((t) => render(t, env.ctx));
   const local = localGates({
     pause: s.pause,
     maintenanceWindows: pb.maintenanceWindows,
@@ -200,6 +202,7 @@ export function acted(r: Run, o: Extract<IncidentEvent, { kind: 'actionResult' }
   const { s, env } = r;
   r.m.inFlight = undefined;
   const dryRun = isDryRun(env.playbook, r.step(), env.mode);
+  if (o.hosts) r.note(entry.actionHosts({ message: `${r.label()}: ${hostsLine(o.hosts)}`, step: s.stepIndex, data: o.hosts }));
   if (o.ok) {
     if (!dryRun) s.acted = true;
     r.note(entry.actionSucceeded({ message: `${r.label()} finished: ${o.summary} (${o.durationMs}ms)`, step: s.stepIndex, data: { dryRun, ...httpStatusOf(o.data), output: o.data } }));
@@ -220,6 +223,16 @@ export function acted(r: Run, o: Extract<IncidentEvent, { kind: 'actionResult' }
   }
   s.verify = undefined;
   s.phase = 'verify';
+}
+
+/** "check of restart-service.yml on 2 hosts: web1 changed (restart demo), web2 already applied". */
+export function hostsLine(h: HostReport): string {
+  const one = (x: HostReport['hosts'][number]): string => {
+    const what = x.status === 'already-applied' ? 'already applied' : x.status;
+    const detail = x.status === 'changed' ? x.changedTasks.join(', ') : x.status === 'failed' || x.status === 'unreachable' ? [x.failedTask, x.message].filter(Boolean).join(': ') : '';
+    return `${x.host} ${what}${detail ? ` (${detail})` : ''}`;
+  };
+  return `${h.check ? 'check (--check --diff) of' : 'ran'} ${h.playbook} on ${h.hosts.length} host(s): ${h.hosts.map(one).join('; ')}`;
 }
 
 export function verifyPhase(r: Run): void {

@@ -20,6 +20,7 @@ import type {
   TakeInput,
   TimelineEntry,
 } from '../../workflows/contracts.js';
+import type { HostReport } from '../../workflows/contracts-timeline.js';
 import type { PageContent } from '../../workflows/page.js';
 import type { DrillReport } from '../../workflows/contracts-drill.js';
 import type { PlaybookRef } from '../playbooks/hash.js';
@@ -34,10 +35,14 @@ export type Wait = NonNullable<MachineState['wait']>;
 export type TimerName = Wait['timer'];
 
 /** What a run of the step's action came back with. */
-export type ActionOutcome =
+export type ActionOutcome = (
   | { ok: true; summary: string; durationMs: number; data: Record<string, unknown> }
-  /** `refused`: nothing reached the target (a render, SSM or Kubernetes-target refusal). */
-  | { ok: false; error: string; refused: boolean; details?: Record<string, unknown> };
+  /** `refused`: nothing reached the target (a render, SSM, Kubernetes-target or Ansible-host refusal). */
+  | { ok: false; error: string; refused: boolean; details?: Record<string, unknown> }
+) & {
+  /** Per-host results of an action run on several hosts (ansible), noted as action.hosts. */
+  hosts?: HostReport;
+};
 
 /** One round of verification probes; absent probes were not configured. */
 export interface ProbeRound {

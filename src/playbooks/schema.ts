@@ -10,6 +10,7 @@ import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 import { kubernetesAllowProblems } from '../policy/targets.js';
 import { PolicyGateSchema } from '../policy/opa.js';
+import { AnsibleParamsSchema, requireAnsibleAllow } from './ansible.js';
 import { requireSsmAllow, SsmAutomationParamsSchema, SsmCommandParamsSchema } from './ssm.js';
 
 export { SsmAutomationParamsSchema, SsmCommandParamsSchema, type SsmAutomationParams, type SsmCommandParams } from './ssm.js';
@@ -216,6 +217,11 @@ export const StepSchema = z
     z
       .strictObject({ ...stepCommon, action: z.literal('flag'), params: FlagParamsSchema })
       .describe('Turn a feature flag on or off in one environment (Unleash admin API); reads first, so a repeat changes nothing'),
+    z
+      .strictObject({ ...stepCommon, action: z.literal('ansible'), params: AnsibleParamsSchema })
+      .describe(
+        'Run an Ansible playbook from the configured ansible.playbookDir on allow-listed hosts (--limit); dry run = --check --diff; per-host results (ok, changed, failed, unreachable, already applied) in the timeline',
+      ),
   ])
   .refine((s) => !s.requiresApproval || s.approvers.length > 0, {
     message: 'a step that requires approval must list approvers',
@@ -313,11 +319,12 @@ export const LimitsSchema = z.strictObject({
 export type Limits = z.infer<typeof LimitsSchema>;
 
 /** A target templated from alert data must be allow-listed (src/policy/targets.ts, and
- * src/playbooks/ssm.ts for SSM instances); runbooks
+ * src/playbooks/ssm.ts for SSM instances, src/playbooks/ansible.ts for Ansible hosts); runbooks
  * (src/runbooks/schema.ts) apply the same rule. */
 export function allowRule(pb: Pick<z.infer<typeof PlaybookObjectSchema>, 'steps' | 'allow'>, ctx: z.RefinementCtx): void {
   for (const p of kubernetesAllowProblems(pb)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   requireSsmAllow(pb, ctx);
+  requireAnsibleAllow(pb, ctx);
 }
 
 /** The playbook's fields without its cross-field rules (for schemas built from it, e.g. runbooks). */

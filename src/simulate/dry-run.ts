@@ -12,6 +12,7 @@ import type { Playbook } from '../playbooks/schema.js';
 import { admissionGates, governorFacts, recordTouch, type AdmissionLedger } from '../policy/admission.js';
 import { combine, targetGate, type GateDecision } from '../policy/gates.js';
 import type { AdmitResult, TimelineEntry } from '../../workflows/contracts.js';
+import type { HostReport } from '../../workflows/contracts-timeline.js';
 import { incidentEnv } from '../../workflows/describe.js';
 import type { Allow } from '../playbooks/allow.js';
 import type { Step } from '../playbooks/schema.js';
@@ -27,8 +28,10 @@ export interface DryRunResult {
   error?: string;
   /** The target's own prediction (server-side dry run), when it gave one. */
   wouldHeal?: boolean;
+  /** Per-host results of a check run (ansible --check --diff). */
+  hosts?: HostReport;
 }
-export type DryRunActuator = (step: Step, ctx: TemplateContext, idempotencyKey: string, allow?: Allow) => Promise<DryRunResult>;
+export type DryRunActuator = (step: Step, ctx: TemplateContext, idempotencyKey: string, allow?: Allow, blastRadius?: number) => Promise<DryRunResult>;
 
 export type SimEvent =
   | { kind: 'gates'; step: number; at: string; verdict: 'allow' | 'wait' | 'block'; decisions: GateDecision[]; governor: GateDecision[] }
@@ -150,11 +153,12 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
       }
       case 'runAction': {
         const step = pb.steps[c.step]!;
-        const r = await o.actuator(step, env.ctx, c.idempotencyKey, pb.allow);
+        const r = await o.actuator(step, env.ctx, c.idempotencyKey, pb.allow, pb.limits.blastRadius);
         lastDryRun = r;
         events.push({ kind: 'action', step: c.step, try: c.stepTry, name: step.name, what: env.describe.action(step), dryRun: r.summary, ok: r.ok, ...(r.error ? { error: r.error } : {}) });
         now += 1_000;
-        queue.push({ kind: 'actionResult', outcome: r.ok ? { ok: true, summary: r.summary, durationMs: 0, data: {} } : { ok: false, error: r.error ?? r.summary, refused: false } });
+        const hosts = r.hosts ? { hosts: r.hosts } : {};
+        queue.push({ kind: 'actionResult', outcome: r.ok ? { ok: true, summary: r.summary, durationMs: 0, data: {}, ...hosts } : { ok: false, error: r.error ?? r.summary, refused: false, ...hosts } });
         return;
       }
       case 'verify': {

@@ -21,6 +21,7 @@ import { createSlackSink, type SlackSinkDeps } from '../sinks/slack/sink.js';
 import type { ActivityDeps } from '../../activities/index.js';
 import { NO_TRACING, type WorkerTracing } from '../tracing.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
+import type { AnsibleDeps } from '../../activities/ansible.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { buildIdOf, deploymentOptions, promoteToCurrent, type Promotion, type Versioning } from './versioning.js';
 
@@ -59,6 +60,8 @@ export interface WorkerOptions {
   awsEndpoint?: string;
   /** Kubernetes API clients (config kubernetes); absent: kubernetes steps fail as not configured. */
   kubernetes?: KubernetesDeps;
+  /** ansible-playbook and its playbook directory and inventory (config ansible); absent: ansible steps fail as not configured. */
+  ansible?: AnsibleDeps;
   /** What chaos drills may break (config drills.targets). */
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
@@ -102,6 +105,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ec2: new EC2Client(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
+    ...(o.ansible ? { ansible: o.ansible } : {}),
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
     ...(o.identityKey ? { identityKey: o.identityKey } : {}),

@@ -12,6 +12,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUNDLE_OPTIONS } from '../../src/temporal/worker.js';
 import { BUNDLE_PATH, opaPath, ROOT, temporalCliPath, testServerPath } from './paths.js';
 import { makeTestServerArchive } from './test-server-cds.js';
+import { ANSIBLE_PLAYBOOK } from './ansible.js';
 
 const SOURCES = ['workflows', 'src', 'activities'];
 const KEY_PATH = `${BUNDLE_PATH}.key`;
@@ -43,7 +44,7 @@ async function bundle(): Promise<void> {
 const once = globalThis as { medicBundle?: Promise<void>; medicCds?: Promise<void> };
 
 export default async function setup(): Promise<void> {
-  for (const p of [temporalCliPath(), testServerPath(), opaPath()]) {
+  for (const p of [temporalCliPath(), testServerPath(), opaPath(), ANSIBLE_PLAYBOOK, '/usr/sbin/sshd']) {
     if (!existsSync(p)) throw new Error(`missing ${p}: run "bash scripts/provision.sh" (npm test does it for you)`);
   }
   once.medicBundle ??= bundle();

@@ -7,6 +7,7 @@ import type { MedicWorker } from '../../src/temporal/worker.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import type { OpaDeps } from '../../activities/opa.js';
+import type { AnsibleDeps } from '../../activities/ansible.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -72,6 +73,8 @@ export async function startMedic(
     awsEndpoint?: string;
     secrets?: Record<string, string>;
     kubernetes?: KubernetesDeps;
+    /** ansible-playbook, playbooks and inventory for ansible steps (test/support/ansible.ts). */
+    ansible?: AnsibleDeps;
     /** Incident sinks for the worker (e.g. the audit sink) and the audit log the server writes. */
     sinks?: IncidentSink[];
     audit?: AuditLog;
@@ -99,6 +102,7 @@ export async function startMedic(
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
     ...(opts.opa ? { opa: opts.opa } : {}),
+    ...(opts.ansible ? { ansible: opts.ansible } : {}),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     playbooks: () => loaded.playbooks,
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
+    ...(config.ansible ? { ansible: config.ansible } : {}),
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),

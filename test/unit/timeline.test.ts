@@ -38,6 +38,11 @@ const SAMPLES: { [K in TimelineKind]: NewEntry } = {
   'approval.partial': entry.approvalPartial({ message: '1 of 2 approvals', step: 0, data: { partial: { by: 'U1', approvals: ['U1'], needed: 2 } } }),
   'approval.decided': entry.approvalDecided({ message: 'approved by U1', step: 0, data: { decision: 'approve', by: 'U1' } }),
   'approval.expired': entry.approvalExpired({ message: 'expired unanswered', step: 0, data: {} }),
+  'action.hosts': entry.actionHosts({
+    message: 'ran restart-service.yml on 2 host(s)',
+    step: 0,
+    data: { playbook: 'restart-service.yml', check: false, hosts: [{ host: 'web1', status: 'changed', changedTasks: ['restart demo'] }, { host: 'web2', status: 'unreachable', changedTasks: [], message: 'ssh: connect refused' }] },
+  }),
   'action.started': entry.actionStarted({ message: 'started', step: 0, data: { idempotencyKey: 'i:step-0:try-1', stepName: 'restart', try: 1, dryRun: false, action: 'http' } }),
   'action.succeeded': entry.actionSucceeded({ message: 'finished', step: 0, data: { dryRun: false, httpStatus: 200, output: { status: 200 } } }),
   'action.failed': entry.actionFailed({ message: 'failed: boom', step: 0, data: { details: { status: 500 }, httpStatus: 500 } }),
