@@ -109,14 +109,15 @@ export function createAnsibleActivities(deps: AnsibleDeps | undefined) {
   }
 
   /** Runs a command in its own process group, heartbeating; cancellation and the deadline kill the group. */
-  function run(cmd: string, args: string[], o: { timeoutMs: number; details: Record<string, unknown> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function run(cmd: string, args: string[], o: { timeoutMs: number; details: Record<string, unknown>; trackPid?: boolean }): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => void (stdout.length < 32_000_000 && (stdout += d.toString())));
       child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-16_000)));
-      const details = { ...o.details, pid: child.pid };
+      // The pid lets a retried attempt wait for a playbook run its dead worker left behind.
+      const details = o.trackPid === false ? o.details : { ...o.details, pid: child.pid };
       const beat = (): void => heartbeat(details);
       beat();
       const kill = (why: string): void => {
@@ -141,12 +142,24 @@ export function createAnsibleActivities(deps: AnsibleDeps | undefined) {
     });
   }
 
-  async function resolveHosts(d: AnsibleDeps, input: AnsibleRunInput): Promise<string[]> {
-    for (const name of input.limit) if (!ANSIBLE_NAME.test(name)) throw refused(`limit entry ${JSON.stringify(name).slice(0, 70)} is not one host or group name`);
+  // An inventory file is read once per change (ansible-inventory takes seconds); a directory or a
+  // script every time.
+  let cached: { mtimeMs: number; index: ReturnType<typeof inventoryIndex> } | undefined;
+  async function inventory(d: AnsibleDeps, timeoutMs: number): Promise<ReturnType<typeof inventoryIndex>> {
+    const st = statSync(d.inventory, { throwIfNoEntry: false });
+    const mtimeMs = st?.isFile() && (st.mode & 0o111) === 0 ? st.mtimeMs : undefined;
+    if (mtimeMs !== undefined && cached?.mtimeMs === mtimeMs) return cached.index;
     const bin = join(dirname(d.ansiblePlaybook), 'ansible-inventory');
-    const r = await run(existsSync(bin) ? bin : 'ansible-inventory', ['-i', d.inventory, '--list'], { timeoutMs: Math.min(input.timeoutMs, 60_000), details: { phase: 'inventory' } });
+    const r = await run(existsSync(bin) ? bin : 'ansible-inventory', ['-i', d.inventory, '--list'], { timeoutMs: Math.min(timeoutMs, 60_000), details: { phase: 'inventory' }, trackPid: false });
     if (r.code !== 0) throw ApplicationFailure.create({ type: 'AnsibleFailed', nonRetryable: true, message: `ansible-inventory failed (exit ${r.code}): ${capOutput(r.stderr, 400)}` });
     const index = inventoryIndex(JSON.parse(r.stdout) as Record<string, { hosts?: string[]; children?: string[] }>);
+    if (mtimeMs !== undefined) cached = { mtimeMs, index };
+    return index;
+  }
+
+  async function resolveHosts(d: AnsibleDeps, input: AnsibleRunInput): Promise<string[]> {
+    for (const name of input.limit) if (!ANSIBLE_NAME.test(name)) throw refused(`limit entry ${JSON.stringify(name).slice(0, 70)} is not one host or group name`);
+    const index = await inventory(d, input.timeoutMs);
     const hosts: string[] = [];
     for (const name of input.limit) {
       const members = index.groups.get(name) ?? (index.hosts.has(name) ? [name] : undefined);

@@ -23,6 +23,7 @@ export const ApprovalRequestSchema = z.strictObject({
   step: z.number().int().min(0),
   stepName: z.string(),
   what: z.string().describe('The step label and what its action does.'),
+  preview: z.string().optional().describe("The step's own dry run, run before asking (ansible: --check --diff, per host)."),
   risk: z.enum(['low', 'medium', 'high']),
   approvers: z.array(z.string()),
   fourEyes: z.boolean(),

@@ -166,6 +166,8 @@ export interface IncidentState {
   pendingApproval?: ApprovalRequest;
   /** The OPA gate's verdict for one try of a step (src/policy/opa.ts); kept until the step moves on. */
   policy?: { step: number; try: number; at: number; verdict: PolicyVerdict };
+  /** The step's dry run shown in its approval request (ansible: --check --diff), per step and try. */
+  preview?: { step: number; try: number; text: string };
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string; with?: string[] };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
   outcome?: string;
@@ -188,7 +190,7 @@ export interface IncidentState {
 /** What the decision core waits for: at most one call in flight and at most one timer. */
 export interface MachineState {
   /** The governor, the step's action, a verification round, a webhook rung or a page resolve. */
-  inFlight?: 'governor' | 'action' | 'verify' | 'notify' | 'page' | 'policy';
+  inFlight?: 'governor' | 'action' | 'preview' | 'verify' | 'notify' | 'page' | 'policy';
   wait?: { id: number; timer: 'recheck' | 'approval' | 'probe' | 'rung' | 'take' | 'hold'; until: number; paused?: boolean; lock?: boolean };
   timers: number;
   /** The other incident holding the target's lock signalled it let go. */

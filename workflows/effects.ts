@@ -4,7 +4,7 @@
 // and the timeline (outbox.ts). Each call's answer goes back to the core as an event.
 import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { IncidentCommand, IncidentEnv, ProbeRound, UntimedEvent } from '../src/incident/types.js';
+import type { ActionOutcome, IncidentCommand, IncidentEnv, ProbeRound, UntimedEvent } from '../src/incident/types.js';
 import { toMs } from '../src/playbooks/duration.js';
 import type { EscalationRung, Step } from '../src/playbooks/schema.js';
 import { renderHttpRequest, RENDER_REFUSED, runAction, verificationTargets } from './actions.js';
@@ -51,10 +51,10 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
       .finally(() => void (calls -= 1));
   };
 
-  const act = async (c: Extract<IncidentCommand, { kind: 'runAction' }>): Promise<UntimedEvent> => {
+  const act = async (c: { step: number; idempotencyKey: string; dryRun: boolean }): Promise<ActionOutcome> => {
     try {
       const r = await runAction(step(c.step), env.ctx, { idempotencyKey: c.idempotencyKey, dryRun: c.dryRun }, pb.allow, pb.limits.blastRadius);
-      return { kind: 'actionResult', outcome: { ok: true, summary: r.summary, durationMs: r.durationMs, data: r.data, ...(r.hosts ? { hosts: r.hosts } : {}) } };
+      return { ok: true, summary: r.summary, durationMs: r.durationMs, data: r.data, ...(r.hosts ? { hosts: r.hosts } : {}) };
     } catch (err) {
       if (isCancellation(err)) throw err;
       const direct = err instanceof ApplicationFailure && err.type === RENDER_REFUSED;
@@ -64,14 +64,11 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
       // A run over several hosts reports each host, the ones that failed and the others.
       const hosts = HostReportSchema.safeParse((details as { hosts?: unknown } | undefined)?.hosts);
       return {
-        kind: 'actionResult',
-        outcome: {
-          ok: false,
-          error: failureText(err),
-          refused,
-          ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}),
-          ...(hosts.success ? { hosts: hosts.data } : {}),
-        },
+        ok: false,
+        error: failureText(err),
+        refused,
+        ...(details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {}),
+        ...(hosts.success ? { hosts: hosts.data } : {}),
       };
     }
   };
@@ -168,7 +165,9 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
         case 'release':
           return gov(() => release(c.cooldownMs, c.key));
         case 'runAction':
-          return async(() => act(c));
+          return async(async () => ({ kind: 'actionResult', outcome: await act(c) }));
+        case 'preview':
+          return async(async () => ({ kind: 'previewed', outcome: await act({ ...c, dryRun: true }) }));
         case 'verify':
           return async(() => probe(c.step));
         case 'askPolicy':

@@ -8,7 +8,7 @@ import { entry } from '../../workflows/contracts-timeline.js';
 import { climb, continueFinishing, escalatePhase, holdEnded, onNotified, onPaged, onTaken } from './escalation.js';
 import { endWith, finish, Run, toEscalation } from './run.js';
 import { applyAlerts, applyDecision, refuseDecision } from './state.js';
-import { acted, actPhase, admitted, approvalPhase, gatesPhase, verified, verifyPhase } from './steps.js';
+import { acted, actPhase, admitted, approvalPhase, gatesPhase, previewed, verified, verifyPhase } from './steps.js';
 import { policyDecided } from './policy.js';
 import { humanOutcome, refuseResolve, refuseTake } from './ladder.js';
 import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition } from './types.js';
@@ -85,6 +85,9 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
       break;
     case 'actionResult':
       if (r.m.inFlight === 'action') acted(r, event.outcome);
+      break;
+    case 'previewed':
+      if (r.m.inFlight === 'preview') previewed(r, event.outcome);
       break;
     case 'verified':
       if (r.m.inFlight === 'verify') verified(r, event.round);

@@ -151,6 +151,12 @@ export function approvalPhase(r: Run): void {
     r.note(entry.actionFailed({ message: `${r.label()} failed: refused, nothing was sent: ${refused.message}`, step: s.stepIndex, data: { details: { refusal: refused } } }));
     return nextStep(r, `action failed (refused, nothing was sent: ${refused.message})`);
   }
+  // Steps with a dry run of their own show it in the request: it runs first (ansible: --check --diff).
+  if (fresh && step.action === 'ansible' && (s.preview?.step !== s.stepIndex || s.preview.try !== s.stepTry)) {
+    r.m.inFlight = 'preview';
+    r.emit({ kind: 'preview', step: s.stepIndex, stepTry: s.stepTry, idempotencyKey: actionKey(r) });
+    return;
+  }
   if (fresh) {
     const what = `${r.label()}: ${env.describe.action(step)}`;
     // An approval the OPA policy asked for goes to the groups it named (else, as for a demoted
@@ -161,8 +167,10 @@ export function approvalPhase(r: Run): void {
     const why = policy ? `policy ${policy.decision} requires approval` : 'mode approve-all';
     if (approvers.length === 0) return toEscalation(r, `${why}: nobody may approve ${what} (the step lists no approvers and the playbook no demotionApprovers)`);
     const needed = step.fourEyes ? 2 : undefined; // four-eyes: two distinct approvers
+    const preview = s.preview?.step === s.stepIndex && s.preview.try === s.stepTry ? s.preview.text : undefined;
     const p = {
       ...approvalRequest({ ...step, approvers }, s.stepIndex, what, env.requestedBy, r.at, toMs(step.approvalTimeout), needed),
+      ...(preview ? { preview } : {}),
       ...(policy ? { policy: { decision: policy.decision, ...(policy.hash ? { hash: policy.hash } : {}), reasons: policy.reasons } } : {}),
     };
     s.pendingApproval = p;
@@ -180,11 +188,22 @@ export function approvalPhase(r: Run): void {
   r.wait('approval', s.pendingApproval!.expiresAt - r.at);
 }
 
+/** The try's idempotency key: incident + step + the workflow's try (never an activity attempt). */
+const actionKey = (r: Run): string => `${r.env.incidentId}:step-${r.s.stepIndex}:try-${r.s.stepTry}`;
+
+/** The dry run for the approval request came back: kept for the request (a failed check is shown too). */
+export function previewed(r: Run, o: Extract<IncidentEvent, { kind: 'previewed' }>['outcome']): void {
+  const { s } = r;
+  r.m.inFlight = undefined;
+  if (o.hosts) r.note(entry.actionHosts({ message: `${r.label()} before approval: ${hostsLine(o.hosts)}`, step: s.stepIndex, data: o.hosts }));
+  s.preview = { step: s.stepIndex, try: s.stepTry, text: o.ok ? o.summary : `the dry run failed: ${o.error}` };
+}
+
 export function actPhase(r: Run): void {
   const { s, env } = r;
   const step = r.step();
   r.setStatus('acting');
-  const idempotencyKey = `${env.incidentId}:step-${s.stepIndex}:try-${s.stepTry}`;
+  const idempotencyKey = actionKey(r);
   const dryRun = isDryRun(env.playbook, step, env.mode);
   // The action's kind feeds the store's actions-by-type KPI.
   r.note(

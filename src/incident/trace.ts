@@ -17,6 +17,8 @@ export function traceOf(c: IncidentCommand): TraceEntry {
     case 'runAction':
     case 'askPolicy':
       return { kind: c.kind, step: c.step, stepTry: c.stepTry, ...(c.kind === 'runAction' ? { dryRun: c.dryRun } : {}) };
+    case 'preview':
+      return { kind: c.kind, step: c.step, stepTry: c.stepTry };
     case 'verify':
     case 'requestApproval':
     case 'recordRun':

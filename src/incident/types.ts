@@ -64,6 +64,8 @@ export type IncidentEvent =
   | { kind: 'decided'; at: number; decision: DecisionInput }
   | { kind: 'timer'; at: number; id: number }
   | { kind: 'actionResult'; at: number; outcome: ActionOutcome }
+  /** The step's dry run before its approval request (ansible: --check --diff). */
+  | { kind: 'previewed'; at: number; outcome: ActionOutcome }
   | { kind: 'verified'; at: number; round: ProbeRound }
   /** The OPA gate's answer (or why there is none) for the current step's try. */
   | { kind: 'policyDecided'; at: number; result: PolicyResult }
@@ -86,6 +88,8 @@ export type IncidentCommand =
   | { kind: 'recordRun'; step: number; stepName: string; ok: boolean; key: string }
   | { kind: 'requestApproval'; step: number; expiresAt: number }
   | { kind: 'runAction'; step: number; stepTry: number; idempotencyKey: string; dryRun: boolean }
+  /** The step's action in dry run, for its approval request (the try's own idempotency key). */
+  | { kind: 'preview'; step: number; stepTry: number; idempotencyKey: string }
   | { kind: 'verify'; step: number }
   /** Ask OPA (activities/opa.ts) whether the step may run; answered by `policyDecided`. */
   | { kind: 'askPolicy'; step: number; stepTry: number; gate: PolicyGate; input: PolicyInput }

@@ -61,10 +61,14 @@ export const AnsibleParamsSchema = z.strictObject({
       'Inventory hosts or groups to run on (--limit), one name per entry, e.g. ["{{labels.host}}"]. A templated entry must render to one host name; every resolved host must match allow.ansible.hosts and their number counts against limits.blastRadius',
     ),
   extraVars: z
-    .record(
-      z.string().regex(EXTRA_VAR_NAME, 'must be a variable name (lowercase letters, digits, _)').refine((k) => !k.startsWith(MEDIC_VAR_PREFIX), `${MEDIC_VAR_PREFIX}* variables are set by medic`),
-      z.string(),
-    )
+    .record(z.string(), z.string())
+    .superRefine((vars, ctx) => {
+      // Keys checked here (not by the record's key schema, whose error would not say the rule).
+      for (const k of Object.keys(vars)) {
+        if (!EXTRA_VAR_NAME.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${JSON.stringify(k)} must be a variable name (lowercase letters, digits, _; at most 64)` });
+        else if (k.startsWith(MEDIC_VAR_PREFIX)) ctx.addIssue({ code: 'custom', path: [k], message: `${MEDIC_VAR_PREFIX}* variables are set by medic` });
+      }
+    })
     .default({})
     .describe(
       'Extra variables (passed in a vars file, each marked !unsafe so Ansible never templates it). Values may use {{labels.x}}; a rendered value must be a plain word. medic adds medic_idempotency_key, which the playbook writes into a marker on each host (ansible/medic-marker-*.yml)',

@@ -147,8 +147,16 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
       }
       case 'requestApproval': {
         const p = s.pendingApproval!;
-        events.push({ kind: 'approval', step: c.step, approvers: p.approvers, message: `would ask ${p.approvers.join(', ')} to approve ${p.what} (expires after ${pb.steps[c.step]!.approvalTimeout}); simulated as approved` });
+        const shown = p.preview ? ` showing its dry run (${p.preview})` : '';
+        events.push({ kind: 'approval', step: c.step, approvers: p.approvers, message: `would ask ${p.approvers.join(', ')} to approve ${p.what}${shown} (expires after ${pb.steps[c.step]!.approvalTimeout}); simulated as approved` });
         for (const user of p.approvers.slice(0, p.needed ?? 1)) queue.push({ kind: 'decided', decision: { decision: 'approve', user } });
+        return;
+      }
+      case 'preview': {
+        // The same dry run the workflow shows in the approval request.
+        const r = await o.actuator(pb.steps[c.step]!, env.ctx, c.idempotencyKey, pb.allow, pb.limits.blastRadius);
+        const hosts = r.hosts ? { hosts: r.hosts } : {};
+        queue.push({ kind: 'previewed', outcome: r.ok ? { ok: true, summary: r.summary, durationMs: 0, data: {}, ...hosts } : { ok: false, error: r.error ?? r.summary, refused: false, ...hosts } });
         return;
       }
       case 'runAction': {

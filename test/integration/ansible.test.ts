@@ -26,7 +26,7 @@ beforeAll(async () => {
     { name: 'web-9', via: 'unreachable', groups: ['web'] },
     { name: 'db-1', via: 'local' },
     { name: 'local-1', via: 'local' },
-  ]);
+  ], { withTestPlaybooks: true });
   m = await startMedic({ ansible: hosts.deps });
 }, 120_000);
 afterAll(async () => {
@@ -87,6 +87,27 @@ describe('ansiblePlaybook over the local connection (the quick path)', () => {
     await expect(run(input({ limit: ['web'], allow: { hosts: ['web-*'] }, blastRadius: 2 }))).rejects.toThrow(/the limit resolves to 3 hosts \(web-1, web-2, web-9\), above the blast radius of 2/);
     await expect(run(input({ limit: ['nosuch'] }))).rejects.toThrow(/no host or group nosuch in the inventory/);
   }, 60_000);
+
+  it('cancellation kills the ansible process group', async () => {
+    const env = new MockActivityEnvironment({});
+    let pid: number | undefined;
+    env.on('heartbeat', (d: unknown) => void (pid ??= (d as { pid?: number }).pid));
+    const running = env.run(createAnsibleActivities(hosts.deps).ansiblePlaybook, input({ playbook: 'held-restart.yml', idempotencyKey: 'incident:quick:abc:run1:step-0:try-9' }));
+    await expect.poll(() => hosts.runs('local-1'), { timeout: 30_000 }).toBe(1); // waiting for a release that never comes
+    expect(pid).toBeGreaterThan(0);
+    env.cancel();
+    await expect(running).rejects.toThrow();
+    const alive = (p: number): boolean => {
+      try {
+        process.kill(-p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => alive(pid!), { timeout: 10_000 }).toBe(false);
+    expect(hosts.markers('local-1')).toHaveLength(1); // only the earlier test's
+  }, 60_000);
 });
 
 describe('an ansible step through the intake, over SSH', () => {
@@ -102,6 +123,9 @@ describe('an ansible step through the intake, over SSH', () => {
     const id = await incidentIdFrom(res);
     const waiting = await m.waitFor(id, (s) => s.status === 'awaiting_approval', 60_000);
     expect(waiting.pendingApproval?.what).toContain('Ansible playbook restart-service.yml on web-1');
+    // The request shows the step's own dry run: --check --diff on the host, which changed nothing.
+    expect(waiting.pendingApproval?.preview).toBe('check (--check --diff) of restart-service.yml on web-1: 1 changed, 0 ok, 0 already applied');
+    expect(await hosts.serviceUp('web-1')).toBe(false);
     expect((await m.api('POST', `/api/incidents/${encodeURIComponent(id)}/approve`, TOKENS.bob, {})).status).toBe(200);
     const done = await m.waitFor(id, (s) => s.endedAt !== undefined, 90_000);
     expect(done.status, done.outcome).toBe('resolved');

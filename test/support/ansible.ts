@@ -5,7 +5,7 @@
 // a test breaks and ansible/restart-service.yml heals. ansible-core comes from
 // scripts/provision-ansible.sh (.cache/ansible-venv); a missing part fails the test, never skips.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { AnsibleDeps } from '../../activities/ansible.js';
@@ -16,6 +16,8 @@ export const ANSIBLE_VENV = join(ROOT, '.cache/ansible-venv');
 export const ANSIBLE_PLAYBOOK = join(ANSIBLE_VENV, 'bin/ansible-playbook');
 /** The shipped Ansible playbooks (ansible/restart-service.yml and the marker tasks). */
 export const SHIPPED_ANSIBLE_DIR = join(ROOT, 'ansible');
+/** Test playbooks (held-restart.yml), copied beside the shipped ones with `withTestPlaybooks`. */
+const TEST_ANSIBLE_DIR = join(ROOT, 'test/fixtures/ansible');
 const SSHD = '/usr/sbin/sshd';
 
 /** Fails loudly when a part is missing. */
@@ -47,6 +49,10 @@ export interface AnsibleHosts {
   serviceUp(host: string): Promise<boolean>;
   /** Idempotency markers on the host (one per key applied there). */
   markers(host: string): string[];
+  /** Runs of test/fixtures/ansible/held-restart.yml that reached the host. */
+  runs(host: string): number;
+  /** Lets held runs on the host go on. */
+  release(host: string): void;
   stop(): Promise<void>;
 }
 
@@ -90,7 +96,7 @@ async function listening(port: number, ms = 10_000): Promise<void> {
 }
 
 /** Starts the hosts (sshd per ssh host), writes the inventory. */
-export async function startAnsibleHosts(specs: HostSpec[], o: { playbookDir?: string } = {}): Promise<AnsibleHosts> {
+export async function startAnsibleHosts(specs: HostSpec[], o: { withTestPlaybooks?: boolean } = {}): Promise<AnsibleHosts> {
   requireAnsible();
   const root = mkdtempSync(join(tmpdir(), 'medic-ansible-hosts-'));
   const clientKey = join(root, 'id_ed25519');
@@ -114,6 +120,7 @@ export async function startAnsibleHosts(specs: HostSpec[], o: { playbookDir?: st
     const command = `exec ${python} -m http.server ${servicePort} --bind 127.0.0.1 --directory ${join(dir, 'www')}`;
     const vars = [
       `ansible_python_interpreter=${python}`,
+      `host_dir=${dir}`,
       `medic_marker_dir=${join(dir, 'markers')}`,
       `medic_service_run_dir=${join(dir, 'run')}`,
       `medic_service_commands='${JSON.stringify({ demo: command })}'`,
@@ -149,7 +156,12 @@ export async function startAnsibleHosts(specs: HostSpec[], o: { playbookDir?: st
   for (const [g, members] of groups) lines.push(`[${g}]`, ...members);
   const inventory = join(root, 'inventory.ini');
   writeFileSync(inventory, `${lines.join('\n')}\n`);
-  const playbookDir = o.playbookDir ?? SHIPPED_ANSIBLE_DIR;
+  // Copied, not linked: the activity refuses a playbook whose real path leaves playbookDir.
+  const playbookDir = o.withTestPlaybooks ? join(root, 'playbooks') : SHIPPED_ANSIBLE_DIR;
+  if (o.withTestPlaybooks) {
+    cpSync(SHIPPED_ANSIBLE_DIR, playbookDir, { recursive: true });
+    cpSync(TEST_ANSIBLE_DIR, playbookDir, { recursive: true });
+  }
   // ssh's ControlPersist sockets stay in this run's own directory.
   const env = { ANSIBLE_SSH_CONTROL_PATH_DIR: join(root, 'cp'), ANSIBLE_LOCAL_TEMP: join(root, 'tmp') };
   const deps: AnsibleDeps = { ansiblePlaybook: ANSIBLE_PLAYBOOK, playbookDir, inventory, env, heartbeatMs: 1_000 };
@@ -191,6 +203,13 @@ export async function startAnsibleHosts(specs: HostSpec[], o: { playbookDir?: st
         (r) => r.ok,
         () => false,
       );
+    },
+    runs(h) {
+      const f = join(hosts[h]!.dir, 'runs.log');
+      return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
+    },
+    release(h) {
+      writeFileSync(join(hosts[h]!.dir, 'release'), '');
     },
     markers(h) {
       const dir = join(hosts[h]!.dir, 'markers');

@@ -64,6 +64,7 @@ export function approvalMessage(workflowId: string, r: ApprovalRequest, decided?
   const lines = [
     `*Approval needed* for step ${r.step + 1}: *${esc(r.stepName)}*`,
     `*What:* ${esc(r.what)}`,
+    ...(r.preview ? [`*Dry run:* ${esc(r.preview)}`] : []),
     `*Risk:* ${r.risk}${fourEyesNote(r)}`,
     `*Who may approve:* ${who(r.approvers)}`,
     // Policy reasons are the policy author's text, not alert data, but escaped all the same.
