@@ -26,11 +26,15 @@ export interface CrashContext {
   until(workflowId: string, ok: (s: IncidentStatus) => boolean, what: string): Promise<void>;
 }
 
+/** What a case's effect goes through: the holding proxy in front of an HTTP target, or another
+ * recorder of what reaches the target that can hold it there (e.g. ansible runs logged on hosts). */
+export type CrashTarget = Pick<HoldingProxy, 'exchanges' | 'hold' | 'drop'>;
+
 export interface CrashCase {
   actuator: string;
   point: HoldPoint;
   playbook: Playbook;
-  proxy: HoldingProxy;
+  proxy: CrashTarget;
   /** The request that changes the target: what is held, and counted as sent. */
   effect: (e: Exchange) => boolean;
   /** Any request of this case at the target (reads included). */
