@@ -15,6 +15,10 @@ import type { IncidentStatus } from '../../workflows/contracts.js';
 import { startAnsibleHosts, type AnsibleHosts } from '../support/ansible.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';
+import { firingAlert } from '../support/fixtures.js';
+import { withFingerprint } from '../../src/intake/ingest.js';
+import { simulate } from '../../src/simulate/engine.js';
+import { dryRunActuator } from '../../src/simulate/actuator.js';
 
 let hosts: AnsibleHosts;
 let m: Medic;
@@ -136,6 +140,24 @@ describe('an ansible step through the intake, over SSH', () => {
     expect(ran?.data).toEqual({ playbook: 'restart-service.yml', check: false, hosts: [{ host: 'web-1', status: 'changed', changedTasks: ['restart demo (process)'] }] });
     console.log(`an ansible step's timeline entry:\n${JSON.stringify(ran, null, 2)}`);
   }, 180_000);
+});
+
+describe('medic simulate', () => {
+  it('predicts an ansible step with --check --diff on the hosts: in the approval request and as the dry run; nothing changes', async () => {
+    hosts.breakService('web-2');
+    const pb = shipped((p) => ({ ...p, name: 'host-service-simulated' }));
+    const alert = withFingerprint({ ...firingAlert({ alertname: 'HostServiceDown', host: 'web-2', service: 'demo' }), receivedAt: Date.now() });
+    const result = await simulate([alert], { playbooks: [pb], actuator: dryRunActuator({ ansible: hosts.deps }) });
+    const events = result.incidents[0]!.events;
+    const approval = events.find((e) => e.kind === 'approval');
+    expect(approval?.kind === 'approval' && approval.message).toMatch(
+      /would ask bob to approve step 1\/1 \(restart-service\): Ansible playbook restart-service\.yml on web-2 showing its dry run \(check \(--check --diff\) of restart-service\.yml on web-2: 1 changed, 0 ok, 0 already applied\)/,
+    );
+    const action = events.find((e) => e.kind === 'action');
+    expect(action?.kind === 'action' && action.dryRun).toBe('check (--check --diff) of restart-service.yml on web-2: 1 changed, 0 ok, 0 already applied');
+    expect(hosts.markers('web-2')).toEqual([]);
+    expect(await hosts.serviceUp('web-2')).toBe(false);
+  }, 90_000);
 });
 
 describe('bad input, and hostile labels through the intake', () => {
