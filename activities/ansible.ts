@@ -120,11 +120,11 @@ export function createAnsibleActivities(deps: AnsibleDeps | undefined) {
       const details = o.trackPid === false ? o.details : { ...o.details, pid: child.pid };
       const beat = (): void => heartbeat(details);
       beat();
+      let stopped: string | undefined;
       const kill = (why: string): void => {
         killGroup(child.pid);
         stopped = why;
       };
-      let stopped: string | undefined;
       const beats = setInterval(beat, beatMs);
       const deadline = setTimeout(() => kill(`still running after ${o.timeoutMs}ms`), o.timeoutMs);
       const signal = inActivity() ? Context.current().cancellationSignal : undefined;
