@@ -119,6 +119,17 @@ describe('what the activity gives ansible and reads back', () => {
   });
 });
 
+describe('the decision core: an ansible step', () => {
+  it('counts the limit\'s hosts against the blast radius (the gate blocks before anything runs)', () => {
+    const two = PlaybookSchema.parse(pb(step({ limit: ['{{labels.host}}', 'web-2'] })));
+    const d = coreDriver(two, { labels: { alertname: 'HostServiceDown', host: 'web-1' } });
+    d.send({ kind: 'start', carried: false });
+    d.send({ kind: 'admitted', result: { ...ALLOW, allowed: false } });
+    expect(d.kinds(d.all)).not.toContain('runAction');
+    expect(d.notes()).toContain('step 1/1 (restart) blocked: step would touch 2 targets (web-1, web-2), above the blast radius of 1');
+  });
+});
+
 describe('the decision core: an ansible step that needs approval', () => {
   const approved = pb(step({ extraVars: { service: 'demo' } }, { requiresApproval: true, approvers: ['U0LEAD'] }));
 
