@@ -81,6 +81,8 @@ export async function startMedic(
     pagerduty?: boolean;
     /** The server's logger (default: silent), e.g. to capture what it logs. */
     log?: Logger;
+    /** The worker's Alertmanager (silences tied to incidents). */
+    alertmanagerUrl?: string;
     /** config intake.limits (rate, request size, open incidents per playbook). */
     intakeLimits?: Record<string, unknown>;
     /** The OPA policy gate's backends (activities/opa.ts), e.g. a server from test/support/opa.ts. */
@@ -99,6 +101,7 @@ export async function startMedic(
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
     ...(opts.opa ? { opa: opts.opa } : {}),
+    ...(opts.alertmanagerUrl ? { alertmanagerUrl: opts.alertmanagerUrl } : {}),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();
