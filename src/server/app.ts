@@ -207,7 +207,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       taskQueue: config.temporal.taskQueue,
       playbooks: deps.playbooks,
       // Similar past incidents are looked up at open when there is a store to look in.
-      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident, ...(config.store ? { similar: true } : {}) },
+      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident, ...(config.store || deps.store ? { similar: true } : {}) },
       openIncidents: new OpenIncidents({ client: deps.client, taskQueue: config.temporal.taskQueue, cap: limits.maxOpenIncidentsPerPlaybook }),
       ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
       ...(config.correlation ? { correlator: new Correlator(config.correlation) } : {}),

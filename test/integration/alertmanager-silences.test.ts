@@ -2,7 +2,8 @@
 // Alertmanager notifies medic's webhook, medic silences the incident's alerts while it acts and
 // verifies (exact matchers from hostile grouping labels), a re-fire during verification joins the
 // incident, the silence is expired when it heals; with webhook max_alerts, the alerts Alertmanager
-// left out of the notification count in the incident's scope and its blast-radius gate.
+// left out of the notification count in the incident's scope and its blast-radius gate. With an
+// incident store, a later incident of the same group shows the healed one as similar, with its fix.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,16 +14,19 @@ import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import type { AlertmanagerSilence } from '../../activities/alertmanager.js';
 import { firingAlert, testPlaybook } from '../support/fixtures.js';
+import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 
 let m: Medic;
 let am: { url: string; stop(): Promise<void> };
 let dir: string;
+let store: IncidentStore;
 
 beforeAll(async () => {
   const port = await freePort();
-  m = await startMedic({ alertmanagerUrl: `http://127.0.0.1:${port}`, pagerduty: true });
   dir = await mkdtemp(join(tmpdir(), 'medic-am-'));
+  store = await openIncidentStore({ path: join(dir, 'store.db') });
+  m = await startMedic({ alertmanagerUrl: `http://127.0.0.1:${port}`, pagerduty: true, store });
   am = await startAlertmanager(dir, port, {
     route: { receiver: 'medic', group_by: ['alertname', 'service'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
     receivers: [
@@ -37,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await am?.stop();
   await m?.stop();
+  await store?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -51,7 +56,7 @@ const playbook = (over: Partial<PlaybookInput>): ReturnType<typeof testPlaybook>
   return pb;
 };
 
-it('silences the incident while it acts and verifies (exact matchers, comment links it, createdBy medic), attaches a re-fire, expires the silence when healed', async () => {
+it('silences the incident while it acts and verifies (exact matchers, comment links it, createdBy medic), attaches a re-fire, expires the silence when healed; the next incident shows it as similar', async () => {
   const pb = playbook({
     name: 'am-silence',
     match: { alertname: 'SilenceMe', labels: { team: 'pay' } },
@@ -101,7 +106,15 @@ it('silences the incident while it acts and verifies (exact matchers, comment li
   expect(kinds.filter((k) => k === 'alert.received').length).toBeGreaterThanOrEqual(2);
   // Exactly one medic silence for this incident, ever (a retry finds it by its comment).
   expect((await amGet<AlertmanagerSilence[]>('/silences')).filter((s) => s.comment.includes(during.incidentId))).toHaveLength(1);
-}, 60_000);
+
+  // It fires again after healing: a new incident, which shows the healed one as similar, at open.
+  const again = await m.postAlerts('firing', labels);
+  expect(await incidentIdFrom(again)).toBe(wf);
+  const next = await m.waitFor(wf, (x) => x.incidentId !== done.incidentId && (x.similar?.length ?? 0) > 0, 30_000);
+  expect(next.similar![0]).toMatchObject({ incidentId: done.incidentId, fix: { step: 'restart', successRate: 1, runs: 1 }, postmortem: `/api/incidents/${encodeURIComponent(done.incidentId)}/postmortem` });
+  expect(next.tryWhatWorked).toEqual({ step: 'restart', index: 0, successRate: 1 });
+  expect((await m.timeline(wf)).some((e) => e.kind === 'alert.similar')).toBe(true);
+}, 90_000);
 
 it('max_alerts: alerts Alertmanager left out count in the true scope; more targets than the blast radius escalates instead of acting', async () => {
   const pb = playbook({
