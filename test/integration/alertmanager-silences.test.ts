@@ -66,7 +66,7 @@ it('silences the incident while it acts and verifies (exact matchers, comment li
         name: 'restart',
         action: 'http',
         params: { method: 'POST', url: `${m.demo.url}/remediate` },
-        verification: { http: { url: `${m.demo.url}/healthz` }, window: '4s', interval: '500ms', deadline: '30s' },
+        verification: { http: { url: `${m.demo.url}/healthz` }, window: '2s', interval: '500ms', deadline: '30s' },
       },
     ],
   });
@@ -107,7 +107,9 @@ it('silences the incident while it acts and verifies (exact matchers, comment li
   // Exactly one medic silence for this incident, ever (a retry finds it by its comment).
   expect((await amGet<AlertmanagerSilence[]>('/silences')).filter((s) => s.comment.includes(during.incidentId))).toHaveLength(1);
 
-  // It fires again after healing: a new incident, which shows the healed one as similar, at open.
+  // It fires again after healing (once the run has closed): a new incident, which shows the
+  // healed one as similar, at open.
+  await m.env.client.workflow.getHandle(wf).result();
   const again = await m.postAlerts('firing', labels);
   expect(await incidentIdFrom(again)).toBe(wf);
   const next = await m.waitFor(wf, (x) => x.incidentId !== done.incidentId && (x.similar?.length ?? 0) > 0, 30_000);
