@@ -107,6 +107,14 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
       const paused = e.data.paused;
       return { ...base, who: e.data.by ?? 'unknown', why: e.data.reason ?? '', before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
     }
+    case 'control.snoozed':
+      return { ...base, who: e.data.silence.by, why: `snoozed the alerts until ${new Date(e.data.silence.until).toISOString()}`, before: 'notifying', after: `silenced (${e.data.silence.id})` };
+    case 'control.silenced':
+      return { ...base, who: 'medic', before: e.data.silence.extended ? 'silenced' : 'notifying', after: `silenced until ${new Date(e.data.silence.until).toISOString()} (${e.data.silence.id})` };
+    case 'control.silenceExpired':
+      return { ...base, after: 'notifying' };
+    case 'alert.similar':
+    case 'control.silenceFailed':
     case 'control.graphRefused':
     case 'control.drillReport':
       return base;

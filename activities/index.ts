@@ -1,4 +1,7 @@
 // All activities the worker registers, built once from their clients.
+import { createAlertmanagerActivities } from './alertmanager.js';
+import { createSimilarActivities } from './store.js';
+import type { IncidentStore } from '../src/store/store.js';
 import { createFlagActivities } from './flags.js';
 import { createGovernorActivities, type GovernorDeps } from './governor.js';
 import { createHttpActivities, type HttpDeps } from './http.js';
@@ -26,6 +29,10 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, Play
   pagerduty?: Partial<Omit<PagerDutyDeps, 'secret'>>;
   /** Default Prometheus for PromQL verification (MEDIC_PROMETHEUS_URL). */
   prometheusUrl?: string;
+  /** The incident store, for similar past incidents (absent: none are shown). */
+  store?: IncidentStore;
+  /** Alertmanager API v2 for silences tied to incidents (config alertmanager.url). */
+  alertmanagerUrl?: string;
   /** AWS SSM (default: a client from the standard AWS chain for region and credentials). */
   ssm?: SSMClient;
   /** EC2, to read instance tags for allow.ssm.instanceTags (default: the standard AWS chain). */
@@ -48,6 +55,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createGovernorActivities(deps),
     ...createPublishActivities({ sinks: deps.sinks ?? [] }),
     ...createPrometheusActivities({ fetch: deps.fetch, ...(deps.prometheusUrl ? { baseUrl: deps.prometheusUrl } : {}) }),
+    ...createAlertmanagerActivities({ fetch: deps.fetch, ...(deps.alertmanagerUrl ? { baseUrl: deps.alertmanagerUrl } : {}) }),
+    ...createSimilarActivities(deps.store),
     ...createPagerDutyActivities({ event: pdEvent, ...deps.pagerduty, secret: deps.secret }),
     ...createSsmActivities({ ssm: deps.ssm ?? new SSMClient({}), ec2: deps.ec2 ?? new EC2Client({}) }),
     ...createFlagActivities({ fetch: deps.fetch, secret: deps.secret }),

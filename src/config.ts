@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { VerbositySchema } from './playbooks/thread.js';
 import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
@@ -159,6 +160,10 @@ export const ConfigSchema = z.strictObject({
     .refine((o) => o.url !== undefined || o.bundle !== undefined, { message: 'opa needs url or bundle (or both)' })
     .optional()
     .describe('Open Policy Agent for steps with a `policy` gate. Absent: such steps get no answer, and their onError rule decides'),
+  alertmanager: z
+    .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Alertmanager base URL (API v2): medic silences the alerts of incidents whose playbook has `silence`, and the Snooze button silences them for a chosen time') })
+    .optional()
+    .describe('Alertmanager (silences tied to incidents)'),
   correlation: CorrelationSchema.optional().describe('Alert correlation window and service dependency map (YAML config file only)'),
   detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
@@ -264,6 +269,7 @@ export const ConfigSchema = z.strictObject({
       apiUrl: z.url().optional().describe('Web API base URL; only for the local stand-in (tests, demo)'),
       appToken: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional().describe('Socket Mode: connect out to Slack instead of receiving on /slack/events'),
       admins: z.array(z.string().min(1)).default([]).describe('Slack user ids or @group handles allowed to pause/resume'),
+      verbosity: VerbositySchema.default('full').describe("The incidents channel's thread verbosity (a playbook's `verbosity` overrides it): full, summary or quiet"),
     })
     .optional()
     .describe('Slack app; absent: no threads or buttons (the CLI still approves)'),
@@ -357,6 +363,7 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
   MEDIC_OPA_URL: ['opa', 'url'],
   MEDIC_OPA_BUNDLE: ['opa', 'bundle'],
+  MEDIC_ALERTMANAGER_URL: ['alertmanager', 'url'],
   MEDIC_PAGERDUTY_SERVER: ['pagerduty', 'server'],
   MEDIC_AUDIT_PATH: ['audit', 'path'],
   MEDIC_AUDIT_KEY_FILE: ['audit', 'keyFile'],

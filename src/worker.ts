@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     playbooks: () => loaded.playbooks,
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.opa ? { opa: opaDeps(config.opa) } : {}),
+    ...(config.alertmanager ? { alertmanagerUrl: config.alertmanager.url } : {}),
+    ...(store ? { store } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
     ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
     ...(config.ansible ? { ansible: config.ansible } : {}),

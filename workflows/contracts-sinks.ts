@@ -18,6 +18,9 @@ export const SlackRefsSchema = z
     approvals: z.array(z.strictObject({ ts: z.string(), request: ApprovalRequestSchema, approvals: z.number().int().min(0) })),
     /** Take-it requests (slack-group rungs) whose message still carries the button. */
     takes: z.array(z.strictObject({ ts: z.string(), rung: z.number().int().min(0), group: z.string(), since: z.number(), until: z.number() })),
+    /** Routine entries kept out of the thread by a summary or quiet verbosity: how many, and the
+     * latest (shown on the root message; the store, audit log and `medic status` have them all). */
+    routine: z.strictObject({ count: z.number().int().min(0), last: z.string(), at: z.number() }).optional(),
     /** The escalation ladder message and what it last showed. */
     ladder: z.strictObject({ ts: z.string(), key: z.string() }).optional(),
   })

@@ -68,6 +68,13 @@ const KINDS = {
       source: z.string().optional(),
     }),
   },
+  'alert.similar': {
+    data: z.strictObject({
+      similar: z
+        .array(loose({ incidentId: z.string(), why: z.string(), score: z.number(), outcome: z.string(), postmortem: z.string() }))
+        .describe('Similar past incidents found at open, best first (src/store/similar.ts).'),
+    }),
+  },
   'gate.passed': { step, data: z.strictObject({ decisions: Decisions }) },
   'gate.held': { step, data: z.strictObject({ decisions: Decisions }) },
   'gate.blocked': { step, data: z.strictObject({ decisions: Decisions, refusal: RefusalSchema.optional() }) },
@@ -135,6 +142,14 @@ const KINDS = {
   'control.graphRefused': { data: z.strictObject({ graph: z.strictObject({ refused: z.literal(true), query: z.string().optional() }) }) },
   'control.drillReport': { data: z.strictObject({ drill: loose({ scenario: z.string(), passed: z.boolean() }) }) },
   'control.forged': { data: z.strictObject({ forged: z.strictObject({ kind: z.string(), user: z.string(), what: z.string(), reason: z.string() }) }) },
+  'control.silenced': {
+    data: z.strictObject({ silence: z.strictObject({ purpose: z.literal('medic'), id: z.string(), until: z.number(), extended: z.boolean() }) }),
+  },
+  'control.silenceExpired': { data: z.strictObject({ silence: z.strictObject({ purpose: z.enum(['medic', 'snooze']), expired: z.array(z.string()) }) }) },
+  'control.silenceFailed': { data: z.strictObject({ silence: z.strictObject({ purpose: z.enum(['medic', 'snooze']), error: z.string() }) }) },
+  'control.snoozed': {
+    data: z.strictObject({ silence: z.strictObject({ purpose: z.literal('snooze'), id: z.string(), until: z.number(), by: z.string().describe('Who clicked Snooze') }) }),
+  },
   'control.resolvedByHand': { data: z.strictObject({ resolvedBy: z.strictObject({ by: z.string(), at: z.number(), reason: z.string().optional() }) }) },
 } as const;
 
@@ -192,6 +207,7 @@ const make =
 export const entry = {
   alertOpened: make('alert.opened'),
   alertReceived: make('alert.received'),
+  similarFound: make('alert.similar'),
   gatePassed: make('gate.passed'),
   gateHeld: make('gate.held'),
   gateBlocked: make('gate.blocked'),
@@ -237,6 +253,10 @@ export const entry = {
   drillReport: make('control.drillReport'),
   forged: make('control.forged'),
   resolvedByHand: make('control.resolvedByHand'),
+  silenced: make('control.silenced'),
+  silenceExpired: make('control.silenceExpired'),
+  silenceFailed: make('control.silenceFailed'),
+  snoozed: make('control.snoozed'),
 } satisfies Record<string, (f: never) => NewEntry>;
 
 /** An action's output → its typed fields: an HTTP status when it reported one. */

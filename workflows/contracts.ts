@@ -19,8 +19,11 @@ import type { GovernorFacts } from '../src/policy/opa.js';
 import type { PolicyVerdict } from './contracts-policy.js';
 import type { SinkRefs } from './contracts-sinks.js';
 import type { TraceEntry } from '../src/incident/trace.js';
+import type { Scope } from '../src/incident/scope.js';
+import type { Verbosity } from '../src/playbooks/thread.js';
+import type { SimilarIncident, SimilarQuery } from '../src/store/similar.js';
 
-export type { Alert, Playbook, PlaybookRef, GateDecision, PauseState };
+export type { Alert, Playbook, PlaybookRef, GateDecision, PauseState, SimilarIncident, SimilarQuery };
 
 export const TASK_QUEUE = 'medic';
 /** One governor per task queue, so separate medic deployments (and tests) never share state. */
@@ -97,6 +100,8 @@ export interface IncidentOptions {
   lockLeaseMs: number;
   /** Distinct alert fingerprints kept in state (config intake.limits.maxFingerprintsPerIncident). */
   fingerprintCap: number;
+  /** Look up similar past incidents at open (the server sets it when an incident store is configured). */
+  similar?: boolean;
   temporalUiUrl?: string;
 }
 
@@ -117,6 +122,8 @@ export interface IncidentInput {
   overflow?: { reason: string; cap: number };
   /** Present only when continuing as new. */
   carried?: IncidentState;
+  /** The true scope of the batch that opened it (src/incident/scope.ts scopeOfBatch). */
+  scope?: IncidentState['scope'];
 }
 
 /** The input as the workflow runs it: the playbook is the worker's own copy. */
@@ -183,6 +190,20 @@ export interface IncidentState {
   /** What sinks asked us to remember (the Slack messages, workflows/contracts-sinks.ts). */
   sinkRefs: SinkRefs;
   continuedAsNew: number;
+  /** What the incident covers beyond the fingerprints (src/incident/scope.ts): distinct target
+   * keys (playbook scope.targetLabels, capped; the rest counted) and, per Alertmanager group,
+   * the alerts its latest notification left out. */
+  scope?: { targets: string[]; targetsOver: number; truncated: Record<string, number> };
+  /** The incident's evidence signature (e.g. `OOMKilled deployment/shop/api`), set from its
+   * evidence pack when there is one: similar past incidents match on it. */
+  signature?: string;
+  /** Similar past incidents found at open (src/store/similar.ts), best first. */
+  similar?: SimilarIncident[];
+  /** medic's own Alertmanager silence of the incident's alerts (src/silences/core.ts): active
+   * while it acts and verifies; `refused` when the grouping labels cannot make safe matchers. */
+  silence?: { id?: string; until: number; active: boolean; refused?: string };
+  /** The last Snooze a person asked for (a silence of its own, kept until it ends). */
+  snooze?: { by: string; duration: string; until: number; id?: string };
   /** The decision core's own bookkeeping (src/incident/machine.ts). */
   machine?: MachineState;
 }
@@ -202,7 +223,10 @@ export interface MachineState {
   released?: boolean;
 }
 
-export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine'> {
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine' | 'scope'> {
+  /** How many alerts and distinct targets the incident covers (src/incident/scope.ts), counting
+   * alerts Alertmanager left out of capped notifications. */
+  coverage?: Scope;
   /** For humans: the alert's Prometheus graph link (its expression) and Alertmanager silence link. */
   alertLinks?: { graph?: string; silence?: string };
   /** The PromQL the incident graph may run (src/graphs/query.ts); never the alert's own
@@ -217,6 +241,14 @@ export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAl
   alertname: string;
   /** The playbook's runbook link, for the Slack root message and pages. */
   runbookUrl?: string;
+  /** The Snooze button's choices (playbook silence.snooze) and who may click it (whoever may
+   * approve a step); absent: the playbook offers no snooze. */
+  snoozeChoices?: string[];
+  snoozeApprovers?: string[];
+  /** Among the similar incidents' fixes, the best one this playbook also has as a step. */
+  tryWhatWorked?: { step: string; index: number; successRate: number };
+  /** The playbook's Slack thread verbosity (absent: the channel's, config slack.verbosity). */
+  verbosity?: Verbosity;
   /** The latest alert's `summary` annotation (hostile text: sinks escape it for their medium). */
   summary?: string;
 }
@@ -252,7 +284,7 @@ export const IdentityProofSchema = z.strictObject({
   mac: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex characters (HMAC-SHA256)'),
 });
 export type IdentityProof = z.infer<typeof IdentityProofSchema>;
-export type IdentityKind = 'decide' | 'take' | 'resolve';
+export type IdentityKind = 'decide' | 'take' | 'resolve' | 'snooze';
 
 /** The worker's check of an Update's proof (activities/identity.ts), run as a local activity. */
 export interface VerifyIdentityInput {
@@ -319,6 +351,22 @@ export interface ResolveResult {
   at: number;
 }
 export const resolveUpdate = defineUpdate<ResolveResult, [ResolveInput]>('resolve');
+
+/** A person snoozes the incident's alerts (Slack Snooze button): an Alertmanager silence. */
+export const SnoozeInputSchema = z.strictObject({
+  user: z.string().min(1),
+  /** One of the playbook's silence.snooze choices. */
+  duration: z.string().min(1).max(16),
+  /** An approver group the Slack app confirmed `user` belongs to. */
+  via: z.string().regex(/^(@[\w.-]+|S[A-Z0-9]+)$/).optional(),
+  proof: IdentityProofSchema.optional(),
+});
+export type SnoozeInput = z.infer<typeof SnoozeInputSchema>;
+export interface SnoozeResult {
+  by: string;
+  until: number;
+}
+export const snoozeUpdate = defineUpdate<SnoozeResult, [SnoozeInput]>('snooze');
 
 // ---------------------------------------------------------------- governor
 

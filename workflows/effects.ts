@@ -14,7 +14,7 @@ import { HostReportSchema } from './contracts-timeline.js';
 import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
 import type { Outbox } from './outbox.js';
 import type { Pager } from './paging.js';
-import { actionProfile, governor, policyProfile, probeProfile } from './profiles.js';
+import { actionProfile, alertmanagerProfile, governor, policyProfile, probeProfile } from './profiles.js';
 
 /** Failure types meaning "refused before acting": nothing reached the target. */
 const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED, ANSIBLE_REFUSED]);
@@ -140,6 +140,34 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
     }
   };
 
+  // Silences run one after another (an expiry must follow the create it expires), beside the
+  // incident: their answers are events, a failure is noted and never stops the incident.
+  let silences: Promise<void> = Promise.resolve();
+  const am = proxyActivities<Activities>(alertmanagerProfile);
+  const similarStore = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3, initialInterval: '1s' } });
+  const silence = (c: Extract<IncidentCommand, { kind: 'silence' | 'unsilence' }>): void => {
+    calls += 1;
+    const call = async (): Promise<UntimedEvent> => {
+      try {
+        if (c.kind === 'silence') {
+          const r = await am.ensureSilence({ incidentId: env.incidentId, purpose: c.purpose, matchers: c.matchers, endsAt: c.endsAt, createdBy: c.createdBy, comment: c.comment });
+          return { kind: 'silenced', purpose: c.purpose, ok: true, id: r.id, endsAt: r.endsAt };
+        }
+        const r = await am.expireSilences({ incidentId: env.incidentId, purpose: c.purpose });
+        return { kind: 'unsilenced', purpose: c.purpose, ok: true, expired: r.expired };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return c.kind === 'silence'
+          ? { kind: 'silenced', purpose: c.purpose, ok: false, error: failureText(err) }
+          : { kind: 'unsilenced', purpose: c.purpose, ok: false, expired: [], error: failureText(err) };
+      }
+    };
+    silences = silences
+      .then(() => CancellationScope.nonCancellable(call))
+      .then(o.dispatch)
+      .finally(() => void (calls -= 1));
+  };
+
   const release = (cooldownMs?: number, key = `${env.incidentId}:release:final`): Promise<void> =>
     CancellationScope.nonCancellable(() =>
       governor.governorRelease({ target: env.target, workflowId: o.workflowId, key, ...(cooldownMs !== undefined ? { cooldown: { incidentId: env.incidentId, ms: cooldownMs } } : {}) }),
@@ -177,6 +205,19 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
         case 'page':
         case 'resolvePage':
           return o.pager.send(c);
+        case 'silence':
+        case 'unsilence':
+          return silence(c);
+        case 'findSimilar':
+          return async(async () => {
+            try {
+              return { kind: 'similarFound', similar: await similarStore.similarIncidents(c.query) };
+            } catch (err) {
+              if (isCancellation(err)) throw err;
+              log.warn(`similar incidents lookup failed: ${failureText(err)}`, { incidentId: env.incidentId });
+              return { kind: 'similarFound', similar: [], error: failureText(err) };
+            }
+          });
         case 'startTimer': {
           const scope = new CancellationScope();
           timers.set(c.id, scope);

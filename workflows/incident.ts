@@ -15,6 +15,8 @@ import {
   lockFreedSignal,
   pauseSignal,
   resolveUpdate,
+  snoozeUpdate,
+  SnoozeInputSchema,
   statusQuery,
   takeUpdate,
   timelineQuery,
@@ -30,6 +32,7 @@ import { requireSignedIdentity } from './identity.js';
 import { validateResolve, validateTake } from './ladder.js';
 import { handOver, OUTBOX_GRACE_MS, outbox } from './outbox.js';
 import { pager } from './paging.js';
+import { refuseSnooze } from '../src/incident/silences.js';
 import { incidentIdOf, playbookSource } from './playbook-source.js';
 
 export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStatus> {
@@ -60,7 +63,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   };
   const fx = effects({ env, workflowId: wfId, state: () => s, dispatch, outbox: box, pager: pager(dispatch) });
 
-  dispatch({ kind: 'start', carried: input.carried !== undefined, ...(input.overflow ? { overflow: input.overflow } : {}), ...(source.refusal ? { refusal: source.refusal } : {}) });
+  dispatch({ kind: 'start', carried: input.carried !== undefined, ...(input.scope ? { scope: input.scope } : {}), ...(input.overflow ? { overflow: input.overflow } : {}), ...(source.refusal ? { refusal: source.refusal } : {}) });
   if (input.carried) box.kick(); // entries the previous run noted while continuing as new
   // Handlers after the opening entry: the signal that started us is delivered when registered.
   setHandler(alertSignal, (alerts) => void dispatch({ kind: 'alerts', alerts }));
@@ -94,6 +97,15 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   // A person takes the escalated incident (slack-group rung) or resolves it.
   setHandler(takeUpdate, (t) => checked('take', t, 'take of the incident', { kind: 'taken', take: t }), { validator: (raw) => validateTake(s, raw) });
   setHandler(resolveUpdate, (r) => checked('resolve', r, 'resolve of the incident', { kind: 'resolvedByHand', resolve: r }), { validator: (raw) => validateResolve(s, raw) });
+  // Snooze: an Alertmanager silence for a chosen time, by someone allowed to approve its steps.
+  setHandler(snoozeUpdate, (sn) => checked('snooze', sn, `snooze for ${sn.duration}`, { kind: 'snoozed', snooze: sn }), {
+    validator: (raw) => {
+      const parsed = SnoozeInputSchema.safeParse(raw);
+      if (!parsed.success) throw new Error(`invalid snooze: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+      const why = refuseSnooze(input.playbook, s.phase === 'done', parsed.data);
+      if (why) throw new Error(why);
+    },
+  });
 
   const historyTooLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > opts.maxHistoryEvents;
   let continuing = false;

@@ -3,6 +3,7 @@
 // key is not part of it: the activity resolves it from a secret, so it never enters history.
 import type { IncidentState, RunningIncidentInput } from './contracts.js';
 import { groupOf, type EntryOf, type TimelineEntry } from './contracts-timeline.js';
+import { describeScope, scopeOf, type Scope } from '../src/incident/scope.js';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -85,6 +86,16 @@ function gatesThatBlocked(timeline: TimelineEntry[]): Record<string, unknown>[] 
   });
 }
 
+/** The incident's true scope for the page: alerts and distinct targets, left-out alerts included. */
+function scopeDetails(sc: Scope): Record<string, unknown> {
+  return {
+    summary: describeScope(sc),
+    alerts: sc.alerts,
+    ...(sc.truncated > 0 ? { alerts_left_out_by_alertmanager: sc.truncated } : {}),
+    ...(sc.targets ? { targets_seen: sc.targets.seen, targets_at_most: sc.targets.atMost } : {}),
+  };
+}
+
 export interface PageContext {
   workflowId: string;
   namespace: string;
@@ -121,6 +132,7 @@ export function buildPage(s: IncidentState, input: RunningIncidentInput, c: Page
       escalation_reason: reason,
       opened_at: iso(s.startedAt),
       alerts_received: s.alertsReceived,
+      scope: scopeDetails(scopeOf(s, input.playbook)),
       triggering_signal: {
         alertname: alert.alertname,
         severity: alert.severity,

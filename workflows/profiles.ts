@@ -120,3 +120,10 @@ export const policyProfile = (timeoutMs: number): ActivityOptions => ({
   scheduleToCloseTimeout: 2 * timeoutMs + 5_000,
   retry: { maximumAttempts: 2, initialInterval: '200ms' },
 });
+/** Alertmanager silences: quick API calls, retried for about a minute; a refused silence or a
+ * missing Alertmanager URL is final. A silence never holds up the incident (effects.ts). */
+export const alertmanagerProfile: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', nonRetryableErrorTypes: ['NoAlertmanager', 'AlertmanagerRejected', 'SilenceRefused'] },
+};

@@ -9,11 +9,13 @@ import { entry } from '../../workflows/contracts-timeline.js';
 import { humanOutcome, newLadder } from './ladder.js';
 import { endWith, finish, type Run } from './run.js';
 import type { IncidentEvent } from './types.js';
+import { endSilence } from './silences.js';
 
 export function escalatePhase(r: Run): void {
   const { s, env } = r;
   if (!s.escalationSent && !s.ladder) {
     r.setStatus('escalated');
+    endSilence(r); // whoever is paged sees the alert again
     r.note(entry.escalationStarted({ message: `escalating: ${s.escalationReason ?? 'unknown reason'}`, data: { reason: s.escalationReason ?? 'unknown reason' } }));
     s.ladder = newLadder(env.playbook.escalation, r.at);
     r.note(entry.escalationLadder({ message: `escalation ladder: ${s.ladder.rungs.map((x, i) => `${i + 1}) ${x}`).join('; ')}`, data: { ladder: s.ladder.rungs } }));

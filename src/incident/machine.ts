@@ -11,6 +11,9 @@ import { applyAlerts, applyDecision, refuseDecision } from './state.js';
 import { acted, actPhase, admitted, approvalPhase, gatesPhase, previewed, verified, verifyPhase } from './steps.js';
 import { policyDecided } from './policy.js';
 import { humanOutcome, refuseResolve, refuseTake } from './ladder.js';
+import { applyScope } from './scope.js';
+import { findSimilar, onSimilar } from './similar.js';
+import { onSilenced, onSnooze, onUnsilenced, refuseSnooze } from './silences.js';
 import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition } from './types.js';
 
 /** The state is JSON (it is carried across continue-as-new); entries are never changed once written. */
@@ -24,6 +27,7 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
       start(r, event);
       break;
     case 'alerts':
+      applyScope(r.s, env.playbook, event.alerts);
       for (const a of applyAlerts(r.s, event.alerts, env.options.fingerprintCap)) {
         const correlated = a.annotations.medicCorrelation ? ` — correlated: ${a.annotations.medicCorrelation}` : '';
         const over = a.annotations.medicOverflow ? ` — over the open-incident cap; would have opened ${a.annotations.medicOverflow}` : '';
@@ -73,6 +77,21 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     case 'forged':
       r.note(entry.forged({ message: `refused a forged ${event.what} claiming to be ${event.user}: ${event.reason}`, data: { forged: { kind: event.idKind, user: event.user, what: event.what, reason: event.reason } } }));
       break;
+    case 'silenced':
+      onSilenced(r, event);
+      break;
+    case 'unsilenced':
+      onUnsilenced(r, event);
+      break;
+    case 'similarFound':
+      onSimilar(r, event.similar);
+      break;
+    case 'snoozed': {
+      const why = refuseSnooze(env.playbook, r.ended(), event.snooze);
+      if (why) return refuse(r, why);
+      onSnooze(r, event.snooze);
+      break;
+    }
     case 'drillReport':
       r.note(entry.drillReport({ message: event.message, data: { drill: event.report } }));
       break;
@@ -115,9 +134,13 @@ function afterDone(r: Run, event: IncidentEvent): Transition {
   if (event.kind === 'decided') return refuse(r, refuseDecision(r.s, event.decision, r.at) ?? `${r.s.incidentId} has ended (${r.s.status})`);
   if (event.kind === 'taken') return refuse(r, refuseTake(r.s, event.take) ?? `${r.s.incidentId} has ended`);
   if (event.kind === 'resolvedByHand') return refuse(r, refuseResolve(r.s) ?? `${r.s.incidentId} has ended`);
-  // A page triggered before an escalated end may be answered after it (PagerDuty was down).
-  if (event.kind === 'paged') {
-    onPaged(r, event);
+  if (event.kind === 'snoozed') return refuse(r, `${r.s.incidentId} has ended`);
+  // A page triggered before an escalated end may be answered after it (PagerDuty was down);
+  // Alertmanager answers the silence expiry sent at the end.
+  if (event.kind === 'paged' || event.kind === 'silenced' || event.kind === 'unsilenced') {
+    if (event.kind === 'paged') onPaged(r, event);
+    else if (event.kind === 'silenced') onSilenced(r, event);
+    else onUnsilenced(r, event);
     return r.done();
   }
   return { state: r.s, commands: [] };
@@ -130,6 +153,7 @@ function start(r: Run, e: Extract<IncidentEvent, { kind: 'start' }>): void {
     const w = r.m.wait;
     if (w) r.emit({ kind: 'startTimer', id: w.id, timer: w.timer, ms: Math.max(0, w.until - r.at) });
   } else {
+    if (e.scope) s.scope = e.scope;
     const { source, startsAt, receivedAt, annotations, alertname, severity } = env.alert;
     // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
     const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
@@ -137,6 +161,7 @@ function start(r: Run, e: Extract<IncidentEvent, { kind: 'start' }>): void {
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(env.playbook, env.alert, env.ctx);
     if (graph.refused) r.note(entry.graphRefused({ message: graph.refused, data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } }));
+    if (env.options.similar && !e.overflow && !e.refusal) findSimilar(r);
     if (e.overflow) {
       r.note(
         entry.escalationOverflow({

@@ -5,6 +5,7 @@ import type { Step } from '../playbooks/schema.js';
 import type { IncidentStatusName, TimelineEntry } from '../../workflows/contracts.js';
 import { entry, type NewEntry } from '../../workflows/contracts-timeline.js';
 import { record } from './state.js';
+import { endSilence } from './silences.js';
 import type { IncidentCommand, IncidentEnv, IncidentState, MachineState, TimerName, Transition } from './types.js';
 
 export class Run {
@@ -83,6 +84,7 @@ export function finish(r: Run, status: 'resolved' | 'escalated', outcome: string
   r.m.finishing = undefined;
   r.note(entry.resolution({ message: `${status}: ${outcome}`, data: { status, outcome, ...(unverifiedStep !== undefined ? { unverifiedStep } : {}) } }));
   const cooldownMs = status === 'escalated' && s.acted ? toMs(r.env.playbook.cooldown) : undefined;
+  endSilence(r);
   r.m.released = true;
   r.emit({ kind: 'release', key: r.key('release'), ...(cooldownMs !== undefined ? { cooldownMs } : {}) });
 }

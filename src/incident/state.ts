@@ -1,6 +1,14 @@
 // Pure helpers over an incident's state: creation, the capped timeline, the status projection
 // and the approval validator. No Temporal APIs here, so they are unit-testable as plain functions.
 import { graphFor } from '../graphs/query.js';
+import { scopeOf } from './scope.js';
+import { snoozeApproversOf } from './silences.js';
+import { whatWorked } from '../store/similar.js';
+
+const tryWhatWorkedOf = (s: IncidentState, steps: { name: string }[]): Pick<IncidentStatus, 'tryWhatWorked'> => {
+  const w = s.similar ? whatWorked(s.similar, steps) : undefined;
+  return w ? { tryWhatWorked: w } : {};
+};
 import type { Step } from '../playbooks/schema.js';
 import type {
   Alert,
@@ -106,7 +114,7 @@ export function applyAlerts(s: IncidentState, alerts: Alert[], cap?: number): Al
 }
 
 /** What a status needs of the playbook (while the playbook is still being looked up, a stand-in). */
-type StatusInput = Omit<RunningIncidentInput, 'playbook'> & { playbook: Pick<RunningIncidentInput['playbook'], 'name' | 'steps' | 'runbookUrl' | 'graph'> };
+type StatusInput = Omit<RunningIncidentInput, 'playbook'> & { playbook: Pick<RunningIncidentInput['playbook'], 'name' | 'steps' | 'runbookUrl' | 'graph'> & Partial<Pick<RunningIncidentInput['playbook'], 'scope' | 'verbosity' | 'silence' | 'demotionApprovers'>> };
 
 const graphQueryOf = (s: IncidentState, input: StatusInput, workflowId: string): { graphQuery?: string } => {
   const ctx = { incident: { id: s.incidentId, workflowId }, labels: input.alert.labels, annotations: input.alert.annotations, target: input.target };
@@ -153,10 +161,11 @@ function evictOver(s: IncidentState, order: string[], evicted: { total: number; 
 }
 
 export function statusOf(s: IncidentState, input: StatusInput, workflowId: string): IncidentStatus {
-  const { timeline: _t, lastAlert, sinkRefs: _r, machine: _m, ...rest } = s;
+  const { timeline: _t, lastAlert, sinkRefs: _r, machine: _m, scope: _s, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
   return {
     ...rest,
+    coverage: scopeOf(s, input.playbook),
     workflowId,
     playbook: input.playbook.name,
     service: lastAlert.labels.service ?? '',
@@ -170,6 +179,9 @@ export function statusOf(s: IncidentState, input: StatusInput, workflowId: strin
     ...graphQueryOf(s, input, workflowId),
     ...(step ? { stepName: step.name } : {}),
     ...(input.playbook.runbookUrl ? { runbookUrl: input.playbook.runbookUrl } : {}),
+    ...(input.playbook.verbosity ? { verbosity: input.playbook.verbosity } : {}),
+    ...tryWhatWorkedOf(s, input.playbook.steps),
+    ...(input.playbook.silence ? { snoozeChoices: input.playbook.silence.snooze, snoozeApprovers: snoozeApproversOf(input.playbook) } : {}),
     ...(lastAlert.annotations.summary ? { summary: lastAlert.annotations.summary.slice(0, 500) } : {}),
   };
 }

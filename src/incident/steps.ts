@@ -10,6 +10,13 @@ import { approvalRequest } from './state.js';
 import { askPolicy, policyOf, policyPending, policyWantsApproval } from './policy.js';
 import type { IncidentEvent, ProbeRound } from './types.js';
 import { entry, httpStatusOf, type HostReport } from '../../workflows/contracts-timeline.js';
+import { keepSilenced } from './silences.js';
+import { scopeOf } from './scope.js';
+
+const coveredOf = (r: Run): { covered?: { seen: number; atMost: number; truncated: number } } => {
+  const sc = scopeOf(r.s, r.env.playbook);
+  return sc.targets ? { covered: { ...sc.targets, truncated: sc.truncated } } : {};
+};
 
 export const LOCK_RECHECK_MS = 30_000;
 
@@ -62,6 +69,7 @@ export function gatesPhase(r: Run): void {
     annotations: env.ctx.annotations,
     targets: targets.length > 0 ? targets : [env.target],
     blastRadius: pb.limits.blastRadius,
+    ...coveredOf(r),
     now: r.at,
   });
   const approved = s.approval?.decision === 'approve';
@@ -213,6 +221,7 @@ export function actPhase(r: Run): void {
       data: { idempotencyKey, stepName: step.name, try: s.stepTry, dryRun, action: step.action },
     }),
   );
+  if (!dryRun) keepSilenced(r);
   r.m.inFlight = 'action';
   r.emit({ kind: 'runAction', step: s.stepIndex, stepTry: s.stepTry, idempotencyKey, dryRun });
 }
@@ -267,6 +276,7 @@ export function verifyPhase(r: Run): void {
     s.verify = { startedAt: r.at, probes: 0 };
     r.note(entry.verificationStarted({ message: `verifying ${r.label()}: ${r.env.describe.verification(step)} must pass for ${v.window} (deadline ${v.deadline})`, step: s.stepIndex, data: {} }));
   }
+  keepSilenced(r);
   r.m.inFlight = 'verify';
   r.emit({ kind: 'verify', step: s.stepIndex });
 }

@@ -13,10 +13,14 @@ import type {
   DecisionInput,
   IncidentOptions,
   IncidentState,
+  IdentityKind,
   IncidentStatusName,
   MachineState,
   PauseState,
   ResolveInput,
+  SimilarIncident,
+  SimilarQuery,
+  SnoozeInput,
   TakeInput,
   TimelineEntry,
 } from '../../workflows/contracts.js';
@@ -25,6 +29,7 @@ import type { PageContent } from '../../workflows/page.js';
 import type { DrillReport } from '../../workflows/contracts-drill.js';
 import type { PlaybookRef } from '../playbooks/hash.js';
 import type { PolicyGate, PolicyInput, PolicyResult } from '../policy/opa.js';
+import type { SilenceMatcher } from '../playbooks/silence-matchers.js';
 
 export type { IncidentState, MachineState };
 
@@ -53,7 +58,7 @@ export interface ProbeRound {
 
 export type IncidentEvent =
   /** The run starts (first run, or continued as new with the state carried). */
-  | { kind: 'start'; at: number; carried: boolean; overflow?: { reason: string; cap: number }; refusal?: { reason: string; ref: PlaybookRef | undefined; loaded: string[] } }
+  | { kind: 'start'; at: number; carried: boolean; scope?: IncidentState['scope']; overflow?: { reason: string; cap: number }; refusal?: { reason: string; ref: PlaybookRef | undefined; loaded: string[] } }
   | { kind: 'alerts'; at: number; alerts: Alert[] }
   /** The kill switch changed (the governor tells every open incident). */
   | { kind: 'pause'; at: number; pause: PauseState }
@@ -76,7 +81,15 @@ export type IncidentEvent =
   | { kind: 'taken'; at: number; take: TakeInput }
   | { kind: 'resolvedByHand'; at: number; resolve: ResolveInput }
   /** A decide/take/resolve whose identity proof was refused. */
-  | { kind: 'forged'; at: number; what: string; user: string; idKind: 'decide' | 'take' | 'resolve'; reason: string }
+  | { kind: 'forged'; at: number; what: string; user: string; idKind: IdentityKind; reason: string }
+  /** Alertmanager answered a silence (create/extend) or an expiry (src/silences/core.ts). */
+  | { kind: 'silenced'; at: number; purpose: 'medic' | 'snooze'; ok: true; id: string; endsAt: number }
+  | { kind: 'silenced'; at: number; purpose: 'medic' | 'snooze'; ok: false; error: string }
+  | { kind: 'unsilenced'; at: number; purpose: 'medic' | 'snooze'; ok: boolean; expired: string[]; error?: string }
+  /** The store's answer: similar past incidents (empty when there is no store or it failed). */
+  | { kind: 'similarFound'; at: number; similar: SimilarIncident[]; error?: string }
+  /** A person's Snooze whose identity was checked. */
+  | { kind: 'snoozed'; at: number; snooze: SnoozeInput }
   /** A chaos drill's report joins the timeline. */
   | { kind: 'drillReport'; at: number; message: string; report: DrillReport };
 
@@ -99,6 +112,12 @@ export type IncidentCommand =
   | { kind: 'escalateRung'; rung: number; idempotencyKey: string }
   | { kind: 'page'; rung: number; routingKeySecret: string; page: PageContent }
   | { kind: 'resolvePage'; rung: number; routingKeySecret: string; dedupKey: string }
+  /** Create or extend the incident's silence of this purpose in Alertmanager (found again by the
+   * incident id in its comment, so repeating it is safe). */
+  | { kind: 'silence'; purpose: 'medic' | 'snooze'; matchers: SilenceMatcher[]; endsAt: number; createdBy: string; comment: string }
+  | { kind: 'unsilence'; purpose: 'medic' | 'snooze' }
+  /** Look up similar past incidents in the store (read-only; answered by similarFound). */
+  | { kind: 'findSimilar'; query: SimilarQuery }
   /** New timeline entries: the outbox takes them to the sinks. */
   | { kind: 'publish'; entries: TimelineEntry[] }
   | { kind: 'setStatus'; status: IncidentStatusName }
@@ -134,7 +153,7 @@ export interface IncidentEnv {
   alert: Alert;
   ctx: TemplateContext;
   requestedBy?: string;
-  options: Pick<IncidentOptions, 'timelineCap' | 'lockLeaseMs' | 'fingerprintCap'>;
+  options: Pick<IncidentOptions, 'timelineCap' | 'lockLeaseMs' | 'fingerprintCap' | 'similar'>;
   describe: Describer;
 }
 

@@ -12,6 +12,7 @@ import {
   governorWorkflowId,
   promoteStepUpdate,
   resolveUpdate,
+  snoozeUpdate,
   takeUpdate,
   INCIDENT_WORKFLOW_TYPE,
   SearchAttributes,
@@ -30,6 +31,8 @@ import {
   type PromoteStepResult,
   type ResolveInput,
   type ResolveResult,
+  type SnoozeInput,
+  type SnoozeResult,
   type TakeInput,
   type TakeResult,
   type SetDeploymentInput,
@@ -141,6 +144,8 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   const take = async (id: string, input: TakeInput): Promise<TakeResult> => updateIncident(id, takeUpdate, await signed('take', id, input));
   /** A person resolves the incident: it ends as resolved by them, a PagerDuty page is resolved. */
   const resolve = async (id: string, input: ResolveInput): Promise<ResolveResult> => updateIncident(id, resolveUpdate, await signed('resolve', id, input));
+  /** A person snoozes the incident's alerts: an Alertmanager silence for a chosen time. */
+  const snooze = async (id: string, input: SnoozeInput): Promise<SnoozeResult> => updateIncident(id, snoozeUpdate, await signed('snooze', id, input));
 
   async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
     // No governor yet means nothing was ever paused.
@@ -202,7 +207,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     return r;
   }
 
-  return { detail, status, list, decide, take, resolve, setPaused, setDeployment, governorState, promote };
+  return { detail, status, list, decide, take, resolve, snooze, setPaused, setDeployment, governorState, promote };
 }
 
 export type IncidentsApi = ReturnType<typeof incidentsApi>;

@@ -16,6 +16,7 @@ import type { Correlator } from './correlate.js';
 import { overflowWorkflowId, type OpenIncidents } from './open-incidents.js';
 import type { Alert } from './schemas.js';
 import { intakeSpan } from './span.js';
+import { scopeOfBatch } from '../incident/scope.js';
 
 export interface IngestDeps {
   client: Client;
@@ -126,6 +127,7 @@ export async function ingestAlerts(
         playbook: pb,
         alert: firing,
         target: targetOf(pb, firing),
+        ...scopeInput(pb, batch),
         ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
         ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
       };
@@ -160,6 +162,12 @@ export async function ingestAlerts(
     deps.onIncident?.(workflowId);
   }
   return result;
+}
+
+/** The opening batch's scope, when there is anything to count beyond its alerts. */
+function scopeInput(pb: Playbook, batch: Alert[]): Pick<IncidentInput, 'scope'> {
+  const scope = scopeOfBatch(pb, batch);
+  return scope.targets.length > 0 || Object.keys(scope.truncated).length > 0 ? { scope } : {};
 }
 
 /** signalWithStart, as every incident (and the overflow incident) is started. */

@@ -41,6 +41,10 @@ export const AlertSchema = z.object({
   fingerprint: z.string(),
   source: z.enum(['alertmanager', 'grafana', 'generic', 'detector', 'drill', 'manual']),
   receivedAt: z.number().describe('epoch ms when medic received it'),
+  /** The Alertmanager notification it came in: its group (a hash of groupKey) and how many alerts
+   * Alertmanager left out of it (truncatedAlerts, webhook max_alerts). Counted in the incident's
+   * true scope (src/incident/scope.ts). */
+  notification: z.object({ group: z.string().max(64), truncatedAlerts: z.number().int().min(0) }).optional(),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
@@ -67,12 +71,21 @@ export function fromLabelledAlert(
 export function fromAlertmanager(payload: AlertmanagerWebhook, receivedAt: number): Alert[] {
   // Links for humans (Prometheus graph, Alertmanager silence); the graph's expression comes
   // from the generator URL.
-  return payload.alerts.map((a) =>
-    fromLabelledAlert(a, 'alertmanager', receivedAt, {
+  const notification = { group: groupHash(payload.groupKey), truncatedAlerts: payload.truncatedAlerts };
+  return payload.alerts.map((a) => ({
+    ...fromLabelledAlert(a, 'alertmanager', receivedAt, {
       ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
       ...(payload.externalURL ? { silenceURL: silenceUrl(payload.externalURL, a.labels) } : {}),
     }),
-  );
+    notification,
+  }));
+}
+
+/** A short stable id of an Alertmanager group key (FNV-1a: no crypto needed, not a secret). */
+export function groupHash(groupKey: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < groupKey.length; i++) h = Math.imul(h ^ groupKey.charCodeAt(i), 0x01000193) >>> 0;
+  return `g${h.toString(16).padStart(8, '0')}`;
 }
 
 /** Alertmanager's "new silence" page pre-filled with the alert's labels. */

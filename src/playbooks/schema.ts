@@ -11,6 +11,7 @@ import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
 import { kubernetesAllowProblems } from '../policy/targets.js';
 import { PolicyGateSchema } from '../policy/opa.js';
 import { AnsibleParamsSchema, requireAnsibleAllow } from './ansible.js';
+import { ScopeSettingsSchema, SilenceSettingsSchema, VerbositySchema } from './thread.js';
 import { requireSsmAllow, SsmAutomationParamsSchema, SsmCommandParamsSchema } from './ssm.js';
 
 export { SsmAutomationParamsSchema, SsmCommandParamsSchema, type SsmAutomationParams, type SsmCommandParams } from './ssm.js';
@@ -365,6 +366,9 @@ export const PlaybookObjectSchema = z
     .default([])
     .describe('Who may approve an auto-demoted step that lists no approvers (default: nobody, so it escalates)'),
   escalation: z.array(EscalationRungSchema).default([{ kind: 'record', to: 'on-call' }]),
+  silence: SilenceSettingsSchema.optional(),
+  scope: ScopeSettingsSchema.optional(),
+  verbosity: VerbositySchema.optional().describe('Slack thread verbosity for this playbook (default: the channel\'s, config slack.verbosity)'),
   });
 export const PlaybookSchema = PlaybookObjectSchema.superRefine(allowRule);
 export type Playbook = z.infer<typeof PlaybookSchema>;

@@ -154,9 +154,15 @@ export function deploymentGate(
   return pass('active-deployment', 'no active deployment');
 }
 
-export function blastRadiusGate(targets: string[], limit: number): GateDecision {
+export function blastRadiusGate(targets: string[], limit: number, covered?: { seen: number; atMost: number; truncated: number }): GateDecision {
+  // The incident's true scope (src/incident/scope.ts): acting on the few targets it can see while
+  // it covers more than the step may touch would be a partial fix; a person decides instead.
+  if (covered && covered.atMost > limit) {
+    const left = covered.truncated > 0 ? `, up to ${covered.truncated} more in alerts Alertmanager left out of a capped notification` : '';
+    return { gate: 'blast-radius', outcome: 'block', reason: `the incident covers up to ${covered.atMost} targets (${covered.seen} seen${left}), above the blast radius of ${limit}` };
+  }
   if (targets.length <= limit) {
-    return pass('blast-radius', `${targets.length} target(s), limit ${limit}`);
+    return pass('blast-radius', `${targets.length} target(s), limit ${limit}${covered ? `; the incident covers ${covered.atMost}` : ''}`);
   }
   return {
     gate: 'blast-radius',

@@ -69,6 +69,8 @@ export function localGates(input: {
   annotations: Record<string, string>;
   targets: string[];
   blastRadius: number;
+  /** The incident's distinct targets (playbook scope), counting alerts left out of capped notifications. */
+  covered?: { seen: number; atMost: number; truncated: number };
   now: number;
 }): GateDecision[] {
   const { now } = input;
@@ -82,6 +84,6 @@ export function localGates(input: {
       },
       now,
     ),
-    blastRadiusGate(input.targets, input.blastRadius),
+    blastRadiusGate(input.targets, input.blastRadius, input.covered),
   ];
 }

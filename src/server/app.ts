@@ -206,7 +206,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       client: deps.client,
       taskQueue: config.temporal.taskQueue,
       playbooks: deps.playbooks,
-      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident },
+      // Similar past incidents are looked up at open when there is a store to look in.
+      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident, ...(config.store || deps.store ? { similar: true } : {}) },
       openIncidents: new OpenIncidents({ client: deps.client, taskQueue: config.temporal.taskQueue, cap: limits.maxOpenIncidentsPerPlaybook }),
       ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
       ...(config.correlation ? { correlator: new Correlator(config.correlation) } : {}),

@@ -40,7 +40,9 @@ export type SimEvent =
   | { kind: 'verification'; step: number; prediction: 'heals' | 'fails' | 'assumed-heals' | 'none' | 'skipped'; message: string }
   | { kind: 'advance'; message: string }
   /** The OPA gate's verdict, evaluated for real (read-only) against the server or Wasm bundle. */
-  | { kind: 'policy'; step: number; verdict: PolicyVerdict; message: string };
+  | { kind: 'policy'; step: number; verdict: PolicyVerdict; message: string }
+  /** An Alertmanager silence the real run would create, extend or expire (src/incident/silences.ts). */
+  | { kind: 'silence'; message: string };
 
 /** Evaluates an OPA gate for real (activities/opa.ts opaDecide): read-only, so simulate may. */
 export type PolicyEvaluator = (c: { gate: PolicyGate; input: PolicyInput; timeoutMs: number }) => Promise<PolicyResult>;
@@ -201,6 +203,19 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
         return;
       case 'release':
         if (c.cooldownMs !== undefined) ledger.cooldowns[o.target] = { until: now + c.cooldownMs, incidentId };
+        return;
+      case 'silence': {
+        const m = c.matchers.map((x) => `${x.name}=${JSON.stringify(x.value)}`).join(',');
+        events.push({ kind: 'silence', message: `would silence {${m}} in Alertmanager until ${new Date(c.endsAt).toISOString()} (createdBy ${c.createdBy})` });
+        queue.push({ kind: 'silenced', purpose: c.purpose, ok: true, id: 'simulated', endsAt: c.endsAt });
+        return;
+      }
+      case 'findSimilar':
+        queue.push({ kind: 'similarFound', similar: [] }); // the simulation reads no store
+        return;
+      case 'unsilence':
+        events.push({ kind: 'silence', message: 'would expire the silence: the alerts notify again' });
+        queue.push({ kind: 'unsilenced', purpose: c.purpose, ok: true, expired: [] });
         return;
       case 'publish':
         return report(c.entries);

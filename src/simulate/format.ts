@@ -20,6 +20,8 @@ function eventLine(e: SimEvent): string[] {
       return [`  ${e.message}`];
     case 'policy':
       return [`  ${e.message}`];
+    case 'silence':
+      return [`  silence: ${e.message}`];
   }
 }
 

@@ -27,6 +27,7 @@ export function slackSinkDeps(config: Config): SlackSinkDeps | undefined {
   return {
     web: slackWebClient({ botToken: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) }),
     channel: config.slack.channel,
+    verbosity: config.slack.verbosity,
     temporalUiUrl: config.temporal.uiUrl,
     namespace: config.temporal.namespace,
     ...(config.prometheus ? { graph: slackGraph(config.prometheus.url) } : {}),

@@ -86,6 +86,14 @@ export const MIGRATIONS: { name: string; sql: (t: Types) => string; /** Fills wh
     sql: () => 'CREATE INDEX incident_events_kind ON incident_events (kind);',
     after: async (tx) => void (await upgradeStoredEvents(tx)),
   },
+  {
+    // Similar past incidents (src/store/similar.ts): the opening alert's labels (JSON) and the
+    // evidence signature (e.g. OOMKilled on a Deployment), when the evidence pack set one.
+    name: 'similar incidents',
+    sql: () => `ALTER TABLE incidents ADD COLUMN labels TEXT;
+     ALTER TABLE incidents ADD COLUMN signature TEXT;
+     CREATE INDEX incidents_alertname ON incidents (alertname);`,
+  },
 ];
 
 /** Arbitrary, fixed: serialises migrations of a worker and a server starting together. */

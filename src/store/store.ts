@@ -11,6 +11,59 @@ import { openSqlite } from './sqlite.js';
 import type { KpiEvent } from './kpis.js';
 import { entryColumns, KPI_KINDS_SQL, rowToEntry, type EventRow } from './events.js';
 import { readKpiCounters, refreshIncidentKpis } from './kpi-counters.js';
+import { rankSimilar, rateKey, type Candidate, type SimilarIncident, type SimilarQuery, type StepRates } from './similar.js';
+
+/** Candidates sharing the alertname, service or signature (newest first, bounded), ranked. */
+async function similarTo(db: SqlDb, q: SimilarQuery, k: number): Promise<SimilarIncident[]> {
+  const params: string[] = [q.incidentId, q.alertname];
+  const alike = ['alertname = $2'];
+  if (q.service) alike.push(`service = $${params.push(q.service)}`);
+  if (q.signature) alike.push(`signature = $${params.push(q.signature)}`);
+  const rows = await db.all<IncidentRow & { labels: string | null; signature: string | null }>(
+    `SELECT * FROM incidents WHERE ended_at IS NOT NULL AND incident_id <> $1 AND (${alike.join(' OR ')}) ORDER BY opened_at DESC LIMIT 500`,
+    params,
+  );
+  if (rows.length === 0) return [];
+  const runs = await db.all<{ incident_id: string; playbook: string; name: string; ok: number; try: number; step: number }>(
+    `SELECT s.incident_id, i.playbook, s.name, s.step, s.try, CASE WHEN s.result = 'succeeded' AND (s.verified IS NULL OR s.verified = 1) THEN 1 ELSE 0 END AS ok
+     FROM steps s JOIN incidents i USING (incident_id) WHERE s.result IS NOT NULL AND i.playbook IN (SELECT DISTINCT playbook FROM incidents WHERE incident_id IN (${rows.map((_, n) => `$${n + 1}`).join(', ')}))`,
+    rows.map((r) => r.incident_id),
+  );
+  const rates: StepRates = new Map();
+  const fixedBy = new Map<string, string>();
+  for (const r of runs) {
+    const key = rateKey(r.playbook, r.name);
+    const x = rates.get(key) ?? { healed: 0, runs: 0 };
+    x.runs += 1;
+    x.healed += Number(r.ok);
+    rates.set(key, x);
+    if (Number(r.ok) === 1) fixedBy.set(r.incident_id, r.name);
+  }
+  const parse = (t: string | null): Record<string, string> => {
+    try {
+      return t ? (JSON.parse(t) as Record<string, string>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const candidates: Candidate[] = rows.map((r) => {
+    const links = parse(r.links);
+    const fix = r.outcome_class === 'auto_resolved' ? fixedBy.get(r.incident_id) : undefined;
+    return {
+      incidentId: r.incident_id,
+      playbook: r.playbook,
+      alertname: r.alertname,
+      service: r.service,
+      labels: parse(r.labels),
+      ...(r.signature ? { signature: r.signature } : {}),
+      openedAt: Number(r.opened_at),
+      outcome: r.outcome ?? r.status,
+      ...(fix ? { fixedBy: fix } : {}),
+      ...(links.slack ? { threadUrl: links.slack } : {}),
+    };
+  });
+  return rankSimilar(q, candidates, rates, k);
+}
 
 /** Time to detect from an incident's opening alert: a detector's own measure (ttdSeconds
  * annotation), or for Alertmanager the time from startsAt to medic receiving it. */
@@ -132,9 +185,11 @@ async function record(tx: SqlTx, input: PublishInput): Promise<void> {
       [inc.incidentId, e.seq, e.at, ...entryColumns(e)],
     );
     if (fresh > 0) await applyStep(tx, inc.incidentId, e); // a retried publish changes nothing
+    if (e.kind === 'alert.received') await tx.run('UPDATE incidents SET labels = $1 WHERE incident_id = $2 AND labels IS NULL', [JSON.stringify(e.data.labels), inc.incidentId]);
     const ttd = e.kind === 'alert.opened' ? ttdSecondsOf(e.data.detection) : null;
     if (ttd !== null) await tx.run('UPDATE incidents SET ttd_seconds = $1 WHERE incident_id = $2 AND ttd_seconds IS NULL', [ttd, inc.incidentId]);
   }
+  if (inc.signature) await tx.run('UPDATE incidents SET signature = $1 WHERE incident_id = $2', [inc.signature, inc.incidentId]);
   await refreshIncidentKpis(tx, inc.incidentId);
 }
 
@@ -172,6 +227,8 @@ export function incidentStore(db: SqlDb) {
       db.all<{ playbook: string; step: string; result: string; n: number }>(
         'SELECT i.playbook, s.name AS step, s.result, CAST(count(*) AS INTEGER) AS n FROM steps s JOIN incidents i USING (incident_id) WHERE s.result IS NOT NULL GROUP BY 1, 2, 3',
       ),
+    /** Ended incidents like this one, ranked (src/store/similar.ts). */
+    similarTo: (q: SimilarQuery, k = 3) => similarTo(db, q, k),
     /** The KPI counters /metrics serves (src/store/kpi-counters.ts): O(metrics) rows. */
     kpiCounters: () => readKpiCounters(db),
     /** Applied schema versions, oldest first. */

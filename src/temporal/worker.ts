@@ -54,6 +54,10 @@ export interface WorkerOptions {
   prometheusUrl?: string;
   /** The OPA policy gate's backends (config opa: activities/opa.ts opaServer, opaWasm). */
   opa?: ActivityDeps['opa'];
+  /** The incident store, read for similar past incidents. */
+  store?: ActivityDeps['store'];
+  /** Alertmanager for silences tied to incidents (playbook `silence`). */
+  alertmanagerUrl?: string;
   /** Incident threads in Slack: added to `sinks` when configured. */
   slack?: SlackSinkDeps;
   /** AWS SSM endpoint override (tests: moto); region and credentials come from the AWS chain. */
@@ -102,6 +106,8 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
     ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
     ...(o.opa ? { opa: o.opa } : {}),
+    ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}),
+    ...(o.store ? { store: o.store } : {}),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ec2: new EC2Client(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),

@@ -153,6 +153,32 @@ describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
     expect(s.actions.sort((a, b) => a.type.localeCompare(b.type))).toEqual([{ type: 'http', result: 'failed', n: 1 }, { type: 'unknown', result: 'succeeded', n: 1 }]);
   });
 
+  it('similar past incidents: ranked by evidence signature, alertname, service and labels, with what fixed them and that fix\'s success rate', async () => {
+    const twin = 'incident:disk:0123456789ab:7a7a7a7a';
+    const db = 'incident:disk:0123456789ab:db0db0db';
+    const at = T0 + 60_000;
+    const labelled = (id: string, over: Partial<IncidentStatus>, labels: Record<string, string>, extra: PublishInput['entries'] = []): PublishInput =>
+      publish({ incidentId: id, workflowId: id.slice(0, -9), startedAt: at, ...over }, [
+        { seq: 0, at, kind: 'alert.received', message: 'DiskFull firing', data: { labels, status: 'firing', source: 'alertmanager' } },
+        ...extra,
+      ]);
+    await store.record(
+      labelled(twin, { acted: true, status: 'resolved', outcome: 'healed by step 1/1 (clean-up)', endedAt: at + 9_000, signature: 'disk-full host-1:/data' } as Partial<IncidentStatus>, { alertname: 'DiskFull', service: 'api', mount: '/data' }, [
+        { seq: 1, at: at + 1_000, kind: 'action.started', step: 0, message: 'started', data: { idempotencyKey: `${twin}:step-0:try-1`, stepName: 'clean-up', try: 1, dryRun: false } },
+        { seq: 2, at: at + 2_000, kind: 'action.succeeded', step: 0, message: 'succeeded', data: { dryRun: false, output: {} } },
+        { seq: 3, at: at + 8_000, kind: 'verification.passed', step: 0, message: 'verified', data: {} },
+        { seq: 4, at: at + 9_000, kind: 'resolution', message: 'resolved', data: { status: 'resolved', outcome: 'healed by step 1/1 (clean-up)' } },
+      ]),
+    );
+    await store.record(labelled(db, { service: 'db', status: 'escalated', outcome: 'verification failed', endedAt: at + 5_000 }, { alertname: 'DiskFull', service: 'db', mount: '/var' }));
+    const found = await store.similarTo({ incidentId: 'incident:disk:0123456789ab:99999999', playbook: 'disk', alertname: 'DiskFull', service: 'api', labels: { alertname: 'DiskFull', service: 'api', mount: '/data' }, signature: 'disk-full host-1:/data' });
+    // The twin shares everything; the first incident alertname, service and playbook; the gate
+    // incident (above) alertname and service; the db one only the alertname (too little).
+    expect(found.map((f) => f.incidentId)).toEqual([twin, ID, 'incident:gate:0123456789ab:12345678']);
+    expect(found[0]).toMatchObject({ why: 'same evidence (disk-full host-1:/data), alertname, service, labels mount=/data', outcome: 'healed by step 1/1 (clean-up)', postmortem: `/api/incidents/${encodeURIComponent(twin)}/postmortem` });
+    expect(found[0]!.fix).toEqual({ step: 'clean-up', successRate: 1, runs: 2 });
+  });
+
   it('refuses a store whose schema is newer than this medic', async () => {
     const newer = MIGRATIONS.length + 1;
     const raw: SqlDb = started.config.url ? openPostgres(started.config.url) : openSqlite(started.config.path!);

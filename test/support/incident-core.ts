@@ -30,10 +30,10 @@ export interface CoreDriver {
 
 export const ALLOW: AdmitResult = { granted: true, pause: { paused: false }, decisions: [], allowed: true };
 
-export function coreDriver(pb: Playbook, o: { labels?: Record<string, string>; requestedBy?: string; timelineCap?: number } = {}): CoreDriver {
+export function coreDriver(pb: Playbook, o: { labels?: Record<string, string>; requestedBy?: string; timelineCap?: number; similar?: boolean } = {}): CoreDriver {
   const alert = withFingerprint({ ...firingAlert({ service: 'api', ...o.labels }), startsAt: new Date(T0).toISOString(), receivedAt: T0 });
   const input = { playbook: pb, alert, target: targetOf(pb, alert), ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}) };
-  const env = incidentEnv({ input, incidentId: 'inc-1', workflowId: 'wf-1', options: { timelineCap: o.timelineCap ?? 200, lockLeaseMs: 7_200_000, fingerprintCap: 1_000 } });
+  const env = incidentEnv({ input, incidentId: 'inc-1', workflowId: 'wf-1', options: { timelineCap: o.timelineCap ?? 200, lockLeaseMs: 7_200_000, fingerprintCap: 1_000, ...(o.similar ? { similar: true } : {}) } });
   let state = newState('inc-1', alert, T0);
   const d: CoreDriver = {
     get state() {

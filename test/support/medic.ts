@@ -10,6 +10,8 @@ import type { OpaDeps } from '../../activities/opa.js';
 import type { AnsibleDeps } from '../../activities/ansible.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
 import type { AuditLog } from '../../src/audit/log.js';
+import type { IncidentStore } from '../../src/store/store.js';
+import { createStoreSink } from '../../activities/store.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
@@ -84,6 +86,10 @@ export async function startMedic(
     pagerduty?: boolean;
     /** The server's logger (default: silent), e.g. to capture what it logs. */
     log?: Logger;
+    /** The worker's Alertmanager (silences tied to incidents). */
+    alertmanagerUrl?: string;
+    /** An incident store: the worker records into it and reads similar past incidents from it. */
+    store?: IncidentStore;
     /** config intake.limits (rate, request size, open incidents per playbook). */
     intakeLimits?: Record<string, unknown>;
     /** The OPA policy gate's backends (activities/opa.ts), e.g. a server from test/support/opa.ts. */
@@ -96,13 +102,15 @@ export async function startMedic(
   const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;
   const taskQueue = uniqueQueue('it');
   const playbooks: Playbook[] = [];
-  const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, opts.sinks ?? [], {
+  const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, [...(opts.sinks ?? []), ...(opts.store ? [createStoreSink(opts.store)] : [])], {
     // the server's playbooks and runbooks, and this process's
     playbooks: () => [...playbooks, ...(opts.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()],
     ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
     ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
     ...(opts.opa ? { opa: opts.opa } : {}),
     ...(opts.ansible ? { ansible: opts.ansible } : {}),
+    ...(opts.alertmanagerUrl ? { alertmanagerUrl: opts.alertmanagerUrl } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();
@@ -118,7 +126,7 @@ export async function startMedic(
     ...(opts.correlation ? { correlation: opts.correlation } : {}),
     operators: OPERATORS,
   });
-  const server = await buildServer({ config, client: env.client, log: opts.log ?? silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}) });
+  const server = await buildServer({ config, client: env.client, log: opts.log ?? silentLog, playbooks: () => playbooks, runbooks: () => opts.runbooks ?? [], ...(opts.audit ? { audit: opts.audit } : {}), ...(opts.store ? { store: opts.store } : {}) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
 
   const medic: Medic = {

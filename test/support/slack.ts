@@ -82,6 +82,8 @@ export async function startSlackMedic(
     sinks?: IncidentSink[];
     /** Operator API users (config `operators`). */
     operators?: { user: string; token: string; admin?: boolean }[];
+    /** The worker's Alertmanager (silences, the Snooze button). */
+    alertmanagerUrl?: string;
   } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
@@ -102,7 +104,7 @@ export async function startSlackMedic(
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
   // The worker loads what the server does: its playbooks, the runbooks (as playbooks), and this process's.
   const loaded = (): Playbook[] => [...playbooks, ...(o.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()];
-  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}) });
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}), ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}) });
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },

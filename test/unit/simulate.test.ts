@@ -43,6 +43,13 @@ describe('medic simulate decisions', () => {
     expect(r.incidents[0]!.sequence).toEqual([{ step: 0, result: 'healed' }]);
   });
 
+  it('silences show as the real run would make them: silenced while acting and verifying, expired at the end', async () => {
+    const r = await run([alert('api', T0)], [pb({ silence: { duration: '15m', snooze: ['1h'] } })]);
+    const lines = r.incidents[0]!.events.filter((e) => e.kind === 'silence').map((e) => e.message);
+    expect(lines[0]).toBe('would silence {alertname="ApiDown",service="api"} in Alertmanager until 2025-11-25T14:15:00.000Z (createdBy medic)');
+    expect(lines.at(-1)).toBe('would expire the silence: the alerts notify again');
+  });
+
   it('the governor ledger is shared: a second incident on the target waits for the hourly rate limit', async () => {
     const p = pb({ groupBy: ['alertname', 'instance'], limits: { maxActionsPerHourPerTarget: 1 } });
     const r = await run([alert('api', T0, { labels: { alertname: 'ApiDown', service: 'api', instance: 'a' } }), alert('api', T0 + 60_000, { labels: { alertname: 'ApiDown', service: 'api', instance: 'b' } })], [p]);

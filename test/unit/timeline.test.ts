@@ -22,6 +22,7 @@ const decisions = [{ gate: 'kill-switch' as const, outcome: 'pass' as const, rea
 const SAMPLES: { [K in TimelineKind]: NewEntry } = {
   'alert.opened': entry.alertOpened({ message: 'incident opened', data: { detection: { source: 'alertmanager', startsAt: new Date(AT - 5_000).toISOString(), receivedAt: AT } } }),
   'alert.received': entry.alertReceived({ message: 'A firing (critical) from alertmanager', data: { labels: { service: 'x' }, status: 'firing', source: 'alertmanager' } }),
+  'alert.similar': entry.similarFound({ message: '1 similar past incident', data: { similar: [{ incidentId: 'i0', why: 'same alertname, service', score: 4.5, outcome: 'healed', postmortem: '/api/incidents/i0/postmortem' }] } }),
   'gate.passed': entry.gatePassed({ message: 'gates passed', step: 0, data: { decisions } }),
   'gate.held': entry.gateHeld({ message: 'holding', step: 0, data: { decisions } }),
   'gate.blocked': entry.gateBlocked({ message: 'blocked', step: 0, data: { decisions, refusal: { message: 'no' } } }),
@@ -75,6 +76,10 @@ const SAMPLES: { [K in TimelineKind]: NewEntry } = {
   'control.drillReport': entry.drillReport({ message: 'drill passed', data: { drill: { scenario: 'd', passed: true } } }),
   'control.forged': entry.forged({ message: 'refused a forged approval', data: { forged: { kind: 'decide', user: 'U1', what: 'approval', reason: 'no proof' } } }),
   'control.resolvedByHand': entry.resolvedByHand({ message: 'resolved by hand', data: { resolvedBy: { by: 'U1', at: AT } } }),
+  'control.silenced': entry.silenced({ message: 'silenced', data: { silence: { purpose: 'medic', id: 's1', until: AT + 900_000, extended: false } } }),
+  'control.silenceExpired': entry.silenceExpired({ message: 'expired silence s1', data: { silence: { purpose: 'medic', expired: ['s1'] } } }),
+  'control.silenceFailed': entry.silenceFailed({ message: 'silencing failed', data: { silence: { purpose: 'medic', error: 'HTTP 503' } } }),
+  'control.snoozed': entry.snoozed({ message: 'U1 snoozed', data: { silence: { purpose: 'snooze', id: 's2', until: AT + 3_600_000, by: 'U1' } } }),
 };
 
 describe('timeline entry schema', () => {

@@ -16,6 +16,9 @@ import { incidentRoot, temporalLink, timelineMessages, type SlackMessage } from 
 import { approvalMessage } from '../../slack/ui/approval.js';
 import { groupMention, ladderKey, ladderMessage, takeMessage, type TakeRequest } from '../../slack/ui/ladder.js';
 import { approvalFate, takeFate } from './buttons.js';
+import { inThread, verbosityOf } from './verbosity.js';
+import type { Verbosity } from '../../playbooks/thread.js';
+import { rootExtrasKey } from '../../slack/ui/incident-context.js';
 import { GRAPH_FILENAME, sendOnce, slackPoster, type Found, type SlackPoster } from './post.js';
 
 export interface SlackSinkDeps {
@@ -30,6 +33,8 @@ export interface SlackSinkDeps {
   updatePace?: BucketSpec;
   /** Renders the incident's graph (PNG) for its thread; undefined when there is none to draw. */
   graph?: (incident: IncidentStatus) => Promise<{ png: Buffer; title: string } | undefined>;
+  /** The channel's thread verbosity (config slack.verbosity); a playbook's own overrides it. */
+  verbosity?: Verbosity;
   /** Which try of the publish this is (default: the activity's attempt; 1 outside an activity). */
   attempt?: () => number;
 }
@@ -107,14 +112,17 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
     const i = input.incident;
     const retry = attempt() > 1;
     const uiUrl = input.temporalUiUrl ?? deps.temporalUiUrl;
-    const root = (): SlackMessage => incidentRoot(i, uiUrl ? { temporalUrl: temporalLink(uiUrl, deps.namespace ?? 'default', i.workflowId) } : {});
-
+    const verbosity = verbosityOf(i, deps.verbosity);
     let refs = parseRefs(input.refs.slack);
+    const root = (): SlackMessage =>
+      incidentRoot(i, { ...(uiUrl ? { temporalUrl: temporalLink(uiUrl, deps.namespace ?? 'default', i.workflowId) } : {}), ...(refs?.routine ? { routine: refs.routine } : {}) });
+    const rootKey = (): string => `${rootKeyOf(i)}${rootExtrasKey(i, refs?.routine)}`;
+
     if (!refs) {
       // A retry may find the root its lost attempt posted; it is then rewritten once (rootKey '').
       const found = retry ? await poster.findRoot(deps.channel, i.startedAt) : undefined;
       const r = found ? { channel: deps.channel, ts: found } : await poster.post(deps.channel, root(), { part: 'root', seq: -1 }, { since: i.startedAt });
-      refs = { channel: r.channel, rootTs: r.ts, rootKey: found ? '' : rootKeyOf(i), seq: -1, approvals: [], takes: [] };
+      refs = { channel: r.channel, rootTs: r.ts, rootKey: found ? '' : rootKey(), seq: -1, approvals: [], takes: [] };
     }
     const { channel, rootTs: thread } = refs;
     if (retry) {
@@ -154,9 +162,16 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       const m = await post(ladderMessage(i), 'ladder', seq);
       r.ladder = { ts: m.ts, key: ladderKey(i) };
     };
+    let coalesced = -1;
     for (const e of input.entries.filter((x) => x.seq > r.seq)) {
       const request = requestOf(e);
       const take = takeRequestOf(e);
+      if (!request && !take && !isLadder(e) && !inThread(e.kind, verbosity)) {
+        // Kept out of the thread at this verbosity: the root message counts it and shows the latest.
+        r.routine = { count: (r.routine?.count ?? 0) + 1, last: e.message.slice(0, 300), at: e.at };
+        coalesced = Math.max(coalesced, e.seq);
+        continue;
+      }
       if (!request && !take) {
         run.push(e);
         if (isLadder(e) && i.ladder && !r.ladder) {
@@ -183,6 +198,7 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       r.seq = e.seq;
     }
     await postRun();
+    r.seq = Math.max(r.seq, coalesced); // everything up to here is posted or counted on the root
     // A lost attempt may have posted the ladder's entry but not the ladder message itself.
     if (i.ladder && !r.ladder) await postLadder(r.seq);
 
@@ -213,9 +229,9 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       await update(channel, r.ladder.ts, ladderMessage(i));
       r.ladder.key = ladderKey(i);
     }
-    if (r.rootKey !== rootKeyOf(i)) {
+    if (r.rootKey !== rootKey()) {
       await update(channel, thread, root());
-      r.rootKey = rootKeyOf(i);
+      r.rootKey = rootKey();
     }
     return r;
   }

@@ -2,6 +2,7 @@
 // message looks like is decided here, and snapshot-tested, never inside a Slack call.
 import { groupOf, type IncidentStatus, type IncidentStatusName, type TimelineEntry, type TimelineGroup } from '../../../workflows/contracts.js';
 import { esc } from './escape.js';
+import { rootExtras, type Routine } from './incident-context.js';
 
 /** A Block Kit block; the stand-in (and Slack) check the details. */
 export type UiBlock = { type: string; block_id?: string; [k: string]: unknown };
@@ -45,7 +46,7 @@ export function temporalLink(uiUrl: string, namespace: string, workflowId: strin
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string } = {}): SlackMessage {
+export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string; routine?: Routine } = {}): SlackMessage {
   const title = `${i.alertname} on ${i.target}`;
   const fields = [
     `*Status*\n${statusLabel(i.status)}`,
@@ -65,6 +66,7 @@ export function incidentRoot(i: IncidentStatus, o: { temporalUrl?: string } = {}
   ];
   if (i.summary) blocks.push({ type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: clip(`*Summary:* ${esc(i.summary)}`, 3000) } });
   if (i.outcome) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Outcome:* ${esc(i.outcome)}`, 3000) } });
+  blocks.push(...rootExtras(i, o.routine)); // scope, silences, routine steps, similar incidents
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] });
   // The fallback text is parsed like mrkdwn (notifications, screen readers): escaped as well.
   return { text: `${statusLabel(i.status).replace(/^:[a-z_]+: /, '')}: ${esc(title)} (${esc(i.severity)})`, blocks };

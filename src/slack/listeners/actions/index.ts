@@ -9,6 +9,8 @@ import { LADDER_ACTIONS } from '../../ui/ladder.js';
 import { resolveIncident } from './resolve.js';
 import { takeIncident } from './take.js';
 import { HOME_ACTIONS } from '../../ui/home.js';
+import { SNOOZE_ACTION_PATTERN } from '../../ui/snooze.js';
+import { snoozeIncident } from './snooze.js';
 
 export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(ACTIONS.approve, approveStep(deps));
@@ -16,4 +18,5 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(HOME_ACTIONS.togglePause, togglePause(deps));
   app.action<BlockButtonAction>(LADDER_ACTIONS.take, takeIncident(deps));
   app.action<BlockButtonAction>(LADDER_ACTIONS.resolve, resolveIncident(deps));
+  app.action<BlockButtonAction>({ action_id: SNOOZE_ACTION_PATTERN }, snoozeIncident(deps));
 }
