@@ -78,7 +78,10 @@ function build(deps: KubernetesDeps) {
     const ns = input.namespace || deps.namespace;
     const what = `${verb} ${kind} ${ns}/${input.name}`;
     const meta = (await w.readWorkload(kind, ns, input.name)).metadata;
-    return g.withGitops(what, meta, { ...input, gitops: input.gitops, reason: `medic: ${what} (${input.idempotencyKey})` }, act && (() => act(input)));
+    const ms = input.resumeAfterMs;
+    const resumeAfter = ms === undefined ? undefined : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
+    const reason = `medic: ${what} (incident ${input.idempotencyKey.replace(/:step-\d+:try-\d+$/, '')})`;
+    return g.withGitops(what, meta, { ...input, gitops: input.gitops, reason, ...(resumeAfter ? { resumeAfter } : {}) }, act && (() => act(input)));
   };
   return {
     ...w,

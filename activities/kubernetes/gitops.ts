@@ -134,7 +134,7 @@ export function createGitopsActions(c: KubeClients, requestTimeoutMs: number, ar
   async function withGitops(
     what: string,
     meta: V1ObjectMeta | undefined,
-    opts: GitopsOptions & ActionCommon & { reason: string },
+    opts: GitopsOptions & ActionCommon & { reason: string; resumeAfter?: string },
     act: (() => Promise<K8sActionResult>) | undefined,
   ): Promise<K8sActionResult> {
     const started = Date.now();
@@ -169,7 +169,14 @@ export function createGitopsActions(c: KubeClients, requestTimeoutMs: number, ar
         : {};
     if (opts.gitops === 'rollback-through-gitops') {
       const r = await rollbackVia(owner, obj, ownerKey, opts.reason);
-      return { ...r, gitops: facts(`rolled back through ${owner.kind}`), ...(owner.kind === 'Application' ? resume(r) : {}) };
+      const undo = owner.kind === 'Application' ? resume(r) : {};
+      // The diff of an Argo CD operation is long; the timeline line says what it means.
+      const to = r.changes.find((ch) => ch.path === 'operation.sync.revision')?.after;
+      const summary =
+        owner.kind === 'Application' && typeof to === 'string' && !r.alreadyDone
+          ? `${r.dryRun ? 'dry run: would ' : ''}gitops-rollback ${describeOwner(owner)}: sync to the previous revision ${to} (from ${sync.revision ?? '?'}), automated sync off${'undo' in undo ? ` until resumed in ${opts.resumeAfter ?? '30m'}` : ''}`
+          : r.summary;
+      return { ...r, summary, gitops: facts(`rolled back through ${owner.kind}`), ...undo };
     }
     const s = await suspend(owner, ownerKey);
     if (!act) throw fail('GitopsBadInput', `${what}: nothing to act with`);
