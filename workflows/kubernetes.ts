@@ -62,7 +62,7 @@ export function describeKubernetes(params: KubernetesParams, ctx: TemplateContex
     case 'rollout-abort':
       return `Argo Rollouts: abort Rollout ${where(p)}`;
     case 'shift-traffic':
-      return `Istio: shift traffic on VirtualService ${where(p)}${p.route ? ` route ${p.route}` : ''} to ${p.weights.map((w) => `${w.host}${w.subset ? `/${w.subset}` : ''}=${w.weight}`).join(', ')}${p.revertOnResolve ? ' (reverted when resolved)' : ''}`;
+      return `Istio: shift traffic on VirtualService ${where(p)}${p.route ? ` route ${p.route}` : ''} to ${p.weights.map((w) => `${w.host ?? ''}${w.subset ? `/${w.subset}` : ''}=${w.weight}`).join(', ')}${p.revertOnResolve ? ' (reverted when resolved)' : ''}`;
     case 'circuit-break':
       return `Istio: circuit breaker on DestinationRule ${where(p)}${p.outlierDetection ? ' (outlier detection)' : ''}${p.connectionPool ? ' (connection pool)' : ''}${p.revertOnResolve ? ' (reverted when resolved)' : ''}`;
   }
@@ -160,7 +160,7 @@ export function callKubernetes(
         ...ns(p),
         name: p.name,
         ...(p.route ? { route: p.route } : {}),
-        weights: p.weights.map((w) => ({ host: w.host, ...(w.subset ? { subset: w.subset } : {}), weight: w.weight })),
+        weights: p.weights.map((w) => ({ ...(w.host ? { host: w.host } : {}), ...(w.subset ? { subset: w.subset } : {}), weight: w.weight })),
         maxChange: p.maxChange,
         revertOnResolve: p.revertOnResolve,
         ...common,

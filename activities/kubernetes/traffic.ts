@@ -12,8 +12,9 @@ import { createRolloutActions } from './rollouts.js';
 import { stampedPatch, type JsonPatchOp, type Plan } from './stamped-patch.js';
 import type { ActionCommon } from './workloads.js';
 
+/** A destination's weight; without a host it names the destination by subset alone. */
 export interface Weight {
-  host: string;
+  host?: string;
   subset?: string;
   weight: number;
 }
@@ -55,7 +56,9 @@ interface HttpRoute {
   route?: Destination[];
 }
 
-const key = (host: string | undefined, subset: string | undefined): string => `${host ?? ''}/${subset ?? ''}`;
+const key = (host: string | undefined, subset: string | undefined): string => `${host ?? '*'}/${subset ?? ''}`;
+/** Does the requested weight name this destination (host and subset, or subset alone)? */
+const names = (w: Weight, d: Weight): boolean => (w.host === undefined ? w.subset !== undefined && w.subset === d.subset : w.host === d.host && w.subset === d.subset);
 
 /** The JSON patch turning the route's weights into `weights`, or why it may not. Pure. */
 export function weightPlan(
@@ -79,18 +82,21 @@ export function weightPlan(
     ...(d.destination?.subset ? { subset: d.destination.subset } : {}),
     weight: d.weight ?? (dests.length === 1 ? 100 : 0),
   }));
-  const wanted = new Map(o.weights.map((w) => [key(w.host, w.subset), w.weight]));
-  const unknown = o.weights.findIndex((w) => !before.some((b) => key(b.host, b.subset) === key(w.host, w.subset)));
+  const unknown = o.weights.findIndex((w) => before.filter((b) => names(w, b)).length !== 1);
   if (unknown >= 0) {
     const w = o.weights[unknown]!;
-    return { problem: `params.weights[${unknown}] ${w.host}${w.subset ? ` subset ${w.subset}` : ''} is not a destination of http route ${index} (destinations: ${before.map((b) => key(b.host, b.subset)).join(', ')})`, field: `params.weights[${unknown}].host` };
+    const n = before.filter((b) => names(w, b)).length;
+    return {
+      problem: `params.weights[${unknown}] ${key(w.host, w.subset)} ${n === 0 ? 'is not a destination' : `names ${n} destinations`} of http route ${index} (destinations: ${before.map((b) => key(b.host, b.subset)).join(', ')})`,
+      field: `params.weights[${unknown}].${w.host === undefined ? 'subset' : 'host'}`,
+    };
   }
-  const missing = before.find((b) => !wanted.has(key(b.host, b.subset)));
+  const missing = before.find((b) => !o.weights.some((w) => names(w, b)));
   if (missing) return { problem: `params.weights names no weight for destination ${key(missing.host, missing.subset)} of http route ${index}: every destination needs one`, field: 'params.weights' };
   const ops: JsonPatchOp[] = [];
-  const after = before.map((b) => wanted.get(key(b.host, b.subset))!);
+  const after = before.map((b) => o.weights.find((w) => names(w, b))!.weight);
   for (const [j, b] of before.entries()) {
-    const next = wanted.get(key(b.host, b.subset))!;
+    const next = after[j]!;
     if (Math.abs(next - b.weight) > o.maxChange) {
       return { problem: `moving ${key(b.host, b.subset)} from ${b.weight} to ${next} exceeds params.maxChange ${o.maxChange}`, field: 'params.maxChange' };
     }
@@ -141,8 +147,12 @@ export function createTrafficActions(c: KubeClients, defaultNamespace: string, r
     const owner = rolloutOwning(await api.list(GVR.rollout, namespace), input.name);
     if (owner) {
       const rollout = owner.metadata?.name ?? '?';
-      const stable = (owner.spec as { strategy?: { canary?: { stableService?: string } } }).strategy?.canary?.stableService;
-      const toStableOnly = stable !== undefined && input.weights.every((w) => (w.host === stable || w.host.startsWith(`${stable}.`) ? w.weight === 100 : w.weight === 0));
+      const canary = (owner.spec as { strategy?: { canary?: { stableService?: string; trafficRouting?: { istio?: { destinationRule?: { stableSubsetName?: string } } } } } }).strategy?.canary;
+      const stableHost = canary?.stableService;
+      const stableSubset = canary?.trafficRouting?.istio?.destinationRule?.stableSubsetName;
+      const isStable = (w: Weight) => (w.host !== undefined && stableHost !== undefined && (w.host === stableHost || w.host.startsWith(`${stableHost}.`))) || (stableSubset !== undefined && w.subset === stableSubset);
+      const stable = stableHost ?? (stableSubset ? `subset ${stableSubset}` : undefined);
+      const toStableOnly = stable !== undefined && input.weights.every((w) => (isStable(w) ? w.weight === 100 : w.weight === 0));
       if (!toStableOnly) {
         throw refused('TrafficOwnedByRollout', `shift-traffic VirtualService ${namespace}/${input.name}: Rollout ${namespace}/${rollout} manages its weights (spec.strategy.canary.trafficRouting.istio); medic may only send all traffic to the stable service ${stable ?? '(none named)'} by aborting the Rollout, and params.weights asks for another split`, 'params.weights');
       }

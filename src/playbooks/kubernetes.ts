@@ -39,7 +39,7 @@ const gitops = {
     .string()
     .regex(DURATION_PATTERN, 'must be a duration like 30m')
     .optional()
-    .describe('suspend-then-act / rollback-through-gitops: a durable workflow timer resumes the owner\'s sync after this long (people fix git meanwhile)'),
+    .describe('suspend-then-act / rollback-through-gitops: a durable workflow timer resumes the owner\'s sync after this long (default 30m; fix git meanwhile)'),
 };
 const notGitopsRollback: [(p: { gitops?: string | undefined }) => boolean, { message: string; path: string[] }] = [
   (p) => p.gitops !== 'rollback-through-gitops',
@@ -50,11 +50,19 @@ const revertOnResolve = z
   .boolean()
   .default(false)
   .describe('Put the previous values back when the incident resolves (a durable child workflow waits for the end; an escalated incident keeps the change for humans)');
-const TrafficWeight = z.strictObject({
-  host: z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a service host name (lowercase letters, digits, - and .)').describe('Route destination host, as written in the VirtualService'),
-  subset: z.string().min(1).max(63).regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a subset name').optional().describe('Route destination subset (DestinationRule subset), if the route uses one'),
-  weight: z.number().int().min(0, 'weight must be within 0–100').max(100, 'weight must be within 0–100'),
-});
+const TrafficWeight = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a service host name (lowercase letters, digits, - and .)')
+      .optional()
+      .describe('Route destination host, as written in the VirtualService; omit it to name the destination by subset alone'),
+    subset: z.string().min(1).max(63).regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a subset name').optional().describe('Route destination subset (DestinationRule subset), if the route uses one'),
+    weight: z.number().int().min(0, 'weight must be within 0–100').max(100, 'weight must be within 0–100'),
+  })
+  .refine((w) => w.host !== undefined || w.subset !== undefined, { message: 'a weight names its destination by host, subset or both', path: ['host'] });
 
 export const KubernetesParamsSchema = z
   .discriminatedUnion('operation', [

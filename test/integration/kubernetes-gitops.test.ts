@@ -112,7 +112,7 @@ describe('shift-traffic (Istio VirtualService)', () => {
     const cases: [typeof toStable, number, RegExp][] = [
       [[{ host: 'web-stable', weight: 90 }, { host: 'web-canary', weight: 0 }], 100, /params\.weights sum to 90, not 100/],
       [[{ host: 'web-stable', weight: 120 }, { host: 'web-canary', weight: -20 }], 100, /params\.weights\[0\]\.weight 120 is outside 0–100/],
-      [[{ host: 'web-stable', weight: 100 }, { host: 'evil', weight: 0 }], 100, /params\.weights\[1\] evil is not a destination of http route 0/],
+      [[{ host: 'web-stable', weight: 100 }, { host: 'evil', weight: 0 }], 100, /params\.weights\[1\] evil\/ is not a destination of http route 0/],
       [toStable, 10, /moving web-stable\/ from 80 to 100 exceeds params\.maxChange 10/],
     ];
     for (const [weights, maxChange, message] of cases) {

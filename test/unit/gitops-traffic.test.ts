@@ -59,6 +59,8 @@ describe('weightPlan', () => {
       ],
     });
     expect(weightPlan(spec, { weights: to(80, 20), maxChange: 100 })).toMatchObject({ ops: [] });
+    // by subset alone (Argo Rollouts' subset-level routing: one host, subsets stable / canary)
+    expect(weightPlan(spec, { weights: [{ subset: 'canary', weight: 0 }, { subset: 'stable', weight: 100 }], maxChange: 100 })).toMatchObject({ after: [100, 0] });
     // a lone destination without a weight carries 100
     expect(weightPlan({ http: [{ route: [{ destination: { host: 'a' } }] }] }, { weights: [{ host: 'a', weight: 100 }], maxChange: 1 })).toMatchObject({ before: [{ host: 'a', weight: 100 }] });
   });

@@ -78,7 +78,8 @@ describe('kubernetes steps in playbooks', () => {
     expect(actions('crash-looping-pod')).toEqual(['kubernetes:restart', 'kubernetes:delete-pod']);
     expect(actions('bad-deploy-rollback')).toEqual(['kubernetes:rollback']);
     expect(actions('node-pressure-drain')).toEqual(['kubernetes:cordon', 'kubernetes:drain']);
-    expect(actions('canary-slo-breach')).toEqual(['kubernetes:rollout-abort', 'flag']);
+    expect(actions('canary-slo-breach')).toEqual(['kubernetes:shift-traffic', 'kubernetes:rollout-abort', 'flag']);
+    expect(actions('bad-deploy-rollback-gitops')).toEqual(['kubernetes:rollback', 'kubernetes:rollback']);
   });
 });
 
