@@ -19,7 +19,7 @@ import {
   type TargetRefusal,
 } from '../src/policy/targets.js';
 import { render, type TemplateContext } from '../src/playbooks/template.js';
-import { kubernetesProfile, probeProfile } from './profiles.js';
+import { governor, kubernetesProfile, probeProfile } from './profiles.js';
 import { undoWorkflowId } from './contracts-undo.js';
 import { undoWorkflow } from './undo.js';
 
@@ -186,9 +186,37 @@ export async function runKubernetes(
   incidentId = '',
 ): Promise<{ summary: string; durationMs: number; data: Record<string, unknown> }> {
   const acts = proxyActivities<Activities>(kubernetesProfile(step, step.params.operation === 'drain'));
-  const { summary, durationMs, ...data } = await callKubernetes(acts, step, ctx, o, { allow });
+  let result: K8sActionResult;
+  try {
+    result = await callKubernetes(acts, step, ctx, o, { allow });
+  } catch (err) {
+    // A GitOps owner syncing right now is a deployment in progress: marked on the target, so the
+    // next step (and other incidents on it) wait at the active-deployment gate.
+    const sync = gitopsSyncRunning(err);
+    if (sync && !o.dryRun) await markDeployment(ctx.target, `${sync} (seen by ${incidentId})`, `${o.idempotencyKey}:deployment`);
+    throw err;
+  }
+  const { summary, durationMs, ...data } = result;
+  // medic's own sync through the owner is a deployment too.
+  if (data.gitops?.did.startsWith('rolled back') && !o.dryRun && !data.alreadyDone) {
+    await markDeployment(ctx.target, `${data.gitops.owner}: medic's rollback sync (${incidentId})`, `${o.idempotencyKey}:deployment`);
+  }
   const undo = data.undo && !o.dryRun ? await startUndo(o.idempotencyKey, data.undo, incidentId) : {};
   return { summary, durationMs, data: { ...data, ...undo } };
+}
+
+/** How long a GitOps sync counts as a deployment in progress on its target. */
+export const GITOPS_SETTLE_MS = 5 * 60_000;
+
+const markDeployment = (target: string, by: string, key: string): Promise<void> =>
+  governor.governorSetDeployment({ target, until: Date.now() + GITOPS_SETTLE_MS, by: by.slice(0, 300), key });
+
+/** "Argo CD Application argocd/shop syncing 9e8d7c6" from a GitopsSyncRunning failure. */
+function gitopsSyncRunning(err: unknown): string | undefined {
+  const cause = (err as { cause?: { type?: string; details?: unknown[] } }).cause;
+  if (cause?.type !== 'GitopsSyncRunning') return undefined;
+  const d = cause.details?.[0] as { owner?: { kind?: string; namespace?: string; name?: string }; sync?: { revision?: string } } | undefined;
+  return `${d?.owner?.kind ?? 'GitOps owner'} ${d?.owner?.namespace ?? '?'}/${d?.owner?.name ?? '?'} syncing ${d?.sync?.revision ?? '?'}`;
 }
 
 /** Starts the durable undo of a change (workflows/undo.ts): detached, one per step try. */

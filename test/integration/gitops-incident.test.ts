@@ -101,6 +101,27 @@ describe('GitOps and traffic steps in an incident', () => {
     expect(undo.summary).toMatch(/^gitops-resume Argo CD Application argocd\/checkout: spec.syncPolicy.automated/);
   });
 
+  it('an Argo CD sync in progress is a deployment marker: the step refuses, and the next step waits at the active-deployment gate', async () => {
+    await custom.createNamespacedCustomObject({
+      ...APP,
+      body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'search' }, spec: { project: 'default', destination: { server: 'https://kubernetes.default.svc', namespace: NS }, source: { repoURL: 'https://git.example/web.git', path: 'search' } } },
+    });
+    const app = await getApp('search');
+    await custom.replaceNamespacedCustomObject({ ...APP, name: 'search', body: { ...app, status: { operationState: { phase: 'Running', startedAt: '2026-12-05T01:00:00Z', operation: { sync: { revision: 'c0ffee1' } }, syncResult: { revision: 'c0ffee1' } } } } });
+    await admin.deployment(NS, 'search', 'registry.local/search:1', 1);
+    await admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'search', body: { metadata: { labels: { 'app.kubernetes.io/instance': 'search' } } } }, admin.merge);
+    const restart = { action: 'kubernetes' as const, timeout: '20s', params: { operation: 'restart' as const, namespace: NS, name: 'search', gitops: 'suspend-then-act' as const } };
+    m.playbooks.push(PlaybookSchema.parse({ name: 'search-sync-it', match: { alertname: 'SearchDown' }, groupBy: ['alertname'], target: `k8s/${NS}/search`, steps: [{ name: 'restart', ...restart }, { name: 'restart again', ...restart }] }));
+    const res = await m.postAlerts('firing', { alertname: 'SearchDown', severity: 'critical' });
+    const id = await incidentIdFrom(res);
+    await m.waitFor(id, (st) => st.status === 'holding' || st.endedAt !== undefined, 60_000);
+    const timeline = await m.timeline(id);
+    expect(timeline.find((e) => e.kind === 'action.failed')?.message).toContain('Argo CD Application argocd/search is syncing c0ffee1');
+    expect(timeline.find((e) => e.kind === 'gate.held')?.message).toMatch(/deployment in progress \(marked by Application argocd\/search syncing c0ffee1 \(seen by incident:search-sync-it:/);
+    await m.postAlerts('resolved', { alertname: 'SearchDown', severity: 'critical' });
+    await m.waitFor(id, (st) => st.endedAt !== undefined, 60_000);
+  });
+
   it('shift-traffic with revertOnResolve: 80/20 → 100/0 while the incident runs; put back to 80/20 once it resolved', async () => {
     await virtualService('cart');
     const { final } = await runIncident(
