@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     ...(config.prometheus ? { prometheusUrl: config.prometheus.url } : {}),
     ...(config.opa ? { opa: opaDeps(config.opa) } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
-    ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
+    ...(config.kubernetes ? { kubernetes: { ...kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace), argocdNamespace: config.kubernetes.argocdNamespace } } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [
       ...(audit ? [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer })] : []),
