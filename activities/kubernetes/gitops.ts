@@ -180,7 +180,17 @@ export function createGitopsActions(c: KubeClients, requestTimeoutMs: number, ar
     }
     const s = await suspend(owner, ownerKey);
     if (!act) throw fail('GitopsBadInput', `${what}: nothing to act with`);
-    const r = await act();
+    let r: K8sActionResult;
+    try {
+      r = await act();
+    } catch (err) {
+      // No undo workflow starts for a failed step: resume now rather than leave the owner suspended
+      // (a retried attempt suspends again under the same key).
+      if (!opts.dryRun && (s.changes.length > 0 || s.alreadyDone)) {
+        await k8sGitopsResume({ kind: 'gitops-resume', owner, suspendedBy: ownerKey.idempotencyKey }, { ...ownerKey, idempotencyKey: `${ownerKey.idempotencyKey}:resume-after-failure` }).catch(() => undefined);
+      }
+      throw err;
+    }
     return {
       ...r,
       durationMs: Date.now() - started,

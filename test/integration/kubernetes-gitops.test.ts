@@ -212,6 +212,12 @@ describe('GitOps ownership (Argo CD, Flux)', () => {
     expect(r.undo?.when).toEqual({ afterMs: 30 * 60_000 });
     await acts.k8sUndo({ undo: r.undo!.spec, ...common(`${key}:undo`) });
     expect((await get('ks', FLUX, 'apps')).spec.suspend).toBe(false);
+    // an action that fails after the suspend (scale out of bounds) resumes the owner at once
+    const refused = await failureOf(acts.k8sScale({ kind: 'Deployment', name: 'flux-web', replicas: 9, min: 1, max: 5, gitops: 'suspend-then-act', ...common(keyOf()) }));
+    expect(refused).toMatchObject({ type: 'KubernetesScaleOutOfBounds' });
+    const ks = await get('ks', FLUX, 'apps');
+    expect(ks.spec.suspend).toBe(false);
+    expect(ks.metadata.annotations?.[SUSPENDED]).toBeUndefined();
   });
 
   it('refuse: escalates naming the owner, nothing changed; a sync in progress refuses too (a deployment marker)', async () => {
