@@ -77,7 +77,7 @@ describe('GitOps and traffic steps in an incident', () => {
     });
     await admin.deployment(NS, 'checkout', 'registry.local/checkout:2.0', 1);
     await admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'checkout', body: { metadata: { annotations: { 'argocd.argoproj.io/tracking-id': 'checkout:apps/Deployment:web/checkout' } } } }, admin.merge);
-    const { id, final, timeline } = await runIncident(
+    const { final, timeline } = await runIncident(
       {
         name: 'bad-deploy-gitops-it',
         match: { alertname: 'ErrorRateHighAfterDeployGitops' },
@@ -88,7 +88,16 @@ describe('GitOps and traffic steps in an incident', () => {
       },
       { alertname: 'ErrorRateHighAfterDeployGitops', deployment: 'checkout', severity: 'critical' },
     );
-    console.log(`GitOps rollback timeline (${id}):\n${timeline.map(formatEntry).join('\n')}`);
+    // the timeline as `medic status <id>` prints it (README, GitOps-aware actions)
+    expect(timeline.map(formatEntry).map((l) => l.slice(10))).toEqual([
+      'alert        incident opened: ErrorRateHighAfterDeployGitops (critical) on k8s/web/checkout; playbook bad-deploy-gitops-it',
+      'alert        ErrorRateHighAfterDeployGitops firing (critical) from alertmanager',
+      'lock         lock on k8s/web/checkout acquired',
+      expect.stringMatching(/^gate {9}gates passed for step 1\/1 \(roll back through Argo CD\): kill-switch, maintenance-window, active-deployment, blast-radius/),
+      'action       step 1/1 (roll back through Argo CD) started: Kubernetes: roll back Deployment web/checkout to the previous revision [GitOps: rollback-through-gitops]',
+      expect.stringMatching(/^action {7}step 1\/1 \(roll back through Argo CD\) finished: gitops-rollback Argo CD Application argocd\/checkout: sync to the previous revision 4f1c2a9 \(from 9e8d7c6\), automated sync off until resumed in 3s \(\d+ms\)$/),
+      'resolution   resolved: step 1/1 (roll back through Argo CD) succeeded (no verification configured)',
+    ]);
     expect(final.status).toBe('resolved');
     const done = timeline.find((e) => e.kind === 'action.succeeded')!;
     expect(done.message).toContain('gitops-rollback Argo CD Application argocd/checkout: sync to the previous revision 4f1c2a9 (from 9e8d7c6), automated sync off until resumed in 3s');
