@@ -11,6 +11,7 @@ import {
   governorTaskQueue,
   governorWorkflowId,
   releaseUpdate,
+  setDeploymentUpdate,
   TASK_QUEUE,
   type AdmitInput,
   type AdmitResult,
@@ -18,6 +19,7 @@ import {
   type RecordStepRunInput,
   type EndActionInput,
   type ReleaseInput,
+  type SetDeploymentInput,
 } from '../workflows/contracts.js';
 
 export interface GovernorDeps {
@@ -79,6 +81,9 @@ export function createGovernorActivities(deps: GovernorDeps) {
     governorEndAction: (i: EndActionInput & Keyed): Promise<void> => call(endActionUpdate, strip(i), i.key),
     governorRelease: (i: ReleaseInput & Keyed): Promise<void> => call(releaseUpdate, strip(i), i.key),
     governorRecordStepRun: (i: RecordStepRunInput & Keyed): Promise<Demotion> => call(recordStepRunUpdate, strip(i), i.key),
+    /** A deployment marker on a target (a GitOps sync medic started or saw running): the
+     * active-deployment gate holds every incident's actions on it until `until`. */
+    governorSetDeployment: (i: SetDeploymentInput & Keyed): Promise<void> => call(setDeploymentUpdate, strip(i), i.key),
   };
 }
 

@@ -16,9 +16,13 @@ import { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';
 import { createNodeActions } from './kubernetes/nodes.js';
 import { createProbes } from './kubernetes/probes.js';
 import { createRolloutActions } from './kubernetes/rollouts.js';
-import { createWorkloadActions } from './kubernetes/workloads.js';
+import { createWorkloadActions, type WorkloadKind } from './kubernetes/workloads.js';
+import { createGitopsActions, type GitopsMode } from './kubernetes/gitops.js';
+import { createTrafficActions } from './kubernetes/traffic.js';
+import type { ActionCommon } from './kubernetes/workloads.js';
+import type { K8sActionResult, UndoSpec } from './kubernetes/changes.js';
 
-export type { K8sActionResult, K8sChange } from './kubernetes/changes.js';
+export type { K8sActionResult, K8sChange, UndoPlan, UndoSpec } from './kubernetes/changes.js';
 export type { K8sCheck, K8sProbeResult } from './kubernetes/probes.js';
 export { STAMP, STAMP_DETAIL } from './kubernetes/changes.js';
 export { kubeClientsFrom, type KubeClients } from './kubernetes/client.js';
@@ -29,6 +33,9 @@ export interface KubernetesDeps {
   namespace: string;
   /** Deadline of one API request (default 15 s). */
   requestTimeoutMs?: number;
+  /** Where Argo CD's Applications live (default "argocd"): a tracking id or instance label
+   * without a namespace names an Application there. */
+  argocdNamespace?: string;
   /** Drain: first wait between eviction rounds and its cap (backoff doubles in between). */
   pollMs?: { initial: number; max: number };
 }
@@ -49,12 +56,46 @@ export function kubernetesDeps(kc: KubeConfig, namespace?: string): KubernetesDe
   return { clients: kubeClientsFrom(kc), namespace: namespace ?? ctx?.namespace ?? 'default' };
 }
 
+/** A workload action's GitOps option (playbook `gitops`, `resumeAfter`). */
+export interface GitopsInput {
+  gitops?: GitopsMode;
+  resumeAfterMs?: number;
+}
+
 function build(deps: KubernetesDeps) {
   const timeout = deps.requestTimeoutMs ?? 15_000;
+  const w = createWorkloadActions(deps.clients, deps.namespace, timeout);
+  const g = createGitopsActions(deps.clients, timeout, deps.argocdNamespace ?? 'argocd');
+  const t = createTrafficActions(deps.clients, deps.namespace, timeout);
+  /** Looks for the workload's GitOps owner first when the playbook asks (activities/kubernetes/gitops.ts). */
+  const owned = async <I extends ActionCommon & GitopsInput & { namespace?: string; name: string }>(
+    kind: WorkloadKind,
+    input: I,
+    act: ((i: I) => Promise<K8sActionResult>) | undefined,
+    verb: string,
+  ): Promise<K8sActionResult> => {
+    if (!input.gitops) return act!(input);
+    const ns = input.namespace || deps.namespace;
+    const what = `${verb} ${kind} ${ns}/${input.name}`;
+    const meta = (await w.readWorkload(kind, ns, input.name)).metadata;
+    const ms = input.resumeAfterMs;
+    const resumeAfter = ms === undefined ? undefined : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
+    const reason = `medic: ${what} (incident ${input.idempotencyKey.replace(/:step-\d+:try-\d+$/, '')})`;
+    return g.withGitops(what, meta, { ...input, gitops: input.gitops, reason, ...(resumeAfter ? { resumeAfter } : {}) }, act && (() => act(input)));
+  };
   return {
-    ...createWorkloadActions(deps.clients, deps.namespace, timeout),
+    ...w,
+    k8sRestart: (i: Parameters<typeof w.k8sRestart>[0] & GitopsInput) => owned(i.kind, i, w.k8sRestart, 'restart'),
+    k8sScale: (i: Parameters<typeof w.k8sScale>[0] & GitopsInput) => owned(i.kind, i, w.k8sScale, 'scale'),
+    k8sRollback: (i: Parameters<typeof w.k8sRollback>[0] & GitopsInput) =>
+      owned('Deployment', i, i.gitops === 'rollback-through-gitops' ? undefined : w.k8sRollback, 'roll back'),
     ...createNodeActions(deps.clients, timeout, deps.pollMs ?? { initial: 1_000, max: 5_000 }),
     ...createRolloutActions(deps.clients, deps.namespace, timeout),
+    k8sShiftTraffic: t.k8sShiftTraffic,
+    k8sCircuitBreak: t.k8sCircuitBreak,
+    /** Puts back what an earlier action changed (the undo workflow calls it). */
+    k8sUndo: (i: ActionCommon & { undo: UndoSpec }): Promise<K8sActionResult> =>
+      i.undo.kind === 'gitops-resume' ? g.k8sGitopsResume(i.undo, i) : t.revertTraffic(i.undo, i),
     ...createProbes(deps.clients, deps.namespace, timeout),
   };
 }
@@ -82,6 +123,9 @@ export function createKubernetesActivities(deps: KubernetesDeps | undefined) {
     k8sDrain: async (i: Parameters<A['k8sDrain']>[0]) => need().k8sDrain(i),
     k8sRolloutPause: async (i: Parameters<A['k8sRolloutPause']>[0]) => need().k8sRolloutPause(i),
     k8sRolloutAbort: async (i: Parameters<A['k8sRolloutAbort']>[0]) => need().k8sRolloutAbort(i),
+    k8sShiftTraffic: async (i: Parameters<A['k8sShiftTraffic']>[0]) => need().k8sShiftTraffic(i),
+    k8sCircuitBreak: async (i: Parameters<A['k8sCircuitBreak']>[0]) => need().k8sCircuitBreak(i),
+    k8sUndo: async (i: Parameters<A['k8sUndo']>[0]) => need().k8sUndo(i),
     k8sProbe: async (i: Parameters<A['k8sProbe']>[0]) => need().k8sProbe(i),
   };
 }

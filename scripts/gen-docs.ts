@@ -1,12 +1,14 @@
 // Generates the reference docs from the zod schemas, so they cannot drift from what medic accepts:
 //   docs/configuration.md  from ConfigSchema (src/config.ts), with the environment variable of each field
-//   docs/playbooks.md      from PlaybookSchema (src/playbooks/schema.ts)
+//   docs/playbooks.md      from PlaybookSchema (src/playbooks/schema.ts), with the shipped playbooks/*.yaml
 //
 //   npx tsx scripts/gen-docs.ts           write both files (npm run docs)
 //   npx tsx scripts/gen-docs.ts --check   exit 1 if a committed file is stale (the tests run this)
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigSchema, ENV_LISTS, ENV_PATHS } from '../src/config.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
@@ -58,6 +60,19 @@ export function renderConfigDoc(): string {
   ].join('\n');
 }
 
+/** The example playbooks shipped in playbooks/, by file: name and description. */
+function shippedPlaybooks(): string {
+  const dir = resolve(ROOT, 'playbooks');
+  const rows = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => {
+      const pb = parseYaml(readFileSync(resolve(dir, f), 'utf8')) as { name?: string; description?: string };
+      return `| [\`${f}\`](../playbooks/${f}) | \`${pb.name ?? ''}\` | ${(pb.description ?? '').replace(/\|/g, '\\|')} |`;
+    });
+  return ['## Shipped playbooks', '', 'Examples in `playbooks/` (files load in name order; the first playbook matching an alert handles it).', '', '| file | name | what it does |', '| --- | --- | --- |', ...rows, ''].join('\n');
+}
+
 export function renderPlaybookDoc(): string {
   return [
     '# Playbook reference',
@@ -78,6 +93,7 @@ export function renderPlaybookDoc(): string {
     'inside the activity from `MEDIC_SECRET_NAME`, so secrets never enter workflow history.',
     'Durations are a number followed by `ms`, `s`, `m`, `h` or `d`.',
     '',
+    shippedPlaybooks(),
     renderReference(jsonSchemaOf(PlaybookSchema), { anchorPrefix: 'playbook', rootTitle: 'Playbook' }),
   ].join('\n');
 }

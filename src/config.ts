@@ -238,6 +238,11 @@ export const ConfigSchema = z.strictObject({
         .default(false)
         .describe("Use the pod's ServiceAccount (in-cluster config); bind it with deploy/kubernetes/rbac.yaml"),
       namespace: z.string().min(1).optional().describe("Namespace for kubernetes steps that name none (default: the context's, else default)"),
+      argocdNamespace: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name')
+        .default('argocd')
+        .describe('Where Argo CD keeps its Applications: a tracking id or app.kubernetes.io/instance label without a namespace names an Application here (gitops option of kubernetes steps)'),
     })
     .refine((k) => !(k.inCluster && k.kubeconfig), { message: 'set kubeconfig or inCluster, not both', path: ['inCluster'] })
     .optional()
@@ -383,6 +388,7 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_KUBECONFIG: ['kubernetes', 'kubeconfig'],
   MEDIC_KUBERNETES_IN_CLUSTER: ['kubernetes', 'inCluster'],
   MEDIC_KUBERNETES_NAMESPACE: ['kubernetes', 'namespace'],
+  MEDIC_ARGOCD_NAMESPACE: ['kubernetes', 'argocdNamespace'],
   MEDIC_SLACK_BOT_TOKEN: ['slack', 'botToken'],
   MEDIC_SLACK_SIGNING_SECRET: ['slack', 'signingSecret'],
   MEDIC_SLACK_CHANNEL: ['slack', 'channel'],

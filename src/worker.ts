@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     ...(config.alertmanager ? { alertmanagerUrl: config.alertmanager.url } : {}),
     ...(store ? { store } : {}),
     ...(config.aws?.endpoint ? { awsEndpoint: config.aws.endpoint } : {}),
-    ...(config.kubernetes ? { kubernetes: kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace) } : {}),
+    ...(config.kubernetes ? { kubernetes: { ...kubernetesDeps(loadKubeConfig(config.kubernetes), config.kubernetes.namespace), argocdNamespace: config.kubernetes.argocdNamespace } } : {}),
     ...(config.ansible ? { ansible: config.ansible } : {}),
     ...(config.drills ? { drillTargets: config.drills.targets } : {}),
     sinks: [

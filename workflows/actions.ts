@@ -245,7 +245,7 @@ export async function runAction(
       };
     }
     case 'kubernetes':
-      return runKubernetes(step, ctx, o, allow?.kubernetes);
+      return runKubernetes(step, ctx, o, allow?.kubernetes, o.idempotencyKey.replace(/:step-\d+:try-\d+$/, ''));
     case 'flag': {
       const input = flagActionInput(step, ctx, o, on);
       const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);

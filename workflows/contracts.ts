@@ -177,6 +177,8 @@ export interface IncidentState {
   preview?: { step: number; try: number; text: string };
   approval?: { decision: 'approve' | 'deny' | 'expired'; by: string; at: number; reason?: string; with?: string[] };
   verify?: { startedAt: number; passingSince?: number; probes: number; noData?: number; lastEvidence?: string };
+  /** Undo workflows (workflows/undo.ts) waiting for this incident's end to revert a change. */
+  undos?: string[];
   outcome?: string;
   startedAt: number;
   endedAt?: number;

@@ -2,7 +2,7 @@
 // at a time and in order, so an action's end is counted before the next admission), the step's
 // action and verification probes (activities), durable timers, webhook rungs, PagerDuty (paging.ts)
 // and the timeline (outbox.ts). Each call's answer goes back to the core as an event.
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ActionOutcome, IncidentCommand, IncidentEnv, ProbeRound, UntimedEvent } from '../src/incident/types.js';
 import { toMs } from '../src/playbooks/duration.js';
@@ -11,6 +11,7 @@ import { renderHttpRequest, RENDER_REFUSED, runAction, verificationTargets } fro
 import { SearchAttributes, type IncidentState } from './contracts.js';
 import { ANSIBLE_REFUSED } from './ansible.js';
 import { HostReportSchema } from './contracts-timeline.js';
+import { incidentEndedSignal } from './contracts-undo.js';
 import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
 import type { Outbox } from './outbox.js';
 import type { Pager } from './paging.js';
@@ -192,6 +193,15 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
           );
         case 'release':
           return gov(() => release(c.cooldownMs, c.key));
+        case 'endUndos':
+          // Awaited with the governor calls before the run ends; an undo already gone is fine.
+          return gov(async () => {
+            for (const id of c.workflowIds) {
+              await getExternalWorkflowHandle(id)
+                .signal(incidentEndedSignal, { resolved: c.resolved })
+                .catch((err: unknown) => void log.warn(`undo ${id} not told of the end: ${failureText(err)}`, { incidentId: env.incidentId }));
+            }
+          });
         case 'runAction':
           return async(async () => ({ kind: 'actionResult', outcome: await act(c) }));
         case 'preview':

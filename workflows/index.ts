@@ -4,3 +4,4 @@ export { governorWorkflow } from './governor.js';
 export { outboxDrainWorkflow } from './outbox.js';
 export { drillWorkflow } from './drill.js';
 export { digestWorkflow } from './digest.js';
+export { undoWorkflow } from './undo.js';

@@ -1,6 +1,8 @@
 // What an action changed (before → after), the idempotency stamp it leaves on the object, and the
 // result every Kubernetes action returns to the workflow (its timeline entry and the audit).
 import { Context } from '@temporalio/activity';
+import type { GitopsUndo } from './gitops.js';
+import type { TrafficUndo } from './traffic.js';
 
 /** The idempotency key of the last medic action on this object (incident + step + try). */
 export const STAMP = 'medic.dev/last-action';
@@ -26,6 +28,24 @@ export interface K8sActionResult {
   /** drain: the pods evicted, and those left alone (DaemonSet-owned, mirror, already terminating). */
   evicted?: string[];
   skipped?: string[];
+  /** What puts this change back, and when: the workflow starts a durable undo workflow for it
+   * (when the incident resolves, or after a delay). */
+  undo?: UndoPlan;
+  /** GitOps ownership seen before acting (activities/kubernetes/gitops.ts). */
+  gitops?: GitopsFacts;
+}
+
+export type UndoSpec = TrafficUndo | GitopsUndo;
+export interface UndoPlan {
+  spec: UndoSpec;
+  when: 'resolve' | { afterMs: number };
+}
+
+/** The owner found, what medic did to it, and its last sync/reconcile (a deployment marker). */
+export interface GitopsFacts {
+  owner: string;
+  did: string;
+  lastSync?: { revision?: string; at?: string; running: boolean };
 }
 
 export interface StampDetail {

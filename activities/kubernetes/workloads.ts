@@ -207,7 +207,7 @@ export function createWorkloadActions(c: KubeClients, defaultNamespace: string, 
     return done(`delete ${object} (${phase})${resumed}`, false, phase, 'deleted');
   }
 
-  return { k8sRestart, k8sScale, k8sRollback, k8sDeletePod };
+  return { k8sRestart, k8sScale, k8sRollback, k8sDeletePod, readWorkload };
 }
 
 /** The ReplicaSet's template without the pod-template-hash label the controller added. */

@@ -85,6 +85,7 @@ export function finish(r: Run, status: 'resolved' | 'escalated', outcome: string
   r.note(entry.resolution({ message: `${status}: ${outcome}`, data: { status, outcome, ...(unverifiedStep !== undefined ? { unverifiedStep } : {}) } }));
   const cooldownMs = status === 'escalated' && s.acted ? toMs(r.env.playbook.cooldown) : undefined;
   endSilence(r);
+  if (s.undos?.length) r.emit({ kind: 'endUndos', workflowIds: s.undos, resolved: status === 'resolved' });
   r.m.released = true;
   r.emit({ kind: 'release', key: r.key('release'), ...(cooldownMs !== undefined ? { cooldownMs } : {}) });
 }

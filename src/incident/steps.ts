@@ -233,6 +233,9 @@ export function acted(r: Run, o: Extract<IncidentEvent, { kind: 'actionResult' }
   if (o.hosts) r.note(entry.actionHosts({ message: `${r.label()}: ${hostsLine(o.hosts)}`, step: s.stepIndex, data: o.hosts }));
   if (o.ok) {
     if (!dryRun) s.acted = true;
+    // A change to put back when the incident resolves (revertOnResolve): its undo workflow waits.
+    const undo = o.data.undo as { when?: unknown } | undefined;
+    if (!dryRun && typeof o.data.undoWorkflowId === 'string' && undo?.when === 'resolve') (s.undos ??= []).push(o.data.undoWorkflowId);
     r.note(entry.actionSucceeded({ message: `${r.label()} finished: ${o.summary} (${o.durationMs}ms)`, step: s.stepIndex, data: { dryRun, ...httpStatusOf(o.data), output: o.data } }));
   } else {
     // A refusal sent nothing: not a failed remediation, or hostile alerts could demote a step.

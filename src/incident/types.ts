@@ -123,6 +123,8 @@ export type IncidentCommand =
   | { kind: 'setStatus'; status: IncidentStatusName }
   /** The incident ended: release the target (with a cooldown when it acted and still escalated). */
   | { kind: 'release'; key: string; cooldownMs?: number }
+  /** Tell the undo workflows waiting for the end how it ended (resolved: they revert). */
+  | { kind: 'endUndos'; workflowIds: string[]; resolved: boolean }
   /** An Update's answer, or why it is refused. */
   | { kind: 'answer'; value: unknown }
   | { kind: 'refuse'; reason: string };

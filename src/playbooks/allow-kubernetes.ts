@@ -27,7 +27,7 @@ export const TargetPattern = z
 const Patterns = (what: string) => z.array(TargetPattern).min(1).optional().describe(what);
 
 /** The object kinds whose names a step may template (the `name` of its params or probe). */
-export const NAME_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Pod', 'Rollout', 'Node'] as const;
+export const NAME_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Pod', 'Rollout', 'Node', 'VirtualService', 'DestinationRule'] as const;
 export type NameKind = (typeof NAME_KINDS)[number];
 
 const SelectorRequirement = z
@@ -64,6 +64,8 @@ export const KubernetesAllowSchema = z
         Pod: Patterns('Pod names a templated name may pick'),
         Rollout: Patterns('Argo Rollouts Rollout names a templated name may pick'),
         Node: Patterns('Node names a templated node may pick'),
+        VirtualService: Patterns('Istio VirtualService names a templated shift-traffic name may pick'),
+        DestinationRule: Patterns('Istio DestinationRule names a templated circuit-break name may pick'),
       })
       .default({})
       .describe('Name patterns per kind: a templated name of that kind must match one (`*` admits any name in the allowed namespaces)'),

@@ -120,6 +120,10 @@ export function paramsKind(p: KubernetesParams): NameKind {
     case 'drain':
     case 'uncordon':
       return 'Node';
+    case 'shift-traffic':
+      return 'VirtualService';
+    case 'circuit-break':
+      return 'DestinationRule';
   }
 }
 

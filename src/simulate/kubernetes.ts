@@ -27,6 +27,7 @@ export async function simulateKubernetesSection(configPath: string | undefined, 
   if (env.MEDIC_KUBECONFIG) fromEnv.kubeconfig = env.MEDIC_KUBECONFIG;
   if (env.MEDIC_KUBERNETES_IN_CLUSTER) fromEnv.inCluster = env.MEDIC_KUBERNETES_IN_CLUSTER;
   if (env.MEDIC_KUBERNETES_NAMESPACE) fromEnv.namespace = env.MEDIC_KUBERNETES_NAMESPACE;
+  if (env.MEDIC_ARGOCD_NAMESPACE) fromEnv.argocdNamespace = env.MEDIC_ARGOCD_NAMESPACE;
   if (!section && Object.keys(fromEnv).length === 0) return undefined;
   const parsed = ConfigSchema.shape.kubernetes.safeParse({ ...section, ...fromEnv });
   if (!parsed.success) {
@@ -40,7 +41,7 @@ export async function simulateKubernetesDeps(configPath: string | undefined, env
   const section = await simulateKubernetesSection(configPath, env);
   if (!section) return undefined;
   try {
-    return kubernetesDeps(loadKubeConfig(section), section.namespace);
+    return { ...kubernetesDeps(loadKubeConfig(section), section.namespace), argocdNamespace: section.argocdNamespace };
   } catch (err) {
     throw new KubernetesConfigError(`kubernetes: cannot load the kubeconfig: ${(err as Error).message}`);
   }

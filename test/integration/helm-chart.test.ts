@@ -185,8 +185,8 @@ describe('helm chart deploy/helm/medic', () => {
     const role = named(docs, 'ClusterRole', 'medic-worker');
     expect(grants(role.rules)).toEqual(await shippedRbac());
     // each optional part can be left out
-    const noExtras = named(await render({ ...BASE, rbac: { create: true, clusterWide: true, nodes: false, argoRollouts: false } }), 'ClusterRole', 'medic-worker');
-    expect(grants(noExtras.rules)).toEqual(without(await shippedRbac(), (k) => k.startsWith('argoproj.io/') || k === 'core/nodes'));
+    const noExtras = named(await render({ ...BASE, rbac: { create: true, clusterWide: true, nodes: false, argoRollouts: false, gitops: false, istio: false } }), 'ClusterRole', 'medic-worker');
+    expect(grants(noExtras.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods')));
     for (const rule of role.rules) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
@@ -203,11 +203,11 @@ describe('helm chart deploy/helm/medic', () => {
   });
 
   it('namespaced RBAC: a Role and RoleBinding per listed namespace, without node rules', async () => {
-    const docs = await render({ ...BASE, rbac: { create: true, clusterWide: false, nodes: false, argoRollouts: false, namespaces: ['shop', 'payments'] } });
+    const docs = await render({ ...BASE, rbac: { create: true, clusterWide: false, nodes: false, argoRollouts: false, gitops: false, istio: false, namespaces: ['shop', 'payments'] } });
     expect(byKind(docs, 'ClusterRole')).toEqual([]);
     const roles = byKind(docs, 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['shop', 'payments']);
-    expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => k.startsWith('argoproj.io/') || k === 'core/nodes'));
+    expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods')));
     expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
   });
 

@@ -61,11 +61,16 @@ describe('deploy/kubernetes/rbac.yaml', () => {
       'apps/deployments: get,patch',
       'apps/replicasets: list',
       'apps/statefulsets: get,patch',
+      'argoproj.io/applications: get,patch',
       'argoproj.io/rollouts/status: patch',
-      'argoproj.io/rollouts: get,patch',
+      'argoproj.io/rollouts: get,list,patch',
       'core/nodes: get,patch',
       'core/pods/eviction: create',
       'core/pods: delete,get,list,patch',
+      'helm.toolkit.fluxcd.io/helmreleases: get,patch',
+      'kustomize.toolkit.fluxcd.io/kustomizations: get,patch',
+      'networking.istio.io/destinationrules: get,patch',
+      'networking.istio.io/virtualservices: get,patch',
     ]);
   });
 

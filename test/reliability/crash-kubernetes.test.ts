@@ -3,7 +3,9 @@
 // delete-pod, cordon, drain, rollout-abort, each killed at each point between "request sent" and
 // "activity completed" (crash-harness.ts). Applications are counted at the target: the object's
 // generation for workload changes (the API server bumps it once per spec change), and for the
-// others the mutating requests the API server accepted (2xx), answered or not.
+// others the mutating requests the API server accepted (2xx), answered or not. GitOps: a restart
+// whose Deployment a Flux Kustomization owns (gitops: suspend-then-act), killed around the
+// suspend of the Kustomization (real Flux CRD), counted as suspend PATCHes the API server accepted.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { firingAlert } from '../support/fixtures.js';
 import { HOLD_POINTS, startHoldingProxy, type Exchange, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { adminOf, clusterCa, kubeConfigVia, medicKubeConfig, until } from '../support/kube-fixtures.js';
-import { installRolloutCrd, startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { installCrds, installRolloutCrd, startKubeCluster, VENDORED_CRDS, type KubeCluster } from '../support/kubernetes.js';
 import { startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
 
 const NS = 'crash';
@@ -26,6 +28,7 @@ let kubeconfig: string;
 beforeAll(async () => {
   cluster = await startKubeCluster();
   await installRolloutCrd(cluster);
+  await installCrds(cluster, [VENDORED_CRDS.fluxKustomize], 60_000);
   admin = adminOf(cluster);
   await admin.namespace(NS);
   const ca = clusterCa(cluster);
@@ -112,6 +115,29 @@ const OPERATIONS: Record<string, (name: string) => Promise<Target>> = {
   },
 };
 
+/** GitOps effects: the owner's suspend, sent by the workload action's activity. */
+const GITOPS: Record<string, (name: string) => Promise<Target>> = {
+  async 'gitops-suspend'(name) {
+    const custom = cluster.admin.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      group: 'kustomize.toolkit.fluxcd.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'kustomizations',
+      body: { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name }, spec: { interval: '10m', prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' } } },
+    });
+    await admin.deployment(NS, name, 'registry.local/app:1', 1);
+    await admin.apps.patchNamespacedDeployment({ namespace: NS, name, body: { metadata: { labels: { 'kustomize.toolkit.fluxcd.io/name': name, 'kustomize.toolkit.fluxcd.io/namespace': NS } } } }, admin.merge);
+    const effect = (e: Exchange) => patchOf(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${NS}/kustomizations/${name}`)(e) && e.body.includes('"suspend":true');
+    return {
+      params: { operation: 'restart', namespace: NS, name, gitops: 'suspend-then-act', resumeAfter: '1h' },
+      effect,
+      touches: (e) => e.url.includes(`/kustomizations/${name}`) || e.url.includes(`/deployments/${name}`),
+      applied: accepted(effect),
+    };
+  },
+};
+
 function playbook(alertname: string, name: string, params: Record<string, unknown>): Playbook {
   return PlaybookSchema.parse({
     name: `crash-${name}`,
@@ -125,7 +151,8 @@ function playbook(alertname: string, name: string, params: Record<string, unknow
 
 async function crashCase(op: string, point: HoldPoint, i: number): Promise<CrashCase> {
   const name = `${op.replace(/[^a-z]/g, '')}-${i}`;
-  const t = await OPERATIONS[op]!(name);
+  const gitops = GITOPS[op];
+  const t = await (gitops ?? OPERATIONS[op]!)(name);
   const alertname = `Crash${name.replace(/-/g, '')}`;
   return {
     actuator: `kubernetes ${op}`,
@@ -134,7 +161,7 @@ async function crashCase(op: string, point: HoldPoint, i: number): Promise<Crash
     proxy,
     effect: t.effect,
     touches: t.touches,
-    activity: `k8s${op.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`, // delete-pod → k8sDeletePod
+    activity: gitops ? 'k8sRestart' : `k8s${op.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`, // delete-pod → k8sDeletePod
     alert: firingAlert({ alertname, service: name }),
     applied: t.applied,
     expected: 'resolved',
@@ -147,3 +174,10 @@ it('kubernetes: SIGKILL at every crash point of every operation, each applied ex
   for (const op of Object.keys(OPERATIONS)) for (const point of HOLD_POINTS) cases.push(await crashCase(op, point, i++));
   await harness.run('kubernetes', cases);
 }, 1_200_000);
+
+it('kubernetes gitops: SIGKILL around the suspend of a Flux Kustomization (suspend-then-act), the suspend accepted exactly once', async () => {
+  const cases: CrashCase[] = [];
+  let i = 100;
+  for (const point of HOLD_POINTS) cases.push(await crashCase('gitops-suspend', point, i++));
+  await harness.run('kubernetes-gitops', cases);
+}, 600_000);

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition,
+  ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, loadYaml, type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { freePort } from '../../dev/ports.js';
 import { makeKubePki } from './kubernetes-pki.js';
@@ -40,6 +40,14 @@ type KubeBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager';
 export const kubeBinaryPath = (name: KubeBinary): string => join(BIN, name);
 const LOG_ROOT = join(ROOT, '.cache', 'test', 'kubernetes');
 export const ROLLOUT_CRD_PATH = join(ROOT, 'test', 'fixtures', 'kubernetes', 'rollout-crd.yaml');
+const VENDOR = join(ROOT, 'test', 'fixtures', 'kubernetes', 'vendor');
+/** The real upstream CRDs (test/fixtures/kubernetes/vendor/SOURCE.md): Argo CD, Flux, Istio. */
+export const VENDORED_CRDS = {
+  argocd: join(VENDOR, 'argo-cd', 'application-crd.yaml'),
+  fluxKustomize: join(VENDOR, 'flux', 'kustomizations-crd.yaml'),
+  fluxHelm: join(VENDOR, 'flux', 'helmreleases-crd.yaml'),
+  istio: join(VENDOR, 'istio', 'networking-crds.yaml'),
+} as const;
 const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const CLUSTER_NAME = 'medic-test';
 
@@ -272,21 +280,38 @@ async function startOnce(controllers: boolean, deadline: number): Promise<KubeCl
  * Installs the Argo Rollouts `Rollout` CRD (argoproj.io/v1alpha1, schema-less, status
  * subresource) from test/fixtures/kubernetes/rollout-crd.yaml and waits until it is served.
  */
-export async function installRolloutCrd(cluster: KubeCluster, timeoutMs = 30_000): Promise<void> {
-  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(ROLLOUT_CRD_PATH, 'utf8'));
-  const name = crd.metadata?.name;
-  if (!name) throw new Error(`${ROLLOUT_CRD_PATH} has no metadata.name`);
+export const installRolloutCrd = (cluster: KubeCluster, timeoutMs = 30_000): Promise<void> => installCrds(cluster, [ROLLOUT_CRD_PATH], timeoutMs);
+
+/** Creates every CRD of the given manifests (existing ones are left) and waits until all are Established. */
+export async function installCrds(cluster: KubeCluster, paths: string[], timeoutMs = 30_000): Promise<void> {
   const api = cluster.admin.makeApiClient(ApiextensionsV1Api);
-  try {
-    await api.createCustomResourceDefinition({ body: crd });
-  } catch (err) {
-    if (statusOf(err) !== 409) throw err;
+  const names: string[] = [];
+  for (const path of paths) {
+    const docs = path === ROLLOUT_CRD_PATH ? [loadYaml<V1CustomResourceDefinition>(readFileSync(path, 'utf8'))] : (loadAllYaml(readFileSync(path, 'utf8')) as V1CustomResourceDefinition[]);
+    for (const crd of docs) {
+      const name = crd.metadata?.name;
+      if (!name) throw new Error(`${path} has a CRD without metadata.name`);
+      names.push(name);
+      try {
+        await api.createCustomResourceDefinition({ body: crd });
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err;
+      }
+    }
   }
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await api.readCustomResourceDefinition({ name });
-    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    if (Date.now() > deadline) throw new Error(`CRD ${name} not Established within ${timeoutMs}ms`);
-    await sleep(100);
+  const custom = cluster.admin.makeApiClient(CustomObjectsApi);
+  for (const name of names) {
+    for (;;) {
+      const got = await api.readCustomResourceDefinition({ name });
+      if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
+        // Established is not yet served: its storage answers 429 "(re)initializing" for a moment.
+        const version = got.spec.versions.find((v) => v.storage)!.name;
+        const ready = await custom.listClusterCustomObject({ group: got.spec.group, version, plural: got.spec.names.plural, limit: 1 }).then(() => true, () => false);
+        if (ready) break;
+      }
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established and served within ${timeoutMs}ms`);
+      await sleep(100);
+    }
   }
 }

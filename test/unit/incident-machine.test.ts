@@ -237,3 +237,34 @@ describe('decision core: table', () => {
     expect(d.send({ kind: 'pause', pause: { paused: true } })).toEqual([]);
   });
 });
+
+describe('decision core: undo workflows (revertOnResolve)', () => {
+  const undo = (id: string) => ({ ...ok, data: { undo: { spec: { kind: 'traffic-weights' }, when: 'resolve' }, undoWorkflowId: id } });
+  it('an action with a revert-on-resolve undo is remembered; the end tells its undo workflow how the incident ended', () => {
+    const one = pb({ steps: [{ name: 'shift', action: 'http', params: { url: `${URL}/r` } }] });
+    const healed = coreDriver(one);
+    healed.send({ kind: 'start', carried: false });
+    healed.send({ kind: 'admitted', result: ALLOW });
+    const end = healed.send({ kind: 'actionResult', outcome: undo('undo:inc-1:step-0:try-1') });
+    expect(of(end, 'endUndos')).toEqual([{ kind: 'endUndos', workflowIds: ['undo:inc-1:step-0:try-1'], resolved: true }]);
+    // a timer undo (GitOps resume) is not waited on; a failed step's undo never started
+    const timer = coreDriver(one);
+    timer.send({ kind: 'start', carried: false });
+    timer.send({ kind: 'admitted', result: ALLOW });
+    const t = timer.send({ kind: 'actionResult', outcome: { ...ok, data: { undo: { when: { afterMs: 1_000 } }, undoWorkflowId: 'undo:x' } } });
+    expect(of(t, 'endUndos')).toEqual([]);
+  });
+  it('an escalated incident tells its undo workflows it did not resolve (the change stays)', () => {
+    const d = coreDriver(pb({ steps: [{ name: 'shift', action: 'http', params: { url: `${URL}/r` }, verification }], holdAfterEscalation: '1s' }));
+    d.send({ kind: 'start', carried: false });
+    d.send({ kind: 'admitted', result: ALLOW });
+    d.send({ kind: 'actionResult', outcome: undo('undo:a') });
+    for (let i = 0; i < 30 && d.state.phase !== 'done'; i++) {
+      if (d.state.machine?.inFlight === 'verify') d.send({ kind: 'verified', round: sick });
+      else if (d.state.machine?.wait) d.fire();
+      else break;
+    }
+    expect(d.state.status).toBe('escalated');
+    expect(of(d.all, 'endUndos')).toEqual([{ kind: 'endUndos', workflowIds: ['undo:a'], resolved: false }]);
+  });
+});

@@ -78,7 +78,8 @@ describe('kubernetes steps in playbooks', () => {
     expect(actions('crash-looping-pod')).toEqual(['kubernetes:restart', 'kubernetes:delete-pod']);
     expect(actions('bad-deploy-rollback')).toEqual(['kubernetes:rollback']);
     expect(actions('node-pressure-drain')).toEqual(['kubernetes:cordon', 'kubernetes:drain']);
-    expect(actions('canary-slo-breach')).toEqual(['kubernetes:rollout-abort', 'flag']);
+    expect(actions('canary-slo-breach')).toEqual(['kubernetes:shift-traffic', 'kubernetes:rollout-abort', 'flag']);
+    expect(actions('bad-deploy-rollback-gitops')).toEqual(['kubernetes:rollback', 'kubernetes:rollback']);
   });
 });
 
@@ -128,8 +129,10 @@ describe('kubernetes config', () => {
       kubeconfig: '/etc/medic/kubeconfig',
       inCluster: false,
       namespace: 'shop',
+      argocdNamespace: 'argocd',
     });
-    expect(loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true' }).kubernetes).toEqual({ inCluster: true });
+    expect(loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true', MEDIC_ARGOCD_NAMESPACE: 'gitops' }).kubernetes).toEqual({ inCluster: true, argocdNamespace: 'gitops' });
+    expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true', MEDIC_ARGOCD_NAMESPACE: 'Argo CD' })).toThrow(/kubernetes\.argocdNamespace/);
     expect(loadConfig({}).kubernetes).toBeUndefined();
     expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'true', MEDIC_KUBECONFIG: '/k' })).toThrow('kubernetes.inCluster: set kubeconfig or inCluster, not both');
     expect(() => loadConfig({ MEDIC_KUBERNETES_IN_CLUSTER: 'yes' })).toThrow(/kubernetes\.inCluster/);
