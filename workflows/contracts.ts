@@ -140,6 +140,11 @@ export interface IncidentState {
    * resolved alert with an unknown fingerprint counts one of those as resolved). */
   fingerprintsEvicted?: { total: number; firing: number };
   resolvedByAlert: boolean;
+  /** `delivery|fingerprint` of the latest bus alerts (at most DELIVERY_WINDOW, oldest first): a
+   * message the bus delivers again after a consumer crash is recognised and not counted twice. */
+  deliveries?: string[];
+  /** Bus alerts recognised as redeliveries and ignored. */
+  redeliveries?: number;
   pause: PauseState;
   lockHeld: boolean;
   lockHolder?: string;
@@ -200,7 +205,7 @@ export interface MachineState {
   released?: boolean;
 }
 
-export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine'> {
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine' | 'deliveries'> {
   /** For humans: the alert's Prometheus graph link (its expression) and Alertmanager silence link. */
   alertLinks?: { graph?: string; silence?: string };
   /** The PromQL the incident graph may run (src/graphs/query.ts); never the alert's own

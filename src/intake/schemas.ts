@@ -41,6 +41,11 @@ export const AlertSchema = z.object({
   fingerprint: z.string(),
   source: z.enum(['alertmanager', 'grafana', 'generic', 'detector', 'drill', 'manual']),
   receivedAt: z.number().describe('epoch ms when medic received it'),
+  delivery: z
+    .string()
+    .max(300)
+    .optional()
+    .describe('The bus message that carried it (NATS: stream:sequence; Kafka: topic/partition/offset): with the fingerprint, the key a redelivered message is recognised by, so the incident counts it once'),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 

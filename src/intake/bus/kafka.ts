@@ -1,0 +1,99 @@
+// Kafka intake: a consumer group member that commits a partition's offset only after the alerts of
+// the messages before it reached their incidents (pipeline.ts). A crash re-delivers from the last
+// committed offset, at most bus.maxInFlight messages per partition beyond it; incidents recognise
+// those alerts by delivery id. Poison messages go to the dead-letter topic (idempotent producer,
+// key = the original's topic/partition/offset, header medic-error) before the offset passes them.
+//
+// Back-pressure: a batch is worked through in chunks of maxInFlight and eachBatch does not return
+// while Temporal is unreachable (heartbeating meanwhile), so the client fetches nothing more for
+// the partition; fetch sizes are bounded by maxBytesPerPartition.
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { KafkaBusConfig } from './config.js';
+import type { BusIntake } from './nats.js';
+import { deliverBatch, type BusIntakeDeps } from './pipeline.js';
+
+/** kafkajs's own log, through medic's (its INFO is chatty: only warnings and errors). */
+export function kafkaClient(cfg: Pick<KafkaBusConfig, 'brokers' | 'clientId'>, log: Logger): Kafka {
+  return new Kafka({
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) log.error(rest, `kafka: ${message}`);
+      else log.warn(rest, `kafka: ${message}`);
+    },
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
+}
+
+export async function startKafkaIntake(cfg: KafkaBusConfig, bus: { maxInFlight: number; maxMessageBytes: number }, deps: BusIntakeDeps): Promise<BusIntake> {
+  const kafka = kafkaClient(cfg, deps.log);
+  const admin = kafka.admin();
+  await admin.connect();
+  // Created when missing (an existing topic is left as its operator configured it).
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: cfg.topic, numPartitions: 1 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }] }).catch(() => undefined);
+  await admin.disconnect();
+
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const consumer: Consumer = kafka.consumer({
+    groupId: cfg.groupId,
+    maxBytesPerPartition: Math.max(bus.maxMessageBytes, 1_048_576),
+    maxBytes: 4 * Math.max(bus.maxMessageBytes, 1_048_576),
+    allowAutoTopicCreation: false,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [cfg.topic], fromBeginning: true });
+  let running = true;
+  let failed: ((err: unknown) => void) | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    failed = reject;
+    consumer.on(consumer.events.STOP, () => resolve());
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) reject(e.payload.error);
+    });
+  });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+      const wanted = (): boolean => running && isRunning() && !isStale();
+      for (let i = 0; i < batch.messages.length && wanted(); i += bus.maxInFlight) {
+        const chunk = batch.messages.slice(i, i + bus.maxInFlight);
+        const outcome = await deliverBatch(
+          deps,
+          chunk.map((m) => ({ id: `${batch.topic}/${batch.partition}/${m.offset}`, data: m.value ?? new Uint8Array() })),
+          { stillWanted: wanted, onWait: heartbeat },
+        );
+        if (outcome === 'stopped') return;
+        if (outcome.poison.length > 0) {
+          await producer.send({
+            topic: cfg.deadLetterTopic,
+            acks: -1,
+            messages: outcome.poison.map(({ message, error }) => ({
+              key: message.id,
+              value: Buffer.from(message.data),
+              headers: { 'medic-error': error, 'medic-original-id': message.id },
+            })),
+          });
+        }
+        const last = chunk[chunk.length - 1]!.offset;
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }]);
+        resolveOffset(last);
+        await heartbeat();
+      }
+    },
+  });
+  deps.log.info({ brokers: cfg.brokers, topic: cfg.topic, groupId: cfg.groupId, maxInFlight: bus.maxInFlight }, 'bus intake: consuming alerts from Kafka');
+  return {
+    done,
+    async stop() {
+      running = false;
+      await consumer.disconnect().catch((err: unknown) => failed?.(err));
+      await producer.disconnect().catch(() => undefined);
+    },
+  };
+}
