@@ -28,6 +28,12 @@ export const KafkaBusSchema = z.strictObject({
   groupId: z.string().min(1).default('medic-intake').describe('Consumer group shared by every bus-intake replica; offsets are committed only after the alerts reached their incidents'),
   deadLetterTopic: Topic.default('medic.alerts.dead-letter').describe('Poison messages go here (header medic-error), in one transaction with the offset commit: each exactly once'),
   eventsTopic: Topic.optional().describe('Publish incident lifecycle events as CloudEvents here (idempotent producer, key = incident id). Absent: no events'),
+  sessionTimeoutMs: z.coerce
+    .number()
+    .int()
+    .min(6_000)
+    .default(30_000)
+    .describe("Consumer group session timeout: a crashed replica's partitions move to another after this long (the broker's group.min.session.timeout.ms is the floor)"),
 });
 
 export const BusSchema = z

@@ -40,6 +40,8 @@ export async function startKafkaIntake(cfg: KafkaBusConfig, bus: { maxInFlight: 
   await producer.connect();
   const consumer: Consumer = kafka.consumer({
     groupId: cfg.groupId,
+    sessionTimeout: cfg.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(cfg.sessionTimeoutMs / 3)),
     maxBytesPerPartition: Math.max(bus.maxMessageBytes, 1_048_576),
     maxBytes: 4 * Math.max(bus.maxMessageBytes, 1_048_576),
     allowAutoTopicCreation: false,
