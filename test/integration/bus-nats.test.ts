@@ -2,6 +2,8 @@
 // accepted shape reach their incidents; hostile messages get exactly the webhook's verdict (refused
 // ones dead-lettered with the webhook's issues); with Temporal unreachable the consumer holds at
 // most maxInFlight messages and takes nothing more, then delivers everything once it is back.
+// Events out: an incident's lifecycle reaches a JetStream stream as CloudEvents, each once although
+// a flaky sink beside it makes the publish activity retry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -12,8 +14,11 @@ import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import { startNats, type BusServer } from '../support/buses.js';
 import { genericBody, heldPlaybook, hostilePayloads } from '../support/bus-fixtures.js';
-import { silentLog } from '../support/fixtures.js';
-import { startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { createNatsEventSink } from '../../activities/nats-events.js';
+import { IncidentEventSchema, type IncidentEvent } from '../../src/events/lifecycle.js';
+import { ensureStream } from '../../src/intake/bus/nats.js';
 import { pollUntil } from '../support/poll.js';
 import { startToggleProxy } from '../support/toggle-proxy.js';
 
@@ -50,11 +55,16 @@ async function deadLetters(c: NatsBusConfig): Promise<{ id: string; error: strin
 
 const idFor = (service: string): string => incidentWorkflowId(pb, { alertname: 'BusNatsDown', labels: { alertname: 'BusNatsDown', service } } as never);
 
+let flakyCalls = 0;
 beforeAll(async () => {
-  [medic, nats] = await Promise.all([startMedic(), startNats()]);
-  medic.playbooks.push(pb);
+  nats = await startNats();
   nc = await connect({ servers: nats.url });
   jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, 'ITEVENTS', ['itev.>']);
+  // Fails every third publish: the activity retries with the same entries.
+  const flakySink = { name: 'flaky', publish: async () => { if (++flakyCalls % 3 === 1) throw new Error('flaky sink down'); } };
+  medic = await startMedic({ sinks: [createNatsEventSink({ js: jetstream(nc), subject: 'itev' }), flakySink] });
+  medic.playbooks.push(pb);
 });
 afterAll(async () => {
   await Promise.all(intakes.map((i) => i.stop()));
@@ -138,5 +148,26 @@ describe('NATS JetStream intake', () => {
     await pollUntil(() => jsm.consumers.info(c.stream, c.consumer), (i) => i.num_pending === 0 && i.num_ack_pending === 0, 'all acknowledged', 20_000);
     client.connection.close().catch(() => undefined);
     await proxy.close();
+  });
+
+  it('events out: the incident lifecycle as CloudEvents on JetStream, each once despite retried publishes', async () => {
+    medic.demo.state.fault = 'outage';
+    medic.playbooks.push(demoPlaybook(medic.demo.url, { name: 'bus-events' }));
+    const id = await incidentIdFrom(await medic.postAlerts('firing', { alertname: 'DemoServiceDown', service: 'events-svc', severity: 'critical' }));
+    const final = await medic.waitFor(id, (s) => s.status === 'resolved', 60_000);
+    const read = async (): Promise<IncidentEvent[]> => {
+      const info = await jsm.streams.info('ITEVENTS');
+      const out: IncidentEvent[] = [];
+      for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage('ITEVENTS', { seq });
+        if (m) out.push(IncidentEventSchema.parse(m.json()));
+      }
+      return out.filter((e) => e.subject === final.incidentId);
+    };
+    const events = await pollUntil(read, (evs) => evs.some((e) => e.type === 'dev.medic.incident.resolved'), 'the resolved event', 30_000);
+    expect(events.map((e) => e.data.event)).toEqual(['opened', 'action', 'action', 'verified', 'resolved']);
+    expect(events.map((e) => e.data.outcome ?? '')).toEqual(['', 'started', 'succeeded', '', expect.any(String)]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(flakyCalls).toBeGreaterThan(1); // the publish activity did retry
   });
 });
