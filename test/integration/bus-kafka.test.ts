@@ -12,7 +12,7 @@ import { startKafkaIntake } from '../../src/intake/bus/kafka.js';
 import type { BusIntake } from '../../src/intake/bus/nats.js';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
-import { startKafka, type BusServer } from '../support/buses.js';
+import { startKafka, type BusServer } from '../../dev/buses.js';
 import { genericBody, heldPlaybook } from '../support/bus-fixtures.js';
 import { demoPlaybook, silentLog } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';

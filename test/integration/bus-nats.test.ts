@@ -12,7 +12,7 @@ import { NatsBusSchema, type NatsBusConfig } from '../../src/intake/bus/config.j
 import { deadLetterStream, startNatsIntake, type BusIntake } from '../../src/intake/bus/nats.js';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
-import { startNats, type BusServer } from '../support/buses.js';
+import { startNats, type BusServer } from '../../dev/buses.js';
 import { genericBody, heldPlaybook, hostilePayloads } from '../support/bus-fixtures.js';
 import { demoPlaybook, silentLog } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';

@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
-import { startKafka, startNats, type BusServer } from '../support/buses.js';
+import { startKafka, startNats, type BusServer } from '../../dev/buses.js';
 import { genericBody, heldPlaybook } from '../support/bus-fixtures.js';
 import { startMedic, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUNDLE_OPTIONS } from '../../src/temporal/worker.js';
 import { BUNDLE_PATH, opaPath, ROOT, temporalCliPath, testServerPath } from './paths.js';
-import { kafkaRunClassPath, natsServerPath } from './buses.js';
+import { kafkaRunClassPath, natsServerPath } from '../../dev/buses.js';
 import { makeTestServerArchive } from './test-server-cds.js';
 
 const SOURCES = ['workflows', 'src', 'activities'];

@@ -1,13 +1,15 @@
-// The real event buses for the bus intake and events-out tests: nats-server with JetStream and
-// Apache Kafka in KRaft mode (a single broker+controller), both provisioned by
+// The real event buses for the bus intake and events-out tests and `npm run bench:storm -- --via`:
+// nats-server with JetStream and Apache Kafka in KRaft mode (one broker+controller), provisioned by
 // scripts/provision-{nats,kafka}.sh into .cache/. A missing one fails the test; it never skips.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../dev/ports.js';
-import { ROOT } from './paths.js';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const natsServerPath = (): string => process.env.MEDIC_NATS_SERVER ?? join(ROOT, '.cache/bin/nats-server');
 export const kafkaRunClassPath = (): string => process.env.MEDIC_KAFKA_RUN_CLASS ?? join(ROOT, '.cache/bin/kafka-run-class');
