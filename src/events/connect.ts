@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createKafkaEventSink } from '../../activities/kafka-events.js';
 import { createNatsEventSink } from '../../activities/nats-events.js';
 import type { BusConfig } from '../intake/bus/config.js';
-import { kafkaClient } from '../intake/bus/kafka.js';
+import { ensureTopics, kafkaClient } from '../intake/bus/kafka.js';
 import { ensureStream, eventsStream } from '../intake/bus/nats.js';
 import type { IncidentSink } from '../sinks/sink.js';
 
@@ -24,10 +24,7 @@ export async function lifecycleEventSinks(bus: BusConfig | undefined, log: Logge
   const kafka = bus?.kafka;
   if (kafka?.eventsTopic) {
     const client = kafkaClient(kafka, log);
-    const admin = client.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: kafka.eventsTopic }] }).catch(() => undefined);
-    await admin.disconnect();
+    await ensureTopics(client, [kafka.eventsTopic]);
     const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
     sinks.push(createKafkaEventSink({ producer, topic: kafka.eventsTopic }));

@@ -28,13 +28,22 @@ export function kafkaClient(cfg: Pick<KafkaBusConfig, 'brokers' | 'clientId'>, l
   });
 }
 
-export async function startKafkaIntake(cfg: KafkaBusConfig, bus: { maxInFlight: number; maxMessageBytes: number }, deps: BusIntakeDeps): Promise<BusIntake> {
-  const kafka = kafkaClient(cfg, deps.log);
+/** Creates the topics that are missing (an existing one is left as its operator configured it). */
+export async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  // Created when missing (an existing topic is left as its operator configured it).
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: cfg.topic, numPartitions: 1 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }] }).catch(() => undefined);
-  await admin.disconnect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function startKafkaIntake(cfg: KafkaBusConfig, bus: { maxInFlight: number; maxMessageBytes: number }, deps: BusIntakeDeps): Promise<BusIntake> {
+  const kafka = kafkaClient(cfg, deps.log);
+  await ensureTopics(kafka, [cfg.topic, cfg.deadLetterTopic]);
 
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
