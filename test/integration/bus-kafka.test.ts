@@ -1,9 +1,12 @@
 // The Kafka intake and events out on a real Kafka broker (KRaft) and a real Temporal dev server:
 // alerts reach their incidents and the group's offset is committed past them; poison messages land
-// in the dead-letter topic keyed by the original's offset with the validation error; an incident's
-// lifecycle reaches the events topic as CloudEvents keyed by incident id. (Crashes: the slow
+// in the dead-letter topic keyed by the original's offset with the validation error; with Temporal
+// unreachable nothing is committed, and all is delivered once it is back; an incident's lifecycle
+// reaches the events topic as CloudEvents keyed by incident id. (Crashes: the slow
 // test/reliability/bus-crash.test.ts.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startToggleProxy } from '../support/toggle-proxy.js';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createKafkaEventSink } from '../../activities/kafka-events.js';
 import { IncidentEventSchema } from '../../src/events/lifecycle.js';
@@ -24,7 +27,7 @@ let kafka: BusServer;
 let client: Kafka;
 let admin: Admin;
 let producer: Producer;
-let intake: BusIntake | undefined;
+const intakes: BusIntake[] = [];
 const pb = heldPlaybook('bus-kafka', 'BusKafkaDown');
 const EVENTS = 'it.events';
 
@@ -61,7 +64,7 @@ beforeAll(async () => {
   events.sink = createKafkaEventSink({ producer, topic: EVENTS });
 });
 afterAll(async () => {
-  await intake?.stop();
+  await Promise.all(intakes.map((i) => i.stop()));
   await producer?.disconnect();
   await admin?.disconnect();
   await medic?.stop();
@@ -70,12 +73,13 @@ afterAll(async () => {
 
 it('delivers alerts, commits the offset past them, and dead-letters poison with its reason', async () => {
   const cfg = KafkaBusSchema.parse({ brokers: [kafka.url], topic: 'it.alerts', groupId: 'it-intake', deadLetterTopic: 'it.dead', sessionTimeoutMs: 6_000 });
-  intake = await startKafkaIntake(cfg, { maxInFlight: 16, maxMessageBytes: 65_536 }, {
+  const intake = await startKafkaIntake(cfg, { maxInFlight: 16, maxMessageBytes: 65_536 }, {
     ingest: { client: medic.env.client, taskQueue: medic.config.temporal.taskQueue, playbooks: () => [pb] },
     log: silentLog,
     limits: DEFAULT_INTAKE_LIMITS,
     maxMessageBytes: 65_536,
   });
+  intakes.push(intake);
   const good = (i: number): string => genericBody([{ name: 'BusKafkaDown', labels: { service: 'kafka-svc', instance: `i${i}` } }]);
   await producer.send({
     topic: cfg.topic,
@@ -97,6 +101,36 @@ it('delivers alerts, commits the offset past them, and dead-letters poison with 
   expect(dead.find((d) => d.key === 'it.alerts/0/1')!.headers['medic-error']).toMatch(/malformed message: not valid JSON/);
   expect(dead.find((d) => d.key === 'it.alerts/0/3')!.headers['medic-error']).toMatch(/unknown schema version "9"; version: must be "4"/);
   expect(dead.find((d) => d.key === 'it.alerts/0/1')!.value).toBe('{"alerts": ['); // the original, to replay once fixed
+});
+
+it('Temporal unreachable: no offset is committed and nothing is lost; delivery resumes when it is back', async () => {
+  const cfg = KafkaBusSchema.parse({ brokers: [kafka.url], topic: 'it.paused', groupId: 'it-paused', deadLetterTopic: 'it.paused.dead', sessionTimeoutMs: 6_000 });
+  const [host, port] = medic.env.address.split(':') as [string, string];
+  const proxy = await startToggleProxy({ host, port: Number(port) });
+  const client = new Client({ connection: await Connection.connect({ address: proxy.address }) });
+  await proxy.down();
+  intakes.push(
+    await startKafkaIntake(cfg, { maxInFlight: 8, maxMessageBytes: 65_536 }, {
+      ingest: { client, taskQueue: medic.config.temporal.taskQueue, playbooks: () => [pb] },
+      log: silentLog,
+      limits: DEFAULT_INTAKE_LIMITS,
+      maxMessageBytes: 65_536,
+      backoff: { initialMs: 100, maxMs: 500 },
+    }),
+  );
+  const body = (i: number): string => genericBody([{ name: 'BusKafkaDown', labels: { service: 'kafka-paused', instance: `i${i}` } }]);
+  await producer.send({ topic: cfg.topic, messages: Array.from({ length: 40 }, (_, i) => ({ value: body(i) })) });
+  const offset = async (): Promise<number> => Number((await admin.fetchOffsets({ groupId: cfg.groupId, topics: [cfg.topic] }))[0]?.partitions[0]?.offset ?? -1);
+  await new Promise((r) => setTimeout(r, 3_000));
+  expect(await offset()).toBe(-1); // nothing committed while Temporal is down
+  await proxy.up();
+  const id = incidentWorkflowId(pb, { alertname: 'BusKafkaDown', labels: { alertname: 'BusKafkaDown', service: 'kafka-paused' } } as never);
+  const s = await medic.waitFor(id, (st) => st.alertsReceived >= 40, 60_000);
+  expect(s.alertsReceived).toBe(40);
+  expect(Object.keys(s.fingerprints)).toHaveLength(40);
+  expect(await pollUntil(offset, (o) => o === 40, 'the offset past all 40', 20_000)).toBe(40);
+  client.connection.close().catch(() => undefined);
+  await proxy.close();
 });
 
 it('events out: the incident lifecycle as CloudEvents on the events topic, keyed by incident id', async () => {
