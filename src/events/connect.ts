@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createKafkaEventSink } from '../../activities/kafka-events.js';
 import { createNatsEventSink } from '../../activities/nats-events.js';
 import type { BusConfig } from '../intake/bus/config.js';
-import { ensureTopics, kafkaClient } from '../intake/bus/kafka.js';
+import { ensureTopics, idempotentProducer, kafkaClient } from '../intake/bus/kafka.js';
 import { ensureStream, eventsStream } from '../intake/bus/nats.js';
 import type { IncidentSink } from '../sinks/sink.js';
 
@@ -25,7 +25,7 @@ export async function lifecycleEventSinks(bus: BusConfig | undefined, log: Logge
   if (kafka?.eventsTopic) {
     const client = kafkaClient(kafka, log);
     await ensureTopics(client, [kafka.eventsTopic]);
-    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = idempotentProducer(client);
     await producer.connect();
     sinks.push(createKafkaEventSink({ producer, topic: kafka.eventsTopic }));
     closers.push(() => producer.disconnect());

@@ -28,6 +28,18 @@ export function kafkaClient(cfg: Pick<KafkaBusConfig, 'brokers' | 'clientId'>, l
   });
 }
 
+/** An idempotent producer (no duplicates from its own retries). It retries without a count limit,
+ * as idempotence requires, backing off to 5 s: while Kafka is down a send waits — the intake then
+ * commits nothing, and the publish activity's own timeout bounds an event send. */
+export function idempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
+}
+
 /** Creates the topics that are missing (an existing one is left as its operator configured it). */
 export async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
@@ -45,7 +57,7 @@ export async function startKafkaIntake(cfg: KafkaBusConfig, bus: { maxInFlight: 
   const kafka = kafkaClient(cfg, deps.log);
   await ensureTopics(kafka, [cfg.topic, cfg.deadLetterTopic]);
 
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   const consumer: Consumer = kafka.consumer({
     groupId: cfg.groupId,
