@@ -2,6 +2,7 @@
 # medic: one image, two processes (docker-compose.yml and deploy/helm/medic run both from it)
 #   app     node --import tsx src/server/main.ts   (default CMD; alert intake, operator API, /metrics)
 #   worker  node --import tsx src/worker.ts        (incident + governor workflows, activities)
+#   bus     node --import tsx src/intake/bus/main.ts   (optional: alerts from NATS JetStream / Kafka)
 #
 #   docker build -t medic .
 #

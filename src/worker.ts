@@ -16,6 +16,7 @@ import { startHealthServer, workerReadiness } from './temporal/health.js';
 import { identityKeyOf } from './identity/key.js';
 import { loadRegistryPlaybooks } from './playbooks/registry.js';
 import { MEDIC_VERSION } from './version.js';
+import { lifecycleEventSinks } from './events/connect.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const digest = await setUpDigest(config, client, store);
   // The worker writes the audit log's signed checkpoints (at start, every N entries, every interval, on shutdown).
   const audit = config.audit ? openAudit({ mode: config.mode, audit: config.audit }, { checkpoints: { ...(slack ? { slack: slack.web } : {}), onError: (m) => log.warn(m) } }) : undefined;
+  const events = await lifecycleEventSinks(config.bus, log);
   const worker = await createMedicWorker({
     ...(tracing ? { tracing: tracing.worker } : {}),
     connection,
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     sinks: [
       ...(audit ? [createAuditSink(audit.db, { key: audit.key, checkpointer: audit.checkpointer })] : []),
       ...(store ? [createStoreSink(store)] : []),
+      ...events.sinks,
     ],
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
   await worker.run(); // until SIGINT/SIGTERM
   await health?.close();
   await audit?.close(); // the shutdown checkpoint
+  await events.close();
   await tracing?.shutdown(); // sends the spans still buffered
   // Open client connections would keep the process alive after a clean shutdown.
   process.exit(0);

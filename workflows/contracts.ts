@@ -147,6 +147,11 @@ export interface IncidentState {
    * resolved alert with an unknown fingerprint counts one of those as resolved). */
   fingerprintsEvicted?: { total: number; firing: number };
   resolvedByAlert: boolean;
+  /** `delivery|fingerprint` of the latest bus alerts (at most DELIVERY_WINDOW, oldest first): a
+   * message the bus delivers again after a consumer crash is recognised and not counted twice. */
+  deliveries?: string[];
+  /** Bus alerts recognised as redeliveries and ignored. */
+  redeliveries?: number;
   pause: PauseState;
   lockHeld: boolean;
   lockHolder?: string;
@@ -225,7 +230,7 @@ export interface MachineState {
   released?: boolean;
 }
 
-export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine' | 'scope'> {
+export interface IncidentStatus extends Omit<IncidentState, 'timeline' | 'lastAlert' | 'sinkRefs' | 'machine' | 'scope' | 'deliveries'> {
   /** How many alerts and distinct targets the incident covers (src/incident/scope.ts), counting
    * alerts Alertmanager left out of capped notifications. */
   coverage?: Scope;

@@ -99,7 +99,8 @@ export function spillPublished(s: IncidentState, cap: number): void {
 
 /** Applies incoming alerts; returns the ones worth a timeline entry (new or changed). With a
  * `cap` (workflows from after the bound), at most `cap` fingerprints are kept: see boundedApply. */
-export function applyAlerts(s: IncidentState, alerts: Alert[], cap?: number): Alert[] {
+export function applyAlerts(s: IncidentState, incoming: Alert[], cap?: number): Alert[] {
+  const alerts = incoming.filter((a) => firstDelivery(s, a));
   if (cap !== undefined) return boundedApply(s, alerts, cap);
   const changed: Alert[] = [];
   for (const a of alerts) {
@@ -111,6 +112,25 @@ export function applyAlerts(s: IncidentState, alerts: Alert[], cap?: number): Al
   const states = Object.values(s.fingerprints);
   s.resolvedByAlert = states.length > 0 && states.every((st) => st === 'resolved');
   return changed;
+}
+
+/** Bus alerts remembered per incident for recognising redeliveries. A bus redelivers only what a
+ * crashed consumer had not acknowledged, at most intake.bus.maxInFlight messages (≤ 1,024), so
+ * the latest 2,048 suffice; the window bounds the state carried across continue-as-new. */
+export const DELIVERY_WINDOW = 2_048;
+
+/** False for an alert from a bus message this incident has already counted (a redelivery). */
+function firstDelivery(s: IncidentState, a: Alert): boolean {
+  if (!a.delivery) return true;
+  const key = `${a.delivery}|${a.fingerprint}`;
+  const seen = (s.deliveries ??= []);
+  if (seen.includes(key)) {
+    s.redeliveries = (s.redeliveries ?? 0) + 1;
+    return false;
+  }
+  seen.push(key);
+  if (seen.length > DELIVERY_WINDOW) seen.splice(0, seen.length - DELIVERY_WINDOW);
+  return true;
 }
 
 /** What a status needs of the playbook (while the playbook is still being looked up, a stand-in). */
@@ -161,7 +181,7 @@ function evictOver(s: IncidentState, order: string[], evicted: { total: number; 
 }
 
 export function statusOf(s: IncidentState, input: StatusInput, workflowId: string): IncidentStatus {
-  const { timeline: _t, lastAlert, sinkRefs: _r, machine: _m, scope: _s, ...rest } = s;
+  const { timeline: _t, lastAlert, sinkRefs: _r, machine: _m, scope: _s, deliveries: _d, ...rest } = s;
   const step = input.playbook.steps[s.stepIndex];
   return {
     ...rest,

@@ -31,6 +31,12 @@ export const IntakeLimitsSchema = z
 export type IntakeLimits = z.infer<typeof IntakeLimitsSchema>;
 export const DEFAULT_INTAKE_LIMITS: IntakeLimits = IntakeLimitsSchema.parse({});
 
+/** A zod error as the intake reports it (webhook 400 body, bus dead-letter reason): at most 20
+ * issues, each naming its field (dotted path; `(body)` for the whole) and rule. */
+export function zodIssues(error: z.ZodError): LimitIssue[] {
+  return error.issues.slice(0, MAX_ISSUES).map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+}
+
 /** One reason a request is refused: the field (request path), what it was, and the limit. */
 export interface LimitIssue {
   path: string;

@@ -45,6 +45,11 @@ export const AlertSchema = z.object({
    * Alertmanager left out of it (truncatedAlerts, webhook max_alerts). Counted in the incident's
    * true scope (src/incident/scope.ts). */
   notification: z.object({ group: z.string().max(64), truncatedAlerts: z.number().int().min(0) }).optional(),
+  delivery: z
+    .string()
+    .max(300)
+    .optional()
+    .describe('The bus message that carried it (NATS: stream:sequence; Kafka: topic/partition/offset): with the fingerprint, the key a redelivered message is recognised by, so the incident counts it once'),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 

@@ -15,10 +15,9 @@ import type { Playbook } from '../playbooks/schema.js';
 import { authenticate, bearer, hasScope, missingScope, sameSecret, warnPlaintextTokens } from './auth.js';
 import { mayDecide, mayResolve, mayTake, type Actor, type Right } from '../incidents/rights.js';
 import { webhookRoutes } from './webhooks.js';
-import { Correlator } from '../intake/correlate.js';
+import { intakeDeliveryDeps } from '../intake/setup.js';
 import { IntakeGuard, intakeCounters } from '../intake/guard.js';
 import { DEFAULT_INTAKE_LIMITS } from '../intake/limits.js';
-import { OpenIncidents } from '../intake/open-incidents.js';
 import { createSlackApp } from '../slack/app.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { DrillScenario } from '../drills/schema.js';
@@ -202,16 +201,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     token: intakeToken,
     ...(config.intake?.hmacSecret ? { hmacSecret: config.intake.hmacSecret } : {}),
     guard: new IntakeGuard(limits, deps.audit, intakeCounters(metrics)),
-    ingest: {
-      client: deps.client,
-      taskQueue: config.temporal.taskQueue,
-      playbooks: deps.playbooks,
-      // Similar past incidents are looked up at open when there is a store to look in.
-      incidentOptions: { fingerprintCap: limits.maxFingerprintsPerIncident, ...(config.store || deps.store ? { similar: true } : {}) },
-      openIncidents: new OpenIncidents({ client: deps.client, taskQueue: config.temporal.taskQueue, cap: limits.maxOpenIncidentsPerPlaybook }),
-      ...(deps.onIncident ? { onIncident: deps.onIncident } : {}),
-      ...(config.correlation ? { correlator: new Correlator(config.correlation) } : {}),
-    },
+    ingest: intakeDeliveryDeps(config, { client: deps.client, playbooks: deps.playbooks, ...(deps.store ? { store: true } : {}), ...(deps.onIncident ? { onIncident: deps.onIncident } : {}) }),
   });
 
   app.register(async (ops) => {

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { fromGeneric, fromGrafana, GenericWebhookSchema, GrafanaWebhookSchema } from '../intake/generic.js';
 import type { IntakeGuard } from '../intake/guard.js';
 import { ingestAlerts, type IngestDeps, type IngestResult } from '../intake/ingest.js';
-import { checkAlertLimits } from '../intake/limits.js';
+import { checkAlertLimits, zodIssues } from '../intake/limits.js';
 import { AlertmanagerWebhookSchema, fromAlertmanager, type Alert } from '../intake/schemas.js';
 import { bearer, sameSecret } from './auth.js';
 
@@ -103,8 +103,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, opt
       const parsed = schema.safeParse(req.body);
       if (!parsed.success) {
         guard.counters.requests.inc({ outcome: 'invalid' });
-        const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-        return reply.code(400).send({ error: `invalid ${what} payload`, issues });
+        return reply.code(400).send({ error: `invalid ${what} payload`, issues: zodIssues(parsed.error) });
       }
       const alerts = normalize(parsed.data, Date.now());
       const over = checkAlertLimits(alerts, guard.limits);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUNDLE_OPTIONS } from '../../src/temporal/worker.js';
 import { BUNDLE_PATH, opaPath, ROOT, temporalCliPath, testServerPath } from './paths.js';
+import { kafkaRunClassPath, natsServerPath } from '../../dev/buses.js';
 import { makeTestServerArchive } from './test-server-cds.js';
 import { ANSIBLE_PLAYBOOK } from './ansible.js';
 
@@ -44,7 +45,7 @@ async function bundle(): Promise<void> {
 const once = globalThis as { medicBundle?: Promise<void>; medicCds?: Promise<void> };
 
 export default async function setup(): Promise<void> {
-  for (const p of [temporalCliPath(), testServerPath(), opaPath(), ANSIBLE_PLAYBOOK, '/usr/sbin/sshd']) {
+  for (const p of [temporalCliPath(), testServerPath(), opaPath(), natsServerPath(), kafkaRunClassPath(), ANSIBLE_PLAYBOOK, '/usr/sbin/sshd']) {
     if (!existsSync(p)) throw new Error(`missing ${p}: run "bash scripts/provision.sh" (npm test does it for you)`);
   }
   once.medicBundle ??= bundle();
