@@ -24,6 +24,7 @@ describe('slack config', () => {
       channel: 'C0INCIDENT',
       apiUrl: 'http://127.0.0.1:9999/api/',
       admins: ['U0ROOT', '@sre-admins'],
+      verbosity: 'full', // the default: every entry its own thread reply
     });
     expect(slackSinkDeps(c)).toMatchObject({ channel: 'C0INCIDENT', temporalUiUrl: 'http://localhost:8233', namespace: 'default' });
   });
