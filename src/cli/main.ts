@@ -3,16 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatIncident, formatSummary, type IncidentDetail, type SummaryRow } from './format.js';
-import { validateCommand } from './validate.js';
-import { auditCommand, AuditUsageError } from './audit.js';
-import { reportCommand, ReportUsageError } from './report.js';
-import { emitPostmortem, postmortemFromStore, PostmortemUsageError } from './postmortem.js';
-import { simulateCommand, SimulateUsageError } from './simulate.js';
-import { drillCommand, DrillUsageError } from './drill.js';
-import { AlertsInputError } from '../simulate/alerts.js';
+import type { IncidentDetail, SummaryRow } from './format.js';
 import type { DecisionResult } from '../../workflows/contracts.js';
-import { readStdin, tokenCommand, TokenUsageError } from './token.js';
 import { MEDIC_VERSION } from '../version.js';
 
 const HELP = `medic — self-healing operations bot
@@ -65,6 +57,18 @@ interface Connection {
 }
 
 class CliError extends Error {}
+
+// Each command's module (and the SDKs it needs: zod schemas, the store, the simulator…) is loaded
+// only when that command runs: every `medic` call is its own process, and loading all of them
+// cost seconds of CPU per call. A loaded command registers its usage-error classes (exit code 2).
+type ErrorClass = abstract new (...args: never[]) => Error;
+const usageErrors: ErrorClass[] = [CliError];
+async function load<M>(module: Promise<M>, errors: (m: M) => ErrorClass[] = () => []): Promise<M> {
+  const m = await module;
+  usageErrors.push(...errors(m));
+  return m;
+}
+const formatting = (): Promise<typeof import('./format.js')> => import('./format.js');
 
 function connection(values: { url?: string; token?: string }): Connection {
   let saved: Partial<Connection> = {};
@@ -168,18 +172,25 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   switch (command) {
-    case 'validate':
+    case 'validate': {
+      const { validateCommand } = await load(import('./validate.js'));
       return validateCommand(args.length > 0 ? args : ['playbooks'], { log: console.log, error: console.error });
-    case 'simulate':
+    }
+    case 'simulate': {
+      const { simulateCommand } = await load(import('./simulate.js'), (m) => [m.SimulateUsageError]);
+      await load(import('../simulate/alerts.js'), (m) => [m.AlertsInputError]);
       return simulateCommand(values, { log: console.log, error: console.error }, () => call(connection(values), 'GET', '/api/governor'));
+    }
     case 'incidents': {
       const conn = connection(values);
+      const { formatSummary } = await formatting();
       const data = await call<{ incidents: SummaryRow[] }>(conn, 'GET', `/api/incidents${values.all ? '?all=true' : ''}`);
       print(data, () => formatSummary(data.incidents));
       return 0;
     }
     case 'status': {
       const conn = connection(values);
+      const { formatIncident, formatSummary } = await formatting();
       if (args[0]) {
         const data = await call<IncidentDetail>(conn, 'GET', `/api/incidents/${needId()}`);
         print(data, () => formatIncident(data));
@@ -255,17 +266,25 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'postmortem': {
       const id = needId();
+      const { emitPostmortem, postmortemFromStore } = await load(import('./postmortem.js'), (m) => [m.PostmortemUsageError]);
       const md = values.store ? await postmortemFromStore(args[0]!, values.store) : await callText(connection(values), `/api/incidents/${id}/postmortem`);
       return emitPostmortem(md, values.out, { out: (t) => process.stdout.write(t), err: console.error });
     }
-    case 'report':
+    case 'report': {
+      const { reportCommand } = await load(import('./report.js'), (m) => [m.ReportUsageError]);
       return reportCommand(values, { out: (t) => process.stdout.write(t) });
-    case 'token':
+    }
+    case 'token': {
+      const { readStdin, tokenCommand } = await load(import('./token.js'), (m) => [m.TokenUsageError]);
       return tokenCommand(args, values, { out: (t) => process.stdout.write(t), stdin: readStdin });
-    case 'audit':
+    }
+    case 'audit': {
+      const { auditCommand } = await load(import('./audit.js'), (m) => [m.AuditUsageError]);
       return auditCommand(args, values, { out: (t) => process.stdout.write(t), err: console.error });
+    }
     case 'drill': {
       const conn = connection(values);
+      const { drillCommand } = await load(import('./drill.js'), (m) => [m.DrillUsageError]);
       return drillCommand(args, values, (method, path, body) => call(conn, method, path, body), console.log);
     }
     default:
@@ -277,5 +296,5 @@ main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: unknown) => {
     console.error(`medic: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof CliError || err instanceof TokenUsageError || err instanceof DrillUsageError || err instanceof SimulateUsageError || err instanceof AlertsInputError || err instanceof AuditUsageError || err instanceof ReportUsageError || err instanceof PostmortemUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    process.exit(usageErrors.some((c) => err instanceof c) || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   });
