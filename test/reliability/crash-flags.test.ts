@@ -48,7 +48,7 @@ async function flagCase(point: HoldPoint, i: number, flipBack = false): Promise<
         {
           name: 'kill-switch',
           action: 'flag',
-          timeout: '5s',
+          timeout: '15s', // longer than a kill wave (crash-harness.ts): only the kill sends a held switch again
           retries: 10,
           params: { provider: 'unleash', url: proxy.url, environment: 'production', feature, enabled: false, tokenSecret: 'UNLEASH_ADMIN_TOKEN' },
         },

@@ -1,8 +1,13 @@
 // Crash points for every actuator: each case opens one incident whose action goes through a
 // holding proxy in front of the real target; at the case's point (request held before the target,
 // answer held after the target applied it, or answer just delivered) the medic worker process is
-// killed with SIGKILL and a warm spare takes over. Cases run one after another on one Temporal dev
-// server; their incidents finish in the background (a killed attempt is retried only once its
+// killed with SIGKILL and a warm spare takes over. Cases are killed in waves on one Temporal dev
+// server: a wave holds several cases at points that stay held (before the target, answer held)
+// and then at most one at `answer-delivered`, fired last so the kill still follows its answer at
+// once; one kill interrupts them all (a worker start costs seconds of CPU, so one per case made
+// these the slowest files of the suite). A held case whose activity went back to the target before
+// the kill (its own timeout, not the kill) fails the run: the waves must stay shorter than the
+// steps' timeouts. Incidents finish in the background (a killed attempt is retried only once its
 // timeout has passed). Then, per case: effect requests sent, applications counted at the target,
 // requests the retried activity made after the kill, its last attempt, and the final status.
 import { expect } from 'vitest';
@@ -73,6 +78,17 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
+/** The cases in kill waves: as many waves as `answer-delivered` cases (at least one), each with at
+ * most one of those and its share of the others, in the cases' order. */
+export function waves(cases: CrashCase[]): CrashCase[][] {
+  const delivered = cases.filter((c) => c.point === 'answer-delivered');
+  const staying = cases.filter((c) => c.point !== 'answer-delivered');
+  const n = Math.max(1, delivered.length);
+  const out: CrashCase[][] = Array.from({ length: n }, (_, i) => (delivered[i] ? [delivered[i]] : []));
+  staying.forEach((c, i) => out[Math.floor((i * n) / staying.length)]!.unshift(c));
+  return out.filter((w) => w.length > 0);
+}
+
 /** The highest attempt of the named activity in the incident's history (1 = never retried). */
 export async function lastAttempt(env: TestWorkflowEnvironment, workflowId: string, activity: string): Promise<number> {
   const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
@@ -122,8 +138,8 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
       }
     };
 
-    const started: { c: CrashCase; workflowId: string; afterKill: number }[] = [];
-    for (const c of cases) {
+    const started: { c: CrashCase; workflowId: string; afterKill: number; beforeKill: number }[] = [];
+    const open = async (c: CrashCase): Promise<{ c: CrashCase; workflowId: string; held: Exchange }> => {
       const ctx: CrashContext = { fire, until, arm: () => c.proxy.hold(c.effect, c.point) };
       const { workflowId, held } = c.start
         ? await c.start(ctx)
@@ -131,12 +147,23 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
             const h = ctx.arm();
             return { workflowId: await fire(c.alert!), held: h };
           })();
-      await within(held, 120_000, `${c.actuator}: the request to hold (${c.point})`);
+      return { c, workflowId, held: await within(held, 120_000, `${c.actuator}: the request to hold (${c.point})`) };
+    };
+    for (const wave of waves(cases)) {
+      const staying = wave.filter((c) => c.point !== 'answer-delivered');
+      const opened = await Promise.all(staying.map(open));
+      const delivered = wave.find((c) => c.point === 'answer-delivered');
+      if (delivered) opened.push(await open(delivered));
+      // The cases held until now: nothing of theirs went to the target after their held exchange
+      // (no retry before the kill), so what follows is the kill's doing.
+      const beforeKill = new Map(opened.map((o) => [o.c, o.c.proxy.exchanges.filter((e) => e.n > o.held.n && o.c.touches(e)).length]));
       await current.kill();
-      const afterKill = c.proxy.exchanges.length;
-      c.proxy.drop();
-      await c.afterKill?.();
-      started.push({ c, workflowId, afterKill });
+      for (const o of opened) {
+        const afterKill = o.c.proxy.exchanges.length;
+        o.c.proxy.drop();
+        started.push({ c: o.c, workflowId: o.workflowId, afterKill, beforeKill: o.c.point === 'answer-delivered' ? 0 : beforeKill.get(o.c)! });
+      }
+      for (const o of opened) await o.c.afterKill?.();
       current = spare;
       await current.loaded;
       current.run();
@@ -144,8 +171,10 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
       spare = spawn();
     }
 
+    started.sort((x, y) => cases.indexOf(x.c) - cases.indexOf(y.c)); // the table in the cases' order
     const rows: ExactlyOnceRow[] = [];
-    for (const { c, workflowId, afterKill } of started) {
+    for (const { c, workflowId, afterKill, beforeKill } of started) {
+      expect(beforeKill, `${c.actuator} at ${c.point}: requests at the target between the hold and the kill (the wave outlasted the step's timeout)`).toBe(0);
       const final = await within(env.client.workflow.getHandle(workflowId).result() as Promise<IncidentStatus>, 300_000, `${c.actuator} (${c.point}) to end`).catch(
         () => undefined,
       );

@@ -145,7 +145,8 @@ function playbook(alertname: string, name: string, params: Record<string, unknow
     groupBy: ['alertname'],
     target: `k8s/${NS}/${name}`,
     limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
-    steps: [{ name: String(params.operation), action: 'kubernetes', timeout: '5s', retries: 10, params }],
+    // 15 s: longer than a kill wave (crash-harness.ts), so only the kill sends a held operation again
+    steps: [{ name: String(params.operation), action: 'kubernetes', timeout: '15s', retries: 10, params }],
   });
 }
 

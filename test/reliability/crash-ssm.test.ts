@@ -52,7 +52,7 @@ async function runCommandCase(point: HoldPoint, i: number): Promise<CrashCase> {
     playbook: playbook(`crash-ssm-command-${i}`, alertname, {
       name: 'clean-up-disk',
       action: 'ssm-command',
-      timeout: '10s',
+      timeout: '15s', // longer than a kill wave (crash-harness.ts)
       retries: 10,
       params: { document: 'Medic-CleanDisk', instanceIds: [instance], parameters: { Mountpoint: '/var', JournalMaxSize: '200M' } },
     }),
@@ -82,7 +82,7 @@ function automationCase(point: HoldPoint, i: number): CrashCase {
     playbook: playbook(`crash-ssm-automation-${i}`, alertname, {
       name: 'fail-over',
       action: 'ssm-automation',
-      timeout: '10s',
+      timeout: '15s', // longer than a kill wave (crash-harness.ts)
       retries: 10,
       params: { document: 'Medic-FailoverAuroraCluster', parameters: { DBClusterIdentifier: cluster, AutomationAssumeRole: ROLE } },
     }),

@@ -34,10 +34,11 @@ export interface HoldingProxy {
   /** http(s)://127.0.0.1:<port> */
   url: string;
   exchanges: Exchange[];
-  /** Arms a hold for the next exchange matching `match`; resolves with it once it is at `point`. */
+  /** Arms a hold for the next exchange matching `match`; resolves with it once it is at `point`.
+   * Several holds may be armed at once (one per case of a crash wave); each takes one exchange. */
   hold(match: (e: Exchange) => boolean, point: HoldPoint): Promise<Exchange>;
   /** Drops what is held (the client's connection is destroyed; a request held before the target
-   * never reaches it) and disarms. */
+   * never reaches it) and disarms every hold. */
   drop(): void;
   close(): Promise<void>;
 }
@@ -61,7 +62,7 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
   const target = new URL(o.target);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const exchanges: Exchange[] = [];
-  let armed: Armed | undefined;
+  let armed: Armed[] = [];
   const held: { exchange: Exchange; res: ServerResponse }[] = [];
 
   const forward = (req: IncomingMessage, body: Buffer, onAnswer: (status: number, headers: IncomingMessage['headers'], answer: Buffer) => void, onError: (err: Error) => void): void => {
@@ -95,8 +96,8 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
         fate: 'passed',
       };
       exchanges.push(exchange);
-      const hit = armed && armed.match(exchange) ? armed : undefined;
-      if (hit) armed = undefined;
+      const hit = armed.find((a) => a.match(exchange));
+      if (hit) armed = armed.filter((a) => a !== hit);
       if (hit?.point === 'before-target') {
         exchange.fate = 'held';
         held.push({ exchange, res });
@@ -134,11 +135,11 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
     exchanges,
     hold(match, point) {
       return new Promise<Exchange>((resolve) => {
-        armed = { match, point, resolve };
+        armed.push({ match, point, resolve });
       });
     },
     drop() {
-      armed = undefined;
+      armed = [];
       for (const h of held.splice(0)) {
         h.exchange.fate = 'dropped';
         h.res.socket?.destroy();
