@@ -139,7 +139,8 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
     };
 
     const started: { c: CrashCase; workflowId: string; afterKill: number; beforeKill: number }[] = [];
-    const open = async (c: CrashCase): Promise<{ c: CrashCase; workflowId: string; held: Exchange }> => {
+    const touching = (c: CrashCase): number => c.proxy.exchanges.filter(c.touches).length;
+    const open = async (c: CrashCase): Promise<{ c: CrashCase; workflowId: string; touched: number }> => {
       const ctx: CrashContext = { fire, until, arm: () => c.proxy.hold(c.effect, c.point) };
       const { workflowId, held } = c.start
         ? await c.start(ctx)
@@ -147,16 +148,17 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
             const h = ctx.arm();
             return { workflowId: await fire(c.alert!), held: h };
           })();
-      return { c, workflowId, held: await within(held, 120_000, `${c.actuator}: the request to hold (${c.point})`) };
+      await within(held, 120_000, `${c.actuator}: the request to hold (${c.point})`);
+      return { c, workflowId, touched: touching(c) };
     };
     for (const wave of waves(cases)) {
       const staying = wave.filter((c) => c.point !== 'answer-delivered');
       const opened = await Promise.all(staying.map(open));
       const delivered = wave.find((c) => c.point === 'answer-delivered');
       if (delivered) opened.push(await open(delivered));
-      // The cases held until now: nothing of theirs went to the target after their held exchange
-      // (no retry before the kill), so what follows is the kill's doing.
-      const beforeKill = new Map(opened.map((o) => [o.c, o.c.proxy.exchanges.filter((e) => e.n > o.held.n && o.c.touches(e)).length]));
+      // The cases held until now: nothing of theirs reached the target since their hold (no retry
+      // before the kill), so what follows is the kill's doing.
+      const beforeKill = new Map(opened.map((o) => [o.c, touching(o.c) - o.touched]));
       await current.kill();
       for (const o of opened) {
         const afterKill = o.c.proxy.exchanges.length;
