@@ -1,8 +1,10 @@
 // Lint rules. workflows/ (and the pure modules the workflow bundle pulls in) may not import Node
-// built-ins or leave promises floating: both break Temporal's deterministic replay.
+// built-ins or leave promises floating: both break Temporal's deterministic replay. No module
+// may take part in an import cycle (import-x/no-cycle; type-only imports do not count).
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 const workflowSandbox = [
@@ -29,6 +31,17 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
     },
+  },
+  {
+    // Sources import each other as `./x.js` (NodeNext): the resolver maps that to x.ts.
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: workflowSandbox,

@@ -10,6 +10,7 @@
 // the flag back. Dry-run only reads.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { requireSecret } from './secrets.js';
 
 export interface FlagDeps {
   fetch: typeof globalThis.fetch;
@@ -120,14 +121,7 @@ export function createFlagActivities(deps: FlagDeps) {
   async function setFeatureFlag(input: FlagActionInput): Promise<FlagActionResult> {
     const target = onOff(input.enabled);
     const where = `${input.feature} in ${input.environment} (project ${input.project})`;
-    const token = deps.secret(input.tokenSecret);
-    if (token === undefined) {
-      throw ApplicationFailure.create({
-        type: 'MissingSecret',
-        nonRetryable: true,
-        message: `secret ${input.tokenSecret} is not configured (set MEDIC_SECRET_${input.tokenSecret})`,
-      });
-    }
+    const token = requireSecret(deps.secret, input.tokenSecret);
     const started = Date.now();
     // One deadline for every call of this attempt, so the attempt ends within the step's timeout.
     const signal = AbortSignal.timeout(input.timeoutMs);

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HeaderPart } from '../src/playbooks/render.js';
 import type { HttpRequest } from '../src/playbooks/schema.js';
+import { requireSecret } from './secrets.js';
 
 export interface HttpDeps {
   fetch: typeof globalThis.fetch;
@@ -81,17 +82,7 @@ export const requestTarget = (url: string): string => {
 export const describeRequest = (r: Pick<HttpRequest, 'method' | 'url'>): string => `${r.method} ${r.url}`;
 
 export function createHttpActivities(deps: HttpDeps) {
-  const secretValue = (name: string): string => {
-    const value = deps.secret(name);
-    if (value === undefined) {
-      throw ApplicationFailure.create({
-        type: 'MissingSecret',
-        nonRetryable: true,
-        message: `secret ${name} is not configured (set MEDIC_SECRET_${name})`,
-      });
-    }
-    return value;
-  };
+  const secretValue = (name: string): string => requireSecret(deps.secret, name);
   const headerValue = (v: string | HeaderPart[]): string =>
     typeof v === 'string'
       ? v

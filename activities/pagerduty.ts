@@ -7,6 +7,7 @@ import type { Agent } from 'node:https';
 import type { EventParameters, EventPromise } from '@pagerduty/pdjs/build/src/events.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PageContent } from '../workflows/page.js';
+import { requireSecret } from './secrets.js';
 
 export interface PagerDutyDeps {
   event: (params: EventParameters) => EventPromise;
@@ -36,17 +37,7 @@ export interface PagerDutySendResult {
 }
 
 export function createPagerDutyActivities(deps: PagerDutyDeps) {
-  const routingKey = (name: string): string => {
-    const key = deps.secret(name);
-    if (key === undefined) {
-      throw ApplicationFailure.create({
-        type: 'MissingSecret',
-        nonRetryable: true,
-        message: `secret ${name} (PagerDuty routing key) is not configured (set MEDIC_SECRET_${name})`,
-      });
-    }
-    return key;
-  };
+  const routingKey = (name: string): string => requireSecret(deps.secret, name, 'PagerDuty routing key');
 
   async function send(data: EventParameters['data']): Promise<PagerDutySendResult> {
     const action = data.event_action as 'trigger' | 'resolve';

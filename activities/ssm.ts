@@ -123,6 +123,13 @@ interface AwsError {
 }
 
 /** A rejected request (4xx other than throttling) is permanent; outages and throttling retry. */
+/** The document fields both SendCommand and StartAutomationExecution take (the version pinned by check()). */
+const documentOf = (input: SsmCommandInput | SsmAutomationInput, version: string | undefined) => ({
+  DocumentName: input.documentName,
+  ...(version ? { DocumentVersion: version } : {}),
+  Parameters: input.parameters,
+});
+
 function wrap(what: string, err: unknown): Error {
   if (err instanceof ApplicationFailure) return err;
   const e = err as AwsError;
@@ -246,9 +253,7 @@ export function createSsmActivities(deps: SsmDeps) {
       const sent = await call('SendCommand', () =>
         ssm.send(
           new SendCommandCommand({
-            DocumentName: input.documentName,
-            ...(checked.version ? { DocumentVersion: checked.version } : {}),
-            Parameters: input.parameters,
+            ...documentOf(input, checked.version),
             Comment: comment,
             ...(input.instanceIds.length > 0 ? { InstanceIds: input.instanceIds } : {}),
             ...(targets.length > 0 ? { Targets: targets.map((t) => ({ Key: t.key, Values: t.values })) } : {}),
@@ -291,9 +296,7 @@ export function createSsmActivities(deps: SsmDeps) {
       const res = await call('StartAutomationExecution', () =>
         ssm.send(
           new StartAutomationExecutionCommand({
-            DocumentName: input.documentName,
-            ...(checked.version ? { DocumentVersion: checked.version } : {}),
-            Parameters: input.parameters,
+            ...documentOf(input, checked.version),
             ClientToken: automationClientToken(input.idempotencyKey),
           }),
         ),

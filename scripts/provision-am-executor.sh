@@ -13,14 +13,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 SRC="${MEDIC_AM_EXECUTOR_SRC:-$ROOT/../../shared/peers/prometheus-am-executor}"
 [ -d "$SRC" ] || SRC="$ROOT/../shared/peers/prometheus-am-executor"
-BIN_DIR="$ROOT/.cache/bin"
-LOG_DIR="$ROOT/.cache/logs"
-OUT="$BIN_DIR/am-executor"
-STAMP="$BIN_DIR/am-executor.version"
 MIN_GO="1.14"
-
 source "$ROOT/scripts/lib/provision-common.sh"
-parse_provision_args provision-am-executor 2,10 "$@"
+provision_init provision-am-executor 2,10 "$ROOT/.cache" am-executor "$@"
 
 [ -f "$SRC/go.mod" ] || die "prometheus-am-executor source not found (looked in $SRC; set MEDIC_AM_EXECUTOR_SRC)"
 # The stamp is the upstream commit plus a checksum of the Go sources and module files.
@@ -30,7 +25,7 @@ if [ "$FORCE" != "1" ] && [ -x "$OUT" ] && stamp_is "$STAMP" "$STAMP_VALUE"; the
   exit 0 # fast path: already built
 fi
 
-command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO (prometheus-am-executor is built with it)"
+require_go "$MIN_GO" prometheus-am-executor
 mkdir -p "$BIN_DIR" "$LOG_DIR"
 build_dir="$(mktemp -d "$BIN_DIR/.am-executor-build.XXXXXX")"
 trap 'rm -rf "$build_dir"' EXIT
@@ -39,11 +34,7 @@ chmod -R u+w "$build_dir/src"
 build_log="$LOG_DIR/am-executor-build.log"
 say "building prometheus-am-executor (e790986) with go build…"
 started=$SECONDS
-if ! (cd "$build_dir/src" && GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$build_dir/am-executor" .) >"$build_log" 2>&1; then
-  tail -n 30 "$build_log" >&2
-  die "building prometheus-am-executor failed (full log: $build_log)"
-fi
-[ -x "$build_dir/am-executor" ] || die "go build finished but produced no am-executor binary (log: $build_log)"
-mv -f "$build_dir/am-executor" "$OUT"
-echo "$STAMP_VALUE" >"$STAMP"
+run_logged "building prometheus-am-executor" "$build_log" "$build_dir/src" \
+  env GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$build_dir/am-executor" .
+install_built "$build_dir/am-executor" "$OUT" "$STAMP" "$STAMP_VALUE" "$build_log"
 say "built prometheus-am-executor in $((SECONDS - started))s"

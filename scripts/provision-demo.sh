@@ -17,15 +17,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-CACHE="${MEDIC_CACHE_DIR:-$ROOT/.cache}"
-BIN_DIR="$CACHE/bin"
+source "$ROOT/scripts/lib/provision-common.sh"
+provision_dirs "${MEDIC_CACHE_DIR:-$ROOT/.cache}"
+check_node "$ROOT"
 CACHED_CLI="$BIN_DIR/temporal"
 DEMO_ENV="$CACHE/demo.env"
 DOWNLOAD_TIMEOUT="${MEDIC_TEMPORAL_DOWNLOAD_TIMEOUT:-90}"
 MIN_GO="1.25"
-
-source "$ROOT/scripts/lib/provision-common.sh"
-check_node "$ROOT"
 
 # cli_version PATH: "temporal version 1.5.1 (…)" → "1.5.1 (…)"; fails when PATH is not a working CLI
 cli_version() {
@@ -85,7 +83,7 @@ download_failure="$(sed -n 's/^fail //p' "$tmp/result" 2>/dev/null || true)"
 say "cannot download the Temporal dev server: ${download_failure:-$(tail -n 1 "$tmp/log")}"
 
 # 4. build it with Go
-go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
+go_version="$(go_version_of)"
 if [ -n "$go_version" ] && version_ge "$go_version" "$MIN_GO"; then
   mkdir -p "$CACHE"
   take_lock 9 "$CACHE/provision.lock" "provision run" # one build at a time (npm test builds it too)

@@ -13,24 +13,16 @@ HELM_MODULE="helm.sh/helm/v3"
 MIN_GO_HELM="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-BIN_DIR="$ROOT/.cache/bin"
-HELM="$BIN_DIR/helm"
-STAMP="$BIN_DIR/helm.version"
-
-FORCE="${MEDIC_PROVISION_FORCE:-0}"
-[ "${1:-}" = "--force" ] && FORCE=1
-
 source "$ROOT/scripts/lib/provision-common.sh"
+provision_init provision-helm 2,8 "$ROOT/.cache" helm "$@"   # OUT=.cache/bin/helm
 
 # The stamp also says the binary carries the Kubernetes version helm renders for (see below).
 STAMP_VALUE="$HELM_VERSION kube-from-client-go"
-if [ "$FORCE" != "1" ] && [ -x "$HELM" ] && stamp_is "$STAMP" "$STAMP_VALUE"; then
+if [ "$FORCE" != "1" ] && [ -x "$OUT" ] && stamp_is "$STAMP" "$STAMP_VALUE"; then
   exit 0 # fast path: already built
 fi
 
-command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO_HELM (helm $HELM_VERSION is built with it)"
-go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
-version_ge "$go_version" "$MIN_GO_HELM" || die "helm $HELM_VERSION needs go >= $MIN_GO_HELM (found $go_version)"
+require_go "$MIN_GO_HELM" "helm $HELM_VERSION"
 
 # Same ldflags as upstream's Makefile: the real version for `helm version`, and the Kubernetes
 # version `helm template`/`lint` assume (client-go v0.X.Y → 1.X), else helm defaults to 1.20
@@ -44,5 +36,5 @@ ldflags="-s -w -X $HELM_MODULE/internal/version.version=$HELM_VERSION"
 for pkg in pkg/lint/rules pkg/chartutil; do
   ldflags="$ldflags -X $HELM_MODULE/$pkg.k8sVersionMajor=1 -X $HELM_MODULE/$pkg.k8sVersionMinor=$client_go"
 done
-go_install_into helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$ldflags" "$HELM" "$STAMP" "$STAMP_VALUE"
+go_install_into helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$ldflags" "$OUT" "$STAMP" "$STAMP_VALUE"
 say "helm $HELM_VERSION renders for Kubernetes 1.$client_go"

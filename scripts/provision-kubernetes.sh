@@ -19,19 +19,13 @@ MIN_GO="1.24"                  # k8s.io/kubernetes v1.34 declares go 1.24.0
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 MODULE_DIR="$ROOT/scripts/kubernetes"
-CACHE="$ROOT/.cache"
-BIN_DIR="$CACHE/bin"
-LOG_DIR="$CACHE/logs"
+source "$ROOT/scripts/lib/provision-common.sh"
+provision_dirs "$ROOT/.cache"
 STAMP="$BIN_DIR/kubernetes.version"
 BINARIES=(kube-apiserver kube-controller-manager etcd)
-
-source "$ROOT/scripts/lib/provision-common.sh"
 parse_provision_args provision-kubernetes 2,13 "$@"
 
-command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO (builds kube-apiserver; https://go.dev/dl)"
-go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
-{ [ -n "$go_version" ] && version_ge "$go_version" "$MIN_GO"; } \
-  || die "missing toolchain: go >= $MIN_GO (found ${go_version:-unknown}; Kubernetes $KUBERNETES_VERSION needs it)"
+require_go "$MIN_GO" "Kubernetes $KUBERNETES_VERSION (kube-apiserver)"
 
 grep -qE "^[[:space:]]*k8s.io/kubernetes $KUBERNETES_VERSION( |\$)" "$MODULE_DIR/go.mod" \
   || die "scripts/kubernetes/go.mod does not require k8s.io/kubernetes $KUBERNETES_VERSION (keep the two in step)"

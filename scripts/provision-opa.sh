@@ -15,22 +15,14 @@ OPA_MODULE="github.com/open-policy-agent/opa"
 MIN_GO_OPA="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-BIN_DIR="$ROOT/.cache/bin"
-OPA="$BIN_DIR/opa"
-STAMP="$BIN_DIR/opa.version"
-
-FORCE="${MEDIC_PROVISION_FORCE:-0}"
-[ "${1:-}" = "--force" ] && FORCE=1
-
 source "$ROOT/scripts/lib/provision-common.sh"
+provision_init provision-opa 2,10 "$ROOT/.cache" opa "$@"   # OUT=.cache/bin/opa
 
-if [ "$FORCE" != "1" ] && [ -x "$OPA" ] && stamp_is "$STAMP" "$OPA_VERSION"; then
+if [ "$FORCE" != "1" ] && [ -x "$OUT" ] && stamp_is "$STAMP" "$OPA_VERSION"; then
   exit 0 # fast path: already built
 fi
 
-command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO_OPA (opa $OPA_VERSION is built with it)"
-go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
-version_ge "$go_version" "$MIN_GO_OPA" || die "opa $OPA_VERSION needs go >= $MIN_GO_OPA (found $go_version)"
+require_go "$MIN_GO_OPA" "opa $OPA_VERSION"
 
 # The version upstream's release build stamps, so `opa version` reports it (not "dev").
-go_install_into opa "$OPA_MODULE@$OPA_VERSION" "-s -w -X $OPA_MODULE/v1/version.Version=${OPA_VERSION#v}" "$OPA" "$STAMP" "$OPA_VERSION"
+go_install_into opa "$OPA_MODULE@$OPA_VERSION" "-s -w -X $OPA_MODULE/v1/version.Version=${OPA_VERSION#v}" "$OUT" "$STAMP" "$OPA_VERSION"

@@ -13,24 +13,14 @@ TEMPORAL_CLI_MODULE="github.com/temporalio/cli"
 MIN_GO="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-CACHE="${MEDIC_CACHE_DIR:-$ROOT/.cache}"
-BIN_DIR="$CACHE/bin"
-LOG_DIR="$CACHE/logs"
-CLI="$BIN_DIR/temporal"
-CLI_STAMP="$BIN_DIR/temporal.version"
-
 source "$ROOT/scripts/lib/provision-common.sh"
-FORCE="${MEDIC_PROVISION_FORCE:-0}"
-[ "${1:-}" = "--force" ] && FORCE=1
+provision_init provision-temporal-cli 2,8 "${MEDIC_CACHE_DIR:-$ROOT/.cache}" temporal "$@"   # OUT=bin/temporal
 
-if [ "$FORCE" != "1" ] && [ -x "$CLI" ] && stamp_is "$CLI_STAMP" "$TEMPORAL_CLI_VERSION"; then
+if [ "$FORCE" != "1" ] && [ -x "$OUT" ] && stamp_is "$STAMP" "$TEMPORAL_CLI_VERSION"; then
   exit 0 # fast path: already built
 fi
 
-command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO (Temporal CLI $TEMPORAL_CLI_VERSION is built with it; https://go.dev/dl — Debian 12's golang-go is 1.19, too old)"
-go_version="$(go env GOVERSION 2>/dev/null || true)"; go_version="${go_version#go}"
-{ [ -n "$go_version" ] && version_ge "$go_version" "$MIN_GO"; } \
-  || die "Temporal CLI $TEMPORAL_CLI_VERSION needs go >= $MIN_GO (found ${go_version:-unknown}; https://go.dev/dl)"
+require_go "$MIN_GO" "Temporal CLI $TEMPORAL_CLI_VERSION"
 
 mkdir -p "$BIN_DIR" "$LOG_DIR"
 BUILD_PID=""
@@ -62,10 +52,9 @@ BUILD_PID=$!
 started=$SECONDS
 wait_with_heartbeat "$BUILD_PID" "Temporal CLI" "$started"
 BUILD_PID=""
-if [ "$build_rc" -ne 0 ] || [ ! -x "$build_dir/temporal" ]; then
+if [ "$build_rc" -ne 0 ]; then
   tail -n 30 "$build_log" >&2
   die "building Temporal CLI $TEMPORAL_CLI_VERSION failed (exit $build_rc; full log: $build_log)"
 fi
-mv -f "$build_dir/temporal" "$CLI"
-echo "$TEMPORAL_CLI_VERSION" >"$CLI_STAMP"
+install_built "$build_dir/temporal" "$OUT" "$STAMP" "$TEMPORAL_CLI_VERSION" "$build_log"
 say "built Temporal CLI in $((SECONDS - started))s"

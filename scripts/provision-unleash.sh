@@ -15,15 +15,12 @@ set -euo pipefail
 UNLEASH_VERSION="8.2.0"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-CACHE="$ROOT/.cache"
-DIR="$CACHE/unleash"
-STAMP="$DIR/medic.version"
-SERVER="$DIR/node_modules/unleash-server/dist/server.js"
-LOG_DIR="$CACHE/logs"
-
 source "$ROOT/scripts/lib/provision-common.sh"
+provision_dirs "$ROOT/.cache"
+DIR="$CACHE/unleash" # holds node_modules/unleash-server and the stamp medic.version
+SERVER="$DIR/node_modules/unleash-server/dist/server.js"
 
-if [ "${MEDIC_PROVISION_FORCE:-0}" != "1" ] && stamp_is "$STAMP" "$UNLEASH_VERSION" && [ -f "$SERVER" ]; then
+if [ "${MEDIC_PROVISION_FORCE:-0}" != "1" ] && stamp_is "$DIR/medic.version" "$UNLEASH_VERSION" && [ -f "$SERVER" ]; then
   say "unleash ready: $SERVER ($UNLEASH_VERSION)"
   exit 0
 fi
@@ -34,11 +31,8 @@ say "installing unleash-server@$UNLEASH_VERSION into $DIR (npm registry, ~1 minu
 tmp="$(mktemp -d "$CACHE/.unleash.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 log="$LOG_DIR/unleash-npm.log"
-if ! npm install --prefix "$tmp" --no-audit --no-fund --omit=dev --ignore-scripts --loglevel=error \
-      "unleash-server@$UNLEASH_VERSION" >"$log" 2>&1; then
-  tail -n 30 "$log" >&2
-  die "installing unleash-server@$UNLEASH_VERSION failed (log: $log)"
-fi
+run_logged "installing unleash-server@$UNLEASH_VERSION" "$log" "$ROOT" \
+  npm install --prefix "$tmp" --no-audit --no-fund --omit=dev --ignore-scripts --loglevel=error "unleash-server@$UNLEASH_VERSION"
 [ -f "$tmp/node_modules/unleash-server/dist/server.js" ] || die "unleash-server installed without dist/server.js (log: $log)"
 echo "$UNLEASH_VERSION" >"$tmp/medic.version"
 rm -rf "$DIR"

@@ -151,33 +151,31 @@ export const httpActionInput = (step: StepOf<'http'>, ctx: TemplateContext, o: A
  * to declare an allowedPattern (or allowedValues) for each. */
 const templatedNames = (p: Record<string, string | string[]>): string[] => Object.keys(p).filter((k) => isTemplated(p[k]!));
 
-export function ssmCommandInput(step: StepOf<'ssm-command'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmCommandInput {
+/** What both SSM inputs carry: the document, its rendered parameters, the allow-list, the options. */
+function ssmDocumentInput(step: StepOf<'ssm-command' | 'ssm-automation'>, ctx: TemplateContext, o: ActOptions, allow: Allow): SsmAutomationInput {
   const p = step.params;
   return {
     documentName: p.document,
     ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
     parameters: renderParameters(p.parameters, ctx),
     templated: templatedNames(p.parameters),
-    instanceIds: p.instanceIds.map((i) => render(i, ctx)),
-    targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
     ...(allow.ssm ? { allow: allow.ssm } : {}),
     ...o,
     timeoutMs: toMs(step.timeout),
   };
 }
 
-export function ssmAutomationInput(step: StepOf<'ssm-automation'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmAutomationInput {
+export function ssmCommandInput(step: StepOf<'ssm-command'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmCommandInput {
   const p = step.params;
   return {
-    documentName: p.document,
-    ...(p.documentVersion ? { documentVersion: p.documentVersion } : {}),
-    parameters: renderParameters(p.parameters, ctx),
-    templated: templatedNames(p.parameters),
-    ...(allow.ssm ? { allow: allow.ssm } : {}),
-    ...o,
-    timeoutMs: toMs(step.timeout),
+    ...ssmDocumentInput(step, ctx, o, allow),
+    instanceIds: p.instanceIds.map((i) => render(i, ctx)),
+    targets: p.targets.map((t) => ({ key: t.key, values: t.values.map((v) => render(v, ctx)) })),
   };
 }
+
+export const ssmAutomationInput = (step: StepOf<'ssm-automation'>, ctx: TemplateContext, o: ActOptions, allow: Allow = {}): SsmAutomationInput =>
+  ssmDocumentInput(step, ctx, o, allow);
 
 /** Rendered SSM values re-validated before the activity is scheduled (instance id format, allow.ssm). */
 function refuseBadSsmInput(input: SsmCommandInput | SsmAutomationInput): void {
@@ -206,6 +204,9 @@ export function flagActionInput(
   };
 }
 
+/** An activity's result as the timeline records it: its summary, duration and `data`. */
+const outcome = (r: { summary: string; durationMs: number }, data: Record<string, unknown>): ActionOutcome => ({ summary: r.summary, durationMs: r.durationMs, data });
+
 export async function runAction(
   step: Step,
   ctx: TemplateContext,
@@ -222,27 +223,19 @@ export async function runAction(
   switch (step.action) {
     case 'http': {
       const r = await proxyActivities<Activities>(actionProfile(step)).httpAction(httpActionInput(step, ctx, o, on));
-      return { summary: r.summary, durationMs: r.durationMs, data: { status: r.status, bodyExcerpt: r.bodyExcerpt } };
+      return outcome(r, { status: r.status, bodyExcerpt: r.bodyExcerpt });
     }
     case 'ssm-command': {
       const input = ssmCommandInput(step, ctx, o, allow);
       refuseBadSsmInput(input);
       const r = await proxyActivities<Activities>(ssmProfile(step)).ssmRunCommand(input);
-      return {
-        summary: r.summary,
-        durationMs: r.durationMs,
-        data: { commandId: r.commandId, status: r.status, reused: r.reused, invocations: r.invocations },
-      };
+      return outcome(r, { commandId: r.commandId, status: r.status, reused: r.reused, invocations: r.invocations });
     }
     case 'ssm-automation': {
       const input = ssmAutomationInput(step, ctx, o, allow);
       refuseBadSsmInput(input);
       const r = await proxyActivities<Activities>(ssmProfile(step)).ssmAutomation(input);
-      return {
-        summary: r.summary,
-        durationMs: r.durationMs,
-        data: { executionId: r.executionId, status: r.status, outputs: r.outputs, failedSteps: r.failedSteps },
-      };
+      return outcome(r, { executionId: r.executionId, status: r.status, outputs: r.outputs, failedSteps: r.failedSteps });
     }
     case 'kubernetes':
       return runKubernetes(step, ctx, o, allow?.kubernetes, o.idempotencyKey.replace(/:step-\d+:try-\d+$/, ''));
@@ -250,7 +243,7 @@ export async function runAction(
       const input = flagActionInput(step, ctx, o, on);
       const r = await proxyActivities<Activities>(flagProfile(step)).setFeatureFlag(input);
       const { project, environment, feature } = input;
-      return { summary: r.summary, durationMs: r.durationMs, data: { project, environment, feature, before: r.before, after: r.after, changed: r.changed } };
+      return outcome(r, { project, environment, feature, before: r.before, after: r.after, changed: r.changed });
     }
     case 'ansible':
       return runAnsible(step, ctx, o, allow?.ansible, blastRadius);

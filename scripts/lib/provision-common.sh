@@ -43,7 +43,7 @@ wait_with_heartbeat() {
 # MEDIC_PROVISION_FORCE or 0); -h/--help prints lines HELP_LINES (sed range, e.g. 2,17) of the
 # calling script's header comment; anything else is an error naming the script as NAME.
 parse_provision_args() {
-  local name="$1" help="$2" script="${BASH_SOURCE[1]}" arg
+  local name="$1" help="$2" script="${BASH_SOURCE[-1]}" arg
   shift 2
   FORCE="${MEDIC_PROVISION_FORCE:-0}"
   for arg in "$@"; do
@@ -95,4 +95,66 @@ go_install_into() {
   rm -rf "$build_dir"
   echo "$stamp" >"$stamp_file"
   say "built $name ${pkg#*@} in $((SECONDS - started))s"
+}
+
+# provision_dirs CACHE: sets CACHE, BIN_DIR (CACHE/bin) and LOG_DIR (CACHE/logs); creates none.
+provision_dirs() { CACHE="$1"; BIN_DIR="$CACHE/bin"; LOG_DIR="$CACHE/logs"; }
+
+# provision_init NAME HELP CACHE TOOL ARGS...: what a provision-<part>.sh does first: provision_dirs
+# CACHE, OUT (BIN_DIR/TOOL) and STAMP (BIN_DIR/TOOL.version), then parse_provision_args NAME HELP ARGS.
+provision_init() {
+  local name="$1" help="$2"
+  provision_dirs "$3"
+  OUT="$BIN_DIR/$4"; STAMP="$BIN_DIR/$4.version"
+  shift 4
+  parse_provision_args "$name" "$help" "$@"
+}
+
+# go_version_of: the go on PATH's version (e.g. 1.25.3), empty when there is none.
+go_version_of() { local v; v="$(go env GOVERSION 2>/dev/null || true)"; echo "${v#go}"; }
+
+# require_go MIN WHAT: a go >= MIN is on PATH, else one message naming WHAT it builds and exit 1.
+require_go() {
+  local min="$1" what="$2" have
+  command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $min ($what is built with it; https://go.dev/dl — Debian 12's golang-go is 1.19, too old)"
+  have="$(go_version_of)"
+  { [ -n "$have" ] && version_ge "$have" "$min"; } || die "$what needs go >= $min (found ${have:-unknown}; https://go.dev/dl)"
+}
+
+# run_logged WHAT LOG DIR CMD...: runs CMD in DIR with its output in LOG; when it fails, shows the
+# log's last 30 lines and exits 1 saying WHAT failed.
+run_logged() {
+  local what="$1" log="$2" dir="$3"
+  shift 3
+  if ! (cd "$dir" && "$@") >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "$what failed (full log: $log)"
+  fi
+}
+
+# install_built BUILT DEST STAMP VALUE LOG: moves the executable BUILT to DEST (a rename, so DEST is
+# never half-written) and stamps STAMP with VALUE; a build that produced nothing is an error.
+install_built() {
+  [ -x "$1" ] || die "the build finished but produced no $(basename "$1") (log: $5)"
+  mv -f "$1" "$2"
+  echo "$4" >"$3"
+}
+
+# wrapper_current WRAPPER STAMP VALUE TARGET TEXT: the fast path of a generated wrapper: not
+# forced, WRAPPER executable, STAMP holds VALUE, what it runs (TARGET) exists and WRAPPER still
+# names it as TEXT (which catches a repo moved since the wrapper was written).
+wrapper_current() {
+  [ "${FORCE:-0}" != "1" ] && [ -x "$1" ] && stamp_is "$2" "$3" && [ -e "$4" ] && grep -qF "$5" "$1"
+}
+
+# install_wrapper DEST STAMP VALUE: writes stdin as the executable wrapper script DEST (through a
+# temporary file listed in TMP_PATHS, which the caller's EXIT trap removes) and stamps STAMP.
+install_wrapper() {
+  local tmp
+  tmp="$(dirname "$1")/.$(basename "$1").tmp"
+  TMP_PATHS+=("$tmp")
+  cat >"$tmp"
+  chmod 755 "$tmp"
+  mv -f "$tmp" "$1"
+  echo "$3" >"$2"
 }

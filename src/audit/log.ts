@@ -77,40 +77,19 @@ export function openAuditDb(path: string, opts: { readonly?: boolean } = {}): Da
   return db;
 }
 
-interface Row {
-  id: number;
-  at: string;
-  incident_id: string | null;
-  seq: number | null;
-  kind: string;
-  who: string;
-  what: string;
-  why: string;
-  target: string;
-  before: string;
-  after: string;
-  data: string;
-  prev_hash: string;
-  hash: string;
-  mac?: string | null;
-}
+// Rows as stored: snake_case columns, data as JSON text; mac is absent in logs from before keying.
+type Row = Omit<StoredRecord, 'incidentId' | 'prevHash' | 'data' | 'mac'> & { incident_id: string | null; prev_hash: string; data: string; mac?: string | null };
 
-const fromRow = (r: Row): StoredRecord => ({
-  id: r.id,
-  at: r.at,
-  incidentId: r.incident_id,
-  seq: r.seq,
-  kind: r.kind,
-  who: r.who,
-  what: r.what,
-  why: r.why,
-  target: r.target,
-  before: r.before,
-  after: r.after,
-  data: JSON.parse(r.data) as unknown,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-  mac: r.mac ?? null,
+// Keys in the order of the record type (exports print them in this order).
+const fromRow = ({ id, at, incident_id, prev_hash, data, hash, mac, ...r }: Row): StoredRecord => ({
+  id,
+  at,
+  incidentId: incident_id,
+  ...r,
+  data: JSON.parse(data) as unknown,
+  prevHash: prev_hash,
+  hash,
+  mac: mac ?? null,
 });
 
 const hasTable = (db: Database, name: string): boolean =>

@@ -3,7 +3,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { governorCaller } from '../../activities/governor.js';
-import type { AuditLog } from '../audit/log.js';
+import type { AuditLog, AuditRecord } from '../audit/log.js';
 import { demotionOf } from '../policy/demotion.js';
 import { signIdentity } from '../identity/sign.js';
 import {
@@ -147,6 +147,11 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   /** A person snoozes the incident's alerts: an Alertmanager silence for a chosen time. */
   const snooze = async (id: string, input: SnoozeInput): Promise<SnoozeResult> => updateIncident(id, snoozeUpdate, await signed('snooze', id, input));
 
+  /** Operator actions outside any incident (kill switch, promotion), audited with who made them. */
+  const auditOperator = (r: Omit<AuditRecord, 'at' | 'incidentId' | 'seq'>): void => {
+    opts.audit?.append([{ at: new Date().toISOString(), incidentId: null, seq: null, ...r }]);
+  };
+
   async function setPaused(paused: boolean, by: string, reason?: string): Promise<PauseState> {
     // No governor yet means nothing was ever paused.
     const before = opts.audit
@@ -157,21 +162,16 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
       : undefined;
     const after = await callGovernor(setPausedUpdate, { paused, by, ...(reason ? { reason } : {}) }, updateId('pause'));
     // Kill-switch changes are audited with the operator who made them.
-    opts.audit?.append([
-      {
-        at: new Date().toISOString(),
-        incidentId: null,
-        seq: null,
-        kind: 'kill-switch',
-        who: by,
-        what: paused ? 'kill switch ON: all automation paused' : 'kill switch OFF: automation resumed',
-        why: reason ?? '',
-        target: `all automation (task queue ${taskQueue})`,
-        before: before === undefined ? 'unknown' : before.paused ? 'paused' : 'running',
-        after: after.paused ? 'paused' : 'running',
-        data: { pause: after },
-      },
-    ]);
+    auditOperator({
+      kind: 'kill-switch',
+      who: by,
+      what: paused ? 'kill switch ON: all automation paused' : 'kill switch OFF: automation resumed',
+      why: reason ?? '',
+      target: `all automation (task queue ${taskQueue})`,
+      before: before === undefined ? 'unknown' : before.paused ? 'paused' : 'running',
+      after: after.paused ? 'paused' : 'running',
+      data: { pause: after },
+    });
     return after;
   }
 
@@ -189,21 +189,16 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     const r = await callGovernor(promoteStepUpdate, { playbook, step, by }, updateId('promote'));
     const label = `step ${step + 1} (${stepName}) of playbook ${playbook}`;
     const reason = r.before ? demotionOf(r.before.runs, r.before.policy).reason : undefined;
-    opts.audit?.append([
-      {
-        at: new Date().toISOString(),
-        incidentId: null,
-        seq: null,
-        kind: 'promotion',
-        who: by,
-        what: `${label} re-promoted: runs automatically again (history reset)`,
-        why: reason ? `it was auto-demoted: ${reason}` : 'it was not demoted',
-        target: label,
-        before: r.wasDemoted ? 'demoted: requires approval' : 'automatic',
-        after: 'automatic',
-        data: { playbook, step, runs: r.before?.runs ?? [] },
-      },
-    ]);
+    auditOperator({
+      kind: 'promotion',
+      who: by,
+      what: `${label} re-promoted: runs automatically again (history reset)`,
+      why: reason ? `it was auto-demoted: ${reason}` : 'it was not demoted',
+      target: label,
+      before: r.wasDemoted ? 'demoted: requires approval' : 'automatic',
+      after: 'automatic',
+      data: { playbook, step, runs: r.before?.runs ?? [] },
+    });
     return r;
   }
 

@@ -1,9 +1,7 @@
 // Two more intake formats, normalized to medic's Alert: a documented generic JSON webhook (for
 // scripts, CI, other monitors) and Grafana-managed alerting's webhook contact point.
 import { z } from 'zod';
-import { fromLabelledAlert, type Alert } from './schemas.js';
-
-const Labels = z.record(z.string(), z.string());
+import { fromLabelledAlert, Labels, LabelledAlertSchema, type Alert } from './schemas.js';
 
 /** POST /webhooks/generic — documented in README ("Generic webhook"). */
 export const GenericWebhookSchema = z.strictObject({
@@ -32,14 +30,7 @@ export const GrafanaWebhookSchema = z.object({
   groupKey: z.string().default(''),
   alerts: z
     .array(
-      z.object({
-        status: z.enum(['firing', 'resolved']),
-        labels: Labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
-          message: 'labels.alertname is required',
-        }),
-        annotations: Labels.default({}),
-        startsAt: z.string().min(1).max(64),
-        fingerprint: z.string().max(256).default(''),
+      LabelledAlertSchema.extend({
         dashboardURL: z.string().optional(),
         panelURL: z.string().optional(),
         valueString: z.string().optional(),

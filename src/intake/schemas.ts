@@ -2,18 +2,22 @@
 // https://prometheus.io/docs/alerting/latest/configuration/#webhook_config.
 import { z } from 'zod';
 
-const Labels = z.record(z.string(), z.string());
+export const Labels = z.record(z.string(), z.string());
 
-export const AlertmanagerAlertSchema = z.object({
+/** What Alertmanager's and Grafana's alerts share: alertname (and severity) are labels. */
+export const LabelledAlertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: Labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
     message: 'labels.alertname is required',
   }),
   annotations: Labels.default({}),
   startsAt: z.string().min(1).max(64),
+  fingerprint: z.string().max(256).default(''),
+});
+
+export const AlertmanagerAlertSchema = LabelledAlertSchema.extend({
   endsAt: z.string().max(64).default('0001-01-01T00:00:00Z'),
   generatorURL: z.string().default(''),
-  fingerprint: z.string().max(256).default(''),
 });
 
 export const AlertmanagerWebhookSchema = z.object({

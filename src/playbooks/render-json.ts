@@ -2,7 +2,7 @@
 // body with placeholders must be JSON in which every placeholder sits inside a JSON string; each
 // value is JSON-string-escaped there, so it can add no key, value or structure. After rendering,
 // the body must parse and have the template's shape (same keys, same value types).
-import { placeholdersOf, substitute, type Placeholder, type TemplateContext } from './template.js';
+import { placeholdersOf, substitute, type RenderViolation, type TemplateContext } from './template.js';
 
 /** For each placeholder: is it inside a JSON string? (The template is scanned as JSON text.) */
 function insideStrings(template: string): Map<number, boolean> {
@@ -54,11 +54,7 @@ function sameShape(a: unknown, b: unknown): boolean {
   return typeof a === typeof b && (typeof a === 'string' || a === b);
 }
 
-export interface JsonViolation {
-  placeholder?: Placeholder;
-  value: string;
-  rule: string;
-}
+export type JsonViolation = RenderViolation;
 
 export function renderJsonBody(template: string, ctx: TemplateContext): { body: string } | { violation: JsonViolation } {
   const problem = jsonBodyTemplateProblem(template);

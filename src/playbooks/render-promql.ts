@@ -4,7 +4,7 @@
 // After rendering, the query is tokenised again and must have the template's structure: the same
 // tokens, with each string holding exactly the intended text. A value can therefore never close
 // the string or the selector (`x"} or vector(1)` stays part of one label value).
-import { placeholdersOf, substitute, type Placeholder, type TemplateContext } from './template.js';
+import { placeholdersOf, substitute, type Placeholder, type RenderViolation, type TemplateContext } from './template.js';
 
 export interface PromqlToken {
   kind: 'string' | 'word' | 'op' | 'other';
@@ -105,11 +105,7 @@ export function promqlTemplateProblem(template: string): string | undefined {
   return undefined;
 }
 
-export interface PromqlViolation {
-  placeholder?: Placeholder;
-  value: string;
-  rule: string;
-}
+export type PromqlViolation = RenderViolation;
 
 /** Renders a PromQL template with every value escaped for its string, then re-checks structure. */
 export function renderPromql(template: string, ctx: TemplateContext): { query: string } | { violation: PromqlViolation } {

@@ -3,7 +3,7 @@
 // value stays inside one path segment or one query value. After rendering, the URL is parsed again:
 // its origin must be the literal one and its path must not have been rewritten by the URL parser
 // (a `.`/`..` segment would be, and no value may leave a segment empty).
-import { placeholdersOf, substitute, type Placeholder, type TemplateContext } from './template.js';
+import { placeholdersOf, substitute, type Placeholder, type RenderViolation, type TemplateContext } from './template.js';
 
 /** scheme://authority — everything before the path. */
 const ORIGIN = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/;
@@ -25,12 +25,7 @@ export function urlTemplateProblem(template: string): string | undefined {
   return undefined;
 }
 
-export interface UrlViolation {
-  /** The placeholder whose value broke the rule, when one did. */
-  placeholder?: Placeholder;
-  value: string;
-  rule: string;
-}
+export type UrlViolation = RenderViolation;
 
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 

@@ -21,6 +21,14 @@ export interface Placeholder {
 const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;
 
 /** The placeholders of a template, in order (found in the template text, never in values). */
+/** Why a rendered value was refused (render-url, render-json, render-promql): nothing partial is sent. */
+export interface RenderViolation {
+  /** The placeholder whose value broke the rule, when one did. */
+  placeholder?: Placeholder;
+  value: string;
+  rule: string;
+}
+
 export function placeholdersOf(template: string): Placeholder[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => ({ start: m.index, end: m.index + m[0].length, path: m[1]! }));
 }
