@@ -18,6 +18,7 @@ import {
   statusQuery,
   timelineQuery,
   type TimelineEntry,
+  queryChecked,
 } from '../workflows/contracts.js';
 import { drillReportSignal, sinkRefsQuery, type DrillReport } from '../workflows/contracts-drill.js';
 import { entry as newEntry, groupOf } from '../workflows/contracts-timeline.js';
@@ -137,7 +138,7 @@ export function createDrillActivities(deps: DrillDeps) {
     async drillPreflight({ scenario }: { scenario: DrillScenario }): Promise<{ target: string }> {
       drillableTarget(deps.targets, scenario);
       try {
-        const gov = await deps.client.workflow.getHandle(governorWorkflowId(deps.taskQueue)).query(governorStateQuery);
+        const gov = await queryChecked(deps.client.workflow.getHandle(governorWorkflowId(deps.taskQueue)), governorStateQuery);
         if (gov.pause.paused) {
           throw refused(`drill ${scenario.name}: the kill switch is on (paused by ${gov.pause.by ?? '?'}${gov.pause.reason ? `: ${gov.pause.reason}` : ''}); no drills while automation is paused`);
         }
@@ -181,7 +182,7 @@ export function createDrillActivities(deps: DrillDeps) {
         heartbeat({ watching: playbook });
         for await (const wf of deps.client.workflow.list({ query })) {
           if (wf.taskQueue !== deps.taskQueue) continue;
-          const s = await deps.client.workflow.getHandle(wf.workflowId, wf.runId).query(statusQuery).catch(() => undefined);
+          const s = await queryChecked(deps.client.workflow.getHandle(wf.workflowId, wf.runId), statusQuery).catch(() => undefined);
           if (s?.playbook === playbook && s.startedAt >= since - 1_000) return { workflowId: wf.workflowId, incidentId: s.incidentId, startedAt: s.startedAt };
         }
         if (Date.now() >= deadline) return undefined;
@@ -195,10 +196,10 @@ export function createDrillActivities(deps: DrillDeps) {
       const deadline = Date.now() + Math.max(0, timeoutMs);
       for (;;) {
         heartbeat({ workflowId });
-        const s = await handle.query(statusQuery);
+        const s = await queryChecked(handle, statusQuery);
         const done = s.status === 'resolved' || s.status === 'escalated';
         if (done || Date.now() >= deadline) {
-          const timeline = await handle.query(timelineQuery);
+          const timeline = await queryChecked(handle, timelineQuery);
           const escalatedAt = timeline.find((e) => groupOf(e.kind) === 'escalation')?.at;
           const endedAt = s.status === 'resolved' ? s.endedAt : s.status === 'escalated' ? escalatedAt : undefined;
           return { status: s.status, ...(s.outcome ? { outcome: s.outcome } : {}), ...(endedAt !== undefined ? { endedAt } : {}), steps: stepSequenceOf(timeline) };
@@ -213,14 +214,14 @@ export function createDrillActivities(deps: DrillDeps) {
       const handle = deps.client.workflow.getHandle(report.incident.workflowId);
       if ((await handle.describe()).status.name === 'RUNNING') {
         // Resolved and winding down: wait for its last entries, then post after them.
-        if ((await handle.query(statusQuery)).status === 'resolved') await handle.result();
+        if ((await queryChecked(handle, statusQuery)).status === 'resolved') await handle.result();
         else {
           // Still open (escalated, holding): the incident notes it itself, in order with its own entries.
           await handle.signal(drillReportSignal, { message: formatDrillReport(report), report });
           return true;
         }
       }
-      const [incident, timeline, refs] = await Promise.all([handle.query(statusQuery), handle.query(timelineQuery), handle.query(sinkRefsQuery)]);
+      const [incident, timeline, refs] = await Promise.all([queryChecked(handle, statusQuery), queryChecked(handle, timelineQuery), queryChecked(handle, sinkRefsQuery)]);
       const seq = timeline.length > 0 ? timeline[timeline.length - 1]!.seq + 1 : 0;
       const entry = { ...newEntry.drillReport({ message: formatDrillReport(report), data: { drill: report } }), seq, at: Date.now() } as TimelineEntry;
       const failures: string[] = [];

@@ -1,23 +1,24 @@
 // Contracts of the weekly digest workflow (started by a Temporal Schedule, src/digest/schedule.ts).
+import { z } from 'zod';
+
 export const DIGEST_WORKFLOW = 'digestWorkflow';
 
-export interface DigestInput {
-  /** Length of the period the digest covers, in ms (compared with the period before it). */
-  periodMs: number;
-  /** Slack channel; default: the worker's digest channel. */
-  channel?: string;
-}
+export const DigestInputSchema = z.object({
+  periodMs: z.number().int().positive().describe('Length of the period the digest covers, in ms (compared with the period before it).'),
+  channel: z.string().min(1).optional().describe("Slack channel; default: the worker's digest channel."),
+});
+export type DigestInput = z.infer<typeof DigestInputSchema>;
 
-export interface DigestPostInput extends DigestInput {
-  /** End of the period (epoch ms): the run's start, fixed so a retry reports the same period. */
-  to: number;
-  /** Idempotency key: the scheduled run's workflow id. */
-  key: string;
-}
+export const DigestPostInputSchema = DigestInputSchema.extend({
+  to: z.number().describe("End of the period (epoch ms): the run's start, fixed so a retry reports the same period."),
+  key: z.string().min(1).describe("Idempotency key: the scheduled run's workflow id."),
+});
+export type DigestPostInput = z.infer<typeof DigestPostInputSchema>;
 
-export interface DigestPostResult {
-  channel: string;
-  ts: string;
-  incidents: number;
-  slos: number;
-}
+export const DigestPostResultSchema = z.object({
+  channel: z.string(),
+  ts: z.string(),
+  incidents: z.number().int().min(0),
+  slos: z.number().int().min(0),
+});
+export type DigestPostResult = z.infer<typeof DigestPostResultSchema>;

@@ -1,48 +1,59 @@
 // Drill workflow contracts: input, report and the progress query; imported by the server and CLI.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { DrillScenario } from '../src/drills/schema.js';
 import type { MaintenanceWindow } from '../src/playbooks/schema.js';
-import type { StepOutcome } from '../src/simulate/sequence.js';
-import type { SinkRefs } from './contracts-sinks.js';
+import { checkedQuery } from './contracts.js';
+import { SinkRefsSchema } from './contracts-sinks.js';
 
 export const DRILL_WORKFLOW_TYPE = 'drillWorkflow';
 export const drillScheduleId = (taskQueue: string, scenario: string): string => `medic-drill/${taskQueue}/${scenario}`;
 
-export interface DrillInput {
-  scenario: DrillScenario;
-  /** The expected playbook's maintenance windows: no drill inside one. */
-  maintenanceWindows: MaintenanceWindow[];
-  requestedBy: string;
-}
+// The scenario and the playbook's windows are parsed where they are loaded (DrillScenarioSchema,
+// MaintenanceWindowSchema, above this layer); the input carries those parsed values.
+const Parsed = <T>(what: string) => z.custom<T>((v) => typeof v === 'object' && v !== null, { message: `must be a parsed ${what}` });
 
-export type DrillPhase = 'preflight' | 'injecting' | 'detecting' | 'healing' | 'reverting' | 'reporting' | 'done';
+export const DrillInputSchema = z.object({
+  scenario: Parsed<DrillScenario>('drill scenario'),
+  maintenanceWindows: z.array(Parsed<MaintenanceWindow>('maintenance window')).describe("The expected playbook's maintenance windows: no drill inside one."),
+  requestedBy: z.string().min(1),
+});
+export type DrillInput = z.infer<typeof DrillInputSchema>;
 
-export interface DrillReport {
-  scenario: string;
-  target: string;
-  fault: string;
-  requestedBy: string;
-  passed: boolean;
-  /** Why it failed (or was refused); empty when passed. */
-  reasons: string[];
-  refused?: string;
-  injectedAt?: number;
-  incident?: { workflowId: string; incidentId: string; status: string; outcome?: string };
-  /** Fault injected → incident opened. */
-  ttdSeconds?: number;
-  /** Fault injected → incident resolved (or escalated). */
-  mttrSeconds?: number;
-  deadlineSeconds: number;
-  expected: 'resolved' | 'escalated';
-  steps: StepOutcome[];
-  reverted?: boolean;
-  /** Posted into the incident's thread (Slack) and timeline (store, audit). */
-  published?: boolean;
-}
+export const DrillPhaseSchema = z.enum(['preflight', 'injecting', 'detecting', 'healing', 'reverting', 'reporting', 'done']);
+export type DrillPhase = z.infer<typeof DrillPhaseSchema>;
 
-export const drillPhaseQuery = defineQuery<DrillPhase>('drillPhase');
+/** How one step run ended (src/simulate/sequence.ts reads it from a timeline). */
+export const StepOutcomeSchema = z.object({
+  step: z.number().int().min(0),
+  result: z.enum(['healed', 'action-failed', 'verification-failed', 'dry-run', 'blocked']),
+});
+export type StepOutcome = z.infer<typeof StepOutcomeSchema>;
+export type StepResult = StepOutcome['result'];
+
+export const DrillReportSchema = z.object({
+  scenario: z.string(),
+  target: z.string(),
+  fault: z.string(),
+  requestedBy: z.string(),
+  passed: z.boolean(),
+  reasons: z.array(z.string()).describe('Why it failed (or was refused); empty when passed.'),
+  refused: z.string().optional(),
+  injectedAt: z.number().optional(),
+  incident: z.object({ workflowId: z.string(), incidentId: z.string(), status: z.string(), outcome: z.string().optional() }).optional(),
+  ttdSeconds: z.number().optional().describe('Fault injected → incident opened.'),
+  mttrSeconds: z.number().optional().describe('Fault injected → incident resolved (or escalated).'),
+  deadlineSeconds: z.number(),
+  expected: z.enum(['resolved', 'escalated']),
+  steps: z.array(StepOutcomeSchema),
+  reverted: z.boolean().optional(),
+  published: z.boolean().optional().describe("Posted into the incident's thread (Slack) and timeline (store, audit)."),
+});
+export type DrillReport = z.infer<typeof DrillReportSchema>;
+
+export const drillPhaseQuery = checkedQuery('drillPhase', DrillPhaseSchema);
 
 /** The incident's sink references (e.g. its Slack thread), so a drill report can join the thread. */
-export const sinkRefsQuery = defineQuery<SinkRefs>('sinkRefs');
+export const sinkRefsQuery = checkedQuery('sinkRefs', SinkRefsSchema);
 /** A drill's report, noted in a still-running incident's timeline (it then reaches every sink). */
 export const drillReportSignal = defineSignal<[{ message: string; report: DrillReport }]>('drillReport');

@@ -2,7 +2,7 @@
 // as the demo runs: once an incident has closed, a re-fired alert starts a new run under the same
 // id (README, How an incident runs), which is a new incident with its own header and end line.
 import type { Client } from '@temporalio/client';
-import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
+import { queryChecked, statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
 import { formatEntry } from '../../src/cli/format.js';
 
 export function temporalUiLink(uiUrl: string, workflowId: string, namespace = 'default'): string {
@@ -45,12 +45,12 @@ export function followWorkflow(client: Client, workflowId: string, uiUrl: string
     // An ended incident's run answers the same queries forever: only look again at a new run.
     if (current?.ended && current.runId === runId) return;
     const run = client.workflow.getHandle(workflowId, runId);
-    const [status, early] = await Promise.all([run.query(statusQuery), run.query(timelineQuery)]);
+    const [status, early] = await Promise.all([queryChecked(run, statusQuery), queryChecked(run, timelineQuery)]);
     // Two queries, two moments: once the incident has ended its timeline is final, so read it again.
-    const timeline = status.endedAt === undefined ? early : await run.query(timelineQuery);
+    const timeline = status.endedAt === undefined ? early : await queryChecked(run, timelineQuery);
     if (current?.incidentId !== status.incidentId) {
       // The previous incident closed and a new one started between two polls: print its end first.
-      if (current && !current.ended) end(current, await client.workflow.getHandle(workflowId, current.runId).query(statusQuery));
+      if (current && !current.ended) end(current, await queryChecked(client.workflow.getHandle(workflowId, current.runId), statusQuery));
       current = { incidentId: status.incidentId, runId, printed: 0, ended: false };
       say(`\n▶ incident ${status.incidentId}\n  Temporal UI: ${temporalUiLink(uiUrl, workflowId)}`);
     }

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Playbook } from '../playbooks/schema.js';
-import { governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
+import { queryChecked, governorStateQuery, governorWorkflowId } from '../../workflows/contracts.js';
 import { DRILL_WORKFLOW_TYPE, drillPhaseQuery, drillScheduleId, type DrillInput, type DrillPhase, type DrillReport } from '../../workflows/contracts-drill.js';
 import type { DrillScenario, DrillTarget } from './schema.js';
 import { refuseTarget } from './targets.js';
@@ -52,7 +52,7 @@ export function drillsApi(d: DrillsDeps) {
     const why = refuseTarget(d.targets, sc);
     if (why) throw new DrillRefusedError(why);
     try {
-      const gov = await d.client.workflow.getHandle(governorWorkflowId(d.taskQueue)).query(governorStateQuery);
+      const gov = await queryChecked(d.client.workflow.getHandle(governorWorkflowId(d.taskQueue)), governorStateQuery);
       if (gov.pause.paused) throw new DrillRefusedError(`drill ${sc.name}: the kill switch is on (paused by ${gov.pause.by ?? '?'}); no drills while automation is paused`);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -81,7 +81,7 @@ export function drillsApi(d: DrillsDeps) {
       }
       if (status === 'COMPLETED') return { workflowId, phase: 'done', report: (await handle.result()) as DrillReport };
       if (status !== 'RUNNING') return { workflowId, phase: 'done' };
-      return { workflowId, phase: await handle.query(drillPhaseQuery) };
+      return { workflowId, phase: await queryChecked(handle, drillPhaseQuery) };
     },
     /** Creates the scenario's schedule, or brings it up to date. */
     async schedule(name: string, cron: string, by: string): Promise<{ scheduleId: string; created: boolean }> {

@@ -37,6 +37,7 @@ import {
   type TakeResult,
   type SetDeploymentInput,
   type TimelineEntry,
+  queryChecked,
 } from '../../workflows/contracts.js';
 
 /** Accepts a workflow id or an incident id (workflow id + ':' + 8 characters of the first run). */
@@ -67,7 +68,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   async function detail(id: string): Promise<{ status: IncidentStatus; timeline: TimelineEntry[] }> {
     const handle = client.workflow.getHandle(workflowIdOf(id));
     try {
-      const [status, timeline] = await Promise.all([handle.query(statusQuery), handle.query(timelineQuery)]);
+      const [status, timeline] = await Promise.all([queryChecked(handle, statusQuery), queryChecked(handle, timelineQuery)]);
       return { status, timeline };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no incident ${id}`);
@@ -81,7 +82,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
     try {
       // An ended incident answers queries too, but no Update can reach it: say so before judging rights.
       if ((await handle.describe()).status.name !== 'RUNNING') throw new NotFoundError(`no running incident ${id}`);
-      return await handle.query(statusQuery);
+      return await queryChecked(handle, statusQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no running incident ${id}`);
       throw err;
@@ -128,7 +129,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
   async function signed<T extends object>(kind: IdentityKind, id: string, input: T): Promise<T & { proof: IdentityProof }> {
     if (!opts.identityKey) throw new Error('medic has no identity key (identityKey / MEDIC_IDENTITY_KEY): it cannot vouch for who decides');
     try {
-      const status = await client.workflow.getHandle(workflowIdOf(id)).query(statusQuery);
+      const status = await queryChecked(client.workflow.getHandle(workflowIdOf(id)), statusQuery);
       // A decision is bound to the request it answers, so its proof cannot approve a later one.
       const pending = status.pendingApproval;
       const bound = kind === 'decide' && pending && !('request' in input) ? { ...input, request: pending.requestedAt } : input;
@@ -180,7 +181,7 @@ export function incidentsApi(client: Client, taskQueue: string, opts: { audit?: 
 
   /** The governor's state plus the steps auto-demoted right now (each with why). */
   const governorState = async (): Promise<GovernorState & { demotedSteps: DemotedStep[] }> => {
-    const g = await client.workflow.getHandle(governorWorkflowId(taskQueue)).query(governorStateQuery);
+    const g = await queryChecked(client.workflow.getHandle(governorWorkflowId(taskQueue)), governorStateQuery);
     return { ...g, demotedSteps: demotedSteps(g) };
   };
 

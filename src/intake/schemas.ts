@@ -34,28 +34,9 @@ export const AlertmanagerWebhookSchema = z.object({
 });
 export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhookSchema>;
 
-/** One alert as medic carries it into a workflow (plain JSON). */
-export const AlertSchema = z.object({
-  status: z.enum(['firing', 'resolved']),
-  alertname: z.string(),
-  severity: z.string(),
-  labels: Labels,
-  annotations: Labels,
-  startsAt: z.string(),
-  fingerprint: z.string(),
-  source: z.enum(['alertmanager', 'grafana', 'generic', 'detector', 'drill', 'manual']),
-  receivedAt: z.number().describe('epoch ms when medic received it'),
-  /** The Alertmanager notification it came in: its group (a hash of groupKey) and how many alerts
-   * Alertmanager left out of it (truncatedAlerts, webhook max_alerts). Counted in the incident's
-   * true scope (src/incident/scope.ts). */
-  notification: z.object({ group: z.string().max(64), truncatedAlerts: z.number().int().min(0) }).optional(),
-  delivery: z
-    .string()
-    .max(300)
-    .optional()
-    .describe('The bus message that carried it (NATS: stream:sequence; Kafka: topic/partition/offset): with the fingerprint, the key a redelivered message is recognised by, so the incident counts it once'),
-});
-export type Alert = z.infer<typeof AlertSchema>;
+// One alert as medic carries it into a workflow: a contract (workflows/contracts.ts).
+export { AlertSchema, type Alert } from '../../workflows/contracts.js';
+import type { Alert } from '../../workflows/contracts.js';
 
 /** An alert whose labels carry alertname/severity (Alertmanager, Grafana) as medic's Alert. */
 export function fromLabelledAlert(

@@ -2,6 +2,7 @@
 // and the worker's playbook registry compute: SHA-256 (FIPS 180-4) over UTF-8, and a canonical
 // JSON (keys sorted by code point, undefined dropped as JSON.stringify drops it).
 import type { Playbook } from './schema.js';
+import type { PlaybookRef } from '../../workflows/contracts.js';
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
@@ -70,11 +71,8 @@ export function canonicalJson(value: unknown): string {
 /** The content hash an incident's input names its playbook by: SHA-256 of the parsed playbook's canonical JSON. */
 export const playbookHash = (pb: Playbook): string => sha256Hex(canonicalJson(pb));
 
-/** Which playbook an incident runs: the worker runs its own loaded copy with this name and hash. */
-export interface PlaybookRef {
-  name: string;
-  hash: string;
-}
+/** Which playbook an incident runs (a contract: workflows/contracts.ts). */
+export type { PlaybookRef };
 export const playbookRef = (pb: Playbook): PlaybookRef => ({ name: pb.name, hash: playbookHash(pb) });
 
 /** A hash as people read it in a timeline (full hashes stay in the data). */

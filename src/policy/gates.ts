@@ -2,25 +2,9 @@
 // workflow sandbox (where Date.now() is deterministic) and in unit tests. Each returns a
 // decision with a reason that goes into the incident timeline verbatim.
 import type { Limits, MaintenanceWindow } from '../playbooks/schema.js';
+import type { Cooldown, DeploymentMarker, GateDecision, GateName, PauseState } from '../../workflows/contracts-governor.js';
 
-export type GateName =
-  | 'kill-switch'
-  | 'maintenance-window'
-  | 'active-deployment'
-  | 'blast-radius'
-  | 'target-allow-list'
-  | 'rate-limit'
-  | 'concurrency'
-  | 'cooldown'
-  | 'target-lock';
-
-export interface GateDecision {
-  gate: GateName;
-  outcome: 'pass' | 'wait' | 'block';
-  reason: string;
-  /** For 'wait': when to look again (epoch ms). */
-  untilMs?: number;
-}
+export type { Cooldown, DeploymentMarker, GateDecision, GateName, PauseState };
 
 export type Verdict =
   | { verdict: 'allow' }
@@ -45,13 +29,6 @@ export function combine(decisions: GateDecision[]): Verdict {
     };
   }
   return { verdict: 'allow' };
-}
-
-export interface PauseState {
-  paused: boolean;
-  by?: string;
-  reason?: string;
-  at?: number;
 }
 
 export function killSwitchGate(pause: PauseState, now: number): GateDecision {
@@ -125,11 +102,6 @@ export function maintenanceGate(windows: MaintenanceWindow[], now: number): Gate
     reason: `maintenance window active${why}; holding until ${iso(last.end)}`,
     untilMs: last.end,
   };
-}
-
-export interface DeploymentMarker {
-  until: number;
-  by: string;
 }
 
 export function deploymentGate(
@@ -238,11 +210,6 @@ export function concurrencyGate(ledger: ActionLedger, limits: Limits, now: numbe
     };
   }
   return pass('concurrency', 'within concurrency limits');
-}
-
-export interface Cooldown {
-  until: number;
-  incidentId: string;
 }
 
 export function cooldownGate(cooldown: Cooldown | undefined, now: number): GateDecision {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../playbooks/duration.js';
 import type { PolicyVerdict } from '../../workflows/contracts-policy.js';
+import type { GovernorFacts } from '../../workflows/contracts-governor.js';
 
 const Duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 500ms, 2s or 1m');
 
@@ -71,14 +72,8 @@ export interface PolicyInput {
   governor: GovernorFacts;
 }
 
-/** What the governor knows across incidents, as OPA sees it. */
-export interface GovernorFacts {
-  openIncidents: number;
-  /** Actions started in the last hour, across medic (newest last, at most 100). */
-  recentActions: { target: string; at: string }[];
-  /** Active deployment markers by target. */
-  deployments: Record<string, { until: string; by: string }>;
-}
+/** What the governor knows across incidents, as OPA sees it (a contract: workflows/contracts-governor.ts). */
+export type { GovernorFacts };
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 export const timeFacts = (at: number): PolicyInput['time'] => {

@@ -3,11 +3,9 @@
 // and drills report the steps taken.
 import type { TimelineEntry } from '../../workflows/contracts.js';
 
-export type StepResult = 'healed' | 'action-failed' | 'verification-failed' | 'dry-run' | 'blocked';
-export interface StepOutcome {
-  step: number;
-  result: StepResult;
-}
+import type { StepOutcome, StepResult } from '../../workflows/contracts-drill.js';
+
+export type { StepOutcome, StepResult };
 
 /** How each step run ended, from the typed entries (a step may appear several times: tries). */
 export function stepSequenceOf(timeline: TimelineEntry[]): StepOutcome[] {

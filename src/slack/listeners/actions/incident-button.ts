@@ -3,7 +3,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
-import { statusQuery, type IncidentStatus } from '../../../../workflows/contracts.js';
+import { queryChecked, statusQuery, type IncidentStatus } from '../../../../workflows/contracts.js';
 import type { ListenerDeps } from '../../deps.js';
 import { esc } from '../../ui/escape.js';
 
@@ -44,7 +44,7 @@ export const incidentButton =
     const ref = button.decode(action.value);
     if (!ref) return void (await tell(':warning: This button carries no incident reference; nothing was changed.'));
     try {
-      const status = await deps.client.workflow.getHandle(ref.workflowId).query(statusQuery);
+      const status = await queryChecked(deps.client.workflow.getHandle(ref.workflowId), statusQuery);
       await button.run({ args, ref, status, user, channel, messageTs, tell });
     } catch (err) {
       if (err instanceof RejectedError) return void (await tell(`:no_entry: ${button.refused}: ${esc(err.message)}. Nothing was changed.`));

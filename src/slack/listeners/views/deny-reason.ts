@@ -6,7 +6,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { NotFoundError, RejectedError } from '../../../incidents/api.js';
-import { statusQuery } from '../../../../workflows/contracts.js';
+import { queryChecked, statusQuery } from '../../../../workflows/contracts.js';
 import { DENY_REASON_ACTION, DENY_REASON_BLOCK, parseDenyMeta } from '../../ui/approval.js';
 import { esc } from '../../ui/escape.js';
 import type { ListenerDeps } from '../../deps.js';
@@ -25,7 +25,7 @@ export const denyReasonSubmitted =
     await ack();
     const tell = (text: string) => client.chat.postEphemeral({ channel: meta.channel, user, text, thread_ts: meta.thread ?? meta.ts });
     try {
-      const status = await deps.client.workflow.getHandle(meta.workflowId).query(statusQuery);
+      const status = await queryChecked(deps.client.workflow.getHandle(meta.workflowId), statusQuery);
       const request = status.pendingApproval;
       const via = request ? await deps.access.groupVia(request.approvers, user) : undefined;
       await deps.api.decide(meta.workflowId, { decision: 'deny', user, reason, step: meta.step, ...(meta.request !== undefined ? { request: meta.request } : {}), ...(via ? { via } : {}) });
