@@ -1,38 +1,24 @@
 // The medic CLI as a separate process against a real medic: it acts as the operator its token
 // maps to, and its approvals pass the same validator as Slack clicks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { runMedicCli, type CliResult } from '../support/cli.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { cliAgainst } from '../support/cli.js';
+import { demoPlaybook, firingAlert, healthyAgain, perFile, remediateStep, silentLog } from '../support/fixtures.js';
+import { startMedic, TOKENS } from '../support/medic.js';
 
-let m: Medic;
-
-const medic = (token: string, ...args: string[]): Promise<CliResult> => runMedicCli(args, { MEDIC_URL: m.url, MEDIC_TOKEN: token });
-
-beforeAll(async () => {
-  m = await startMedic();
-  m.playbooks.push(
-    demoPlaybook(m.demo.url, {
-      name: 'four-eyes',
-      match: { alertname: 'FourEyes' },
-      steps: [
-        {
-          name: 'failover',
-          action: 'http',
-          params: { method: 'POST', url: `${m.demo.url}/remediate` },
-          risk: 'high',
-          requiresApproval: true,
-          fourEyes: true,
-          approvers: ['alice', 'bob'],
-          // verifying keeps the incident running while the test clicks again
-          verification: { http: { url: `${m.demo.url}/healthz` }, window: '15s', interval: '500ms', deadline: '40s' },
-        },
-      ],
-    }),
-  );
-});
-afterAll(() => m?.stop());
+const m = perFile(() =>
+  startMedic({
+    playbooks: (url) => [
+      demoPlaybook(url, {
+        name: 'four-eyes',
+        match: { alertname: 'FourEyes' },
+        // verifying keeps the incident running while the test clicks again
+        steps: [remediateStep(url, { name: 'failover', risk: 'high', requiresApproval: true, fourEyes: true, approvers: ['alice', 'bob'], verification: healthyAgain(url, '15s', '40s', '500ms') })],
+      }),
+    ],
+  }),
+);
+const medic = cliAgainst(m);
 
 describe('medic CLI', () => {
   it('refuses an unknown token', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { DetectorSchema, startDetectors } from '../../src/detect/runner.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, healthyAgain, remediateStep, silentLog } from '../support/fixtures.js';
 import { startMedic, TOKENS, type Medic } from '../support/medic.js';
 
 let m: Medic;
@@ -19,14 +19,7 @@ beforeAll(async () => {
     demoPlaybook(m.demo.url, {
       name: 'detected-demo',
       match: { alertname: 'DemoUpLow' },
-      steps: [
-        {
-          name: 'restart',
-          action: 'http',
-          params: { method: 'POST', url: `${m.demo.url}/remediate` },
-          verification: { http: { url: `${m.demo.url}/healthz` }, window: '6s', interval: '500ms', deadline: '60s' },
-        },
-      ],
+      steps: [remediateStep(m.demo.url, { verification: healthyAgain(m.demo.url, '6s', '60s', '500ms') })],
     }),
   );
 });

@@ -2,28 +2,20 @@
 // HTTP server, worker): the incident ends as resolved by the token's operator (here an admin: who
 // else may is test/security/operator-api.test.ts), with the reason; bad input and late or unknown
 // resolves get clear answers and change nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMedicCli, type CliResult } from '../support/cli.js';
-import { demoPlaybook } from '../support/fixtures.js';
-import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { describe, expect, it } from 'vitest';
+import { cliAgainst } from '../support/cli.js';
+import { demoPlaybook, perFile, remediateStep } from '../support/fixtures.js';
+import { incidentIdFrom, startMedic, TOKENS } from '../support/medic.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
 
-let m: Medic;
-
-const medic = (token: string, ...args: string[]): Promise<CliResult> => runMedicCli(args, { MEDIC_URL: m.url, MEDIC_TOKEN: token });
-
-beforeAll(async () => {
-  m = await startMedic();
-  m.playbooks.push(
-    demoPlaybook(m.demo.url, {
-      name: 'by-hand',
-      match: { alertname: 'ByHand' },
-      holdAfterEscalation: '10m',
-      steps: [{ name: 'restart', action: 'http', params: { method: 'POST', url: `${m.demo.url}/remediate` }, dryRun: true }],
-    }),
-  );
-});
-afterAll(() => m?.stop());
+const m = perFile(() =>
+  startMedic({
+    playbooks: (url) => [
+      demoPlaybook(url, { name: 'by-hand', match: { alertname: 'ByHand' }, holdAfterEscalation: '10m', steps: [remediateStep(url, { dryRun: true })] }),
+    ],
+  }),
+);
+const medic = cliAgainst(m);
 
 describe('resolving an incident by hand', () => {
   it('medic resolve ends an escalated incident as resolved by the operator; a second resolve and unknown ids are refused', async () => {

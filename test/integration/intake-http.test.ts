@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { alertmanagerPayload } from '../../dev/health-watcher.js';
-import { demoPlaybook } from '../support/fixtures.js';
-import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { demoPlaybook, perFile, remediateStep } from '../support/fixtures.js';
+import { incidentIdFrom, startMedic, TOKENS } from '../support/medic.js';
 
-let m: Medic;
-beforeAll(async () => {
-  m = await startMedic({ bodyLimitBytes: 64 * 1024 });
-  m.playbooks.push(
-    demoPlaybook(m.demo.url, {
-      name: 'needs-approval',
-      match: { alertname: 'NeedsApproval' },
-      steps: [
-        {
-          name: 'guarded restart',
-          action: 'http',
-          params: { method: 'POST', url: `${m.demo.url}/remediate` },
-          requiresApproval: true,
-          approvers: ['bob'],
-        },
-      ],
-    }),
-    demoPlaybook(m.demo.url),
-  );
-});
-afterAll(() => m?.stop());
+const m = perFile(() =>
+  startMedic({
+    bodyLimitBytes: 64 * 1024,
+    playbooks: (url) => [
+      demoPlaybook(url, { name: 'needs-approval', match: { alertname: 'NeedsApproval' }, steps: [remediateStep(url, { name: 'guarded restart', requiresApproval: true, approvers: ['bob'] })] }),
+      demoPlaybook(url),
+    ],
+  }),
+);
 
 const post = (body: string, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`${m.url}/webhooks/alertmanager`, {

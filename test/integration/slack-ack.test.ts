@@ -2,37 +2,15 @@
 // (operation_timeout, dev/slack/interact.ts). With Slack's user-group calls made slow (4 s
 // each), Approve and the deny modal's submission by group members still acknowledge at once; the
 // work (membership check, Temporal Update) happens after, and the request is rewritten by the sink.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACK_DEADLINE_MS } from '../../dev/slack/interact.js';
-import { demoPlaybook } from '../support/fixtures.js';
-import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+import { approvalStep, demoPlaybook, perFile } from '../support/fixtures.js';
+import { SLACK, startSlackMedic, U, waitUntil } from '../support/slack.js';
 
-let m: SlackMedic;
-beforeAll(async () => {
-  m = await startSlackMedic();
-});
-afterAll(async () => {
-  await m?.stop();
-});
+const m = perFile(() => startSlackMedic());
 
 const SLOW_MS = 4_000;
-const guarded = (name: string, approvers: string[]) =>
-  demoPlaybook(m.demo.url, {
-    name,
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
-        risk: 'high',
-        requiresApproval: true,
-        approvers,
-        approvalTimeout: '5m',
-        timeout: '5s',
-        verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
-      },
-    ],
-  });
+const guarded = (name: string, approvers: string[]) => demoPlaybook(m.demo.url, { name, steps: [approvalStep(m.demo.url, { approvers })] });
 const pending = (id: string) => waitUntil('the approval request', () => m.approvalMessage(id));
 const hasButtons = (id: string) => JSON.stringify(m.slack.message(SLACK.channel, m.approvalMessage(id)!.ts)!.blocks).includes('"button"');
 

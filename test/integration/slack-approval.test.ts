@@ -1,47 +1,23 @@
 // Approve / Deny from Slack, end to end on real parts: the Slack sink posts the incident's root
 // message, thread and approval request into the stand-in; signed clicks reach real Bolt on
 // medic's server; the workflow's Update validator decides.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPlaybook } from '../support/fixtures.js';
-import { SLACK, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+import { describe, expect, it } from 'vitest';
+import { approvalStep, demoPlaybook, perFile } from '../support/fixtures.js';
+import { pendingApproval as pendingIn, SLACK, startSlackMedic, U, waitUntil } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
 import { approvalMessage } from '../../src/slack/ui/approval.js';
 
-let m: SlackMedic;
-beforeAll(async () => {
-  m = await startSlackMedic();
-});
-afterAll(async () => {
-  await m?.stop();
-});
+const m = perFile(() => startSlackMedic());
 
 let n = 0;
 const approvalPlaybook = (over: { fourEyes?: boolean; approvalTimeout?: string; approvers?: string[] } = {}) =>
   demoPlaybook(m.demo.url, {
     name: `needs-approval-${++n}`,
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
-        risk: 'high',
-        requiresApproval: true,
-        approvers: over.approvers ?? [U.alice, '@oncall'],
-        fourEyes: over.fourEyes ?? false,
-        approvalTimeout: over.approvalTimeout ?? '2m',
-        timeout: '5s',
-        verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
-      },
-    ],
+    steps: [approvalStep(m.demo.url, { approvers: over.approvers ?? [U.alice, '@oncall'], fourEyes: over.fourEyes ?? false, approvalTimeout: over.approvalTimeout ?? '2m' })],
   });
 
-async function pendingApproval(workflowId: string): Promise<StandInMessage> {
-  return waitUntil('the approval message', () => {
-    const msg = m.approvalMessage(workflowId);
-    return msg && JSON.stringify(msg.blocks).includes('approve_step') ? msg : undefined;
-  });
-}
+const pendingApproval = (workflowId: string): Promise<StandInMessage> => pendingIn(m, workflowId);
 const hasButtons = (msg: StandInMessage | undefined) => JSON.stringify(msg?.blocks ?? []).includes('approve_step');
 const ephemeralsFor = (user: string) => m.slack.ephemerals.filter((e) => e.user === user).map((e) => e.text);
 

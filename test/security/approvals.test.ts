@@ -15,8 +15,8 @@ import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { RunbookSchema, runbookAlert, runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { decideUpdate, resolveUpdate, type DecisionInput } from '../../workflows/contracts.js';
-import { demoPlaybook } from '../support/fixtures.js';
-import { SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
+import { approvalStep, demoPlaybook } from '../support/fixtures.js';
+import { pendingApproval as pendingIn, SLACK, SLACK_INTAKE_TOKEN, startSlackMedic, U, waitUntil, type SlackMedic } from '../support/slack.js';
 import type { StandInMessage } from '../../dev/slack/server.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
 
@@ -59,28 +59,10 @@ const approvalPlaybook = (o: { fourEyes?: boolean; approvers?: string[]; owners?
   demoPlaybook(m.demo.url, {
     name: `sec-approval-${++n}`,
     ...(o.owners ? { owners: o.owners } : {}),
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${m.demo.url}/remediate`, expectStatus: [200] },
-        risk: 'high',
-        requiresApproval: true,
-        approvers: o.approvers ?? [U.alice, '@oncall'],
-        fourEyes: o.fourEyes ?? false,
-        approvalTimeout: '5m',
-        timeout: '5s',
-        verification: { http: { url: `${m.demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
-      },
-    ],
+    steps: [approvalStep(m.demo.url, { approvers: o.approvers ?? [U.alice, '@oncall'], fourEyes: o.fourEyes ?? false })],
   });
 
-async function pendingApproval(workflowId: string): Promise<StandInMessage> {
-  return waitUntil('the approval message', () => {
-    const msg = m.approvalMessage(workflowId);
-    return msg && JSON.stringify(msg.blocks).includes('approve_step') ? msg : undefined;
-  });
-}
+const pendingApproval = (workflowId: string): Promise<StandInMessage> => pendingIn(m, workflowId);
 /** Remediations the demo service applied for this incident (its idempotency keys hold the incident id). */
 const appliedFor = (workflowId: string): number =>
   Object.entries(m.demo.state.applied).filter(([k]) => k.startsWith(workflowId)).reduce((sum, [, v]) => sum + v, 0);

@@ -13,6 +13,12 @@ export interface CliResult {
   err: string;
 }
 
+/** The CLI against a running medic, as the operator `token` maps to. */
+export const cliAgainst =
+  (m: { url: string }) =>
+  (token: string, ...args: string[]): Promise<CliResult> =>
+    runMedicCli(args, { MEDIC_URL: m.url, MEDIC_TOKEN: token });
+
 export async function runMedicCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/medic.js'), ...args], { cwd: '/tmp', env: { ...process.env, ...env } });

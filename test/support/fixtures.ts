@@ -1,5 +1,6 @@
 // Builders for playbooks and alerts used across tests; they go through the real zod schema.
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
 import type { Alert } from '../../src/intake/schemas.js';
 
@@ -53,4 +54,60 @@ export function firingAlert(labels: Record<string, string> = {}, status: Alert['
     source: 'alertmanager',
     receivedAt: Date.now(),
   };
+}
+
+type HttpStepInput = Extract<NonNullable<PlaybookInput['steps']>[number], { action: 'http' }>;
+
+/** The demo service healthy again: `window` of passing /healthz probes within `deadline`. */
+export const healthyAgain = (serviceUrl: string, window = '1s', deadline = '20s', interval = '250ms') => ({
+  http: { url: `${serviceUrl}/healthz` },
+  window,
+  interval,
+  deadline,
+});
+
+/** The demo service's remediation (POST /remediate) as an http step named restart, with `over` on top. */
+export const remediateStep = (serviceUrl: string, over: Partial<HttpStepInput> = {}): HttpStepInput => ({
+  name: 'restart',
+  action: 'http',
+  params: { method: 'POST', url: `${serviceUrl}/remediate` },
+  ...over,
+});
+
+/** A high-risk restart of the demo service that waits for an approval (5 min), then verifies. */
+export const approvalStep = (serviceUrl: string, over: Partial<HttpStepInput> = {}): HttpStepInput =>
+  remediateStep(serviceUrl, {
+    params: { method: 'POST', url: `${serviceUrl}/remediate`, expectStatus: [200] },
+    risk: 'high',
+    requiresApproval: true,
+    approvalTimeout: '5m',
+    timeout: '5s',
+    verification: healthyAgain(serviceUrl),
+    ...over,
+  });
+
+/**
+ * Starts a harness (startMedic, startSlackMedic, …) once for the test file, in beforeAll, and stops
+ * it in afterAll. The returned object stands for the started harness (a reader before beforeAll
+ * ran gets a clear error), so a file writes `const m = perFile(startMedic)` and uses `m` as before.
+ */
+export function perFile<T extends { stop(): unknown }>(start: () => Promise<T>): T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): T => {
+    if (!started) throw new Error('the harness is used before beforeAll started it');
+    return started;
+  };
+  return new Proxy({} as T, {
+    get: (_, key) => {
+      const v: unknown = Reflect.get(current(), key);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current()) : v;
+    },
+    set: (_, key, value) => Reflect.set(current(), key, value),
+  });
 }

@@ -20,7 +20,7 @@ import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
 import { runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
-import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
+import { queryChecked, statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
@@ -94,6 +94,8 @@ export async function startMedic(
     intakeLimits?: Record<string, unknown>;
     /** The OPA policy gate's backends (activities/opa.ts), e.g. a server from test/support/opa.ts. */
     opa?: OpaDeps;
+    /** The server's playbooks from the start, built on the demo service's URL. */
+    playbooks?: (demoUrl: string) => Playbook[];
   } = {},
 ): Promise<Medic> {
   const env = await devServerEnv();
@@ -101,7 +103,7 @@ export async function startMedic(
   const pd = opts.pagerduty ? await startPagerDutyStandIn() : undefined;
   const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;
   const taskQueue = uniqueQueue('it');
-  const playbooks: Playbook[] = [];
+  const playbooks: Playbook[] = opts.playbooks?.(demo.url) ?? [];
   const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, [...(opts.sinks ?? []), ...(opts.store ? [createStoreSink(opts.store)] : [])], {
     // the server's playbooks and runbooks, and this process's
     playbooks: () => [...playbooks, ...(opts.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()],
@@ -161,8 +163,8 @@ export async function startMedic(
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
-    status: (id) => env.client.workflow.getHandle(id).query(statusQuery),
-    timeline: (id) => env.client.workflow.getHandle(id).query(timelineQuery),
+    status: (id) => queryChecked(env.client.workflow.getHandle(id), statusQuery),
+    timeline: (id) => queryChecked(env.client.workflow.getHandle(id), timelineQuery),
     async waitFor(id, done, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last: IncidentStatus | undefined;

@@ -16,7 +16,7 @@ import type { Playbook } from '../../src/playbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { slackWebClient } from '../../src/slack/client.js';
-import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
+import { queryChecked, statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { firingAlert, knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
@@ -66,6 +66,13 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   }
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
+
+/** The approval request of the incident once it carries its buttons. */
+export const pendingApproval = (m: Pick<SlackMedic, 'approvalMessage'>, workflowId: string): Promise<StandInMessage> =>
+  waitUntil('the approval message', () => {
+    const msg = m.approvalMessage(workflowId);
+    return msg && JSON.stringify(msg.blocks).includes('approve_step') ? msg : undefined;
+  });
 
 export async function startSlackMedic(
   o: {
@@ -154,8 +161,8 @@ export async function startSlackMedic(
       );
       return r.incidents[0]!.workflowId;
     },
-    status: (id) => env.client.workflow.getHandle(id).query(statusQuery),
-    timeline: (id) => env.client.workflow.getHandle(id).query(timelineQuery),
+    status: (id) => queryChecked(env.client.workflow.getHandle(id), statusQuery),
+    timeline: (id) => queryChecked(env.client.workflow.getHandle(id), timelineQuery),
     rootOf,
     threadOf,
     approvalMessage: (id) => threadOf(id).find((m) => (m.blocks as { block_id?: string }[] | undefined)?.some((b) => b.block_id === 'request')),

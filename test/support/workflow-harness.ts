@@ -31,6 +31,7 @@ import {
   type TimelineGroup,
   type TimelineKind,
   groupOf,
+  queryChecked,
 } from '../../workflows/contracts.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
 import type { FakeWorld } from './fake-activities.js';
@@ -203,7 +204,7 @@ export async function waitForStatus(
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      last = await handle.query(statusQuery);
+      last = await queryChecked(handle, statusQuery);
       if (done(last)) return last;
     } catch (err) {
       lastError = err; // the first workflow task may not have run yet
@@ -215,7 +216,7 @@ export async function waitForStatus(
   );
 }
 
-export const timeline = (handle: IncidentHandle): Promise<TimelineEntry[]> => handle.query(timelineQuery);
+export const timeline = (handle: IncidentHandle): Promise<TimelineEntry[]> => queryChecked(handle, timelineQuery);
 
 /** Entries of a kind, or of a group of kinds (workflows/contracts-timeline.ts groupOf), whose message has `text`. */
 export const entries = (t: TimelineEntry[], kind: TimelineKind | TimelineGroup, text?: string | RegExp): TimelineEntry[] =>
