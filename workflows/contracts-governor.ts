@@ -3,17 +3,7 @@
 // functions (src/policy/) work on these types; the governor's state query is checked against them.
 import { z } from 'zod';
 
-export const GATE_NAMES = [
-  'kill-switch',
-  'maintenance-window',
-  'active-deployment',
-  'blast-radius',
-  'target-allow-list',
-  'rate-limit',
-  'concurrency',
-  'cooldown',
-  'target-lock',
-] as const;
+export const GATE_NAMES = ['kill-switch', 'maintenance-window', 'active-deployment', 'blast-radius', 'target-allow-list', 'rate-limit', 'concurrency', 'cooldown', 'target-lock'] as const;
 export const GateNameSchema = z.enum(GATE_NAMES);
 export type GateName = z.infer<typeof GateNameSchema>;
 

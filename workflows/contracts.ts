@@ -88,17 +88,8 @@ const ParsedPlaybook = z.custom<Playbook>((v) => typeof v === 'object' && v !== 
   message: 'must be a parsed playbook (an object with a name)',
 });
 
-export const INCIDENT_STATUSES = [
-  'open',
-  'holding',
-  'awaiting_approval',
-  'acting',
-  'verifying',
-  'resolved',
-  'escalated',
-  // Escalated and taken by a person from Slack (a slack-group rung): the ladder stopped.
-  'acknowledged',
-] as const;
+/** `acknowledged`: escalated and taken by a person from Slack (a slack-group rung); the ladder stopped. */
+export const INCIDENT_STATUSES = ['open', 'holding', 'awaiting_approval', 'acting', 'verifying', 'resolved', 'escalated', 'acknowledged'] as const;
 export const IncidentStatusNameSchema = z.enum(INCIDENT_STATUSES);
 export type IncidentStatusName = z.infer<typeof IncidentStatusNameSchema>;
 

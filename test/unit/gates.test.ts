@@ -279,22 +279,14 @@ describe('concurrency', () => {
     expect(concurrencyGate(ledger(0, 2), limits, now)).toMatchObject({ outcome: 'pass' });
   });
 
+  const waits = (reason: string) => ({ gate: 'concurrency', outcome: 'wait', reason, untilMs: now + RECHECK_MS });
+
   it('waits (and re-checks) when the target is busy', () => {
-    expect(concurrencyGate(ledger(1, 1), limits, now)).toEqual({
-      gate: 'concurrency',
-      outcome: 'wait',
-      reason: '1 action(s) already running on this target (limit 1)',
-      untilMs: now + RECHECK_MS,
-    });
+    expect(concurrencyGate(ledger(1, 1), limits, now)).toEqual(waits('1 action(s) already running on this target (limit 1)'));
   });
 
   it('waits when medic as a whole is busy', () => {
-    expect(concurrencyGate(ledger(0, 3), limits, now)).toEqual({
-      gate: 'concurrency',
-      outcome: 'wait',
-      reason: '3 action(s) running across medic (limit 3)',
-      untilMs: now + RECHECK_MS,
-    });
+    expect(concurrencyGate(ledger(0, 3), limits, now)).toEqual(waits('3 action(s) running across medic (limit 3)'));
   });
 });
 

@@ -21,6 +21,14 @@ const pb = (over: Partial<PlaybookInput> = {}) =>
     ...over,
   });
 const ok = { ok: true as const, summary: 'POST → 200', durationMs: 5, data: { status: 200 } };
+/** One http step without verification, admitted and run: the incident has just ended. */
+function actedWithoutVerification() {
+  const d = coreDriver(pb({ steps: [{ name: 'restart', action: 'http', params: { url: `${URL}/r` } }] }));
+  d.send({ kind: 'start', carried: false });
+  d.send({ kind: 'admitted', result: ALLOW });
+  d.send({ kind: 'actionResult', outcome: ok });
+  return d;
+}
 const healthy = { http: { ok: true, evidence: 'GET /healthz → 200' } };
 const sick = { http: { ok: false, evidence: 'GET /healthz → 503' } };
 const of = <K extends IncidentCommand['kind']>(cs: IncidentCommand[], kind: K) => cs.filter((c): c is Extract<IncidentCommand, { kind: K }> => c.kind === kind);
@@ -172,10 +180,7 @@ describe('decision core: table', () => {
   });
 
   it('no verification configured: the step counts as success', () => {
-    const d = coreDriver(pb({ steps: [{ name: 'restart', action: 'http', params: { url: `${URL}/r` } }] }));
-    d.send({ kind: 'start', carried: false });
-    d.send({ kind: 'admitted', result: ALLOW });
-    d.send({ kind: 'actionResult', outcome: ok });
+    const d = actedWithoutVerification();
     expect(d.state.outcome).toBe('step 1/1 (restart) succeeded (no verification configured)');
   });
 
@@ -227,10 +232,7 @@ describe('decision core: table', () => {
   });
 
   it('after the end: Updates are refused, signals change nothing', () => {
-    const d = coreDriver(pb({ steps: [{ name: 'restart', action: 'http', params: { url: `${URL}/r` } }] }));
-    d.send({ kind: 'start', carried: false });
-    d.send({ kind: 'admitted', result: ALLOW });
-    d.send({ kind: 'actionResult', outcome: ok });
+    const d = actedWithoutVerification();
     expect(d.state.phase).toBe('done');
     expect(d.send({ kind: 'resolvedByHand', resolve: { user: 'U1' } })).toEqual([{ kind: 'refuse', reason: 'inc-1 has already ended (resolved)' }]);
     expect(d.send({ kind: 'alerts', alerts: [d.alert] })).toEqual([]);

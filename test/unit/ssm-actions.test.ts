@@ -7,6 +7,7 @@ import { ROOT } from '../support/paths.js';
 import { automationClientToken, commandComment } from '../../activities/ssm.js';
 import { capOutput, redact } from '../../activities/redact.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
+import { playbook, problems } from '../support/playbook-text.js';
 
 describe('output redaction', () => {
   it('masks keys, tokens and secret-looking assignments, and leaves ordinary output alone', () => {
@@ -58,12 +59,6 @@ describe('idempotency markers', () => {
   });
 });
 
-const playbook = (step: string, allow = ''): string => `name: ssm
-match:
-  alertname: DiskFull
-${allow}steps:
-${step}`;
-const problems = (text: string): string[] => parsePlaybook(text, 'pb.yaml').problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
 
 describe('ssm steps in playbooks', () => {
   it('an ssm-command step loads with defaults; parameters may be a string or a list', () => {

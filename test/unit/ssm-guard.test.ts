@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parsePlaybook } from '../../src/playbooks/load.js';
+import { playbook, problems } from '../support/playbook-text.js';
 import { RunbookSchema } from '../../src/runbooks/schema.js';
 import {
   allowTargets,
@@ -21,12 +22,6 @@ import type { Step } from '../../src/playbooks/schema.js';
 import type { TemplateContext } from '../../src/playbooks/template.js';
 import { ROOT } from '../support/paths.js';
 
-const playbook = (step: string, allow = ''): string => `name: ssm
-match:
-  alertname: DiskFull
-${allow}steps:
-${step}`;
-const problems = (text: string): string[] => parsePlaybook(text, 'pb.yaml').problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
 const ALLOW_TAGS = "allow: { ssm: { instanceTags: { medic-managed: ['true'] } } }\n";
 
 describe('playbook validation: no template in script text', () => {
