@@ -14,12 +14,12 @@ import { createSlackSink } from '../src/sinks/slack/sink.js';
 import { ConfigSchema } from '../src/config.js';
 import { slackInteractor } from '../dev/slack/interact.js';
 import { startSlackStandIn } from '../dev/slack/server.js';
-import { BENCH_LIMITS, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
+import { alternate, benchPlaybook, latencyRow, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
 import { ingestAlerts } from '../src/intake/ingest.js';
-import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { slackWebClient } from '../src/slack/client.js';
 import { pingUpdate } from './approval-workflows.js';
+import { runBench } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Shared by the server (signs who clicked) and the worker (checks it). */
@@ -50,14 +50,7 @@ async function main(): Promise<void> {
   const activities = createActivities({ client, taskQueue, fetch, secret: () => undefined, sinks: [sink], identityKey: IDENTITY_KEY, playbooks: () => [playbook] });
   const workers = await startTimedWorkers({ nativeConnection, taskQueue, code, activities, watch: ['httpAction'] });
 
-  const playbook = PlaybookSchema.parse({
-    name: 'bench-approval',
-    match: { alertname: 'BenchApproval' },
-    groupBy: ['alertname', 'service'],
-    target: '{{labels.service}}',
-    limits: BENCH_LIMITS,
-    steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${targetUrl}/poke` }, risk: 'high', requiresApproval: true, approvers: [APPROVER], timeout: '5s' }],
-  });
+  const playbook = benchPlaybook('bench-approval', 'BenchApproval', `${targetUrl}/poke`, { risk: 'high', requiresApproval: true, approvers: [APPROVER] });
   const config = ConfigSchema.parse({
     temporal: { taskQueue },
     intake: { alertmanagerToken: 'bench-intake-token-0123456789' },
@@ -91,21 +84,9 @@ async function main(): Promise<void> {
     return now() - t0;
   }
 
-  const clicks: number[] = [];
-  const floor: number[] = [];
   console.log(`bench: ${WARMUP} warm-up rounds, then ${N} Approve clicks and ${N} bare Updates, alternating, one at a time…`);
-  for (let i = 0; i < WARMUP + N; i++) {
-    const c = await oneClick(i);
-    const f = await oneFloor(i);
-    if (i >= WARMUP) {
-      clicks.push(c);
-      floor.push(f);
-    }
-    if ((i + 1) % 25 === 0) console.log(`bench: ${i + 1}/${WARMUP + N}`);
-  }
-
-  const row = (name: string, xs: number[]): string =>
-    `${name.padEnd(40)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
+  const [clicks, floor] = await alternate({ warmup: WARMUP, n: N, every: 25, a: oneClick, b: oneFloor });
+  const row = (name: string, xs: number[]): string => latencyRow(name, xs, 40);
   console.log('');
   console.log(row('floor (bare Update round trip)', floor));
   console.log(row('click → approved action started', clicks));
@@ -119,7 +100,4 @@ async function main(): Promise<void> {
   await stop();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

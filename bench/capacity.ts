@@ -7,7 +7,7 @@
 // the worker's --max-old-space-size (default 768).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { ingestAlerts } from '../src/intake/ingest.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 import { startBenchTemporal } from './lib/temporal.js';
+import { peakRss, rssOf, runBench, sleep } from './lib/process.js';
 import { decideUpdate, statusQuery } from '../workflows/contracts.js';
 import { signIdentity } from '../src/identity/sign.js';
 
@@ -37,11 +38,6 @@ const taskQueue = 'bench-capacity';
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -91,14 +87,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const pid = worker.pid!;
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, await rssOf(pid).catch(() => 0));
-      await sleep(200);
-    }
-  })();
+  const rss = peakRss({ worker: pid });
   try {
     // Ready = the server lists the worker as a poller.
     for (let i = 0; ; i++) {
@@ -161,14 +150,13 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`incidents waiting for approval   ${N} on one worker process (opened in ${opened.toFixed(1)} s)`);
     console.log(`sticky cache                     maxCachedWorkflows ${MAX_CACHED ?? 'config default 250'} per Temporal worker (incidents, governor; the SDK's own default would be ${sdkDefault} for this ${heapMiB.toFixed(0)} MiB heap); stickyQueueScheduleToStartTimeout ${STICKY_MS ?? 'config default 5000'} ms; maxConcurrentLocalActivityExecutions ${process.env.MEDIC_TEMPORAL_MAX_LOCAL_ACTIVITIES ?? 'config default 8'}; worker --max-old-space-size=${HEAP_MB}; reuseV8Context (SDK default)`);
-    console.log(`worker RSS                       idle ${fmt(idle)}; ${N} waiting ${fmt(waiting)}; peak ${fmt(peak)}`);
+    console.log(`worker RSS                       idle ${fmt(idle)}; ${N} waiting ${fmt(waiting)}; peak ${fmt(rss.peak.worker)}`);
     console.log(`approve all                      ${N} Updates accepted in ${accepted.toFixed(1)} s; all ${N} acted and resolved ${approvedAll.toFixed(1)} s after the first approval (${(N / approvedAll).toFixed(0)} incidents/s)`);
     console.log(`actions applied                  ${applied.length} (twice: ${twice})`);
-    console.log(`goal: worker RSS < 1 GiB          ${peak < GiB ? 'met' : 'NOT met'} (peak ${(peak / GiB).toFixed(2)} GiB)`);
+    console.log(`goal: worker RSS < 1 GiB          ${rss.peak.worker < GiB ? 'met' : 'NOT met'} (peak ${(rss.peak.worker / GiB).toFixed(2)} GiB)`);
     if (applied.length !== N || twice > 0) throw new Error('not every incident acted exactly once');
   } finally {
-    sampling = false;
-    await sampler;
+    await rss.stop();
     worker.kill('SIGTERM');
     await target.close();
     await connection.close();
@@ -177,7 +165,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

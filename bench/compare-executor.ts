@@ -28,7 +28,8 @@ import { buildServer } from '../src/server/app.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 import { playbookDir, startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
 import { CompareResultSchema, renderTable, summarize, tallyKills, withReadmeTable, type CompareResult } from './lib/compare-executor.js';
-import { startBenchTemporal } from './lib/temporal.js';
+import { BENCH_LIMITS, startBenchTemporal } from './lib/temporal.js';
+import { runBench } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 200);
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
       match: { alertname },
       groupBy: ['alertname', 'alert_id'],
       target: '{{labels.alert_id}}',
-      limits: { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } },
+      limits: BENCH_LIMITS,
       steps: [{ name: 'remediate', action: 'http', params: { method: 'POST', url: `${target}/remediate?alert={{labels.alert_id}}` }, timeout: '5s' }],
     });
   const playbooks = [playbook('compare-latency', 'CompareLatency', fast.url), playbook('compare-kill', 'CompareKill', slow.url)];
@@ -253,7 +254,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

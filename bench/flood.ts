@@ -5,7 +5,7 @@
 // latencies and their ratio, the alerts accepted / refused with 429 / overflowed, the incidents
 // opened, and the worker's and server's RSS.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { DEFAULT_INTAKE_LIMITS } from '../src/intake/limits.js';
 import { overflowWorkflowId } from '../src/intake/open-incidents.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 import { startBenchTemporal } from './lib/temporal.js';
+import { peakRss, rssOf, runBench, sleep } from './lib/process.js';
 import { statusQuery } from '../workflows/contracts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,15 +30,10 @@ const OPERATOR = 'flood-operator-token-0123456789';
 const taskQueue = 'bench-flood';
 const MiB = 1024 ** 2;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 
 /** GET /api/incidents once every PROBE_EVERY_MS until `until` says stop; returns the latencies. */
 async function probe(url: string, stop: () => boolean): Promise<number[]> {
@@ -85,15 +81,8 @@ async function main(): Promise<void> {
     MEDIC_INTAKE_TOKEN: INTAKE,
     MEDIC_OPERATORS: `alice:${OPERATOR}`,
   });
-  const peak = { worker: 0, server: 0 };
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak.worker = Math.max(peak.worker, await rssOf(worker.pid!).catch(() => 0));
-      peak.server = Math.max(peak.server, await rssOf(server.pid!).catch(() => 0));
-      await sleep(200);
-    }
-  })();
+  const rss = peakRss({ worker: worker.pid!, server: server.pid! });
+  const peak = rss.peak;
   try {
     for (let i = 0; ; i++) {
       const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
@@ -179,8 +168,7 @@ async function main(): Promise<void> {
     console.log(`worker RSS                   idle ${fmt(idle.worker)}, peak ${fmt(peak.worker)}   (server: idle ${fmt(idle.server)}, peak ${fmt(peak.server)})`);
     if (running > cap || recorded < totals.overflowed) throw new Error('over the cap, or overflowed alerts not all recorded');
   } finally {
-    sampling = false;
-    await sampler;
+    await rss.stop();
     server.kill('SIGTERM');
     worker.kill('SIGTERM');
     await connection.close();
@@ -189,7 +177,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

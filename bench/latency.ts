@@ -9,9 +9,9 @@ import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { ConfigSchema } from '../src/config.js';
 import { alertmanagerPayload } from '../dev/health-watcher.js';
-import { BENCH_LIMITS, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
-import { PlaybookSchema } from '../src/playbooks/schema.js';
+import { alternate, benchPlaybook, latencyRow, now, pct, startInProcessTemporal, startTimedWorkers } from './lib/temporal.js';
 import { buildServer } from '../src/server/app.js';
+import { runBench } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 200);
@@ -40,14 +40,7 @@ async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) });
   const workers = await startTimedWorkers({ nativeConnection, taskQueue, code, activities, watch: ['httpAction', 'noop'] });
 
-  const playbook = PlaybookSchema.parse({
-    name: 'bench',
-    match: { alertname: 'BenchAlert' },
-    groupBy: ['alertname', 'service'],
-    target: '{{labels.service}}',
-    limits: BENCH_LIMITS,
-    steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: `${sinkUrl}/poke` }, timeout: '5s' }],
-  });
+  const playbook = benchPlaybook('bench', 'BenchAlert', `${sinkUrl}/poke`);
   // One incident per alert, each its own group of one playbook: the open-incident cap is raised out of the way.
   const limits = { maxOpenIncidentsPerPlaybook: 10_000 };
   const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN, limits }, http: { port: 0 } });
@@ -76,21 +69,9 @@ async function main(): Promise<void> {
     return workers.startedAt(workflowId) - t0;
   }
 
-  const medic: number[] = [];
-  const floor: number[] = [];
   console.log(`bench: ${WARMUP} warm-up rounds, then ${N} alerts and ${N} floor workflows, alternating, one at a time…`);
-  for (let i = 0; i < WARMUP + N; i++) {
-    const m = await oneAlert(i);
-    const f = await oneFloor(i);
-    if (i >= WARMUP) {
-      medic.push(m);
-      floor.push(f);
-    }
-    if ((i + 1) % 50 === 0) console.log(`bench: ${i + 1}/${WARMUP + N}`);
-  }
-
-  const row = (name: string, xs: number[]): string =>
-    `${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
+  const [medic, floor] = await alternate({ warmup: WARMUP, n: N, every: 50, a: oneAlert, b: oneFloor });
+  const row = (name: string, xs: number[]): string => latencyRow(name, xs, 34);
   console.log('');
   console.log(row('floor (start → no-op activity)', floor));
   console.log(row('medic (alert → action started)', medic));
@@ -102,7 +83,4 @@ async function main(): Promise<void> {
   await stop();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -10,6 +10,7 @@ import { actionCounts, approvalKpis } from '../src/store/kpis.js';
 import { APPROVAL_BUCKETS, DETECT_BUCKETS, medicRegistry, OUTCOMES, RECOVERY_BUCKETS } from '../src/store/metrics.js';
 import { openIncidentStore, type IncidentStore } from '../src/store/store.js';
 import type { IncidentStatus, PublishInput } from '../workflows/contracts.js';
+import { runBench } from './lib/process.js';
 
 const N = Number(process.env.BENCH_INCIDENTS ?? 10_000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 20);
@@ -125,7 +126,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { governorTaskQueue } from '../../workflows/contracts.js';
+import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server.js';
 
 export async function startBenchTemporal(root: string, name: string, workflowsPath: string) {
@@ -100,3 +101,34 @@ export async function startTimedWorkers(o: { nativeConnection: NativeConnection;
     },
   };
 }
+
+/** Runs `a` and `b` alternately, one at a time, `warmup` + `n` rounds; returns the timings of the last n of each. */
+export async function alternate(o: { warmup: number; n: number; every: number; a: (i: number) => Promise<number>; b: (i: number) => Promise<number> }): Promise<[number[], number[]]> {
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < o.warmup + o.n; i++) {
+    const a = await o.a(i);
+    const b = await o.b(i);
+    if (i >= o.warmup) {
+      as.push(a);
+      bs.push(b);
+    }
+    if ((i + 1) % o.every === 0) console.log(`bench: ${i + 1}/${o.warmup + o.n}`);
+  }
+  return [as, bs];
+}
+
+/** One result line: p50, p99 and max of `xs` (ms), the name padded to `width`. */
+export const latencyRow = (name: string, xs: number[], width: number): string =>
+  `${name.padEnd(width)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
+
+/** The benches' playbook: one `poke` step (POST pokeUrl) for alerts named `alertname`, limits out of the way. */
+export const benchPlaybook = (name: string, alertname: string, pokeUrl: string, step: Record<string, unknown> = {}): Playbook =>
+  PlaybookSchema.parse({
+    name,
+    match: { alertname },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    limits: BENCH_LIMITS,
+    steps: [{ name: 'poke', action: 'http', params: { method: 'POST', url: pokeUrl }, timeout: '5s', ...step }],
+  });
