@@ -1,7 +1,6 @@
 // The audit sink on a real Temporal dev server and a real SQLite file: every timeline entry of an
 // incident lands in the hash-chained log exactly once even when the publish activity is retried,
 // approvals carry the approver, and kill-switch changes carry the operator.
-import type { MedicWorker } from '../../src/temporal/worker.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +15,13 @@ import { incidentsApi } from '../../src/incidents/api.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { devServerEnv, medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let db: Database;
 let log: AuditLog;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('audit');
 let flakyCalls = 0;
 
@@ -39,12 +37,10 @@ beforeAll(async () => {
       if (++flakyCalls % 3 === 1) throw new Error('flaky sink down');
     },
   };
-  worker = await medicWorker(env, taskQueue, {}, [createAuditSink(db), flaky]);
-  running = worker.run();
+  worker = runWorker(await medicWorker(env, taskQueue, {}, [createAuditSink(db), flaky]));
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   db?.close();
   await demo?.close();
   await env?.teardown();

@@ -17,12 +17,12 @@ import { digestScheduleId, ensureDigestSchedule } from '../../src/digest/schedul
 import { SloSchema } from '../../src/report/slo.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
-import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker } from '../../src/temporal/worker.js';
 import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
 import { ROOT } from '../support/paths.js';
 import { SLO_SERIES, startSloPrometheus } from '../support/slo-prometheus.js';
 import { waitUntil } from '../support/slack.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
 import { knownPlaybooks } from '../support/fixtures.js';
 
 const TOKEN = 'xoxb-medic-digest-token';
@@ -36,8 +36,7 @@ let env: TestWorkflowEnvironment;
 let slack: SlackStandIn;
 let prom: PrometheusStack;
 let store: IncidentStore;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('digest');
 
 let n = 0;
@@ -73,7 +72,7 @@ beforeAll(async () => {
     ...incident({ daysAgo: 9, outcome: 'auto', minutes: 20, ttd: 120 }),
   ])
     await store.record(p);
-  worker = await createMedicWorker({
+  worker = runWorker(await createMedicWorker({
     playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
@@ -86,13 +85,11 @@ beforeAll(async () => {
       slos: [SloSchema.parse(slo)],
       prometheusUrl: prom.prometheusUrl,
     },
-  });
-  running = worker.run();
+  }));
 });
 afterAll(async () => {
   await env?.client.schedule.getHandle(digestScheduleId(taskQueue)).delete().catch(() => undefined);
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await store?.close();
   await slack?.close();
   await prom?.stop();

@@ -16,10 +16,10 @@ import { buildServer } from '../../src/server/app.js';
 import { buildMetricsServer, listenMetrics } from '../../src/server/metrics.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import { slackWebClient } from '../../src/slack/client.js';
-import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker } from '../../src/temporal/worker.js';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, type DrillReport } from '../../workflows/contracts-drill.js';
 import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
 
 const TOKEN = { intake: 'intake-token-0123456789', alice: 'alice-token-0123456789ab', root: 'admin-token-0123456789ab' } as const;
 const DEMO_TOKEN = 'demo-admin-token-0123456789';
@@ -29,8 +29,7 @@ let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let other: DemoService;
 let slack: SlackStandIn;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 let server: FastifyInstance;
 let url: string;
 let metricsServer: FastifyInstance | undefined;
@@ -81,7 +80,7 @@ beforeAll(async () => {
     drills,
   });
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-drill-test', apiUrl: slack.apiUrl, retries: 10 }), channel: CHANNEL });
-  worker = await createMedicWorker({
+  worker = runWorker(await createMedicWorker({
     playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
@@ -90,8 +89,7 @@ beforeAll(async () => {
     secrets: { DEMO_TOKEN },
     sinks: [sink],
     drillTargets: config.drills!.targets,
-  });
-  running = worker.run();
+  }));
   const pb: Playbook = demoPlaybook(demo.url, {
     name: 'demo-service-down',
     cooldown: '1s',
@@ -126,8 +124,7 @@ afterAll(async () => {
   watcher?.stop();
   await server?.close();
   await metricsServer?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await slack?.close();
   await demo?.close();
   await other?.close();

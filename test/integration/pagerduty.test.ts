@@ -11,12 +11,12 @@ import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
-import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker } from '../../src/temporal/worker.js';
 import { timelineQuery, type IncidentStatus, type PublishInput, type TimelineEntry } from '../../workflows/contracts.js';
 import { pollUntil } from '../support/poll.js';
 import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
 import { playbookDir } from '../support/worker-process.js';
 import { isKind } from '../../workflows/contracts-timeline.js';
 
@@ -28,8 +28,7 @@ let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let pd: PagerDutyStandIn;
 let agent: Agent;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('pd');
 const playbooks: ReturnType<typeof demoPlaybook>[] = [];
 
@@ -38,7 +37,7 @@ beforeAll(async () => {
   agent = new Agent({ ca: pd.certs.ca });
   // A sink that plays the Slack thread: it hands back the thread's permalink as a ref.
   const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slack: { channel: 'C0MEDIC', rootTs: '1700000000.000100', rootKey: '', seq: -1, permalink: SLACK_LINK, approvals: [], takes: [] } }) };
-  worker = await createMedicWorker({
+  worker = runWorker(await createMedicWorker({
     playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
     connection: env.nativeConnection,
     client: env.client,
@@ -47,14 +46,12 @@ beforeAll(async () => {
     secrets: { PD_ROUTING_KEY: ROUTING_KEY },
     sinks: [slackish],
     pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
-  });
-  running = worker.run();
+  }));
 });
 let child: ChildProcess | undefined;
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   agent?.destroy();
   await Promise.all([demo?.close(), pd?.close()]);
   await env?.teardown();

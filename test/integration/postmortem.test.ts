@@ -24,7 +24,7 @@ import { openIncidentStore, type IncidentStore } from '../../src/store/store.js'
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
-import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
+import { devServerEnv, medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
 
 const ALICE = { user: 'alice', token: 'alice-operator-token-0123456789' };
@@ -36,8 +36,7 @@ const storePath = join(dir, 'store.db');
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let store: IncidentStore;
-let worker: Awaited<ReturnType<typeof medicWorker>>;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 let server: FastifyInstance;
 let url = '';
 const taskQueue = uniqueQueue('postmortem');
@@ -45,8 +44,7 @@ const taskQueue = uniqueQueue('postmortem');
 beforeAll(async () => {
   [env, demo] = await Promise.all([devServerEnv(), startDemoService()]);
   store = await openIncidentStore({ path: storePath });
-  worker = await medicWorker(env, taskQueue, {}, [createStoreSink(store)]);
-  running = worker.run();
+  worker = runWorker(await medicWorker(env, taskQueue, {}, [createStoreSink(store)]));
   const config = ConfigSchema.parse({
     http: { port: 0 },
     temporal: { taskQueue, uiUrl: UI },
@@ -59,8 +57,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await store?.close();
   await demo?.close();
   await env?.teardown();

@@ -7,17 +7,15 @@ import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../de
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
 import { slackGraph } from '../../src/graphs/incident-graph.js';
 import { slackWebClient } from '../../src/slack/client.js';
-import type { MedicWorker } from '../../src/temporal/worker.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { startMedic, type Medic } from '../support/medic.js';
-import { medicWorker, uniqueQueue } from '../support/temporal.js';
+import { medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 
 let m: Medic;
 let stack: PrometheusStack;
 let slack: SlackStandIn;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('graph');
 
 beforeAll(async () => {
@@ -25,12 +23,10 @@ beforeAll(async () => {
   slack = await startSlackStandIn({ botToken: 'xoxb-graph-test', channels: [{ id: 'C0GRAPH', name: 'incidents' }] });
   stack = await startPrometheusStack({ scrapeTarget: new URL(m.demo.url).host, webhookUrl: 'http://127.0.0.1:9/none', webhookToken: 'x'.repeat(20), rules: DEMO_RULES });
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-graph-test', apiUrl: slack.apiUrl, retries: 5 }), channel: 'C0GRAPH', graph: slackGraph(stack.prometheusUrl) });
-  worker = await medicWorker(m.env, taskQueue, {}, [sink]);
-  running = worker.run();
+  worker = runWorker(await medicWorker(m.env, taskQueue, {}, [sink]));
 }, 120_000);
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await stack?.stop();
   await slack?.close();
   await m?.stop();

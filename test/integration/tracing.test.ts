@@ -20,13 +20,13 @@ import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import { freePort } from '../../dev/ports.js';
 import { buildServer } from '../../src/server/app.js';
-import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
+import { createMedicWorker } from '../../src/temporal/worker.js';
 import { startTracing, type Tracing } from '../../src/tracing.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
 import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
 
 type ReceivedSpan = OtlpSpan;
 
@@ -57,8 +57,7 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let tracing: Tracing;
 let env: TestWorkflowEnvironment;
 let demo: DemoService;
-let worker: MedicWorker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 let server: FastifyInstance;
 let url: string;
 let client: Client;
@@ -73,16 +72,14 @@ beforeAll(async () => {
   demo = await startDemoService();
   client = new Client({ connection: env.connection, interceptors: { workflow: tracing.clientInterceptors } });
   const taskQueue = uniqueQueue('trace');
-  worker = await createMedicWorker({ connection: env.nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), tracing: tracing.worker, playbooks: knownPlaybooks });
-  running = worker.run();
+  worker = runWorker(await createMedicWorker({ connection: env.nativeConnection, client, taskQueue, workflowBundle: await workflowBundle(), tracing: tracing.worker, playbooks: knownPlaybooks }));
   const config = ConfigSchema.parse({ http: { port: 0 }, temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN } });
   server = await buildServer({ config, client, log: silentLog, playbooks: () => [demoPlaybook(demo.url)] });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
   await server?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await demo?.close();
   await env?.teardown();
   await tracing?.shutdown();

@@ -97,3 +97,19 @@ export async function medicWorker(
     identityKey: TEST_IDENTITY_KEY, // the test servers sign with the same key
   });
 }
+
+/** A worker whose run() has begun; stop() shuts it down and waits for the run to end. */
+export interface RunningWorker {
+  worker: MedicWorker;
+  stop(): Promise<void>;
+}
+export function runWorker(worker: MedicWorker): RunningWorker {
+  const run = worker.run();
+  return {
+    worker,
+    async stop() {
+      worker.shutdown();
+      await run;
+    },
+  };
+}
