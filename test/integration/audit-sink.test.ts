@@ -17,10 +17,8 @@ import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } fr
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { devServerEnv, medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let db: Database;
-let log: AuditLog;
+// The real parts this file starts once (beforeAll) and stops (afterAll).
+let env: TestWorkflowEnvironment, demo: DemoService, db: Database, log: AuditLog;
 let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('audit');
 let flakyCalls = 0;

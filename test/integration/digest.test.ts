@@ -17,13 +17,11 @@ import { digestScheduleId, ensureDigestSchedule } from '../../src/digest/schedul
 import { SloSchema } from '../../src/report/slo.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
-import { createMedicWorker } from '../../src/temporal/worker.js';
 import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
 import { ROOT } from '../support/paths.js';
 import { SLO_SERIES, startSloPrometheus } from '../support/slo-prometheus.js';
 import { waitUntil } from '../support/slack.js';
-import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
-import { knownPlaybooks } from '../support/fixtures.js';
+import { devServerEnv, uniqueQueue, runTestWorker, type RunningWorker } from '../support/temporal.js';
 
 const TOKEN = 'xoxb-medic-digest-token';
 const CHANNELS = { incidents: 'C0INCIDENT', digest: 'C0DIGEST' };
@@ -32,10 +30,8 @@ const dir = mkdtempSync(join(tmpdir(), 'medic-digest-'));
 const storePath = join(dir, 'store.db');
 const slo = { name: 'api-availability', objective: 99.9, good: SLO_SERIES.good, total: SLO_SERIES.total };
 
-let env: TestWorkflowEnvironment;
-let slack: SlackStandIn;
-let prom: PrometheusStack;
-let store: IncidentStore;
+// The real parts this file starts once (beforeAll) and stops (afterAll).
+let env: TestWorkflowEnvironment, slack: SlackStandIn, prom: PrometheusStack, store: IncidentStore;
 let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('digest');
 
@@ -72,12 +68,7 @@ beforeAll(async () => {
     ...incident({ daysAgo: 9, outcome: 'auto', minutes: 20, ttd: 120 }),
   ])
     await store.record(p);
-  worker = runWorker(await createMedicWorker({
-    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
-    connection: env.nativeConnection,
-    client: env.client,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
+  worker = await runTestWorker(env, taskQueue, {
     digest: {
       store,
       web: slackWebClient({ botToken: TOKEN, apiUrl: slack.apiUrl, retries: 3 }),
@@ -85,7 +76,7 @@ beforeAll(async () => {
       slos: [SloSchema.parse(slo)],
       prometheusUrl: prom.prometheusUrl,
     },
-  }));
+  });
 });
 afterAll(async () => {
   await env?.client.schedule.getHandle(digestScheduleId(taskQueue)).delete().catch(() => undefined);

@@ -16,25 +16,19 @@ import { buildServer } from '../../src/server/app.js';
 import { buildMetricsServer, listenMetrics } from '../../src/server/metrics.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import { slackWebClient } from '../../src/slack/client.js';
-import { createMedicWorker } from '../../src/temporal/worker.js';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, type DrillReport } from '../../workflows/contracts-drill.js';
-import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
-import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
+import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { devServerEnv, uniqueQueue, runTestWorker, type RunningWorker } from '../support/temporal.js';
 
 const TOKEN = { intake: 'intake-token-0123456789', alice: 'alice-token-0123456789ab', root: 'admin-token-0123456789ab' } as const;
 const DEMO_TOKEN = 'demo-admin-token-0123456789';
 const CHANNEL = 'C0INCIDENT';
 
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let other: DemoService;
-let slack: SlackStandIn;
+// The real parts this file starts once (beforeAll) and stops (afterAll).
+let env: TestWorkflowEnvironment, demo: DemoService, other: DemoService, slack: SlackStandIn;
 let worker: RunningWorker | undefined;
-let server: FastifyInstance;
-let url: string;
-let metricsServer: FastifyInstance | undefined;
-let metricsUrl: string;
-let watcher: { stop(): void };
+let server: FastifyInstance, url: string;
+let metricsServer: FastifyInstance | undefined, metricsUrl: string, watcher: { stop(): void };
 const taskQueue = uniqueQueue('drills');
 
 const scenario = (s: Record<string, unknown>): DrillScenario => DrillScenarioSchema.parse(s);
@@ -80,16 +74,11 @@ beforeAll(async () => {
     drills,
   });
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-drill-test', apiUrl: slack.apiUrl, retries: 10 }), channel: CHANNEL });
-  worker = runWorker(await createMedicWorker({
-    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
-    connection: env.nativeConnection,
-    client: env.client,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
+  worker = await runTestWorker(env, taskQueue, {
     secrets: { DEMO_TOKEN },
     sinks: [sink],
     drillTargets: config.drills!.targets,
-  }));
+  });
   const pb: Playbook = demoPlaybook(demo.url, {
     name: 'demo-service-down',
     cooldown: '1s',

@@ -11,12 +11,11 @@ import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import { ingestAlerts, type IngestDeps } from '../../src/intake/ingest.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
-import { createMedicWorker } from '../../src/temporal/worker.js';
 import { timelineQuery, type IncidentStatus, type PublishInput, type TimelineEntry } from '../../workflows/contracts.js';
 import { pollUntil } from '../support/poll.js';
-import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
-import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
+import { devServerEnv, uniqueQueue, runTestWorker, type RunningWorker } from '../support/temporal.js';
 import { playbookDir } from '../support/worker-process.js';
 import { isKind } from '../../workflows/contracts-timeline.js';
 
@@ -24,10 +23,8 @@ import { isKind } from '../../workflows/contracts-timeline.js';
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';
 const SLACK_LINK = 'https://slack.example/archives/C0MEDIC/p1700000000000100';
 const UI = 'http://localhost:8233';
-let env: TestWorkflowEnvironment;
-let demo: DemoService;
-let pd: PagerDutyStandIn;
-let agent: Agent;
+// The real parts this file starts once (beforeAll) and stops (afterAll).
+let env: TestWorkflowEnvironment, demo: DemoService, pd: PagerDutyStandIn, agent: Agent;
 let worker: RunningWorker | undefined;
 const taskQueue = uniqueQueue('pd');
 const playbooks: ReturnType<typeof demoPlaybook>[] = [];
@@ -37,16 +34,11 @@ beforeAll(async () => {
   agent = new Agent({ ca: pd.certs.ca });
   // A sink that plays the Slack thread: it hands back the thread's permalink as a ref.
   const slackish = { name: 'slackish', publish: async (_i: PublishInput) => ({ slack: { channel: 'C0MEDIC', rootTs: '1700000000.000100', rootKey: '', seq: -1, permalink: SLACK_LINK, approvals: [], takes: [] } }) };
-  worker = runWorker(await createMedicWorker({
-    playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
-    connection: env.nativeConnection,
-    client: env.client,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
+  worker = await runTestWorker(env, taskQueue, {
     secrets: { PD_ROUTING_KEY: ROUTING_KEY },
     sinks: [slackish],
     pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
-  }));
+  });
 });
 let child: ChildProcess | undefined;
 afterAll(async () => {

@@ -103,6 +103,21 @@ export interface RunningWorker {
   worker: MedicWorker;
   stop(): Promise<void>;
 }
+/** medic's worker on the test environment (the bundle built once, this process's playbooks), with
+ * `o` on top, already running. */
+export async function runTestWorker(env: TestWorkflowEnvironment, taskQueue: string, o: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+  return runWorker(
+    await createMedicWorker({
+      playbooks: knownPlaybooks, // the playbooks this test built (src/playbooks/registry.ts)
+      connection: env.nativeConnection,
+      client: env.client,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      ...o,
+    }),
+  );
+}
+
 export function runWorker(worker: MedicWorker): RunningWorker {
   const run = worker.run();
   return {
