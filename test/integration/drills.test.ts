@@ -17,7 +17,7 @@ import { buildMetricsServer, listenMetrics } from '../../src/server/metrics.js';
 import { medicRegistry } from '../../src/store/metrics.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, type DrillReport } from '../../workflows/contracts-drill.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, silentLog, stopAll } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue, runTestWorker, type RunningWorker } from '../support/temporal.js';
 
 const TOKEN = { intake: 'intake-token-0123456789', alice: 'alice-token-0123456789ab', root: 'admin-token-0123456789ab' } as const;
@@ -109,16 +109,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  watcher?.stop();
-  await server?.close();
-  await metricsServer?.close();
-  await worker?.stop();
-  await slack?.close();
-  await demo?.close();
-  await other?.close();
-  await env?.teardown();
-});
+afterAll(() => stopAll(watcher, server, metricsServer, worker, slack, demo, other, env));
 
 describe('medic drill on the Temporal dev server', () => {
   it('demo-outage: injects the fault, medic detects and heals it, the report has TTD, MTTR and steps — terminal, Slack thread, /metrics', async () => {

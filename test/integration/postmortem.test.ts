@@ -22,7 +22,7 @@ import { formatDuration } from '../../src/report/report.js';
 import { buildServer } from '../../src/server/app.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, silentLog, stopAll } from '../support/fixtures.js';
 import { ROOT } from '../support/paths.js';
 import { devServerEnv, medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 import { groupOf } from '../../workflows/contracts-timeline.js';
@@ -55,13 +55,7 @@ beforeAll(async () => {
   server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [], store });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
 });
-afterAll(async () => {
-  await server?.close();
-  await worker?.stop();
-  await store?.close();
-  await demo?.close();
-  await env?.teardown();
-});
+afterAll(() => stopAll(server, worker, store, demo, env));
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {

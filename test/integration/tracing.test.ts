@@ -23,7 +23,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { startTracing, type Tracing } from '../../src/tracing.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, knownPlaybooks, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, knownPlaybooks, silentLog, stopAll } from '../support/fixtures.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
@@ -77,14 +77,7 @@ beforeAll(async () => {
   server = await buildServer({ config, client, log: silentLog, playbooks: () => [demoPlaybook(demo.url)] });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
 });
-afterAll(async () => {
-  await server?.close();
-  await worker?.stop();
-  await demo?.close();
-  await env?.teardown();
-  await tracing?.shutdown();
-  await receiver?.close();
-});
+afterAll(() => stopAll(server, worker, demo, env, tracing, receiver));
 
 async function spansUntil(done: (spans: ReceivedSpan[]) => boolean, what: string): Promise<ReceivedSpan[]> {
   const deadline = Date.now() + 60_000;

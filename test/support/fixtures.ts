@@ -111,3 +111,17 @@ export function perFile<T extends { stop(): unknown }>(start: () => Promise<T>):
     set: (_, key, value) => Reflect.set(current(), key, value),
   });
 }
+
+type Stoppable = { stop(): unknown } | { close(): unknown } | { teardown(): unknown } | { shutdown(): unknown };
+
+/** Stops what a file started, in the order given, each by its own method (stop, close, teardown
+ * or shutdown); parts that never started (undefined) are skipped. */
+export async function stopAll(...parts: (Stoppable | undefined)[]): Promise<void> {
+  for (const p of parts) {
+    if (!p) continue;
+    if ('stop' in p) await p.stop();
+    else if ('close' in p) await p.close();
+    else if ('teardown' in p) await p.teardown();
+    else await p.shutdown();
+  }
+}
