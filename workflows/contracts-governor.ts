@@ -1,4 +1,4 @@
-// Contracts of the policy state the governor and incidents share (kill switch, gate decisions,
+// Contracts of the state the governor and incidents share (kill switch, gate decisions,
 // cooldowns, deployments, auto-demotion): zod schemas, types inferred. The pure gate and demotion
 // functions (src/policy/) work on these types; the governor's state query is checked against them.
 import { z } from 'zod';
