@@ -52,6 +52,32 @@ interface DepsScript {
   groups?: Record<string, string[]>;
 }
 
+const BASE_STATUS: IncidentStatus = {
+  incidentId: 'incident:demo-down:abc:run',
+  status: 'awaiting_approval',
+  phase: 'approval',
+  stepIndex: 0,
+  stepTry: 1,
+  alertsReceived: 1,
+  fingerprints: {},
+  resolvedByAlert: false,
+  pause: { paused: false },
+  lockHeld: true,
+  calls: 1,
+  acted: false,
+  escalationSent: false,
+  startedAt: 0,
+  timelineDropped: 0,
+  publishedSeq: 0,
+  continuedAsNew: 0,
+  workflowId: 'incident:demo-down:abc',
+  playbook: 'demo-down',
+  service: 'demo',
+  severity: 'critical',
+  target: 'demo',
+  alertname: 'DemoServiceDown',
+};
+
 /** Listener deps with the incidents API and Temporal's status query as plain functions. */
 function fakeDeps(s: DepsScript = {}) {
   const api: { method: string; args: unknown[] }[] = [];
@@ -77,7 +103,8 @@ function fakeDeps(s: DepsScript = {}) {
     },
     client: {
       workflow: {
-        getHandle: () => ({ query: async () => ({ status: 'awaiting_approval', ...s.status }) }),
+        // A whole status, as the contract has it: the listeners check the answer (queryChecked).
+        getHandle: () => ({ query: async () => ({ ...BASE_STATUS, ...s.status }) }),
         list: async function* () {},
       },
     },
@@ -100,12 +127,12 @@ const button = (slack: ReturnType<typeof fakeSlack>, user: string, value: string
 /** Calls a listener with fake arguments (the listener's own argument type is Bolt's, much wider). */
 const call = <A>(listener: (args: A) => Promise<void>, args: unknown): Promise<void> => listener(args as A);
 
-const pending = { step: 0, stepName: 'restart', what: 'POST /remediate', risk: 'high', approvers: ['alice'], fourEyes: false, requestedAt: 0, expiresAt: 1 };
+const pending = { step: 0, stepName: 'restart', what: 'POST /remediate', risk: 'high' as const, approvers: ['alice'], fourEyes: false, requestedAt: 0, expiresAt: 1 };
 
 describe('Approve button', () => {
   it('acks, sends the decision with the step and request the button carries, and tells the clicker nothing more', async () => {
     const slack = fakeSlack();
-    const { deps, api } = fakeDeps({ status: { pendingApproval: pending as never } });
+    const { deps, api } = fakeDeps({ status: { pendingApproval: pending } });
     await call(approveStep(deps), button(slack, 'alice', encodeRef({ workflowId: WF, step: 0, request: 7 })));
     expect(slack.acks).toHaveLength(1);
     expect(api).toEqual([{ method: 'decide', args: [WF, { decision: 'approve', user: 'alice', step: 0, request: 7 }] }]);
@@ -139,7 +166,7 @@ describe('Approve button', () => {
 
   it('a four-eyes step still waiting for a second approver says so', async () => {
     const slack = fakeSlack();
-    const { deps } = fakeDeps({ status: { pendingApproval: { ...pending, fourEyes: true } as never }, update: () => ({ by: 'alice', at: 1, complete: false, approvals: ['alice'], needed: 2 }) });
+    const { deps } = fakeDeps({ status: { pendingApproval: { ...pending, fourEyes: true } }, update: () => ({ by: 'alice', at: 1, complete: false, approvals: ['alice'], needed: 2 }) });
     await call(approveStep(deps), button(slack, 'alice', encodeRef({ workflowId: WF, step: 0 })));
     expect(slack.told()).toEqual([':ballot_box_with_check: Your approval is recorded (1 of 2); four-eyes: a different approver must approve too.']);
   });
@@ -197,7 +224,10 @@ describe('Deny button and its reason modal', () => {
 });
 
 describe('Take it / Resolve on the escalation ladder', () => {
-  const waiting = { ladder: { waiting: { rung: 0, group: '@oncall', since: 0, until: 1 }, groups: ['@oncall'] } } as unknown as Partial<IncidentStatus>;
+  const waiting: Partial<IncidentStatus> = {
+    status: 'escalated',
+    ladder: { rungs: ['slack-group @oncall'], groups: ['@oncall'], current: 0, startedAt: 0, waiting: { rung: 0, group: '@oncall', since: 0, until: 1 }, missed: [] },
+  };
 
   it('a member of the rung’s group takes the incident, via the group', async () => {
     const slack = fakeSlack();
@@ -224,7 +254,7 @@ describe('Take it / Resolve on the escalation ladder', () => {
   });
 
   it('resolve: the owner, a ladder group member or an admin may; anyone else may not', async () => {
-    const owned = { ...waiting, owner: { by: 'carol', at: 1 } } as Partial<IncidentStatus>;
+    const owned: Partial<IncidentStatus> = { ...waiting, owner: { by: 'carol', at: 1, rung: 0 } };
     for (const user of ['carol', 'bob', 'U-ADMIN']) {
       const slack = fakeSlack();
       const { deps, api } = fakeDeps({ status: owned, groups: { '@oncall': ['bob'] } });
