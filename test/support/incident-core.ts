@@ -5,10 +5,10 @@ import { newState } from '../../src/incident/state.js';
 import type { IncidentCommand, IncidentEnv, IncidentEvent, IncidentState, UntimedEvent } from '../../src/incident/types.js';
 import { withFingerprint } from '../../src/intake/ingest.js';
 import { targetOf } from '../../src/playbooks/match.js';
-import type { Playbook } from '../../src/playbooks/schema.js';
+import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
 import type { Alert, AdmitResult } from '../../workflows/contracts.js';
 import { incidentEnv } from '../../workflows/describe.js';
-import { firingAlert } from './fixtures.js';
+import { firingAlert, testPlaybook } from './fixtures.js';
 
 export const T0 = Date.parse('2026-03-02T10:00:00Z');
 
@@ -27,6 +27,11 @@ export interface CoreDriver {
   step(i: number): Playbook['steps'][number];
   mode: IncidentEnv['mode'];
 }
+
+/** A playbook for the decision core's tests: alertname DemoServiceDown, target the service label,
+ * a 1-minute hold after escalating, the given steps (and `over` on top). */
+export const corePlaybook = (name: string, steps: PlaybookInput['steps'], over: Partial<PlaybookInput> = {}): Playbook =>
+  testPlaybook({ name, match: { alertname: 'DemoServiceDown' }, target: '{{labels.service}}', holdAfterEscalation: '1m', steps, ...over });
 
 export const ALLOW: AdmitResult = { granted: true, pause: { paused: false }, decisions: [], allowed: true };
 

@@ -3,23 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import type { IncidentCommand } from '../../src/incident/types.js';
 import type { PlaybookInput } from '../../src/playbooks/schema.js';
-import { ALLOW, coreDriver, T0 } from '../support/incident-core.js';
-import { testPlaybook } from '../support/fixtures.js';
+import { ALLOW, coreDriver, corePlaybook, T0 } from '../support/incident-core.js';
 
 const URL = 'http://127.0.0.1:9';
 const verification = { http: { url: `${URL}/healthz` }, window: '2s', interval: '1s', deadline: '10s' };
 const pb = (over: Partial<PlaybookInput> = {}) =>
-  testPlaybook({
-    name: 'core',
-    match: { alertname: 'DemoServiceDown' },
-    target: '{{labels.service}}',
-    holdAfterEscalation: '1m',
-    steps: [
+  corePlaybook(
+    'core',
+    [
       { name: 'restart', action: 'http', params: { method: 'POST', url: `${URL}/restart` }, verification },
       { name: 'hard restart', action: 'http', params: { method: 'POST', url: `${URL}/restart?hard=1` }, verification },
     ],
-    ...over,
-  });
+    over,
+  );
 const ok = { ok: true as const, summary: 'POST → 200', durationMs: 5, data: { status: 200 } };
 /** One http step without verification, admitted and run: the incident has just ended. */
 function actedWithoutVerification() {

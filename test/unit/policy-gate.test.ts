@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { IncidentCommand } from '../../src/incident/types.js';
 import { parsePolicyAnswer, policyVerdict, PolicyGateSchema, type PolicyResult } from '../../src/policy/opa.js';
 import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
-import { ALLOW, coreDriver, T0 } from '../support/incident-core.js';
+import { ALLOW, coreDriver, corePlaybook, T0 } from '../support/incident-core.js';
 import { testPlaybook } from '../support/fixtures.js';
 import { auditFields } from '../../activities/audit.js';
 import { isKind } from '../../workflows/contracts-timeline.js';
@@ -15,13 +15,7 @@ import type { IncidentStatus } from '../../workflows/contracts.js';
 const URL = 'http://127.0.0.1:9';
 type StepInput = PlaybookInput['steps'][number];
 const pb = (step: Partial<StepInput> = {}) =>
-  testPlaybook({
-    name: 'opa-core',
-    match: { alertname: 'DemoServiceDown' },
-    target: '{{labels.service}}',
-    holdAfterEscalation: '1m',
-    steps: [{ name: 'rollback', action: 'http', params: { method: 'POST', url: `${URL}/rollback` }, policy: { decision: 'medic/remediation/decision' }, ...step } as StepInput],
-  });
+  corePlaybook('opa-core', [{ name: 'rollback', action: 'http', params: { method: 'POST', url: `${URL}/rollback` }, policy: { decision: 'medic/remediation/decision' }, ...step } as StepInput]);
 const of = <K extends IncidentCommand['kind']>(cs: IncidentCommand[], kind: K) => cs.filter((c): c is Extract<IncidentCommand, { kind: K }> => c.kind === kind);
 const answer = (a: unknown): PolicyResult => {
   const p = parsePolicyAnswer(a, 'test');
