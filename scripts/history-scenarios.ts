@@ -84,6 +84,22 @@ function playbook(name: string, input: Omit<PlaybookInput, 'name' | 'match'>): P
   return pb;
 }
 
+/** A demo service that never heals and a playbook whose one restart fails, then `escalation`
+ * (the incident stays open `hold` after escalating). */
+async function escalating(ctx: ScenarioContext, name: string, escalation: PlaybookInput['escalation'], hold = '5m'): Promise<Playbook> {
+  const d = await demo(ctx, 'stubborn');
+  return playbook(name, { holdAfterEscalation: hold, steps: [step(d, 'restart')], escalation });
+}
+
+/** An outage whose one restart needs alice's approval: the incident, once it waits for her. */
+async function awaitingApprovalOf(ctx: ScenarioContext, name: string, service: string, extra: Partial<HttpStepInput> = {}): Promise<{ pb: Playbook; id: string }> {
+  const d = await demo(ctx, 'outage');
+  const pb = playbook(name, { steps: [step(d, 'restart', { requiresApproval: true, approvers: ['alice'], ...extra })] });
+  const id = await fire(ctx, pb, service);
+  await waitForStatus(ctx, id, awaitingApproval, 'the approval request');
+  return { pb, id };
+}
+
 function alert(pb: Playbook, service: string, status: Alert['status'] = 'firing'): Alert {
   const labels = { alertname: String(pb.match.alertname), service, severity: 'critical' };
   return {
@@ -173,12 +189,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'escalated-then-resolved',
     async run(ctx) {
-      const d = await demo(ctx, 'stubborn');
-      const pb = playbook('escalated-resolved', {
-        holdAfterEscalation: '2m',
-        steps: [step(d, 'restart')],
-        escalation: [{ kind: 'pagerduty', routingKeySecret: PD_SECRET }],
-      });
+      const pb = await escalating(ctx, 'escalated-resolved', [{ kind: 'pagerduty', routingKeySecret: PD_SECRET }], '2m');
       const id = await fire(ctx, pb, 'replay-escalated-resolved');
       await waitForStatus(ctx, id, (s) => s.status === 'escalated' && (s.pages ?? []).every((p) => p.sent), 'the page to be accepted');
       await fire(ctx, pb, 'replay-escalated-resolved', { status: 'resolved' });
@@ -189,10 +200,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'approval-approved',
     async run(ctx) {
-      const d = await demo(ctx, 'outage');
-      const pb = playbook('approval-approved', { steps: [step(d, 'restart', { risk: 'high', requiresApproval: true, approvers: ['alice'] })] });
-      const id = await fire(ctx, pb, 'replay-approved');
-      await waitForStatus(ctx, id, awaitingApproval, 'the approval request');
+      const { id } = await awaitingApprovalOf(ctx, 'approval-approved', 'replay-approved', { risk: 'high' });
       await decide(ctx, id, 'approve', 'alice');
       await finished(ctx, id, 'resolved');
       return one('incident-approval-approved', id, 'high-risk step waits for approval; alice approves; acts; resolved');
@@ -201,10 +209,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'approval-denied',
     async run(ctx) {
-      const d = await demo(ctx, 'outage');
-      const pb = playbook('approval-denied', { steps: [step(d, 'restart', { requiresApproval: true, approvers: ['alice'] })] });
-      const id = await fire(ctx, pb, 'replay-denied');
-      await waitForStatus(ctx, id, awaitingApproval, 'the approval request');
+      const { id } = await awaitingApprovalOf(ctx, 'approval-denied', 'replay-denied');
       await decide(ctx, id, 'deny', 'alice', 'not during the release');
       await finished(ctx, id, 'escalated', /denied by alice/);
       return one('incident-approval-denied', id, 'approval denied with a reason; escalated');
@@ -223,10 +228,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'resolved-while-waiting',
     async run(ctx) {
-      const d = await demo(ctx, 'outage');
-      const pb = playbook('resolved-waiting', { steps: [step(d, 'restart', { requiresApproval: true, approvers: ['alice'] })] });
-      const id = await fire(ctx, pb, 'replay-resolved-waiting');
-      await waitForStatus(ctx, id, awaitingApproval, 'the approval request');
+      const { pb, id } = await awaitingApprovalOf(ctx, 'resolved-waiting', 'replay-resolved-waiting');
       await fire(ctx, pb, 'replay-resolved-waiting', { status: 'resolved' });
       await finished(ctx, id, 'resolved', /before medic acted/);
       return one('incident-resolved-while-awaiting-approval', id, 'the alert resolves while the approval is pending');
@@ -329,15 +331,10 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'ladder-taken-resolved-by-hand',
     async run(ctx) {
-      const d = await demo(ctx, 'stubborn');
-      const pb = playbook('ladder-taken', {
-        holdAfterEscalation: '5m',
-        steps: [step(d, 'restart')],
-        escalation: [
-          { kind: 'slack-group', group: '@oncall', wait: '5m' },
-          { kind: 'pagerduty', routingKeySecret: PD_SECRET },
-        ],
-      });
+      const pb = await escalating(ctx, 'ladder-taken', [
+        { kind: 'slack-group', group: '@oncall', wait: '5m' },
+        { kind: 'pagerduty', routingKeySecret: PD_SECRET },
+      ]);
       const id = await fire(ctx, pb, 'replay-ladder-taken');
       const h = ctx.client.workflow.getHandle(id);
       await waitForStatus(ctx, id, (s) => s.ladder?.waiting !== undefined, 'the take request');
@@ -351,15 +348,10 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'ladder-missed-paged-resolved-by-hand',
     async run(ctx) {
-      const d = await demo(ctx, 'stubborn');
-      const pb = playbook('ladder-missed', {
-        holdAfterEscalation: '5m',
-        steps: [step(d, 'restart')],
-        escalation: [
-          { kind: 'slack-group', group: '@oncall', wait: '2s' },
-          { kind: 'pagerduty', routingKeySecret: PD_SECRET, after: '1s' },
-        ],
-      });
+      const pb = await escalating(ctx, 'ladder-missed', [
+        { kind: 'slack-group', group: '@oncall', wait: '2s' },
+        { kind: 'pagerduty', routingKeySecret: PD_SECRET, after: '1s' },
+      ]);
       const id = await fire(ctx, pb, 'replay-ladder-missed');
       await waitForStatus(ctx, id, (s) => s.ladder?.current === 2 && (s.pages ?? []).length > 0 && (s.pages ?? []).every((p) => p.sent), 'the page');
       await ctx.client.workflow.getHandle(id).executeUpdate(resolveUpdate, { args: [await signed(ctx, 'resolve', id, { user: 'alice' })] });
