@@ -22,6 +22,7 @@ import { ANSIBLE_NAME, PLAYBOOK_FILE, resolvedHostsProblem, type AnsibleAllow } 
 import type { HostReport } from '../workflows/contracts-timeline.js';
 import { hostResults, parseJsonCallback } from './ansible-report.js';
 import { capOutput } from './redact.js';
+import { heartbeat, inActivity } from './context.js';
 
 export interface AnsibleDeps {
   /** ansible-playbook (ansible-inventory is taken from the same directory). */
@@ -238,15 +239,3 @@ async function awaitEarlierRun(keyHash: string, timeoutMs: number): Promise<void
   }
 }
 
-function inActivity(): boolean {
-  try {
-    Context.current();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  if (inActivity()) Context.current().heartbeat(details);
-}

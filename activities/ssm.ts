@@ -27,6 +27,7 @@ import type { SsmAllow } from '../src/playbooks/allow-ssm.js';
 import { allowTargets, ssmInputProblem } from '../src/playbooks/ssm-guard.js';
 import { capOutput } from './redact.js';
 import { checkSsmInput, refusal } from './ssm-checks.js';
+import { heartbeat, inActivity } from './context.js';
 
 export interface SsmDeps {
   ssm: SSMClient;
@@ -333,18 +334,6 @@ export function createSsmActivities(deps: SsmDeps) {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function inActivity(): boolean {
-  try {
-    Context.current();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  if (inActivity()) Context.current().heartbeat(details);
-}
 
 function heartbeatDetails(): { commandId?: string; executionId?: string } | undefined {
   return inActivity() ? (Context.current().info.heartbeatDetails as { commandId?: string; executionId?: string } | undefined) : undefined;

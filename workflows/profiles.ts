@@ -1,5 +1,6 @@
 // Named timeout and retry profiles for the incident workflow's activities, in one place.
 import { proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { Step } from '../src/playbooks/schema.js';
 import { toMs } from '../src/playbooks/duration.js';
@@ -58,35 +59,29 @@ export const pagerdutyProfile: ActivityOptions = {
   },
 };
 
+/** A long run that heartbeats: the step's timeout plus `slackMs` bounds one attempt, the step's
+ * retries its attempts (backing off 2× up to 30 s); `final` error types are not retried. */
+const heartbeating = (
+  step: Pick<Step, 'timeout' | 'retries'>,
+  o: { slackMs: number; heartbeatTimeout: Duration; initialInterval: Duration; final: string[] },
+): ActivityOptions => ({
+  startToCloseTimeout: toMs(step.timeout) + o.slackMs,
+  heartbeatTimeout: o.heartbeatTimeout,
+  retry: { maximumAttempts: step.retries + 1, initialInterval: o.initialInterval, backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: o.final },
+});
+
 /** SSM actions poll inside the activity: heartbeats show it alive; the step's timeout bounds the
  * whole run (plus slack for the final calls). A rejected request or a failed command is final. */
-export const ssmProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
-  startToCloseTimeout: toMs(step.timeout) + 30_000,
-  heartbeatTimeout: '45s',
-  retry: {
-    maximumAttempts: step.retries + 1,
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['SsmRejected', 'SsmCommandFailed', 'SsmAutomationFailed', 'SsmTimeout'],
-  },
-});
+export const ssmProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions =>
+  heartbeating(step, { slackMs: 30_000, heartbeatTimeout: '45s', initialInterval: '2s', final: ['SsmRejected', 'SsmCommandFailed', 'SsmAutomationFailed', 'SsmTimeout'] });
 
 /** Ansible runs: the activity heartbeats every few seconds while ansible-playbook runs, so a dead
  * worker is noticed within the heartbeat timeout and the run retried (the playbook's markers make
  * the retry report "already applied"). The step's timeout bounds one run; host failures,
  * unreachable hosts and refusals are final (the step's attempts decide what comes next). */
-export const ansibleProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions => ({
-  startToCloseTimeout: toMs(step.timeout) + 90_000, // + the inventory lookup and waiting for an orphaned earlier run
-  heartbeatTimeout: '20s',
-  retry: {
-    maximumAttempts: step.retries + 1,
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['AnsibleRefused', 'AnsibleFailed', 'AnsibleTimeout', 'AnsibleNotConfigured'],
-  },
-});
+export const ansibleProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOptions =>
+  // slack: the inventory lookup and waiting for an orphaned earlier run
+  heartbeating(step, { slackMs: 90_000, heartbeatTimeout: '20s', initialInterval: '1s', final: ['AnsibleRefused', 'AnsibleFailed', 'AnsibleTimeout', 'AnsibleNotConfigured'] });
 
 /** Kubernetes actions: each API request has its own deadline inside the activity; the step's
  * timeout is also the drain's deadline for evictions a PodDisruptionBudget refuses, so the
