@@ -12,6 +12,6 @@ export function inActivity(): boolean {
 }
 
 /** Records a heartbeat with `details` when running as an activity; a no-op otherwise. */
-export function heartbeat(details: unknown): void {
+export function heartbeat(details?: unknown): void {
   if (inActivity()) Context.current().heartbeat(details);
 }

@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import type { GitopsUndo } from './gitops.js';
 import type { TrafficUndo } from './traffic.js';
+import { heartbeat, inActivity } from '../context.js';
 
 /** The idempotency key of the last medic action on this object (incident + step + try). */
 export const STAMP = 'medic.dev/last-action';
@@ -125,18 +126,8 @@ export function describeChanges(changes: K8sChange[]): string {
   return `${shown.join('; ')}${changes.length > 3 ? ` (+${changes.length - 3} more)` : ''}`;
 }
 
-export function inActivity(): boolean {
-  try {
-    Context.current();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function heartbeat(details?: unknown): void {
-  if (inActivity()) Context.current().heartbeat(details);
-}
+// Shared with the other activities (activities/context.ts); re-exported for the Kubernetes modules.
+export { heartbeat, inActivity };
 
 /** When the activity was first scheduled (every attempt shares it); now, outside an activity. */
 export const firstScheduledMs = (): number => (inActivity() ? Context.current().info.scheduledTimestampMs : Date.now());
