@@ -107,6 +107,8 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
       const paused = e.data.paused;
       return { ...base, who: e.data.by ?? 'unknown', why: e.data.reason ?? '', before: paused ? 'running' : 'paused', after: paused ? 'paused' : 'running' };
     }
+    case 'gate.skipped':
+      return { ...base, why: `when ${e.data.when}: ${e.data.seen}`, before: 'pending', after: 'skipped' };
     case 'control.snoozed':
       return { ...base, who: e.data.silence.by, why: `snoozed the alerts until ${new Date(e.data.silence.until).toISOString()}`, before: 'notifying', after: `silenced (${e.data.silence.id})` };
     case 'control.silenced':
@@ -117,6 +119,7 @@ export function auditFields(e: TimelineEntry, incident: IncidentStatus): Fields 
     case 'control.silenceFailed':
     case 'control.graphRefused':
     case 'control.drillReport':
+    case 'control.evidence':
       return base;
     default:
       return unreachable(e);

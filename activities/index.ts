@@ -22,6 +22,7 @@ import { createDigestActivities, type DigestDeps } from './digest.js';
 import { createIdentityActivities, type IdentityDeps } from './identity.js';
 import { createPlaybookActivities, type PlaybookDeps } from './playbooks.js';
 import { createOpaActivities, type OpaDeps } from './opa.js';
+import { createEvidenceActivities, podLogSource, type EvidenceDeps } from './evidence/index.js';
 
 export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, PlaybookDeps {
   sinks?: IncidentSink[];
@@ -47,6 +48,9 @@ export interface ActivityDeps extends GovernorDeps, HttpDeps, IdentityDeps, Play
   digest?: DigestDeps;
   /** The OPA policy gate's backends (config opa); absent: policy gates get no answer (onError). */
   opa?: OpaDeps;
+  /** Evidence sources beyond the clients above: a log store, the incident store (medic's own
+   * earlier actions), deployment markers. Logs default to the pod log API when Kubernetes is set. */
+  evidence?: Pick<EvidenceDeps, 'logs' | 'medicActions' | 'markers' | 'maxBytes'>;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -76,6 +80,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createIdentityActivities(deps),
     ...createPlaybookActivities(deps),
     ...createOpaActivities(deps.opa),
+    ...createEvidenceActivities({
+      fetch: deps.fetch,
+      secret: deps.secret,
+      ...(deps.prometheusUrl ? { prometheusUrl: deps.prometheusUrl } : {}),
+      ...(deps.kubernetes ? { kubernetes: { clients: deps.kubernetes.clients, namespace: deps.kubernetes.namespace } } : {}),
+      ...(deps.kubernetes ? { logs: podLogSource(deps.kubernetes.clients, deps.kubernetes.namespace) } : {}),
+      ...deps.evidence,
+    }),
   };
 }
 

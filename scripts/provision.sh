@@ -26,6 +26,9 @@
 #   .cache/ansible-venv/                ansible-core (PyPI, pinned) + the ansible.posix collection
 #                                       (its JSON callback), and Debian's openssh-server: the
 #                                       `ansible` step's tests (scripts/provision-ansible.sh)
+#   .cache/bin/victoria-logs            VictoriaLogs (go install from the Go module proxy, pinned in
+#                                       scripts/provision-victorialogs.sh): the log store of the
+#                                       evidence pack's log source tests
 #   .cache/unleash/                     unleash-server (npm, pinned; scripts/provision-unleash.sh):
 #                                       the feature-flag server the `flag` action is tested against
 #   .cache/bin/nats-server              nats-server v2.15 (go install, pinned in scripts/provision-nats.sh):
@@ -266,6 +269,12 @@ MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kubernetes.sh" 9>&-
 # ---------------------------------------------------------------------------------------------
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-nats.sh" 9>&- || die "provisioning nats-server failed"
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kafka.sh" 9>&- || die "provisioning Kafka failed"
+
+# ---------------------------------------------------------------------------------------------
+# 4f. VictoriaLogs (Go module proxy, pinned, stamped): the log store the evidence pack's log
+#     source is tested against (scripts/provision-victorialogs.sh)
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-victorialogs.sh" 9>&- || die "provisioning VictoriaLogs failed"
 
 # ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side

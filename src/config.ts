@@ -166,6 +166,13 @@ export const ConfigSchema = z.strictObject({
     .optional()
     .describe('Alertmanager (silences tied to incidents)'),
   bus: BusSchema.optional(),
+  logs: z
+    .strictObject({
+      provider: z.enum(['victorialogs']).default('victorialogs'),
+      url: z.url({ protocol: /^https?$/ }).describe('Base URL of the log store (LogsQL API under /select/logsql/query)'),
+    })
+    .optional()
+    .describe("Where the evidence pack reads a target's last log lines; default: the Kubernetes pod log API when kubernetes is configured"),
   correlation: CorrelationSchema.optional().describe('Alert correlation window and service dependency map (YAML config file only)'),
   detectors: z.array(DetectorSchema).default([]).describe('Built-in detectors evaluated against prometheus.url (YAML config file only)'),
   operators: z.array(OperatorSchema).default([]).describe('API users of the CLI and operator API'),
@@ -373,6 +380,7 @@ const ENV_DOTTED = {
   MEDIC_KAFKA_EVENTS_TOPIC: 'bus.kafka.eventsTopic',
   MEDIC_BUS_MAX_IN_FLIGHT: 'bus.maxInFlight',
   MEDIC_PROMETHEUS_URL: 'prometheus.url',
+  MEDIC_LOGS_URL: 'logs.url',
   MEDIC_OPA_URL: 'opa.url',
   MEDIC_OPA_BUNDLE: 'opa.bundle',
   MEDIC_ALERTMANAGER_URL: 'alertmanager.url',

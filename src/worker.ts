@@ -17,6 +17,8 @@ import { identityKeyOf } from './identity/key.js';
 import { loadRegistryPlaybooks } from './playbooks/registry.js';
 import { MEDIC_VERSION } from './version.js';
 import { lifecycleEventSinks } from './events/connect.js';
+import { governorMarkers, storeActions } from '../activities/evidence/sources.js';
+import { victoriaLogsSource } from '../activities/evidence/logs.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -61,6 +63,11 @@ async function main(): Promise<void> {
     ...(config.pagerduty ? { pagerduty: { server: config.pagerduty.server } } : {}),
     ...(slack ? { slack } : {}),
     ...(digest ? { digest } : {}),
+    evidence: {
+      markers: governorMarkers(client, config.temporal.taskQueue),
+      ...(store ? { medicActions: storeActions(store) } : {}),
+      ...(config.logs ? { logs: victoriaLogsSource({ url: config.logs.url }) } : {}),
+    },
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
     versioning: { mode: config.temporal.versioning, deploymentName: config.temporal.deploymentName },
     onPromotion: (p) =>

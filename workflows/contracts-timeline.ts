@@ -5,6 +5,7 @@
 // upgradeLegacyEntry (workflows/contracts-timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
 import { z } from 'zod';
 import { PolicyVerdictSchema } from './contracts-policy.js';
+import { EvidencePackSchema } from '../src/evidence/schema.js';
 
 const step = z.number().int().min(0).describe('The playbook step (0-based) the entry is about.');
 const base = {
@@ -150,6 +151,8 @@ const KINDS = {
   'control.snoozed': {
     data: z.strictObject({ silence: z.strictObject({ purpose: z.literal('snooze'), id: z.string(), until: z.number(), by: z.string().describe('Who clicked Snooze') }) }),
   },
+  'control.evidence': { data: z.strictObject({ evidence: EvidencePackSchema }) },
+  'gate.skipped': { step, data: z.strictObject({ when: z.string().describe("The step's `when:` condition"), seen: z.string().describe('What the evidence said') }) },
   'control.resolvedByHand': { data: z.strictObject({ resolvedBy: z.strictObject({ by: z.string(), at: z.number(), reason: z.string().optional() }) }) },
 } as const;
 
@@ -257,6 +260,8 @@ export const entry = {
   silenceExpired: make('control.silenceExpired'),
   silenceFailed: make('control.silenceFailed'),
   snoozed: make('control.snoozed'),
+  evidence: make('control.evidence'),
+  stepSkipped: make('gate.skipped'),
 } satisfies Record<string, (f: never) => NewEntry>;
 
 /** An action's output → its typed fields: an HTTP status when it reported one. */

@@ -1,5 +1,6 @@
 // The one module that the HTTP server, the CLI and the Slack app import from workflows/:
 // names, signals, queries, updates and their payload types. It pulls in no activity code.
+import { EvidenceMoment, type EvidenceFacts } from '../src/evidence/schema.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type QueryDefinition } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -161,6 +162,8 @@ export const MachineStateSchema = z.object({
     .optional()
     .describe('Ending: pages are resolved first (index of the next one to resolve).'),
   released: z.boolean().optional(),
+  evidencePending: z.number().int().min(0).optional().describe('Evidence collections asked for and not answered yet.'),
+  awaitEvidence: z.boolean().optional().describe("A step's `when:` waits for the opening evidence."),
 });
 export type MachineState = z.infer<typeof MachineStateSchema>;
 
@@ -261,6 +264,10 @@ const IncidentStateFields = {
     .int()
     .describe('Entries with seq below this went to the sinks already (Slack thread, audit, store); it moves only after every sink confirmed them (workflows/outbox.ts).'),
   continuedAsNew: z.number().int().min(0),
+  evidence: z
+    .object({ at: z.number(), moment: EvidenceMoment, facts: z.custom<EvidenceFacts>((v) => typeof v === 'object' && v !== null, 'evidence facts') })
+    .optional()
+    .describe('Facts of the latest evidence pack (`when:` conditions read them; the packs are in the control.evidence timeline entries).'),
   signature: z.string().optional().describe("The incident's evidence signature (e.g. `OOMKilled deployment/shop/api`), set from its evidence pack when there is one: similar past incidents match on it."),
   similar: z.array(Built<SimilarIncident>('a similar incident (src/store/similar.ts)')).optional().describe('Similar past incidents found at open (src/store/similar.ts), best first.'),
   silence: z

@@ -15,7 +15,8 @@ import { incidentEndedSignal } from './contracts-undo.js';
 import { kubernetesCheck, kubernetesProbe, TARGET_REFUSED } from './kubernetes.js';
 import type { Outbox } from './outbox.js';
 import type { Pager } from './paging.js';
-import { actionProfile, alertmanagerProfile, governor, policyProfile, probeProfile } from './profiles.js';
+import { actionProfile, alertmanagerProfile, evidenceProfile, governor, policyProfile, probeProfile } from './profiles.js';
+import { requestFor, unavailablePack } from '../src/incident/evidence.js';
 
 /** Failure types meaning "refused before acting": nothing reached the target. */
 const REFUSALS = new Set(['SsmRefused', TARGET_REFUSED, RENDER_REFUSED, ANSIBLE_REFUSED]);
@@ -127,6 +128,18 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
     }
   };
 
+  // Evidence never fails the incident: a collection that could not run is a pack with every part
+  // missing and the reason.
+  const evidence = async (c: Extract<IncidentCommand, { kind: 'collectEvidence' }>): Promise<UntimedEvent> => {
+    const req = requestFor(env, c, o.state().verify?.lastEvidence);
+    try {
+      return { kind: 'evidence', pack: await proxyActivities<Activities>(evidenceProfile(req.timeoutMs)).collectEvidence(req) };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { kind: 'evidence', pack: unavailablePack(c, `evidence could not be collected: ${failureText(err)}`) };
+    }
+  };
+
   // A webhook rung: one signed-if-configured HTTP call, retried; a failure is noted, not fatal.
   const notify = async (rung: number, idempotencyKey: string): Promise<UntimedEvent> => {
     const r = pb.escalation[rung] as Extract<EscalationRung, { kind: 'webhook' }>;
@@ -212,6 +225,8 @@ export function effects(o: { env: IncidentEnv; workflowId: string; state: () => 
           return async(() => askPolicy(c));
         case 'escalateRung':
           return async(() => notify(c.rung, c.idempotencyKey));
+        case 'collectEvidence':
+          return async(() => evidence(c));
         case 'page':
         case 'resolvePage':
           return o.pager.send(c);

@@ -39,6 +39,13 @@ export const flagProfile = (step: Pick<Step, 'timeout' | 'retries'>): ActivityOp
   },
 });
 
+/** Evidence (read-only): every read inside has its own deadline and the activity never fails on
+ * a part, so one retry covers a worker lost midway; after that the pack says it is missing. */
+export const evidenceProfile = (timeoutMs: number): ActivityOptions => ({
+  startToCloseTimeout: timeoutMs + 5_000,
+  retry: { maximumAttempts: 2, initialInterval: '1s' },
+});
+
 /** Publishing to sinks (Slack, store, audit) runs beside the incident: a round of retries here
  * (about a minute), then the outbox (workflows/outbox.ts) pauses durably and tries again. */
 export const publishProfile: ActivityOptions = {

@@ -13,6 +13,16 @@ import { simulate, type PolicyEvaluator, type SimOptions } from '../simulate/eng
 import { simulateAnsibleDeps } from '../simulate/ansible.js';
 import { KubernetesConfigError, simulateKubernetesDeps } from '../simulate/kubernetes.js';
 import { formatSimulation } from '../simulate/format.js';
+import { createEvidenceActivities, podLogSource, victoriaLogsSource } from '../../activities/evidence/index.js';
+
+/** Prometheus and the log store, from the config file (else MEDIC_PROMETHEUS_URL / MEDIC_LOGS_URL). */
+async function evidenceUrlsOf(path: string | undefined): Promise<{ prometheus?: string; logs?: string }> {
+  const doc = path ? (parseYaml(await readFile(path, 'utf8')) as { prometheus?: { url?: unknown }; logs?: { url?: unknown } } | null) : null;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+  const prometheus = str(doc?.prometheus?.url) ?? str(process.env.MEDIC_PROMETHEUS_URL);
+  const logs = str(doc?.logs?.url) ?? str(process.env.MEDIC_LOGS_URL);
+  return { ...(prometheus ? { prometheus } : {}), ...(logs ? { logs } : {}) };
+}
 
 export class SimulateUsageError extends Error {}
 
@@ -64,12 +74,22 @@ export async function simulateCommand(
   const kubernetes = await simulateKubernetesDeps(flags.config).catch((err: unknown) => {
     throw err instanceof KubernetesConfigError ? new SimulateUsageError(err.message) : err;
   });
+  // Evidence is read for real (read-only), so `when:` conditions decide as they would in a run.
+  const urls = await evidenceUrlsOf(flags.config);
+  const evidence = createEvidenceActivities({
+    fetch: globalThis.fetch,
+    secret: (name) => process.env[`MEDIC_SECRET_${name}`],
+    ...(urls.prometheus ? { prometheusUrl: urls.prometheus } : {}),
+    ...(kubernetes ? { kubernetes: { clients: kubernetes.clients, namespace: kubernetes.namespace } } : {}),
+    ...(urls.logs ? { logs: victoriaLogsSource({ url: urls.logs }) } : kubernetes ? { logs: podLogSource(kubernetes.clients, kubernetes.namespace) } : {}),
+  });
   // ansible steps are checked (--check --diff) against the inventory the config names.
   const ansible = await simulateAnsibleDeps(flags.config).catch((err: unknown) => {
     throw new SimulateUsageError((err as Error).message);
   });
   const result = await simulate(alerts, {
     playbooks,
+    evidence: evidence.collectEvidence,
     actuator: dryRunActuator({ secret: (name) => process.env[`MEDIC_SECRET_${name}`], ...(kubernetes ? { kubernetes } : {}), ...(ansible ? { ansible } : {}) }),
     ...(correlation ? { correlation } : {}),
     ...(policy ? { policy } : {}),

@@ -14,6 +14,7 @@ import { humanOutcome, refuseResolve, refuseTake } from './ladder.js';
 import { applyScope } from './scope.js';
 import { findSimilar, onSimilar } from './similar.js';
 import { onSilenced, onSnooze, onUnsilenced, refuseSnooze } from './silences.js';
+import { collect, onEvidence } from './evidence.js';
 import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition } from './types.js';
 
 /** The state is JSON (it is carried across continue-as-new); entries are never changed once written. */
@@ -120,6 +121,9 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     case 'paged':
       onPaged(r, event);
       break;
+    case 'evidence':
+      onEvidence(r, event.pack);
+      break;
   }
   proceed(r);
   return r.done();
@@ -143,6 +147,11 @@ function afterDone(r: Run, event: IncidentEvent): Transition {
     else onUnsilenced(r, event);
     return r.done();
   }
+  // An escalation snapshot may come back after the end: it is recorded all the same.
+  if (event.kind === 'evidence') {
+    onEvidence(r, event.pack);
+    return r.done();
+  }
   return { state: r.s, commands: [] };
 }
 
@@ -158,6 +167,7 @@ function start(r: Run, e: Extract<IncidentEvent, { kind: 'start' }>): void {
     // What the store needs for time-to-detect (src/store/store.ts ttdSecondsOf).
     const detection = { source, startsAt, receivedAt, ...(annotations.ttdSeconds ? { ttdSeconds: annotations.ttdSeconds } : {}) };
     r.note(entry.alertOpened({ message: `incident opened: ${alertname} (${severity}) on ${env.target}; playbook ${env.playbook.name}`, data: { detection } }));
+    collect(r, 'open');
     // The alert's own expression is hostile: graphed only when the playbook allow-lists it.
     const graph = graphFor(env.playbook, env.alert, env.ctx);
     if (graph.refused) r.note(entry.graphRefused({ message: graph.refused, data: { graph: { refused: true, ...(graph.query ? { query: graph.query } : {}) } } }));
@@ -242,6 +252,7 @@ export function proceed(r: Run): void {
       continue;
     }
     if (s.phase === 'done' || m.inFlight || m.wait) return;
+    if (m.awaitEvidence && s.phase === 'gates') return; // a step's `when:` waits for the opening evidence
     if (m.finishing) return continueFinishing(r);
     if (s.resolvedBy) {
       endWith(r, 'resolved', humanOutcome(s.resolvedBy));

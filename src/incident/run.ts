@@ -6,6 +6,7 @@ import type { IncidentStatusName, TimelineEntry } from '../../workflows/contract
 import { entry, type NewEntry } from '../../workflows/contracts-timeline.js';
 import { record } from './state.js';
 import { endSilence } from './silences.js';
+import { collect } from './evidence.js';
 import type { IncidentCommand, IncidentEnv, IncidentState, MachineState, TimerName, Transition } from './types.js';
 
 export class Run {
@@ -69,6 +70,7 @@ export class Run {
 }
 
 export function toEscalation(r: Run, reason: string): void {
+  if (r.s.phase !== 'escalate' && r.s.phase !== 'done') collect(r, 'escalation');
   r.s.escalationReason = reason;
   r.s.phase = 'escalate';
 }

@@ -12,6 +12,7 @@ import type { IncidentEvent, ProbeRound } from './types.js';
 import { entry, httpStatusOf, type HostReport } from '../../workflows/contracts-timeline.js';
 import { keepSilenced } from './silences.js';
 import { scopeOf } from './scope.js';
+import { collect, whenGate } from './evidence.js';
 
 const coveredOf = (r: Run): { covered?: { seen: number; atMost: number; truncated: number } } => {
   const sc = scopeOf(r.s, r.env.playbook);
@@ -41,6 +42,17 @@ export function nextStep(r: Run, reason: string, dryRunAll = false): void {
   s.phase = 'gates';
 }
 
+/** A step whose `when:` does not hold: the next step, or escalation when none is left. */
+function skipStep(r: Run): void {
+  const { s, env } = r;
+  s.pendingApproval = undefined;
+  s.approval = undefined;
+  if (s.stepIndex + 1 >= env.playbook.steps.length) return toEscalation(r, `no remaining step applies: ${r.label()}'s condition \`${r.step().when}\` does not hold`);
+  s.stepIndex += 1;
+  s.stepTry = 1;
+  s.phase = 'gates';
+}
+
 /** Learning: each run of a step (action + verification of one try) is reported to the governor. */
 const recordRun = (r: Run, ok: boolean): void =>
   r.emit({ kind: 'recordRun', step: r.s.stepIndex, stepName: r.step().name, ok, key: `${r.env.incidentId}:run:${r.s.stepIndex}:${r.s.stepTry}` });
@@ -51,6 +63,9 @@ export function gatesPhase(r: Run): void {
   const { s, env } = r;
   const step = r.step();
   const pb = env.playbook;
+  const when = whenGate(r);
+  if (when === 'wait') return;
+  if (when === 'skip') return skipStep(r);
   // A target picked by alert data outside the playbook's allow-lists fails the step before the
   // governor sees it: nothing acts and no budget is spent (src/policy/targets.ts).
   const refused = env.describe.targetRefusal(step);
@@ -243,6 +258,7 @@ export function acted(r: Run, o: Extract<IncidentEvent, { kind: 'actionResult' }
     r.note(entry.actionFailed({ message: `${r.label()} failed: ${o.error}`, step: s.stepIndex, data: o.details ? { ...httpStatusOf(o.details), details: o.details } : {} }));
   }
   r.emit({ kind: 'endAction', key: r.key('end') });
+  collect(r, 'after-step', s.stepIndex); // the "after" snapshot of this action
   if (!o.ok) {
     if (!o.refused) recordRun(r, false);
     return nextStep(r, `action failed (${o.error})`);

@@ -26,6 +26,7 @@ import type {
 } from '../../workflows/contracts.js';
 import type { HostReport } from '../../workflows/contracts-timeline.js';
 import type { PageContent } from '../../workflows/page.js';
+import type { EvidenceMoment, EvidencePack } from '../evidence/schema.js';
 import type { DrillReport } from '../../workflows/contracts-drill.js';
 import type { PlaybookRef } from '../playbooks/hash.js';
 import type { PolicyGate, PolicyInput, PolicyResult } from '../policy/opa.js';
@@ -91,7 +92,9 @@ export type IncidentEvent =
   /** A person's Snooze whose identity was checked. */
   | { kind: 'snoozed'; at: number; snooze: SnoozeInput }
   /** A chaos drill's report joins the timeline. */
-  | { kind: 'drillReport'; at: number; message: string; report: DrillReport };
+  | { kind: 'drillReport'; at: number; message: string; report: DrillReport }
+  /** An evidence pack came back (never fails: missing parts are in the pack). */
+  | { kind: 'evidence'; at: number; pack: EvidencePack };
 
 export type IncidentCommand =
   /** Renew the target's lock and, with `begin`, ask the governor to admit the action. */
@@ -126,6 +129,8 @@ export type IncidentCommand =
   /** Tell the undo workflows waiting for the end how it ended (resolved: they revert). */
   | { kind: 'endUndos'; workflowIds: string[]; resolved: boolean }
   /** An Update's answer, or why it is refused. */
+  /** Collect the evidence pack (read-only; src/evidence/request.ts renders what to ask). */
+  | { kind: 'collectEvidence'; moment: EvidenceMoment; step?: number; at: number }
   | { kind: 'answer'; value: unknown }
   | { kind: 'refuse'; reason: string };
 

@@ -13,6 +13,8 @@ import { PolicyGateSchema } from '../policy/opa.js';
 import { AnsibleParamsSchema, requireAnsibleAllow } from './ansible.js';
 import { ScopeSettingsSchema, SilenceSettingsSchema, VerbositySchema } from './thread.js';
 import { requireSsmAllow, SsmAutomationParamsSchema, SsmCommandParamsSchema } from './ssm.js';
+import { EvidenceConfigSchema } from '../evidence/config.js';
+import { whenProblem } from '../evidence/when.js';
 
 export { SsmAutomationParamsSchema, SsmCommandParamsSchema, type SsmAutomationParams, type SsmCommandParams } from './ssm.js';
 
@@ -197,6 +199,16 @@ const stepCommon = {
     .describe('Tries of this step (each with a fresh idempotency key) before the next step'),
   dryRun: z.boolean().optional(),
   policy: PolicyGateSchema.optional(),
+  when: z
+    .string()
+    .superRefine((v, c) => {
+      const problem = whenProblem(v);
+      if (problem) c.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe(
+      'Run this step only when the evidence says so, e.g. `evidence.oomKilled`, `evidence.restarts >= 3`, `changed.image within 30m`, `not changed.any within 1h`, joined by `and`; otherwise it is skipped (the decision waits for the opening evidence, at most its read deadlines)',
+    ),
 };
 
 /** An approver entry naming a Slack user group (@handle or S… id) rather than one person. */
@@ -369,6 +381,7 @@ export const PlaybookObjectSchema = z
   silence: SilenceSettingsSchema.optional(),
   scope: ScopeSettingsSchema.optional(),
   verbosity: VerbositySchema.optional().describe('Slack thread verbosity for this playbook (default: the channel\'s, config slack.verbosity)'),
+  evidence: EvidenceConfigSchema.optional(),
   });
 export const PlaybookSchema = PlaybookObjectSchema.superRefine(allowRule);
 export type Playbook = z.infer<typeof PlaybookSchema>;

@@ -20,6 +20,12 @@ import type { TemplateContext } from '../playbooks/template.js';
 import { stepSequenceOf, type StepOutcome } from './sequence.js';
 import { toMs } from '../playbooks/duration.js';
 import { type PolicyGate, type PolicyInput, type PolicyResult, type PolicyVerdict } from '../policy/opa.js';
+import { requestFor, unavailablePack } from '../incident/evidence.js';
+import type { EvidenceRequest } from '../evidence/request.js';
+import type { EvidencePack } from '../evidence/schema.js';
+
+/** Reads the evidence pack read-only (the worker's own collectEvidence activity), if simulate has sources. */
+export type EvidenceReader = (req: EvidenceRequest) => Promise<EvidencePack>;
 
 /** What the actuator's dry run said about one step. */
 export interface DryRunResult {
@@ -60,6 +66,7 @@ export interface DryRunInput {
   actuator: DryRunActuator;
   /** The OPA gate's evaluator; absent: policy gates get no answer and their onError rule decides. */
   policy?: PolicyEvaluator;
+  evidence?: EvidenceReader;
 }
 
 export interface DryRunOutcome {
@@ -193,6 +200,15 @@ export async function dryRun(o: DryRunInput): Promise<DryRunOutcome> {
       case 'escalateRung': {
         const rung = pb.escalation[c.rung] as Extract<Playbook['escalation'][number], { kind: 'webhook' }>;
         queue.push({ kind: 'notified', rung: c.rung, ok: true, summary: `${rung.request.method} ${rung.request.url.replace(/\?.*$/, '')} (not sent: simulation)` });
+        return;
+      }
+      case 'collectEvidence': {
+        // Read-only, as in a real run; without sources every part is reported missing and a
+        // step's `when:` sees no evidence (so it is skipped, as a real run without sources would).
+        const pack = o.evidence
+          ? await o.evidence(requestFor(env, c, s.verify?.lastEvidence)).catch((err: unknown) => unavailablePack(c, `evidence could not be collected: ${(err as Error).message}`))
+          : unavailablePack(c, 'simulate was given no evidence sources');
+        queue.push({ kind: 'evidence', pack });
         return;
       }
       case 'page':

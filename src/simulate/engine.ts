@@ -15,7 +15,7 @@ import type { AdmissionLedger } from '../policy/admission.js';
 import type { PauseState } from '../policy/gates.js';
 import { modeOf, type PlaybookMode } from '../policy/plan.js';
 import type { IncidentCommand } from '../incident/types.js';
-import { dryRun, type DryRunActuator, type PolicyEvaluator, type SimEvent } from './dry-run.js';
+import { dryRun, type DryRunActuator, type EvidenceReader, type PolicyEvaluator, type SimEvent } from './dry-run.js';
 import type { StepOutcome } from './sequence.js';
 
 export type { DryRunActuator, DryRunResult, PolicyEvaluator, SimEvent } from './dry-run.js';
@@ -52,6 +52,8 @@ export interface SimOptions {
   actuator: DryRunActuator;
   /** OPA policy gates are evaluated for real (read-only) with this; absent: their onError rule decides. */
   policy?: PolicyEvaluator;
+  /** Read-only evidence sources (the worker's collectEvidence); absent: every part is missing. */
+  evidence?: EvidenceReader;
   correlation?: Correlation;
   /** The kill switch as the simulation assumes it (default: automation enabled). */
   pause?: PauseState;
@@ -145,7 +147,7 @@ async function decide(d: Draft, ledger: AdmissionLedger, o: SimOptions, demoted:
   const target = targetOf(pb, alert);
   // The governor's open incidents, as the OPA gate sees them: the ones opened so far in the recording.
   (ledger.incidents ??= {})[d.workflowId] = alert.receivedAt;
-  const run = await dryRun({ pb, alert, target, workflowId: d.workflowId, ledger, demoted, actuator: o.actuator, ...(o.policy ? { policy: o.policy } : {}) });
+  const run = await dryRun({ pb, alert, target, workflowId: d.workflowId, ledger, demoted, actuator: o.actuator, ...(o.policy ? { policy: o.policy } : {}), ...(o.evidence ? { evidence: o.evidence } : {}) });
   const resolvedInRecording = [...d.fingerprints.values()].every((s) => s === 'resolved');
   return {
     workflowId: d.workflowId,

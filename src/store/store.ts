@@ -206,6 +206,14 @@ export function incidentStore(db: SqlDb) {
     events: (incidentId: string) => db.all<EventRow>('SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY seq', [incidentId]),
     /** The incident's timeline as typed entries (src/store/events.ts). */
     timeline: async (incidentId: string): Promise<TimelineEntry[]> => (await db.all<EventRow>('SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY seq', [incidentId])).map(rowToEntry),
+    /** Actions medic ran on a target in [since, until] (epoch ms), other incidents than `except`:
+     * the evidence pack's "what changed" (activities/evidence). */
+    actionsOnTarget: (target: string, since: number, until: number, except: string) =>
+      db.all<{ incident_id: string; at: number; message: string; kind: string }>(
+        `SELECT e.incident_id, e.at, e.message, e.kind FROM incident_events e JOIN incidents i USING (incident_id)
+         WHERE i.target = $1 AND e.kind IN ('action.succeeded', 'action.failed') AND e.at >= $2 AND e.at <= $3 AND e.incident_id <> $4 ORDER BY e.at DESC LIMIT 20`,
+        [target, since, until, except],
+      ),
     /** Ended incidents per outcome class. */
     outcomes: () =>
       db.all<{ outcome: OutcomeClass; n: number }>('SELECT outcome_class AS outcome, CAST(count(*) AS INTEGER) AS n FROM incidents WHERE outcome_class IS NOT NULL GROUP BY 1'),

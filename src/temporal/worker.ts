@@ -70,6 +70,8 @@ export interface WorkerOptions {
   drillTargets?: ActivityDeps['drillTargets'];
   /** The weekly digest's store, Slack client and SLOs (src/digest/). */
   digest?: ActivityDeps['digest'];
+  /** Evidence sources: a log store, medic's earlier actions (the store), deployment markers. */
+  evidence?: ActivityDeps['evidence'];
   /** Checks the app's signature on decide/take/resolve Updates (config identityKey); absent:
    * every such Update is refused as unsigned. */
   identityKey?: Buffer;
@@ -114,6 +116,7 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     ...(o.ansible ? { ansible: o.ansible } : {}),
     ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
     ...(o.digest ? { digest: o.digest } : {}),
+    ...(o.evidence ? { evidence: o.evidence } : {}),
     ...(o.identityKey ? { identityKey: o.identityKey } : {}),
     ...(o.playbooks ? { playbooks: o.playbooks } : {}),
   });

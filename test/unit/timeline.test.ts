@@ -68,6 +68,8 @@ const SAMPLES: { [K in TimelineKind]: NewEntry } = {
   'page.accepted': entry.pageAccepted({ message: 'accepted', data: { pagerduty: { status: 202, message: 'Event processed', dedupKey: 'i' } } }),
   'page.failed': entry.pageFailed({ message: 'PagerDuty page failed', data: {} }),
   'page.resolving': entry.pageResolving({ message: 'resolving', data: { pagerduty: { event_action: 'resolve', routingKeySecret: 'PD_KEY', dedupKey: 'i' } } }),
+  'control.evidence': entry.evidence({ message: 'evidence at open: OOMKilled', data: { evidence: { moment: 'open', collectedAt: AT, missing: [{ part: 'logs', reason: 'no answer within 5000ms' }] } } }),
+  'gate.skipped': entry.stepSkipped({ message: 'step 1/2 (rollback) skipped', step: 0, data: { when: 'changed.image within 30m', seen: 'no image change seen' } }),
   'page.resolved': entry.pageResolved({ message: 'accepted the resolve', data: { pagerduty: { status: 202, message: 'Event processed' } } }),
   'page.resolveFailed': entry.pageResolveFailed({ message: 'PagerDuty resolve failed', data: {} }),
   resolution: entry.resolution({ message: 'resolved: healed', data: { status: 'resolved', outcome: 'healed', unverifiedStep: 0 } }),

@@ -1,0 +1,192 @@
+// The evidence pack against real parts: a kube-apiserver + kube-controller-manager (pods with an
+// OOMKilled last state and CrashLoopBackOff, events, the owner chain, a node under memory
+// pressure, a new ReplicaSet revision with an image and env diff, a changed ConfigMap), all read
+// with medic's ServiceAccount under the shipped RBAC; a real VictoriaLogs for the last log lines
+// (a secret in a line is redacted); a real Prometheus scraping the demo service for the named
+// queries' values. Then the bad input: a Prometheus answering garbage, a log store that never
+// answers and an HTTP target that is down — the pack names each missing part and why, within the
+// deadline, and keeps the rest.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEvidenceActivities, victoriaLogsSource } from '../../activities/evidence/index.js';
+import { kubeClientsFrom } from '../../activities/kubernetes.js';
+import { startDemoService, type DemoService } from '../../dev/demo-service.js';
+import { startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
+import type { EvidenceRequest } from '../../src/evidence/request.js';
+import { factsOf } from '../../src/evidence/schema.js';
+import { evaluateWhen } from '../../src/evidence/when.js';
+import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { adminOf, medicKubeConfig, until } from '../support/kube-fixtures.js';
+import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
+
+const NS = 'shop';
+const NODE = 'node-mem';
+let cluster: KubeCluster;
+let logs: VictoriaLogs;
+let demo: DemoService;
+let prom: PrometheusStack;
+let clients: ReturnType<typeof kubeClientsFrom>;
+const hostile: Server[] = [];
+
+/** A local server that answers every request with `answer` (or never, for 'hang'). */
+async function misbehaving(answer: 'garbage' | 'hang'): Promise<string> {
+  const s = createServer((_req, res) => {
+    if (answer === 'garbage') res.writeHead(200, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway from a proxy</html>');
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  hostile.push(s);
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  [cluster, logs, demo] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startDemoService()]);
+  prom = await startPrometheusStack({ scrapeTarget: new URL(demo.url).host, webhookUrl: 'http://127.0.0.1:9/unused', webhookToken: 'unused-token-0123456789', rules: [], interval: '1s' });
+  const admin = adminOf(cluster);
+  await admin.namespace(NS);
+  await admin.node(NODE);
+  await admin.core.patchNodeStatus(
+    { name: NODE, body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }, { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' }] } } },
+    admin.merge,
+  );
+  await admin.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'web-config' }, data: { LIMIT: '1' } } });
+  await admin.apps.createNamespacedDeployment({
+    namespace: NS,
+    body: {
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1.4', env: [{ name: 'POOL', value: '10' }], envFrom: [{ configMapRef: { name: 'web-config' } }] }] } },
+      },
+    },
+  });
+  // A deploy shortly before the alert: new image and env → a second ReplicaSet revision.
+  await admin.apps.patchNamespacedDeployment(
+    { namespace: NS, name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:1.5', env: [{ name: 'POOL', value: '50' }], envFrom: [{ configMapRef: { name: 'web-config' } }] }] } } } } },
+    admin.merge,
+  );
+  await admin.core.patchNamespacedConfigMap({ namespace: NS, name: 'web-config', body: { data: { LIMIT: '2' } } }, admin.merge);
+  const pods = await until('the new revision’s pod', async () => {
+    const ps = await admin.actAsKubelet(NS, 'app=web', NODE);
+    return ps.some((p) => p.spec?.containers[0]?.image === 'web:1.5') && ps;
+  });
+  // The kubelet's report of an app killed for memory and now backing off.
+  const now = new Date().toISOString();
+  // The old revision's pod keeps running; the new one is killed for memory and backs off.
+  for (const p of pods.filter((x) => x.spec?.containers[0]?.image === 'web:1.5')) {
+    await admin.core.patchNamespacedPodStatus(
+      {
+        namespace: NS,
+        name: p.metadata!.name!,
+        body: {
+          status: {
+            containerStatuses: [
+              {
+                name: 'app', image: 'web:1.5', imageID: '', ready: false, started: false, restartCount: 5,
+                state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+                lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: now, finishedAt: now } },
+              },
+            ],
+          },
+        },
+      },
+      admin.merge,
+    );
+    await admin.core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: 'web-' },
+        involvedObject: { kind: 'Pod', name: p.metadata!.name!, namespace: NS },
+        reason: 'BackOff', type: 'Warning', message: 'Back-off restarting failed container app', count: 7,
+        firstTimestamp: now as unknown as Date, lastTimestamp: now as unknown as Date,
+      },
+    });
+  }
+  const t = Date.now();
+  await logs.ingest(
+    Array.from({ length: 30 }, (_, i) => ({
+      _msg: i === 29 ? 'fatal: out of memory allocating 512MiB; db password=hunter2 pool=main' : `GET /checkout 200 ${i}`,
+      _time: new Date(t - (30 - i) * 1_000).toISOString(),
+      namespace: NS, app: 'web', pod: 'web-1',
+    })),
+    ['namespace', 'app'],
+  );
+  clients = kubeClientsFrom(await medicKubeConfig(cluster));
+  // Prometheus has scraped the demo service at least once.
+  await until('demo_up in Prometheus', async () => {
+    const r = (await (await fetch(`${prom.prometheusUrl}/api/v1/query?query=demo_up`)).json()) as { data?: { result?: unknown[] } };
+    return (r.data?.result?.length ?? 0) > 0;
+  });
+}, 120_000);
+afterAll(async () => {
+  for (const s of hostile) s.close();
+  await Promise.all([cluster?.stop(), logs?.stop(), demo?.close(), prom?.stop()]);
+});
+
+const request = (over: Partial<EvidenceRequest> = {}): EvidenceRequest => ({
+  incidentId: 'incident:evidence:1',
+  moment: 'open',
+  at: Date.now(),
+  service: 'web',
+  target: 'web',
+  kubernetes: { kind: 'Deployment', name: 'web' },
+  logs: { selector: { namespace: NS, app: 'web' }, lines: 20, sinceMs: 15 * 60_000 },
+  queries: [{ name: 'up', query: 'demo_up' }],
+  http: [`${demo.url}/healthz`],
+  changes: { windowMs: 30 * 60_000 },
+  timeoutMs: 5_000,
+  refused: [],
+  ...over,
+});
+
+describe('evidence pack (real parts)', () => {
+  it('collects pods, last state, events, owners, node conditions, logs, values, probe responses and what changed', async () => {
+    const { collectEvidence } = createEvidenceActivities({
+      fetch: globalThis.fetch, secret: () => undefined, prometheusUrl: prom.prometheusUrl,
+      kubernetes: { clients, namespace: NS }, logs: victoriaLogsSource({ url: logs.url }),
+    });
+    const p = await collectEvidence(request());
+    expect(p.missing).toEqual([]);
+    const k = p.kubernetes!;
+    const crashing = k.pods.find((x) => x.restarts > 0);
+    expect(crashing).toMatchObject({ phase: 'Running', node: NODE, restarts: 5, containers: [{ name: 'app', state: 'waiting', reason: 'CrashLoopBackOff', lastState: { reason: 'OOMKilled', exitCode: 137 } }] });
+    expect(k.owners).toEqual([`Pod/${k.pods[0]!.name}`, expect.stringMatching(/^ReplicaSet\/web-/), 'Deployment/web']);
+    expect(k.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'BackOff', count: 7 }));
+    expect(k.nodes).toEqual([{ name: NODE, conditions: [{ type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' }] }]);
+    expect(p.logs).toMatchObject({ source: 'victorialogs', query: expect.stringContaining('{namespace="shop",app="web"}') });
+    expect(p.logs!.lines).toHaveLength(20);
+    expect(p.logs!.lines.at(-1)!.line).toBe('fatal: out of memory allocating 512MiB; db password=[REDACTED] pool=main');
+    expect(p.prometheus!.queries[0]).toMatchObject({ name: 'up', series: [{ labels: expect.objectContaining({ __name__: 'demo_up' }), value: 1 }] });
+    expect(p.http!.responses[0]).toMatchObject({ status: 200, ok: true });
+    // What changed: the new revision (image + env diff) is the likely cause; the ConfigMap edit is listed.
+    const image = p.changes!.items.find((c) => c.kind === 'image')!;
+    expect(image).toMatchObject({ what: 'Deployment shop/web revision 2', detail: 'image app: web:1.4 → web:1.5; env app: POOL=10 → 50', service: 'web' });
+    expect(p.changes!.items).toContainEqual(expect.objectContaining({ kind: 'configmap', what: 'ConfigMap shop/web-config', detail: expect.stringMatching(/changed by kubernetes-client/), service: 'web' }));
+    expect(p.changes!.items[p.changes!.likelyCause!.index]!.service).toBe('web');
+    // The facts playbook steps branch on.
+    const facts = factsOf(p);
+    expect(facts).toMatchObject({ oomKilled: true, crashLoop: true, restarts: 5 });
+    expect(evaluateWhen('evidence.oomKilled and changed.image within 30m', facts, Date.now()).holds).toBe(true);
+  });
+
+  it('a Prometheus answering garbage, a log store that never answers and a target that is down: named missing, within the deadline, the rest kept', async () => {
+    const [garbage, hang] = await Promise.all([misbehaving('garbage'), misbehaving('hang')]);
+    const { collectEvidence } = createEvidenceActivities({
+      fetch: globalThis.fetch, secret: () => undefined, prometheusUrl: garbage,
+      kubernetes: { clients, namespace: NS }, logs: victoriaLogsSource({ url: hang }),
+    });
+    const started = Date.now();
+    const p = await collectEvidence(request({ timeoutMs: 1_500, http: ['http://127.0.0.1:9/healthz'] }));
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(p.missing).toEqual(
+      expect.arrayContaining([
+        { part: 'prometheus', reason: expect.stringMatching(/every query failed: up: HTTP 200, not JSON: "<html>502 Bad Gateway/) },
+        { part: 'logs', reason: 'no answer within the deadline' },
+      ]),
+    );
+    expect(p.http!.responses[0]).toMatchObject({ ok: false, error: expect.stringMatching(/fetch failed|ECONNREFUSED/) });
+    expect(p.kubernetes!.pods.length).toBeGreaterThan(0); // the parts that answered are kept
+    expect(p.prometheus).toBeUndefined();
+  });
+});
