@@ -4,6 +4,7 @@
 import type { IncidentState, RunningIncidentInput } from './contracts.js';
 import { groupOf, type EntryOf, type TimelineEntry } from './contracts-timeline.js';
 import { describeScope, scopeOf, type Scope } from '../src/incident/scope.js';
+import { pageEvidence } from '../src/evidence/page.js';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -117,6 +118,28 @@ export function buildPage(s: IncidentState, input: RunningIncidentInput, c: Page
   }
   if (input.playbook.runbookUrl) links.push({ href: input.playbook.runbookUrl, text: `Runbook (${input.playbook.name})` });
   const verification = s.timeline.filter((e) => groupOf(e.kind) === 'verification').map((e) => ({ at: iso(e.at), message: e.message }));
+  const details: Record<string, unknown> = {
+    incident_id: s.incidentId,
+    playbook: input.playbook.name,
+    escalation_reason: reason,
+    opened_at: iso(s.startedAt),
+    alerts_received: s.alertsReceived,
+    scope: scopeDetails(scopeOf(s, input.playbook)),
+    triggering_signal: {
+      alertname: alert.alertname,
+      severity: alert.severity,
+      status: alert.status,
+      source: alert.source,
+      starts_at: alert.startsAt,
+      labels: alert.labels,
+      annotations: alert.annotations,
+    },
+    ...(s.alertsReceived > 1 ? { latest_signal: { status: s.lastAlert.status, labels: s.lastAlert.labels, severity: s.lastAlert.severity } } : {}),
+    actions_tried: actionsTried(s.timeline, input),
+    verification,
+    gates_blocked: gatesThatBlocked(s.timeline),
+    ...(s.timelineDropped > 0 ? { timeline_entries_not_shown: s.timelineDropped } : {}),
+  };
   return {
     dedupKey: s.incidentId.length <= MAX_DEDUP_KEY ? s.incidentId : s.incidentId.slice(-MAX_DEDUP_KEY),
     summary: clip(`[medic] ${alert.alertname} on ${input.target}: ${reason}`, MAX_SUMMARY),
@@ -126,28 +149,8 @@ export function buildPage(s: IncidentState, input: RunningIncidentInput, c: Page
     group: labels.namespace ?? labels.cluster ?? input.playbook.name,
     class: alert.alertname,
     timestamp: iso(now),
-    customDetails: {
-      incident_id: s.incidentId,
-      playbook: input.playbook.name,
-      escalation_reason: reason,
-      opened_at: iso(s.startedAt),
-      alerts_received: s.alertsReceived,
-      scope: scopeDetails(scopeOf(s, input.playbook)),
-      triggering_signal: {
-        alertname: alert.alertname,
-        severity: alert.severity,
-        status: alert.status,
-        source: alert.source,
-        starts_at: alert.startsAt,
-        labels: alert.labels,
-        annotations: alert.annotations,
-      },
-      ...(s.alertsReceived > 1 ? { latest_signal: { status: s.lastAlert.status, labels: s.lastAlert.labels, severity: s.lastAlert.severity } } : {}),
-      actions_tried: actionsTried(s.timeline, input),
-      verification,
-      gates_blocked: gatesThatBlocked(s.timeline),
-      ...(s.timelineDropped > 0 ? { timeline_entries_not_shown: s.timelineDropped } : {}),
-    },
+    // The evidence goes last, cut to what the rest leaves of Events v2's 512 KB.
+    customDetails: { ...details, ...pageEvidence(s.timeline, details) },
     links,
   };
 }

@@ -5,7 +5,21 @@
 import type { EvidencePack } from './schema.js';
 
 export const EVIDENCE_MAX_BYTES = 32 * 1024;
-export const packBytes = (p: unknown): number => new TextEncoder().encode(JSON.stringify(p)).length;
+/** UTF-8 length of the JSON, counted by hand: this runs in the workflow sandbox too. */
+export function packBytes(p: unknown): number {
+  const s = JSON.stringify(p) ?? '';
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4; // a surrogate pair is one 4-byte character
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
 
 type Cut = [string, (p: EvidencePack) => boolean];
 const CUTS: Cut[] = [
@@ -26,7 +40,7 @@ const CUTS: Cut[] = [
 /** The pack within `maxBytes`, with what was cut named (a copy; the input is not changed). */
 export function capPack(pack: EvidencePack, maxBytes = EVIDENCE_MAX_BYTES): EvidencePack {
   if (packBytes(pack) <= maxBytes) return pack;
-  const p = structuredClone(pack);
+  const p = JSON.parse(JSON.stringify(pack)) as EvidencePack;
   const cut = new Set(p.truncated ?? []);
   for (const [name, apply] of CUTS) {
     while (packBytes(p) > maxBytes && apply(p)) cut.add(name);

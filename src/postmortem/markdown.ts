@@ -4,6 +4,7 @@
 // Pure: the same data renders the same document.
 import { groupOf, type TimelineEntry, type TimelineGroup } from '../../workflows/contracts.js';
 import { seconds, type PostmortemData } from './load.js';
+import { evidenceSection } from './evidence.js';
 
 export interface PostmortemOptions {
   temporalUiUrl?: string;
@@ -65,6 +66,7 @@ export function postmortemMarkdown(d: PostmortemData, o: PostmortemOptions = {})
       ...(temporal ? [`- Temporal: ${temporal}`] : []),
     ],
     '',
+    ...evidenceSection(d.events),
     '## Timeline (UTC)',
     '',
     '| time | + | kind | what |',
@@ -87,7 +89,7 @@ export function postmortemMarkdown(d: PostmortemData, o: PostmortemOptions = {})
     '',
     '## Gates and locks',
     '',
-    ...bullets(kinds('gate', 'lock', 'control'), opened, 'no gate or lock held anything up'),
+    ...bullets(kinds('gate', 'lock', 'control').filter((e) => e.kind !== 'control.evidence'), opened, 'no gate or lock held anything up'),
     '',
     '## Approvals',
     '',

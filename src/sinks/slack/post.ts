@@ -7,7 +7,7 @@ import type { Pacer } from '../../slack/rate-limit.js';
 import type { SlackMessage } from '../../slack/ui/incident.js';
 
 export const METADATA_EVENT = 'medic_incident_message';
-export type Part = 'root' | 'entries' | 'approval' | 'take' | 'ladder';
+export type Part = 'root' | 'entries' | 'approval' | 'take' | 'ladder' | 'evidence';
 /** What a message's metadata says: its incident, its part, and the last timeline seq it shows. */
 export interface Tag {
   part: Part;

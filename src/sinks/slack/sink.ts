@@ -19,6 +19,7 @@ import { approvalFate, takeFate } from './buttons.js';
 import { inThread, verbosityOf } from './verbosity.js';
 import type { Verbosity } from '../../playbooks/thread.js';
 import { rootExtrasKey } from '../../slack/ui/incident-context.js';
+import { evidenceFileName, evidenceMessage } from '../../slack/ui/evidence.js';
 import { GRAPH_FILENAME, sendOnce, slackPoster, type Found, type SlackPoster } from './post.js';
 
 export interface SlackSinkDeps {
@@ -44,6 +45,7 @@ const requestOf = (e: TimelineEntry): ApprovalRequest | undefined => (e.kind ===
 /** workflows/ladder.ts: a slack-group rung asks its group to take the incident. */
 const takeRequestOf = (e: TimelineEntry): TakeRequest | undefined => (e.kind === 'escalation.takeRequested' ? e.data.take : undefined);
 const isLadder = (e: TimelineEntry): boolean => e.kind === 'escalation.ladder';
+const packOf = (e: TimelineEntry) => (e.kind === 'control.evidence' ? e.data.evidence : undefined);
 const activityAttempt = (): number => {
   try {
     return Context.current().info.attempt;
@@ -129,7 +131,7 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
       const t = await poster.readThread(channel, thread);
       recover(refs, t.found, t.graph, input.entries);
     }
-    const post = (m: SlackMessage, part: 'entries' | 'approval' | 'take' | 'ladder', seq: number) => poster.post(channel, m, { part, seq }, { threadTs: thread, since: i.startedAt });
+    const post = (m: SlackMessage, part: 'entries' | 'approval' | 'take' | 'ladder' | 'evidence', seq: number) => poster.post(channel, m, { part, seq }, { threadTs: thread, since: i.startedAt });
 
     if (!refs.permalink) {
       // Links to the thread from elsewhere (the PagerDuty page, the store, the audit log).
@@ -166,6 +168,21 @@ export function createSlackSink(deps: SlackSinkDeps): IncidentSink {
     for (const e of input.entries.filter((x) => x.seq > r.seq)) {
       const request = requestOf(e);
       const take = takeRequestOf(e);
+      const pack = packOf(e);
+      // Packs follow the thread's verbosity, but the one at escalation is always shown.
+      if (pack && (pack.moment === 'escalation' || inThread(e.kind, verbosity))) {
+        // An evidence pack is its own message (src/slack/ui/evidence.ts); what it cannot show
+        // within Slack's limits goes beside it as a file holding the whole pack.
+        await postRun();
+        const m = evidenceMessage(pack, `${i.alertname} on ${i.target}`);
+        await post(m, 'evidence', e.seq);
+        if (m.file) {
+          await posts.take(channel);
+          await web.files.uploadV2({ channel_id: channel, thread_ts: thread, file: Buffer.from(JSON.stringify(pack, null, 2)), filename: evidenceFileName(pack), title: `Evidence ${pack.moment}` });
+        }
+        r.seq = e.seq;
+        continue;
+      }
       if (!request && !take && !isLadder(e) && !inThread(e.kind, verbosity)) {
         // Kept out of the thread at this verbosity: the root message counts it and shows the latest.
         r.routine = { count: (r.routine?.count ?? 0) + 1, last: e.message.slice(0, 300), at: e.at };
