@@ -17,6 +17,7 @@ footer input{width:100%;padding:8px;font-size:14px;box-sizing:border-box}
 .ctx{color:#616061;font-size:12px;margin-top:6px}.hdr{font-size:18px;font-weight:800;margin:2px 0 6px}
 button.btn{border:1px solid #bbb;background:#fff;border-radius:4px;padding:4px 12px;margin:6px 6px 0 0;cursor:pointer;font-weight:600}
 button.primary{background:#007a5a;color:#fff;border-color:#007a5a}button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
+pre.code{background:#f8f8f8;border:1px solid #e1e1e1;border-radius:3px;padding:4px 6px;margin:2px 0;font-size:12px;white-space:pre-wrap}
 code{background:#f4f4f4;border:1px solid #e1e1e1;border-radius:3px;padding:0 3px;font-size:12px}
 .eph{background:#f8f8fb;border-left:4px solid #1264a3}.eph small{color:#888;display:block}
 .mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}
@@ -31,7 +32,7 @@ code{background:#f4f4f4;border:1px solid #e1e1e1;border-radius:3px;padding:0 3px
 <div id="modal"><div class="box" id="modalBox"></div></div><div id="toast"></div>
 <script>
 const q=new URLSearchParams(location.search);let user=q.get('user')||'';let channel=q.get('channel')||'';let last='';let viewKey='';let state=null;
-const EMOJI={':white_check_mark:':'✅',':no_entry:':'⛔',':raised_hand:':'✋',':hammer_and_wrench:':'🛠️',':mag:':'🔍',':rotating_light:':'🚨',':bell:':'🔔',':lock:':'🔒',':vertical_traffic_light:':'🚦',':checkered_flag:':'🏁',':control_knobs:':'🎛️',':large_yellow_circle:':'🟡',':double_vertical_bar:':'⏸️',':red_circle:':'🔴',':large_orange_circle:':'🟠',':large_blue_circle:':'🔵',':white_circle:':'⚪',':hourglass:':'⌛',':warning:':'⚠️',':information_source:':'ℹ️',':octagonal_sign:':'🛑',':large_green_circle:':'🟢',':grey_question:':'❔',':arrow_forward:':'▶️',':hourglass_flowing_sand:':'⏳',':raising_hand:':'🙋',':x:':'❌',':heavy_minus_sign:':'➖'};
+const EMOJI={':white_check_mark:':'✅',':no_entry:':'⛔',':raised_hand:':'✋',':hammer_and_wrench:':'🛠️',':mag:':'🔍',':rotating_light:':'🚨',':bell:':'🔔',':lock:':'🔒',':vertical_traffic_light:':'🚦',':checkered_flag:':'🏁',':control_knobs:':'🎛️',':large_yellow_circle:':'🟡',':double_vertical_bar:':'⏸️',':red_circle:':'🔴',':large_orange_circle:':'🟠',':large_blue_circle:':'🔵',':white_circle:':'⚪',':hourglass:':'⌛',':warning:':'⚠️',':information_source:':'ℹ️',':octagonal_sign:':'🛑',':large_green_circle:':'🟢',':grey_question:':'❔',':arrow_forward:':'▶️',':hourglass_flowing_sand:':'⏳',':raising_hand:':'🙋',':x:':'❌',':heavy_minus_sign:':'➖',':mag_right:':'🔎',':boom:':'💥',':repeat:':'🔁',':dart:':'🎯',':paperclip:':'📎',':scissors:':'✂️'};
 const esc=s=>String(s).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>{const u=(state?.users||[]).find(u=>u.id===id);return u?u.name:id};
 function mrkdwn(t){ // t is Slack-escaped text: raw < only opens a link, mention or date token
@@ -41,7 +42,7 @@ function mrkdwn(t){ // t is Slack-escaped text: raw < only opens a link, mention
       if(inner.startsWith('!subteam^')){const id=inner.slice(9).split('|')[0];const g=(state?.usergroups||[]).find(g=>g.id===id);return '<span class="mention">@'+esc(g?g.handle:id)+'</span>'}
       if(inner.startsWith('!date^')){const p=inner.split('|');return esc(new Date(Number(inner.split('^')[1])*1000).toLocaleString())}
       const [url,label]=inner.split('|');return '<a href="'+esc(url)+'" target="_blank">'+(label??esc(url))+'</a>'}
-    return part.replace(/"/g,'&quot;').replace(/\`([^\`]+)\`/g,'<code>$1</code>').replace(/\\*([^*\\n]+)\\*/g,'<b>$1</b>').replace(/(^|\\s)_([^_\\n]+)_/g,'$1<i>$2</i>').replace(/:[a-z_]+:/g,m=>EMOJI[m]||m).replace(/\\n/g,'<br>')
+    return part.replace(/"/g,'&quot;').replace(/\`\`\`([\\s\\S]*?)\`\`\`/g,(m,c)=>'<pre class="code">'+c.replace(/\\n/g,'\\u0001')+'</pre>').replace(/\`([^\`]+)\`/g,'<code>$1</code>').replace(/\\*([^*\\n]+)\\*/g,'<b>$1</b>').replace(/(^|\\s)_([^_\\n]+)_/g,'$1<i>$2</i>').replace(/:[a-z_]+:/g,m=>EMOJI[m]||m).replace(/\\n/g,'<br>').replace(/\\u0001/g,'\\n')
   }).join('')}
 const text=t=>t?(t.type==='mrkdwn'?mrkdwn(t.text):esc(t.text).replace(/\\n/g,'<br>')):'';
 function blocks(m){if(!m.blocks||!m.blocks.length)return '<div>'+mrkdwn(esc(m.text))+'</div>';

@@ -29,12 +29,13 @@ export interface SlackMedicInBrowser {
   readonly browser: Browser;
 }
 
-/** A Slack medic (stand-in + medic + demo service) and Chromium for one test file; screenshots go to outDir. */
-export function useSlackMedicInBrowser(outDir: string): SlackMedicInBrowser {
+/** A Slack medic (stand-in + medic + demo service) and Chromium for one test file; screenshots go
+ * to outDir. `options` is read in beforeAll (after the file's own earlier beforeAll hooks). */
+export function useSlackMedicInBrowser(outDir: string, options?: () => Parameters<typeof startSlackMedic>[0]): SlackMedicInBrowser {
   let m: SlackMedic | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
-    m = await startSlackMedic();
+    m = await startSlackMedic(options?.());
     browser = await launchChromium();
     await mkdir(outDir, { recursive: true });
   });

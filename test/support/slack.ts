@@ -87,6 +87,8 @@ export async function startSlackMedic(
     playbooks?: Playbook[];
     /** More sinks for the worker besides Slack (e.g. the audit log). */
     sinks?: IncidentSink[];
+    /** Evidence sources for the worker (Kubernetes, a log store, Prometheus). */
+    worker?: Partial<Pick<WorkerOptions, 'kubernetes' | 'evidence' | 'prometheusUrl'>>;
     /** Operator API users (config `operators`). */
     operators?: { user: string; token: string; admin?: boolean }[];
     /** The worker's Alertmanager (silences, the Snooze button). */
@@ -111,7 +113,7 @@ export async function startSlackMedic(
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
   // The worker loads what the server does: its playbooks, the runbooks (as playbooks), and this process's.
   const loaded = (): Playbook[] => [...playbooks, ...(o.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()];
-  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}), ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}) });
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}), ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}), ...o.worker });
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },

@@ -83,7 +83,7 @@ export async function medicWorker(
   taskQueue: string,
   secrets: Record<string, string> = {},
   sinks: IncidentSink[] = [],
-  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'ansible' | 'playbooks' | 'slack' | 'opa' | 'alertmanagerUrl' | 'store'>> = {},
+  extra: Partial<Pick<WorkerOptions, 'awsEndpoint' | 'pagerduty' | 'kubernetes' | 'ansible' | 'playbooks' | 'slack' | 'opa' | 'alertmanagerUrl' | 'store' | 'prometheusUrl' | 'evidence'>> = {},
 ): Promise<MedicWorker> {
   return createMedicWorker({
     playbooks: knownPlaybooks,

@@ -1,0 +1,135 @@
+// An escalated incident's thread on the Slack stand-in's web page (headless Chromium), with its
+// evidence packs (OOMKilled pod, events, node pressure, last log lines from VictoriaLogs, what
+// changed with the likely cause) collected from a real kube-apiserver, and the PagerDuty page it
+// sent with the pack in custom_details. The screenshot goes to docs/img/evidence-thread.png, the
+// page's payload to test-results/evidence-browser/pagerduty-payload.json. Then hostile alert
+// data through the real HTTP intake: refused Kubernetes names are not queried, log selector
+// values stay quoted, Slack text is escaped, and the incident goes on.
+import { Agent } from 'node:https';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { victoriaLogsSource } from '../../activities/evidence/logs.js';
+import { kubeClientsFrom } from '../../activities/kubernetes.js';
+import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
+import { alertmanagerPayload } from '../../dev/health-watcher.js';
+import type { EvidencePack } from '../../src/evidence/schema.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
+import { useSlackMedicInBrowser } from '../support/browser.js';
+import { seedCrashingWeb } from '../support/evidence-fixtures.js';
+import { testPlaybook } from '../support/fixtures.js';
+import { medicKubeConfig } from '../support/kube-fixtures.js';
+import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { SLACK_INTAKE_TOKEN, U, waitUntil } from '../support/slack.js';
+import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
+
+const OUT = fileURLToPath(new URL('../../test-results/evidence-browser/', import.meta.url));
+const SHOT = fileURLToPath(new URL('../../docs/img/evidence-thread.png', import.meta.url));
+const ROUTING_KEY = 'EV1DENCEPAGER0UT1NGKEY0123456789';
+const NS = 'shop';
+let cluster: KubeCluster;
+let logs: VictoriaLogs;
+let pd: PagerDutyStandIn;
+let agent: Agent;
+let kube: { clients: ReturnType<typeof kubeClientsFrom>; namespace: string };
+
+beforeAll(async () => {
+  [cluster, logs, pd] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startPagerDutyStandIn()]);
+  agent = new Agent({ ca: pd.certs.ca });
+  await seedCrashingWeb(cluster, logs, NS, 'node-mem');
+  kube = { clients: kubeClientsFrom(await medicKubeConfig(cluster)), namespace: NS };
+}, 120_000);
+afterAll(async () => {
+  agent?.destroy();
+  await Promise.all([cluster?.stop(), logs?.stop(), pd?.close()]);
+});
+const ui = useSlackMedicInBrowser(OUT, () => ({
+  secrets: { PD_KEY: ROUTING_KEY },
+  pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
+  worker: { kubernetes: kube, evidence: { logs: victoriaLogsSource({ url: logs.url }) } },
+}));
+
+const playbook = (demo: string): Playbook =>
+  testPlaybook({
+    name: 'evidence-oom',
+    match: { alertname: 'WebOOM' },
+    groupBy: ['alertname', 'service'],
+    target: '{{labels.service}}',
+    holdAfterEscalation: '10m',
+    allow: { kubernetes: { namespaces: [NS], names: { Deployment: ['web'] } } },
+    evidence: {
+      kubernetes: { namespace: '{{labels.namespace}}', name: '{{labels.deployment}}' },
+      logs: { selector: { namespace: '{{labels.namespace}}', app: '{{labels.service}}' }, lines: 12 },
+      timeout: '3s',
+    },
+    steps: [
+      { name: 'raise memory limit', action: 'http', params: { method: 'POST', url: `${demo}/remediate`, expectStatus: [200] }, when: 'evidence.oomKilled and changed.image within 30m', dryRun: true },
+      { name: 'restart', action: 'http', params: { method: 'POST', url: `${demo}/remediate`, expectStatus: [200] }, when: 'not evidence.oomKilled', dryRun: true },
+    ],
+    escalation: [{ kind: 'pagerduty', routingKeySecret: 'PD_KEY' }],
+  });
+const packs = (t: { kind: string; data: unknown }[]): EvidencePack[] => t.flatMap((e) => (e.kind === 'control.evidence' ? [(e.data as { evidence: EvidencePack }).evidence] : []));
+
+describe('evidence in an escalated incident’s thread and page', () => {
+  it('shows the evidence and what changed in the thread, and pages PagerDuty with the pack', async () => {
+    const pb = playbook(ui.m.demo.url);
+    const id = await ui.m.start(pb, { labels: { alertname: 'WebOOM', service: 'web', namespace: NS, deployment: 'web' } });
+    const trigger = await waitUntil('the PagerDuty trigger', () => pd.events.find((e) => (e.body as { event_action?: string }).event_action === 'trigger' && JSON.stringify(e.body).includes('OOMKilled')), 60_000);
+    await waitUntil('the escalation snapshot in the thread', () => ui.m.threadOf(id).filter((m) => JSON.stringify(m.blocks ?? []).includes('Evidence at escalation')).length > 0, 60_000);
+    const t = await ui.m.timeline(id);
+    expect(packs(t).map((p) => p.moment)).toEqual(expect.arrayContaining(['open', 'after-step', 'escalation']));
+    // Step 1's condition held on the evidence (OOMKilled, a new image 0m before): it ran (dry).
+    expect(t.map((e) => e.message)).toContainEqual(expect.stringMatching(/^step 1\/2 \(raise memory limit\) dry run: POST /));
+    expect(await ui.m.status(id)).toMatchObject({ status: 'escalated' });
+
+    const details = (trigger.body as { payload: { custom_details: Record<string, unknown> } }).payload.custom_details;
+    expect(trigger.status).toBe(202);
+    expect(details).toMatchObject({
+      evidence: { moment: 'open', kubernetes: { target: { name: 'web' } }, logs: { source: 'victorialogs' } },
+      what_changed: { likely_cause: { kind: 'image', what: 'Deployment shop/web revision 2' } },
+    });
+    expect(Buffer.byteLength(JSON.stringify(trigger.body))).toBeLessThan(512 * 1024);
+    await mkdir(OUT, { recursive: true });
+    await writeFile(join(OUT, 'pagerduty-payload.json'), JSON.stringify(trigger.body, null, 2));
+
+    // Tall enough for the whole thread: the page scrolls inside its message pane.
+    const page = await ui.browser.newPage({ viewport: { width: 1280, height: 3_000 } });
+    await page.goto(`${ui.m.slack.url}/?user=${U.bob}`);
+    await page.getByText('Escalated').first().waitFor();
+    await page.getByText('Evidence at escalation').first().waitFor();
+    await page.getByText(/likely cause/).first().waitFor();
+    await page.getByText('OOMKilled').first().waitFor();
+    await page.screenshot({ path: SHOT, fullPage: true });
+    console.log(`screenshot: ${SHOT}`);
+    await page.close();
+    await ui.m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+
+  it('hostile labels through the real intake: refused names are not queried, values stay quoted, the incident goes on', async () => {
+    const pb = playbook(ui.m.demo.url);
+    if (!ui.m.playbooks.some((p) => p.name === pb.name)) ui.m.playbooks.push(pb);
+    const labels = { alertname: 'WebOOM', severity: 'critical', service: 'web"} | delete <!channel>', namespace: 'kube-system', deployment: 'web' };
+    const res = await fetch(`${ui.m.url}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SLACK_INTAKE_TOKEN}` },
+      body: JSON.stringify(alertmanagerPayload('firing', labels, new Date().toISOString())),
+    });
+    expect(res.status).toBeLessThan(300);
+    const { incidents } = (await res.json()) as { incidents: { workflowId: string }[] };
+    const id = incidents[0]!.workflowId;
+    const open = await waitUntil('the opening evidence', async () => packs(await ui.m.timeline(id)).find((p) => p.moment === 'open'), 60_000);
+    expect(open.kubernetes).toBeUndefined();
+    expect(open.missing).toContainEqual({ part: 'kubernetes', reason: expect.stringMatching(/^refused, not queried: evidence\.kubernetes\.namespace value "kube-system" is a system namespace/) });
+    expect(open.logs).toMatchObject({ query: expect.stringContaining('{namespace="kube-system",app="web\\"} | delete <!channel>"}'), lines: [] });
+    // The incident went on past its evidence: step 1's condition did not hold, step 2 ran (dry).
+    await waitUntil('step 2 ran', async () => (await ui.m.timeline(id)).some((e) => e.kind === 'action.succeeded'), 60_000);
+    const thread = await waitUntil('the evidence in the thread', () => {
+      const text = JSON.stringify(ui.m.threadOf(id).map((m) => m.blocks));
+      return text.includes('Evidence at open') && text;
+    });
+    expect(thread).toContain('&lt;!channel&gt;');
+    expect(thread).not.toContain('<!channel>');
+    await ui.m.env.client.workflow.getHandle(id).terminate('test done');
+  });
+});

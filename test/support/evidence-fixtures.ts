@@ -1,0 +1,81 @@
+// A workload worth collecting evidence about, on the real test control plane and log store:
+// Deployment shop/web deployed twice (image and env changed, so a second ReplicaSet revision),
+// its ConfigMap edited, the new revision's pod OOMKilled and backing off (status written as the
+// kubelet would), a BackOff event, its node under memory pressure, and 30 log lines in
+// VictoriaLogs, the last one with a secret in it. Used by the evidence tests.
+import type { KubeCluster } from './kubernetes.js';
+import { adminOf, until } from './kube-fixtures.js';
+import type { VictoriaLogs } from './victorialogs.js';
+
+export async function seedCrashingWeb(cluster: KubeCluster, logs: VictoriaLogs, NS: string, NODE: string): Promise<void> {
+  const admin = adminOf(cluster);
+  await admin.namespace(NS);
+  await admin.node(NODE);
+  await admin.core.patchNodeStatus(
+    { name: NODE, body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }, { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' }] } } },
+    admin.merge,
+  );
+  await admin.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'web-config' }, data: { LIMIT: '1' } } });
+  await admin.apps.createNamespacedDeployment({
+    namespace: NS,
+    body: {
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1.4', env: [{ name: 'POOL', value: '10' }], envFrom: [{ configMapRef: { name: 'web-config' } }] }] } },
+      },
+    },
+  });
+  // A config edit, then a deploy shortly before the alert: new image and env → a second ReplicaSet revision.
+  await admin.core.patchNamespacedConfigMap({ namespace: NS, name: 'web-config', body: { data: { LIMIT: '2' } } }, admin.merge);
+  await admin.apps.patchNamespacedDeployment(
+    { namespace: NS, name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:1.5', env: [{ name: 'POOL', value: '50' }], envFrom: [{ configMapRef: { name: 'web-config' } }] }] } } } } },
+    admin.merge,
+  );
+  const pods = await until('the new revision’s pod', async () => {
+    const ps = await admin.actAsKubelet(NS, 'app=web', NODE);
+    return ps.some((p) => p.spec?.containers[0]?.image === 'web:1.5') && ps;
+  });
+  // The kubelet's report of an app killed for memory and now backing off.
+  const now = new Date().toISOString();
+  // The old revision's pod keeps running; the new one is killed for memory and backs off.
+  for (const p of pods.filter((x) => x.spec?.containers[0]?.image === 'web:1.5')) {
+    await admin.core.patchNamespacedPodStatus(
+      {
+        namespace: NS,
+        name: p.metadata!.name!,
+        body: {
+          status: {
+            containerStatuses: [
+              {
+                name: 'app', image: 'web:1.5', imageID: '', ready: false, started: false, restartCount: 5,
+                state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+                lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: now, finishedAt: now } },
+              },
+            ],
+          },
+        },
+      },
+      admin.merge,
+    );
+    await admin.core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: 'web-' },
+        involvedObject: { kind: 'Pod', name: p.metadata!.name!, namespace: NS },
+        reason: 'BackOff', type: 'Warning', message: 'Back-off restarting failed container app', count: 7,
+        firstTimestamp: now as unknown as Date, lastTimestamp: now as unknown as Date,
+      },
+    });
+  }
+  const t = Date.now();
+  await logs.ingest(
+    Array.from({ length: 30 }, (_, i) => ({
+      _msg: i === 29 ? 'fatal: out of memory allocating 512MiB; db password=hunter2 pool=main' : `GET /checkout 200 ${i}`,
+      _time: new Date(t - (30 - i) * 1_000).toISOString(),
+      namespace: NS, app: 'web', pod: 'web-1',
+    })),
+    ['namespace', 'app'],
+  );
+}
