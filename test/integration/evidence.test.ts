@@ -20,6 +20,7 @@ import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { medicKubeConfig, until } from '../support/kube-fixtures.js';
 import { seedCrashingWeb } from '../support/evidence-fixtures.js';
 import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
+import { startUnleash, type Unleash } from '../support/unleash.js';
 
 const NS = 'shop';
 const NODE = 'node-mem';
@@ -27,6 +28,7 @@ let cluster: KubeCluster;
 let logs: VictoriaLogs;
 let demo: DemoService;
 let prom: PrometheusStack;
+let unleash: Unleash;
 let clients: ReturnType<typeof kubeClientsFrom>;
 const hostile: Server[] = [];
 
@@ -41,7 +43,7 @@ async function misbehaving(answer: 'garbage' | 'hang'): Promise<string> {
 }
 
 beforeAll(async () => {
-  [cluster, logs, demo] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startDemoService()]);
+  [cluster, logs, demo, unleash] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startDemoService(), startUnleash()]);
   prom = await startPrometheusStack({ scrapeTarget: new URL(demo.url).host, webhookUrl: 'http://127.0.0.1:9/unused', webhookToken: 'unused-token-0123456789', rules: [], interval: '1s' });
   await seedCrashingWeb(cluster, logs, NS, NODE);
   clients = kubeClientsFrom(await medicKubeConfig(cluster));
@@ -53,7 +55,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const s of hostile) s.close();
-  await Promise.all([cluster?.stop(), logs?.stop(), demo?.close(), prom?.stop()]);
+  await Promise.all([cluster?.stop(), logs?.stop(), demo?.close(), prom?.stop(), unleash?.stop()]);
 });
 
 const request = (over: Partial<EvidenceRequest> = {}): EvidenceRequest => ({
@@ -120,5 +122,23 @@ describe('evidence pack (real parts)', () => {
     expect(p.http!.responses[0]).toMatchObject({ ok: false, error: expect.stringMatching(/fetch failed|ECONNREFUSED/) });
     expect(p.kubernetes!.pods.length).toBeGreaterThan(0); // the parts that answered are kept
     expect(p.prometheus).toBeUndefined();
+  });
+
+  it('what changed: a flag switched in Unleash (its event log) joins the cluster’s changes, newest first', async () => {
+    await unleash.createFeature('web-checkout-v2');
+    await unleash.admin('POST', '/api/admin/projects/default/features/web-checkout-v2/environments/production/on');
+    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: (n) => (n === 'UNLEASH' ? unleash.adminToken : undefined), kubernetes: { clients, namespace: NS } });
+    const p = await collectEvidence(request({ at: Date.now() + 1_000, logs: undefined, queries: [], http: [], changes: { windowMs: 30 * 60_000, unleash: { url: unleash.url, tokenSecret: 'UNLEASH' } } }));
+    expect(p.missing).toEqual([]);
+    const flag = p.changes!.items.find((c) => c.kind === 'flag' && c.detail.startsWith('feature-environment-enabled'));
+    expect(flag).toMatchObject({ what: 'flag web-checkout-v2 (production)', service: 'web' });
+    expect(p.changes!.items[0]).toBe(flag); // the newest change
+    expect(p.changes!.items.map((c) => c.kind)).toEqual(expect.arrayContaining(['flag', 'image', 'configmap']));
+    // A token the server refuses: the flags are named missing, the cluster's changes stay.
+    const refused = await createEvidenceActivities({ fetch: globalThis.fetch, secret: () => 'not-a-token', kubernetes: { clients, namespace: NS } }).collectEvidence(
+      request({ logs: undefined, queries: [], http: [], changes: { windowMs: 30 * 60_000, unleash: { url: unleash.url, tokenSecret: 'UNLEASH' } } }),
+    );
+    expect(refused.missing).toEqual([{ part: 'changes', reason: 'flags: Unleash answered HTTP 401' }]);
+    expect(refused.changes!.items.some((c) => c.kind === 'image')).toBe(true);
   });
 });

@@ -60,6 +60,14 @@ describe.each(STORE_BACKENDS)('incident store contract ($name)', (backend) => {
     await started?.close();
   });
 
+  it('lists the actions medic ran on a target within a window, from other incidents than the asking one (evidence: what changed)', async () => {
+    for (const p of [opening, acted]) await store.record(p);
+    const on = async (target: string, except: string) => (await store.actionsOnTarget(target, T0, T0 + 60_000, except)).map((r) => ({ ...r, at: Number(r.at) }));
+    expect(await on('host-1', 'incident:other')).toEqual([{ incident_id: ID, at: T0 + 3_000, message: 'step 1/1 (clean-up) succeeded: HTTP 200', kind: 'action.succeeded' }]);
+    expect(await on('host-1', ID)).toEqual([]);
+    expect(await on('host-2', 'incident:other')).toEqual([]);
+  });
+
   it('runs every migration once at open and records it; reopening applies nothing', async () => {
     expect(store.kind).toBe(backend.name);
     expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((_, i) => i + 1));
