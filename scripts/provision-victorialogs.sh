@@ -5,7 +5,8 @@
 # so a plain `go install module/app/victoria-logs@version` works (checked: v1.52.2 on go 1.26).
 #
 # Idempotent: skipped when .cache/bin/victoria-logs.version matches; `--force` or
-# MEDIC_PROVISION_FORCE=1 rebuilds (Go's build cache keeps that quick).
+# MEDIC_PROVISION_FORCE=1 rebuilds (Go's build cache keeps that quick). Other worktrees share
+# .cache/bin, so the binary is moved into place in one rename (scripts/lib go_install_into).
 set -euo pipefail
 
 VL_VERSION="v1.52.2"
@@ -14,7 +15,6 @@ MIN_GO_VL="1.25"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN_DIR="$ROOT/.cache/bin"
-LOG_DIR="$ROOT/.cache/logs"
 VL="$BIN_DIR/victoria-logs"
 STAMP="$BIN_DIR/victoria-logs.version"
 
@@ -31,18 +31,4 @@ command -v go >/dev/null 2>&1 || die "missing toolchain: go >= $MIN_GO_VL (Victo
 go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
 version_ge "$go_version" "$MIN_GO_VL" || die "VictoriaLogs $VL_VERSION needs go >= $MIN_GO_VL (found $go_version)"
 
-mkdir -p "$BIN_DIR" "$LOG_DIR"
-build_dir="$(mktemp -d "$BIN_DIR/.victoria-logs-build.XXXXXX")"
-trap 'rm -rf "$build_dir"' EXIT
-build_log="$LOG_DIR/victoria-logs-build.log"
-say "building VictoriaLogs $VL_VERSION with go install (first run only, a few minutes)…"
-started=$SECONDS
-if ! (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off CGO_ENABLED=0 \
-      go install -ldflags "-s -w" "$VL_MODULE/app/victoria-logs@$VL_VERSION") >"$build_log" 2>&1; then
-  tail -n 30 "$build_log" >&2
-  die "building VictoriaLogs $VL_VERSION failed (full log: $build_log)"
-fi
-[ -x "$build_dir/victoria-logs" ] || die "go install finished but produced no victoria-logs binary (log: $build_log)"
-mv -f "$build_dir/victoria-logs" "$VL"
-echo "$VL_VERSION" >"$STAMP"
-say "built VictoriaLogs $VL_VERSION in $((SECONDS - started))s"
+go_install_into victoria-logs "$VL_MODULE/app/victoria-logs@$VL_VERSION" "-s -w" "$VL" "$STAMP" "$VL_VERSION"
