@@ -5,7 +5,7 @@
 // upgradeLegacyEntry (workflows/contracts-timeline-legacy.ts). Pure zod: bundled into the workflow sandbox.
 import { z } from 'zod';
 import { PolicyVerdictSchema } from './contracts-policy.js';
-import { EvidencePackSchema } from '../src/evidence/schema.js';
+import { EvidencePackSchema } from './contracts-evidence.js';
 
 const step = z.number().int().min(0).describe('The playbook step (0-based) the entry is about.');
 const base = {

@@ -165,7 +165,7 @@ export const MEDIC_LAYERS: LayerRules = {
       name: 'lib',
       rank: 1,
       match:
-        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills|sinks|incident)\/|postmortem\/(load|markdown)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate|bus\/config)\.ts|events\/lifecycle\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
+        /^src\/((config|log|tracing)\.ts|(playbooks|policy|store|audit|report|graphs|identity|runbooks|yaml|drills|sinks|incident|evidence)\/|postmortem\/(load|markdown|evidence)\.ts|detect\/(schema|algorithms)\.ts|slack\/(ui\/|rate-limit\.ts|visibility\.ts)|intake\/(schemas|limits|correlate|bus\/config)\.ts|events\/lifecycle\.ts|temporal\/tls-config\.ts|simulate\/sequence\.ts|digest\/(digest|config)\.ts)/,
     },
     { name: 'app', rank: 4, match: /^src\// },
   ],
