@@ -12,6 +12,8 @@ import type { IncidentCommand } from '../../src/incident/types.js';
 import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
 import { streamSelector, selectorProblem } from '../../activities/evidence/logs.js';
 import { ALLOW, coreDriver, T0 } from '../support/incident-core.js';
+import { simulate } from '../../src/simulate/engine.js';
+import type { EvidenceRequest } from '../../src/evidence/request.js';
 import { testPlaybook } from '../support/fixtures.js';
 
 const URL = 'http://127.0.0.1:9';
@@ -90,6 +92,20 @@ describe('decision core: evidence', () => {
   it('a playbook without evidence and without `when:` collects nothing (existing runs are unchanged)', () => {
     const d = coreDriver(pb({ steps: [{ name: 'restart', action: 'http', params: { url: `${URL}/restart` } }] }));
     expect(d.kinds(d.send({ kind: 'start', carried: false }))).toEqual(['askGovernor', 'publish']);
+  });
+});
+
+describe('medic simulate: the same `when:` decisions, on evidence read read-only', () => {
+  const playbook = pb({ name: 'evidence-sim', steps: [{ name: 'raise memory', action: 'http', params: { url: `${URL}/memory` }, when: 'evidence.oomKilled', dryRun: true }, { name: 'restart', action: 'http', params: { url: `${URL}/restart` }, dryRun: true }] });
+  const alert = { status: 'firing' as const, alertname: 'DemoServiceDown', severity: 'critical', labels: { alertname: 'DemoServiceDown', service: 'web' }, annotations: {}, startsAt: new Date(T0).toISOString(), fingerprint: '', source: 'alertmanager' as const, receivedAt: T0 };
+  const actuator = async () => ({ ok: true, summary: 'dry run: would POST' });
+  it('runs the OOM step when the reader says OOMKilled, skips it without sources', async () => {
+    const asked: EvidenceRequest[] = [];
+    const withPack = await simulate([alert], { playbooks: [playbook], actuator, evidence: async (req) => (asked.push(req), pack({ moment: req.moment, kubernetes: k8s })) });
+    expect(withPack.incidents[0]!.events.filter((e) => e.kind === 'action').map((e) => (e as { name: string }).name)).toEqual(['raise memory']);
+    expect(asked[0]).toMatchObject({ moment: 'open', service: 'web', queries: [{ name: 'alert', query: 'ALERTS{alertname="DemoServiceDown", service="web"}' }] });
+    const without = await simulate([alert], { playbooks: [playbook], actuator });
+    expect(without.incidents[0]!.events.filter((e) => e.kind === 'action').map((e) => (e as { name: string }).name)).toEqual(['restart']);
   });
 });
 
