@@ -9,6 +9,7 @@ import { evidenceRequest, type EvidenceRequest } from '../evidence/request.js';
 import { evaluateWhen } from '../evidence/when.js';
 import { entry } from '../../workflows/contracts-timeline.js';
 import type { Run } from './run.js';
+import { findSimilar } from './similar.js';
 import type { IncidentCommand, IncidentEnv } from './types.js';
 
 /** A playbook collects evidence when it has an `evidence:` block or a step branches on it. */
@@ -18,6 +19,14 @@ export function collect(r: Run, moment: EvidenceMoment, step?: number): void {
   if (!collectsEvidence(r.env.playbook)) return;
   r.m.evidencePending = (r.m.evidencePending ?? 0) + 1;
   r.emit({ kind: 'collectEvidence', moment, ...(step !== undefined ? { step } : {}), at: r.at });
+}
+
+/** What the pack says went wrong, on what: `OOMKilled deployment/shop/api` (or undefined). */
+export function signatureOf(p: EvidencePack): string | undefined {
+  const f = factsOf(p);
+  const k = p.kubernetes;
+  const what = f.oomKilled ? 'OOMKilled' : f.crashLoop ? 'CrashLoopBackOff' : undefined;
+  return what && k ? `${what} ${k.target.kind.toLowerCase()}/${k.target.namespace}/${k.target.name}` : undefined;
 }
 
 /** One line per pack for the thread's timeline (the pack itself is rendered by the sinks). */
@@ -38,6 +47,12 @@ export function onEvidence(r: Run, pack: EvidencePack): void {
   r.m.evidencePending = Math.max(0, (r.m.evidencePending ?? 1) - 1);
   r.m.awaitEvidence = false;
   r.s.evidence = { at: r.at, moment: pack.moment, facts: factsOf(pack) };
+  // The evidence signature similar past incidents match on: asked again once it is known.
+  const signature = signatureOf(pack);
+  if (signature && !r.s.signature && r.s.phase !== 'done') {
+    r.s.signature = signature;
+    findSimilar(r);
+  }
   r.note(entry.evidence({ message: evidenceLine(pack), ...(pack.step !== undefined ? { step: pack.step } : {}), data: { evidence: pack } }));
 }
 

@@ -81,6 +81,9 @@ describe('decision core: evidence', () => {
     d.send({ kind: 'start', carried: false });
     const arrived = d.send({ kind: 'evidence', pack: pack({ kubernetes: k8s }) });
     expect(of(arrived, 'askGovernor')[0]!.admit.step).toMatchObject({ index: 0 });
+    // The pack's signature is what similar past incidents match on: they are asked again with it.
+    expect(d.state.signature).toBe('OOMKilled deployment/shop/web');
+    expect(of(arrived, 'findSimilar')[0]!.query).toMatchObject({ signature: 'OOMKilled deployment/shop/web' });
     d.send({ kind: 'admitted', result: ALLOW });
     const failed = d.send({ kind: 'actionResult', outcome: { ok: false, error: 'HTTP 500', refused: false } });
     // The after-step and the escalation snapshots are asked for; the ladder goes on without them.
