@@ -81,6 +81,8 @@ async function shippedRbac(): Promise<Record<string, string[]>> {
   if (!role) throw new Error('deploy/kubernetes/rbac.yaml has no ClusterRole');
   return grants(role.rules as Rule[]);
 }
+/** The evidence pack's reads (events, ConfigMaps) come with the base rules, like pods. */
+const ALWAYS_READ = ['core/configmaps', 'core/events'];
 const without = (g: Record<string, string[]>, drop: (key: string) => boolean): Record<string, string[]> =>
   Object.fromEntries(Object.entries(g).filter(([k]) => !drop(k)));
 
@@ -186,7 +188,7 @@ describe('helm chart deploy/helm/medic', () => {
     expect(grants(role.rules)).toEqual(await shippedRbac());
     // each optional part can be left out
     const noExtras = named(await render({ ...BASE, rbac: { create: true, clusterWide: true, nodes: false, argoRollouts: false, gitops: false, istio: false } }), 'ClusterRole', 'medic-worker');
-    expect(grants(noExtras.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods')));
+    expect(grants(noExtras.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods') && !ALWAYS_READ.includes(k)));
     for (const rule of role.rules) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
@@ -207,7 +209,7 @@ describe('helm chart deploy/helm/medic', () => {
     expect(byKind(docs, 'ClusterRole')).toEqual([]);
     const roles = byKind(docs, 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['shop', 'payments']);
-    expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods')));
+    expect(grants(roles[0]!.rules)).toEqual(without(await shippedRbac(), (k) => !k.startsWith('apps/') && !k.startsWith('core/pods') && !ALWAYS_READ.includes(k)));
     expect(byKind(docs, 'RoleBinding').map((b) => b.subjects[0].namespace)).toEqual(['ops', 'ops']);
   });
 
