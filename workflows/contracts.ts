@@ -1,6 +1,6 @@
 // The one module that the HTTP server, the CLI and the Slack app import from workflows/:
 // names, signals, queries, updates and their payload types. It pulls in no activity code.
-import { EvidenceMoment, type EvidenceFacts } from '../src/evidence/schema.js';
+import { EvidenceMoment, type EvidenceFacts } from './contracts-evidence.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type QueryDefinition } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
