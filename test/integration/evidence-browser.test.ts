@@ -1,7 +1,8 @@
 // An escalated incident's thread on the Slack stand-in's web page (headless Chromium), with its
 // evidence packs (OOMKilled pod, events, node pressure, last log lines from VictoriaLogs, what
 // changed with the likely cause) collected from a real kube-apiserver, and the PagerDuty page it
-// sent with the pack in custom_details. The screenshot goes to docs/img/evidence-thread.png, the
+// sent with the pack in custom_details; the root message names a similar past incident from the
+// incident store (same OOMKilled signature on the same Deployment) and what fixed it. The screenshot goes to docs/img/evidence-thread.png, the
 // page's payload to test-results/evidence-browser/pagerduty-payload.json. Then hostile alert
 // data through the real HTTP intake: refused Kubernetes names are not queried, log selector
 // values stay quoted, Slack text is escaped, and the incident goes on.
@@ -16,6 +17,10 @@ import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerdut
 import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import type { EvidencePack } from '../../src/evidence/schema.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
+import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
+import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { useSlackMedicInBrowser } from '../support/browser.js';
 import { seedCrashingWeb } from '../support/evidence-fixtures.js';
 import { testPlaybook } from '../support/fixtures.js';
@@ -33,9 +38,32 @@ let logs: VictoriaLogs;
 let pd: PagerDutyStandIn;
 let agent: Agent;
 let kube: { clients: ReturnType<typeof kubeClientsFrom>; namespace: string };
+let store: IncidentStore;
+
+// Last week's incident of the same kind, healed by raising the memory limit: what the store holds
+// after a real run (its status and timeline as the store sink records them).
+const PAST = 'incident:evidence-oom:0a1b2c3d4e5f:5eed5eed';
+async function seedPastIncident(s: IncidentStore): Promise<void> {
+  const at = Date.now() - 7 * 86_400_000;
+  const labels = { alertname: 'WebOOM', service: 'web', namespace: NS, deployment: 'web' };
+  const incident = {
+    incidentId: PAST, workflowId: PAST.slice(0, -9), playbook: 'evidence-oom', alertname: 'WebOOM', service: 'web', severity: 'critical', target: 'web',
+    alertsReceived: 1, startedAt: at, acted: true, escalationSent: false, status: 'resolved', outcome: 'healed by step 1/2 (raise memory limit)', endedAt: at + 240_000,
+    signature: 'OOMKilled deployment/shop/web',
+  } as unknown as IncidentStatus;
+  const entries: PublishInput['entries'] = [
+    { seq: 0, at, kind: 'alert.received', message: 'WebOOM firing', data: { labels, status: 'firing', source: 'alertmanager' } },
+    { seq: 1, at: at + 1_000, kind: 'action.started', step: 0, message: 'started', data: { idempotencyKey: `${PAST}:step-0:try-1`, stepName: 'raise memory limit', try: 1, dryRun: false } },
+    { seq: 2, at: at + 2_000, kind: 'action.succeeded', step: 0, message: 'succeeded', data: { dryRun: false, output: {} } },
+    { seq: 3, at: at + 200_000, kind: 'verification.passed', step: 0, message: 'verified', data: {} },
+    { seq: 4, at: at + 240_000, kind: 'resolution', message: 'resolved', data: { status: 'resolved', outcome: 'healed by step 1/2 (raise memory limit)' } },
+  ];
+  await s.record({ incident, refs: {}, entries });
+}
 
 beforeAll(async () => {
-  [cluster, logs, pd] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startPagerDutyStandIn()]);
+  [cluster, logs, pd, store] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startPagerDutyStandIn(), openIncidentStore({ path: join(mkdtempSync(join(tmpdir(), 'medic-evidence-')), 'store.db') })]);
+  await seedPastIncident(store);
   agent = new Agent({ ca: pd.certs.ca });
   await seedCrashingWeb(cluster, logs, NS, 'node-mem');
   kube = { clients: kubeClientsFrom(await medicKubeConfig(cluster)), namespace: NS };
@@ -43,11 +71,13 @@ beforeAll(async () => {
 afterAll(async () => {
   agent?.destroy();
   await Promise.all([cluster?.stop(), logs?.stop(), pd?.close()]);
+  await store?.close();
 });
 const ui = useSlackMedicInBrowser(OUT, () => ({
   secrets: { PD_KEY: ROUTING_KEY },
   pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
   worker: { kubernetes: kube, evidence: { logs: victoriaLogsSource({ url: logs.url }) } },
+  store,
 }));
 
 const playbook = (demo: string): Playbook =>
@@ -82,6 +112,9 @@ describe('evidence in an escalated incident’s thread and page', () => {
     // Step 1's condition held on the evidence (OOMKilled, a new image 0m before): it ran (dry).
     expect(t.map((e) => e.message)).toContainEqual(expect.stringMatching(/^step 1\/2 \(raise memory limit\) dry run: POST /));
     expect(await ui.m.status(id)).toMatchObject({ status: 'escalated' });
+    // The evidence's signature found last week's incident; the root message shows it and its fix.
+    expect((await ui.m.status(id)).similar?.[0]).toMatchObject({ incidentId: PAST, fix: { step: 'raise memory limit', successRate: 1 } });
+    await waitUntil('the similar incident on the root message', () => JSON.stringify(ui.m.rootOf(id)?.blocks ?? []).includes('Similar past incidents'), 30_000);
 
     const details = (trigger.body as { payload: { custom_details: Record<string, unknown> } }).payload.custom_details;
     expect(trigger.status).toBe(202);
@@ -100,6 +133,7 @@ describe('evidence in an escalated incident’s thread and page', () => {
     await page.getByText('Evidence at escalation').first().waitFor();
     await page.getByText(/likely cause/).first().waitFor();
     await page.getByText('OOMKilled').first().waitFor();
+    await page.getByText('Similar past incidents').first().waitFor();
     await page.screenshot({ path: SHOT, fullPage: true });
     console.log(`screenshot: ${SHOT}`);
     await page.close();

@@ -8,6 +8,8 @@ import { createSlackSink } from '../../src/sinks/slack/sink.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import type { AuditLog } from '../../src/audit/log.js';
+import type { IncidentStore } from '../../src/store/store.js';
+import { createStoreSink } from '../../activities/store.js';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { slackInteractor, type SlackInteractor } from '../../dev/slack/interact.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage, type StandInOptions } from '../../dev/slack/server.js';
@@ -93,6 +95,8 @@ export async function startSlackMedic(
     operators?: { user: string; token: string; admin?: boolean }[];
     /** The worker's Alertmanager (silences, the Snooze button). */
     alertmanagerUrl?: string;
+    /** An incident store: the worker records into it, and incidents look up similar past ones in it. */
+    store?: IncidentStore;
   } = {},
 ): Promise<SlackMedic> {
   const env = await devServerEnv();
@@ -113,7 +117,13 @@ export async function startSlackMedic(
   const sink = createSlackSink({ web, channel: SLACK.channel, temporalUiUrl: 'http://localhost:8233' });
   // The worker loads what the server does: its playbooks, the runbooks (as playbooks), and this process's.
   const loaded = (): Playbook[] => [...playbooks, ...(o.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()];
-  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? [])], { playbooks: loaded, ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}), ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}), ...o.worker });
+  const worker = await medicWorker(env, taskQueue, o.secrets ?? {}, [sink, ...(o.sinks ?? []), ...(o.store ? [createStoreSink(o.store)] : [])], {
+    playbooks: loaded,
+    ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
+    ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}),
+    ...(o.store ? { store: o.store } : {}),
+    ...o.worker,
+  });
   const running = worker.run();
   const config = ConfigSchema.parse({
     http: { port: 0 },
@@ -133,7 +143,7 @@ export async function startSlackMedic(
   // Playbooks the server knows (their owners decide who sees their incidents): those passed in,
   // plus every playbook a test starts an incident of.
   const playbooks: Playbook[] = [...(o.playbooks ?? [])];
-  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, ...(o.audit ? { audit: o.audit } : {}), runbooks: () => o.runbooks ?? [] });
+  const server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => playbooks, ...(o.audit ? { audit: o.audit } : {}), ...(o.store ? { store: o.store } : {}), runbooks: () => o.runbooks ?? [] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const interact = slackInteractor({ standIn: slack, eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret, transport: o.socketMode ? 'socket' : 'http' });
   slack.connect({ eventsUrl: `${url}/slack/events`, signingSecret: SLACK.secret }); // the web page's buttons
@@ -157,7 +167,8 @@ export async function startSlackMedic(
     async start(pb, opts = {}) {
       if (!playbooks.some((p) => p.name === pb.name)) playbooks.push(pb);
       const r = await ingestAlerts(
-        { client: env.client, taskQueue, playbooks: () => [pb], log: silentLog },
+        // With a store, incidents look up similar past ones at open, as the server's intake does.
+        { client: env.client, taskQueue, playbooks: () => [pb], log: silentLog, ...(o.store ? { incidentOptions: { similar: true } } : {}) },
         [firingAlert(opts.labels)],
         opts.requestedBy ? { requestedBy: opts.requestedBy } : {},
       );
