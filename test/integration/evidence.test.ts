@@ -16,8 +16,9 @@ import { startPrometheusStack, type PrometheusStack } from '../../dev/prometheus
 import type { EvidenceRequest } from '../../src/evidence/request.js';
 import { factsOf } from '../../src/evidence/schema.js';
 import { evaluateWhen } from '../../src/evidence/when.js';
-import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
-import { medicKubeConfig, until } from '../support/kube-fixtures.js';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { installRolloutCrd, startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { adminOf, medicKubeConfig, until } from '../support/kube-fixtures.js';
 import { seedCrashingWeb } from '../support/evidence-fixtures.js';
 import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
 import { startUnleash, type Unleash } from '../support/unleash.js';
@@ -122,6 +123,27 @@ describe('evidence pack (real parts)', () => {
     expect(p.http!.responses[0]).toMatchObject({ ok: false, error: expect.stringMatching(/fetch failed|ECONNREFUSED/) });
     expect(p.kubernetes!.pods.length).toBeGreaterThan(0); // the parts that answered are kept
     expect(p.prometheus).toBeUndefined();
+  });
+
+  it('what changed: an Argo Rollout mid-canary (its controller\'s status) is listed with its step and phase', async () => {
+    await installRolloutCrd(cluster);
+    const custom = cluster.admin.makeApiClient(CustomObjectsApi);
+    const ref = { group: 'argoproj.io', version: 'v1alpha1', namespace: NS, plural: 'rollouts' };
+    // The Rollout shares the Deployment's name (a migration in progress); the Argo controller is not
+    // running here, so the test writes the status it would report mid-canary.
+    await custom.createNamespacedCustomObject({
+      ...ref,
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'web' },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1.5' }] } }, strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }] } } },
+      },
+    });
+    const now = new Date().toISOString();
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'web', body: { status: { phase: 'Paused', currentStepIndex: 1, message: 'CanaryPauseStep', conditions: [{ type: 'Progressing', status: 'True', reason: 'RolloutPaused', lastUpdateTime: now }] } } }, adminOf(cluster).merge);
+    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: () => undefined, kubernetes: { clients, namespace: NS } });
+    const p = await collectEvidence(request({ at: Date.now() + 1_000, logs: undefined, queries: [], http: [] }));
+    expect(p.missing).toEqual([]);
+    expect(p.changes!.items).toContainEqual(expect.objectContaining({ kind: 'rollout', what: `Rollout ${NS}/web`, detail: 'step 1/3, Paused: CanaryPauseStep', service: 'web' }));
   });
 
   it('what changed: a flag switched in Unleash (its event log) joins the cluster’s changes, newest first', async () => {
