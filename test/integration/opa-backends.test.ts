@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpaActivities, opaServer, opaWasm } from '../../activities/opa.js';
 import { PolicyGateSchema, type PolicyInput } from '../../src/policy/opa.js';
@@ -158,9 +159,14 @@ describe('medic simulate with the policy gate', () => {
     const file = join(dir, 'canary.jsonl');
     const canary = (severity: string) => ({ ...firingAlert({ alertname: 'CanarySLOBreach', namespace: 'shop', rollout: 'web', feature: 'checkout-v2', severity }), receivedAt: Date.parse('2026-01-07T10:30:00Z') });
     await writeFile(file, `${JSON.stringify(canary('critical'))}\n`);
+    // The shipped playbook shifts traffic first, and a simulated shift heals; the policy gates its
+    // next step (the Rollout abort), so the prediction starts there: the shipped steps from it on.
+    const shipped = parseYaml(await readFile(join(ROOT, 'playbooks/canary-slo-breach.yaml'), 'utf8')) as { steps: { name: string }[] };
+    const fromAbort = join(dir, 'canary-from-abort.yaml');
+    await writeFile(fromAbort, toYaml({ ...shipped, steps: shipped.steps.slice(shipped.steps.findIndex((st) => st.name === 'abort canary')) }));
     const run = async (flags: { 'opa-url'?: string; 'opa-bundle'?: string }): Promise<string> => {
       const out: string[] = [];
-      expect(await simulateCommand({ playbooks: join(ROOT, 'playbooks/canary-slo-breach.yaml'), alerts: file, ...flags }, { log: (l) => out.push(l), error: (l) => out.push(l) })).toBe(0);
+      expect(await simulateCommand({ playbooks: fromAbort, alerts: file, ...flags }, { log: (l) => out.push(l), error: (l) => out.push(l) })).toBe(0);
       return out.join('\n');
     };
     const viaServer = await run({ 'opa-url': server.url });
