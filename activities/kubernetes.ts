@@ -100,6 +100,13 @@ function build(deps: KubernetesDeps) {
   };
 }
 
+/** The Kubernetes activities the worker registers (build's other functions are internal). */
+const ACTIVITY_NAMES = [
+  'k8sRestart', 'k8sScale', 'k8sRollback', 'k8sDeletePod', 'k8sCordon', 'k8sUncordon', 'k8sDrain',
+  'k8sRolloutPause', 'k8sRolloutAbort', 'k8sShiftTraffic', 'k8sCircuitBreak', 'k8sUndo', 'k8sProbe',
+] as const;
+type ActivityName = (typeof ACTIVITY_NAMES)[number];
+
 export function createKubernetesActivities(deps: KubernetesDeps | undefined) {
   const acts = deps ? build(deps) : undefined;
   const need = () => {
@@ -112,22 +119,8 @@ export function createKubernetesActivities(deps: KubernetesDeps | undefined) {
     }
     return acts;
   };
-  type A = ReturnType<typeof build>;
-  return {
-    k8sRestart: async (i: Parameters<A['k8sRestart']>[0]) => need().k8sRestart(i),
-    k8sScale: async (i: Parameters<A['k8sScale']>[0]) => need().k8sScale(i),
-    k8sRollback: async (i: Parameters<A['k8sRollback']>[0]) => need().k8sRollback(i),
-    k8sDeletePod: async (i: Parameters<A['k8sDeletePod']>[0]) => need().k8sDeletePod(i),
-    k8sCordon: async (i: Parameters<A['k8sCordon']>[0]) => need().k8sCordon(i),
-    k8sUncordon: async (i: Parameters<A['k8sUncordon']>[0]) => need().k8sUncordon(i),
-    k8sDrain: async (i: Parameters<A['k8sDrain']>[0]) => need().k8sDrain(i),
-    k8sRolloutPause: async (i: Parameters<A['k8sRolloutPause']>[0]) => need().k8sRolloutPause(i),
-    k8sRolloutAbort: async (i: Parameters<A['k8sRolloutAbort']>[0]) => need().k8sRolloutAbort(i),
-    k8sShiftTraffic: async (i: Parameters<A['k8sShiftTraffic']>[0]) => need().k8sShiftTraffic(i),
-    k8sCircuitBreak: async (i: Parameters<A['k8sCircuitBreak']>[0]) => need().k8sCircuitBreak(i),
-    k8sUndo: async (i: Parameters<A['k8sUndo']>[0]) => need().k8sUndo(i),
-    k8sProbe: async (i: Parameters<A['k8sProbe']>[0]) => need().k8sProbe(i),
-  };
+  // Each activity checks for a configured cluster first; typed as build's own function.
+  return Object.fromEntries(ACTIVITY_NAMES.map((n) => [n, async (i: never) => (need()[n] as (i: never) => Promise<unknown>)(i)])) as Pick<ReturnType<typeof build>, ActivityName>;
 }
 
 export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

@@ -75,6 +75,17 @@ export const MetricsSchema = z
   .prefault({})
   .describe('Where /metrics is served (medic server only)');
 
+/** Where ansible steps find their playbooks, inventory and ansible-playbook (activities/ansible.ts). */
+const AnsibleConfigSchema = z.strictObject({
+  playbookDir: z.string().min(1).describe('Directory holding the playbooks ansible steps may run (a step names a file relative to it, e.g. the shipped ansible/)'),
+  inventory: z.string().min(1).describe('Inventory file or directory (-i); a step can only reach hosts listed here and allow-listed by its playbook'),
+  ansiblePlaybook: z
+    .string()
+    .min(1)
+    .default('ansible-playbook')
+    .describe('The ansible-playbook to run (ansible-core with the ansible.posix collection, whose JSON callback medic reads); ansible-inventory is taken from the same directory'),
+});
+
 export const ConfigSchema = z.strictObject({
   mode: z.enum(['production', 'demo']).default('production').describe('demo loads the local stand-ins (npm start); never set it in production'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level'),
@@ -256,18 +267,7 @@ export const ConfigSchema = z.strictObject({
     .refine((k) => !(k.inCluster && k.kubeconfig), { message: 'set kubeconfig or inCluster, not both', path: ['inCluster'] })
     .optional()
     .describe('Kubernetes actions (kubernetes steps and probes). Absent: such steps fail with "not configured"'),
-  ansible: z
-    .strictObject({
-      playbookDir: z.string().min(1).describe('Directory holding the playbooks ansible steps may run (a step names a file relative to it, e.g. the shipped ansible/)'),
-      inventory: z.string().min(1).describe('Inventory file or directory (-i); a step can only reach hosts listed here and allow-listed by its playbook'),
-      ansiblePlaybook: z
-        .string()
-        .min(1)
-        .default('ansible-playbook')
-        .describe('The ansible-playbook to run (ansible-core with the ansible.posix collection, whose JSON callback medic reads); ansible-inventory is taken from the same directory'),
-    })
-    .optional()
-    .describe('Ansible steps (action: ansible). Absent: such steps fail with "not configured"'),
+  ansible: AnsibleConfigSchema.optional().describe('Ansible steps (action: ansible). Absent: such steps fail with "not configured"'),
   /** AWS (SSM actions): region and credentials come from the standard AWS chain (AWS_REGION,
    * AWS_PROFILE, instance/task roles, …); the endpoint is overridden only for tests (moto). */
   aws: z

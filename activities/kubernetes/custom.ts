@@ -4,6 +4,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { apiStatusOf, k8sError, requestOptions, type KubeClients } from './client.js';
+import type { K8sActionResult } from './changes.js';
+import { stampedPatch, type Plan } from './stamped-patch.js';
 
 export interface Gvr {
   group: string;
@@ -87,3 +89,27 @@ export function customClient(c: KubeClients, requestTimeoutMs: number) {
   };
 }
 export type CustomClient = ReturnType<typeof customClient>;
+
+/** One custom object to change with a stamped patch; a missing object is named by `field`. */
+export interface CustomTarget {
+  g: Gvr;
+  namespace: string;
+  name: string;
+  field: string;
+  /** For the stamp and summary; default "<Kind> <namespace>/<name>". */
+  object?: string;
+}
+
+/** stampedPatch on a custom object through `api` (read, patch and the object's name in one place). */
+export function stampedCustomPatch(
+  api: CustomClient,
+  t: CustomTarget,
+  o: { op: string; idempotencyKey: string; dryRun: boolean; roots: string[][]; plan: (before: CustomObject) => Plan },
+): Promise<K8sActionResult> {
+  return stampedPatch<CustomObject>({
+    ...o,
+    object: t.object ?? `${t.g.kind} ${t.namespace}/${t.name}`,
+    read: () => api.read(t.g, t.namespace, t.name, t.field),
+    patch: (body, type, dryRun) => api.patch(t.g, t.namespace, t.name, body, type, dryRun),
+  });
+}

@@ -8,10 +8,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { describeChanges, type GitopsFacts, type K8sActionResult } from './changes.js';
-import { customClient, GVR, type CustomObject } from './custom.js';
+import { customClient, GVR, stampedCustomPatch, type CustomObject } from './custom.js';
 import type { KubeClients } from './client.js';
 import { describeOwner, ownerOf, syncMarkerOf, type OwnerRef, type SyncMarker } from './gitops-owner.js';
-import { stampedPatch, type Plan } from './stamped-patch.js';
+import type { Plan } from './stamped-patch.js';
 import type { ActionCommon } from './workloads.js';
 
 export type GitopsMode = 'suspend-then-act' | 'rollback-through-gitops' | 'refuse';
@@ -51,16 +51,7 @@ export function createGitopsActions(c: KubeClients, requestTimeoutMs: number, ar
   const api = customClient(c, requestTimeoutMs);
 
   const ownerPatch = (owner: OwnerRef, op: string, o: ActionCommon, roots: string[][], plan: (obj: CustomObject) => Plan) =>
-    stampedPatch<CustomObject>({
-      op,
-      object: describeOwner(owner),
-      idempotencyKey: o.idempotencyKey,
-      dryRun: o.dryRun,
-      roots,
-      read: () => api.read(gvrOf(owner), owner.namespace, owner.name, owner.via),
-      patch: (body, type, dryRun) => api.patch(gvrOf(owner), owner.namespace, owner.name, body, type, dryRun),
-      plan,
-    });
+    stampedCustomPatch(api, { g: gvrOf(owner), namespace: owner.namespace, name: owner.name, field: owner.via, object: describeOwner(owner) }, { op, idempotencyKey: o.idempotencyKey, dryRun: o.dryRun, roots, plan });
 
   /** Flux: spec.suspend=true. Argo CD: spec.syncPolicy.automated removed (self-heal off), its value remembered. */
   const suspend = (owner: OwnerRef, o: ActionCommon) =>

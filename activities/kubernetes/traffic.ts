@@ -6,10 +6,10 @@
 // back to stable" becomes a Rollout abort and any other split is refused.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { K8sActionResult } from './changes.js';
-import { customClient, GVR, type CustomObject } from './custom.js';
+import { customClient, GVR, stampedCustomPatch, type CustomObject } from './custom.js';
 import type { KubeClients } from './client.js';
 import { createRolloutActions } from './rollouts.js';
-import { stampedPatch, type JsonPatchOp, type Plan } from './stamped-patch.js';
+import type { JsonPatchOp, Plan } from './stamped-patch.js';
 import type { ActionCommon } from './workloads.js';
 
 /** A destination's weight; without a host it names the destination by subset alone. */
@@ -120,14 +120,11 @@ export function createTrafficActions(c: KubeClients, defaultNamespace: string, r
   async function shiftWeights(input: Omit<ShiftTrafficInput, 'maxChange'> & { maxChange: number }, op: string): Promise<K8sActionResult & { before?: Weight[] }> {
     const namespace = input.namespace || defaultNamespace;
     let before: Weight[] | undefined;
-    const r = await stampedPatch<CustomObject>({
+    const r = await stampedCustomPatch(api, { g: GVR.virtualService, namespace, name: input.name, field: 'params.name' }, {
       op,
-      object: `VirtualService ${namespace}/${input.name}`,
       idempotencyKey: input.idempotencyKey,
       dryRun: input.dryRun,
       roots: [['spec', 'http']],
-      read: () => api.read(GVR.virtualService, namespace, input.name, 'params.name'),
-      patch: (body, type, dryRun) => api.patch(GVR.virtualService, namespace, input.name, body, type, dryRun),
       plan: (vs): Plan => {
         const p = weightPlan(vs.spec, input);
         if ('problem' in p) throw refused('TrafficShiftRefused', `shift-traffic VirtualService ${namespace}/${input.name}: ${p.problem}`, p.field);
@@ -173,14 +170,11 @@ export function createTrafficActions(c: KubeClients, defaultNamespace: string, r
       throw refused('CircuitBreakRefused', `circuit-break DestinationRule ${namespace}/${input.name}: params.outlierDetection.maxEjectionPercent ${max} exceeds the bound params.maxEjectionPercent ${input.maxEjectionPercent}`, 'params.outlierDetection.maxEjectionPercent');
     }
     let before: Record<string, unknown> | null = null;
-    const r = await stampedPatch<CustomObject>({
+    const r = await stampedCustomPatch(api, { g: GVR.destinationRule, namespace, name: input.name, field: 'params.name' }, {
       op: 'circuit-break',
-      object: `DestinationRule ${namespace}/${input.name}`,
       idempotencyKey: input.idempotencyKey,
       dryRun: input.dryRun,
       roots: [['spec', 'trafficPolicy']],
-      read: () => api.read(GVR.destinationRule, namespace, input.name, 'params.name'),
-      patch: (body, type, dryRun) => api.patch(GVR.destinationRule, namespace, input.name, body, type, dryRun),
       plan: (dr): Plan => {
         const current = (dr.spec?.trafficPolicy as Record<string, unknown> | undefined) ?? undefined;
         before = current ? structuredClone(current) : null;
@@ -201,14 +195,11 @@ export function createTrafficActions(c: KubeClients, defaultNamespace: string, r
       const { before: _, ...r } = await shiftWeights({ ...o, namespace: u.namespace, name: u.name, ...(u.route ? { route: u.route } : {}), weights: u.weights, maxChange: 100 }, 'revert-traffic');
       return r;
     }
-    return stampedPatch<CustomObject>({
+    return stampedCustomPatch(api, { g: GVR.destinationRule, namespace: u.namespace, name: u.name, field: 'undo.name' }, {
       op: 'revert-circuit-break',
-      object: `DestinationRule ${u.namespace}/${u.name}`,
       idempotencyKey: o.idempotencyKey,
       dryRun: o.dryRun,
       roots: [['spec', 'trafficPolicy']],
-      read: () => api.read(GVR.destinationRule, u.namespace, u.name, 'undo.name'),
-      patch: (body, type, dryRun) => api.patch(GVR.destinationRule, u.namespace, u.name, body, type, dryRun),
       plan: (dr): Plan => {
         if (JSON.stringify(dr.spec?.trafficPolicy ?? null) === JSON.stringify(u.trafficPolicy)) return { noop: 'traffic policy already as before' };
         const ops: JsonPatchOp[] = u.trafficPolicy === null ? [{ op: 'remove', path: '/spec/trafficPolicy' }] : [{ op: 'add', path: '/spec/trafficPolicy', value: u.trafficPolicy }];

@@ -20,6 +20,24 @@ import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition }
 /** The state is JSON (it is carried across continue-as-new); entries are never changed once written. */
 const copy = (s: IncidentState): IncidentState => ({ ...(JSON.parse(JSON.stringify({ ...s, timeline: [] })) as IncidentState), timeline: [...s.timeline] });
 
+type Answer = Extract<IncidentEvent, { kind: 'admitted' | 'actionResult' | 'previewed' | 'verified' | 'policyDecided' | 'notified' }>;
+type AnswerOf<K extends Answer['kind']> = Extract<Answer, { kind: K }>;
+
+/** The answers to a command, each taken only while that command is in flight (a late or repeated one is dropped). */
+const ANSWERS: { [K in Answer['kind']]: [NonNullable<Run['m']['inFlight']>, (r: Run, e: AnswerOf<K>) => void] } = {
+  admitted: ['governor', (r, e) => admitted(r, e.result)],
+  actionResult: ['action', (r, e) => acted(r, e.outcome)],
+  previewed: ['preview', (r, e) => previewed(r, e.outcome)],
+  verified: ['verify', (r, e) => verified(r, e.round)],
+  policyDecided: ['policy', (r, e) => policyDecided(r, e.result)],
+  notified: ['notify', onNotified],
+};
+
+function answered(r: Run, event: Answer): void {
+  const [awaiting, take] = ANSWERS[event.kind] as [string, (r: Run, e: Answer) => void];
+  if (r.m.inFlight === awaiting) take(r, event);
+}
+
 export function next(env: IncidentEnv, state: IncidentState, event: IncidentEvent): Transition {
   const r = new Run(env, copy(state), event.at);
   if (r.s.phase === 'done' && event.kind !== 'start') return afterDone(r, event);
@@ -48,9 +66,6 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     }
     case 'lockFreed':
       r.m.lockFreed = true;
-      break;
-    case 'admitted':
-      if (r.m.inFlight === 'governor') admitted(r, event.result);
       break;
     case 'decided': {
       const why = refuseDecision(r.s, event.decision, r.at);
@@ -103,20 +118,13 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
         afterWait(r, w.timer, true);
       }
       break;
+    case 'admitted':
     case 'actionResult':
-      if (r.m.inFlight === 'action') acted(r, event.outcome);
-      break;
     case 'previewed':
-      if (r.m.inFlight === 'preview') previewed(r, event.outcome);
-      break;
     case 'verified':
-      if (r.m.inFlight === 'verify') verified(r, event.round);
-      break;
     case 'policyDecided':
-      if (r.m.inFlight === 'policy') policyDecided(r, event.result);
-      break;
     case 'notified':
-      if (r.m.inFlight === 'notify') onNotified(r, event);
+      answered(r, event);
       break;
     case 'paged':
       onPaged(r, event);

@@ -24,6 +24,7 @@ import type { KubernetesDeps } from '../../activities/kubernetes.js';
 import type { AnsibleDeps } from '../../activities/ansible.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { buildIdOf, deploymentOptions, promoteToCurrent, type Promotion, type Versioning } from './versioning.js';
+import { present } from '../present.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
@@ -105,20 +106,9 @@ export async function createMedicWorker(o: WorkerOptions): Promise<MedicWorker> 
     fetch: o.fetch ?? globalThis.fetch,
     secret: (name) => secrets[name],
     sinks: [...(o.sinks ?? []), ...(o.slack ? [createSlackSink(o.slack)] : [])],
-    ...(o.pagerduty ? { pagerduty: o.pagerduty } : {}),
-    ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}),
-    ...(o.opa ? { opa: o.opa } : {}),
-    ...(o.alertmanagerUrl ? { alertmanagerUrl: o.alertmanagerUrl } : {}),
-    ...(o.store ? { store: o.store } : {}),
+    ...present(o, ['pagerduty', 'prometheusUrl', 'opa', 'alertmanagerUrl', 'store', 'kubernetes', 'ansible', 'drillTargets', 'digest', 'evidence', 'identityKey', 'playbooks']),
     ssm: new SSMClient(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
     ec2: new EC2Client(o.awsEndpoint ? { endpoint: o.awsEndpoint } : {}),
-    ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
-    ...(o.ansible ? { ansible: o.ansible } : {}),
-    ...(o.drillTargets ? { drillTargets: o.drillTargets } : {}),
-    ...(o.digest ? { digest: o.digest } : {}),
-    ...(o.evidence ? { evidence: o.evidence } : {}),
-    ...(o.identityKey ? { identityKey: o.identityKey } : {}),
-    ...(o.playbooks ? { playbooks: o.playbooks } : {}),
   });
   // Bundle once for both workers (bundling takes seconds).
   const workflowBundle = o.workflowBundle ?? { code: (await bundleWorkflowCode({ ...BUNDLE_OPTIONS, logger: o.bundleLogger ?? Runtime.instance().logger })).code };

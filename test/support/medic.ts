@@ -24,6 +24,7 @@ import { queryChecked, statusQuery, timelineQuery, type IncidentStatus, type Tim
 import { knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
+import { present } from '../../src/present.js';
 
 export const TOKENS = {
   intake: 'intake-token-0123456789',
@@ -107,12 +108,7 @@ export async function startMedic(
   const worker = await medicWorker(env, taskQueue, { ...(pd ? { PD_ROUTING_KEY: 'PDR0UT1NGKEY0123456789abcdefABCD' } : {}), ...(opts.secrets ?? {}) }, [...(opts.sinks ?? []), ...(opts.store ? [createStoreSink(opts.store)] : [])], {
     // the server's playbooks and runbooks, and this process's
     playbooks: () => [...playbooks, ...(opts.runbooks ?? []).map(runbookPlaybook), ...knownPlaybooks()],
-    ...(opts.awsEndpoint ? { awsEndpoint: opts.awsEndpoint } : {}),
-    ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}),
-    ...(opts.opa ? { opa: opts.opa } : {}),
-    ...(opts.ansible ? { ansible: opts.ansible } : {}),
-    ...(opts.alertmanagerUrl ? { alertmanagerUrl: opts.alertmanagerUrl } : {}),
-    ...(opts.store ? { store: opts.store } : {}),
+    ...present(opts, ['awsEndpoint', 'kubernetes', 'opa', 'ansible', 'alertmanagerUrl', 'store']),
     ...(pd && agent ? { pagerduty: { server: pd.server, agent, throttlePauseMs: 20 } } : {}),
   });
   const running = worker.run();
