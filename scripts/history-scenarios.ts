@@ -163,16 +163,22 @@ const decide = async (ctx: ScenarioContext, id: string, decision: 'approve' | 'd
 
 const one = (file: string, workflowId: string, description: string): Recorded[] => [{ file, workflowId, description }];
 
-export const SCENARIOS: Scenario[] = [
-  {
-    name: 'healed',
+/** A scenario whose one playbook (one demo replica per fault) heals the incident. */
+function healing(name: string, playbookName: string, faults: Fault[], steps: (d: DemoService[]) => HttpStepInput[], healedBy: RegExp, service: string, file: string, description: string): Scenario {
+  return {
+    name,
     async run(ctx) {
-      const d = await demo(ctx, 'outage');
-      const id = await fire(ctx, playbook('healed', { steps: [step(d, 'restart')] }), 'replay-healed');
-      await finished(ctx, id, 'resolved', /healed by step 1/);
-      return one('incident-healed', id, 'outage; the restart heals it; verified for the window; resolved');
+      const ds: DemoService[] = [];
+      for (const f of faults) ds.push(await demo(ctx, f));
+      const id = await fire(ctx, playbook(playbookName, { steps: steps(ds) }), service);
+      await finished(ctx, id, 'resolved', healedBy);
+      return one(file, id, description);
     },
-  },
+  };
+}
+
+export const SCENARIOS: Scenario[] = [
+  healing('healed', 'healed', ['outage'], ([d]) => [step(d!, 'restart')], /healed by step 1/, 'replay-healed', 'incident-healed', 'outage; the restart heals it; verified for the window; resolved'),
   {
     name: 'escalated-pagerduty',
     async run(ctx) {
@@ -244,17 +250,8 @@ export const SCENARIOS: Scenario[] = [
       return one('incident-action-failed-retried-escalated', id, 'the remediation answers 500 twice (two tries of the step); escalated');
     },
   },
-  {
-    name: 'verification-failed-then-healed',
-    async run(ctx) {
-      // Step 1 restarts a stubborn replica (verification fails); step 2 fails over to one a restart fixes.
-      const [d, e] = [await demo(ctx, 'stubborn'), await demo(ctx, 'outage')];
-      const pb = playbook('verify-then-heal', { steps: [step(d, 'restart'), step(e, 'failover')] });
-      const id = await fire(ctx, pb, 'replay-verify-heal');
-      await finished(ctx, id, 'resolved', /healed by step 2/);
-      return one('incident-verification-failed-next-step-healed', id, 'step 1 verification fails; step 2 heals; resolved');
-    },
-  },
+  // Step 1 restarts a stubborn replica (verification fails); step 2 fails over to one a restart fixes.
+  healing('verification-failed-then-healed', 'verify-then-heal', ['stubborn', 'outage'], ([d, e]) => [step(d!, 'restart'), step(e!, 'failover')], /healed by step 2/, 'replay-verify-heal', 'incident-verification-failed-next-step-healed', 'step 1 verification fails; step 2 heals; resolved'),
   {
     name: 'continue-as-new',
     async run(ctx) {

@@ -10,7 +10,7 @@
 #                                      each with its own host dir, host keys and authorized_keys
 #
 # Called by scripts/provision.sh (which holds the provision lock); runnable alone too.
-# Idempotent: stamped with the version, a second run returns at once. Force with
+# Idempotent: stamped with the version, a second run returns at once. Force with `--force` or
 # MEDIC_PROVISION_FORCE=1.
 #
 # ansible-core 2.19 is the newest line whose controller runs on Python 3.11 (Debian 12's
@@ -26,13 +26,12 @@ ANSIBLE_PACKAGE_VERSION="12.3.0"
 STAMP_VALUE="ansible-core $ANSIBLE_CORE_VERSION + ansible.posix from ansible $ANSIBLE_PACKAGE_VERSION"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-CACHE="$ROOT/.cache"
+source "$ROOT/scripts/lib/provision-common.sh"
+provision_dirs "$ROOT/.cache"
+parse_provision_args provision-ansible 2,17 "$@"
 VENV="$CACHE/ansible-venv"
 STAMP="$VENV/medic.version"
 PLAYBOOK_BIN="$VENV/bin/ansible-playbook"
-LOG_DIR="$CACHE/logs"
-
-source "$ROOT/scripts/lib/provision-common.sh"
 mkdir -p "$CACHE" "$LOG_DIR"
 
 # openssh-server: the tests' SSH hosts. Installed only when missing (no unit is started: the
@@ -57,7 +56,7 @@ if [ ! -x /usr/sbin/sshd ]; then
 fi
 command -v ssh >/dev/null 2>&1 || die "missing ssh (install the Debian package openssh-client)"
 
-if [ "${MEDIC_PROVISION_FORCE:-0}" != "1" ] && stamp_is "$STAMP" "$STAMP_VALUE" && [ -x "$PLAYBOOK_BIN" ]; then
+if [ "$FORCE" != "1" ] && stamp_is "$STAMP" "$STAMP_VALUE" && [ -x "$PLAYBOOK_BIN" ]; then
   say "ansible ready: $PLAYBOOK_BIN ($STAMP_VALUE)"
   exit 0
 fi
@@ -67,14 +66,7 @@ say "installing ansible-core==$ANSIBLE_CORE_VERSION into $VENV (pip, PyPI)…"
 log="$LOG_DIR/ansible-pip.log"
 # Built under its final name (a venv's scripts name their own path); removed again on failure,
 # and the stamp is written last, so a half-built venv is never taken for a ready one.
-rm -rf "$VENV"
-if ! { python3 -m venv "$VENV" \
-       && "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
-            "ansible-core==$ANSIBLE_CORE_VERSION"; } >"$log" 2>&1; then
-  tail -n 30 "$log" >&2
-  rm -rf "$VENV"
-  die "installing ansible-core==$ANSIBLE_CORE_VERSION failed (log: $log)"
-fi
+venv_pip_install "$VENV" "$log" "ansible-core==$ANSIBLE_CORE_VERSION"
 [ -x "$PLAYBOOK_BIN" ] || die "ansible-core installed but $PLAYBOOK_BIN is missing (log: $log)"
 "$PLAYBOOK_BIN" --version >>"$log" 2>&1 || die "$PLAYBOOK_BIN does not run (log: $log)"
 say "unpacking ansible.posix from ansible==$ANSIBLE_PACKAGE_VERSION (PyPI)…"

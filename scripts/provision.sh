@@ -220,14 +220,7 @@ fi
 if ! wrapper_current "$MOTO_WRAPPER" "$MOTO_STAMP" "$MOTO_VERSION" "$MOTO_VENV/bin/moto_server" "\"$MOTO_VENV/bin/moto_server\""; then
   say "installing moto[server]==$MOTO_VERSION into $MOTO_VENV (pip, PyPI)…"
   moto_log="$LOG_DIR/moto-pip.log"
-  rm -rf "$MOTO_VENV"
-  if ! { python3 -m venv "$MOTO_VENV" \
-         && "$MOTO_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
-              "moto[server]==$MOTO_VERSION"; } >"$moto_log" 2>&1; then
-    tail -n 30 "$moto_log" >&2
-    rm -rf "$MOTO_VENV"
-    die "installing moto[server]==$MOTO_VERSION failed (log: $moto_log)"
-  fi
+  venv_pip_install "$MOTO_VENV" "$moto_log" "moto[server]==$MOTO_VERSION"
   [ -x "$MOTO_VENV/bin/moto_server" ] || die "moto installed but $MOTO_VENV/bin/moto_server is missing (log: $moto_log)"
   install_wrapper "$MOTO_WRAPPER" "$MOTO_STAMP" "$MOTO_VERSION" <<EOF
 #!/usr/bin/env bash

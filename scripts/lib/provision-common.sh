@@ -158,3 +158,17 @@ install_wrapper() {
   mv -f "$tmp" "$1"
   echo "$3" >"$2"
 }
+
+# venv_pip_install VENV LOG SPEC: a fresh Python virtualenv VENV (an old one removed first) with
+# SPEC installed from PyPI, pip's output in LOG; on failure shows the log's last 30 lines, removes
+# VENV (a venv's scripts name their own path, so it is built in place) and exits 1.
+venv_pip_install() {
+  local venv="$1" log="$2" spec="$3"
+  rm -rf "$venv"
+  if ! { python3 -m venv "$venv" \
+         && "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q "$spec"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    rm -rf "$venv"
+    die "installing $spec failed (log: $log)"
+  fi
+}
