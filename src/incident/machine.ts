@@ -20,22 +20,28 @@ import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition }
 /** The state is JSON (it is carried across continue-as-new); entries are never changed once written. */
 const copy = (s: IncidentState): IncidentState => ({ ...(JSON.parse(JSON.stringify({ ...s, timeline: [] })) as IncidentState), timeline: [...s.timeline] });
 
-type Answer = Extract<IncidentEvent, { kind: 'admitted' | 'actionResult' | 'previewed' | 'verified' | 'policyDecided' | 'notified' }>;
-type AnswerOf<K extends Answer['kind']> = Extract<Answer, { kind: K }>;
+type Simple = Extract<IncidentEvent, { kind: 'admitted' | 'actionResult' | 'previewed' | 'verified' | 'policyDecided' | 'notified' | 'silenced' | 'unsilenced' | 'similarFound' | 'drillReport' | 'paged' }>;
+type EventOf<K extends Simple['kind']> = Extract<Simple, { kind: K }>;
 
-/** The answers to a command, each taken only while that command is in flight (a late or repeated one is dropped). */
-const ANSWERS: { [K in Answer['kind']]: [NonNullable<Run['m']['inFlight']>, (r: Run, e: AnswerOf<K>) => void] } = {
+/** Events taken by one call. Answers to a command name it: they are taken only while that command
+ * is in flight (a late or repeated one is dropped); the others (undefined) always. */
+const SIMPLE: { [K in Simple['kind']]: [NonNullable<Run['m']['inFlight']> | undefined, (r: Run, e: EventOf<K>) => void] } = {
   admitted: ['governor', (r, e) => admitted(r, e.result)],
   actionResult: ['action', (r, e) => acted(r, e.outcome)],
   previewed: ['preview', (r, e) => previewed(r, e.outcome)],
   verified: ['verify', (r, e) => verified(r, e.round)],
   policyDecided: ['policy', (r, e) => policyDecided(r, e.result)],
   notified: ['notify', onNotified],
+  silenced: [undefined, onSilenced],
+  unsilenced: [undefined, onUnsilenced],
+  similarFound: [undefined, (r, e) => onSimilar(r, e.similar)],
+  drillReport: [undefined, (r, e) => r.note(entry.drillReport({ message: e.message, data: { drill: e.report } }))],
+  paged: [undefined, onPaged],
 };
 
-function answered(r: Run, event: Answer): void {
-  const [awaiting, take] = ANSWERS[event.kind] as [string, (r: Run, e: Answer) => void];
-  if (r.m.inFlight === awaiting) take(r, event);
+function handle(r: Run, event: Simple): void {
+  const [awaiting, take] = SIMPLE[event.kind] as [string | undefined, (r: Run, e: Simple) => void];
+  if (awaiting === undefined || r.m.inFlight === awaiting) take(r, event);
 }
 
 export function next(env: IncidentEnv, state: IncidentState, event: IncidentEvent): Transition {
@@ -93,24 +99,12 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     case 'forged':
       r.note(entry.forged({ message: `refused a forged ${event.what} claiming to be ${event.user}: ${event.reason}`, data: { forged: { kind: event.idKind, user: event.user, what: event.what, reason: event.reason } } }));
       break;
-    case 'silenced':
-      onSilenced(r, event);
-      break;
-    case 'unsilenced':
-      onUnsilenced(r, event);
-      break;
-    case 'similarFound':
-      onSimilar(r, event.similar);
-      break;
     case 'snoozed': {
       const why = refuseSnooze(env.playbook, r.ended(), event.snooze);
       if (why) return refuse(r, why);
       onSnooze(r, event.snooze);
       break;
     }
-    case 'drillReport':
-      r.note(entry.drillReport({ message: event.message, data: { drill: event.report } }));
-      break;
     case 'timer':
       if (r.m.wait?.id === event.id) {
         const w = r.m.wait;
@@ -124,10 +118,12 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     case 'verified':
     case 'policyDecided':
     case 'notified':
-      answered(r, event);
-      break;
+    case 'silenced':
+    case 'unsilenced':
+    case 'similarFound':
+    case 'drillReport':
     case 'paged':
-      onPaged(r, event);
+      handle(r, event);
       break;
     case 'evidence':
       onEvidence(r, event.pack);
