@@ -57,6 +57,15 @@ const cli = async (...args: string[]): Promise<{ code: number; stdout: string; s
   }
 };
 
+/** A 6-entry log tampered with by `sql`, checked by `medic audit verify`: it must fail (exit 1); its report. */
+async function verifyTampered(sql: string): Promise<string> {
+  const path = logWith(6);
+  tamper(path, sql);
+  const r = await cli('audit', 'verify', '--file', path);
+  expect(r.code).toBe(1);
+  return r.stdout;
+}
+
 describe('audit log (SQLite)', () => {
   it('appends once per (incident, seq), refuses UPDATE and DELETE, and verifies clean', () => {
     const db = openAuditDb(join(dir, 'idem.db'));
@@ -81,12 +90,9 @@ describe('audit log (SQLite)', () => {
   });
 
   it('detects an edited entry and names it', async () => {
-    const path = logWith(6);
-    tamper(path, "UPDATE audit_log SET who = 'mallory' WHERE id = 3");
-    const r = await cli('audit', 'verify', '--file', path);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('audit log TAMPERED: entry #3 was edited: its content no longer matches its hash');
-    expect(r.stdout).toContain('first bad entry: #3 (2026-11-25T12:00:02.000Z, incident incident:demo:0123456789ab:abcdef01 seq 2): step 2 finished');
+    const out = await verifyTampered("UPDATE audit_log SET who = 'mallory' WHERE id = 3");
+    expect(out).toContain('audit log TAMPERED: entry #3 was edited: its content no longer matches its hash');
+    expect(out).toContain('first bad entry: #3 (2026-11-25T12:00:02.000Z, incident incident:demo:0123456789ab:abcdef01 seq 2): step 2 finished');
   });
 
   it('detects an edit whose hash was recomputed, at the next entry', () => {
@@ -105,27 +111,18 @@ describe('audit log (SQLite)', () => {
   });
 
   it('detects a deleted entry, in the middle and at the end', async () => {
-    const middle = logWith(6);
-    tamper(middle, 'DELETE FROM audit_log WHERE id = 4');
-    const r = await cli('audit', 'verify', '--file', middle);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('entry #4 is missing (deleted): the log jumps from #3 to #5');
-    expect(r.stdout).toContain('first bad entry: #5');
+    const middle = await verifyTampered('DELETE FROM audit_log WHERE id = 4');
+    expect(middle).toContain('entry #4 is missing (deleted): the log jumps from #3 to #5');
+    expect(middle).toContain('first bad entry: #5');
 
-    const end = logWith(6);
-    tamper(end, 'DELETE FROM audit_log WHERE id = 6');
-    const e = await cli('audit', 'verify', '--file', end);
-    expect(e.code).toBe(1);
-    expect(e.stdout).toContain('the log ends at entry #5 but was last written at #6: entries were removed from the end');
+    const end = await verifyTampered('DELETE FROM audit_log WHERE id = 6');
+    expect(end).toContain('the log ends at entry #5 but was last written at #6: entries were removed from the end');
   });
 
   it('detects reordered entries', async () => {
-    const path = logWith(6);
-    tamper(path, 'UPDATE audit_log SET id = -1 WHERE id = 3; UPDATE audit_log SET id = 3 WHERE id = 4; UPDATE audit_log SET id = 4 WHERE id = -1;');
-    const r = await cli('audit', 'verify', '--file', path);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('entry #3 is out of order: it was written after entry #4, not #2');
-    expect(r.stdout).toContain('first bad entry: #3');
+    const out = await verifyTampered('UPDATE audit_log SET id = -1 WHERE id = 3; UPDATE audit_log SET id = 3 WHERE id = 4; UPDATE audit_log SET id = 4 WHERE id = -1;');
+    expect(out).toContain('entry #3 is out of order: it was written after entry #4, not #2');
+    expect(out).toContain('first bad entry: #3');
   });
 
   it('medic audit export --since … --format jsonl|csv', async () => {

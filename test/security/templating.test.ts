@@ -15,7 +15,7 @@ import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import { startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import { slackGraph } from '../../src/graphs/incident-graph.js';
 import { loadPlaybooks } from '../../src/playbooks/load.js';
-import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
+import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
 import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';
@@ -73,6 +73,10 @@ async function timelineWith(id: string, text: string): Promise<string[]> {
 
 const ended = (s: IncidentStatus): boolean => s.status === 'escalated' || s.status === 'resolved';
 const messages = (t: TimelineEntry[]): string[] => t.map((e) => e.message);
+/** The server runs only `pb` from now on. */
+const serveOnly = (pb: Playbook): void => void m.playbooks.splice(0, m.playbooks.length, pb);
+/** A playbook that escalates after a 1 s hold (these tests end at escalation). */
+const quickEscalating = (input: Omit<PlaybookInput, 'holdAfterEscalation'>): Playbook => PlaybookSchema.parse({ holdAfterEscalation: '1s', ...input });
 
 /** The shipped playbook, loaded the way medic loads it (MEDIC_PB_* from the environment), with
  * the verification shortened for a test. */
@@ -90,8 +94,7 @@ async function lbWeightShift(): Promise<Playbook> {
 
 describe('HTTP path injection (playbooks/lb-weight-shift.yaml, service label into the URL path)', () => {
   beforeAll(async () => {
-    m.playbooks.length = 0;
-    m.playbooks.push(await lbWeightShift());
+    serveOnly(await lbWeightShift());
   });
 
   it('service=../../admin and service=a/b?x= are each encoded into one path segment; the signed request reaches only that path', async () => {
@@ -148,8 +151,7 @@ describe('HTTP path injection (playbooks/lb-weight-shift.yaml, service label int
 describe('a step needing approval', () => {
   it('with a refused value asks nobody to approve: it fails at once, nothing sent', async () => {
     const pb = await lbWeightShift();
-    m.playbooks.length = 0;
-    m.playbooks.push({ ...pb, steps: [{ ...pb.steps[0]!, requiresApproval: true, approvers: ['alice'] }] });
+    serveOnly({ ...pb, steps: [{ ...pb.steps[0]!, requiresApproval: true, approvers: ['alice'] }] });
     traffic.state.log.length = 0;
     const id = await fire({ alertname: 'RegionHealthCheckFailing', service: '.', pool: 'p4', severity: 'critical' });
     const final = await m.waitFor(id, ended, 60_000);
@@ -166,12 +168,10 @@ describe('a step needing approval', () => {
 
 describe('second-order secrets: {{secret.X}} arriving in a label value is never resolved', () => {
   it('label service={{secret.TRAFFIC_API_TOKEN}} reaches a header and the path as text; the token goes only where the playbook wrote it', async () => {
-    m.playbooks.length = 0;
-    m.playbooks.push(
-      PlaybookSchema.parse({
+    serveOnly(
+      quickEscalating({
         name: 'secret-echo',
         match: { alertname: 'SecretEcho' },
-        holdAfterEscalation: '1s',
         steps: [
           {
             name: 'notify',
@@ -252,12 +252,10 @@ describe('PromQL injection and the incident graph, against a real Prometheus', (
       if (Date.now() > deadline) throw new Error('Prometheus never scraped the demo service');
       await new Promise((res) => setTimeout(res, 250));
     }
-    m.playbooks.length = 0;
-    m.playbooks.push(
-      PlaybookSchema.parse({
+    serveOnly(
+      quickEscalating({
         name: 'promql-verified',
         match: { alertname: 'StubbornDown' },
-        holdAfterEscalation: '1s',
         steps: [
           {
             name: 'restart',
