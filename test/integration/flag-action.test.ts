@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { createFlagActivities, FLAG_TAG_TYPE, flagTagValue, type FlagActionInput } from '../../activities/flags.js';
-import { startHoldingProxy } from '../support/crash-proxy.js';
+import { startHoldingProxy, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
@@ -64,6 +64,17 @@ async function flagOn(name: string): Promise<void> {
 const disabledEvents = async (feature: string): Promise<number> =>
   (await unleash.events(feature)).filter((e) => e.type === 'feature-environment-disabled' && e.environment === 'production').length;
 
+/** The first attempt at switching `flag` off through `proxy`, whose POST is held (as `label`) and
+ * then dropped; the retry's input and the first attempt, whose answer never arrives. */
+async function switchDropped(proxy: HoldingProxy, flag: string, label: HoldPoint) {
+  const key = input(flag, { url: proxy.url });
+  const held = proxy.hold((e) => e.method === 'POST' && e.url.endsWith('/environments/production/off'), label);
+  const first = flags.setFeatureFlag({ ...key, timeoutMs: 60_000 });
+  await held;
+  proxy.drop();
+  return { key, first };
+}
+
 describe('setFeatureFlag against Unleash', () => {
   it('turns a flag off, reports before → after, and the application evaluates it off', async () => {
     await flagOn('checkout-new-flow');
@@ -98,11 +109,7 @@ describe('setFeatureFlag against Unleash', () => {
     await flagOn('lost-answer');
     const proxy = await startHoldingProxy({ target: unleash.url });
     try {
-      const key = input('lost-answer', { url: proxy.url });
-      const held = proxy.hold((e) => e.method === 'POST' && e.url.endsWith('/environments/production/off'), 'answer-held');
-      const first = flags.setFeatureFlag({ ...key, timeoutMs: 60_000 });
-      await held; // Unleash switched it off; the answer is kept from the activity
-      proxy.drop();
+      const { key, first } = await switchDropped(proxy, 'lost-answer', 'answer-held'); // Unleash switched it off; the answer is kept from the activity
       expect(await failureOf(first)).not.toBeInstanceOf(ApplicationFailure); // retryable: Temporal tries again
       expect(await unleash.enabledIn('lost-answer', 'production')).toBe(false);
       await unleash.admin('POST', '/api/admin/projects/default/features/lost-answer/environments/production/on'); // a human's decision
@@ -120,11 +127,7 @@ describe('setFeatureFlag against Unleash', () => {
     await flagOn('never-sent');
     const proxy = await startHoldingProxy({ target: unleash.url });
     try {
-      const key = input('never-sent', { url: proxy.url });
-      const held = proxy.hold((e) => e.method === 'POST' && e.url.endsWith('/environments/production/off'), 'before-target');
-      const first = flags.setFeatureFlag({ ...key, timeoutMs: 60_000 });
-      await held;
-      proxy.drop();
+      const { key, first } = await switchDropped(proxy, 'never-sent', 'before-target');
       await failureOf(first);
       expect(await unleash.enabledIn('never-sent', 'production')).toBe(true);
       const retried = await flags.setFeatureFlag(key);
