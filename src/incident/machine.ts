@@ -20,7 +20,7 @@ import type { IncidentEnv, IncidentEvent, IncidentState, TimerName, Transition }
 /** The state is JSON (it is carried across continue-as-new); entries are never changed once written. */
 const copy = (s: IncidentState): IncidentState => ({ ...(JSON.parse(JSON.stringify({ ...s, timeline: [] })) as IncidentState), timeline: [...s.timeline] });
 
-type Simple = Extract<IncidentEvent, { kind: 'admitted' | 'actionResult' | 'previewed' | 'verified' | 'policyDecided' | 'notified' | 'silenced' | 'unsilenced' | 'similarFound' | 'drillReport' | 'paged' }>;
+type Simple = Extract<IncidentEvent, { kind: 'admitted' | 'actionResult' | 'previewed' | 'verified' | 'policyDecided' | 'notified' | 'silenced' | 'unsilenced' | 'similarFound' | 'drillReport' | 'paged' | 'evidence' }>;
 type EventOf<K extends Simple['kind']> = Extract<Simple, { kind: K }>;
 
 /** Events taken by one call. Answers to a command name it: they are taken only while that command
@@ -37,6 +37,7 @@ const SIMPLE: { [K in Simple['kind']]: [NonNullable<Run['m']['inFlight']> | unde
   similarFound: [undefined, (r, e) => onSimilar(r, e.similar)],
   drillReport: [undefined, (r, e) => r.note(entry.drillReport({ message: e.message, data: { drill: e.report } }))],
   paged: [undefined, onPaged],
+  evidence: [undefined, (r, e) => onEvidence(r, e.pack)],
 };
 
 function handle(r: Run, event: Simple): void {
@@ -123,10 +124,8 @@ export function next(env: IncidentEnv, state: IncidentState, event: IncidentEven
     case 'similarFound':
     case 'drillReport':
     case 'paged':
-      handle(r, event);
-      break;
     case 'evidence':
-      onEvidence(r, event.pack);
+      handle(r, event);
       break;
   }
   proceed(r);
