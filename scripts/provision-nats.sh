@@ -12,13 +12,9 @@ NATS_VERSION="v2.15.3"
 NATS_MODULE="github.com/nats-io/nats-server/v2"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-BIN_DIR="$ROOT/.cache/bin"
-LOG_DIR="$ROOT/.cache/logs"
-NATS="$BIN_DIR/nats-server"
-STAMP="$BIN_DIR/nats-server.version"
-
 source "$ROOT/scripts/lib/provision-common.sh"
-parse_provision_args provision-nats 2,8 "$@"
+provision_init provision-nats 2,8 "$ROOT/.cache" nats-server "$@"
+NATS="$OUT"
 
 if [ "$FORCE" != "1" ] && [ -x "$NATS" ] && stamp_is "$STAMP" "$NATS_VERSION"; then
   exit 0 # fast path: already built
