@@ -191,7 +191,9 @@ export async function startCrashHarness(workerEnv: () => Record<string, string>)
         lost: final?.status === c.expected ? 0 : 1,
       });
     }
-    await spare.kill();
+    // Every incident has ended: stop this run's worker too, so a later run on the same harness (and
+    // task queue) is served only by workers that know its playbooks and that its kills interrupt.
+    await Promise.all([current.kill(), spare.kill()]);
     const table = recordRows(part, rows);
     console.log(table);
 
