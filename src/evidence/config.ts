@@ -2,18 +2,12 @@
 // block still records the alert's series and medic's own earlier actions). Values may be
 // templates; each is rendered for where it lands (src/evidence/request.ts) and re-validated.
 import { z } from 'zod';
-import { promqlTemplateProblem } from '../playbooks/render-promql.js';
+import { PromqlTemplateSchema } from '../playbooks/render-promql.js';
 import { urlTemplateProblem } from '../playbooks/render-url.js';
 import { DURATION_PATTERN } from '../playbooks/duration.js';
 
 const Duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 500ms, 30s, 5m, 1h or 2d');
-const Promql = z
-  .string()
-  .min(1)
-  .superRefine((v, c) => {
-    const problem = promqlTemplateProblem(v);
-    if (problem) c.addIssue({ code: 'custom', message: problem });
-  });
+const Promql = PromqlTemplateSchema;
 const Url = z.string().superRefine((v, c) => {
   const problem = urlTemplateProblem(v);
   if (problem) c.addIssue({ code: 'custom', message: problem });

@@ -2,6 +2,7 @@
 // and the explicit opt-in for system namespaces). A name, namespace or node rendered from alert
 // data must fall inside these lists (checked in src/policy/targets.ts at load and after rendering).
 import { z } from 'zod';
+import { checkedString } from './checked-string.js';
 
 /** A glob (`*` any run of characters, `?` one) or `~regex` (matched against the whole value). */
 export function patternProblem(p: string): string | undefined {
@@ -16,14 +17,7 @@ export function patternProblem(p: string): string | undefined {
   return /^[a-z0-9.*?-]+$/.test(p) ? undefined : `${p} must be a name, a glob of lowercase letters, digits, - . * ? or a ~regex`;
 }
 
-export const TargetPattern = z
-  .string()
-  .min(1)
-  .superRefine((p, ctx) => {
-    const problem = patternProblem(p);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .describe('A name, a glob (`*` any characters, `?` one; e.g. `web-*`) or `~regex` matching the whole value');
+export const TargetPattern = checkedString(patternProblem).describe('A name, a glob (`*` any characters, `?` one; e.g. `web-*`) or `~regex` matching the whole value');
 const Patterns = (what: string) => z.array(TargetPattern).min(1).optional().describe(what);
 
 /** The object kinds whose names a step may template (the `name` of its params or probe). */

@@ -4,6 +4,7 @@
 // After rendering, the query is tokenised again and must have the template's structure: the same
 // tokens, with each string holding exactly the intended text. A value can therefore never close
 // the string or the selector (`x"} or vector(1)` stays part of one label value).
+import { checkedString } from './checked-string.js';
 import { placeholdersOf, substitute, type Placeholder, type RenderViolation, type TemplateContext } from './template.js';
 
 export interface PromqlToken {
@@ -104,6 +105,9 @@ export function promqlTemplateProblem(template: string): string | undefined {
   }
   return undefined;
 }
+
+/** A playbook's PromQL template, checked where the playbook is loaded (probes, evidence queries). */
+export const PromqlTemplateSchema = checkedString(promqlTemplateProblem);
 
 export type PromqlViolation = RenderViolation;
 

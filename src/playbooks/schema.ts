@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, toMs } from './duration.js';
 import { jsonBodyTemplateProblem } from './render-json.js';
-import { promqlTemplateProblem } from './render-promql.js';
+import { PromqlTemplateSchema } from './render-promql.js';
 import { urlTemplateProblem } from './render-url.js';
 import { AllowSchema } from './allow.js';
 import { KubernetesParamsSchema, KubernetesProbeSchema } from './kubernetes.js';
@@ -109,13 +109,7 @@ export const HttpProbeSchema = z.strictObject({
   timeout: Duration.default('5s').describe('Per-request timeout'),
 });
 
-const PromqlTemplate = z
-  .string()
-  .min(1)
-  .superRefine((v, c) => {
-    const problem = promqlTemplateProblem(v);
-    if (problem) c.addIssue({ code: 'custom', message: problem });
-  });
+const PromqlTemplate = PromqlTemplateSchema;
 
 export const PromqlProbeSchema = z.strictObject({
   query: PromqlTemplate.describe(
