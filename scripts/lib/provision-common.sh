@@ -70,7 +70,7 @@ check_node() {
 }
 
 # go_install_into NAME PACKAGE@VERSION LDFLAGS OUT STAMP_FILE STAMP: builds one Go command with
-# `go install` from the Go module proxy (static, GOWORK off) in a temp dir beside OUT, log in
+# `go install` from the Go module proxy (static, GOWORK off; a heartbeat every 30 s) in a temp dir beside OUT, log in
 # <OUT's dir>/../logs/NAME-build.log, then moves it to OUT in one rename (worktrees share
 # .cache/bin, so nobody sees half a binary) and writes STAMP to STAMP_FILE.
 go_install_into() {
@@ -82,8 +82,11 @@ go_install_into() {
   build_dir="$(mktemp -d "$bin_dir/.$name-build.XXXXXX")"
   log="$log_dir/$name-build.log"
   say "building $name ${pkg#*@} with go install (first run only, a few minutes)…"
-  if ! (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
-        go install -ldflags "$ldflags" "$pkg") >"$log" 2>&1; then
+  # In the background, so a long build (the Temporal server: minutes on 2 cores) says it is alive.
+  (cd "$build_dir" && GOBIN="$build_dir" GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
+     exec go install -ldflags "$ldflags" "$pkg") >"$log" 2>&1 &
+  wait_with_heartbeat $! "$name" "$started"
+  if [ "$build_rc" -ne 0 ]; then
     rm -rf "$build_dir"
     tail -n 30 "$log" >&2
     die "building $name ${pkg#*@} failed (full log: $log)"

@@ -1,6 +1,7 @@
 // docker-compose.yml and the configs it mounts, validated offline with the real tools (no Docker
 // engine here): Debian's docker-compose 1.29 (`config`), promtool and amtool. The stack is
-// Temporal on PostgreSQL + UI, Prometheus, Alertmanager, medic worker and medic app, each a
+// Temporal on PostgreSQL + UI (the same configuration as the tests' production engine and the
+// Helm values for Temporal's chart), Prometheus, Alertmanager, medic worker and medic app, each a
 // service with a health check, and no secret value in the file.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../support/paths.js';
+import { temporalServerParts, TEMPORAL_DATABASES } from '../../dev/temporal-server.js';
+import { dynamicConfigYaml } from '../../dev/temporal-dynamic-config.js';
 
 const run = promisify(execFile);
 const COMPOSE = join(ROOT, 'docker-compose.yml');
@@ -62,6 +65,31 @@ describe('docker-compose.yml', () => {
     const setup = services['temporal-setup']!.command!.join(' ');
     for (const sa of ['MedicService', 'MedicSeverity', 'MedicStatus']) expect(setup).toContain(`--name ${sa} --type Keyword`);
     expect(services['temporal-ui']!.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' });
+  });
+
+  it('Temporal is the production engine the tests run: the same server version, postgres12, shard count and dynamic config as dev/temporal-server.ts and the Helm values', async () => {
+    const { services } = await config(SECRETS);
+    const temporal = services.temporal as Service & { volumes?: string[] };
+    // the server the tests run (scripts/provision-temporal-server.sh) is the compose image's version
+    const { stdout } = await run(temporalServerParts(ROOT).server, ['--version']);
+    const version = /(\d+\.\d+\.\d+)/.exec(stdout)?.[1];
+    expect(temporal.image).toBe(`temporalio/auto-setup:${version}`);
+    expect(temporal.environment).toMatchObject({ DB: 'postgres12', DBNAME: TEMPORAL_DATABASES.default, VISIBILITY_DBNAME: TEMPORAL_DATABASES.visibility });
+    // its dynamic config file is medic's (dev/temporal-dynamic-config.ts), mounted where the image reads it
+    const mount = temporal.volumes!.find((v) => v.endsWith(':ro') && v.includes('dynamicconfig'))!;
+    const [host, inContainer] = mount.split(':');
+    expect(inContainer).toBe(`/etc/temporal/${temporal.environment!.DYNAMIC_CONFIG_FILE_PATH}`);
+    const expected = parse(dynamicConfigYaml()) as unknown;
+    expect(parse(await readFile(host!, 'utf8'))).toEqual(expected);
+    // the values for Temporal's Helm chart say the same
+    const helm = parse(await readFile(join(ROOT, 'deploy/helm/temporal-values.yaml'), 'utf8')) as {
+      server: { image: { tag: string }; config: { numHistoryShards: number; persistence: Record<'default' | 'visibility', { driver: string; sql: { driver: string; database: string } }> }; dynamicConfig: unknown };
+    };
+    expect(helm.server.image.tag).toBe(version);
+    expect(String(helm.server.config.numHistoryShards)).toBe(temporal.environment!.NUM_HISTORY_SHARDS);
+    expect(helm.server.config.persistence.default).toMatchObject({ driver: 'sql', sql: { driver: 'postgres12', database: TEMPORAL_DATABASES.default } });
+    expect(helm.server.config.persistence.visibility).toMatchObject({ driver: 'sql', sql: { driver: 'postgres12', database: TEMPORAL_DATABASES.visibility } });
+    expect(helm.server.dynamicConfig).toEqual(expected);
   });
 
   it('medic worker and app run from the one image, start after the search attributes exist, and probe their health endpoints', async () => {

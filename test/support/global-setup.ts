@@ -14,6 +14,7 @@ import { BUNDLE_PATH, opaPath, ROOT, temporalCliPath, testServerPath } from './p
 import { kafkaRunClassPath, natsServerPath } from '../../dev/buses.js';
 import { makeTestServerArchive } from './test-server-cds.js';
 import { ANSIBLE_PLAYBOOK } from './ansible.js';
+import { temporalServerParts } from '../../dev/temporal-server.js';
 
 const SOURCES = ['workflows', 'src', 'activities'];
 const KEY_PATH = `${BUNDLE_PATH}.key`;
@@ -45,7 +46,9 @@ async function bundle(): Promise<void> {
 const once = globalThis as { medicBundle?: Promise<void>; medicCds?: Promise<void> };
 
 export default async function setup(): Promise<void> {
-  for (const p of [temporalCliPath(), testServerPath(), opaPath(), natsServerPath(), kafkaRunClassPath(), ANSIBLE_PLAYBOOK, '/usr/sbin/sshd']) {
+  // the production engine (scripts/provision-temporal-server.sh): server, schema tool and schema
+  const engine = Object.values(temporalServerParts(ROOT));
+  for (const p of [temporalCliPath(), testServerPath(), opaPath(), natsServerPath(), kafkaRunClassPath(), ANSIBLE_PLAYBOOK, '/usr/sbin/sshd', ...engine]) {
     if (!existsSync(p)) throw new Error(`missing ${p}: run "bash scripts/provision.sh" (npm test does it for you)`);
   }
   once.medicBundle ??= bundle();

@@ -97,9 +97,12 @@ export async function startMedic(
     opa?: OpaDeps;
     /** The server's playbooks from the start, built on the demo service's URL. */
     playbooks?: (demoUrl: string) => Playbook[];
+    /** The Temporal environment (default: a dev server of its own, devServerEnv()); e.g.
+     * existingServerEnv() on the production engine. stop() tears it down either way. */
+    temporal?: () => Promise<TestWorkflowEnvironment>;
   } = {},
 ): Promise<Medic> {
-  const env = await devServerEnv();
+  const env = await (opts.temporal ?? devServerEnv)();
   const demo = await startDemoService();
   const pd = opts.pagerduty ? await startPagerDutyStandIn() : undefined;
   const agent = pd ? new Agent({ ca: pd.certs.ca }) : undefined;

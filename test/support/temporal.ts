@@ -48,6 +48,13 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   }));
 }
 
+/** An environment on a server this file started itself (e.g. dev/temporal-server.ts, the
+ * production engine); teardown() closes the connections and leaves the server running. */
+export async function existingServerEnv(address: string, namespace = 'default'): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
+}
+
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   // read by the server's launcher script, which the SDK starts with this process's environment
