@@ -64,13 +64,16 @@ export interface TemporalServerOptions {
 
 type Ports = Record<(typeof SERVICES)[number], { grpcPort: number; membershipPort: number }> & { http: number };
 
+/** The server stores membership ports in a SQL smallint (cluster_membership.rpc_port): every
+ * port must be below 32768, so not from the kernel's ephemeral range (32768–60999 on Linux). */
 async function allocatePorts(): Promise<Ports> {
   const taken = new Set<number>();
   const next = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) return taken.add(p), p;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+      if (!taken.has(candidate) && (await freePort(candidate)) === candidate) return taken.add(candidate), candidate;
     }
+    throw new Error('no free port between 20000 and 32000 on 127.0.0.1 for temporal-server');
   };
   const ports = { http: await next() } as Ports;
   for (const s of SERVICES) ports[s] = { grpcPort: await next(), membershipPort: await next() };
@@ -142,6 +145,20 @@ async function setupSchema(sqlTool: string, schemaDir: string, pg: URL, pgPasswo
   }
 }
 
+/** Retries `call` until it succeeds or 30 s pass: the frontend serves a namespace, and queries on
+ * a new search attribute, only once its caches have them (refreshed every ~10 s). */
+async function whenServed<T>(what: string, call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what} not served 30 s after registering it: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** The default namespace and medic's search attributes, each only when missing (a restarted or
  * reused database already has them). */
 async function registerNamespace(address: string): Promise<void> {
@@ -151,7 +168,7 @@ async function registerNamespace(address: string): Promise<void> {
     if (!known) {
       await connection.workflowService.registerNamespace({ namespace: NAMESPACE, workflowExecutionRetentionPeriod: msToTs('1 day') });
     }
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+    const { customAttributes } = await whenServed(`namespace ${NAMESPACE}`, () => connection.operatorService.listSearchAttributes({ namespace: NAMESPACE }));
     const missing = Object.values(SearchAttributes).filter((k) => !(k.name in (customAttributes ?? {})));
     if (missing.length > 0) {
       await connection.operatorService.addSearchAttributes({
@@ -159,17 +176,9 @@ async function registerNamespace(address: string): Promise<void> {
         searchAttributes: Object.fromEntries(missing.map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!])),
       });
     }
-    // The frontend serves a new namespace once its registry has it: wait for a call that needs it.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        await connection.workflowService.countWorkflowExecutions({ namespace: NAMESPACE, query: `${SearchAttributes.status.name} = 'none'` });
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`namespace ${NAMESPACE} not usable 30 s after registering it: ${(err as Error).message}`, { cause: err });
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await whenServed('medic\'s search attributes', () =>
+      connection.workflowService.countWorkflowExecutions({ namespace: NAMESPACE, query: Object.values(SearchAttributes).map((k) => `${k.name} = 'none'`).join(' AND ') }),
+    );
   } finally {
     await connection.close();
   }
@@ -211,7 +220,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     closeSync(log);
     const exited = new Promise<never>((_, reject) =>
       child!.once('exit', (code, signal) => {
-        const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n') : '';
+        const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-6).map((l) => l.slice(0, 400)).join('\n') : '';
         reject(new Error(`temporal-server exited (${code ?? signal}) before its frontend answered (log ${logFile}):\n${tail}`));
       }),
     );

@@ -20,7 +20,7 @@ beforeAll(async () => {
   const address = engine.address;
   m = await startMedic({
     temporal: () => existingServerEnv(address),
-    playbooks: (url) => [demoPlaybook(url, { name: 'engine-down', match: { alertname: 'EngineDown' }, steps: [approvalStep(url)] })],
+    playbooks: (url) => [demoPlaybook(url, { name: 'engine-down', match: { alertname: 'EngineDown' }, steps: [approvalStep(url, { approvers: ['bob'] })] })],
   });
 });
 afterAll(() => stopAll(m, engine));
