@@ -108,8 +108,8 @@ export const ConfigSchema = z.strictObject({
       connectTimeout: z
         .string()
         .regex(DURATION_PATTERN, 'must be a duration like 500ms, 30s, 5m, 1h or 2d')
-        .default('10s')
-        .describe("How long a client keeps trying to reach the frontend before it fails naming why (a refused TLS handshake or API key fails only at this deadline)"),
+        .optional()
+        .describe("How long a client keeps trying to reach the frontend before it fails naming why (a refused TLS handshake fails only at this deadline); default the SDK's 10s"),
       taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
       versioning: z
         .enum(['off', 'pinned', 'auto-upgrade'])

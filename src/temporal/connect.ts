@@ -82,7 +82,7 @@ async function connecting<T>(o: TemporalConnectOptions, connect: () => Promise<T
 /** `interceptors`: the tracing client interceptor when tracing is on (src/tracing.ts). */
 export async function connectClient(config: Config, interceptors: WorkflowClientInterceptor[] = []): Promise<Client> {
   const o = connectOptions(config);
-  const connection = await connecting(o, () => Connection.connect({ ...o, connectTimeout: toMs(config.temporal.connectTimeout) }));
+  const connection = await connecting(o, () => Connection.connect({ ...o, ...(config.temporal.connectTimeout ? { connectTimeout: toMs(config.temporal.connectTimeout) } : {}) }));
   return new Client({ connection, namespace: config.temporal.namespace, interceptors: { workflow: interceptors } });
 }
 
