@@ -15,6 +15,7 @@ import { StoreSchema } from './store/config.js';
 import { SloSchema } from './report/slo.js';
 import { DigestSchema } from './digest/config.js';
 import { checkTemporalAuth, TemporalAuthShape } from './temporal/tls-config.js';
+import { DURATION_PATTERN } from './playbooks/duration.js';
 
 const Token = z.string().min(16, 'tokens must be at least 16 characters');
 
@@ -104,6 +105,11 @@ export const ConfigSchema = z.strictObject({
       ...TemporalAuthShape,
       workflowBundle: z.string().optional().describe('A pre-built workflow bundle (npm run bundle); without it the worker bundles from source'),
       namespace: z.string().default('default').describe('Temporal namespace'),
+      connectTimeout: z
+        .string()
+        .regex(DURATION_PATTERN, 'must be a duration like 500ms, 30s, 5m, 1h or 2d')
+        .optional()
+        .describe("How long a client keeps trying to reach the frontend before it fails naming why (a refused TLS handshake fails only at this deadline); default the SDK's 10s"),
       taskQueue: z.string().default(TASK_QUEUE).describe('Task queue of the incident workflows (the governor uses medic-governor/<queue>); every worker of one deployment uses the same'),
       versioning: z
         .enum(['off', 'pinned', 'auto-upgrade'])

@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config.js';
 import { readTemporalAuth, type TemporalConnectOptions } from './tls-config.js';
+import { toMs } from '../playbooks/duration.js';
 
 /** Address, TLS/mTLS and API key for every connection medic makes (src/temporal/tls-config.ts);
  * an unreadable certificate, key or API key file is a ConfigError naming the file. */
@@ -81,7 +82,7 @@ async function connecting<T>(o: TemporalConnectOptions, connect: () => Promise<T
 /** `interceptors`: the tracing client interceptor when tracing is on (src/tracing.ts). */
 export async function connectClient(config: Config, interceptors: WorkflowClientInterceptor[] = []): Promise<Client> {
   const o = connectOptions(config);
-  const connection = await connecting(o, () => Connection.connect(o));
+  const connection = await connecting(o, () => Connection.connect({ ...o, ...(config.temporal.connectTimeout ? { connectTimeout: toMs(config.temporal.connectTimeout) } : {}) }));
   return new Client({ connection, namespace: config.temporal.namespace, interceptors: { workflow: interceptors } });
 }
 

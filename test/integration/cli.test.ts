@@ -12,8 +12,9 @@ const m = perFile(() =>
       demoPlaybook(url, {
         name: 'four-eyes',
         match: { alertname: 'FourEyes' },
-        // verifying keeps the incident running while the test clicks again
-        steps: [remediateStep(url, { name: 'failover', risk: 'high', requiresApproval: true, fourEyes: true, approvers: ['alice', 'bob'], verification: healthyAgain(url, '15s', '40s', '500ms') })],
+        // verifying keeps the incident running while the test clicks again: the demo service
+        // stays unhealthy (stubborn) until the test has clicked
+        steps: [remediateStep(url, { name: 'failover', risk: 'high', requiresApproval: true, fourEyes: true, approvers: ['alice', 'bob'], verification: healthyAgain(url, '1s', '40s') })],
       }),
     ],
   }),
@@ -36,6 +37,7 @@ describe('medic CLI', () => {
       { requestedBy: 'root' },
     );
     const id = started.incidents[0]!.workflowId;
+    m.demo.state.fault = 'stubborn';
     await m.waitFor(id, (s) => s.status === 'awaiting_approval');
 
     const list = await medic(TOKENS.alice, 'incidents');
@@ -63,6 +65,8 @@ describe('medic CLI', () => {
 
     const again = await medic(TOKENS.bob, 'approve', id);
     expect(again.err).toContain('step 1 was already approved by bob');
+    expect((await m.status(id)).endedAt).toBeUndefined(); // the click above reached a running incident
+    m.demo.state.fault = 'none';
 
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.approval).toMatchObject({ by: 'bob', with: ['alice'] });

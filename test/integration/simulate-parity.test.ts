@@ -3,13 +3,13 @@
 // commands, then the real incident runs on the Temporal dev server against the same demo service,
 // and the core's commands there (the `decisions` query), its step sequence and its outcome must
 // be the same. The simulation must change nothing. Also: simulate reads a real Alertmanager's /api/v2/alerts.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import type { Fault } from '../../dev/demo-service.js';
+import { startDemoService, type DemoService, type Fault } from '../../dev/demo-service.js';
 import { DEMO_RULES, startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import type { Alert } from '../../src/intake/schemas.js';
 import type { Playbook } from '../../src/playbooks/schema.js';
@@ -28,7 +28,9 @@ import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
 const dev = useDemoStack('parity');
 const { taskQueue } = dev;
 
-const verification = (url: string) => ({ http: { url: `${url}/healthz` }, window: '1s', interval: '250ms', deadline: '4s' });
+// Parity needs a verification that passes and one that fails, not a long one: a failing step
+// costs its deadline (up to four per scenario), a passing one its window.
+const verification = (url: string) => ({ http: { url: `${url}/healthz` }, window: '500ms', interval: '250ms', deadline: '2s' });
 const playbook = (url: string): Playbook =>
   demoPlaybook(url, {
     name: 'parity',
@@ -74,58 +76,87 @@ function comparable(trace: TraceEntry[]): string[] {
 }
 
 const PARITY_RUNS = Number(process.env.MEDIC_PARITY_RUNS ?? 25);
+// The generated scenarios run this many at a time on the one worker, each against its own demo
+// service (the fault is the service's state): an incident waiting on timers does not hold up the others.
+const PARITY_CONCURRENCY = 5;
 const scenarioArb = fc.record({
   fault: fc.constantFrom<Fault>('outage', 'stubborn', 'broken-remediation'),
   steps: fc.array(fc.record({ hard: fc.boolean(), attempts: fc.integer({ min: 1, max: 2 }), verify: fc.boolean() }), { minLength: 1, maxLength: 2 }),
   deploying: fc.boolean(),
   mode: fc.constantFrom('auto' as const, 'dry-run' as const),
 });
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 let generated = 0;
 
+/** Runs `fn` over `items`, demos.length at a time, each run on a demo service no other run is
+ * using; every run ends before the first failure is thrown. */
+async function concurrently<T>(demos: DemoService[], items: T[], fn: (item: T, demo: DemoService) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const failures: unknown[] = [];
+  await Promise.all(
+    demos.map(async (demo) => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        await fn(item, demo).catch((e: unknown) => void failures.push(e));
+      }
+    }),
+  );
+  if (failures.length > 0) throw failures[0];
+}
+
+async function checkParity(sc: Scenario, demo: DemoService): Promise<void> {
+  generated += 1;
+  const url = demo.url;
+  const pb = demoPlaybook(url, {
+    name: `parity-${process.pid}-${generated}`, // the governor's per-playbook window budget starts afresh
+    mode: sc.mode,
+    holdAfterEscalation: '1s',
+    cooldown: '1s',
+    limits: { maxActionsPerHourPerTarget: 100, maxActionsPerHourGlobal: 10_000 },
+    steps: sc.steps.map((st, i) => ({
+      name: `s${i}`,
+      action: 'http' as const,
+      params: { method: 'POST' as const, url: `${url}/remediate${st.hard ? '?mode=hard' : ''}`, expectStatus: [200], dryRunHeader: 'x-dry-run' },
+      retries: 0,
+      attempts: st.attempts,
+      timeout: '5s',
+      ...(st.verify ? { verification: verification(url) } : {}),
+    })),
+  });
+  demo.state.fault = sc.fault;
+  const alert = firingAlert(sc.deploying ? { deploying: 'true' } : {});
+  const applied = JSON.stringify(demo.state.applied);
+  const predicted = await predict(pb, alert);
+  expect(demo.state.fault).toBe(sc.fault); // the simulation changed nothing
+  expect(JSON.stringify(demo.state.applied)).toBe(applied);
+  const real = await realRun(pb, alert);
+  expect(comparable(real.decisions)).toEqual(comparable(predicted.commands.map(traceOf)));
+  expect(real.sequence).toEqual(predicted.sequence);
+  expect(real.final.status).toBe(predicted.outcome);
+  if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
+}
+
 describe('simulate ↔ real run parity (Temporal dev server, real demo service)', () => {
-  it(`over ${PARITY_RUNS} generated scenarios, simulate gives the commands the real run gives`, async () => {
+  let demos: DemoService[] = [];
+  beforeAll(async () => {
+    demos = await Promise.all(Array.from({ length: Math.max(PARITY_CONCURRENCY, scenarios.length) }, () => startDemoService()));
+  });
+  afterAll(async () => {
+    await Promise.all(demos.map((d) => d.close()));
+  });
+
+  it(`over ${PARITY_RUNS} generated scenarios (${PARITY_CONCURRENCY} at a time), simulate gives the commands the real run gives`, async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (sc) => {
-        generated += 1;
-        const url = dev.demo.url;
-        const pb = demoPlaybook(url, {
-          name: `parity-${process.pid}-${generated}`, // the governor's per-playbook window budget starts afresh
-          mode: sc.mode,
-          holdAfterEscalation: '1s',
-          cooldown: '1s',
-          limits: { maxActionsPerHourPerTarget: 100, maxActionsPerHourGlobal: 10_000 },
-          steps: sc.steps.map((st, i) => ({
-            name: `s${i}`,
-            action: 'http' as const,
-            params: { method: 'POST' as const, url: `${url}/remediate${st.hard ? '?mode=hard' : ''}`, expectStatus: [200], dryRunHeader: 'x-dry-run' },
-            retries: 0,
-            attempts: st.attempts,
-            timeout: '5s',
-            ...(st.verify ? { verification: verification(url) } : {}),
-          })),
-        });
-        dev.demo.state.fault = sc.fault;
-        const alert = firingAlert(sc.deploying ? { deploying: 'true' } : {});
-        const applied = JSON.stringify(dev.demo.state.applied);
-        const predicted = await predict(pb, alert);
-        expect(dev.demo.state.fault).toBe(sc.fault); // the simulation changed nothing
-        expect(JSON.stringify(dev.demo.state.applied)).toBe(applied);
-        const real = await realRun(pb, alert);
-        expect(comparable(real.decisions)).toEqual(comparable(predicted.commands.map(traceOf)));
-        expect(real.sequence).toEqual(predicted.sequence);
-        expect(real.final.status).toBe(predicted.outcome);
-        if (predicted.escalation) expect(real.final.escalationReason).toBe(predicted.escalation.reason);
-      }),
-      { numRuns: PARITY_RUNS, endOnFailure: true },
+      fc.asyncProperty(fc.array(scenarioArb, { minLength: PARITY_RUNS, maxLength: PARITY_RUNS }), (all) => concurrently(demos.slice(0, PARITY_CONCURRENCY), all, checkParity)),
+      { numRuns: 1, endOnFailure: true },
     );
     console.log(`simulate ↔ real run parity: ${generated} generated scenarios, all equal`);
     expect(generated).toBe(PARITY_RUNS);
   });
 
   it('the hand-written scenarios still hold: heal, fail → next, every step fails, a gate blocks', async () => {
-    for (const sc of scenarios) {
-      const pb = playbook(dev.demo.url);
-      dev.demo.state.fault = sc.fault;
+    await concurrently(demos, scenarios, async (sc, demo) => {
+      const pb = playbook(demo.url);
+      demo.state.fault = sc.fault;
       const alert = firingAlert(sc.labels ?? {});
       const predicted = await predict(pb, alert);
       expect(predicted.sequence).toEqual(sc.expected);
@@ -134,7 +165,7 @@ describe('simulate ↔ real run parity (Temporal dev server, real demo service)'
       expect(real.sequence).toEqual(predicted.sequence);
       expect(real.final.status).toBe(predicted.outcome);
       expect(comparable(real.decisions)).toEqual(comparable(predicted.commands.map(traceOf)));
-    }
+    });
   });
 
   it('--live: with the running governor (a step auto-demoted by a real failure), simulate predicts what the real run does', async () => {

@@ -145,7 +145,8 @@ describe('worker versioning (pinned): a rolling deploy from build A to build B',
 
     // A new event for the old incident: with no worker of build A, build B never takes its task.
     await env.client.workflow.getHandle(incidentA).signal(alertSignal, [firingAlert({ service: 'shop' })]);
-    await new Promise((r) => setTimeout(r, 8_000));
+    // The signal's task and two verification timers' tasks (2 s interval) go unanswered meanwhile.
+    await new Promise((r) => setTimeout(r, 4_500));
     expect(await identitiesOf(incidentA)).toEqual(['worker-a']);
     expect(await versioningOf(incidentA)).toMatchObject({ buildId: workflowBuildId(codeA) });
 

@@ -57,6 +57,9 @@ describe('Temporal behind TLS: mTLS and an API key', () => {
   const taskQueue = uniqueQueue('tls');
   const config = (temporal: Record<string, unknown>) => ConfigSchema.parse({ temporal: { address: front.address, taskQueue, ...temporal } });
   const trusted = () => ({ caFile: pki.caPath, certFile: pki.clientCertPath, keyFile: pki.clientKeyPath, serverName: pki.serverName });
+  // A refused handshake fails only at the client's connect deadline (the SDK retries until then):
+  // the refusal tests need a deadline, not the default 10 s of one.
+  const refusedSoon = '2s';
 
   beforeAll(async () => {
     pki = await makeTemporalPki(dir);
@@ -88,7 +91,7 @@ describe('Temporal behind TLS: mTLS and an API key', () => {
 
   it('without a client certificate: refused, for the client and the worker, with an error naming the frontend', async () => {
     const before = front.refusedHandshakes;
-    const cfg = config({ tls: { caFile: pki.caPath, serverName: pki.serverName }, apiKeyFile });
+    const cfg = config({ tls: { caFile: pki.caPath, serverName: pki.serverName }, apiKeyFile, connectTimeout: refusedSoon });
     const err = await connectClient(cfg).then(() => undefined, (e: Error) => e);
     expect(err?.message).toContain(`cannot connect to Temporal at ${front.address} (TLS): TLS handshake failed: tlsv13 alert certificate required — the server requires a client certificate`);
     const werr = await connectWorker(cfg).then((c) => c.close().then(() => undefined), (e: Error) => e);
@@ -98,7 +101,7 @@ describe('Temporal behind TLS: mTLS and an API key', () => {
 
   it('trusting another CA: the frontend\'s certificate does not verify, nothing is sent', async () => {
     const calls = front.calls.length;
-    const cfg = config({ tls: { ...trusted(), caFile: pki.rogueCaPath }, apiKeyFile });
+    const cfg = config({ tls: { ...trusted(), caFile: pki.rogueCaPath }, apiKeyFile, connectTimeout: refusedSoon });
     const err = await connectClient(cfg).then(() => undefined, (e: Error) => e);
     expect(err?.message).toContain(`cannot connect to Temporal at ${front.address} (TLS with a client certificate)`);
     expect(err?.message).toContain("self-signed certificate in certificate chain — the server's certificate does not verify against temporal.tls.caFile");
@@ -108,7 +111,7 @@ describe('Temporal behind TLS: mTLS and an API key', () => {
   it('a client certificate from another CA: refused by the frontend', async () => {
     const before = front.refusedHandshakes;
     const calls = front.calls.length;
-    const cfg = config({ tls: { ...trusted(), certFile: pki.rogueCertPath, keyFile: pki.rogueKeyPath }, apiKeyFile });
+    const cfg = config({ tls: { ...trusted(), certFile: pki.rogueCertPath, keyFile: pki.rogueKeyPath }, apiKeyFile, connectTimeout: refusedSoon });
     const err = await connectClient(cfg).then(() => undefined, (e: Error) => e);
     // Node's TLS server (the front) refuses by closing the connection; a Temporal frontend sends an alert.
     expect(err?.message).toContain(`cannot connect to Temporal at ${front.address} (TLS with a client certificate): TLS: the server closed the connection right after the handshake — it likely refused our client certificate`);

@@ -263,9 +263,10 @@ describe('PromQL injection and the incident graph, against a real Prometheus', (
             params: { method: 'POST', url: `${stubborn.url}/remediate`, expectStatus: [200] },
             verification: {
               promql: { query: 'demo_up{job="{{labels.job}}"}', prometheusUrl: stack.prometheusUrl, maxNoData: 1 },
-              window: '2s',
-              interval: '500ms',
-              deadline: '6s',
+              // a fooled verification would pass its window well within the deadline
+              window: '1s',
+              interval: '250ms',
+              deadline: '3s',
             },
           },
         ],
@@ -290,9 +291,9 @@ describe('PromQL injection and the incident graph, against a real Prometheus', (
     const timeline = messages(await m.timeline(id));
     expect(timeline.some((t) => t.startsWith('verified'))).toBe(false);
     expect(timeline).toContain(
-      'verifying step 1/1 (restart): PromQL demo_up{job="x\\"} or vector(1) or demo_up{job=\\"x"} must pass for 2s (deadline 6s)',
+      'verifying step 1/1 (restart): PromQL demo_up{job="x\\"} or vector(1) or demo_up{job=\\"x"} must pass for 1s (deadline 3s)',
     );
-    expect(timeline.some((t) => t.startsWith('verification failed: not healthy for 2s within 6s'))).toBe(true);
+    expect(timeline.some((t) => t.startsWith('verification failed: not healthy for 1s within 3s'))).toBe(true);
     expect(stubborn.state.fault).toBe('stubborn');
   });
 

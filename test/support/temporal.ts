@@ -38,12 +38,25 @@ async function started(start: () => Promise<TestWorkflowEnvironment>): Promise<T
   }
 }
 
+/**
+ * Dev-server settings that take the dispatch wait out of every workflow and activity task: by
+ * default the transfer-queue reader that hands new tasks to matching polls 20 times a second (each
+ * dispatch waits up to ~50 ms), and activities are not started eagerly. With both, workflow start →
+ * activity start is ~7 ms instead of ~87 ms on a 2-core machine, and the tests, which wait on
+ * hundreds of such dispatches, run with the latency medic is benchmarked with.
+ */
+export const FAST_DISPATCH_ARGS: readonly string[] = [
+  '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
+  '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+];
+
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return started(() => TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: Object.values(SearchAttributes),
+      extraArgs: [...FAST_DISPATCH_ARGS],
     },
   }));
 }
