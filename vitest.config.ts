@@ -45,16 +45,17 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [
-      // Unit files share one fork and its module cache: the SDKs (Temporal, AWS, Kubernetes,
-      // Bolt) load once instead of once per file (about 2.5 s CPU each). In vitest 3.2 a project's
-      // `isolate: false` alone does nothing (the forks pool isolates per the root config, one
-      // process per file) and a root `isolate: false` makes tinypool fail ("Terminating worker
-      // thread") when it recycles forks between projects; only a project's singleFork shares.
-      // The single fork runs after the other projects' files, so the integration files, which
-      // mostly wait, keep their own forks in parallel. Workflow files stay isolated (one shared
-      // fork once left a time-skipping file's incident hanging); slow ones too (kill -9, restarts,
-      // their own SDK runtime).
-      project('unit', ['test/unit/**/*.test.ts'], { poolOptions: { forks: { singleFork: true, isolate: false } } }),
+      // Unit files share one worker thread and its module cache: the SDKs (Temporal, AWS,
+      // Kubernetes, Bolt) load once instead of once per file (about 2.5 s CPU each). The threads
+      // pool, not a single fork: vitest 3.2 runs a forks singleFork only after all the other
+      // projects' forks have ended (that set test:fast's wall time), while each pool runs
+      // alongside the others, so the unit files now run while the workflow files wait on timers.
+      // In vitest 3.2 a project's `isolate: false` counts only with singleThread/singleFork (the
+      // pools isolate per the root config). In a thread process.chdir is not available (a test
+      // needing another working directory runs the CLI there, test/support/cli.ts). Workflow
+      // files stay one fork each (one shared fork once left a time-skipping file's incident
+      // hanging); slow ones too (kill -9, restarts, their own SDK runtime).
+      project('unit', ['test/unit/**/*.test.ts'], { pool: 'threads', poolOptions: { threads: { singleThread: true, isolate: false } } }),
       // The workflow bundle is built once per run by the global setup (and reused while the
       // sources it is built from are unchanged).
       project('workflow', ['test/workflow/**/*.test.ts', 'test/replay/**/*.test.ts'], { exclude: SLOW, globalSetup: ['test/support/global-setup.ts'] }),

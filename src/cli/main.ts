@@ -174,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate': {
       const { validateCommand } = await load(import('./validate.js'));
-      return validateCommand(args.length > 0 ? args : ['playbooks'], { log: console.log, error: console.error });
+      return validateCommand(args, { log: console.log, error: console.error }); // no paths: ./playbooks
     }
     case 'simulate': {
       const { simulateCommand } = await load(import('./simulate.js'), (m) => [m.SimulateUsageError]);

@@ -27,14 +27,18 @@ function quietRuntime(): void {
 
 /**
  * The SDK gives an ephemeral server 5 s to answer, which a JVM on a loaded 2-core machine can
- * miss; such a start is retried (a server that never starts still fails the file, on try 3).
+ * miss (most at the start of a run, when every fork starts one while the unit files load the
+ * SDKs); such a start is retried for up to a minute and a half (a server that never starts still
+ * fails the file).
  */
+const START_BUDGET_MS = 90_000;
 async function started(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + START_BUDGET_MS;
+  for (;;) {
     try {
       return await start();
     } catch (err) {
-      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+      if (Date.now() > deadline || !/did not start within/.test(String(err))) throw err;
     }
   }
 }

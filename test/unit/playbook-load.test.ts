@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSchema, renderSchema, SCHEMA_PATH } from '../../scripts/gen-playbook-schema.js';
 import { validateCommand } from '../../src/cli/validate.js';
 import { interpolateEnv, loadPlaybooks, parsePlaybook, type PlaybookProblem } from '../../src/playbooks/load.js';
+import { runMedicCli } from '../support/cli.js';
 import { ROOT } from '../support/paths.js';
 
 const MODELINE = '# yaml-language-server: $schema=./playbook.schema.json';
@@ -338,19 +339,13 @@ describe('medic validate', () => {
     ]);
   });
 
+  // `medic validate` run in a directory (unit files share one worker thread, where process.chdir
+  // is not available): the default is ./playbooks of the working directory.
   it('defaults to ./playbooks', async () => {
     const d = await folder({});
     await mkdir(join(d, 'playbooks'));
     await writeFile(join(d, 'playbooks', 'web.yaml'), VALID);
-    const cwd = process.cwd();
-    process.chdir(d);
-    try {
-      const c = capture();
-      expect(await validateCommand([], c)).toBe(0);
-      expect(c.out).toEqual(['1 playbook(s) valid, no problems']);
-    } finally {
-      process.chdir(cwd);
-    }
+    expect(await runMedicCli(['validate'], {}, d)).toEqual({ code: 0, out: '1 playbook(s) valid, no problems\n', err: '' });
   });
 });
 
