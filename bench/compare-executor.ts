@@ -12,7 +12,7 @@
 // Writes bench/results/compare-executor.json and the README table generated from it.
 // BENCH_N (default 200) alerts per system, BENCH_KILLS (default 10) kills per system.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ import { PlaybookSchema, type Playbook } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 import { playbookDir, startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
-import { CompareResultSchema, renderTable, summarize, tallyKills, withReadmeTable, type CompareResult } from './lib/compare-executor.js';
+import { comparison, summarize, tallyKills } from './lib/compare-executor.js';
+import { writeBenchResult } from './lib/readme.js';
 import { BENCH_LIMITS, startBenchTemporal } from './lib/temporal.js';
 import { runBench } from './lib/process.js';
 
@@ -41,7 +42,6 @@ const QUIET_MS = 20_000; // kill phase ends after this long without a new arriva
 const TOKEN = 'bench-intake-token-0123456789';
 const taskQueue = 'compare';
 const AM_EXECUTOR = join(ROOT, '.cache/bin/am-executor');
-const RESULTS = join(ROOT, 'bench/results/compare-executor.json');
 
 type System = 'medic' | 'executor';
 const now = (): number => performance.timeOrigin + performance.now();
@@ -223,7 +223,8 @@ async function main(): Promise<void> {
 
     const loadAfter = load();
     const keysOf = (ids: string[]): string[][] => ids.map((id) => arrivals.of(id).map((a) => a.key));
-    const result: CompareResult = CompareResultSchema.parse({
+    const latency = { executor: summarize(times.executor, lost.executor), medic: summarize(times.medic, lost.medic) };
+    const table = await writeBenchResult(ROOT, 'compare-executor', {
       date: new Date().toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', loadBefore, loadAfter },
       settings: {
@@ -233,14 +234,11 @@ async function main(): Promise<void> {
         killsPerSystem: KILLS,
         remediateDelayMs: HOLD_MS,
       },
-      latency: { executor: summarize(times.executor, lost.executor), medic: summarize(times.medic, lost.medic) },
+      latency,
       kill: { executor: tallyKills(keysOf(killed.executor)), medic: tallyKills(keysOf(killed.medic)) },
+      ...comparison(latency),
     });
-    await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-    await writeFile(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
-    const readmePath = join(ROOT, 'README.md');
-    await writeFile(readmePath, withReadmeTable(await readFile(readmePath, 'utf8'), result));
-    console.log(`\n${renderTable(result)}\n`);
+    console.log(`\n${table}\n`);
     console.log('compare: wrote bench/results/compare-executor.json and the README table. Absolute figures depend on the load shown.');
   } finally {
     await spare?.kill();

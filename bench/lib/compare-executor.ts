@@ -1,7 +1,6 @@
 // The pure parts of bench/compare-executor.ts: percentiles, the kill tally, the results file
 // (bench/results/compare-executor.json, a zod schema) and the table rendered from it, which the
-// README's performance section carries between markers (test/unit/compare-executor.test.ts checks
-// the README block is exactly the rendering of the results file).
+// README's performance section carries (bench/lib/readme.ts).
 import { z } from 'zod';
 
 /** Nearest-rank percentile (p in 0..100) of a non-empty sample. */
@@ -59,21 +58,30 @@ export const CompareResultSchema = z.object({
   }),
   latency: z.object({ executor: LatencySchema, medic: LatencySchema }),
   kill: z.object({ executor: KillTallySchema, medic: KillTallySchema }),
+  ratio: z.object({ p50: z.number(), p99: z.number(), max: z.number() }).describe('medic ÷ am-executor, alert → action received'),
+  goal: z.object({ ratioP99: z.number().describe('goal: medic p99 at most this many times am-executor p99'), met: z.boolean() }),
 });
 export type CompareResult = z.infer<typeof CompareResultSchema>;
 
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
-const ratio = (m: number, e: number): string => (e > 0 ? `${(m / e).toFixed(2)}×` : 'n/a');
+const times = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The ratios and the goal (medic p99 ≤ 3× am-executor), stored with the figures. */
+export function comparison(latency: CompareResult['latency']): Pick<CompareResult, 'ratio' | 'goal'> {
+  const { executor: e, medic: m } = latency;
+  const r = (a: number, b: number): number => (b > 0 ? round2(a / b) : Number.POSITIVE_INFINITY);
+  return { ratio: { p50: r(m.p50Ms, e.p50Ms), p99: r(m.p99Ms, e.p99Ms), max: r(m.maxMs, e.maxMs) }, goal: { ratioP99: 3, met: m.p99Ms <= 3 * e.p99Ms } };
+}
 
 /** The comparison as a Markdown table (settings and machine first, then the figures). */
 export function renderTable(r: CompareResult): string {
   const { executor: e, medic: m } = r.latency;
   const { executor: ke, medic: km } = r.kill;
-  const goal = m.p99Ms <= 3 * e.p99Ms ? 'met' : 'NOT met';
   const rows: [string, string, string, string][] = [
-    ['alert → action received, p50', ms(e.p50Ms), ms(m.p50Ms), ratio(m.p50Ms, e.p50Ms)],
-    ['alert → action received, p99', ms(e.p99Ms), ms(m.p99Ms), `${ratio(m.p99Ms, e.p99Ms)} (goal ≤ 3×: ${goal})`],
-    ['alert → action received, max', ms(e.maxMs), ms(m.maxMs), ratio(m.maxMs, e.maxMs)],
+    ['alert → action received, p50', ms(e.p50Ms), ms(m.p50Ms), times(r.ratio.p50)],
+    ['alert → action received, p99', ms(e.p99Ms), ms(m.p99Ms), `${times(r.ratio.p99)} (goal ≤ ${r.goal.ratioP99}×: ${r.goal.met ? 'met' : 'NOT met'})`],
+    ['alert → action received, max', ms(e.maxMs), ms(m.maxMs), times(r.ratio.max)],
     ['alerts timed (not arrived)', `${e.alerts} (${e.lost})`, `${m.alerts} (${m.lost})`, ''],
     [`SIGKILL mid-action ×${ke.kills}/${km.kills}: actions lost`, String(ke.lost), String(km.lost), ''],
     ['… actions received twice', String(ke.doubled), String(km.doubled), ''],
@@ -88,23 +96,4 @@ export function renderTable(r: CompareResult): string {
     '| --- | --- | --- | --- |',
     ...rows.map((c) => `| ${c.join(' | ')} |`),
   ].join('\n');
-}
-
-export const README_START = '<!-- bench:compare-executor (generated from bench/results/compare-executor.json by npm run bench:compare-executor) -->';
-export const README_END = '<!-- /bench:compare-executor -->';
-
-/** The README block between the markers, or undefined when the markers are missing. */
-export function readmeBlock(readme: string): string | undefined {
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) return undefined;
-  return readme.slice(a + README_START.length, b).trim();
-}
-
-/** `readme` with the block between the markers replaced by the table of `r`. */
-export function withReadmeTable(readme: string, r: CompareResult): string {
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new Error(`README: markers ${README_START} … ${README_END} not found`);
-  return `${readme.slice(0, a + README_START.length)}\n${renderTable(r)}\n${readme.slice(b)}`;
 }

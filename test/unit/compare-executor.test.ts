@@ -1,31 +1,19 @@
-// The pure parts of npm run bench:compare-executor, and the README's peer table: it must be the
-// rendering of bench/results/compare-executor.json, never typed by hand.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The pure parts of npm run bench:compare-executor (the README block generated from its results
+// file is checked with the others in bench-readme.test.ts).
 import { describe, expect, it } from 'vitest';
-import {
-  CompareResultSchema,
-  percentile,
-  readmeBlock,
-  README_END,
-  README_START,
-  renderTable,
-  summarize,
-  tallyKills,
-  withReadmeTable,
-  type CompareResult,
-} from '../../bench/lib/compare-executor.js';
-import { ROOT } from '../support/paths.js';
+import { comparison, percentile, renderTable, summarize, tallyKills, type CompareResult } from '../../bench/lib/compare-executor.js';
 
+const latency = {
+  executor: { alerts: 200, lost: 0, p50Ms: 10, p99Ms: 20, maxMs: 30 },
+  medic: { alerts: 199, lost: 1, p50Ms: 40, p99Ms: 70, maxMs: 90 },
+};
 const sample: CompareResult = {
   date: '2026-12-04T22:00:00.000Z',
   machine: { cores: 2, cpu: 'Test CPU', loadBefore: '1.00, 1.00, 1.00', loadAfter: '2.00, 2.00, 2.00' },
   settings: { alertsPerSystem: 200, warmup: 10, delivery: 'real Alertmanager 0.25.0', killsPerSystem: 10, remediateDelayMs: 1500 },
-  latency: {
-    executor: { alerts: 200, lost: 0, p50Ms: 10, p99Ms: 20, maxMs: 30 },
-    medic: { alerts: 199, lost: 1, p50Ms: 40, p99Ms: 70, maxMs: 90 },
-  },
+  latency,
   kill: { executor: { kills: 10, lost: 1, doubled: 9, appliedTwice: 3 }, medic: { kills: 10, lost: 0, doubled: 10, appliedTwice: 0 } },
+  ...comparison(latency),
 };
 
 describe('percentile', () => {
@@ -62,24 +50,8 @@ describe('the table', () => {
     expect(t).toContain('| alert → action received, p99 | 20.0 ms | 70.0 ms | 3.50× (goal ≤ 3×: NOT met) |');
     expect(t).toContain('| SIGKILL mid-action ×10/10: actions lost | 1 | 0 |  |');
     expect(t).toContain('| … applied twice (new Idempotency-Key) | 3 | 0 |  |');
-    const met = renderTable({ ...sample, latency: { ...sample.latency, medic: { ...sample.latency.medic, p99Ms: 60 } } });
-    expect(met).toContain('3.00× (goal ≤ 3×: met)');
-  });
-  it('replaces only the block between the README markers', () => {
-    const readme = `intro\n${README_START}\nold\n${README_END}\noutro\n`;
-    const out = withReadmeTable(readme, sample);
-    expect(readmeBlock(out)).toBe(renderTable(sample));
-    expect(out.startsWith('intro\n')).toBe(true);
-    expect(out.endsWith(`${README_END}\noutro\n`)).toBe(true);
-    expect(() => withReadmeTable('no markers', sample)).toThrow(/markers/);
-  });
-});
-
-describe('README performance section', () => {
-  it('carries exactly the table rendered from bench/results/compare-executor.json', () => {
-    const result = CompareResultSchema.parse(JSON.parse(readFileSync(join(ROOT, 'bench/results/compare-executor.json'), 'utf8')));
-    expect(result.settings.alertsPerSystem).toBeGreaterThanOrEqual(200);
-    const block = readmeBlock(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-    expect(block).toBe(renderTable(result));
+    const faster = { ...latency, medic: { ...latency.medic, p99Ms: 60 } };
+    expect(comparison(faster)).toEqual({ ratio: { p50: 4, p99: 3, max: 3 }, goal: { ratioP99: 3, met: true } });
+    expect(renderTable({ ...sample, latency: faster, ...comparison(faster) })).toContain('3.00× (goal ≤ 3×: met)');
   });
 });

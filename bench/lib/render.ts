@@ -1,0 +1,93 @@
+// Markdown for each bench's results file (bench/lib/results.ts), as the README shows it. Only
+// numbers from the file appear (rounded), so the README's figures are the bench's.
+import type { ApprovalResult, CapacityResult, Distribution, DrillOverheadResult, LatencyResult, Machine, StormResult } from './results.js';
+
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+const times = (x: number): string => `${x.toFixed(2)}×`;
+const metText = (met: boolean): string => (met ? 'met' : 'NOT met');
+const table = (head: string[], rows: string[][]): string[] => [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+const settingsLine = (s: Record<string, string | number | boolean>): string =>
+  Object.entries(s)
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join('; ');
+
+/** The run's header: when, the machine and its load, the settings. */
+export const header = (r: { date: string; machine: Machine; settings?: Record<string, string | number | boolean> }): string[] => [
+  `${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · load before: ${r.machine.loadBefore} · after: ${r.machine.loadAfter}`,
+  ...(r.settings && Object.keys(r.settings).length > 0 ? [`settings: ${settingsLine(r.settings)}`] : []),
+  '',
+];
+const dist = (d: Distribution): string[] => [ms(d.p50Ms), ms(d.p99Ms), ms(d.maxMs), String(d.n)];
+
+export function renderLatency(r: LatencyResult): string {
+  const rows = r.rows.flatMap((x) => [
+    [`${x.configuration}${x.durable ? ' (durable)' : ''}: floor`, ...dist(x.floor), ''],
+    [`${x.configuration}${x.durable ? ' (durable)' : ''}: medic`, ...dist(x.medic), times(x.ratioP99)],
+  ]);
+  const out = [...header(r), ...table(['alert → action started', 'p50', 'p99', 'max', 'n', 'medic p99 ÷ floor p99'], rows)];
+  if (r.breakdown.length > 0) out.push('', ...table(['where the time goes', 'p50', 'p99'], r.breakdown.map((b) => [b.phase, ms(b.p50Ms), ms(b.p99Ms)])));
+  out.push('', `goal: alert → action started p99 ≤ ${r.goal.p99Ms} ms (${r.goal.configuration}): ${metText(r.goal.met)}`);
+  return out.join('\n');
+}
+
+export function renderApproval(r: ApprovalResult): string {
+  return [
+    ...header(r),
+    ...table(
+      ['', 'p50', 'p99', 'max', 'n'],
+      [
+        ['floor (bare Update round trip)', ...dist(r.floor)],
+        ['click → approved action started', ...dist(r.click)],
+      ],
+    ),
+    '',
+    `click p99 ÷ floor p99 ${times(r.ratioP99)}; goal: click → action started p99 ≤ ${r.goal.p99Ms} ms: ${metText(r.goal.met)}`,
+  ].join('\n');
+}
+
+export function renderStorm(r: StormResult): string {
+  const rows = r.rows.map((x) => [
+    x.delivery,
+    x.offeredPerSecond > 0 ? `${x.offeredPerSecond}/s` : 'as fast as it goes',
+    String(x.alerts),
+    `${x.acceptedPerSecond}/s`,
+    ms(x.intakeP50Ms),
+    ms(x.intakeP99Ms),
+    String(x.incidents),
+    String(x.lost),
+    x.sustained ? 'yes' : 'no',
+  ]);
+  return [
+    ...header(r),
+    ...table(['delivery', 'offered', 'alerts', 'accepted', 'intake p50', 'intake p99', 'incidents', 'lost', 'sustained'], rows),
+    '',
+    `knee (highest offered rate sustained with intake p99 < ${r.intakeP99LimitMs} ms, nothing lost): ${r.knee.map((k) => `${k.delivery} ${k.sustainedPerSecond}/s`).join('; ')}`,
+  ].join('\n');
+}
+
+export function renderCapacity(r: CapacityResult): string {
+  return [
+    ...header(r),
+    `${r.incidents} incidents waiting for approval across ${r.workers.length} worker process(es), opened in ${r.openedSeconds.toFixed(1)} s; all approved: ${r.resolved} resolved ${r.drainSeconds.toFixed(1)} s after the first approval; applied twice: ${r.appliedTwice}`,
+    '',
+    ...table(
+      ['worker', 'RSS idle', 'RSS waiting', 'RSS peak'],
+      r.workers.map((w) => [w.name, `${w.idleMiB.toFixed(0)} MiB`, `${w.waitingMiB.toFixed(0)} MiB`, `${w.peakMiB.toFixed(0)} MiB`]),
+    ),
+    '',
+    `goal: each worker's RSS < ${r.goal.rssMiB} MiB: ${metText(r.goal.met)}`,
+  ].join('\n');
+}
+
+export function renderDrillOverhead(r: DrillOverheadResult): string {
+  const s = (x: number): string => `${x.toFixed(2)} s`;
+  return [
+    ...header(r),
+    ...table(
+      ['drill', 'detected → healed', 'action', 'verification', 'overhead', 'largest gap in the overhead'],
+      r.runs.map((x) => [x.scenario, s(x.detectToHealedSeconds), s(x.actionSeconds), s(x.verificationSeconds), s(x.overheadSeconds), x.largestGap]),
+    ),
+    '',
+    `overhead p50 ${s(r.overheadP50Seconds)}, max ${s(r.overheadMaxSeconds)}; goal ≤ ${s(r.goal.overheadSeconds)} in every run: ${metText(r.goal.met)}`,
+  ].join('\n');
+}

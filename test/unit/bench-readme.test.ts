@@ -1,0 +1,111 @@
+// The README's performance section is generated from bench/results/*.json (bench/lib/readme.ts):
+// each block is its results file's rendering, every number in it is one of the file's, every
+// results file has its block, and a block without its file carries no figure.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BENCH_NAMES, foreignNumbers, numbersIn, numbersOf, placeholder, readmeBlocks, readResult, regenerate, renderBlock, type BenchName } from '../../bench/lib/readme.js';
+import type { ApprovalResult, CapacityResult, DrillOverheadResult, LatencyResult, StormResult } from '../../bench/lib/results.js';
+import { ROOT } from '../support/paths.js';
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const blocks = readmeBlocks(readme);
+const resultFiles = readdirSync(join(ROOT, 'bench/results')).filter((f) => f.endsWith('.json'));
+
+describe('README performance section (generated from bench/results)', () => {
+  it('has one block per bench, and every results file is a known bench with its block', () => {
+    expect(blocks.map((b) => b.name).sort()).toEqual([...BENCH_NAMES].sort());
+    for (const f of resultFiles) expect(BENCH_NAMES, `bench/results/${f} is no known bench`).toContain(f.replace(/\.json$/, ''));
+  });
+
+  for (const name of BENCH_NAMES) {
+    it(`${name}: the block is the rendering of bench/results/${name}.json, and each of its numbers is the file's`, () => {
+      const body = blocks.find((b) => b.name === name)?.body;
+      const result = readResult(ROOT, name);
+      expect(body).toBe(renderBlock(name, result));
+      if (result === undefined) {
+        expect(existsSync(join(ROOT, 'bench/results', `${name}.json`))).toBe(false);
+        expect(numbersIn(body!)).toEqual([]);
+        return;
+      }
+      expect(numbersIn(body!).length).toBeGreaterThan(5);
+      expect(foreignNumbers(body!, numbersOf(result))).toEqual([]);
+    });
+  }
+});
+
+describe('the numbers check', () => {
+  it('reads numbers as written, not parts of words (p99) or versions (0.25.0)', () => {
+    expect(numbersIn('p99 78.0 ms · 16.06× · v2 · Alertmanager 0.25.0 · ×10/10 · load 1.5, 2')).toEqual(['78.0', '16.06', '10', '10', '1.5', '2']);
+  });
+  it('takes a number the file has at the precision written, and flags one it does not', () => {
+    const file = { p99Ms: 78, ratio: 6.8612, load: '16.61, 17.61', rss: 957.4 };
+    expect(foreignNumbers('78.0 ms, 6.86×, 16.61, 957 MiB', numbersOf(file))).toEqual([]);
+    expect(foreignNumbers('78.1 ms, 6.7×, 958 MiB, 3, 16.6', numbersOf(file))).toEqual(['78.1', '6.7', '958', '3', '16.6']);
+  });
+});
+
+const machine = { cores: 2, cpu: 'Test CPU', loadBefore: '1.00, 1.10, 1.20', loadAfter: '2.00, 2.10, 2.20' };
+const d = (p50Ms: number, p99Ms: number, maxMs: number) => ({ n: 50, p50Ms, p99Ms, maxMs });
+const samples: Record<Exclude<BenchName, 'compare-executor'>, LatencyResult | ApprovalResult | StormResult | CapacityResult | DrillOverheadResult> = {
+  latency: {
+    date: '2026-12-05T04:00:00.000Z',
+    machine,
+    settings: { n: 50, warmup: 20 },
+    rows: [{ configuration: 'dev server, SQLite file', durable: true, floor: d(40, 55, 60), medic: d(45, 70, 80), ratioP99: 1.27 }],
+    breakdown: [{ phase: 'signalWithStart RPC', p50Ms: 4.2, p99Ms: 9.8 }],
+    goal: { p99Ms: 60, configuration: 'dev server, SQLite file', met: false },
+  },
+  approval: { date: '2026-12-05T04:00:00.000Z', machine, settings: { n: 50 }, floor: d(13.5, 27.5, 30.5), click: d(94.5, 140.25, 217.5), ratioP99: 5.1, goal: { p99Ms: 150, met: true } },
+  storm: {
+    date: '2026-12-05T04:00:00.000Z',
+    machine,
+    settings: { seconds: 10 },
+    rows: [{ delivery: 'one per POST', offeredPerSecond: 300, alerts: 3000, acceptedPerSecond: 298, intakeP50Ms: 12.3, intakeP99Ms: 480.2, incidents: 50, lost: 0, sustained: true }],
+    knee: [{ delivery: 'one per POST', sustainedPerSecond: 300 }],
+    intakeP99LimitMs: 1000,
+  },
+  capacity: {
+    date: '2026-12-05T04:00:00.000Z',
+    machine,
+    settings: { maxCachedWorkflows: 250 },
+    incidents: 10000,
+    openedSeconds: 301.4,
+    workers: [{ name: 'worker-1', idleMiB: 440, waitingMiB: 901.6, peakMiB: 950 }],
+    drainSeconds: 612.2,
+    resolved: 10000,
+    appliedTwice: 0,
+    goal: { rssMiB: 1024, met: true },
+  },
+  'drill-overhead': {
+    date: '2026-12-05T04:00:00.000Z',
+    machine,
+    settings: { runs: 1 },
+    runs: [{ scenario: 'demo-outage', detectToHealedSeconds: 2.71, actionSeconds: 0.012, verificationSeconds: 1.54, overheadSeconds: 1.158, largestGap: 'alert.opened → gate.passed 0.41 s' }],
+    overheadP50Seconds: 1.158,
+    overheadMaxSeconds: 1.158,
+    goal: { overheadSeconds: 2, met: true },
+  },
+};
+
+describe('rendering each bench', () => {
+  for (const [name, sample] of Object.entries(samples) as [BenchName, unknown][]) {
+    it(`${name}: shows the machine, its load and the figures, each number one of the result's`, () => {
+      const text = renderBlock(name, sample);
+      expect(text).toContain('2 cores (Test CPU) · load before: 1.00, 1.10, 1.20 · after: 2.00, 2.10, 2.20');
+      expect(text).toMatch(/\| --- \|/);
+      expect(text).toMatch(/: (met|NOT met)|knee/);
+      expect(foreignNumbers(text, numbersOf(sample))).toEqual([]);
+    });
+  }
+  it('regenerates only the named blocks, and refuses a block naming no bench', () => {
+    const text = 'a\n<!-- bench:approval -->\nold 1\n<!-- /bench:approval -->\nb\n<!-- bench:storm (x) -->\nold 2\n<!-- /bench:storm -->\n';
+    const out = regenerate(text, (n) => (n === 'approval' ? samples.approval : undefined), ['approval']);
+    expect(readmeBlocks(out)).toEqual([
+      { name: 'approval', body: renderBlock('approval', samples.approval) },
+      { name: 'storm', body: 'old 2' },
+    ]);
+    expect(readmeBlocks(regenerate(out, () => undefined))[1]).toEqual({ name: 'storm', body: placeholder('storm') });
+    expect(() => regenerate('<!-- bench:nope -->\n<!-- /bench:nope -->', () => undefined)).toThrow(/bench:nope names no bench/);
+  });
+});
