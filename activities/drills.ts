@@ -8,6 +8,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DrillScenario, DrillTarget } from '../src/drills/schema.js';
 import { refuseTarget } from '../src/drills/targets.js';
 import { stepSequenceOf } from '../src/simulate/sequence.js';
+import { mttrOverhead } from '../src/drills/overhead.js';
 import { createSsmActivities } from './ssm.js';
 import { requestOptions, type KubeClients } from './kubernetes/client.js';
 import type { IncidentSink } from '../src/sinks/sink.js';
@@ -50,6 +51,9 @@ export interface IncidentEnd {
   /** When it resolved, or first showed as escalated; undefined while it still runs. */
   endedAt?: number;
   steps: DrillReport['steps'];
+  /** medic's own share of the heal, or why there is none (src/drills/overhead.ts). */
+  overhead?: DrillReport['overhead'];
+  overheadUnknown?: string;
 }
 
 const BEFORE = 'medic.dev/drill-replicas-before';
@@ -202,7 +206,14 @@ export function createDrillActivities(deps: DrillDeps) {
           const timeline = await queryChecked(handle, timelineQuery);
           const escalatedAt = timeline.find((e) => groupOf(e.kind) === 'escalation')?.at;
           const endedAt = s.status === 'resolved' ? s.endedAt : s.status === 'escalated' ? escalatedAt : undefined;
-          return { status: s.status, ...(s.outcome ? { outcome: s.outcome } : {}), ...(endedAt !== undefined ? { endedAt } : {}), steps: stepSequenceOf(timeline) };
+          const o = mttrOverhead(timeline);
+          return {
+            status: s.status,
+            ...(s.outcome ? { outcome: s.outcome } : {}),
+            ...(endedAt !== undefined ? { endedAt } : {}),
+            steps: stepSequenceOf(timeline),
+            ...('overhead' in o ? { overhead: o.overhead } : { overheadUnknown: o.unknown }),
+          };
         }
         await sleep(pollMs);
       }

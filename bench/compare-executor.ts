@@ -14,7 +14,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -30,7 +29,7 @@ import { playbookDir, startWorkerProcess, type WorkerProcess } from '../test/sup
 import { comparison, summarize, tallyKills } from './lib/compare-executor.js';
 import { writeBenchResult } from './lib/readme.js';
 import { BENCH_LIMITS, startBenchTemporal } from './lib/temporal.js';
-import { runBench } from './lib/process.js';
+import { loadAverage, machine, runBench } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 200);
@@ -46,7 +45,6 @@ const AM_EXECUTOR = join(ROOT, '.cache/bin/am-executor');
 type System = 'medic' | 'executor';
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const load = (): string => /load averages?:\s*(.*)$/.exec(execFileSync('uptime').toString().trim())?.[1] ?? 'unknown';
 
 /** Action requests received at the targets, by alert id (the `alert` query parameter). */
 function arrivalLog() {
@@ -103,7 +101,7 @@ function amExecutor(configPath: string, url: string) {
 async function main(): Promise<void> {
   if (!existsSync(AM_EXECUTOR)) throw new Error(`${AM_EXECUTOR} missing: run "bash scripts/provision-am-executor.sh"`);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   console.log(`compare: load before ${loadBefore}; starting a Temporal dev server (in memory), bundling workflows…`);
   const { temporal, connection, client, dir, bundlePath } = await startBenchTemporal(ROOT, 'compare-executor', WORKFLOWS_PATH);
   const arrivals = arrivalLog();
@@ -221,12 +219,11 @@ async function main(): Promise<void> {
     }
     while (now() - arrivals.last() < QUIET_MS) await sleep(1_000);
 
-    const loadAfter = load();
     const keysOf = (ids: string[]): string[][] => ids.map((id) => arrivals.of(id).map((a) => a.key));
     const latency = { executor: summarize(times.executor, lost.executor), medic: summarize(times.medic, lost.medic) };
     const table = await writeBenchResult(ROOT, 'compare-executor', {
       date: new Date().toISOString(),
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', loadBefore, loadAfter },
+      machine: machine(loadBefore),
       settings: {
         alertsPerSystem: N,
         warmup: WARMUP,

@@ -31,6 +31,28 @@ export const StepOutcomeSchema = z.object({
 export type StepOutcome = z.infer<typeof StepOutcomeSchema>;
 export type StepResult = StepOutcome['result'];
 
+/** Goal for medic's own share of a heal (the compass's "bot overhead"). */
+export const OVERHEAD_GOAL_SECONDS = 2;
+
+export const OverheadGapSchema = z.object({
+  from: z.string().describe('The timeline entry (kind) the stretch starts at, or "alert received" (the intake).'),
+  to: z.string().describe('The timeline entry (kind) it ends at.'),
+  seconds: z.number().min(0),
+});
+export const DrillOverheadSchema = z
+  .object({
+    detectToHealedSeconds: z.number().min(0).describe('Alert received at the intake → the incident resolved, healed by a step.'),
+    actionSeconds: z.number().min(0).describe("The actions' own time, measured inside their activities (a failed action: its whole span)."),
+    verificationSeconds: z.number().min(0).describe('Verification: started → passed or failed (the window and the probing until it held), every try.'),
+    approvalSeconds: z.number().min(0).describe('Waiting for approvers: requested → decided.'),
+    overheadSeconds: z.number().min(0).describe("medic's own time: the rest (intake, workflow and activity dispatch, gates, the governor)."),
+    goalSeconds: z.number().describe('The goal for overheadSeconds.'),
+    met: z.boolean().describe('overheadSeconds ≤ goalSeconds.'),
+    gaps: z.array(OverheadGapSchema).describe("The largest stretches of the overhead, largest first (where medic's time went)."),
+  })
+  .describe('MTTR overhead: detected → healed minus the actions\' own time, the verification and any wait for approvers, from the typed timeline.');
+export type DrillOverhead = z.infer<typeof DrillOverheadSchema>;
+
 export const DrillReportSchema = z.object({
   scenario: z.string(),
   target: z.string(),
@@ -46,6 +68,8 @@ export const DrillReportSchema = z.object({
   deadlineSeconds: z.number(),
   expected: z.enum(['resolved', 'escalated']),
   steps: z.array(StepOutcomeSchema),
+  overhead: DrillOverheadSchema.optional().describe('Absent when the incident was not healed by a step (escalated, resolved by itself or by hand).'),
+  overheadUnknown: z.string().optional().describe('Why there is no overhead figure.'),
   reverted: z.boolean().optional(),
   published: z.boolean().optional().describe("Posted into the incident's thread (Slack) and timeline (store, audit)."),
 });

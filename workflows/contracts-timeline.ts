@@ -103,7 +103,12 @@ const KINDS = {
   },
   'action.succeeded': {
     step,
-    data: z.strictObject({ dryRun: z.boolean(), httpStatus: z.number().int().optional(), output: Json.describe('What the action reported (status, ids, changes).') }),
+    data: z.strictObject({
+      dryRun: z.boolean(),
+      httpStatus: z.number().int().optional(),
+      durationMs: z.number().min(0).optional().describe("The action's own time, measured inside its activity; absent in entries from before it was recorded."),
+      output: Json.describe('What the action reported (status, ids, changes).'),
+    }),
   },
   'action.failed': { step, data: z.strictObject({ httpStatus: z.number().int().optional(), details: Json.optional().describe("The failure's details (refusal, API status).") }) },
   'action.hosts': { step, data: HostReportSchema },

@@ -43,7 +43,7 @@ export async function drillWorkflow(input: DrillInput): Promise<DrillReport> {
   const done = (report: DrillReport): DrillReport => {
     phase = 'done';
     // The memo is what /metrics reads (src/drills/metrics.ts): visibility lists it without history.
-    upsertMemo({ drill: { scenario: report.scenario, passed: report.passed, refused: report.refused !== undefined, ttdSeconds: report.ttdSeconds, mttrSeconds: report.mttrSeconds } });
+    upsertMemo({ drill: { scenario: report.scenario, passed: report.passed, refused: report.refused !== undefined, ttdSeconds: report.ttdSeconds, mttrSeconds: report.mttrSeconds, overheadSeconds: report.overhead?.overheadSeconds } });
     return report;
   };
   const refuse = (why: string): DrillReport => done({ ...base, refused: why, reasons: [why] });

@@ -1,6 +1,10 @@
 // What the worker-process benches share: a process's resident memory, a sampler of its peak while
-// the bench runs, and the entry point that prints a failure and exits 1.
+// the bench runs, the machine and its load for the results file, and the entry point that prints a
+// failure and exits 1.
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import type { Machine } from './results.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -36,4 +40,14 @@ export function runBench(main: () => Promise<void>): void {
     console.error(err);
     process.exit(1);
   });
+}
+
+/** The load averages (1, 5, 15 min) as uptime prints them: benches record them before and after. */
+export function loadAverage(): string {
+  return /load averages?:\s*(.*)$/.exec(execFileSync('uptime').toString().trim())?.[1] ?? 'unknown';
+}
+
+/** The machine a bench ran on, for its results file (bench/lib/results.ts MachineSchema). */
+export function machine(loadBefore: string): Machine {
+  return { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', loadBefore, loadAfter: loadAverage() };
 }

@@ -10,6 +10,7 @@ interface DrillMemo {
   refused: boolean;
   ttdSeconds?: number;
   mttrSeconds?: number;
+  overheadSeconds?: number;
 }
 
 /** Completed drills on this task queue, oldest first (bounded: the last `limit`). */
@@ -70,6 +71,16 @@ export function registerDrillMetrics(registry: Registry, client: Client, taskQue
     async collect() {
       this.reset();
       for (const [scenario, r] of await last()) if (r.mttrSeconds !== undefined) this.set({ scenario }, r.mttrSeconds);
+    },
+  });
+  new Gauge({
+    name: 'medic_drill_last_overhead_seconds',
+    help: "medic's own share of the last heal of a scenario (MTTR overhead: detected → healed minus the action's own time and the verification)",
+    labelNames: ['scenario'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [scenario, r] of await last()) if (r.overheadSeconds !== undefined) this.set({ scenario }, r.overheadSeconds);
     },
   });
 }

@@ -1,7 +1,7 @@
 // A drill's verdict and its text, as pure functions: the drill workflow computes the report with
 // them, the CLI and the Slack thread print it.
 import type { DrillScenario } from './schema.js';
-import type { DrillReport } from '../../workflows/contracts-drill.js';
+import type { DrillOverhead, DrillReport } from '../../workflows/contracts-drill.js';
 import { formatSequence, type StepOutcome } from '../simulate/sequence.js';
 
 export const describeFault = (s: Pick<DrillScenario, 'fault'>): string => {
@@ -23,13 +23,13 @@ export function drillVerdict(
   run: {
     injectedAt: number;
     incident?: { workflowId: string; incidentId: string; startedAt: number };
-    end?: { status: string; outcome?: string; endedAt?: number; steps: StepOutcome[] };
+    end?: { status: string; outcome?: string; endedAt?: number; steps: StepOutcome[]; overhead?: DrillOverhead; overheadUnknown?: string };
   },
-): Pick<DrillReport, 'passed' | 'reasons' | 'ttdSeconds' | 'mttrSeconds' | 'steps' | 'incident'> {
+): Pick<DrillReport, 'passed' | 'reasons' | 'ttdSeconds' | 'mttrSeconds' | 'steps' | 'incident' | 'overhead' | 'overheadUnknown'> {
   const reasons: string[] = [];
   const secs = (ms: number): number => Math.round(ms / 100) / 10;
   if (!run.incident) {
-    return { passed: false, reasons: [`no ${scenario.expect.playbook} incident opened within ${scenario.detectWithin} of the fault`], steps: [] };
+    return { passed: false, reasons: [`no ${scenario.expect.playbook} incident opened within ${scenario.detectWithin} of the fault`], steps: [], overheadUnknown: 'no incident opened' };
   }
   const ttdMs = run.incident.startedAt - run.injectedAt;
   if (ttdMs > detectMs) reasons.push(`detected after ${secs(ttdMs)}s, budget ${scenario.detectWithin}`);
@@ -49,6 +49,8 @@ export function drillVerdict(
     ttdSeconds: secs(ttdMs),
     ...(mttrMs !== undefined ? { mttrSeconds: secs(mttrMs) } : {}),
     steps: end?.steps ?? [],
+    // The overhead is reported against its goal; it does not decide the drill (load is not medic's fault).
+    ...(end?.overhead ? { overhead: end.overhead } : { overheadUnknown: end?.overheadUnknown ?? 'the incident did not end' }),
     incident: { workflowId: run.incident.workflowId, incidentId: run.incident.incidentId, status: end?.status ?? 'open', ...(end?.outcome ? { outcome: end.outcome } : {}) },
   };
 }
@@ -61,8 +63,17 @@ export function formatDrillReport(r: DrillReport): string {
     `  incident: ${r.incident ? `${r.incident.incidentId} ${r.incident.status}${r.incident.outcome ? ` (${r.incident.outcome})` : ''}` : 'none opened'}`,
     `  time to detect: ${r.ttdSeconds !== undefined ? `${r.ttdSeconds}s` : '—'}; time to ${r.incident?.status === 'escalated' ? 'escalate' : 'recover'}: ${r.mttrSeconds !== undefined ? `${r.mttrSeconds}s` : '—'} (deadline ${r.deadlineSeconds}s, expected ${r.expected})`,
     `  steps: ${formatSequence(r.steps)}`,
+    `  MTTR overhead: ${r.overhead ? formatOverhead(r.overhead) : `— (${r.overheadUnknown ?? 'not measured'})`}`,
   ];
   if (r.reasons.length > 0) lines.push(...r.reasons.map((x) => `  ✗ ${x}`));
   if (r.reverted) lines.push('  fault reverted by the drill');
   return lines.join('\n');
+}
+
+/** "0.42s (goal ≤ 2s: met) = detected → healed 3.10s − action 0.01s − verification 2.67s; largest: …" */
+export function formatOverhead(o: DrillOverhead): string {
+  const s = (x: number): string => `${x.toFixed(2)}s`;
+  const minus = [`action ${s(o.actionSeconds)}`, `verification ${s(o.verificationSeconds)}`, ...(o.approvalSeconds > 0 ? [`approval wait ${s(o.approvalSeconds)}`] : [])];
+  const gaps = o.gaps.map((g) => `${g.from} → ${g.to} ${s(g.seconds)}`).join(', ');
+  return `${s(o.overheadSeconds)} (goal ≤ ${o.goalSeconds}s: ${o.met ? 'met' : 'NOT met'}) = detected → healed ${s(o.detectToHealedSeconds)} − ${minus.join(' − ')}${gaps ? `; largest: ${gaps}` : ''}`;
 }

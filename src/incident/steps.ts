@@ -251,7 +251,7 @@ export function acted(r: Run, o: Extract<IncidentEvent, { kind: 'actionResult' }
     // A change to put back when the incident resolves (revertOnResolve): its undo workflow waits.
     const undo = o.data.undo as { when?: unknown } | undefined;
     if (!dryRun && typeof o.data.undoWorkflowId === 'string' && undo?.when === 'resolve') (s.undos ??= []).push(o.data.undoWorkflowId);
-    r.note(entry.actionSucceeded({ message: `${r.label()} finished: ${o.summary} (${o.durationMs}ms)`, step: s.stepIndex, data: { dryRun, ...httpStatusOf(o.data), output: o.data } }));
+    r.note(entry.actionSucceeded({ message: `${r.label()} finished: ${o.summary} (${o.durationMs}ms)`, step: s.stepIndex, data: { dryRun, ...httpStatusOf(o.data), durationMs: o.durationMs, output: o.data } }));
   } else {
     // A refusal sent nothing: not a failed remediation, or hostile alerts could demote a step.
     if (!o.refused) s.acted = true;

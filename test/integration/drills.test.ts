@@ -120,6 +120,19 @@ describe('medic drill on the Temporal dev server', () => {
     expect(code).toBe(0);
     expect(text).toMatch(/time to detect: \d+(\.\d)?s; time to recover: \d+(\.\d)?s \(deadline 90s, expected resolved\)/);
     expect(text).toContain('steps: step 1 healed');
+    // MTTR overhead: medic's own share of the heal, against its goal, and where it went.
+    expect(text).toMatch(/MTTR overhead: \d+\.\d\ds \(goal ≤ 2s: (met|NOT met)\) = detected → healed [\d.]+s − action [\d.]+s − verification [\d.]+s; largest: /);
+    const workflowId = /started \((drill:demo-outage:[^)]+)\)/.exec(text)?.[1];
+    const { report } = await call<{ report: DrillReport }>('GET', `/api/drills/runs/${encodeURIComponent(workflowId!)}`);
+    const o = report.overhead!;
+    expect(o, JSON.stringify(report)).toBeDefined();
+    expect(o.overheadSeconds).toBeGreaterThan(0);
+    expect(o.overheadSeconds, text).toBeLessThan(o.goalSeconds);
+    expect(o.met).toBe(true);
+    expect(o.actionSeconds).toBeGreaterThan(0);
+    expect(o.verificationSeconds).toBeGreaterThanOrEqual(1); // the playbook's 1 s window
+    expect(o.actionSeconds + o.verificationSeconds + o.approvalSeconds + o.overheadSeconds).toBeCloseTo(o.detectToHealedSeconds, 2);
+    expect(o.detectToHealedSeconds).toBeLessThanOrEqual(report.mttrSeconds! + 0.05); // MTTR is rounded to 0.1 s
     expect(demo.state.fault).toBe('none');
     expect(Object.keys(demo.state.applied)).toHaveLength(1);
 
@@ -141,6 +154,7 @@ describe('medic drill on the Temporal dev server', () => {
     expect(metrics).toContain('medic_drill_last_passed{scenario="demo-outage"} 1');
     expect(metrics).toMatch(/medic_drill_last_ttd_seconds\{scenario="demo-outage"\} \d/);
     expect(metrics).toMatch(/medic_drill_last_mttr_seconds\{scenario="demo-outage"\} \d/);
+    expect(metrics).toContain(`medic_drill_last_overhead_seconds{scenario="demo-outage"} ${o.overheadSeconds}`);
   });
 
   it('refuses a target not marked drillable, with a clear error, in the API and in the drill workflow itself', async () => {
@@ -222,6 +236,7 @@ describe('medic drill on the Temporal dev server', () => {
       expect(report?.requestedBy).toBe('schedule (set by root)');
       expect(report?.ttdSeconds).toBeGreaterThan(0);
       expect(report?.mttrSeconds).toBeGreaterThan(report!.ttdSeconds!);
+      expect(report?.overhead?.overheadSeconds).toBeGreaterThan(0);
     } finally {
       await handle.delete();
     }
