@@ -29,6 +29,7 @@ import { playbookDir, startWorkerProcess, type WorkerProcess } from '../test/sup
 import { comparison, summarize, tallyKills } from './lib/compare-executor.js';
 import { writeBenchResult } from './lib/readme.js';
 import { BENCH_LIMITS, startBenchTemporal } from './lib/temporal.js';
+import { LATENCY_DYNAMIC_CONFIG } from '../dev/temporal-dynamic-config.js';
 import { loadAverage, machine, runBench } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   if (!existsSync(AM_EXECUTOR)) throw new Error(`${AM_EXECUTOR} missing: run "bash scripts/provision-am-executor.sh"`);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const loadBefore = loadAverage();
-  console.log(`compare: load before ${loadBefore}; starting a Temporal dev server (in memory), bundling workflows…`);
+  console.log(`compare: load before ${loadBefore}; starting Temporal, bundling workflows…`);
   const { temporal, connection, client, dir, bundlePath } = await startBenchTemporal(ROOT, 'compare-executor', WORKFLOWS_PATH);
   const arrivals = arrivalLog();
   const fast = await startDemoService(0, { onRequest: arrivals.record });
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
         delivery: `real Alertmanager ${amVersion} (one route per receiver, group_wait 0s), timed from the POST to its API to the request at the target`,
         killsPerSystem: KILLS,
         remediateDelayMs: HOLD_MS,
+        engine: `${temporal.engine === 'server' ? 'temporal-server on PostgreSQL' : 'the Temporal CLI dev server in memory'}, dynamic config ${Object.entries(LATENCY_DYNAMIC_CONFIG).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
       },
       latency,
       kill: { executor: tallyKills(keysOf(killed.executor)), medic: tallyKills(keysOf(killed.medic)) },

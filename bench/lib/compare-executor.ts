@@ -55,6 +55,7 @@ export const CompareResultSchema = z.object({
     delivery: z.string().describe('how the alerts reached both receivers'),
     killsPerSystem: z.number().int().min(0),
     remediateDelayMs: z.number().int().min(0).describe("the target's hold time in the kill phase: the window the kill lands in"),
+    engine: z.string().optional().describe('the Temporal server medic ran on and its dynamic config (absent in runs before it was recorded)'),
   }),
   latency: z.object({ executor: LatencySchema, medic: LatencySchema }),
   kill: z.object({ executor: KillTallySchema, medic: KillTallySchema }),
@@ -90,7 +91,7 @@ export function renderTable(r: CompareResult): string {
   const s = r.settings;
   return [
     `${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · load before: ${r.machine.loadBefore} · after: ${r.machine.loadAfter}`,
-    `${s.alertsPerSystem} alerts per system after ${s.warmup} warm-up, alternating one of each; ${s.delivery}; kill phase: target holds each action ${s.remediateDelayMs} ms, process killed once the target has it`,
+    `${s.alertsPerSystem} alerts per system after ${s.warmup} warm-up, alternating one of each; ${s.delivery}; kill phase: target holds each action ${s.remediateDelayMs} ms, process killed once the target has it${s.engine ? `; medic on ${s.engine}` : ''}`,
     '',
     '| | prometheus-am-executor | medic | medic ÷ am-executor |',
     '| --- | --- | --- | --- |',
