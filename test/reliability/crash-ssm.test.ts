@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, it } from 'vitest';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { startSsmAutomationEndpoint, type SsmAutomationEndpoint } from '../../dev/ssm-automation.js';
-import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
-import { firingAlert } from '../support/fixtures.js';
+import type { Playbook, PlaybookInput } from '../../src/playbooks/schema.js';
+import { firingAlert, stopAll } from '../support/fixtures.js';
 import { HOLD_POINTS, startHoldingProxy, type Exchange, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { startMoto, type Moto } from '../support/moto.js';
-import { startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
+import { crashPlaybook, startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
 
 let moto: Moto;
 let endpoint: SsmAutomationEndpoint;
@@ -26,18 +26,13 @@ beforeAll(async () => {
   proxy = await startHoldingProxy({ target: endpoint.url });
   harness = await startCrashHarness(() => ({ MEDIC_AWS_ENDPOINT: proxy.url }));
 }, 300_000);
-afterAll(async () => {
-  await harness?.close();
-  await proxy?.close();
-  await endpoint?.close();
-  await moto?.stop();
-});
+afterAll(() => stopAll(harness, proxy, endpoint, moto));
 
 const ROLE = 'arn:aws:iam::123456789012:role/MedicAutomationRole';
-const LIMITS = { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } };
 
-function playbook(name: string, alertname: string, step: PlaybookInput['steps'][number]): Playbook {
-  return PlaybookSchema.parse({ name, match: { alertname }, groupBy: ['alertname'], target: `aws/${name}`, limits: LIMITS, steps: [step] });
+/** One SSM step: 15 s, longer than holding every case takes (crash-harness.ts), retried 10 times. */
+function playbook(name: string, alertname: string, step: Pick<Extract<PlaybookInput['steps'][number], { action: 'ssm-command' | 'ssm-automation' }>, 'name' | 'action' | 'params'>): Playbook {
+  return crashPlaybook({ name, match: { alertname }, target: `aws/${name}`, steps: [{ ...step, timeout: '15s', retries: 10 } as PlaybookInput['steps'][number]] });
 }
 
 async function runCommandCase(point: HoldPoint, i: number): Promise<CrashCase> {
@@ -52,8 +47,6 @@ async function runCommandCase(point: HoldPoint, i: number): Promise<CrashCase> {
     playbook: playbook(`crash-ssm-command-${i}`, alertname, {
       name: 'clean-up-disk',
       action: 'ssm-command',
-      timeout: '15s', // longer than a kill wave (crash-harness.ts)
-      retries: 10,
       params: { document: 'Medic-CleanDisk', instanceIds: [instance], parameters: { Mountpoint: '/var', JournalMaxSize: '200M' } },
     }),
     proxy,
@@ -82,8 +75,6 @@ function automationCase(point: HoldPoint, i: number): CrashCase {
     playbook: playbook(`crash-ssm-automation-${i}`, alertname, {
       name: 'fail-over',
       action: 'ssm-automation',
-      timeout: '15s', // longer than a kill wave (crash-harness.ts)
-      retries: 10,
       params: { document: 'Medic-FailoverAuroraCluster', parameters: { DBClusterIdentifier: cluster, AutomationAssumeRole: ROLE } },
     }),
     proxy,
