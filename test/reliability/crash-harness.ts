@@ -53,9 +53,11 @@ export async function warmWorkers(o: { env: TestWorkflowEnvironment; taskQueue: 
     return w;
   };
   let current = spawn();
-  const spares = Array.from({ length: o.spares }, spawn); // loading beside the first one
   current.run();
   await current.ready();
+  // Loading while the first one is driven to its kill point (not beside it: on a loaded machine
+  // three starts at once kept the first from polling within its 90 s).
+  const spares = Array.from({ length: o.spares }, spawn);
   return {
     kill: () => current.kill(),
     async takeOver() {
