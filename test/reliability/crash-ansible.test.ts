@@ -10,7 +10,7 @@ import { PlaybookSchema } from '../../src/playbooks/schema.js';
 import { isKind } from '../../workflows/contracts-timeline.js';
 import { timelineQuery } from '../../workflows/contracts.js';
 import type { Exchange } from '../support/crash-proxy.js';
-import { firingAlert } from '../support/fixtures.js';
+import { firingAlert, stopAll } from '../support/fixtures.js';
 import { startAnsibleHosts, type AnsibleHosts } from '../support/ansible.js';
 import { startCrashHarness, type CrashHarness, type CrashTarget } from './crash-harness.js';
 
@@ -22,10 +22,7 @@ beforeAll(async () => {
   hosts = await startAnsibleHosts(HOSTS.map((name) => ({ name, via: 'ssh' as const, groups: ['web'] })), { withTestPlaybooks: true });
   harness = await startCrashHarness(() => hosts.env);
 }, 300_000);
-afterAll(async () => {
-  await harness?.close();
-  await hosts?.stop();
-});
+afterAll(() => stopAll(harness, hosts));
 
 /** The runs logged on the hosts, as exchanges: every host's first run, then every host's second… */
 function ansibleRuns(): CrashTarget {
@@ -48,6 +45,7 @@ function ansibleRuns(): CrashTarget {
         await new Promise((r) => setTimeout(r, 100));
       }
     },
+    deliver: () => Promise.reject(new Error('an ansible run has no answer to deliver')),
     drop: () => HOSTS.forEach((h) => hosts.release(h)),
   };
 }

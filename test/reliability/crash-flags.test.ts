@@ -4,11 +4,10 @@
 // over (the retry must find its own write and not switch again). Applications are counted in
 // Unleash's own event log (feature-environment-disabled events of the flag).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PlaybookSchema } from '../../src/playbooks/schema.js';
-import { firingAlert } from '../support/fixtures.js';
+import { firingAlert, stopAll } from '../support/fixtures.js';
 import { HOLD_POINTS, startHoldingProxy, type Exchange, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { startUnleash, type Unleash } from '../support/unleash.js';
-import { startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
+import { crashPlaybook, startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
 
 let unleash: Unleash;
 let proxy: HoldingProxy;
@@ -19,11 +18,7 @@ beforeAll(async () => {
   proxy = await startHoldingProxy({ target: unleash.url });
   harness = await startCrashHarness(() => ({ MEDIC_SECRET_UNLEASH_ADMIN_TOKEN: unleash.adminToken }));
 }, 300_000);
-afterAll(async () => {
-  await harness?.close();
-  await proxy?.close();
-  await unleash?.stop();
-});
+afterAll(() => stopAll(harness, proxy, unleash));
 
 const envPath = (feature: string) => `/api/admin/projects/default/features/${feature}/environments/production`;
 const switchOn = (feature: string) => unleash.admin('POST', `${envPath(feature)}/on`);
@@ -38,17 +33,15 @@ async function flagCase(point: HoldPoint, i: number, flipBack = false): Promise<
     actuator: 'flag (Unleash)',
     point,
     ...(flipBack ? { label: `${point}, then a human switches it back`, afterKill: () => switchOn(feature).then(() => undefined) } : {}),
-    playbook: PlaybookSchema.parse({
+    playbook: crashPlaybook({
       name: `crash-flag-${i}`,
       match: { alertname },
-      groupBy: ['alertname'],
       target: `flag/${feature}`,
-      limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
       steps: [
         {
           name: 'kill-switch',
           action: 'flag',
-          timeout: '15s', // longer than a kill wave (crash-harness.ts): only the kill sends a held switch again
+          timeout: '15s', // longer than holding every case takes (crash-harness.ts): only the kill sends a held switch again
           retries: 10,
           params: { provider: 'unleash', url: proxy.url, environment: 'production', feature, enabled: false, tokenSecret: 'UNLEASH_ADMIN_TOKEN' },
         },

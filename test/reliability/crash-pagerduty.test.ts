@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, it } from 'vitest';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
-import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
-import { firingAlert } from '../support/fixtures.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
+import { firingAlert, remediateStep, stopAll } from '../support/fixtures.js';
 import { HOLD_POINTS, startHoldingProxy, type Exchange, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
-import { startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
+import { crashPlaybook, startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
 
 const ROUTING_KEY = 'PDR0UT1NGKEY0123456789abcdefABCD';
 let pd: PagerDutyStandIn;
@@ -28,20 +28,14 @@ beforeAll(async () => {
     NODE_EXTRA_CA_CERTS: pd.certs.caPath,
   }));
 }, 300_000);
-afterAll(async () => {
-  await harness?.close();
-  await proxy?.close();
-  await Promise.all([pd?.close(), demo?.close()]);
-});
+afterAll(() => stopAll(harness, proxy, pd, demo));
 
 function playbook(name: string, alertname: string, hold: string): Playbook {
-  return PlaybookSchema.parse({
+  return crashPlaybook({
     name,
     match: { alertname },
-    groupBy: ['alertname'],
     target: `pd/${name}`,
-    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
-    steps: [{ name: 'restart', action: 'http', params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] }, timeout: '5s', retries: 0 }],
+    steps: [remediateStep(demo.url, { params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] }, timeout: '5s', retries: 0 })],
     escalation: [{ kind: 'pagerduty', routingKeySecret: 'PD_ROUTING_KEY' }],
     holdAfterEscalation: hold,
   });

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, it } from 'vitest';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { startSsmAutomationEndpoint, type SsmAutomationEndpoint } from '../../dev/ssm-automation.js';
-import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
-import { firingAlert } from '../support/fixtures.js';
+import type { PlaybookInput } from '../../src/playbooks/schema.js';
+import { firingAlert, stopAll } from '../support/fixtures.js';
 import { HOLD_POINTS, startHoldingProxy, type Exchange, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { startMoto, type Moto } from '../support/moto.js';
-import { startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
+import { crashPlaybook, startCrashHarness, type CrashCase, type CrashHarness } from './crash-harness.js';
 
 let moto: Moto;
 let endpoint: SsmAutomationEndpoint;
@@ -26,75 +26,53 @@ beforeAll(async () => {
   proxy = await startHoldingProxy({ target: endpoint.url });
   harness = await startCrashHarness(() => ({ MEDIC_AWS_ENDPOINT: proxy.url }));
 }, 300_000);
-afterAll(async () => {
-  await harness?.close();
-  await proxy?.close();
-  await endpoint?.close();
-  await moto?.stop();
-});
+afterAll(() => stopAll(harness, proxy, endpoint, moto));
 
 const ROLE = 'arn:aws:iam::123456789012:role/MedicAutomationRole';
-const LIMITS = { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } };
 
-function playbook(name: string, alertname: string, step: PlaybookInput['steps'][number]): Playbook {
-  return PlaybookSchema.parse({ name, match: { alertname }, groupBy: ['alertname'], target: `aws/${name}`, limits: LIMITS, steps: [step] });
+type SsmStep = Extract<PlaybookInput['steps'][number], { action: 'ssm-command' | 'ssm-automation' }>;
+const ACTUATOR = { command: 'ssm run-command (moto)', automation: 'ssm automation (test endpoint)' };
+
+/** The i-th case: one SSM step (15 s, longer than holding every case takes, crash-harness.ts;
+ * retried 10 times) on `service`, and how its effect is seen and counted at the target. */
+function ssmCase(kind: keyof typeof ACTUATOR, point: HoldPoint, i: number, service: string, step: Pick<SsmStep, 'name' | 'action' | 'params'>, how: Pick<CrashCase, 'effect' | 'touches' | 'activity' | 'applied'>): CrashCase {
+  const alertname = `CrashSsm${kind[0]!.toUpperCase()}${kind.slice(1)}${i}`;
+  const name = `crash-ssm-${kind}-${i}`;
+  const playbook = crashPlaybook({ name, match: { alertname }, target: `aws/${name}`, steps: [{ ...step, timeout: '15s', retries: 10 } as SsmStep] });
+  return { actuator: ACTUATOR[kind], point, playbook, proxy, alert: firingAlert({ alertname, service }), expected: 'resolved', ...how };
 }
 
 async function runCommandCase(point: HoldPoint, i: number): Promise<CrashCase> {
   const instance = `i-0c0a5e${String(i).padStart(11, '0')}`;
   await moto.tagInstance(instance, { Name: `crash-${i}` });
-  const alertname = `CrashSsmCommand${i}`;
   const effect = (e: Exchange) => e.amzTarget === 'AmazonSSM.SendCommand' && e.body.includes(instance);
   const commandIds: string[] = []; // filled by applied(), which the harness reads first
-  return {
-    actuator: 'ssm run-command (moto)',
-    point,
-    playbook: playbook(`crash-ssm-command-${i}`, alertname, {
-      name: 'clean-up-disk',
-      action: 'ssm-command',
-      timeout: '15s', // longer than a kill wave (crash-harness.ts)
-      retries: 10,
-      params: { document: 'Medic-CleanDisk', instanceIds: [instance], parameters: { Mountpoint: '/var', JournalMaxSize: '200M' } },
-    }),
-    proxy,
+  const params = { document: 'Medic-CleanDisk', instanceIds: [instance], parameters: { Mountpoint: '/var', JournalMaxSize: '200M' } };
+  return ssmCase('command', point, i, instance, { name: 'clean-up-disk', action: 'ssm-command', params }, {
     effect,
     // The retry's requests about this case: the command sent again, or its polls by command id.
     touches: (e) => effect(e) || commandIds.some((id) => e.body.includes(id)),
     activity: 'ssmRunCommand',
-    alert: firingAlert({ alertname, service: instance }),
     applied: async () => {
       const mine = ((await moto.ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.InstanceIds?.includes(instance));
       commandIds.push(...mine.flatMap((c) => (c.CommandId ? [c.CommandId] : [])));
       return mine.length;
     },
-    expected: 'resolved',
-  };
+  });
 }
 
 function automationCase(point: HoldPoint, i: number): CrashCase {
   const cluster = `crash-db-${i}`;
-  const alertname = `CrashSsmAutomation${i}`;
   const effect = (e: Exchange) => e.amzTarget === 'AmazonSSM.StartAutomationExecution' && e.body.includes(`"${cluster}"`);
   const mine = () => endpoint.executions.filter((x) => x.parameters.DBClusterIdentifier?.[0] === cluster);
-  return {
-    actuator: 'ssm automation (test endpoint)',
-    point,
-    playbook: playbook(`crash-ssm-automation-${i}`, alertname, {
-      name: 'fail-over',
-      action: 'ssm-automation',
-      timeout: '15s', // longer than a kill wave (crash-harness.ts)
-      retries: 10,
-      params: { document: 'Medic-FailoverAuroraCluster', parameters: { DBClusterIdentifier: cluster, AutomationAssumeRole: ROLE } },
-    }),
-    proxy,
+  const params = { document: 'Medic-FailoverAuroraCluster', parameters: { DBClusterIdentifier: cluster, AutomationAssumeRole: ROLE } };
+  return ssmCase('automation', point, i, cluster, { name: 'fail-over', action: 'ssm-automation', params }, {
     effect,
     // The retry's requests about this case: the start again, or polls of its execution.
     touches: (e) => effect(e) || mine().some((x) => e.body.includes(x.id)),
     activity: 'ssmAutomation',
-    alert: firingAlert({ alertname, service: cluster }),
     applied: async () => mine().length,
-    expected: 'resolved',
-  };
+  });
 }
 
 it('ssm: SIGKILL at every crash point of Run Command (moto) and Automation (test endpoint), each applied exactly once', async () => {

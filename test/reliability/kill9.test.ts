@@ -8,14 +8,14 @@ import { signedUpdates } from '../support/identity.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
 import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/contracts.js';
-import { firingAlert, silentLog } from '../support/fixtures.js';
+import { firingAlert, healthyAgain, remediateStep, silentLog } from '../support/fixtures.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
-import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { playbookDir, privateBundle } from '../support/worker-process.js';
 import { PHASES, phaseAt, type Phase } from './phases.js';
 import { recordRows } from './exactly-once-table.js';
-import { lastAttempt } from './crash-harness.js';
+import { crashPlaybook, lastAttempt, warmWorkers } from './crash-harness.js';
 
 const KILLS_PER_PHASE = Number(process.env.MEDIC_KILLS_PER_PHASE ?? 5);
 const SPARES = 2; // workers loading in the background (module loading takes seconds of CPU)
@@ -24,7 +24,7 @@ const ACTION_DELAY_MS = 2_000; // how long /remediate takes for act-phase runs: 
 let env: TestWorkflowEnvironment;
 const taskQueue = uniqueQueue('kill9');
 const demos: DemoService[] = [];
-const workers: WorkerProcess[] = [];
+let stopWorkers: () => Promise<void> = async () => undefined;
 
 interface Run {
   aimed: Phase;
@@ -41,23 +41,19 @@ const random = (max: number) => Math.floor(Math.random() * max);
 
 /** One per run: each run has its own demo service (a template may not choose the host). */
 function playbook(name: string, alertname: string, approval: boolean, demoUrl: string): Playbook {
-  return PlaybookSchema.parse({
+  return crashPlaybook({
     name,
     match: { alertname },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    // Many incidents at once on one machine: the rate and concurrency gates are not under test here.
-    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
     steps: [
-      {
-        name: 'restart',
-        action: 'http',
+      remediateStep(demoUrl, {
         params: { method: 'POST', url: `${demoUrl}/remediate`, expectStatus: [200] },
         timeout: '5s',
         retries: 20,
         ...(approval ? { requiresApproval: true, approvers: ['alice'], approvalTimeout: '30m' } : {}),
-        verification: { http: { url: `${demoUrl}/healthz` }, window: '3s', interval: '250ms', deadline: '5m' },
-      },
+        verification: healthyAgain(demoUrl, '3s', '5m'),
+      }),
     ],
   });
 }
@@ -118,7 +114,7 @@ beforeAll(async () => {
   env = await devServerEnv();
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
+  await stopWorkers();
   await Promise.all(demos.map((d) => d.close()));
   await env?.teardown();
 });
@@ -127,18 +123,8 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
   const started = Date.now();
   const schedule = Array.from({ length: KILLS_PER_PHASE }, () => [...PHASES].sort(() => Math.random() - 0.5)).flat();
   const prepared = await Promise.all(schedule.map((aimed, i) => prepare(aimed, i)));
-  const playbooks = playbookDir(prepared.map((p) => p.pb));
-  const spawn = (): WorkerProcess => {
-    // A short sticky timeout: after a kill, the governor's next task waits this long for the dead
-    // worker's sticky queue (production default 5 s) — recovery time is not what is measured here.
-    const w = startWorkerProcess({ client: env.client, address: env.address, taskQueue, held: true, env: { MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000', MEDIC_PLAYBOOKS: playbooks } });
-    workers.push(w);
-    return w;
-  };
-  let current = spawn();
-  current.run();
-  await current.ready();
-  const spares = Array.from({ length: SPARES }, spawn); // load while the current worker is driven to its kill point
+  const workers = await warmWorkers({ env, taskQueue, spares: SPARES, workerEnv: { MEDIC_PLAYBOOKS: playbookDir(prepared.map((p) => p.pb)) } });
+  stopWorkers = () => workers.stop();
 
   const runs: Run[] = [];
   const kills: Kill[] = [];
@@ -150,14 +136,10 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
     runs.push(run);
     await reach(run);
     const at = Date.now();
-    await current.kill();
+    await workers.kill();
     kills.push({ at, run });
     const t2 = Date.now();
-    current = spares.shift()!;
-    spares.push(spawn());
-    await current.loaded;
-    current.run();
-    await current.ready();
+    await workers.takeOver();
     if (process.env.MEDIC_KILL9_TRACE) console.log(`${aimed}: reached in ${at - t0} ms; next worker polling ${Date.now() - t2} ms after the kill`);
     if (aimed === 'approval') {
       // Approved through the new worker; the Update waits if that worker is killed first.
@@ -175,7 +157,7 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
       ]),
     ),
   );
-  await Promise.all(spares.map((w) => w.kill()));
+  await workers.stopSpares();
   const lost = runs.filter((_, i) => !finals[i] || !['resolved', 'escalated'].includes(finals[i]!.status));
   const applied = runs.flatMap((r) => Object.values(r.demo.state.applied));
   const duplicated = applied.filter((n) => n > 1).length;
@@ -196,7 +178,7 @@ it(`kill -9 at random points of each phase (${KILLS_PER_PHASE * PHASES.length} k
     [
       'kill -9 reliability figures',
       `  incidents run        ${runs.length} (resolved ${finals.filter((f) => f?.status === 'resolved').length}, escalated ${finals.filter((f) => f?.status === 'escalated').length})`,
-      `  kills                ${kills.length} (worker processes started: ${workers.length})`,
+      `  kills                ${kills.length} (worker processes started: ${kills.length + 1 + SPARES})`,
       `  kills per phase      ${Object.entries(perPhase).map(([p, n]) => `${p} ${n}`).join(', ')}`,
       `  incidents lost       ${lost.length}`,
       `  actions applied      ${applied.length}; applied twice: ${duplicated}; retried at the target after a kill: ${retried}`,

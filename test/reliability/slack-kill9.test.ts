@@ -10,16 +10,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../dev/slack/server.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
+import type { Playbook } from '../../src/playbooks/schema.js';
 import { METADATA_EVENT, type Part } from '../../src/sinks/slack/post.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { firingAlert, silentLog } from '../support/fixtures.js';
+import { firingAlert, healthyAgain, remediateStep, silentLog } from '../support/fixtures.js';
 import { slackCall, startHoldingProxy, type Exchange, type HoldingProxy, type SlackCall } from '../support/crash-proxy.js';
 import { signedUpdates } from '../support/identity.js';
 import { SLACK, waitUntil } from '../support/slack.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
-import { playbookDir, privateBundle, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { lastAttempt } from './crash-harness.js';
+import { playbookDir, privateBundle } from '../support/worker-process.js';
+import { crashPlaybook, lastAttempt, warmWorkers } from './crash-harness.js';
 import { recordRows, type ExactlyOnceRow } from './exactly-once-table.js';
 
 type Point = 'sent' | 'landed' | 'answered';
@@ -43,7 +43,7 @@ let env: TestWorkflowEnvironment;
 let demo: DemoService;
 let slack: SlackStandIn;
 let proxy: HoldingProxy;
-const workers: WorkerProcess[] = [];
+let stopWorkers: () => Promise<void> = async () => undefined;
 const taskQueue = uniqueQueue('slack-kill9');
 
 interface Run extends Aim {
@@ -53,23 +53,20 @@ interface Run extends Aim {
 }
 
 const playbook = (name: string, alertname: string): Playbook =>
-  PlaybookSchema.parse({
+  crashPlaybook({
     name,
     match: { alertname },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    limits: { maxActionsPerHourGlobal: 1000, maxConcurrentGlobal: 100, maxActionsPerHourPerTarget: 100, maxTargetsPerWindow: { targets: 1000, window: '1h' } },
     steps: [
-      {
-        name: 'restart',
-        action: 'http',
+      remediateStep(demo.url, {
         params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
         timeout: '5s',
         requiresApproval: true,
         approvers: ['alice'],
         approvalTimeout: '30m',
-        verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '2m' },
-      },
+        verification: healthyAgain(demo.url, '1s', '2m'),
+      }),
     ],
   });
 
@@ -100,7 +97,7 @@ beforeAll(async () => {
   proxy = await startHoldingProxy({ target: slack.url });
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
+  await stopWorkers();
   await proxy?.close();
   await slack?.close();
   await demo?.close();
@@ -110,29 +107,19 @@ afterAll(async () => {
 it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`).join(', ')}): posted once, re-sent, incident resolved`, async () => {
   demo.state.fault = 'outage';
   const runs: Run[] = AIMS.map((a, i) => ({ ...a, pb: playbook(`slack-crash-${i}-run`, `SlackCrash${i}x`) }));
-  const playbooks = playbookDir(runs.map((r) => r.pb));
-  const spawn = (): WorkerProcess => {
-    const w = startWorkerProcess({
-      client: env.client,
-      address: env.address,
-      taskQueue,
-      held: true,
-      env: {
-        MEDIC_TEMPORAL_STICKY_TIMEOUT_MS: '2000',
-        MEDIC_PLAYBOOKS: playbooks,
-        MEDIC_SLACK_BOT_TOKEN: SLACK.token,
-        MEDIC_SLACK_SIGNING_SECRET: SLACK.secret,
-        MEDIC_SLACK_CHANNEL: SLACK.channel,
-        MEDIC_SLACK_API_URL: `${proxy.url}/api/`,
-      },
-    });
-    workers.push(w);
-    return w;
-  };
-  let current = spawn();
-  current.run();
-  await current.ready();
-  const spares = Array.from({ length: SPARES }, spawn);
+  const workers = await warmWorkers({
+    env,
+    taskQueue,
+    spares: SPARES,
+    workerEnv: {
+      MEDIC_PLAYBOOKS: playbookDir(runs.map((r) => r.pb)),
+      MEDIC_SLACK_BOT_TOKEN: SLACK.token,
+      MEDIC_SLACK_SIGNING_SECRET: SLACK.secret,
+      MEDIC_SLACK_CHANNEL: SLACK.channel,
+      MEDIC_SLACK_API_URL: `${proxy.url}/api/`,
+    },
+  });
+  stopWorkers = () => workers.stop();
 
   for (const run of runs) {
     const held =
@@ -149,13 +136,9 @@ it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`)
     run.workflowId = r.incidents[0]!.workflowId;
     await Promise.race([held, new Promise((_, reject) => setTimeout(() => reject(new Error(`${run.part}/${run.point}: the call to hold never came`)), 90_000))]);
     run.killedAt = Date.now();
-    await current.kill();
+    await workers.kill();
     proxy.drop();
-    current = spares.shift()!;
-    spares.push(spawn());
-    await current.loaded;
-    current.run();
-    await current.ready();
+    await workers.takeOver();
   }
 
   // Each incident waits for approval: approved once its (single) request is in the thread.
@@ -166,7 +149,7 @@ it(`SIGKILL at each Slack crash point (${AIMS.map((a) => `${a.part}/${a.point}`)
       return (await env.client.workflow.getHandle(run.workflowId!).result()) as IncidentStatus;
     }),
   );
-  await Promise.all(spares.map((w) => w.kill()));
+  await workers.stopSpares();
 
   // Per run: the table row first (recorded even when an assertion below fails), then the checks.
   const measured = await Promise.all(

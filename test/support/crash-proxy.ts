@@ -37,6 +37,10 @@ export interface HoldingProxy {
   /** Arms a hold for the next exchange matching `match`; resolves with it once it is at `point`.
    * Several holds may be armed at once (one per case of a crash wave); each takes one exchange. */
   hold(match: (e: Exchange) => boolean, point: HoldPoint): Promise<Exchange>;
+  /** Hands over the answer held for `e` (an `answer-held` hold); resolves once it is written to
+   * the client. Crash tests deliver several held answers together and kill the client at once:
+   * each is killed between "answer received" and "activity completed". */
+  deliver(e: Exchange): Promise<Exchange>;
   /** Drops what is held (the client's connection is destroyed; a request held before the target
    * never reaches it) and disarms every hold. */
   drop(): void;
@@ -63,7 +67,7 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const exchanges: Exchange[] = [];
   let armed: Armed[] = [];
-  const held: { exchange: Exchange; res: ServerResponse }[] = [];
+  const held: { exchange: Exchange; res: ServerResponse; answer?: () => Promise<void> }[] = [];
 
   const forward = (req: IncomingMessage, body: Buffer, onAnswer: (status: number, headers: IncomingMessage['headers'], answer: Buffer) => void, onError: (err: Error) => void): void => {
     const up = send(
@@ -109,16 +113,17 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
         body,
         (status, headers, answer) => {
           exchange.status = status;
+          const h = { ...headers };
+          delete h['transfer-encoding'];
+          const write = (): Promise<void> =>
+            new Promise((r) => res.writeHead(status, { ...h, 'content-length': String(answer.length) }).end(answer, () => r()));
           if (hit?.point === 'answer-held') {
             exchange.fate = 'held';
-            held.push({ exchange, res });
+            held.push({ exchange, res, answer: write });
             hit.resolve(exchange);
             return;
           }
-          const h = { ...headers };
-          delete h['transfer-encoding'];
-          res.writeHead(status, { ...h, 'content-length': String(answer.length) });
-          res.end(answer, () => hit?.resolve(exchange));
+          void write().then(() => hit?.resolve(exchange));
         },
         (err) => {
           if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${err.message}`);
@@ -137,6 +142,14 @@ export async function startHoldingProxy(o: HoldingProxyOptions): Promise<Holding
       return new Promise<Exchange>((resolve) => {
         armed.push({ match, point, resolve });
       });
+    },
+    async deliver(e) {
+      const i = held.findIndex((h) => h.exchange === e && h.answer);
+      if (i < 0) throw new Error(`no answer held for ${e.method} ${e.url}`);
+      const [h] = held.splice(i, 1);
+      h!.exchange.fate = 'passed';
+      await h!.answer!();
+      return e;
     },
     drop() {
       armed = [];
