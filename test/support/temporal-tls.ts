@@ -4,18 +4,12 @@
 // `authorization` header (refused calls get UNAUTHENTICATED, as Temporal Cloud answers). HTTP/2
 // is terminated here and each stream proxied to the dev server's plaintext port, so the headers
 // medic sends are seen. Certificates are made with the openssl CLI (Node cannot sign X.509).
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const openssl = (args: string[], cwd: string): Promise<unknown> => run('openssl', args, { cwd });
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+import { makeCa, makeLeaf } from '../../dev/pki.js';
 
 export interface TemporalPki {
   dir: string;
@@ -34,24 +28,13 @@ export interface TemporalPki {
   serverName: string;
 }
 
-async function ca(dir: string, name: string, cn: string): Promise<void> {
-  await openssl(['req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-}
-async function leaf(dir: string, name: string, signer: string, cn: string, ext: string): Promise<void> {
-  await writeFile(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n${ext}\n`);
-  await openssl(['req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-  await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${signer}.crt`, '-CAkey', `${signer}.key`,
-    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
-}
-
 export async function makeTemporalPki(dir: string): Promise<TemporalPki> {
   const serverName = 'temporal.medic.test';
-  await Promise.all([ca(dir, 'ca', 'medic test Temporal CA'), ca(dir, 'rogue-ca', 'rogue CA')]);
+  await Promise.all([makeCa(dir, 'ca', 'medic test Temporal CA'), makeCa(dir, 'rogue-ca', 'rogue CA')]);
   await Promise.all([
-    leaf(dir, 'server', 'ca', serverName, `subjectAltName=DNS:${serverName}\nextendedKeyUsage=serverAuth`),
-    leaf(dir, 'client', 'ca', 'medic', 'extendedKeyUsage=clientAuth'),
-    leaf(dir, 'rogue', 'rogue-ca', 'medic', 'extendedKeyUsage=clientAuth'),
+    makeLeaf(dir, 'server', 'ca', serverName, `subjectAltName=DNS:${serverName}\nextendedKeyUsage=serverAuth`),
+    makeLeaf(dir, 'client', 'ca', 'medic', 'extendedKeyUsage=clientAuth'),
+    makeLeaf(dir, 'rogue', 'rogue-ca', 'medic', 'extendedKeyUsage=clientAuth'),
   ]);
   const p = (f: string): string => join(dir, f);
   return {
