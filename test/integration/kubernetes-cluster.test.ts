@@ -11,6 +11,7 @@ import {
   setHeaderOptions, type V1Deployment,
 } from '@kubernetes/client-node';
 import { installRolloutCrd, startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { until } from '../support/kube-fixtures.js';
 
 let cluster: KubeCluster;
 let startMs = 0;
@@ -22,21 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => cluster?.stop());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
 const codeOf = (p: Promise<unknown>): Promise<number | 'ok'> =>
   p.then(() => 'ok' as const, (err: unknown) => (err as { code?: number }).code ?? -1);
 
@@ -70,7 +56,7 @@ describe('startKubeCluster', () => {
   it('runs the controllers: a Deployment gets a ReplicaSet, a new template a second revision', async () => {
     const apps = cluster.admin.makeApiClient(AppsV1Api);
     await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('web', 'nginx:1.27') });
-    const first = await eventually('the first ReplicaSet', async () => {
+    const first = await until('the first ReplicaSet', async () => {
       const rs = await apps.listNamespacedReplicaSet({ namespace: 'default', labelSelector: 'app=web' });
       return rs.items.length === 1 ? rs.items[0] : undefined;
     });
@@ -78,7 +64,7 @@ describe('startKubeCluster', () => {
     expect(first.spec?.replicas).toBe(2);
     expect(first.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     // Pods are created (they stay Pending: no scheduler, no kubelet).
-    await eventually('two pods', async () => {
+    await until('two pods', async () => {
       const pods = await cluster.admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' });
       return pods.items.length === 2 ? pods.items : undefined;
     });
@@ -87,7 +73,7 @@ describe('startKubeCluster', () => {
       { name: 'web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1.28' }] } } } } },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
-    const revisions = await eventually('revision 2', async () => {
+    const revisions = await until('revision 2', async () => {
       const rs = await apps.listNamespacedReplicaSet({ namespace: 'default', labelSelector: 'app=web' });
       const revs = rs.items.map((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision']).sort();
       return revs.length === 2 && revs[1] === '2' ? revs : undefined;
@@ -115,7 +101,7 @@ describe('startKubeCluster', () => {
       },
     });
     // The authorizer sees the binding through its informer: allowed within moments.
-    const pods = await eventually('list allowed', () => asMedic.listNamespacedPod({ namespace: 'medic-rbac' }), 15_000);
+    const pods = await until('list allowed', () => asMedic.listNamespacedPod({ namespace: 'medic-rbac' }), 15_000);
     expect(pods.items).toEqual([]);
     // Only what the Role grants: other namespaces and verbs stay Forbidden.
     expect(await codeOf(asMedic.listNamespacedPod({ namespace: 'default' }))).toBe(403);
@@ -143,7 +129,7 @@ describe('startKubeCluster', () => {
     await installRolloutCrd(cluster); // idempotent
     const custom = cluster.admin.makeApiClient(CustomObjectsApi);
     const rollout = { group: 'argoproj.io', version: 'v1alpha1', namespace: 'default', plural: 'rollouts' };
-    await eventually('Rollout create', () => custom.createNamespacedCustomObject({
+    await until('Rollout create', () => custom.createNamespacedCustomObject({
       ...rollout,
       body: {
         apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'checkout' },
