@@ -11,9 +11,9 @@ import { createFlagActivities, FLAG_TAG_TYPE, flagTagValue, type FlagActionInput
 import { startHoldingProxy, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { freePort } from '../../dev/ports.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionEntry, incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { startFlagClient, startUnleash, waitForEvaluation, type FlagClient, type Unleash } from '../support/unleash.js';
-import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
+import { actionOutput } from '../../workflows/contracts-timeline.js';
 
 let unleash: Unleash;
 let app: FlagClient;
@@ -233,9 +233,9 @@ describe('a flag step in an incident on a real Temporal dev server', () => {
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 90_000);
     expect(final.status).toBe('resolved');
     const timeline = await m.timeline(id);
-    const started = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('started'));
+    const started = actionEntry(timeline, 'started');
     expect(started?.message).toContain('Unleash flag checkout-express → off in production (project default)');
-    const finished = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('finished'));
+    const finished = actionEntry(timeline, 'finished');
     expect(finished?.message).toContain('flag checkout-express in production (project default) on → off');
     expect(actionOutput(finished)).toMatchObject({ feature: 'checkout-express', environment: 'production', before: true, after: false, changed: true });
     expect(await waitForEvaluation(app, 'checkout-express', false)).toBe(false);

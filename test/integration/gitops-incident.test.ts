@@ -11,7 +11,7 @@ import { formatEntry } from '../../src/cli/format.js';
 import { undoWorkflowId } from '../../workflows/contracts-undo.js';
 import { installCrds, startKubeCluster, VENDORED_CRDS, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, until } from '../support/kube-fixtures.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { incidentIdFrom, runIncident as runIncidentIn, startMedic, type Medic } from '../support/medic.js';
 
 let cluster: KubeCluster;
 let admin: ReturnType<typeof adminOf>;
@@ -38,14 +38,7 @@ type Obj = { metadata: { annotations?: Record<string, string> }; spec: Record<st
 const getApp = (name: string) => custom.getNamespacedCustomObject({ ...APP, name }) as Promise<Obj>;
 const weights = async (name: string) => (((await custom.getNamespacedCustomObject({ ...VS, name })) as Obj).spec.http as { route: { weight: number }[] }[])[0]!.route.map((r) => r.weight);
 
-async function runIncident(playbook: PlaybookInput, labels: Record<string, string>) {
-  m.playbooks.push(PlaybookSchema.parse(playbook));
-  const res = await m.postAlerts('firing', labels);
-  expect(res.status).toBe(202);
-  const id = await incidentIdFrom(res);
-  const final = await m.waitFor(id, (s) => s.endedAt !== undefined || s.status === 'escalated', 60_000);
-  return { id, final, timeline: await m.timeline(id) };
-}
+const runIncident = (playbook: PlaybookInput, labels: Record<string, string>) => runIncidentIn(m, playbook, labels);
 
 const virtualService = (name: string) =>
   custom.createNamespacedCustomObject({

@@ -5,11 +5,10 @@
 // a 4xx is a clear, non-retryable failure in the timeline; a dry run shows the server's diff.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
-import type { TimelineEntry } from '../../workflows/contracts.js';
+import type { PlaybookInput } from '../../src/playbooks/schema.js';
 import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
 import { adminOf, medicDeps, medicKubeConfig, sleep, startFlakyProxy, until, type FlakyProxy } from '../support/kube-fixtures.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionEntry, runIncident as runIncidentIn, startMedic, type Medic } from '../support/medic.js';
 import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
 
 let cluster: KubeCluster;
@@ -47,8 +46,7 @@ afterAll(async () => {
 });
 
 const deployment = (name: string): Promise<V1Deployment> => admin.apps.readNamespacedDeployment({ namespace: NS, name });
-const action = (timeline: TimelineEntry[], word: 'started' | 'finished' | 'failed' | 'dry run') =>
-  timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes(word));
+const action = actionEntry;
 
 /** Attempt numbers of each run of the named activity, from the workflow's history. */
 async function attemptsOf(workflowId: string, activity: string): Promise<number[]> {
@@ -61,14 +59,7 @@ async function attemptsOf(workflowId: string, activity: string): Promise<number[
     .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
 }
 
-async function runIncident(playbook: PlaybookInput, labels: Record<string, string>) {
-  m.playbooks.push(PlaybookSchema.parse(playbook));
-  const res = await m.postAlerts('firing', labels);
-  expect(res.status).toBe(202);
-  const id = await incidentIdFrom(res);
-  const final = await m.waitFor(id, (s) => s.endedAt !== undefined || s.status === 'escalated', 120_000);
-  return { id, final, timeline: await m.timeline(id) };
-}
+const runIncident = (playbook: PlaybookInput, labels: Record<string, string>) => runIncidentIn(m, playbook, labels, 120_000);
 
 const restartPlaybook = (name: string, deploymentName: string, over: Partial<PlaybookInput> = {}): PlaybookInput => ({
   name,

@@ -11,9 +11,9 @@ import { ListCommandsCommand, SendCommandCommand, SSMClient, StartAutomationExec
 import { startSsmAutomationEndpoint, type SsmAutomationEndpoint } from '../../dev/ssm-automation.js';
 import { automationClientToken, commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
 import { PlaybookSchema } from '../../src/playbooks/schema.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionEntry, incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
-import { actionOutput, groupOf } from '../../workflows/contracts-timeline.js';
+import { actionOutput } from '../../workflows/contracts-timeline.js';
 
 let moto: Moto;
 beforeAll(async () => {
@@ -321,9 +321,9 @@ describe('a playbook with an ssm-command step, end to end', () => {
     const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.status).toBe('resolved');
     const timeline = await m.timeline(id);
-    const started = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('started'));
+    const started = actionEntry(timeline, 'started');
     expect(started?.message).toContain('SSM Run Command Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0');
-    const finished = timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes('finished'));
+    const finished = actionEntry(timeline, 'finished');
     expect(finished?.message).toMatch(/SSM Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0 → Success \(command [0-9a-f-]{36}\)/);
     const data = actionOutput(finished) as { commandId: string; status: string; invocations: unknown[] };
     expect(data.status).toBe('Success');

@@ -17,7 +17,8 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { alertmanagerPayload } from '../../dev/health-watcher.js';
-import type { Playbook } from '../../src/playbooks/schema.js';
+import { expect } from 'vitest';
+import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
 import { runbookPlaybook, type Runbook } from '../../src/runbooks/schema.js';
 import { buildServer } from '../../src/server/app.js';
 import { queryChecked, statusQuery, timelineQuery, type IncidentStatus, type TimelineEntry } from '../../workflows/contracts.js';
@@ -25,6 +26,7 @@ import { knownPlaybooks, silentLog } from './fixtures.js';
 import { TEST_IDENTITY_KEY_TEXT } from './identity.js';
 import { devServerEnv, medicWorker, uniqueQueue } from './temporal.js';
 import { present } from '../../src/present.js';
+import { groupOf } from '../../workflows/contracts-timeline.js';
 
 export const TOKENS = {
   intake: 'intake-token-0123456789',
@@ -189,3 +191,18 @@ export async function incidentIdFrom(res: Response): Promise<string> {
   if (!id) throw new Error(`no incident in response: ${JSON.stringify(body)}`);
   return id;
 }
+
+/** Loads `playbook` into m, posts a firing alert with `labels` (answered 202) and waits up to
+ * `timeoutMs` for the incident to end or escalate; returns its id, last status and timeline. */
+export async function runIncident(m: Medic, playbook: PlaybookInput, labels: Record<string, string>, timeoutMs = 60_000) {
+  m.playbooks.push(PlaybookSchema.parse(playbook));
+  const res = await m.postAlerts('firing', labels);
+  expect(res.status).toBe(202);
+  const id = await incidentIdFrom(res);
+  const final = await m.waitFor(id, (s) => s.endedAt !== undefined || s.status === 'escalated', timeoutMs);
+  return { id, final, timeline: await m.timeline(id) };
+}
+
+/** The first action entry of a timeline whose message says `word`. */
+export const actionEntry = (timeline: TimelineEntry[], word: 'started' | 'finished' | 'failed' | 'dry run'): TimelineEntry | undefined =>
+  timeline.find((e) => groupOf(e.kind) === 'action' && e.message.includes(word));
