@@ -16,9 +16,9 @@ import type { BusIntake } from '../../src/intake/bus/nats.js';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import { startKafka, type BusServer } from '../../dev/buses.js';
-import { genericBody, heldPlaybook } from '../support/bus-fixtures.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
-import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { genericBody, heldPlaybook, resolvedDemoIncident } from '../support/bus-fixtures.js';
+import { silentLog } from '../support/fixtures.js';
+import { startMedic, type Medic } from '../support/medic.js';
 import { pollUntil } from '../support/poll.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
 
@@ -134,10 +134,7 @@ it('Temporal unreachable: no offset is committed and nothing is lost; delivery r
 });
 
 it('events out: the incident lifecycle as CloudEvents on the events topic, keyed by incident id', async () => {
-  medic.demo.state.fault = 'outage';
-  medic.playbooks.push(demoPlaybook(medic.demo.url, { name: 'bus-kafka-events' }));
-  const id = await incidentIdFrom(await medic.postAlerts('firing', { alertname: 'DemoServiceDown', service: 'kafka-events-svc', severity: 'critical' }));
-  const final = await medic.waitFor(id, (s) => s.status === 'resolved', 60_000);
+  const final = await resolvedDemoIncident(medic, 'bus-kafka-events', 'kafka-events-svc');
   const records = await readTopic(EVENTS, 5);
   const mine = records.filter((r) => r.key === final.incidentId).map((r) => ({ ...IncidentEventSchema.parse(JSON.parse(r.value)), ceId: r.headers.ce_id }));
   expect(mine.map((e) => e.type)).toEqual(['opened', 'action', 'action', 'verified', 'resolved'].map((t) => `dev.medic.incident.${t}`));

@@ -13,9 +13,9 @@ import { deadLetterStream, startNatsIntake, type BusIntake } from '../../src/int
 import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import { startNats, type BusServer } from '../../dev/buses.js';
-import { genericBody, heldPlaybook, hostilePayloads } from '../support/bus-fixtures.js';
-import { demoPlaybook, silentLog } from '../support/fixtures.js';
-import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
+import { genericBody, heldPlaybook, hostilePayloads, resolvedDemoIncident } from '../support/bus-fixtures.js';
+import { silentLog } from '../support/fixtures.js';
+import { startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { createNatsEventSink } from '../../activities/nats-events.js';
 import { IncidentEventSchema, type IncidentEvent } from '../../src/events/lifecycle.js';
 import { ensureStream } from '../../src/intake/bus/nats.js';
@@ -151,10 +151,7 @@ describe('NATS JetStream intake', () => {
   });
 
   it('events out: the incident lifecycle as CloudEvents on JetStream, each once despite retried publishes', async () => {
-    medic.demo.state.fault = 'outage';
-    medic.playbooks.push(demoPlaybook(medic.demo.url, { name: 'bus-events' }));
-    const id = await incidentIdFrom(await medic.postAlerts('firing', { alertname: 'DemoServiceDown', service: 'events-svc', severity: 'critical' }));
-    const final = await medic.waitFor(id, (s) => s.status === 'resolved', 60_000);
+    const final = await resolvedDemoIncident(medic, 'bus-events', 'events-svc');
     const read = async (): Promise<IncidentEvent[]> => {
       const info = await jsm.streams.info('ITEVENTS');
       const out: IncidentEvent[] = [];

