@@ -14,7 +14,7 @@ import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { incidentsApi } from '../../src/incidents/api.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import { statusQuery, timelineQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, healthyAgain, remediateStep, silentLog } from '../support/fixtures.js';
 import { devServerEnv, medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 
 // The real parts this file starts once (beforeAll) and stops (afterAll).
@@ -48,16 +48,7 @@ it('writes every timeline entry once despite retries; the approval carries the a
   demo.state.fault = 'outage';
   const pb = demoPlaybook(demo.url, {
     name: 'audited',
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
-        requiresApproval: true,
-        approvers: ['bob'],
-        verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '10s' },
-      },
-    ],
+    steps: [remediateStep(demo.url, { requiresApproval: true, approvers: ['bob'], verification: healthyAgain(demo.url, '1s', '10s') })],
   });
   const r = await ingestAlerts({ client: env.client, taskQueue, playbooks: () => [pb], log: silentLog }, [firingAlert({ service: 'audited-svc' })]);
   const handle = env.client.workflow.getHandle(r.incidents[0]!.workflowId);

@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, healthyAgain, remediateStep, silentLog } from '../support/fixtures.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue } from '../support/temporal.js';
 import { playbookDir } from '../support/worker-process.js';
@@ -58,16 +58,7 @@ afterAll(async () => {
 
 it('kill -9 of the worker mid-action: a new worker finishes the incident, the action applied once', async () => {
   const playbook = demoPlaybook(demo.url, {
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
-        timeout: '4s',
-        retries: 5,
-        verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '30s' },
-      },
-    ],
+    steps: [remediateStep(demo.url, { timeout: '4s', retries: 5, verification: healthyAgain(demo.url, '1s', '30s') })],
   });
   demo.state.fault = 'outage';
   const dir = playbookDir([playbook]);

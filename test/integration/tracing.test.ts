@@ -23,7 +23,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker } from '../../src/temporal/worker.js';
 import { startTracing, type Tracing } from '../../src/tracing.js';
 import type { IncidentStatus } from '../../workflows/contracts.js';
-import { demoPlaybook, knownPlaybooks, silentLog, stopAll } from '../support/fixtures.js';
+import { demoPlaybook, healthyAgain, knownPlaybooks, remediateStep, silentLog, stopAll } from '../support/fixtures.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
 import { BUNDLE_PATH, ROOT } from '../support/paths.js';
 import { devServerEnv, uniqueQueue, workflowBundle, runWorker, type RunningWorker } from '../support/temporal.js';
@@ -160,15 +160,7 @@ describe('tracing (OTLP/HTTP)', () => {
         match: { alertname: 'TracedDemoDown' },
         groupBy: ['alertname', 'service'],
         target: '{{labels.service}}',
-        steps: [
-          {
-            name: 'restart',
-            action: 'http',
-            params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
-            timeout: '5s',
-            verification: { http: { url: `${demo.url}/healthz` }, window: '1s', interval: '250ms', deadline: '20s' },
-          },
-        ],
+        steps: [remediateStep(demo.url, { timeout: '5s', verification: healthyAgain(demo.url) })],
       };
       await writeFile(join(dir, 'traced-demo.yaml'), stringify(playbook));
       const [httpPort, healthPort] = [await freePort(), await freePort()];

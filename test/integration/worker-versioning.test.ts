@@ -14,7 +14,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createMedicWorker, type MedicWorker } from '../../src/temporal/worker.js';
 import { workflowBuildId, MEDIC_VERSION } from '../../src/version.js';
 import { alertSignal } from '../../workflows/contracts.js';
-import { demoPlaybook, firingAlert, knownPlaybooks, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, knownPlaybooks, remediateStep, silentLog } from '../support/fixtures.js';
 import { TEST_IDENTITY_KEY } from '../support/identity.js';
 import { pollUntil } from '../support/poll.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
@@ -96,13 +96,7 @@ beforeAll(async () => {
   // The verification never holds (a path the demo service does not serve): incidents stay open.
   const playbook = demoPlaybook(demo.url, {
     steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${demo.url}/remediate`, expectStatus: [200] },
-        timeout: '5s',
-        verification: { http: { url: `${demo.url}/never-healthy` }, window: '2s', interval: '2s', deadline: '10m' },
-      },
+      remediateStep(demo.url, { timeout: '5s', verification: { http: { url: `${demo.url}/never-healthy` }, window: '2s', interval: '2s', deadline: '10m' } }),
     ],
   });
   server = await buildServer({ config, client: env.client, log: silentLog, playbooks: () => [playbook] });

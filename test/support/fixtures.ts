@@ -26,16 +26,7 @@ export function demoPlaybook(serviceUrl: string, overrides: Partial<PlaybookInpu
     match: { alertname: 'DemoServiceDown' },
     groupBy: ['alertname', 'service'],
     target: '{{labels.service}}',
-    steps: [
-      {
-        name: 'restart',
-        action: 'http',
-        params: { method: 'POST', url: `${serviceUrl}/remediate`, expectStatus: [200] },
-        timeout: '5s',
-        retries: 2,
-        verification: { http: { url: `${serviceUrl}/healthz` }, window: '2s', interval: '500ms', deadline: '20s' },
-      },
-    ],
+    steps: [remediateStep(serviceUrl, { timeout: '5s', retries: 2, verification: healthyAgain(serviceUrl, '2s', '20s', '500ms') })],
     ...overrides,
   } satisfies PlaybookInput);
 }
@@ -66,18 +57,18 @@ export const healthyAgain = (serviceUrl: string, window = '1s', deadline = '20s'
   deadline,
 });
 
-/** The demo service's remediation (POST /remediate) as an http step named restart, with `over` on top. */
+/** The demo service's remediation (POST /remediate, answered 200 when it ran) as an http step
+ * named restart, with `over` on top. */
 export const remediateStep = (serviceUrl: string, over: Partial<HttpStepInput> = {}): HttpStepInput => ({
   name: 'restart',
   action: 'http',
-  params: { method: 'POST', url: `${serviceUrl}/remediate` },
+  params: { method: 'POST', url: `${serviceUrl}/remediate`, expectStatus: [200] },
   ...over,
 });
 
 /** A high-risk restart of the demo service that waits for an approval (5 min), then verifies. */
 export const approvalStep = (serviceUrl: string, over: Partial<HttpStepInput> = {}): HttpStepInput =>
   remediateStep(serviceUrl, {
-    params: { method: 'POST', url: `${serviceUrl}/remediate`, expectStatus: [200] },
     risk: 'high',
     requiresApproval: true,
     approvalTimeout: '5m',
