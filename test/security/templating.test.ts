@@ -17,6 +17,7 @@ import { slackGraph } from '../../src/graphs/incident-graph.js';
 import { loadPlaybooks } from '../../src/playbooks/load.js';
 import { PlaybookSchema, type Playbook, type PlaybookInput } from '../../src/playbooks/schema.js';
 import type { IncidentStatus, TimelineEntry } from '../../workflows/contracts.js';
+import { remediateStep } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, TOKENS, type Medic } from '../support/medic.js';
 import { ROOT } from '../support/paths.js';
 
@@ -168,6 +169,13 @@ describe('a step needing approval', () => {
 
 describe('second-order secrets: {{secret.X}} arriving in a label value is never resolved', () => {
   it('label service={{secret.TRAFFIC_API_TOKEN}} reaches a header and the path as text; the token goes only where the playbook wrote it', async () => {
+    /** PUT of a pool's weight on the traffic API, the label in the path and a header, the token where the playbook puts it. */
+    const poolWeight = (pool: string, body: string) => ({
+      method: 'PUT' as const,
+      url: `${traffic.url}/v1/services/{{labels.service}}/pools/${pool}/weight`,
+      headers: { authorization: 'Bearer {{secret.TRAFFIC_API_TOKEN}}', 'x-requested-for': 'service {{labels.service}}' },
+      body,
+    });
     serveOnly(
       quickEscalating({
         name: 'secret-echo',
@@ -176,24 +184,13 @@ describe('second-order secrets: {{secret.X}} arriving in a label value is never 
           {
             name: 'notify',
             action: 'http',
-            params: {
-              method: 'PUT',
-              url: `${traffic.url}/v1/services/{{labels.service}}/pools/p9/weight`,
-              headers: { authorization: 'Bearer {{secret.TRAFFIC_API_TOKEN}}', 'x-requested-for': 'service {{labels.service}}' },
-              body: '{"weight": 0, "reason": "{{labels.service}}"}',
-              hmac: { secret: 'TRAFFIC_HMAC_KEY' },
-            },
+            params: { ...poolWeight('p9', '{"weight": 0, "reason": "{{labels.service}}"}'), hmac: { secret: 'TRAFFIC_HMAC_KEY' } },
           },
         ],
         escalation: [
           {
             kind: 'webhook',
-            request: {
-              method: 'PUT',
-              url: `${traffic.url}/v1/services/{{labels.service}}/pools/escalated/weight`,
-              headers: { authorization: 'Bearer {{secret.TRAFFIC_API_TOKEN}}', 'x-requested-for': 'service {{labels.service}}' },
-              body: '{"weight": 0}',
-            },
+            request: poolWeight('escalated', '{"weight": 0}'),
           },
         ],
       }),
@@ -257,10 +254,7 @@ describe('PromQL injection and the incident graph, against a real Prometheus', (
         name: 'promql-verified',
         match: { alertname: 'StubbornDown' },
         steps: [
-          {
-            name: 'restart',
-            action: 'http',
-            params: { method: 'POST', url: `${stubborn.url}/remediate`, expectStatus: [200] },
+          remediateStep(stubborn.url, {
             verification: {
               promql: { query: 'demo_up{job="{{labels.job}}"}', prometheusUrl: stack.prometheusUrl, maxNoData: 1 },
               // a fooled verification would pass its window well within the deadline
@@ -268,7 +262,7 @@ describe('PromQL injection and the incident graph, against a real Prometheus', (
               interval: '250ms',
               deadline: '3s',
             },
-          },
+          }),
         ],
       }),
     );
