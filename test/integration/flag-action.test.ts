@@ -10,8 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createFlagActivities, FLAG_TAG_TYPE, flagTagValue, type FlagActionInput } from '../../activities/flags.js';
 import { startHoldingProxy, type HoldingProxy, type HoldPoint } from '../support/crash-proxy.js';
 import { freePort } from '../../dev/ports.js';
-import { PlaybookSchema } from '../../src/playbooks/schema.js';
-import { actionEntry, incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionEntry, runIncident, startMedic, type Medic } from '../support/medic.js';
 import { startFlagClient, startUnleash, waitForEvaluation, type FlagClient, type Unleash } from '../support/unleash.js';
 import { actionOutput } from '../../workflows/contracts-timeline.js';
 
@@ -207,8 +206,9 @@ describe('a flag step in an incident on a real Temporal dev server', () => {
 
   it('turns the flag off; the timeline shows on → off; the token never enters history', async () => {
     await flagOn('checkout-express');
-    m.playbooks.push(
-      PlaybookSchema.parse({
+    const { id, final, timeline } = await runIncident(
+      m,
+      {
         name: 'checkout-kill-switch',
         match: { alertname: 'CheckoutErrors' },
         steps: [
@@ -226,13 +226,11 @@ describe('a flag step in an incident on a real Temporal dev server', () => {
             },
           },
         ],
-      }),
+      },
+      { alertname: 'CheckoutErrors', service: 'checkout', env: 'production' },
+      90_000,
     );
-    const res = await m.postAlerts('firing', { alertname: 'CheckoutErrors', service: 'checkout', env: 'production' });
-    const id = await incidentIdFrom(res);
-    const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 90_000);
     expect(final.status).toBe('resolved');
-    const timeline = await m.timeline(id);
     const started = actionEntry(timeline, 'started');
     expect(started?.message).toContain('Unleash flag checkout-express → off in production (project default)');
     const finished = actionEntry(timeline, 'finished');

@@ -10,8 +10,7 @@ import type { Info } from '@temporalio/activity';
 import { ListCommandsCommand, SendCommandCommand, SSMClient, StartAutomationExecutionCommand, type StartAutomationExecutionCommandInput } from '@aws-sdk/client-ssm';
 import { startSsmAutomationEndpoint, type SsmAutomationEndpoint } from '../../dev/ssm-automation.js';
 import { automationClientToken, commandComment, createSsmActivities, type SsmCommandInput, type SsmCommandResult } from '../../activities/ssm.js';
-import { PlaybookSchema } from '../../src/playbooks/schema.js';
-import { actionEntry, incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
+import { actionEntry, runIncident, startMedic, type Medic } from '../support/medic.js';
 import { AWS_RUN_SHELL_SCRIPT, startMoto, type Moto } from '../support/moto.js';
 import { actionOutput } from '../../workflows/contracts-timeline.js';
 
@@ -294,8 +293,9 @@ describe('a playbook with an ssm-command step, end to end', () => {
   afterAll(() => m?.stop());
 
   it('the incident runs the command on moto once; command id, status and output land in the timeline', async () => {
-    m.playbooks.push(
-      PlaybookSchema.parse({
+    const { final, timeline } = await runIncident(
+      m,
+      {
         name: 'disk-full-ssm-e2e',
         match: { alertname: 'DiskFullE2E' },
         groupBy: ['alertname', 'instance_id'],
@@ -313,14 +313,10 @@ describe('a playbook with an ssm-command step, end to end', () => {
             },
           },
         ],
-      }),
+      },
+      { alertname: 'DiskFullE2E', instance_id: 'i-0e2e0e2e0e2e0e2e0', mountpoint: '/var', severity: 'warning' },
     );
-    const res = await m.postAlerts('firing', { alertname: 'DiskFullE2E', instance_id: 'i-0e2e0e2e0e2e0e2e0', mountpoint: '/var', severity: 'warning' });
-    expect(res.status).toBe(202);
-    const id = await incidentIdFrom(res);
-    const final = await m.waitFor(id, (s) => s.endedAt !== undefined, 60_000);
     expect(final.status).toBe('resolved');
-    const timeline = await m.timeline(id);
     const started = actionEntry(timeline, 'started');
     expect(started?.message).toContain('SSM Run Command Medic-CleanDisk on i-0e2e0e2e0e2e0e2e0');
     const finished = actionEntry(timeline, 'finished');
