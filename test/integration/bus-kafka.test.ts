@@ -17,7 +17,7 @@ import { DEFAULT_INTAKE_LIMITS } from '../../src/intake/limits.js';
 import { incidentWorkflowId } from '../../src/playbooks/match.js';
 import { startKafka, type BusServer } from '../../dev/buses.js';
 import { genericBody, heldPlaybook, resolvedDemoIncident } from '../support/bus-fixtures.js';
-import { silentLog } from '../support/fixtures.js';
+import { silentLog, stopAll } from '../support/fixtures.js';
 import { startMedic, type Medic } from '../support/medic.js';
 import { pollUntil } from '../support/poll.js';
 import type { IncidentSink } from '../../src/sinks/sink.js';
@@ -67,8 +67,7 @@ afterAll(async () => {
   await Promise.all(intakes.map((i) => i.stop()));
   await producer?.disconnect();
   await admin?.disconnect();
-  await medic?.stop();
-  await kafka?.stop();
+  await stopAll(medic, kafka);
 });
 
 it('delivers alerts, commits the offset past them, and dead-letters poison with its reason', async () => {

@@ -8,7 +8,7 @@ import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js'
 import { slackGraph } from '../../src/graphs/incident-graph.js';
 import { slackWebClient } from '../../src/slack/client.js';
 import { ingestAlerts } from '../../src/intake/ingest.js';
-import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
+import { demoPlaybook, firingAlert, silentLog, stopAll } from '../support/fixtures.js';
 import { startMedic, type Medic } from '../support/medic.js';
 import { medicWorker, uniqueQueue, runWorker, type RunningWorker } from '../support/temporal.js';
 
@@ -25,12 +25,7 @@ beforeAll(async () => {
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-graph-test', apiUrl: slack.apiUrl, retries: 5 }), channel: 'C0GRAPH', graph: slackGraph(stack.prometheusUrl) });
   worker = runWorker(await medicWorker(m.env, taskQueue, {}, [sink]));
 }, 120_000);
-afterAll(async () => {
-  await worker?.stop();
-  await stack?.stop();
-  await slack?.close();
-  await m?.stop();
-});
+afterAll(() => stopAll(worker, stack, slack, m));
 
 it('uploads the graph of the alert expression into the incident thread', async () => {
   m.demo.state.fault = 'outage';
