@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   const names = pids.map((_, i) => `worker${i + 1}`);
   const rss = peakRss(Object.fromEntries(names.map((n, i) => [n, pids[i]!])));
   const rssNow = async (): Promise<number[]> => Promise.all(pids.map((p) => rssOf(p).catch(() => 0)));
+  /** How far the run got, for the results file of a run that failed or ran out of time. */
+  let where = (): string => 'while starting the workers';
   const rssLine = async (): Promise<string> => (await rssNow()).map((b, i) => `${names[i]} ${mib(b)} MiB`).join(', ');
   try {
     // Ready = the server lists every worker as a poller.
@@ -114,38 +116,38 @@ async function main(): Promise<void> {
 
     const deps = { client, taskQueue, playbooks: () => [playbook], log: pino({ level: 'silent' }), temporalDeadlineMs: 10_000 };
     let retries = 0;
+    /** Like Alertmanager (and Slack, for a click), a call an overloaded server failed — deadline
+     * exceeded, even 'namespace not found' — is made again, for up to a minute. */
+    const resending = async <T>(call: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call();
+        } catch (err) {
+          if (attempt >= 60) throw err;
+          retries += 1;
+          await sleep(1_000);
+        }
+      }
+    };
     const ids: string[] = [];
     const t0 = Date.now();
     const deadline = Date.now() + DEADLINE_MS;
-    /** Past the deadline: the results file says how far the run got, and the run fails. */
-    const checkDeadline = async (stage: string): Promise<void> => {
-      if (Date.now() < deadline) return;
-      const after = machineNow();
-      const perWorker = names.map((name) => ({ name, peakMiB: mib(rss.peak[name]!) }));
-      const incomplete = `deadline (${DEADLINE_MS / 60_000} min) passed ${stage}`;
-      await writeResults(ROOT, 'capacity', { date: new Date().toISOString(), machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load }, incidents: N, workerProcesses: WORKERS, incomplete, workers: perWorker, lost: null });
-      throw new Error(`capacity: ${incomplete} (load average ${after.load}); wrote bench/results/capacity.json`);
+    const checkDeadline = (): void => {
+      if (Date.now() >= deadline) throw new Error(`deadline (${DEADLINE_MS / 60_000} min) passed`);
     };
     const secs = (t: number): string => `${((Date.now() - t) / 1000).toFixed(0)} s`;
+    where = () => `while opening: ${ids.length}/${N} alerts delivered (${retries} calls made again) after ${secs(t0)}`;
     console.log(`capacity: opening ${N} incidents (${CONCURRENCY} alerts in flight) on ${WORKERS} worker processes (pids ${pids.join(', ')})…`);
-    const sending = setInterval(() => void rssLine().then((r) => console.log(`capacity: ${ids.length}/${N} alerts delivered, ${retries} resent (${secs(t0)}; ${r})`)), 15_000);
+    const sending = setInterval(() => void rssLine().then((r) => console.log(`capacity: ${ids.length}/${N} alerts delivered, ${retries} calls made again (${secs(t0)}; ${r})`)), 15_000);
     try {
       await pool(Array.from({ length: N }, (_, i) => i), async (i) => {
-        await checkDeadline(`while opening: ${ids.length}/${N} alerts delivered after ${secs(t0)}`);
-        // Like Alertmanager, a delivery that failed (an overloaded server: deadline exceeded) is sent again.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const r = await ingestAlerts(deps, [
-              { status: 'firing', alertname: 'CapacityAlert', severity: 'warning', labels: { alertname: 'CapacityAlert', service: `svc-${i}` }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: '', source: 'alertmanager', receivedAt: Date.now() },
-            ]);
-            ids.push(r.incidents[0]!.workflowId);
-            return;
-          } catch (err) {
-            if (attempt >= 10) throw err;
-            retries += 1;
-            await sleep(1_000);
-          }
-        }
+        checkDeadline();
+        const r = await resending(() =>
+          ingestAlerts(deps, [
+            { status: 'firing', alertname: 'CapacityAlert', severity: 'warning', labels: { alertname: 'CapacityAlert', service: `svc-${i}` }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: '', source: 'alertmanager', receivedAt: Date.now() },
+          ]),
+        );
+        ids.push(r.incidents[0]!.workflowId);
       });
     } finally {
       clearInterval(sending);
@@ -155,7 +157,8 @@ async function main(): Promise<void> {
       // An overloaded dev server may answer a call with an error (even 'namespace not found'): ask again.
       const count = await client.workflow.count(waitingQuery).then((c) => c.count, () => -1);
       if (count === N) break;
-      await checkDeadline(`with ${count}/${N} incidents waiting for approval after ${secs(t0)}`);
+      if (count >= 0) where = () => `with ${count}/${N} incidents waiting for approval after ${secs(t0)}`;
+      checkDeadline();
       if (count !== last) console.log(`capacity: ${count}/${N} waiting for approval… (${secs(t0)}, ${await rssLine()})`);
       last = count;
       await sleep(2_000);
@@ -170,16 +173,17 @@ async function main(): Promise<void> {
     let done = 0;
     const progress = setInterval(() => void rssLine().then((r) => console.log(`capacity: ${approved}/${N} approved, ${done}/${N} resolved (${secs(t1)}; ${r})`)), 15_000);
     let accepted = 0;
+    where = () => `while draining: ${approved}/${N} approved, ${done}/${N} resolved after ${secs(t1)}`;
     try {
       const approving = pool(ids, async (id) => {
         // Signed as medic's app signs it: the worker accepts no identity without its proof.
-        const { incidentId } = await client.workflow.getHandle(id).query(statusQuery);
+        const { incidentId } = await resending(() => client.workflow.getHandle(id).query(statusQuery));
         const input = signIdentity(IDENTITY_KEY, 'decide', incidentId, { decision: 'approve' as const, user: 'alice' });
-        await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [input] });
+        await resending(() => client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [input], updateId: `approve:${id}` })); // made again: the same Update, deduplicated by its id;
         approved += 1;
       }).then(() => (accepted = (Date.now() - t1) / 1000));
       const resolving = Promise.all(ids.map(async (id) => {
-        const r = (await client.workflow.getHandle(id).result()) as { status: string };
+        const r = (await resending(() => client.workflow.getHandle(id).result())) as { status: string };
         if (r.status !== 'resolved') throw new Error(`${id} ended ${r.status}`);
         done += 1;
       }));
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
         (async () => {
           while (done < N || accepted === 0) {
             await sleep(2_000);
-            await checkDeadline(`while draining: ${approved}/${N} approved, ${done}/${N} resolved after ${secs(t1)}`);
+            checkDeadline();
           }
         })(),
       ]);
@@ -217,7 +221,7 @@ async function main(): Promise<void> {
       machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load },
       settings,
       openSeconds: Number(opened.toFixed(1)),
-      alertsResent: retries,
+      callsMadeAgain: retries,
       workers: perWorker,
       approveUpdatesAcceptedSeconds: Number(accepted.toFixed(1)),
       drainSeconds: Number(drained.toFixed(1)),
@@ -244,6 +248,13 @@ async function main(): Promise<void> {
     console.log(`| goal: each worker < 1 GiB, none lost | ${result.goalMet ? 'met' : 'NOT met'} |`);
     console.log(`capacity: wrote ${file}`);
     if (lost !== 0 || twice > 0) throw new Error('not every incident acted exactly once');
+  } catch (err) {
+    const after = machineNow();
+    const incomplete = `${(err as Error).message.split('\n')[0]}, ${where()}`;
+    const workersSoFar = names.map((name) => ({ name, peakMiB: mib(rss.peak[name]!), underOneGiB: rss.peak[name]! < GiB }));
+    const file = await writeResults(ROOT, 'capacity', { date: new Date().toISOString(), machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load }, incidents: N, workerProcesses: WORKERS, incomplete, workers: workersSoFar, lost: null });
+    console.error(`capacity: INCOMPLETE: ${incomplete} (load average ${after.load}); wrote ${file}`);
+    throw err;
   } finally {
     await rss.stop();
     // SIGTERM drains; a worker that has not exited 10 s later (its server gone) is killed.
