@@ -4,6 +4,8 @@
 // npm run bench:storm -- --via nats|kafka — the same 10,000 alerts through the webhook and through
 // the bus intake (bench/lib/storm-bus.ts), both as fast as they go (STORM_SECONDS=0 unless set),
 // each into its own 50 incidents, and a table of their throughput side by side.
+// npm run bench:storm -- --curve — the knee: offered rates unpaced as a curve, one alert per POST and
+// Alertmanager-style batched POSTs (bench/lib/storm-curve.ts); one table, bench/results/storm.json.
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -14,9 +16,11 @@ import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { buildServer } from '../src/server/app.js';
 import { createMedicWorker } from '../src/temporal/worker.js';
 import { statusQuery } from '../workflows/contracts.js';
-import { genericBody } from '../test/support/bus-fixtures.js';
 import { busStorm, type BusStormResult, type Via } from './lib/storm-bus.js';
 import { startBenchEngine } from './lib/temporal.js';
+import { LATENCY_DYNAMIC_CONFIG } from '../dev/temporal-dynamic-config.js';
+import { knee, stormCurve, type CurvePoint, type CurveSettings } from './lib/storm-curve.js';
+import { machineNow, writeResults } from './lib/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000);
@@ -25,14 +29,29 @@ const viaArg = process.argv.indexOf('--via');
 const VIA = viaArg >= 0 ? (process.argv[viaArg + 1] as Via) : undefined;
 if (VIA !== undefined && VIA !== 'nats' && VIA !== 'kafka') throw new Error(`--via must be nats or kafka (got ${String(VIA)})`);
 const SECONDS = Number(process.env.STORM_SECONDS ?? (VIA ? 0 : 60));
+const CURVE = process.argv.includes('--curve');
+const envList = (name: string, fallback: number[]): number[] => (process.env[name] ? process.env[name].split(',').map(Number) : fallback);
+/** The curve's settings (STORM_RATES, STORM_POINT_SECONDS, STORM_BATCH, STORM_BATCH_INCIDENTS, STORM_FINGERPRINTS, STORM_MAX_IN_FLIGHT). */
+const CURVE_SETTINGS: CurveSettings = {
+  rates: envList('STORM_RATES', [100, 300, 1_000, 3_000]),
+  seconds: Number(process.env.STORM_POINT_SECONDS ?? 15),
+  batch: Number(process.env.STORM_BATCH ?? 100),
+  incidentsPerPost: Number(process.env.STORM_BATCH_INCIDENTS ?? 10),
+  incidents: INCIDENTS,
+  fingerprints: Number(process.env.STORM_FINGERPRINTS ?? 10),
+  maxInFlight: Number(process.env.STORM_MAX_IN_FLIGHT ?? 256),
+};
 const CONCURRENCY = 16;
 const TOKEN = 'storm-intake-token-0123456789';
 const taskQueue = 'storm';
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger((process.env.STORM_LOG as 'WARN') ?? 'ERROR') });
+  // Core's own log lines go through the same logger (its WARNs of slow workflow tasks flood a loaded run).
+  Runtime.install({ logger: new DefaultLogger((process.env.STORM_LOG as 'WARN') ?? 'ERROR'), telemetryOptions: { logging: { forward: {} } } });
+  const before = machineNow();
   console.log('storm: starting Temporal…');
   const temporal = await startBenchEngine(ROOT);
+  const engine = `${temporal.engine === 'server' ? 'temporal-server on PostgreSQL' : 'dev server in memory'}, dynamic config ${Object.entries(LATENCY_DYNAMIC_CONFIG).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
@@ -49,10 +68,27 @@ async function main(): Promise<void> {
   const busPlaybook = PlaybookSchema.parse({ ...playbook, name: 'storm-bus', match: { alertname: 'StormBusAlert' } });
   // The storm measures intake throughput: one sender at ~170 requests/s into INCIDENTS incidents,
   // so the per-source rate limit and the open-incident cap are raised out of its way.
-  const limits = { requestsPerSecond: 10_000, burst: 10_000, maxOpenIncidentsPerPlaybook: INCIDENTS };
+  // The curve gives each of its points incidents of its own.
+  const maxOpenIncidentsPerPlaybook = CURVE ? INCIDENTS * CURVE_SETTINGS.rates.length * 2 : INCIDENTS;
+  const limits = { requestsPerSecond: 10_000, burst: 10_000, maxOpenIncidentsPerPlaybook };
   const config = ConfigSchema.parse({ temporal: { taskQueue }, intake: { alertmanagerToken: TOKEN, limits }, http: { port: 0 } });
   const server = await buildServer({ config, client, log: pino({ level: 'silent' }), playbooks: () => [playbook] });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const stop = async (): Promise<void> => {
+    await server.close();
+    worker.shutdown();
+    await workerRun;
+    await nativeConnection.close();
+    await connection.close();
+    await temporal.stop();
+  };
+  if (CURVE) {
+    // The results file is rewritten after every point, so a run cut short still leaves its points.
+    const onPoint = (points: CurvePoint[]): Promise<void> => writeResults(ROOT, 'storm', { date: new Date().toISOString(), complete: false, machine: { ...before, loadNow: machineNow().load }, settings: CURVE_SETTINGS, points }).then(() => undefined);
+    const points = await stormCurve({ client, url, token: TOKEN, playbook, alertname: 'StormAlert', settings: CURVE_SETTINGS, onPoint });
+    await stop();
+    return report(points, before, engine);
+  }
 
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
@@ -139,7 +175,8 @@ async function main(): Promise<void> {
 
   let bus: (BusStormResult & { incidents: number; received: number }) | undefined;
   if (VIA) {
-    const bodies = Array.from({ length: ALERTS }, (_, i) => genericBody([{ name: 'StormBusAlert', labels: { service: `svc-${i % INCIDENTS}`, instance: `host-${i}` } }]));
+    // A generic-webhook body per message (not test/support's helper: that module loads vitest).
+    const bodies = Array.from({ length: ALERTS }, (_, i) => JSON.stringify({ alerts: [{ name: 'StormBusAlert', severity: 'warning', labels: { service: `svc-${i % INCIDENTS}`, instance: `host-${i}` } }] }));
     const r = await busStorm(VIA, { client, taskQueue, playbook: busPlaybook, bodies, incidents: INCIDENTS });
     bus = { ...r, ...(await account('storm-bus')) };
     const rate = (n: number, sec: number): string => `${(n / sec).toFixed(0)}/s`;
@@ -150,14 +187,36 @@ async function main(): Promise<void> {
     console.log(`| ${VIA} (published in ${bus.publishSeconds.toFixed(1)} s, then consumed) | ${ALERTS} | ${bus.consumeSeconds.toFixed(1)} s | ${rate(ALERTS, bus.consumeSeconds)} | ${bus.incidents} | ${ALERTS - bus.received} |`);
   }
 
-  await server.close();
-  worker.shutdown();
-  await workerRun;
-  await nativeConnection.close();
-  await connection.close();
-  await temporal.stop();
+  await stop();
   if (incidents !== INCIDENTS || received !== ALERTS) process.exit(1);
   if (bus && (bus.incidents !== INCIDENTS || bus.received !== ALERTS)) process.exit(1);
+}
+
+/** The curve's one table and bench/results/storm.json. */
+async function report(points: CurvePoint[], before: ReturnType<typeof machineNow>, engine: string): Promise<void> {
+  const after = machineNow();
+  const knees = { single: knee(points, 'single') ?? null, batched: knee(points, 'batched') ?? null };
+  const settings = {
+    ...CURVE_SETTINGS,
+    temporal: engine,
+    medic: 'HTTP intake and worker in one process; the load generator in its own process (open loop, no retries)',
+  };
+  const file = await writeResults(ROOT, 'storm', { date: new Date().toISOString(), complete: true, machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load }, settings, points, knees });
+  const s = CURVE_SETTINGS;
+  console.log('');
+  console.log(`settings: ${s.seconds} s per point; batched POSTs of ${s.batch} alerts over ${s.incidentsPerPost} incidents; ${s.incidents} incidents per point, ${s.fingerprints} distinct alerts each; ≤ ${s.maxInFlight} POSTs in flight; ${settings.temporal}; ${settings.medic}`);
+  console.log(`machine: ${before.cores} cores (${before.cpu}); load average before ${before.load}, after ${after.load}`);
+  console.log('');
+  console.log('| shape | offered alerts/s | accepted alerts/s | intake p50 | intake p99 | refused | lost | all applied after | load (1 min) | p99 < 1 s |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |');
+  for (const p of points) {
+    const lost = p.unaccounted > 0 ? `${p.lost} (+${p.unaccounted} unaccounted)` : String(p.lost);
+    const shape = p.shape === 'single' ? '1 alert per POST' : `${p.alertsPerPost} alerts per POST`;
+    console.log(`| ${shape} | ${p.offered} | ${p.accepted} | ${p.p50Ms} ms | ${p.p99Ms} ms | ${p.refused} | ${lost} | ${p.appliedAfterSeconds} s | ${p.load1} | ${p.sustained && p.p99UnderOneSecond ? 'yes' : p.p99UnderOneSecond ? 'yes (not sustained)' : 'no'} |`);
+  }
+  console.log(`| **knee** (highest rate sustained with p99 < 1 s) | single: ${knees.single ?? 'none'} alerts/s | batched: ${knees.batched ?? 'none'} alerts/s | | | | | | | |`);
+  console.log(`storm: wrote ${file}`);
+  if (points.some((p) => p.lost > 0)) process.exit(1);
 }
 
 main().catch((err: unknown) => {

@@ -2,8 +2,9 @@
 // the bench runs, the machine and its load for the results file, and the entry point that prints a
 // failure and exits 1.
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { Machine } from './results.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -50,4 +51,19 @@ export function loadAverage(): string {
 /** The machine a bench ran on, for its results file (bench/lib/results.ts MachineSchema). */
 export function machine(loadBefore: string): Machine {
   return { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', loadBefore, loadAfter: loadAverage() };
+}
+
+/** The machine now, for the knee benches' results files: cores, CPU and the load average (the machine
+ * is shared, so the load says how far the figures can be trusted). */
+export const machineNow = (): { cores: number; cpu: string; load: string } => ({
+  cores: cpus().length,
+  cpu: cpus()[0]?.model.trim() ?? 'unknown',
+  load: loadavg().map((l) => l.toFixed(2)).join(', '),
+});
+
+/** Writes bench/results/<name>.json under `root`; returns its path relative to root. */
+export async function writeResults(root: string, name: string, result: unknown): Promise<string> {
+  await mkdir(join(root, 'bench/results'), { recursive: true });
+  await writeFile(join(root, 'bench/results', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  return `bench/results/${name}.json`;
 }

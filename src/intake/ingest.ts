@@ -100,49 +100,17 @@ export async function ingestAlerts(
     }
   }
   const overflow = await overflowGroups(deps, groups);
-  for (const [workflowId, { pb, alerts: batch }] of groups) {
-    const firing = batch.find((a) => a.status === 'firing');
-    const log = deps.log.child({ workflowId });
-    if (!firing) {
-      try {
-        await bounded(() => deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch));
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        // Its group may have gone to the overflow incident: the resolve belongs there too.
-        if (deps.openIncidents && (await signalIfRunning(deps, overflowWorkflowId(pb.name), marked(batch, workflowId)))) {
-          addOverflowed(result, { workflowId: overflowWorkflowId(pb.name), playbook: pb.name, alerts: batch.length, groups: [workflowId], reason: 'resolved alerts of a group recorded by the overflow incident' });
-          continue;
-        }
-        result.resolvedWithoutIncident += batch.length;
-        log.info('resolved alert for an incident that is not running; ignored');
-        continue;
-      }
-    } else {
-      // The worker runs its own copy of the version named by the reference, never a body from
-      // here. The body still goes along, only so that workers from before the registry can run
-      // incidents during a rollout (README, Upgrades: contract changes stay additive); drop it
-      // once no such worker can be running.
-      const input: IncidentInput = {
-        playbookRef: playbookRef(pb),
-        playbook: pb,
-        alert: firing,
-        target: targetOf(pb, firing),
-        ...scopeInput(pb, batch),
-        ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
-        ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
-      };
-      const attributes = { 'medic.workflow_id': workflowId, 'medic.playbook': pb.name, 'medic.alertname': firing.alertname, 'medic.alerts': batch.length };
-      try {
-        await intakeSpan(attributes, () => bounded(() => startIncident(deps, workflowId, input, batch)));
-      } catch (err) {
-        deps.openIncidents?.release(pb.name, workflowId);
-        throw err;
-      }
-    }
-    if (firing) deps.correlator?.opened(firing.labels.service, workflowId);
-    log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
-    result.incidents.push({ workflowId, playbook: pb.name, alerts: batch.length });
-    deps.onIncident?.(workflowId);
+  // One signal per incident, whatever the number of its alerts in this request; the incidents of
+  // a request (an Alertmanager notification grouped by alertname holds many) are signalled
+  // concurrently, so its latency is that of the slowest signal rather than of their sum.
+  const delivered = await settleInOrder([...groups], SIGNALS_IN_FLIGHT, ([workflowId, g]) => deliverGroup(deps, workflowId, g, opts));
+  const failed = delivered.find((d) => d.status === 'rejected');
+  if (failed) throw failed.reason;
+  for (const d of delivered) {
+    const outcome = (d as PromiseFulfilledResult<GroupOutcome>).value;
+    if (outcome.kind === 'overflowed') addOverflowed(result, outcome.overflowed);
+    else if (outcome.kind === 'resolvedWithoutIncident') result.resolvedWithoutIncident += outcome.alerts;
+    else result.incidents.push(outcome.incident);
   }
   for (const [name, o] of overflow) {
     const workflowId = overflowWorkflowId(name);
@@ -162,6 +130,77 @@ export async function ingestAlerts(
     deps.onIncident?.(workflowId);
   }
   return result;
+}
+
+/** Incidents of one request signalled at once, at most (a bound on one request's share of the client). */
+const SIGNALS_IN_FLIGHT = 16;
+
+/** fn over items, at most `limit` at once; the outcomes in the items' order, after all settled. */
+async function settleInOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+type GroupOutcome =
+  | { kind: 'incident'; incident: IngestResult['incidents'][number] }
+  | { kind: 'overflowed'; overflowed: IngestResult['overflowed'][number] }
+  | { kind: 'resolvedWithoutIncident'; alerts: number };
+
+/** The alerts of one incident in one signal: signalWithStart when one fires, else a signal to the running incident. */
+async function deliverGroup(deps: IngestDeps, workflowId: string, { pb, alerts: batch }: { pb: Playbook; alerts: Alert[] }, opts: { requestedBy?: string }): Promise<GroupOutcome> {
+  const bounded = <T>(call: () => Promise<T>): Promise<T> =>
+    deps.client.withDeadline(Date.now() + (deps.temporalDeadlineMs ?? 3_000), call);
+  const firing = batch.find((a) => a.status === 'firing');
+  const log = deps.log.child({ workflowId });
+  if (!firing) {
+    try {
+      await bounded(() => deps.client.workflow.getHandle(workflowId).signal(alertSignal, batch));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Its group may have gone to the overflow incident: the resolve belongs there too.
+      if (deps.openIncidents && (await signalIfRunning(deps, overflowWorkflowId(pb.name), marked(batch, workflowId)))) {
+        return { kind: 'overflowed', overflowed: { workflowId: overflowWorkflowId(pb.name), playbook: pb.name, alerts: batch.length, groups: [workflowId], reason: 'resolved alerts of a group recorded by the overflow incident' } };
+      }
+      log.info('resolved alert for an incident that is not running; ignored');
+      return { kind: 'resolvedWithoutIncident', alerts: batch.length };
+    }
+  } else {
+    // The worker runs its own copy of the version named by the reference, never a body from
+    // here. The body still goes along, only so that workers from before the registry can run
+    // incidents during a rollout (README, Upgrades: contract changes stay additive); drop it
+    // once no such worker can be running.
+    const input: IncidentInput = {
+      playbookRef: playbookRef(pb),
+      playbook: pb,
+      alert: firing,
+      target: targetOf(pb, firing),
+      ...scopeInput(pb, batch),
+      ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
+      ...(deps.incidentOptions ? { options: deps.incidentOptions } : {}),
+    };
+    const attributes = { 'medic.workflow_id': workflowId, 'medic.playbook': pb.name, 'medic.alertname': firing.alertname, 'medic.alerts': batch.length };
+    try {
+      await intakeSpan(attributes, () => bounded(() => startIncident(deps, workflowId, input, batch)));
+    } catch (err) {
+      deps.openIncidents?.release(pb.name, workflowId);
+      throw err;
+    }
+    deps.correlator?.opened(firing.labels.service, workflowId);
+  }
+  log.info({ playbook: pb.name, alerts: batch.length }, 'alerts delivered to incident');
+  deps.onIncident?.(workflowId);
+  return { kind: 'incident', incident: { workflowId, playbook: pb.name, alerts: batch.length } };
 }
 
 /** The opening batch's scope, when there is anything to count beyond its alerts. */

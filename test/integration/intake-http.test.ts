@@ -90,6 +90,22 @@ describe('POST /webhooks/alertmanager', () => {
     expect(Object.keys(m.demo.state.applied)).toHaveLength(0);
   });
 
+  it('delivers the alerts one POST holds for an incident in ONE signal, and counts every one', async () => {
+    // An Alertmanager notification grouped by alertname: 30 alerts of one service, 5 of another.
+    const alerts = [...Array.from({ length: 30 }, (_, i) => ['batch-a', i] as const), ...Array.from({ length: 5 }, (_, i) => ['batch-b', i] as const)].map(
+      ([service, i]) => alertmanagerPayload('firing', { alertname: 'NeedsApproval', service, instance: `host-${i}` }, new Date().toISOString()).alerts[0]!,
+    );
+    const res = await post(JSON.stringify({ ...alertmanagerPayload('firing', { alertname: 'NeedsApproval' }, new Date().toISOString()), alerts }));
+    expect(res.status).toBe(202);
+    const { incidents } = (await res.json()) as { incidents: { workflowId: string; alerts: number }[] };
+    expect(incidents.map((i) => i.alerts)).toEqual([30, 5]);
+    for (const { workflowId, alerts: n } of incidents) {
+      expect((await m.waitFor(workflowId, (s) => s.alertsReceived === n)).alertsReceived).toBe(n);
+      const history = await m.env.client.workflow.getHandle(workflowId).fetchHistory();
+      expect(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes).length).toBe(1);
+    }
+  });
+
   it('ignores a resolved alert when no incident is running', async () => {
     const res = await m.postAlerts('resolved', { alertname: 'DemoServiceDown', service: 'nothing-running' });
     expect(res.status).toBe(202);
