@@ -1,5 +1,6 @@
-// The Temporal dynamic config medic runs with, in one place: the production engine's
-// dynamicconfig file (dev/temporal-server.ts) and the test in test/integration/compose.test.ts
+// The Temporal dynamic config medic runs with, in one place: every dev server
+// dev/temporal-dev-server.ts starts (the demo, the benches), the tests' dev servers, the production
+// engine's dynamicconfig file (dev/temporal-server.ts) and the test in test/integration/compose.test.ts
 // that holds docker-compose's and the Helm values' copies to it.
 //
 // Measured on loopback (shared/PROVISIONING.md "Latency facts"): start → first activity 87 ms by

@@ -22,7 +22,7 @@ const dist = (d: Distribution): string[] => [ms(d.p50Ms), ms(d.p99Ms), ms(d.maxM
 export function renderLatency(r: LatencyResult): string {
   const rows = r.rows.flatMap((x) => [
     [`${x.configuration}${x.durable ? ' (durable)' : ''}: floor`, ...dist(x.floor), ''],
-    [`${x.configuration}${x.durable ? ' (durable)' : ''}: medic`, ...dist(x.medic), times(x.ratioP99)],
+    ...(x.medic ? [[`${x.configuration}${x.durable ? ' (durable)' : ''}: medic`, ...dist(x.medic), x.ratioP99 === undefined ? '' : times(x.ratioP99)]] : []),
   ]);
   const out = [...header(r), ...table(['alert → action started', 'p50', 'p99', 'max', 'n', 'medic p99 ÷ floor p99'], rows)];
   if (r.breakdown.length > 0) out.push('', ...table(['where the time goes', 'p50', 'p99'], r.breakdown.map((b) => [b.phase, ms(b.p50Ms), ms(b.p99Ms)])));
@@ -34,14 +34,17 @@ export function renderApproval(r: ApprovalResult): string {
   return [
     ...header(r),
     ...table(
-      ['', 'p50', 'p99', 'max', 'n'],
-      [
-        ['floor (bare Update round trip)', ...dist(r.floor)],
-        ['click → approved action started', ...dist(r.click)],
-      ],
+      ['', 'p50', 'p99', 'max', 'n', 'click p99 ÷ floor p99'],
+      [...r.others, r].flatMap((c) => {
+        const at = c.configuration ? `${c.configuration}: ` : '';
+        return [
+          [`${at}floor (bare Update round trip)`, ...dist(c.floor), ''],
+          [`${at}click → approved action started`, ...dist(c.click), times(c.ratioP99)],
+        ];
+      }),
     ),
     '',
-    `click p99 ÷ floor p99 ${times(r.ratioP99)}; goal: click → action started p99 ≤ ${r.goal.p99Ms} ms: ${metText(r.goal.met)}`,
+    `goal: click → action started p99 ≤ ${r.goal.p99Ms} ms${r.configuration ? ` (${r.configuration})` : ''}: ${metText(r.goal.met)}`,
   ].join('\n');
 }
 

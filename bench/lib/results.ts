@@ -44,13 +44,13 @@ export const LatencyResultSchema = z.object({
         configuration: z.string().describe('the server and SDK settings of this row (persistence, pollers, eager start, …)'),
         durable: z.boolean().describe('the server persists to a file (not in memory)'),
         floor: DistributionSchema.describe('bare workflow start → its first activity started'),
-        medic: DistributionSchema.describe('alert received → first action activity started'),
-        ratioP99: z.number().describe('medic p99 ÷ floor p99'),
+        medic: DistributionSchema.optional().describe('alert received → first action activity started (absent: a floor-only configuration, one medic cannot take)'),
+        ratioP99: z.number().optional().describe('medic p99 ÷ floor p99'),
       }),
     )
     .min(1),
   breakdown: z
-    .array(z.object({ phase: z.string().describe('a stretch of the path (intake parse, signalWithStart RPC, …)'), p50Ms: ms(), p99Ms: ms() }))
+    .array(z.object({ phase: z.string().describe('a stretch of the path (intake parse, signalWithStart RPC, …), prefixed with the configuration and path it was measured on'), p50Ms: ms(), p99Ms: ms() }))
     .default([])
     .describe('where the time goes on the path, in order'),
   goal: goal({ p99Ms: z.number().describe('goal: alert → action started p99 at most this on a durable server'), configuration: z.string().describe('the row the goal is judged on') }),
@@ -59,12 +59,20 @@ export type LatencyResult = z.infer<typeof LatencyResultSchema>;
 
 /** npm run bench:approval — a Slack Approve click → the approved action started, against a bare
  * Temporal Update round trip on a running workflow. */
-export const ApprovalResultSchema = z.object({
-  ...base,
-  settings: SettingsSchema,
+const approvalFigures = {
   floor: DistributionSchema.describe('bare Update round trip'),
   click: DistributionSchema.describe('Approve click → approved action started'),
   ratioP99: z.number().describe('click p99 ÷ floor p99'),
+};
+export const ApprovalResultSchema = z.object({
+  ...base,
+  settings: SettingsSchema,
+  configuration: z.string().default('').describe('the server settings the figures (and the goal) are for'),
+  ...approvalFigures,
+  others: z
+    .array(z.object({ configuration: z.string(), ...approvalFigures }))
+    .default([])
+    .describe('the same figures for other configurations measured in the run (e.g. medic before)'),
   goal: goal({ p99Ms: z.number().describe('goal: click → action started p99 at most this') }),
 });
 export type ApprovalResult = z.infer<typeof ApprovalResultSchema>;

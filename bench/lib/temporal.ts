@@ -6,13 +6,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { governorTaskQueue } from '../../workflows/contracts.js';
 import { PlaybookSchema, type Playbook } from '../../src/playbooks/schema.js';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server.js';
 import { startTemporalServer } from '../../dev/temporal-server.js';
-import { dynamicConfigArgs, LATENCY_DYNAMIC_CONFIG } from '../../dev/temporal-dynamic-config.js';
+import { LATENCY_DYNAMIC_CONFIG } from '../../dev/temporal-dynamic-config.js';
 
 /** Which Temporal a bench runs on: BENCH_ENGINE=dev (default), the CLI's dev server in memory; or
  * BENCH_ENGINE=server, the production engine, temporal-server on PostgreSQL (dev/temporal-server.ts). */
@@ -43,22 +43,30 @@ export function dynamicConfigFromArgs(args: string[]): Record<string, string | n
   return out;
 }
 
-/**
- * The bench's Temporal (benchEngine()), with medic's dynamic config (dev/temporal-dynamic-config.ts)
- * and `extraArgs` on top, so both engines run the same settings; prints which one it started.
- */
-export async function startBenchEngine(root: string, extraArgs: string[] = []): Promise<{ address: string; engine: BenchEngine; stop(): Promise<void> }> {
+/** What a bench's Temporal runs with: `dynamicConfig` (default medic's, dev/temporal-dynamic-config.ts;
+ * {} for the server's own defaults) plus `extraArgs`; on the dev server, `dbFile` for a SQLite file
+ * (with `sqlitePragmas`, default SQLITE_PRAGMAS; temporal-server's PostgreSQL is durable anyway). */
+export interface BenchEngineOptions {
+  dbFile?: string;
+  dynamicConfig?: Record<string, string | number | boolean>;
+  sqlitePragmas?: Record<string, string>;
+  extraArgs?: string[];
+}
+
+/** The bench's Temporal (benchEngine()) with `o`'s settings, the same on both engines; prints which one it started. */
+export async function startBenchEngine(root: string, o: BenchEngineOptions = {}): Promise<{ address: string; engine: BenchEngine; stop(): Promise<void> }> {
   const engine = benchEngine();
+  const extraArgs = o.extraArgs ?? [];
+  const dynamicConfig = o.dynamicConfig ?? LATENCY_DYNAMIC_CONFIG;
   console.log(
-    `bench: engine ${engine === 'server' ? 'temporal-server on PostgreSQL (BENCH_ENGINE=server)' : 'Temporal CLI dev server, in memory (BENCH_ENGINE=dev)'}; ` +
-      `dynamic config ${JSON.stringify(LATENCY_DYNAMIC_CONFIG)}${extraArgs.length ? ` + ${extraArgs.join(' ')}` : ''}`,
+    `bench: engine ${engine === 'server' ? 'temporal-server on PostgreSQL (BENCH_ENGINE=server)' : `Temporal CLI dev server, ${o.dbFile ? 'SQLite file' : 'in memory'} (BENCH_ENGINE=dev)`}; ` +
+      `dynamic config ${JSON.stringify(dynamicConfig)}${extraArgs.length ? ` + ${extraArgs.join(' ')}` : ''}`,
   );
   if (engine === 'server') {
-    const settings = { ...LATENCY_DYNAMIC_CONFIG, ...dynamicConfigFromArgs(extraArgs) };
-    const server = await startTemporalServer({ root, dynamicConfig: settings });
+    const server = await startTemporalServer({ root, dynamicConfig: { ...dynamicConfig, ...dynamicConfigFromArgs(extraArgs) } });
     return { address: server.address, engine, stop: () => server.stop() };
   }
-  const dev = await startTemporalDevServer({ root, ui: false, extraArgs: [...dynamicConfigArgs(LATENCY_DYNAMIC_CONFIG), ...extraArgs] });
+  const dev = await startTemporalDevServer({ root, ui: false, dbFile: o.dbFile, sqlitePragmas: o.sqlitePragmas, dynamicConfig, extraArgs });
   return { address: dev.address, engine, stop: () => dev.stop() };
 }
 
@@ -84,12 +92,12 @@ export const pct = (xs: number[], p: number): number => {
 /** Limits far out of the way: the latency benches measure the path, not the governor's refusals. */
 export const BENCH_LIMITS = { maxActionsPerHourGlobal: 100_000, maxActionsPerHourPerTarget: 100, maxConcurrentGlobal: 1000, maxTargetsPerWindow: { targets: 100_000, window: '1h' } };
 
-/** An in-memory dev server with a client and a native connection, for benches whose workers run
- * in this process; stop() closes them in order. */
-export async function startInProcessTemporal(root: string, extraArgs: string[] = []) {
-  const temporal = await startBenchEngine(root, extraArgs);
+/** The bench's Temporal (startBenchEngine) with a client (with `interceptors`) and a native
+ * connection, for benches whose workers run in this process; stop() closes them in order. */
+export async function startInProcessTemporal(root: string, o: BenchEngineOptions & { interceptors?: WorkflowClientInterceptor[] } = {}) {
+  const temporal = await startBenchEngine(root, o);
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, interceptors: { workflow: o.interceptors ?? [] } });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   return {
     temporal,
@@ -107,36 +115,30 @@ export async function startInProcessTemporal(root: string, extraArgs: string[] =
 /**
  * The incident worker, recording when the first activity of a `watch`ed type starts for each
  * workflow (an activity interceptor, so the time is the worker's), and the governor worker on its
- * own task queue and slots (see src/temporal/worker.ts).
+ * own task queue and slots (see src/temporal/worker.ts); with `actionQueue`, a third worker that
+ * runs only activities, on that queue. `options` are the SDK worker options under test.
  */
-export async function startTimedWorkers(o: { nativeConnection: NativeConnection; taskQueue: string; code: string; activities: object; watch: string[] }) {
+export async function startTimedWorkers(o: { nativeConnection: NativeConnection; taskQueue: string; code: string; activities: object; watch: string[]; options?: Partial<WorkerOptions>; actionQueue?: string }) {
   const started = new Map<string, number>();
   const waiters = new Map<string, () => void>();
-  const worker = await Worker.create({
-    connection: o.nativeConnection,
-    taskQueue: o.taskQueue,
-    activities: o.activities,
-    workflowBundle: { code: o.code },
-    interceptors: {
-      activity: [
-        () => ({
-          inbound: {
-            execute: (input, next) => {
-              const info = Context.current().info;
-              const id = info.workflowExecution?.workflowId ?? '';
-              if (o.watch.includes(info.activityType) && !started.has(id)) {
-                started.set(id, now());
-                waiters.get(id)?.();
-              }
-              return next(input);
-            },
-          },
-        }),
-      ],
+  const timed: ActivityInterceptorsFactory = () => ({
+    inbound: {
+      execute: (input, next) => {
+        const info = Context.current().info;
+        const id = info.workflowExecution?.workflowId ?? '';
+        if (o.watch.includes(info.activityType) && !started.has(id)) {
+          started.set(id, now());
+          waiters.get(id)?.();
+        }
+        return next(input);
+      },
     },
   });
+  const common = { connection: o.nativeConnection, activities: o.activities, interceptors: { activity: [timed] }, ...o.options };
+  const worker = await Worker.create({ ...common, taskQueue: o.taskQueue, workflowBundle: { code: o.code } });
+  const actions = o.actionQueue ? await Worker.create({ ...common, taskQueue: o.actionQueue }) : undefined;
   const governor = await Worker.create({ connection: o.nativeConnection, taskQueue: governorTaskQueue(o.taskQueue), workflowBundle: { code: o.code } });
-  const incidentRun = worker.run();
+  const incidentRun = Promise.all([worker.run(), actions?.run()]);
   const bothRun = Promise.all([incidentRun, governor.run()]);
   return {
     /** When the watched activity of this workflow started (after waitStarted). */
@@ -145,6 +147,7 @@ export async function startTimedWorkers(o: { nativeConnection: NativeConnection;
       started.has(workflowId) ? Promise.resolve() : new Promise((r) => waiters.set(workflowId, r)),
     async stop(): Promise<void> {
       worker.shutdown();
+      actions?.shutdown();
       // The governor worker last: a draining incident may still be calling it (src/temporal/worker.ts).
       await incidentRun.catch(() => undefined);
       governor.shutdown();
@@ -168,10 +171,6 @@ export async function alternate(o: { warmup: number; n: number; every: number; a
   }
   return [as, bs];
 }
-
-/** One result line: p50, p99 and max of `xs` (ms), the name padded to `width`. */
-export const latencyRow = (name: string, xs: number[], width: number): string =>
-  `${name.padEnd(width)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...xs).toFixed(1).padStart(6)} ms`;
 
 /** The benches' playbook: one `poke` step (POST pokeUrl) for alerts named `alertname`, limits out of the way. */
 export const benchPlaybook = (name: string, alertname: string, pokeUrl: string, step: Record<string, unknown> = {}): Playbook =>
