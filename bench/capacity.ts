@@ -21,7 +21,9 @@ import { PlaybookSchema } from '../src/playbooks/schema.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 import { startBenchTemporal } from './lib/temporal.js';
 import { LATENCY_DYNAMIC_CONFIG } from '../dev/temporal-dynamic-config.js';
-import { machineNow, peakRss, rssOf, runBench, sleep, writeResults } from './lib/process.js';
+import { machineNow, peakRss, rssOf, runBench, sleep } from './lib/process.js';
+import { writeBenchResult } from './lib/readme.js';
+import type { CapacityResult } from './lib/results.js';
 import { decideUpdate, statusQuery } from '../workflows/contracts.js';
 import { signIdentity } from '../src/identity/sign.js';
 
@@ -40,7 +42,8 @@ const HEAP_MB = process.env.CAPACITY_WORKER_HEAP_MB ?? '768';
 /** A run still going after CAPACITY_DEADLINE_MINUTES (default 60) stops and writes how far it got. */
 const DEADLINE_MS = Number(process.env.CAPACITY_DEADLINE_MINUTES ?? 60) * 60_000;
 const taskQueue = 'bench-capacity';
-const GiB = 1024 ** 3;
+/** Goal: each worker's resident memory below this. */
+const GOAL_RSS_MIB = 1024;
 const MiB = 1024 ** 2;
 const mib = (b: number): number => Math.round(b / MiB);
 
@@ -101,6 +104,17 @@ async function main(): Promise<void> {
   const rssNow = async (): Promise<number[]> => Promise.all(pids.map((p) => rssOf(p).catch(() => 0)));
   /** How far the run got, for the results file of a run that failed or ran out of time. */
   let where = (): string => 'while starting the workers';
+  let done = 0;
+  const settings = {
+    workerProcesses: WORKERS,
+    alertsInFlight: CONCURRENCY,
+    maxCachedWorkflows: MAX_CACHED ?? 'config default 250',
+    stickyTimeoutMs: STICKY_MS ?? 'config default 5000',
+    maxConcurrentLocalActivities: process.env.MEDIC_TEMPORAL_MAX_LOCAL_ACTIVITIES ?? 'config default 8',
+    workerMaxOldSpaceMb: Number(HEAP_MB),
+    temporal: `${temporal.engine === 'server' ? 'temporal-server on PostgreSQL' : 'dev server in memory'}, dynamic config ${Object.entries(LATENCY_DYNAMIC_CONFIG).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
+  };
+  const base = () => ({ date: new Date().toISOString(), machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: machineNow().load }, settings, incidents: N, workerProcesses: WORKERS });
   const rssLine = async (): Promise<string> => (await rssNow()).map((b, i) => `${names[i]} ${mib(b)} MiB`).join(', ');
   try {
     // Ready = the server lists every worker as a poller.
@@ -170,7 +184,6 @@ async function main(): Promise<void> {
 
     const t1 = Date.now();
     let approved = 0;
-    let done = 0;
     const progress = setInterval(() => void rssLine().then((r) => console.log(`capacity: ${approved}/${N} approved, ${done}/${N} resolved (${secs(t1)}; ${r})`)), 15_000);
     let accepted = 0;
     where = () => `while draining: ${approved}/${N} approved, ${done}/${N} resolved after ${secs(t1)}`;
@@ -203,57 +216,33 @@ async function main(): Promise<void> {
     const applied = Object.values(target.state.applied);
     const twice = applied.filter((n) => n > 1).length;
     const lost = N - applied.length;
-    const after = machineNow();
-
-    const settings = {
-      incidents: N,
-      workerProcesses: WORKERS,
-      alertsInFlight: CONCURRENCY,
-      maxCachedWorkflows: MAX_CACHED ?? 'config default 250',
-      stickyTimeoutMs: STICKY_MS ?? 'config default 5000',
-      maxConcurrentLocalActivities: process.env.MEDIC_TEMPORAL_MAX_LOCAL_ACTIVITIES ?? 'config default 8',
-      workerMaxOldSpaceMb: Number(HEAP_MB),
-      temporal: `${temporal.engine === 'server' ? 'temporal-server on PostgreSQL' : 'dev server in memory'}, dynamic config ${Object.entries(LATENCY_DYNAMIC_CONFIG).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
-    };
-    const perWorker = names.map((name, i) => ({ name, idleMiB: mib(idle[i]!), waitingMiB: mib(waiting[i]!), peakMiB: mib(rss.peak[name]!), underOneGiB: rss.peak[name]! < GiB }));
-    const result = {
-      date: new Date().toISOString(),
-      machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load },
-      settings,
-      openSeconds: Number(opened.toFixed(1)),
+    const workersMiB = names.map((name, i) => ({ name, idleMiB: mib(idle[i]!), waitingMiB: mib(waiting[i]!), peakMiB: mib(rss.peak[name]!) }));
+    const result: CapacityResult = {
+      ...base(),
+      openedSeconds: Number(opened.toFixed(1)),
       callsMadeAgain: retries,
-      workers: perWorker,
-      approveUpdatesAcceptedSeconds: Number(accepted.toFixed(1)),
+      workers: workersMiB,
+      approveSeconds: Number(accepted.toFixed(1)),
       drainSeconds: Number(drained.toFixed(1)),
-      drainIncidentsPerSecond: Number((N / drained).toFixed(1)),
-      actionsApplied: applied.length,
-      appliedTwice: twice,
+      resolved: done,
       lost,
-      goalMet: perWorker.every((w) => w.underOneGiB) && lost === 0 && twice === 0,
+      appliedTwice: twice,
+      goal: { rssMiB: GOAL_RSS_MIB, met: workersMiB.every((w) => w.peakMiB < GOAL_RSS_MIB) && lost === 0 && twice === 0 },
     };
-    const file = await writeResults(ROOT, 'capacity', result);
-
     console.log('');
-    console.log(`settings: ${Object.entries(settings).map(([k, v]) => `${k} ${v}`).join('; ')}`);
-    console.log(`machine: ${before.cores} cores (${before.cpu}); load average before ${before.load}, after ${after.load}`);
-    console.log('');
-    console.log('| figure | value |');
-    console.log('| --- | ---: |');
-    console.log(`| incidents opened, all waiting for approval | ${N} in ${opened.toFixed(1)} s (${(N / opened).toFixed(0)}/s) |`);
-    for (const w of perWorker) console.log(`| ${w.name} RSS idle / ${N} waiting / peak | ${w.idleMiB} / ${w.waitingMiB} / ${w.peakMiB} MiB (${w.underOneGiB ? '< 1 GiB' : 'OVER 1 GiB'}) |`);
-    console.log(`| approve all (decide Updates accepted) | ${accepted.toFixed(1)} s |`);
-    console.log(`| drain: all approved, acted and resolved | ${drained.toFixed(1)} s after the first approval (${(N / drained).toFixed(0)} incidents/s) |`);
-    console.log(`| actions applied (twice) | ${applied.length} (${twice}) |`);
-    console.log(`| lost | ${lost} (must be 0) |`);
-    console.log(`| goal: each worker < 1 GiB, none lost | ${result.goalMet ? 'met' : 'NOT met'} |`);
-    console.log(`capacity: wrote ${file}`);
-    if (lost !== 0 || twice > 0) throw new Error('not every incident acted exactly once');
+    console.log(await writeBenchResult(ROOT, 'capacity', result));
+    console.log('capacity: wrote bench/results/capacity.json and its README block');
+    // The results are written (with lost and applied twice): fail the run without overwriting them.
+    if (lost !== 0 || twice > 0) {
+      console.error('capacity: not every incident acted exactly once');
+      process.exitCode = 1;
+    }
   } catch (err) {
-    const after = machineNow();
     const incomplete = `${(err as Error).message.split('\n')[0]}, ${where()}`;
-    const workersSoFar = names.map((name) => ({ name, peakMiB: mib(rss.peak[name]!), underOneGiB: rss.peak[name]! < GiB }));
-    const file = await writeResults(ROOT, 'capacity', { date: new Date().toISOString(), machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load }, incidents: N, workerProcesses: WORKERS, incomplete, workers: workersSoFar, lost: null });
-    console.error(`capacity: INCOMPLETE: ${incomplete} (load average ${after.load}); wrote ${file}`);
+    const peaks = names.map((name) => ({ name, peakMiB: mib(rss.peak[name]!) }));
+    const partial: CapacityResult = { ...base(), incomplete, workers: peaks, resolved: done, lost: null, goal: { rssMiB: GOAL_RSS_MIB, met: false } };
+    await writeBenchResult(ROOT, 'capacity', partial);
+    console.error(`capacity: INCOMPLETE: ${incomplete} (load average ${partial.machine.loadAfter}); wrote bench/results/capacity.json and its README block`);
     throw err;
   } finally {
     await rss.stop();

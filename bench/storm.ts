@@ -19,8 +19,10 @@ import { statusQuery } from '../workflows/contracts.js';
 import { busStorm, type BusStormResult, type Via } from './lib/storm-bus.js';
 import { startBenchEngine } from './lib/temporal.js';
 import { LATENCY_DYNAMIC_CONFIG } from '../dev/temporal-dynamic-config.js';
-import { knee, stormCurve, type CurvePoint, type CurveSettings } from './lib/storm-curve.js';
-import { machineNow, writeResults } from './lib/process.js';
+import { INTAKE_P99_LIMIT_MS, knee, stormCurve, type CurvePoint, type CurveSettings } from './lib/storm-curve.js';
+import { machineNow } from './lib/process.js';
+import { writeBenchResult } from './lib/readme.js';
+import type { StormResult } from './lib/results.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000);
@@ -83,8 +85,9 @@ async function main(): Promise<void> {
     await temporal.stop();
   };
   if (CURVE) {
-    // The results file is rewritten after every point, so a run cut short still leaves its points.
-    const onPoint = (points: CurvePoint[]): Promise<void> => writeResults(ROOT, 'storm', { date: new Date().toISOString(), complete: false, machine: { ...before, loadNow: machineNow().load }, settings: CURVE_SETTINGS, points }).then(() => undefined);
+    // The results file (and its README block) is rewritten after every point, marked partial, so a
+    // run cut short still leaves its points.
+    const onPoint = (points: CurvePoint[]): Promise<void> => writeBenchResult(ROOT, 'storm', curveResult(points, before, engine)).then(() => undefined);
     const points = await stormCurve({ client, url, token: TOKEN, playbook, alertname: 'StormAlert', settings: CURVE_SETTINGS, onPoint });
     await stop();
     return report(points, before, engine);
@@ -192,30 +195,31 @@ async function main(): Promise<void> {
   if (bus && (bus.incidents !== INCIDENTS || bus.received !== ALERTS)) process.exit(1);
 }
 
-/** The curve's one table and bench/results/storm.json. */
-async function report(points: CurvePoint[], before: ReturnType<typeof machineNow>, engine: string): Promise<void> {
-  const after = machineNow();
-  const knees = { single: knee(points, 'single') ?? null, batched: knee(points, 'batched') ?? null };
+/** The curve's results file: partial (no knee) until every point is in. */
+function curveResult(points: CurvePoint[], before: ReturnType<typeof machineNow>, engine: string, complete = false): StormResult {
   const settings = {
     ...CURVE_SETTINGS,
+    rates: CURVE_SETTINGS.rates.join(', '),
     temporal: engine,
     medic: 'HTTP intake and worker in one process; the load generator in its own process (open loop, no retries)',
   };
-  const file = await writeResults(ROOT, 'storm', { date: new Date().toISOString(), complete: true, machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: after.load }, settings, points, knees });
-  const s = CURVE_SETTINGS;
+  return {
+    date: new Date().toISOString(),
+    complete,
+    machine: { cores: before.cores, cpu: before.cpu, loadBefore: before.load, loadAfter: machineNow().load },
+    settings,
+    intakeP99LimitMs: INTAKE_P99_LIMIT_MS,
+    points,
+    ...(complete ? { knees: { single: knee(points, 'single') ?? null, batched: knee(points, 'batched') ?? null } } : {}),
+  };
+}
+
+/** The curve's one table: bench/results/storm.json and its README block. */
+async function report(points: CurvePoint[], before: ReturnType<typeof machineNow>, engine: string): Promise<void> {
+  const block = await writeBenchResult(ROOT, 'storm', curveResult(points, before, engine, true));
   console.log('');
-  console.log(`settings: ${s.seconds} s per point; batched POSTs of ${s.batch} alerts over ${s.incidentsPerPost} incidents; ${s.incidents} incidents per point, ${s.fingerprints} distinct alerts each; ≤ ${s.maxInFlight} POSTs in flight; ${settings.temporal}; ${settings.medic}`);
-  console.log(`machine: ${before.cores} cores (${before.cpu}); load average before ${before.load}, after ${after.load}`);
-  console.log('');
-  console.log('| shape | offered alerts/s | accepted alerts/s | intake p50 | intake p99 | refused | lost | all applied after | load (1 min) | p99 < 1 s |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |');
-  for (const p of points) {
-    const lost = p.unaccounted > 0 ? `${p.lost} (+${p.unaccounted} unaccounted)` : String(p.lost);
-    const shape = p.shape === 'single' ? '1 alert per POST' : `${p.alertsPerPost} alerts per POST`;
-    console.log(`| ${shape} | ${p.offered} | ${p.accepted} | ${p.p50Ms} ms | ${p.p99Ms} ms | ${p.refused} | ${lost} | ${p.appliedAfterSeconds} s | ${p.load1} | ${p.sustained && p.p99UnderOneSecond ? 'yes' : p.p99UnderOneSecond ? 'yes (not sustained)' : 'no'} |`);
-  }
-  console.log(`| **knee** (highest rate sustained with p99 < 1 s) | single: ${knees.single ?? 'none'} alerts/s | batched: ${knees.batched ?? 'none'} alerts/s | | | | | | | |`);
-  console.log(`storm: wrote ${file}`);
+  console.log(block);
+  console.log('storm: wrote bench/results/storm.json and its README block');
   if (points.some((p) => p.lost > 0)) process.exit(1);
 }
 

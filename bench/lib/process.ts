@@ -2,9 +2,8 @@
 // the bench runs, the machine and its load for the results file, and the entry point that prints a
 // failure and exits 1.
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import type { Machine } from './results.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -61,9 +60,3 @@ export const machineNow = (): { cores: number; cpu: string; load: string } => ({
   load: loadavg().map((l) => l.toFixed(2)).join(', '),
 });
 
-/** Writes bench/results/<name>.json under `root`; returns its path relative to root. */
-export async function writeResults(root: string, name: string, result: unknown): Promise<string> {
-  await mkdir(join(root, 'bench/results'), { recursive: true });
-  await writeFile(join(root, 'bench/results', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  return `bench/results/${name}.json`;
-}

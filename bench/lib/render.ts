@@ -48,37 +48,52 @@ export function renderApproval(r: ApprovalResult): string {
   ].join('\n');
 }
 
+const dash = '—';
+const opt = <T>(x: T | null | undefined, f: (v: T) => string): string => (x === undefined || x === null ? dash : f(x));
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+
 export function renderStorm(r: StormResult): string {
-  const rows = r.rows.map((x) => [
-    x.delivery,
-    x.offeredPerSecond > 0 ? `${x.offeredPerSecond}/s` : 'as fast as it goes',
-    String(x.alerts),
-    `${x.acceptedPerSecond}/s`,
-    ms(x.intakeP50Ms),
-    ms(x.intakeP99Ms),
-    String(x.incidents),
-    String(x.lost),
-    x.sustained ? 'yes' : 'no',
+  const rows = r.points.map((p) => [
+    p.shape === 'single' ? `${p.alertsPerPost} alert per POST` : `${p.alertsPerPost} alerts per POST`,
+    `${p.offered}/s`,
+    `${p.accepted}/s`,
+    ms(p.p50Ms),
+    ms(p.p99Ms),
+    String(p.refused),
+    String(p.lost),
+    String(p.unaccounted),
+    `${p.appliedAfterSeconds.toFixed(1)} s`,
+    p.load1.toFixed(2),
+    yesNo(p.sustained),
+    yesNo(p.p99UnderLimit),
   ]);
+  const knee = (k: number | null | undefined): string => (k === undefined ? dash : k === null ? 'none sustained' : `${k}/s`);
   return [
+    ...(r.complete ? [] : ['**Partial run**: cut short before every point was measured; no knee.', '']),
     ...header(r),
-    ...table(['delivery', 'offered', 'alerts', 'accepted', 'intake p50', 'intake p99', 'incidents', 'lost', 'sustained'], rows),
+    ...table(['shape', 'offered', 'accepted', 'intake p50', 'intake p99', 'refused', 'lost', 'unaccounted', 'all applied after', 'load (1 min)', 'sustained', `p99 < ${r.intakeP99LimitMs} ms`], rows),
     '',
-    `knee (highest offered rate sustained with intake p99 < ${r.intakeP99LimitMs} ms, nothing lost): ${r.knee.map((k) => `${k.delivery} ${k.sustainedPerSecond}/s`).join('; ')}`,
+    `knee (highest offered rate sustained with intake p99 < ${r.intakeP99LimitMs} ms, nothing lost): single ${knee(r.knees?.single)}; batched ${knee(r.knees?.batched)}`,
   ].join('\n');
 }
 
 export function renderCapacity(r: CapacityResult): string {
+  const s = (x: number): string => `${x.toFixed(1)} s`;
+  const mib = (x: number): string => `${x.toFixed(0)} MiB`;
   return [
+    ...(r.incomplete ? [`**Incomplete run**: ${r.incomplete}`, ''] : []),
     ...header(r),
-    `${r.incidents} incidents waiting for approval across ${r.workers.length} worker process(es), opened in ${r.openedSeconds.toFixed(1)} s; all approved: ${r.resolved} resolved ${r.drainSeconds.toFixed(1)} s after the first approval; applied twice: ${r.appliedTwice}`,
-    '',
     ...table(
-      ['worker', 'RSS idle', 'RSS waiting', 'RSS peak'],
-      r.workers.map((w) => [w.name, `${w.idleMiB.toFixed(0)} MiB`, `${w.waitingMiB.toFixed(0)} MiB`, `${w.peakMiB.toFixed(0)} MiB`]),
+      ['incidents', 'worker processes', 'opened, all waiting', 'approve all', 'drain', 'resolved', 'lost', 'applied twice', 'calls made again'],
+      [[String(r.incidents), String(r.workerProcesses), opt(r.openedSeconds, s), opt(r.approveSeconds, s), opt(r.drainSeconds, s), opt(r.resolved, String), opt(r.lost, String), opt(r.appliedTwice, String), opt(r.callsMadeAgain, String)]],
     ),
     '',
-    `goal: each worker's RSS < ${r.goal.rssMiB} MiB: ${metText(r.goal.met)}`,
+    ...table(
+      ['worker', 'RSS idle', 'RSS all waiting', 'RSS peak', `peak < ${r.goal.rssMiB} MiB`],
+      r.workers.map((w) => [w.name, opt(w.idleMiB, mib), opt(w.waitingMiB, mib), mib(w.peakMiB), yesNo(w.peakMiB < r.goal.rssMiB)]),
+    ),
+    '',
+    `goal: each worker's RSS < ${r.goal.rssMiB} MiB, none lost or applied twice: ${metText(r.goal.met)}`,
   ].join('\n');
 }
 

@@ -77,48 +77,68 @@ export const ApprovalResultSchema = z.object({
 });
 export type ApprovalResult = z.infer<typeof ApprovalResultSchema>;
 
-/** npm run bench:storm — the intake's knee: alerts/s sustained with intake p99 under the limit, at
- * each offered rate, one alert per POST and Alertmanager-style batches. */
+/** npm run bench:storm -- --curve — the intake's knee: at each offered rate, one alert per POST
+ * and Alertmanager-style batches, what the intake accepted and how fast it answered. */
+export const StormPointSchema = z.object({
+  shape: z.enum(['single', 'batched']).describe('single: one alert per POST; batched: Alertmanager-style notifications of many alerts'),
+  alertsPerPost: z.number().int().positive(),
+  offered: z.number().min(0).describe('alerts/s offered (open loop)'),
+  accepted: z.number().min(0).describe('alerts accepted per second of sending'),
+  p50Ms: ms().describe('intake p50, POST → response'),
+  p99Ms: ms().describe('intake p99, POST → response'),
+  refused: z.number().int().min(0).describe('alerts refused (non-202) or whose POST failed'),
+  lost: z.number().int().min(0).describe("accepted alerts missing from their incident's alertsReceived"),
+  unaccounted: z.number().int().min(0).describe('alerts of incidents whose status query never answered (neither found nor lost)'),
+  senderLagP99Ms: ms().optional().describe("p99 of the load generator's lag behind its schedule"),
+  appliedAfterSeconds: z.number().min(0).describe('seconds after the last response until every accepted alert was counted in its incident'),
+  load1: z.number().min(0).describe("the machine's 1-minute load average when the point started"),
+  sustained: z.boolean().describe('≥ 95 % of the offered rate accepted, nothing refused, lost or unaccounted'),
+  p99UnderLimit: z.boolean().describe('intake p99 under intakeP99LimitMs'),
+});
+export type StormPoint = z.infer<typeof StormPointSchema>;
+
 export const StormResultSchema = z.object({
   ...base,
+  complete: z.boolean().describe('false: the run was cut short (the file is rewritten after every point), so the curve is partial and no knee is given'),
   settings: SettingsSchema,
-  rows: z
-    .array(
-      z.object({
-        delivery: z.string().describe('how alerts were posted: "one per POST", "batches of 50", "nats", …'),
-        offeredPerSecond: z.number().min(0).describe('alerts/s offered (0: as fast as they go)'),
-        alerts: z.number().int().min(0),
-        acceptedPerSecond: z.number().min(0),
-        intakeP50Ms: ms(),
-        intakeP99Ms: ms(),
-        incidents: z.number().int().min(0),
-        lost: z.number().int().min(0).describe('alerts not accounted for in their incidents'),
-        sustained: z.boolean().describe('accepted the offered rate with intake p99 under the limit, nothing lost'),
-      }),
-    )
-    .min(1),
-  knee: z
-    .array(z.object({ delivery: z.string(), sustainedPerSecond: z.number().min(0).describe('highest rate sustained') }))
-    .describe('per delivery: the highest offered rate sustained'),
-  intakeP99LimitMs: z.number().describe('the intake p99 a sustained rate must stay under'),
+  intakeP99LimitMs: z.number().positive().describe('the intake p99 a sustained rate must stay under'),
+  points: z.array(StormPointSchema).min(1),
+  knees: z
+    .object({ single: z.number().min(0).nullable(), batched: z.number().min(0).nullable() })
+    .optional()
+    .describe('per shape: the highest offered rate, climbing from the lowest, up to which every point was sustained with p99 under the limit (null: not even the lowest); absent in a partial run'),
 });
 export type StormResult = z.infer<typeof StormResultSchema>;
 
 /** npm run bench:capacity — incidents waiting for approval across worker processes, memory per
- * worker, then all approved and resolved. */
+ * worker, then all approved and resolved. A run that failed or ran out of time says how far it got
+ * (`incomplete`); what it did not reach is absent. */
+const secsOpt = () => z.number().min(0).optional();
 export const CapacityResultSchema = z.object({
   ...base,
-  settings: SettingsSchema,
-  incidents: z.number().int().min(0),
-  openedSeconds: z.number().min(0).describe('all incidents opened and waiting for approval'),
+  settings: SettingsSchema.default({}),
+  incidents: z.number().int().min(0).describe('incidents the run opens (CAPACITY_N)'),
+  workerProcesses: z.number().int().positive(),
+  incomplete: z.string().optional().describe('why and where a run stopped short (absent: it completed)'),
+  openedSeconds: secsOpt().describe('all incidents opened and waiting for approval'),
+  callsMadeAgain: z.number().int().min(0).optional().describe('calls an overloaded server failed, made again'),
   workers: z
-    .array(z.object({ name: z.string(), idleMiB: z.number().min(0), waitingMiB: z.number().min(0), peakMiB: z.number().min(0) }))
+    .array(
+      z.object({
+        name: z.string(),
+        idleMiB: z.number().min(0).optional(),
+        waitingMiB: z.number().min(0).optional().describe('with every incident waiting for approval'),
+        peakMiB: z.number().min(0),
+      }),
+    )
     .min(1)
-    .describe('resident memory per worker process'),
-  drainSeconds: z.number().min(0).describe('first approval → all acted and resolved'),
-  resolved: z.number().int().min(0),
-  appliedTwice: z.number().int().min(0),
-  goal: goal({ rssMiB: z.number().describe('goal: each worker below this RSS') }),
+    .describe('resident memory per worker process (from /proc)'),
+  approveSeconds: secsOpt().describe('first approval → every decide Update accepted'),
+  drainSeconds: secsOpt().describe('first approval → all acted and resolved'),
+  resolved: z.number().int().min(0).optional(),
+  lost: z.number().int().min(0).nullable().describe('incidents whose action was never applied (null: the run did not get that far)'),
+  appliedTwice: z.number().int().min(0).optional(),
+  goal: goal({ rssMiB: z.number().describe('goal: each worker below this RSS (and nothing lost or applied twice)') }),
 });
 export type CapacityResult = z.infer<typeof CapacityResultSchema>;
 

@@ -14,6 +14,7 @@ import type { Alert } from '../../src/intake/schemas.js';
 import { statusQuery } from '../../workflows/contracts.js';
 import { pct } from './temporal.js';
 import type { LoadResult, LoadSpec } from './storm-load.js';
+import type { StormPoint } from './results.js';
 
 export interface CurveSettings {
   rates: number[];
@@ -26,26 +27,11 @@ export interface CurveSettings {
   maxInFlight: number;
 }
 
-export interface CurvePoint {
-  shape: 'single' | 'batched';
-  alertsPerPost: number;
-  offered: number;
-  /** Accepted alerts per second of sending. */
-  accepted: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Alerts refused (non-202) or whose POST failed. */
-  refused: number;
-  lost: number;
-  /** Alerts of incidents whose status query never answered within 180 s (neither found nor lost). */
-  unaccounted: number;
-  senderLagP99Ms: number;
-  /** Seconds after the last response until every accepted alert was counted in its incident. */
-  appliedAfterSeconds: number;
-  load1: number;
-  sustained: boolean;
-  p99UnderOneSecond: boolean;
-}
+/** One point of the curve: its shape is the results file's (bench/lib/results.ts). */
+export type CurvePoint = StormPoint;
+
+/** The intake p99 a sustained rate must stay under. */
+export const INTAKE_P99_LIMIT_MS = 1000;
 
 const LOAD = fileURLToPath(new URL('./storm-load.ts', import.meta.url));
 
@@ -119,7 +105,7 @@ export async function stormCurve(o: { client: Client; url: string; token: string
         appliedAfterSeconds: Number(seconds.toFixed(1)),
         load1,
         sustained: accepted >= 0.95 * rate && lost === 0 && unaccounted === 0 && r.acceptedAlerts === r.alerts,
-        p99UnderOneSecond: p99 < 1000,
+        p99UnderLimit: p99 < INTAKE_P99_LIMIT_MS,
       };
       console.log(`storm curve:   accepted ${point.accepted}/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, refused ${point.refused}, lost ${lost}, unaccounted ${unaccounted} (responses ${Object.entries(r.statuses).map(([k, v]) => `${k}×${v}`).join(', ')})`);
       points.push(point);
@@ -130,11 +116,11 @@ export async function stormCurve(o: { client: Client; url: string; token: string
 }
 
 /** The knee of a shape: the highest offered rate, climbing from the lowest, up to which every point
- * was sustained with intake p99 < 1 s (undefined: not even the lowest). */
+ * was sustained with intake p99 under the limit (undefined: not even the lowest). */
 export function knee(points: CurvePoint[], shape: CurvePoint['shape']): number | undefined {
   let best: number | undefined;
   for (const p of points.filter((x) => x.shape === shape).sort((a, b) => a.offered - b.offered)) {
-    if (!(p.sustained && p.p99UnderOneSecond)) break;
+    if (!(p.sustained && p.p99UnderLimit)) break;
     best = p.offered;
   }
   return best;

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BENCH_NAMES, foreignNumbers, numbersIn, numbersOf, placeholder, readmeBlocks, readResult, regenerate, renderBlock, type BenchName } from '../../bench/lib/readme.js';
-import type { ApprovalResult, CapacityResult, DrillOverheadResult, LatencyResult, StormResult } from '../../bench/lib/results.js';
+import { CapacityResultSchema, StormResultSchema, type ApprovalResult, type CapacityResult, type DrillOverheadResult, type LatencyResult, type StormResult } from '../../bench/lib/results.js';
 import { ROOT } from '../support/paths.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -73,20 +73,28 @@ const samples: Record<Exclude<BenchName, 'compare-executor'>, LatencyResult | Ap
   storm: {
     date: '2026-12-05T04:00:00.000Z',
     machine,
-    settings: { seconds: 10 },
-    rows: [{ delivery: 'one per POST', offeredPerSecond: 300, alerts: 3000, acceptedPerSecond: 298, intakeP50Ms: 12.3, intakeP99Ms: 480.2, incidents: 50, lost: 0, sustained: true }],
-    knee: [{ delivery: 'one per POST', sustainedPerSecond: 300 }],
+    complete: true,
+    settings: { seconds: 10, rates: '100, 300' },
     intakeP99LimitMs: 1000,
+    points: [
+      { shape: 'single', alertsPerPost: 1, offered: 100, accepted: 99, p50Ms: 12.3, p99Ms: 480.2, refused: 0, lost: 0, unaccounted: 0, appliedAfterSeconds: 0.7, load1: 1.05, sustained: true, p99UnderLimit: true },
+      { shape: 'batched', alertsPerPost: 100, offered: 300, accepted: 150, p50Ms: 800.5, p99Ms: 2400, refused: 40, lost: 0, unaccounted: 3, appliedAfterSeconds: 12.4, load1: 1.45, sustained: false, p99UnderLimit: false },
+    ],
+    knees: { single: 100, batched: null },
   },
   capacity: {
     date: '2026-12-05T04:00:00.000Z',
     machine,
     settings: { maxCachedWorkflows: 250 },
     incidents: 10000,
+    workerProcesses: 1,
     openedSeconds: 301.4,
+    callsMadeAgain: 0,
     workers: [{ name: 'worker-1', idleMiB: 440, waitingMiB: 901.6, peakMiB: 950 }],
+    approveSeconds: 400.2,
     drainSeconds: 612.2,
     resolved: 10000,
+    lost: 0,
     appliedTwice: 0,
     goal: { rssMiB: 1024, met: true },
   },
@@ -111,6 +119,26 @@ describe('rendering each bench', () => {
       expect(foreignNumbers(text, numbersOf(sample))).toEqual([]);
     });
   }
+  it('storm: a partial run says so and gives no knee; capacity: an incomplete run shows its reason and "—" for what it did not reach', () => {
+    const storm = renderBlock('storm', { ...samples.storm, complete: false, knees: undefined });
+    expect(storm).toMatch(/^\*\*Partial run\*\*/);
+    expect(storm).toContain('single —; batched —');
+    expect(renderBlock('storm', samples.storm)).toContain('single 100/s; batched none sustained');
+    const capacity = { date: '2026-12-05T04:00:00.000Z', machine, settings: {}, incidents: 400, workerProcesses: 2, incomplete: 'deadline (13 min) passed', workers: [{ name: 'worker1', peakMiB: 1398 }], lost: null, goal: { rssMiB: 1024, met: false } };
+    const text = renderBlock('capacity', capacity);
+    expect(text).toMatch(/^\*\*Incomplete run\*\*: deadline \(13 min\) passed/);
+    expect(text).toContain('| 400 | 2 | — | — | — | — | — | — | — |');
+    expect(text).toContain('| worker1 | — | — | 1398 MiB | no |');
+    expect(text).toContain('NOT met');
+    expect(foreignNumbers(text, numbersOf(capacity))).toEqual([]);
+  });
+  it('a storm or capacity result missing a figure is refused, naming the field', () => {
+    const { lost: _lost, ...noLost } = samples.capacity as CapacityResult;
+    const paths = (r: { error?: { issues: { path: PropertyKey[] }[] } }): string[] => r.error?.issues.map((i) => i.path.join('.')) ?? [];
+    expect(paths(CapacityResultSchema.safeParse(noLost))).toEqual(['lost']);
+    const s = samples.storm as StormResult;
+    expect(paths(StormResultSchema.safeParse({ ...s, points: [{ ...s.points[0], p99Ms: undefined }] }))).toEqual(['points.0.p99Ms']);
+  });
   it('regenerates only the named blocks, and refuses a block naming no bench', () => {
     const text = 'a\n<!-- bench:approval -->\nold 1\n<!-- /bench:approval -->\nb\n<!-- bench:storm (x) -->\nold 2\n<!-- /bench:storm -->\n';
     const out = regenerate(text, (n) => (n === 'approval' ? samples.approval : undefined), ['approval']);
