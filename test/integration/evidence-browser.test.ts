@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { victoriaLogsSource } from '../../activities/evidence/logs.js';
-import { kubeClientsFrom } from '../../activities/kubernetes.js';
 import { startPagerDutyStandIn, type PagerDutyStandIn } from '../../dev/pagerduty/stand-in.js';
 import { alertmanagerPayload } from '../../dev/health-watcher.js';
 import type { EvidencePack } from '../../src/evidence/schema.js';
@@ -22,22 +21,17 @@ import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js'
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { useSlackMedicInBrowser } from '../support/browser.js';
-import { seedCrashingWeb } from '../support/evidence-fixtures.js';
-import { testPlaybook } from '../support/fixtures.js';
-import { medicKubeConfig } from '../support/kube-fixtures.js';
-import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
+import { startCrashingWeb } from '../support/evidence-fixtures.js';
+import { perFile, testPlaybook } from '../support/fixtures.js';
 import { SLACK_INTAKE_TOKEN, U, waitUntil } from '../support/slack.js';
-import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
 
 const OUT = fileURLToPath(new URL('../../test-results/evidence-browser/', import.meta.url));
 const SHOT = fileURLToPath(new URL('../../docs/img/evidence-thread.png', import.meta.url));
 const ROUTING_KEY = 'EV1DENCEPAGER0UT1NGKEY0123456789';
 const NS = 'shop';
-let cluster: KubeCluster;
-let logs: VictoriaLogs;
+const web = perFile(() => startCrashingWeb(NS, 'node-mem'));
 let pd: PagerDutyStandIn;
 let agent: Agent;
-let kube: { clients: ReturnType<typeof kubeClientsFrom>; namespace: string };
 let store: IncidentStore;
 
 // Last week's incident of the same kind, healed by raising the memory limit: what the store holds
@@ -62,21 +56,19 @@ async function seedPastIncident(s: IncidentStore): Promise<void> {
 }
 
 beforeAll(async () => {
-  [cluster, logs, pd, store] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startPagerDutyStandIn(), openIncidentStore({ path: join(mkdtempSync(join(tmpdir(), 'medic-evidence-')), 'store.db') })]);
+  [pd, store] = await Promise.all([startPagerDutyStandIn(), openIncidentStore({ path: join(mkdtempSync(join(tmpdir(), 'medic-evidence-')), 'store.db') })]);
   await seedPastIncident(store);
   agent = new Agent({ ca: pd.certs.ca });
-  await seedCrashingWeb(cluster, logs, NS, 'node-mem');
-  kube = { clients: kubeClientsFrom(await medicKubeConfig(cluster)), namespace: NS };
 }, 120_000);
 afterAll(async () => {
   agent?.destroy();
-  await Promise.all([cluster?.stop(), logs?.stop(), pd?.close()]);
+  await pd?.close();
   await store?.close();
 });
 const ui = useSlackMedicInBrowser(OUT, () => ({
   secrets: { PD_KEY: ROUTING_KEY },
   pagerduty: { server: pd.server, agent, throttlePauseMs: 20 },
-  worker: { kubernetes: kube, evidence: { logs: victoriaLogsSource({ url: logs.url }) } },
+  worker: { kubernetes: web.kube, evidence: { logs: victoriaLogsSource({ url: web.logs.url }) } },
   store,
 }));
 

@@ -10,27 +10,24 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceActivities, victoriaLogsSource } from '../../activities/evidence/index.js';
-import { kubeClientsFrom } from '../../activities/kubernetes.js';
 import { startDemoService, type DemoService } from '../../dev/demo-service.js';
 import { startPrometheusStack, type PrometheusStack } from '../../dev/prometheus-stack.js';
 import type { EvidenceRequest } from '../../src/evidence/request.js';
 import { factsOf } from '../../src/evidence/schema.js';
 import { evaluateWhen } from '../../src/evidence/when.js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { installRolloutCrd, startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
-import { adminOf, medicKubeConfig, until } from '../support/kube-fixtures.js';
-import { seedCrashingWeb } from '../support/evidence-fixtures.js';
-import { startVictoriaLogs, type VictoriaLogs } from '../support/victorialogs.js';
+import { installRolloutCrd } from '../support/kubernetes.js';
+import { adminOf, until } from '../support/kube-fixtures.js';
+import { startCrashingWeb } from '../support/evidence-fixtures.js';
+import { perFile } from '../support/fixtures.js';
 import { startUnleash, type Unleash } from '../support/unleash.js';
 
 const NS = 'shop';
 const NODE = 'node-mem';
-let cluster: KubeCluster;
-let logs: VictoriaLogs;
+const web = perFile(() => startCrashingWeb(NS, NODE));
 let demo: DemoService;
 let prom: PrometheusStack;
 let unleash: Unleash;
-let clients: ReturnType<typeof kubeClientsFrom>;
 const hostile: Server[] = [];
 
 /** A local server that answers every request with `answer` (or never, for 'hang'). */
@@ -44,10 +41,8 @@ async function misbehaving(answer: 'garbage' | 'hang'): Promise<string> {
 }
 
 beforeAll(async () => {
-  [cluster, logs, demo, unleash] = await Promise.all([startKubeCluster(), startVictoriaLogs(), startDemoService(), startUnleash()]);
+  [demo, unleash] = await Promise.all([startDemoService(), startUnleash()]);
   prom = await startPrometheusStack({ scrapeTarget: new URL(demo.url).host, webhookUrl: 'http://127.0.0.1:9/unused', webhookToken: 'unused-token-0123456789', rules: [], interval: '1s' });
-  await seedCrashingWeb(cluster, logs, NS, NODE);
-  clients = kubeClientsFrom(await medicKubeConfig(cluster));
   // Prometheus has scraped the demo service at least once.
   await until('demo_up in Prometheus', async () => {
     const r = (await (await fetch(`${prom.prometheusUrl}/api/v1/query?query=demo_up`)).json()) as { data?: { result?: unknown[] } };
@@ -56,7 +51,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const s of hostile) s.close();
-  await Promise.all([cluster?.stop(), logs?.stop(), demo?.close(), prom?.stop(), unleash?.stop()]);
+  await Promise.all([demo?.close(), prom?.stop(), unleash?.stop()]);
 });
 
 const request = (over: Partial<EvidenceRequest> = {}): EvidenceRequest => ({
@@ -79,7 +74,7 @@ describe('evidence pack (real parts)', () => {
   it('collects pods, last state, events, owners, node conditions, logs, values, probe responses and what changed', async () => {
     const { collectEvidence } = createEvidenceActivities({
       fetch: globalThis.fetch, secret: () => undefined, prometheusUrl: prom.prometheusUrl,
-      kubernetes: { clients, namespace: NS }, logs: victoriaLogsSource({ url: logs.url }),
+      kubernetes: web.kube, logs: victoriaLogsSource({ url: web.logs.url }),
     });
     const p = await collectEvidence(request());
     expect(p.missing).toEqual([]);
@@ -109,7 +104,7 @@ describe('evidence pack (real parts)', () => {
     const [garbage, hang] = await Promise.all([misbehaving('garbage'), misbehaving('hang')]);
     const { collectEvidence } = createEvidenceActivities({
       fetch: globalThis.fetch, secret: () => undefined, prometheusUrl: garbage,
-      kubernetes: { clients, namespace: NS }, logs: victoriaLogsSource({ url: hang }),
+      kubernetes: web.kube, logs: victoriaLogsSource({ url: hang }),
     });
     const started = Date.now();
     const p = await collectEvidence(request({ timeoutMs: 1_500, http: ['http://127.0.0.1:9/healthz'] }));
@@ -126,8 +121,8 @@ describe('evidence pack (real parts)', () => {
   });
 
   it('what changed: an Argo Rollout mid-canary (its controller\'s status) is listed with its step and phase', async () => {
-    await installRolloutCrd(cluster);
-    const custom = cluster.admin.makeApiClient(CustomObjectsApi);
+    await installRolloutCrd(web.cluster);
+    const custom = web.cluster.admin.makeApiClient(CustomObjectsApi);
     const ref = { group: 'argoproj.io', version: 'v1alpha1', namespace: NS, plural: 'rollouts' };
     // The Rollout shares the Deployment's name (a migration in progress); the Argo controller is not
     // running here, so the test writes the status it would report mid-canary.
@@ -139,8 +134,8 @@ describe('evidence pack (real parts)', () => {
       },
     });
     const now = new Date().toISOString();
-    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'web', body: { status: { phase: 'Paused', currentStepIndex: 1, message: 'CanaryPauseStep', conditions: [{ type: 'Progressing', status: 'True', reason: 'RolloutPaused', lastUpdateTime: now }] } } }, adminOf(cluster).merge);
-    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: () => undefined, kubernetes: { clients, namespace: NS } });
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'web', body: { status: { phase: 'Paused', currentStepIndex: 1, message: 'CanaryPauseStep', conditions: [{ type: 'Progressing', status: 'True', reason: 'RolloutPaused', lastUpdateTime: now }] } } }, adminOf(web.cluster).merge);
+    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: () => undefined, kubernetes: web.kube });
     const p = await collectEvidence(request({ at: Date.now() + 1_000, logs: undefined, queries: [], http: [] }));
     expect(p.missing).toEqual([]);
     expect(p.changes!.items).toContainEqual(expect.objectContaining({ kind: 'rollout', what: `Rollout ${NS}/web`, detail: 'step 1/3, Paused: CanaryPauseStep', service: 'web' }));
@@ -149,7 +144,7 @@ describe('evidence pack (real parts)', () => {
   it('what changed: a flag switched in Unleash (its event log) joins the cluster’s changes, newest first', async () => {
     await unleash.createFeature('web-checkout-v2');
     await unleash.admin('POST', '/api/admin/projects/default/features/web-checkout-v2/environments/production/on');
-    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: (n) => (n === 'UNLEASH' ? unleash.adminToken : undefined), kubernetes: { clients, namespace: NS } });
+    const { collectEvidence } = createEvidenceActivities({ fetch: globalThis.fetch, secret: (n) => (n === 'UNLEASH' ? unleash.adminToken : undefined), kubernetes: web.kube });
     const p = await collectEvidence(request({ at: Date.now() + 1_000, logs: undefined, queries: [], http: [], changes: { windowMs: 30 * 60_000, unleash: { url: unleash.url, tokenSecret: 'UNLEASH' } } }));
     expect(p.missing).toEqual([]);
     const flag = p.changes!.items.find((c) => c.kind === 'flag' && c.detail.startsWith('feature-environment-enabled'));
@@ -157,7 +152,7 @@ describe('evidence pack (real parts)', () => {
     expect(p.changes!.items[0]).toBe(flag); // the newest change
     expect(p.changes!.items.map((c) => c.kind)).toEqual(expect.arrayContaining(['flag', 'image', 'configmap']));
     // A token the server refuses: the flags are named missing, the cluster's changes stay.
-    const refused = await createEvidenceActivities({ fetch: globalThis.fetch, secret: () => 'not-a-token', kubernetes: { clients, namespace: NS } }).collectEvidence(
+    const refused = await createEvidenceActivities({ fetch: globalThis.fetch, secret: () => 'not-a-token', kubernetes: web.kube }).collectEvidence(
       request({ logs: undefined, queries: [], http: [], changes: { windowMs: 30 * 60_000, unleash: { url: unleash.url, tokenSecret: 'UNLEASH' } } }),
     );
     expect(refused.missing).toEqual([{ part: 'changes', reason: 'flags: Unleash answered HTTP 401' }]);

@@ -3,9 +3,35 @@
 // its ConfigMap edited, the new revision's pod OOMKilled and backing off (status written as the
 // kubelet would), a BackOff event, its node under memory pressure, and 30 log lines in
 // VictoriaLogs, the last one with a secret in it. Used by the evidence tests.
-import type { KubeCluster } from './kubernetes.js';
-import { adminOf, until } from './kube-fixtures.js';
-import type { VictoriaLogs } from './victorialogs.js';
+import { kubeClientsFrom } from '../../activities/kubernetes.js';
+import { startKubeCluster, type KubeCluster } from './kubernetes.js';
+import { adminOf, medicKubeConfig, until } from './kube-fixtures.js';
+import { startVictoriaLogs, type VictoriaLogs } from './victorialogs.js';
+
+/** The crashing workload on its own control plane and log store, with medic's Kubernetes clients
+ * (its ServiceAccount under the shipped RBAC) for the namespace: what the evidence tests read. */
+export interface CrashingWeb {
+  cluster: KubeCluster;
+  logs: VictoriaLogs;
+  kube: { clients: ReturnType<typeof kubeClientsFrom>; namespace: string };
+  stop(): Promise<void>;
+}
+
+/** Starts a kube-apiserver and a VictoriaLogs, seeds them (seedCrashingWeb) and makes medic's
+ * clients; whatever started is stopped again when a step fails. */
+export async function startCrashingWeb(NS: string, NODE: string): Promise<CrashingWeb> {
+  const [cluster, logs] = await Promise.all([startKubeCluster(), startVictoriaLogs()]);
+  const stop = async (): Promise<void> => {
+    await Promise.all([cluster.stop(), logs.stop()]);
+  };
+  try {
+    await seedCrashingWeb(cluster, logs, NS, NODE);
+    return { cluster, logs, kube: { clients: kubeClientsFrom(await medicKubeConfig(cluster)), namespace: NS }, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
 
 export async function seedCrashingWeb(cluster: KubeCluster, logs: VictoriaLogs, NS: string, NODE: string): Promise<void> {
   const admin = adminOf(cluster);
