@@ -4,9 +4,7 @@
 // names its groups, a deny escalates with its reasons; a broken policy, an answer of the wrong
 // shape and an unreachable OPA each escalate with a reason naming the file/field, and nothing
 // is changed (the demo service is never called).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opaServer, opaWasm } from '../../activities/opa.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack/server.js';
@@ -18,36 +16,30 @@ import { testPlaybook } from '../support/fixtures.js';
 import { incidentIdFrom, startMedic, type Medic } from '../support/medic.js';
 import { Worker } from '@temporalio/worker';
 import { createTarGzip, parseTarGzip } from 'nanotar';
-import { buildWasmBundle, startOpaServer, type OpaServer } from '../support/opa.js';
+import { startOpaBackends, type OpaBackends } from '../support/opa.js';
 import { workflowBundle } from '../support/temporal.js';
-import { ROOT } from '../support/paths.js';
 
 const DECISION = 'medic/remediation/decision';
 const CHANNEL = 'C0OPA';
 let m: Medic;
-let opa: OpaServer;
 let slack: SlackStandIn;
-let dir: string;
-let bundle: string;
+let policies: OpaBackends;
 /** Incidents whose histories are replayed at the end (the decision is recorded, never asked again). */
 const decided: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'medic-opa-gate-'));
-  [opa, bundle, slack] = await Promise.all([
-    startOpaServer([join(ROOT, 'policies')]),
-    buildWasmBundle([join(ROOT, 'policies')], [DECISION], join(dir, 'bundle.tar.gz')),
+  [policies, slack] = await Promise.all([
+    startOpaBackends([DECISION]),
     startSlackStandIn({ botToken: 'xoxb-opa-test', channels: [{ id: CHANNEL, name: 'incidents' }] }),
   ]);
   // A rule that answers in the wrong shape, loaded through OPA's Policy API.
-  expect((await opa.putPolicy('broken.rego', 'package medic.broken\n\ndecision := {"outcome": "maybe"}\n')).status).toBe(200);
+  expect((await policies.server.putPolicy('broken.rego', 'package medic.broken\n\ndecision := {"outcome": "maybe"}\n')).status).toBe(200);
   const sink = createSlackSink({ web: slackWebClient({ botToken: 'xoxb-opa-test', apiUrl: slack.apiUrl, retries: 5 }), channel: CHANNEL });
-  m = await startMedic({ opa: { server: opaServer({ url: opa.url }), wasm: opaWasm({ bundle }) }, sinks: [sink] });
+  m = await startMedic({ opa: { server: opaServer({ url: policies.server.url }), wasm: opaWasm({ bundle: policies.bundle }) }, sinks: [sink] });
 }, 120_000);
 afterAll(async () => {
   await m?.stop();
-  await Promise.all([opa?.stop(), slack?.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await Promise.all([policies?.stop(), slack?.close()]);
 });
 
 type Step = PlaybookInput['steps'][number];
@@ -131,39 +123,39 @@ describe('OPA policy gate through the intake', () => {
     const id = await open(alertname);
     const s = await m.waitFor(id, (x) => x.status === 'escalated');
     expect(s.escalationReason).toBe(
-      `policy medic/broken/decision denied step 1/1 (restart): OPA gave no decision: OPA server ${opa.url}, rule data.medic.broken.decision answered in the wrong shape: result.outcome: Invalid discriminator value. Expected 'allow' | 'deny' | 'require_approval'`,
+      `policy medic/broken/decision denied step 1/1 (restart): OPA gave no decision: OPA server ${policies.server.url}, rule data.medic.broken.decision answered in the wrong shape: result.outcome: Invalid discriminator value. Expected 'allow' | 'deny' | 'require_approval'`,
     );
     expect((await policyEntry(id)).data.policy.error).toEqual({ kind: 'invalid', message: expect.stringContaining('result.outcome'), rule: 'a broken policy or answer always denies' });
     expect(m.demo.state.applied).toEqual({});
   });
 
   it('a bundle whose policy does not compile escalates naming the file, even with onError: allow', async () => {
-    const good = await readFile(bundle);
+    const good = await readFile(policies.bundle);
     const { alertname } = opaPlaybook('opa-compile', { policy: { decision: DECISION, backend: 'wasm', onError: 'allow' } });
     // The same bundle with a policy.wasm that does not compile.
     const files = await parseTarGzip(good);
-    await writeFile(bundle, await createTarGzip(files.map((f) => ({ name: f.name, data: f.name.endsWith('policy.wasm') ? new TextEncoder().encode('\0asm broken') : f.data! }))));
+    await writeFile(policies.bundle, await createTarGzip(files.map((f) => ({ name: f.name, data: f.name.endsWith('policy.wasm') ? new TextEncoder().encode('\0asm broken') : f.data! }))));
     try {
       const id = await open(alertname);
       const s = await m.waitFor(id, (x) => x.status === 'escalated');
-      expect(s.escalationReason).toMatch(new RegExp(`^policy medic/remediation/decision denied step 1/1 \\(restart\\): OPA gave no decision: policy bundle ${bundle}: /policy\\.wasm does not compile: `));
+      expect(s.escalationReason).toMatch(new RegExp(`^policy medic/remediation/decision denied step 1/1 \\(restart\\): OPA gave no decision: policy bundle ${policies.bundle}: /policy\\.wasm does not compile: `));
       expect((await policyEntry(id)).data.policy.error).toMatchObject({ kind: 'invalid', rule: 'a broken policy or answer always denies' });
       expect(m.demo.state.applied).toEqual({});
     } finally {
-      await writeFile(bundle, good);
+      await writeFile(policies.bundle, good);
     }
   });
 
   it('OPA unreachable: a high-risk step fails closed and escalates; a low-risk step with onError: allow acts, each with a clear timeline entry', async () => {
-    await opa.stop();
+    await policies.server.stop();
     const high = opaPlaybook('opa-down-high', { risk: 'high', policy: { decision: DECISION, backend: 'server', timeout: '1s' } });
     const low = opaPlaybook('opa-down-low', { policy: { decision: DECISION, backend: 'server', onError: 'allow', timeout: '1s' } });
     m.demo.state.fault = 'outage';
     const [hi, lo] = await Promise.all([open(high.alertname), open(low.alertname)]);
     const h = await m.waitFor(hi, (x) => x.status === 'escalated');
-    expect(h.escalationReason).toBe(`policy medic/remediation/decision denied step 1/1 (restart): OPA gave no decision: OPA server ${opa.url}, rule data.medic.remediation.decision: ECONNREFUSED`);
+    expect(h.escalationReason).toBe(`policy medic/remediation/decision denied step 1/1 (restart): OPA gave no decision: OPA server ${policies.server.url}, rule data.medic.remediation.decision: ECONNREFUSED`);
     expect((await policyEntry(hi)).message).toBe(
-      `step 1/1 (restart): policy medic/remediation/decision (server): DENY: OPA gave no decision: OPA server ${opa.url}, rule data.medic.remediation.decision: ECONNREFUSED [risk: high fails closed]`,
+      `step 1/1 (restart): policy medic/remediation/decision (server): DENY: OPA gave no decision: OPA server ${policies.server.url}, rule data.medic.remediation.decision: ECONNREFUSED [risk: high fails closed]`,
     );
     const l = await m.waitFor(lo, (x) => x.status === 'resolved');
     expect(l.outcome).toBe('step 1/1 (restart) succeeded (no verification configured)');

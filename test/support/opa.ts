@@ -3,9 +3,12 @@
 // `opa test`. A missing binary fails the test; it never skips.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../dev/ports.js';
-import { opaPath } from './paths.js';
+import { opaPath, ROOT } from './paths.js';
 
 const run = promisify(execFile);
 
@@ -70,4 +73,28 @@ export async function startOpaServer(paths: string[], timeoutMs = 30_000): Promi
       await exited;
     },
   };
+}
+
+/** The shipped policies (policies/) both ways: an OPA server, and a Wasm bundle of `entrypoints`
+ * in a temp dir of its own (`dir`, for a test's other files; removed by stop). */
+export interface OpaBackends {
+  server: OpaServer;
+  bundle: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startOpaBackends(entrypoints: string[]): Promise<OpaBackends> {
+  const policies = join(ROOT, 'policies');
+  const dir = await mkdtemp(join(tmpdir(), 'medic-opa-'));
+  const [server, bundle] = await Promise.allSettled([startOpaServer([policies]), buildWasmBundle([policies], entrypoints, join(dir, 'bundle.tar.gz'))]);
+  const stop = async (): Promise<void> => {
+    if (server.status === 'fulfilled') await server.value.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  if (server.status === 'rejected' || bundle.status === 'rejected') {
+    await stop();
+    throw server.status === 'rejected' ? server.reason : (bundle as PromiseRejectedResult).reason;
+  }
+  return { server: server.value, bundle: bundle.value, dir, stop };
 }
