@@ -56,18 +56,6 @@ describe('URL', () => {
     expect(r.ok).toBe(false);
   });
 
-  it.each([
-    ['{{annotations.webhook}}', 'must be an absolute http(s) URL (scheme://host/…)'],
-    ['{{annotations.webhook}}/remediate', 'must be an absolute http(s) URL (scheme://host/…)'],
-    ['https://{{labels.host}}/x', 'the scheme://host[:port] part must be literal: a template may not choose where a request goes (found a {{…}} in "https://{{labels.host}}")'],
-    ['https://api.example.com:{{labels.port}}/x', 'the scheme://host[:port] part must be literal: a template may not choose where a request goes (found a {{…}} in "https://api.example.com:{{labels.port}}")'],
-    ['https://{{labels.sub}}.example.com/x', 'the scheme://host[:port] part must be literal: a template may not choose where a request goes (found a {{…}} in "https://{{labels.sub}}.example.com")'],
-    ['ftp://example.com/x', 'must be an http(s) URL'],
-    ['https://example.com/{{secret.TOKEN}}', 'may not contain {{secret.…}} (secrets go in header values only)'],
-  ])('template %j fails validation', (template, problem) => {
-    expect(urlTemplateProblem(template)).toBe(problem);
-  });
-
   it('property: any label value keeps the origin and the number of path segments, or is refused', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), fc.stringMatching(/^[a-z0-9-]{1,12}$/), (service, pool) => {
@@ -111,15 +99,6 @@ describe('PromQL', () => {
   it('regex matchers: the value matches only itself', () => {
     expect(renderFor('promql', 'up{job=~"{{labels.job}}"}', ctx({ job: '.*' }), 'q')).toEqual({ ok: true, value: 'up{job=~"\\\\.\\\\*"}' });
     expect(renderFor('promql', "up{job!~'{{labels.job}}|b'}", ctx({ job: "a'|.+" }), 'q')).toEqual({ ok: true, value: "up{job!~'a\\'\\\\|\\\\.\\\\+|b'}" });
-  });
-
-  it.each([
-    ['up > {{labels.threshold}}', '{{labels.threshold}} must sit inside a quoted string, e.g. job="{{labels.threshold}}"'],
-    ['up{job=`{{labels.job}}`}', '{{labels.job}} may not sit inside a `raw string` (it cannot be escaped); use "…"'],
-    ['up{job="{{labels.job}}}', 'is not a PromQL expression: unterminated string at 7'],
-    ['up{job="{{secret.X}}"}', 'may not contain {{secret.…}}'],
-  ])('template %j fails validation', (template, problem) => {
-    expect(promqlTemplateProblem(template)).toBe(problem);
   });
 
   it('property: for any label value the escaped string round-trips and the query keeps its structure', () => {
@@ -270,5 +249,26 @@ describe('medic simulate refuses as the workflow does', () => {
       error: 'params.url: label `svc` value `..` renders a `.` or `..` URL path segment, which would change the path',
     });
     expect(asked).toEqual([]);
+  });
+});
+
+// Templates refused when the playbook loads, each with the checker of its field (URL or PromQL).
+describe('template validation', () => {
+  const check = { url: urlTemplateProblem, promql: promqlTemplateProblem };
+  const LITERAL_HOST = 'the scheme://host[:port] part must be literal: a template may not choose where a request goes';
+  it.each<[keyof typeof check, string, string]>([
+    ['url', '{{annotations.webhook}}', 'must be an absolute http(s) URL (scheme://host/…)'],
+    ['url', '{{annotations.webhook}}/remediate', 'must be an absolute http(s) URL (scheme://host/…)'],
+    ['url', 'https://{{labels.host}}/x', `${LITERAL_HOST} (found a {{…}} in "https://{{labels.host}}")`],
+    ['url', 'https://api.example.com:{{labels.port}}/x', `${LITERAL_HOST} (found a {{…}} in "https://api.example.com:{{labels.port}}")`],
+    ['url', 'https://{{labels.sub}}.example.com/x', `${LITERAL_HOST} (found a {{…}} in "https://{{labels.sub}}.example.com")`],
+    ['url', 'ftp://example.com/x', 'must be an http(s) URL'],
+    ['url', 'https://example.com/{{secret.TOKEN}}', 'may not contain {{secret.…}} (secrets go in header values only)'],
+    ['promql', 'up > {{labels.threshold}}', '{{labels.threshold}} must sit inside a quoted string, e.g. job="{{labels.threshold}}"'],
+    ['promql', 'up{job=`{{labels.job}}`}', '{{labels.job}} may not sit inside a `raw string` (it cannot be escaped); use "…"'],
+    ['promql', 'up{job="{{labels.job}}}', 'is not a PromQL expression: unterminated string at 7'],
+    ['promql', 'up{job="{{secret.X}}"}', 'may not contain {{secret.…}}'],
+  ])('%s template %j fails validation', (kind, template, problem) => {
+    expect(check[kind](template)).toBe(problem);
   });
 });
