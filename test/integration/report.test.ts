@@ -14,7 +14,7 @@ import { openIncidentStore, ttdSecondsOf, type IncidentStore } from '../../src/s
 import { statusQuery, type IncidentStatus, type PublishInput } from '../../workflows/contracts.js';
 import { runMedicCli, type CliResult } from '../support/cli.js';
 import { demoPlaybook, firingAlert, silentLog } from '../support/fixtures.js';
-import { STORE_BACKENDS } from '../support/stores.js';
+import { publishInput, STORE_BACKENDS } from '../support/stores.js';
 import { devServerEnv, medicWorker, uniqueQueue } from '../support/temporal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'medic-report-'));
@@ -115,25 +115,14 @@ describe.each(STORE_BACKENDS)('medic report against the previous period ($name)'
     const id = `incident:report:${String(++n).padStart(12, '0')}:abcdef01`;
     const startedAt = now - o.daysAgo * DAY;
     const endedAt = startedAt + (o.minutes ?? 1) * 60_000;
-    const base = {
-      incidentId: id,
-      workflowId: id.slice(0, -9),
-      playbook: 'report',
-      service: 'svc',
-      severity: 'critical',
-      alertname: o.alertname,
-      target: `t${n}`,
-      alertsReceived: 1,
-      startedAt,
-      acted: o.outcome !== 'noise',
-      escalationSent: o.outcome === 'escalated' || o.outcome === 'late',
-    };
+    const escalationSent = o.outcome === 'escalated' || o.outcome === 'late';
+    const base = { incidentId: id, playbook: 'report', service: 'svc', alertname: o.alertname, target: `t${n}`, startedAt, acted: o.outcome !== 'noise', escalationSent };
     const status = o.outcome === 'escalated' ? 'escalated' : 'resolved';
     const outcome = { auto: 'healed by step 1/1 (restart)', noise: 'alert resolved before medic acted', escalated: 'all 1 step(s) tried', late: 'alert resolved after escalation' }[o.outcome];
     const detection = o.ttd === undefined ? { source: 'generic' } : { source: 'detector', ttdSeconds: String(o.ttd) };
     return [
-      { incident: { ...base, status: 'open' } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 0, at: startedAt, kind: 'alert.opened', message: 'incident opened', data: { detection } }] },
-      { incident: { ...base, status, outcome, endedAt } as unknown as IncidentStatus, refs: {}, entries: [{ seq: 1, at: endedAt, kind: 'resolution', message: `${status}: ${outcome}`, data: { status, outcome } }] },
+      publishInput(base, [{ seq: 0, at: startedAt, kind: 'alert.opened', message: 'incident opened', data: { detection } }]),
+      publishInput({ ...base, status, outcome, endedAt }, [{ seq: 1, at: endedAt, kind: 'resolution', message: `${status}: ${outcome}`, data: { status, outcome } }]),
     ];
   }
 

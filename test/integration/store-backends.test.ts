@@ -14,28 +14,12 @@ import { openPostgres } from '../../src/store/postgres.js';
 import { openSqlite } from '../../src/store/sqlite.js';
 import type { SqlDb } from '../../src/store/sql.js';
 import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
-import { STORE_BACKENDS } from '../support/stores.js';
+import { publishInput, STORE_BACKENDS } from '../support/stores.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const ID = 'incident:disk:0123456789ab:abcdef01';
-const base = {
-  incidentId: ID,
-  workflowId: ID.slice(0, -9),
-  playbook: 'disk',
-  service: 'api',
-  severity: 'critical',
-  alertname: 'DiskFull',
-  target: 'host-1',
-  alertsReceived: 1,
-  startedAt: T0,
-  acted: false,
-  escalationSent: false,
-};
-const publish = (incident: Partial<IncidentStatus>, entries: PublishInput['entries']): PublishInput => ({
-  incident: { ...base, status: 'open', ...incident } as unknown as IncidentStatus,
-  refs: {},
-  entries,
-});
+const base = { incidentId: ID, playbook: 'disk', service: 'api', alertname: 'DiskFull', target: 'host-1', startedAt: T0 };
+const publish = (incident: Partial<IncidentStatus>, entries: PublishInput['entries']): PublishInput => publishInput({ ...base, ...incident }, entries);
 const opening = publish({}, [
   { seq: 0, at: T0, kind: 'alert.opened', message: 'incident opened: DiskFull on host-1', data: { detection: { source: 'alertmanager', startsAt: new Date(T0 - 45_000).toISOString(), receivedAt: T0 } } },
 ]);

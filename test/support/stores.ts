@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startPostgres } from '../../dev/postgres.js';
 import type { StoreConfig } from '../../src/store/config.js';
 import { openIncidentStore, type IncidentStore } from '../../src/store/store.js';
+import type { IncidentStatus, PublishInput } from '../../workflows/contracts.js';
 
 export interface StoreBackend {
   name: 'sqlite' | 'postgres';
@@ -32,3 +33,14 @@ export const postgresBackend: StoreBackend = {
 };
 
 export const STORE_BACKENDS: StoreBackend[] = [sqliteBackend, postgresBackend];
+
+/** What the store sink writes for one publish: the incident (one alert, not acted, open, its
+ * workflowId taken from the incidentId, unless `incident` says otherwise), no message refs, and
+ * the entries. */
+export function publishInput(
+  incident: Partial<IncidentStatus> & Pick<IncidentStatus, 'incidentId' | 'startedAt'>,
+  entries: PublishInput['entries'],
+): PublishInput {
+  const defaults = { workflowId: incident.incidentId.slice(0, -9), severity: 'critical', alertsReceived: 1, acted: false, escalationSent: false, status: 'open' };
+  return { incident: { ...defaults, ...incident } as unknown as IncidentStatus, refs: {}, entries };
+}
