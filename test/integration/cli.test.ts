@@ -21,11 +21,19 @@ const m = perFile(() =>
 );
 const medic = cliAgainst(m);
 
+/** One CLI call as `token`: its exit code when given ('failed': any but 0), and what its stdout
+ * and stderr must contain. */
+async function expectCli(token: string, args: string[], want: { code?: number | 'failed'; out?: string; err?: string }): Promise<void> {
+  const r = await medic(token, ...args);
+  if (want.code === 'failed') expect(r.code).not.toBe(0);
+  else if (want.code !== undefined) expect(r.code).toBe(want.code);
+  if (want.out !== undefined) expect(r.out).toContain(want.out);
+  if (want.err !== undefined) expect(r.err).toContain(want.err);
+}
+
 describe('medic CLI', () => {
   it('refuses an unknown token', async () => {
-    const r = await medic('not-a-known-token-xxxxx', 'incidents');
-    expect(r.code).not.toBe(0);
-    expect(r.err).toContain('401: unknown API token');
+    await expectCli('not-a-known-token-xxxxx', ['incidents'], { code: 'failed', err: '401: unknown API token' });
   });
 
   it('approvals go through the workflow validator as the token’s operator', async () => {
@@ -44,27 +52,14 @@ describe('medic CLI', () => {
     expect(list.out).toContain(id);
     expect(list.out).toContain('awaiting_approval');
 
-    const admin = await medic(TOKENS.admin, 'approve', id);
-    expect(admin.code).not.toBe(0);
-    expect(admin.err).toContain('403: root may not decide step 1; approvers: alice, bob');
-
-    const first = await medic(TOKENS.alice, 'approve', id);
-    expect(first.code).toBe(0);
-    expect(first.out).toContain('step 1: approval 1 of 2 recorded (alice); four-eyes: a different approver must approve too');
-    const twice = await medic(TOKENS.alice, 'approve', id);
-    expect(twice.err).toContain('409: four-eyes step: alice already approved step 1');
+    await expectCli(TOKENS.admin, ['approve', id], { code: 'failed', err: '403: root may not decide step 1; approvers: alice, bob' });
+    await expectCli(TOKENS.alice, ['approve', id], { code: 0, out: 'step 1: approval 1 of 2 recorded (alice); four-eyes: a different approver must approve too' });
+    await expectCli(TOKENS.alice, ['approve', id], { err: '409: four-eyes step: alice already approved step 1' });
     expect(Object.keys(m.demo.state.applied).filter((k) => k.startsWith(id))).toEqual([]);
 
-    const denyWithoutReason = await medic(TOKENS.bob, 'deny', id);
-    expect(denyWithoutReason.code).toBe(2);
-    expect(denyWithoutReason.err).toContain('deny needs --reason');
-
-    const ok = await medic(TOKENS.bob, 'approve', id);
-    expect(ok.code).toBe(0);
-    expect(ok.out).toContain('step 1 approved by alice and bob');
-
-    const again = await medic(TOKENS.bob, 'approve', id);
-    expect(again.err).toContain('step 1 was already approved by bob');
+    await expectCli(TOKENS.bob, ['deny', id], { code: 2, err: 'deny needs --reason' });
+    await expectCli(TOKENS.bob, ['approve', id], { code: 0, out: 'step 1 approved by alice and bob' });
+    await expectCli(TOKENS.bob, ['approve', id], { err: 'step 1 was already approved by bob' });
     expect((await m.status(id)).endedAt).toBeUndefined(); // the click above reached a running incident
     m.demo.state.fault = 'none';
 
