@@ -25,29 +25,31 @@ const verified = (step = 0): NewEntry => entry.verificationPassed({ message: 've
 const unverified = (step = 0): NewEntry => entry.verificationFailed({ message: 'verification failed', step, data: {} });
 const resolved = (outcome = 'healed by step 1', unverifiedStep?: number): NewEntry =>
   entry.resolution({ message: `resolved: ${outcome}`, data: { status: 'resolved', outcome, ...(unverifiedStep !== undefined ? { unverifiedStep } : {}) } });
+/** One try of a step that passes its gates and succeeds (durationMs of its own), then verification
+ * starts: gate passed, action started, finished and verifying at the four times given. */
+const successfulTry = (step: number, tryN: number, durationMs: number, [gateAt, startAt, doneAt, verifyAt]: [number, number, number, number]): [number, NewEntry][] => [
+  [gateAt, gate(step)],
+  [startAt, started(step, tryN)],
+  [doneAt, succeeded(step, durationMs)],
+  [verifyAt, verifying(step)],
+];
 
 type Want = { total: number; action: number; verification: number; approval?: number; overhead: number; largest?: string };
 const cases: { name: string; tl: TimelineEntry[]; want: Want }[] = [
   {
     name: 'one step, verified: the action beyond its own 40 ms is dispatch (overhead)',
-    tl: timeline([100, opened(0)], [200, gate()], [300, started()], [400, succeeded(0, 40)], [410, verifying()], [1_910, verified()], [1_910, resolved()]),
+    tl: timeline([100, opened(0)], ...successfulTry(0, 1, 40, [200, 300, 400, 410]), [1_910, verified()], [1_910, resolved()]),
     want: { total: 1.91, action: 0.04, verification: 1.5, overhead: 0.37, largest: 'alert received → alert.opened 0.10s' },
   },
   {
     name: 'a verification retry: both tries of the action and both verifications are subtracted',
     tl: timeline(
       [50, opened(0)],
-      [100, gate()],
-      [150, started(0, 1)],
-      [250, succeeded(0, 100)],
-      [260, verifying()],
+      ...successfulTry(0, 1, 100, [100, 150, 250, 260]),
       [300, probeFailed()],
       [20_260, unverified()],
       [20_300, entry.actionRetrying({ message: 'retry', data: { reason: 'verification failed', step: 0, try: 2 } })],
-      [20_400, gate()],
-      [20_500, started(0, 2)],
-      [20_600, succeeded(0, 80)],
-      [20_610, verifying()],
+      ...successfulTry(0, 2, 80, [20_400, 20_500, 20_600, 20_610]),
       [22_110, verified()],
       [22_110, resolved()],
     ),
@@ -62,10 +64,7 @@ const cases: { name: string; tl: TimelineEntry[]; want: Want }[] = [
       [200, started(0)],
       [1_200, failed(0)],
       [1_250, entry.actionMovedOn({ message: 'next', data: { reason: 'action failed', step: 1 } })],
-      [1_300, gate(1)],
-      [1_400, started(1)],
-      [1_500, succeeded(1, 90)],
-      [1_500, verifying(1)],
+      ...successfulTry(1, 1, 90, [1_300, 1_400, 1_500, 1_500]),
       [2_500, verified(1)],
       [2_500, resolved('healed by step 2')],
     ),
@@ -92,7 +91,7 @@ const cases: { name: string; tl: TimelineEntry[]; want: Want }[] = [
   },
   {
     name: 'over the goal: the largest gap says where the time went',
-    tl: timeline([3_000, opened(0)], [3_100, gate()], [3_200, started()], [3_300, succeeded(0, 100)], [3_300, verifying()], [4_300, verified()], [4_300, resolved()]),
+    tl: timeline([3_000, opened(0)], ...successfulTry(0, 1, 100, [3_100, 3_200, 3_300, 3_300]), [4_300, verified()], [4_300, resolved()]),
     want: { total: 4.3, action: 0.1, verification: 1.0, overhead: 3.2, largest: 'alert received → alert.opened 3.00s' },
   },
 ];
