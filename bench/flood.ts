@@ -16,14 +16,15 @@ import type { IngestResult } from '../src/intake/ingest.js';
 import { DEFAULT_INTAKE_LIMITS } from '../src/intake/limits.js';
 import { overflowWorkflowId } from '../src/intake/open-incidents.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { envNumber } from './lib/env.js';
 import { startBenchTemporal } from './lib/temporal.js';
 import { peakRss, rssOf, runBench, sleep } from './lib/process.js';
 import { statusQuery } from '../workflows/contracts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RATE = Number(process.env.FLOOD_RATE ?? 100); // distinct alert groups per second
-const SECONDS = Number(process.env.FLOOD_SECONDS ?? 60);
-const BASELINE_SECONDS = Number(process.env.FLOOD_BASELINE_SECONDS ?? 20);
+const RATE = envNumber('FLOOD_RATE', 100); // distinct alert groups per second
+const SECONDS = envNumber('FLOOD_SECONDS', 60);
+const BASELINE_SECONDS = envNumber('FLOOD_BASELINE_SECONDS', 20);
 const PROBE_EVERY_MS = 100;
 const INTAKE = 'flood-intake-token-0123456789';
 const OPERATOR = 'flood-operator-token-0123456789';
