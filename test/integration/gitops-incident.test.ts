@@ -9,27 +9,22 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { PlaybookSchema, type PlaybookInput } from '../../src/playbooks/schema.js';
 import { formatEntry } from '../../src/cli/format.js';
 import { undoWorkflowId } from '../../workflows/contracts-undo.js';
-import { installCrds, startKubeCluster, VENDORED_CRDS, type KubeCluster } from '../support/kubernetes.js';
-import { adminOf, medicDeps, medicKubeConfig, until } from '../support/kube-fixtures.js';
+import { VENDORED_CRDS } from '../support/kubernetes.js';
+import { medicDeps, startMedicCluster, until } from '../support/kube-fixtures.js';
+import { perFile } from '../support/fixtures.js';
 import { incidentIdFrom, runIncident as runIncidentIn, startMedic, type Medic } from '../support/medic.js';
 
-let cluster: KubeCluster;
-let admin: ReturnType<typeof adminOf>;
+const NS = 'web';
+const kube = perFile(() => startMedicCluster([NS, 'argocd'], [VENDORED_CRDS.argocd, VENDORED_CRDS.istio]));
 let custom: CustomObjectsApi;
 let m: Medic;
-const NS = 'web';
 
 beforeAll(async () => {
-  cluster = await startKubeCluster();
-  await installCrds(cluster, [VENDORED_CRDS.argocd, VENDORED_CRDS.istio], 60_000);
-  admin = adminOf(cluster);
-  custom = cluster.admin.makeApiClient(CustomObjectsApi);
-  for (const ns of [NS, 'argocd']) await admin.namespace(ns);
-  m = await startMedic({ kubernetes: medicDeps(await medicKubeConfig(cluster), NS) });
+  custom = kube.cluster.admin.makeApiClient(CustomObjectsApi);
+  m = await startMedic({ kubernetes: medicDeps(kube.medic, NS) });
 }, 120_000);
 afterAll(async () => {
   await m?.stop();
-  await cluster?.stop();
 });
 
 const APP = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', namespace: 'argocd' };
@@ -68,8 +63,8 @@ describe('GitOps and traffic steps in an incident', () => {
       name: 'checkout',
       body: { ...app, status: { history: [{ id: 1, revision: '4f1c2a9', deployedAt: '2026-12-04T09:00:00Z' }, { id: 2, revision: '9e8d7c6', deployedAt: '2026-12-05T00:40:00Z' }] } },
     });
-    await admin.deployment(NS, 'checkout', 'registry.local/checkout:2.0', 1);
-    await admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'checkout', body: { metadata: { annotations: { 'argocd.argoproj.io/tracking-id': 'checkout:apps/Deployment:web/checkout' } } } }, admin.merge);
+    await kube.admin.deployment(NS, 'checkout', 'registry.local/checkout:2.0', 1);
+    await kube.admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'checkout', body: { metadata: { annotations: { 'argocd.argoproj.io/tracking-id': 'checkout:apps/Deployment:web/checkout' } } } }, kube.admin.merge);
     const { final, timeline } = await runIncident(
       {
         name: 'bad-deploy-gitops-it',
@@ -110,8 +105,8 @@ describe('GitOps and traffic steps in an incident', () => {
     });
     const app = await getApp('search');
     await custom.replaceNamespacedCustomObject({ ...APP, name: 'search', body: { ...app, status: { operationState: { phase: 'Running', startedAt: '2026-12-05T01:00:00Z', operation: { sync: { revision: 'c0ffee1' } }, syncResult: { revision: 'c0ffee1' } } } } });
-    await admin.deployment(NS, 'search', 'registry.local/search:1', 1);
-    await admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'search', body: { metadata: { labels: { 'app.kubernetes.io/instance': 'search' } } } }, admin.merge);
+    await kube.admin.deployment(NS, 'search', 'registry.local/search:1', 1);
+    await kube.admin.apps.patchNamespacedDeployment({ namespace: NS, name: 'search', body: { metadata: { labels: { 'app.kubernetes.io/instance': 'search' } } } }, kube.admin.merge);
     const restart = { action: 'kubernetes' as const, timeout: '20s', params: { operation: 'restart' as const, namespace: NS, name: 'search', gitops: 'suspend-then-act' as const } };
     m.playbooks.push(PlaybookSchema.parse({ name: 'search-sync-it', match: { alertname: 'SearchDown' }, groupBy: ['alertname'], target: `k8s/${NS}/search`, steps: [{ name: 'restart', ...restart }, { name: 'restart again', ...restart }] }));
     const res = await m.postAlerts('firing', { alertname: 'SearchDown', severity: 'critical' });

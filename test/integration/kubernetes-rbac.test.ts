@@ -9,26 +9,19 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { AppsV1Api, AuthorizationV1Api, loadAllYaml, type KubeConfig, type V1ClusterRole } from '@kubernetes/client-node';
 import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import { call } from '../../activities/kubernetes/client.js';
-import { startKubeCluster, type KubeCluster } from '../support/kubernetes.js';
-import { adminOf, medicDeps, medicKubeConfig, RBAC_PATH, startFlakyProxy, type FlakyProxy } from '../support/kube-fixtures.js';
+import { medicDeps, RBAC_PATH, startFlakyProxy, startMedicCluster, type FlakyProxy } from '../support/kube-fixtures.js';
+import { perFile } from '../support/fixtures.js';
 
-let cluster: KubeCluster;
-let admin: ReturnType<typeof adminOf>;
-let medic: KubeConfig;
-let proxy: FlakyProxy;
 const NS = 'errs';
+const kube = perFile(() => startMedicCluster([NS]));
+let proxy: FlakyProxy;
 
 beforeAll(async () => {
-  cluster = await startKubeCluster();
-  admin = adminOf(cluster);
-  await admin.namespace(NS);
-  medic = await medicKubeConfig(cluster);
-  await admin.deployment(NS, 'web', 'registry.local/web:1', 1);
-  proxy = await startFlakyProxy(cluster);
+  await kube.admin.deployment(NS, 'web', 'registry.local/web:1', 1);
+  proxy = await startFlakyProxy(kube.cluster);
 });
 afterAll(async () => {
   await proxy?.close();
-  await cluster?.stop();
 });
 
 const failureOf = async (p: Promise<unknown>): Promise<Error & { type?: string; nonRetryable?: boolean; details?: unknown[] }> => {
@@ -78,7 +71,7 @@ describe('deploy/kubernetes/rbac.yaml', () => {
   });
 
   it('the API server refuses what the file does not grant (asked as medic: SelfSubjectAccessReview)', async () => {
-    const authz = medic.makeApiClient(AuthorizationV1Api);
+    const authz = kube.medic.makeApiClient(AuthorizationV1Api);
     const can = async (verb: string, resource: string, group = '', subresource = '') =>
       (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { namespace: NS, verb, group, resource, subresource } } } })).status?.allowed;
     expect(await can('patch', 'deployments', 'apps')).toBe(true);
@@ -99,18 +92,18 @@ describe('deploy/kubernetes/rbac.yaml', () => {
   });
 
   it('an unlisted verb (deleting a Deployment) is Forbidden: a non-retryable failure naming verb, resource and reason', async () => {
-    const apps = medic.makeApiClient(AppsV1Api);
+    const apps = kube.medic.makeApiClient(AppsV1Api);
     const err = await failureOf(call(`delete Deployment ${NS}/web`, () => apps.deleteNamespacedDeployment({ namespace: NS, name: 'web' })));
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: 'KubernetesRejected', nonRetryable: true });
     expect(err.message).toBe(
       `delete Deployment ${NS}/web: HTTP 403 Forbidden: deployments.apps "web" is forbidden: User "system:serviceaccount:medic:medic" cannot delete resource "deployments" in API group "apps" in the namespace "${NS}"`,
     );
-    expect((await admin.apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).metadata?.name).toBe('web');
+    expect((await kube.admin.apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).metadata?.name).toBe('web');
   });
 
   it('an action with a credential lacking the binding fails Forbidden, non-retryable, at its first request', async () => {
-    const stranger = await cluster.serviceAccount(NS, 'not-medic');
+    const stranger = await kube.cluster.serviceAccount(NS, 'not-medic');
     const err = await failureOf(restart(stranger));
     expect(err).toMatchObject({ type: 'KubernetesRejected', nonRetryable: true, details: [{ status: 403, reason: 'Forbidden', request: `get Deployment ${NS}/web` }] });
     expect(err.message).toMatch(new RegExp(`^get Deployment ${NS}/web: HTTP 403 Forbidden: .*cannot get resource "deployments"`));
@@ -119,18 +112,18 @@ describe('deploy/kubernetes/rbac.yaml', () => {
 
 describe('API errors and Temporal retries', () => {
   it('404 and 422 are final (non-retryable) with the API server’s reason', async () => {
-    const missing = await failureOf(restart(medic, 'nope'));
+    const missing = await failureOf(restart(kube.medic, 'nope'));
     expect(missing).toMatchObject({ type: 'KubernetesRejected', nonRetryable: true, message: `get Deployment ${NS}/nope: HTTP 404 NotFound: deployments.apps "nope" not found` });
-    const apps = medic.makeApiClient(AppsV1Api);
+    const apps = kube.medic.makeApiClient(AppsV1Api);
     const invalid = await failureOf(
-      call(`patch Deployment ${NS}/web`, () => apps.patchNamespacedDeployment({ namespace: NS, name: 'web', body: { spec: { replicas: -1 } } }, admin.merge)),
+      call(`patch Deployment ${NS}/web`, () => apps.patchNamespacedDeployment({ namespace: NS, name: 'web', body: { spec: { replicas: -1 } } }, kube.admin.merge)),
     );
     expect(invalid).toMatchObject({ type: 'KubernetesRejected', nonRetryable: true, details: [{ status: 422, reason: 'Invalid', request: `patch Deployment ${NS}/web` }] });
     expect(invalid.message).toMatch(new RegExp(`^patch Deployment ${NS}/web: HTTP 422 Invalid: .*spec.replicas: Invalid value: -1: must be greater than or equal to 0`));
   });
 
   it('a 503 from in front of the API server is retryable (a plain Error for Temporal to retry), then the action goes through', async () => {
-    const viaProxy = proxy.configFor(medic);
+    const viaProxy = proxy.configFor(kube.medic);
     proxy.fail(1, '503');
     const err = await failureOf(restart(viaProxy));
     expect(err).not.toBeInstanceOf(ApplicationFailure);
@@ -140,7 +133,7 @@ describe('API errors and Temporal retries', () => {
   });
 
   it('a request that hangs hits its deadline and is retryable too', async () => {
-    const viaProxy = proxy.configFor(medic);
+    const viaProxy = proxy.configFor(kube.medic);
     proxy.fail(1, 'hang');
     const started = Date.now();
     const err = await failureOf(restart(viaProxy, 'web', 800));

@@ -24,7 +24,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { kubernetesDeps, type KubernetesDeps } from '../../activities/kubernetes.js';
-import type { KubeCluster } from './kubernetes.js';
+import { installCrds, startKubeCluster, type KubeCluster } from './kubernetes.js';
 import { ROOT } from './paths.js';
 
 export const RBAC_PATH = join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml');
@@ -264,4 +264,26 @@ export async function startFlakyProxy(cluster: KubeCluster): Promise<FlakyProxy>
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** A kube-apiserver for one test file (with `crds` installed, then `namespaces` made), its admin
+ * helpers, and medic's own kubeconfig (its ServiceAccount under the shipped RBAC). */
+export interface MedicCluster {
+  cluster: KubeCluster;
+  admin: ReturnType<typeof adminOf>;
+  medic: KubeConfig;
+  stop(): Promise<void>;
+}
+
+export async function startMedicCluster(namespaces: string[], crds: string[] = []): Promise<MedicCluster> {
+  const cluster = await startKubeCluster();
+  try {
+    if (crds.length > 0) await installCrds(cluster, crds, 60_000);
+    const admin = adminOf(cluster);
+    for (const ns of namespaces) await admin.namespace(ns);
+    return { cluster, admin, medic: await medicKubeConfig(cluster), stop: () => cluster.stop() };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
 }
